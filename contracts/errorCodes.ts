@@ -1,0 +1,42 @@
+/**
+ * The stable `extensions.code` values psgraph puts on GraphQL errors. Clients branch on these, never on
+ * messages, so a code is never renamed or reused: add new ones, deprecate old ones in the description.
+ *
+ * The README's "Error codes" table is this list.
+ */
+export const ErrorCode = {
+  /** An ID argument does not have the format of the system that issues it (e.g. not an 18-character Salesforce ID). */
+  INVALID_ID: 'INVALID_ID',
+  /** `first` is below 1 or above the documented maximum page size. */
+  PAGE_SIZE_OUT_OF_RANGE: 'PAGE_SIZE_OUT_OF_RANGE',
+  /** An `after` cursor was not issued by this field, or was tampered with. */
+  INVALID_CURSOR: 'INVALID_CURSOR',
+  /** A date range whose `from` is after its `to`, or a range wider than the documented maximum. */
+  INVALID_DATE_RANGE: 'INVALID_DATE_RANGE',
+  /** Any other argument that fails validation; the message says which and what would be valid. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** A state transition the system of record does not allow (e.g. paying a draft invoice). */
+  INVALID_STATE_TRANSITION: 'INVALID_STATE_TRANSITION',
+  /** The record does not exist in the system that was asked. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** The subgraph did not answer within the gateway's configured timeout. */
+  SUBGRAPH_TIMEOUT: 'SUBGRAPH_TIMEOUT',
+  /** The subgraph could not be reached (connection refused, reset, DNS) or answered with a non-GraphQL response. */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** The request body is larger than the gateway accepts (HTTP 413). */
+  REQUEST_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  /** The request is not a well-formed GraphQL-over-HTTP request (HTTP 400). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** The document is syntactically invalid (Apollo Server's code, kept). */
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  /** The document does not validate against the supergraph (Apollo Server's code, kept). */
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  /** The document exceeds the gateway's depth or alias limits. */
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** The gateway is shutting down or has no supergraph loaded yet (HTTP 503). */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** Anything unexpected. In production its message is masked as "Unexpected error." */
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

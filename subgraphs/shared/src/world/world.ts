@@ -7,7 +7,7 @@
  * Everything here is a pure function of `WorldOptions`; nothing reads the clock.
  */
 import { dayFromIso, mondayOf } from '../dates.js';
-import { canonicalProjectId, salesforceId } from '../ids.js';
+import { canonicalProjectId, salesforceId, stripeId } from '../ids.js';
 import { Prng, hashSeed } from '../prng.js';
 import {
   CITIES,
@@ -523,4 +523,10 @@ function markCustomers(accounts: SeedAccount[], projects: readonly SeedProject[]
 /** The week (Monday) that a timesheet covers. */
 export function timesheetWeekOf(day: number): number {
   return mondayOf(day);
+}
+
+/** The billing system's customer ID (cus_…) of an account that is a customer; CRM keeps it as an external ID. */
+export function billingCustomerIdOf(world: World, account: SeedAccount): string | null {
+  if (account.billingCustomerSequence === null) return null;
+  return stripeId('cus', new Prng(hashSeed('billing-customer', world.options.seed, account.billingCustomerSequence)));
 }

@@ -1,0 +1,25 @@
+/**
+ * The CRM subgraph's per-request DataLoaders: every entity reference and every list field reaches the CRM
+ * through one of these, so a page of 50 projects costs one lookup per field, not 50.
+ */
+import { listLoader, recordLoader } from '../../shared/src/index.js';
+import type { CrmSystem } from './crmPort.js';
+
+export function createCrmLoaders(crm: CrmSystem) {
+  return {
+    accountById: recordLoader((ids: readonly string[]) => crm.accountsById(ids)),
+    childAccountsByParentId: listLoader((ids: readonly string[]) => crm.childAccountsByParentId(ids)),
+    opportunityById: recordLoader((ids: readonly string[]) => crm.opportunitiesById(ids)),
+    opportunitiesByAccountId: listLoader((ids: readonly string[]) => crm.opportunitiesByAccountId(ids)),
+    opportunityByProjectId: recordLoader((ids: readonly string[]) => crm.opportunitiesByProjectId(ids)),
+    lineItemsByOpportunityId: listLoader((ids: readonly string[]) => crm.lineItemsByOpportunityId(ids)),
+    userById: recordLoader((ids: readonly string[]) => crm.usersById(ids)),
+  };
+}
+
+export type CrmLoaders = ReturnType<typeof createCrmLoaders>;
+
+export interface CrmContext {
+  readonly crm: CrmSystem;
+  readonly loaders: CrmLoaders;
+}

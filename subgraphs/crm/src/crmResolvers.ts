@@ -1,0 +1,153 @@
+/**
+ * Resolvers of the CRM subgraph. Arguments are validated at the entry points (ID formats, page sizes, date
+ * ranges); everything that reads the CRM goes through the request's DataLoaders.
+ */
+import { GraphQLError } from 'graphql';
+import {
+  connection,
+  dateRange,
+  isCanonicalProjectId,
+  isSalesforceId,
+  isoFromDay,
+  money,
+  pageRequest,
+  requireIdFormat,
+} from '../../shared/src/index.js';
+import type { CrmAccount, CrmLineItem, CrmOpportunity } from './crmPort.js';
+import type { CrmContext } from './crmLoaders.js';
+import { roleNameOf } from './sandbox/sandboxCrm.js';
+
+interface AccountFilterInput {
+  region?: string[] | null;
+  parentId?: string | null;
+  topLevel?: boolean | null;
+  type?: 'CUSTOMER' | 'PROSPECT' | null;
+  nameContains?: string | null;
+}
+
+interface OpportunityFilterInput {
+  stage?: string[] | null;
+  isWon?: boolean | null;
+  isClosed?: boolean | null;
+  accountId?: string | null;
+  deliveryRegion?: string[] | null;
+  serviceLine?: string[] | null;
+  contractType?: string[] | null;
+  closeDate?: { from?: string | null; to?: string | null } | null;
+  awaitingActivation?: boolean | null;
+}
+
+const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
+const opportunityId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
+
+/** A reference another subgraph sent: a malformed key is a gateway or data bug, surfaced as an error. */
+function ensureReferenceKey(typename: string, id: unknown, isValid: (id: string) => boolean): string {
+  if (typeof id !== 'string' || !isValid(id)) throw new GraphQLError(`${typename} reference has an invalid id ${JSON.stringify(id)}.`, { extensions: { code: 'INVALID_ID' } });
+  return id;
+}
+
+export const crmResolvers = {
+  Query: {
+    account: (_: unknown, args: { id: string }, { loaders }: CrmContext) => loaders.accountById.load(accountId('id', args.id)),
+    accounts: async (_: unknown, args: { filter?: AccountFilterInput | null; first?: number | null; after?: string | null }, { crm, loaders }: CrmContext) => {
+      const page = pageRequest('accounts', args.first, args.after);
+      const filter = args.filter ?? {};
+      const result = await crm.searchAccounts(
+        {
+          regions: filter.region,
+          parentId: filter.parentId == null ? null : accountId('filter.parentId', filter.parentId),
+          topLevel: filter.topLevel,
+          type: filter.type,
+          nameContains: filter.nameContains,
+        },
+        page,
+      );
+      for (const account of result.rows) loaders.accountById.prime(account.id, account);
+      return connection('accounts', page, result.rows, result.totalCount);
+    },
+    opportunity: (_: unknown, args: { id: string }, { loaders }: CrmContext) => loaders.opportunityById.load(opportunityId('id', args.id)),
+    opportunities: async (_: unknown, args: { filter?: OpportunityFilterInput | null; first?: number | null; after?: string | null }, { crm, loaders }: CrmContext) => {
+      const page = pageRequest('opportunities', args.first, args.after);
+      const filter = args.filter ?? {};
+      dateRange('filter.closeDate', filter.closeDate);
+      const result = await crm.searchOpportunities(
+        {
+          stages: filter.stage,
+          isWon: filter.isWon,
+          isClosed: filter.isClosed,
+          accountId: filter.accountId == null ? null : accountId('filter.accountId', filter.accountId),
+          deliveryRegions: filter.deliveryRegion,
+          serviceLines: filter.serviceLine,
+          contractTypes: filter.contractType,
+          closeFrom: filter.closeDate?.from,
+          closeTo: filter.closeDate?.to,
+          awaitingActivation: filter.awaitingActivation,
+        },
+        page,
+      );
+      for (const opportunity of result.rows) loaders.opportunityById.prime(opportunity.id, opportunity);
+      return connection('opportunities', page, result.rows, result.totalCount);
+    },
+  },
+
+  Account: {
+    __resolveReference: (reference: { id: unknown }, { loaders }: CrmContext) =>
+      loaders.accountById.load(ensureReferenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account'))),
+    billingAddress: (account: CrmAccount) => ({
+      street: account.street,
+      city: account.city,
+      state: account.state,
+      postalCode: account.postalCode,
+      country: account.country,
+    }),
+    owner: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.userById.load(account.ownerId),
+    parent: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => (account.parentId ? loaders.accountById.load(account.parentId) : null),
+    children: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.childAccountsByParentId.load(account.id),
+    hierarchy: async (account: CrmAccount, _: unknown, { loaders }: CrmContext) => {
+      const chain: CrmAccount[] = [account];
+      const seen = new Set([account.id]);
+      let current = account;
+      while (current.parentId && !seen.has(current.parentId)) {
+        const parent = await loaders.accountById.load(current.parentId);
+        if (!parent) break;
+        seen.add(parent.id);
+        chain.unshift(parent);
+        current = parent;
+      }
+      return chain;
+    },
+    opportunities: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.opportunitiesByAccountId.load(account.id),
+    externalIds: (account: CrmAccount) => ({ erpCustomerId: account.erpCustomerId, billingCustomerId: account.billingCustomerId }),
+  },
+
+  Opportunity: {
+    __resolveReference: (reference: { id: unknown }, { loaders }: CrmContext) =>
+      loaders.opportunityById.load(ensureReferenceKey('Opportunity', reference.id, (id) => isSalesforceId(id, 'Opportunity'))),
+    account: (opportunity: CrmOpportunity, _: unknown, { loaders }: CrmContext) => loaders.accountById.load(opportunity.accountId),
+    stage: (opportunity: CrmOpportunity) => opportunity.stageName,
+    amount: (opportunity: CrmOpportunity) => money(opportunity.amountMinor, opportunity.currency),
+    owner: (opportunity: CrmOpportunity, _: unknown, { loaders }: CrmContext) => loaders.userById.load(opportunity.ownerId),
+    lineItems: (opportunity: CrmOpportunity, _: unknown, { loaders }: CrmContext) => loaders.lineItemsByOpportunityId.load(opportunity.id),
+    project: (opportunity: CrmOpportunity) => (opportunity.projectId ? { id: opportunity.projectId } : null),
+    externalIds: (opportunity: CrmOpportunity) => ({
+      projectId: opportunity.projectId,
+      erpProjectId: opportunity.erpProjectId,
+      psaProjectId: opportunity.psaProjectId,
+    }),
+  },
+
+  OpportunityLineItem: {
+    roleName: (line: CrmLineItem) => roleNameOf(line.role),
+    unitPrice: (line: CrmLineItem) => money(line.unitPriceMinor, line.currency),
+    totalPrice: (line: CrmLineItem) => money(Math.round(line.hours * line.unitPriceMinor), line.currency),
+  },
+
+  Project: {
+    __resolveReference: (reference: { id: unknown }) => ({ id: ensureReferenceKey('Project', reference.id, isCanonicalProjectId) }),
+    opportunity: (project: { id: string }, _: unknown, { loaders }: CrmContext) => loaders.opportunityByProjectId.load(project.id),
+  },
+};
+
+/** Exposed for tests that compare the graph with the store. */
+export const formatCloseDate = isoFromDay;

@@ -1,0 +1,335 @@
+/**
+ * The CRM sandbox: a Salesforce-shaped store in SQLite. It keeps Salesforce's rules that matter to the
+ * integration — 18-character IDs, won/closed flags from the stage's metadata (never its label), and an
+ * opportunity Amount that is always the sum of its line items (maintained by triggers, as Salesforce does).
+ */
+import { join } from 'node:path';
+import {
+  type PageRequest,
+  type SqliteStore,
+  WhereBuilder,
+  groupBy,
+  isoFromDay,
+  jsonList,
+  openSandboxStore,
+} from '../../../shared/src/index.js';
+import { OPPORTUNITY_STAGES, ROLES } from '../../../shared/src/world/catalog.js';
+import { type World, billingCustomerIdOf, buildWorld } from '../../../shared/src/world/world.js';
+import type { WorldOptions } from '../../../shared/src/world/world.js';
+import type {
+  AccountSearch,
+  CrmAccount,
+  CrmLineItem,
+  CrmOpportunity,
+  CrmSystem,
+  CrmUser,
+  OpportunitySearch,
+  SearchResult,
+} from '../crmPort.js';
+
+const DDL = `
+CREATE TABLE crm_user (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE);
+CREATE TABLE opportunity_stage (
+  name TEXT PRIMARY KEY, sort_order INTEGER NOT NULL, probability INTEGER NOT NULL,
+  is_closed INTEGER NOT NULL, is_won INTEGER NOT NULL, forecast_category TEXT NOT NULL);
+CREATE TABLE account (
+  id TEXT PRIMARY KEY CHECK (length(id) = 18 AND substr(id, 1, 3) = '001'),
+  name TEXT NOT NULL, type TEXT NOT NULL CHECK (type IN ('CUSTOMER', 'PROSPECT')), industry TEXT,
+  region TEXT NOT NULL, currency TEXT NOT NULL,
+  street TEXT NOT NULL, city TEXT NOT NULL, state TEXT, postal_code TEXT NOT NULL, country TEXT NOT NULL,
+  owner_id TEXT NOT NULL REFERENCES crm_user(id), parent_id TEXT REFERENCES account(id),
+  tax_id TEXT, erp_customer_id TEXT, billing_customer_id TEXT);
+CREATE INDEX account_parent ON account(parent_id);
+CREATE INDEX account_region ON account(region);
+CREATE TABLE opportunity (
+  id TEXT PRIMARY KEY CHECK (length(id) = 18 AND substr(id, 1, 3) = '006'),
+  account_id TEXT NOT NULL REFERENCES account(id), name TEXT NOT NULL,
+  stage_name TEXT NOT NULL REFERENCES opportunity_stage(name),
+  amount_minor INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL, close_date TEXT NOT NULL,
+  contract_type TEXT NOT NULL, service_line TEXT NOT NULL, delivery_region TEXT NOT NULL,
+  po_required INTEGER NOT NULL, po_number TEXT, owner_id TEXT NOT NULL REFERENCES crm_user(id),
+  project_id TEXT UNIQUE, erp_project_id TEXT, psa_project_id TEXT);
+CREATE INDEX opportunity_account ON opportunity(account_id);
+CREATE INDEX opportunity_close ON opportunity(close_date);
+CREATE TABLE opportunity_line_item (
+  id TEXT PRIMARY KEY CHECK (length(id) = 18 AND substr(id, 1, 3) = '00k'),
+  opportunity_id TEXT NOT NULL REFERENCES opportunity(id), sort_order INTEGER NOT NULL,
+  role TEXT NOT NULL, hours REAL NOT NULL CHECK (hours > 0), unit_price_minor INTEGER NOT NULL CHECK (unit_price_minor >= 0));
+CREATE INDEX line_item_opportunity ON opportunity_line_item(opportunity_id);
+-- Salesforce: an opportunity with products has Amount = sum of its line items; direct updates are ignored.
+CREATE TRIGGER line_item_insert AFTER INSERT ON opportunity_line_item BEGIN
+  UPDATE opportunity SET amount_minor = (SELECT COALESCE(SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)), 0)
+    FROM opportunity_line_item WHERE opportunity_id = NEW.opportunity_id) WHERE id = NEW.opportunity_id; END;
+CREATE TRIGGER line_item_update AFTER UPDATE ON opportunity_line_item BEGIN
+  UPDATE opportunity SET amount_minor = (SELECT COALESCE(SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)), 0)
+    FROM opportunity_line_item WHERE opportunity_id = NEW.opportunity_id) WHERE id = NEW.opportunity_id; END;
+CREATE TRIGGER line_item_delete AFTER DELETE ON opportunity_line_item BEGIN
+  UPDATE opportunity SET amount_minor = (SELECT COALESCE(SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)), 0)
+    FROM opportunity_line_item WHERE opportunity_id = OLD.opportunity_id) WHERE id = OLD.opportunity_id; END;
+CREATE TRIGGER opportunity_amount_is_derived AFTER UPDATE OF amount_minor ON opportunity
+  WHEN EXISTS (SELECT 1 FROM opportunity_line_item WHERE opportunity_id = NEW.id)
+   AND NEW.amount_minor <> (SELECT SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)) FROM opportunity_line_item WHERE opportunity_id = NEW.id)
+  BEGIN
+    UPDATE opportunity SET amount_minor = (SELECT SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)) FROM opportunity_line_item WHERE opportunity_id = NEW.id) WHERE id = NEW.id;
+  END;
+`;
+
+export function seedCrm(store: SqliteStore, world: World): void {
+  const insertUser = store.prepare('INSERT INTO crm_user (id, name, email) VALUES (?, ?, ?)');
+  world.users.forEach((id, i) => insertUser.run([id, `Sales Rep ${i + 1}`, `sales.rep.${i + 1}@meridian-advisory.example`]));
+  const insertStage = store.prepare('INSERT INTO opportunity_stage VALUES (?, ?, ?, ?, ?, ?)');
+  OPPORTUNITY_STAGES.forEach((stage, i) =>
+    insertStage.run([stage.name, i, stage.probability, stage.isClosed ? 1 : 0, stage.isWon ? 1 : 0, stage.forecastCategory]),
+  );
+  const insertAccount = store.prepare(
+    `INSERT INTO account (id, name, type, industry, region, currency, street, city, state, postal_code, country, owner_id, parent_id,
+       tax_id, erp_customer_id, billing_customer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const account of world.accounts) {
+    insertAccount.run([
+      account.crmId,
+      account.name,
+      account.type === 'Customer' ? 'CUSTOMER' : 'PROSPECT',
+      account.industry,
+      account.region,
+      account.currency,
+      account.street,
+      account.city,
+      account.state || null,
+      account.postalCode,
+      account.country,
+      world.users[account.ownerUserIndex],
+      account.parentIndex === null ? null : world.accounts[account.parentIndex]!.crmId,
+      account.taxId,
+      account.erpCustomerId === null ? null : String(account.erpCustomerId),
+      billingCustomerIdOf(world, account),
+    ]);
+  }
+  const insertOpportunity = store.prepare(
+    `INSERT INTO opportunity (id, account_id, name, stage_name, currency, close_date, contract_type, service_line, delivery_region,
+       po_required, po_number, owner_id, project_id, erp_project_id, psa_project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertLine = store.prepare('INSERT INTO opportunity_line_item (id, opportunity_id, sort_order, role, hours, unit_price_minor) VALUES (?, ?, ?, ?, ?, ?)');
+  for (const opportunity of world.opportunities) {
+    const project = opportunity.projectIndex === null ? null : world.projects[opportunity.projectIndex]!;
+    insertOpportunity.run([
+      opportunity.crmId,
+      world.accounts[opportunity.accountIndex]!.crmId,
+      opportunity.name,
+      opportunity.stageName,
+      opportunity.currency,
+      isoFromDay(opportunity.closeDay),
+      opportunity.contractType,
+      opportunity.serviceLine,
+      opportunity.deliveryRegion,
+      opportunity.poRequired ? 1 : 0,
+      opportunity.poNumber,
+      world.users[opportunity.ownerUserIndex],
+      project?.id ?? null,
+      project ? String(project.erpId) : null,
+      project?.psaId ?? null,
+    ]);
+    opportunity.lines.forEach((line, i) => insertLine.run([line.crmId, opportunity.crmId, i, line.role, line.hours, line.unitPriceMinor]));
+  }
+}
+
+interface AccountRow {
+  id: string;
+  name: string;
+  type: 'CUSTOMER' | 'PROSPECT';
+  industry: string | null;
+  region: string;
+  currency: string;
+  street: string;
+  city: string;
+  state: string | null;
+  postal_code: string;
+  country: string;
+  owner_id: string;
+  parent_id: string | null;
+  tax_id: string | null;
+  erp_customer_id: string | null;
+  billing_customer_id: string | null;
+}
+
+interface OpportunityRow {
+  id: string;
+  account_id: string;
+  name: string;
+  stage_name: string;
+  is_won: number;
+  is_closed: number;
+  probability: number;
+  forecast_category: string;
+  amount_minor: number;
+  currency: string;
+  close_date: string;
+  contract_type: string;
+  service_line: string;
+  delivery_region: string;
+  po_required: number;
+  po_number: string | null;
+  owner_id: string;
+  project_id: string | null;
+  erp_project_id: string | null;
+  psa_project_id: string | null;
+}
+
+const toAccount = (row: AccountRow): CrmAccount => ({
+  id: row.id,
+  name: row.name,
+  type: row.type,
+  industry: row.industry,
+  region: row.region,
+  currency: row.currency,
+  street: row.street,
+  city: row.city,
+  state: row.state,
+  postalCode: row.postal_code,
+  country: row.country,
+  ownerId: row.owner_id,
+  parentId: row.parent_id,
+  taxId: row.tax_id,
+  erpCustomerId: row.erp_customer_id,
+  billingCustomerId: row.billing_customer_id,
+});
+
+const toOpportunity = (row: OpportunityRow): CrmOpportunity => ({
+  id: row.id,
+  accountId: row.account_id,
+  name: row.name,
+  stageName: row.stage_name,
+  isWon: row.is_won === 1,
+  isClosed: row.is_closed === 1,
+  probability: row.probability,
+  forecastCategory: row.forecast_category,
+  amountMinor: row.amount_minor,
+  currency: row.currency,
+  closeDate: row.close_date,
+  contractType: row.contract_type,
+  serviceLine: row.service_line,
+  deliveryRegion: row.delivery_region,
+  poRequired: row.po_required === 1,
+  poNumber: row.po_number,
+  ownerId: row.owner_id,
+  projectId: row.project_id,
+  erpProjectId: row.erp_project_id,
+  psaProjectId: row.psa_project_id,
+});
+
+const OPPORTUNITY_COLUMNS = `o.*, s.is_won, s.is_closed, s.probability, s.forecast_category`;
+const OPPORTUNITY_FROM = `opportunity o JOIN opportunity_stage s ON s.name = o.stage_name`;
+
+export class SandboxCrm implements CrmSystem {
+  private readonly accountsByIdStatement;
+  private readonly childrenStatement;
+  private readonly opportunitiesByIdStatement;
+  private readonly opportunitiesByAccountStatement;
+  private readonly opportunitiesByProjectStatement;
+  private readonly lineItemsStatement;
+  private readonly usersStatement;
+
+  constructor(readonly store: SqliteStore) {
+    this.accountsByIdStatement = store.prepare<AccountRow>('SELECT * FROM account WHERE id IN (SELECT value FROM json_each(?))');
+    this.childrenStatement = store.prepare<AccountRow>('SELECT * FROM account WHERE parent_id IN (SELECT value FROM json_each(?)) ORDER BY name, id');
+    this.opportunitiesByIdStatement = store.prepare<OpportunityRow>(`SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.id IN (SELECT value FROM json_each(?))`);
+    this.opportunitiesByAccountStatement = store.prepare<OpportunityRow>(
+      `SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.account_id IN (SELECT value FROM json_each(?)) ORDER BY o.close_date DESC, o.id`,
+    );
+    this.opportunitiesByProjectStatement = store.prepare<OpportunityRow>(
+      `SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.project_id IN (SELECT value FROM json_each(?))`,
+    );
+    this.lineItemsStatement = store.prepare<{ id: string; opportunity_id: string; role: string; hours: number; unit_price_minor: number; currency: string }>(
+      `SELECT l.*, o.currency FROM opportunity_line_item l JOIN opportunity o ON o.id = l.opportunity_id
+       WHERE l.opportunity_id IN (SELECT value FROM json_each(?)) ORDER BY l.opportunity_id, l.sort_order`,
+    );
+    this.usersStatement = store.prepare<CrmUser>('SELECT id, name, email FROM crm_user WHERE id IN (SELECT value FROM json_each(?))');
+  }
+
+  get statementCount(): number {
+    return this.store.statementCount;
+  }
+
+  async accountsById(ids: readonly string[]): Promise<Map<string, CrmAccount>> {
+    return new Map(this.accountsByIdStatement.all([jsonList(ids)]).map((row) => [row.id, toAccount(row)]));
+  }
+
+  async childAccountsByParentId(parentIds: readonly string[]): Promise<Map<string, CrmAccount[]>> {
+    return groupBy(this.childrenStatement.all([jsonList(parentIds)]).map(toAccount), (account) => account.parentId!);
+  }
+
+  async searchAccounts(search: AccountSearch, page: PageRequest): Promise<SearchResult<CrmAccount>> {
+    const where = new WhereBuilder()
+      .add('region IN (SELECT value FROM json_each(:regions))', 'regions', search.regions)
+      .add('parent_id = :parentId', 'parentId', search.parentId)
+      .add('type = :type', 'type', search.type)
+      .add("name LIKE '%' || :nameContains || '%' ESCAPE '\\'", 'nameContains', search.nameContains?.replace(/[\\%_]/g, (c) => `\\${c}`))
+      .raw('parent_id IS NULL', search.topLevel === true)
+      .raw('parent_id IS NOT NULL', search.topLevel === false);
+    return this.page<AccountRow, CrmAccount>('account', where, 'name, id', page, toAccount);
+  }
+
+  async opportunitiesById(ids: readonly string[]): Promise<Map<string, CrmOpportunity>> {
+    return new Map(this.opportunitiesByIdStatement.all([jsonList(ids)]).map((row) => [row.id, toOpportunity(row)]));
+  }
+
+  async opportunitiesByAccountId(accountIds: readonly string[]): Promise<Map<string, CrmOpportunity[]>> {
+    return groupBy(this.opportunitiesByAccountStatement.all([jsonList(accountIds)]).map(toOpportunity), (o) => o.accountId);
+  }
+
+  async opportunitiesByProjectId(projectIds: readonly string[]): Promise<Map<string, CrmOpportunity>> {
+    return new Map(this.opportunitiesByProjectStatement.all([jsonList(projectIds)]).map((row) => [row.project_id!, toOpportunity(row)]));
+  }
+
+  async searchOpportunities(search: OpportunitySearch, page: PageRequest): Promise<SearchResult<CrmOpportunity>> {
+    const where = new WhereBuilder()
+      .add('o.stage_name IN (SELECT value FROM json_each(:stages))', 'stages', search.stages)
+      .add('s.is_won = :isWon', 'isWon', search.isWon)
+      .add('s.is_closed = :isClosed', 'isClosed', search.isClosed)
+      .add('o.account_id = :accountId', 'accountId', search.accountId)
+      .add('o.delivery_region IN (SELECT value FROM json_each(:regions))', 'regions', search.deliveryRegions)
+      .add('o.service_line IN (SELECT value FROM json_each(:serviceLines))', 'serviceLines', search.serviceLines)
+      .add('o.contract_type IN (SELECT value FROM json_each(:contractTypes))', 'contractTypes', search.contractTypes)
+      .add('o.close_date >= :closeFrom', 'closeFrom', search.closeFrom)
+      .add('o.close_date <= :closeTo', 'closeTo', search.closeTo)
+      .raw('s.is_won = 1 AND o.project_id IS NULL', search.awaitingActivation === true)
+      .raw('NOT (s.is_won = 1 AND o.project_id IS NULL)', search.awaitingActivation === false);
+    return this.page<OpportunityRow, CrmOpportunity>(OPPORTUNITY_FROM, where, 'o.close_date DESC, o.id', page, toOpportunity, OPPORTUNITY_COLUMNS);
+  }
+
+  async lineItemsByOpportunityId(opportunityIds: readonly string[]): Promise<Map<string, CrmLineItem[]>> {
+    const rows = this.lineItemsStatement.all([jsonList(opportunityIds)]);
+    return groupBy(
+      rows.map((row) => ({ id: row.id, opportunityId: row.opportunity_id, role: row.role, hours: row.hours, unitPriceMinor: row.unit_price_minor, currency: row.currency })),
+      (line) => line.opportunityId,
+    );
+  }
+
+  async usersById(ids: readonly string[]): Promise<Map<string, CrmUser>> {
+    return new Map(this.usersStatement.all([jsonList(ids)]).map((user) => [user.id, user]));
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  /** One statement for the page and one for the count, whatever the page size. */
+  private page<Row, T>(from: string, where: WhereBuilder, orderBy: string, page: PageRequest, map: (row: Row) => T, columns = '*'): SearchResult<T> {
+    const rows = this.store
+      .prepare<Row>(`SELECT ${columns} FROM ${from} ${where} ORDER BY ${orderBy} LIMIT :limit OFFSET :offset`)
+      .all({ ...where.params, limit: page.limit, offset: page.offset });
+    const total = this.store.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${where}`).get(where.params)!;
+    return { rows: rows.map(map), totalCount: total.n };
+  }
+}
+
+/** Opens (creating and seeding on first use) the CRM sandbox in `dataDir/crm.db`. */
+export function openSandboxCrm(dataDir: string, world: WorldOptions): SandboxCrm {
+  const store = openSandboxStore({ file: join(dataDir, 'crm.db'), ddl: DDL, world, seed: (fresh) => seedCrm(fresh, buildWorld(world)) });
+  return new SandboxCrm(store);
+}
+
+/** A role code's display name (the CRM's product name for the service). */
+export function roleNameOf(code: string): string {
+  return ROLES.find((role) => role.code === code)?.name ?? code;
+}

@@ -1,0 +1,59 @@
+/**
+ * The options every system subgraph reads from its environment, validated at start-up: a wrong setting stops
+ * the service with a message naming the variable and what would be valid.
+ */
+import { resolve } from 'node:path';
+import { isIsoDate } from './dates.js';
+import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from './world/world.js';
+
+export interface SubgraphConfig {
+  /** @default 127.0.0.1 (PSGRAPH_HOST) */
+  readonly host: string;
+  /** @default 4001 crm, 4002 psa, 4003 erp, 4004 billing (PSGRAPH_<NAME>_PORT) */
+  readonly port: number;
+  /** Folder of the SQLite files. @default ./data (PSGRAPH_DATA_DIR) */
+  readonly dataDir: string;
+  /** Seed of the sandbox world, used only when the store is created. */
+  readonly world: WorldOptions;
+  /** Hides unexpected error messages. @default NODE_ENV === 'production' */
+  readonly production: boolean;
+}
+
+export const DEFAULT_PORTS = { crm: 4001, psa: 4002, erp: 4003, billing: 4004 } as const;
+export type SystemName = keyof typeof DEFAULT_PORTS;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function readPort(env: NodeJS.ProcessEnv, variable: string, fallback: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`${variable}=${raw} is not a port: expected an integer from 0 to 65535.`);
+  return port;
+}
+
+export function readNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new ConfigError(`${variable}=${raw} is out of range: expected a number from ${min} to ${max}.`);
+  return value;
+}
+
+export function loadSubgraphConfig(name: SystemName, env: NodeJS.ProcessEnv = process.env): SubgraphConfig {
+  const asOf = env['PSGRAPH_SEED_AS_OF'] || DEFAULT_WORLD_OPTIONS.asOf;
+  if (!isIsoDate(asOf)) throw new ConfigError(`PSGRAPH_SEED_AS_OF=${asOf} is not a date: expected YYYY-MM-DD.`);
+  return {
+    host: env['PSGRAPH_HOST'] || '127.0.0.1',
+    port: readPort(env, `PSGRAPH_${name.toUpperCase()}_PORT`, DEFAULT_PORTS[name]),
+    dataDir: resolve(env['PSGRAPH_DATA_DIR'] || 'data'),
+    world: {
+      scale: readNumber(env, 'PSGRAPH_SEED_SCALE', DEFAULT_WORLD_OPTIONS.scale, 0.01, 50),
+      seed: readNumber(env, 'PSGRAPH_SEED', DEFAULT_WORLD_OPTIONS.seed, 0, 2 ** 32 - 1),
+      asOf,
+    },
+    production: env['NODE_ENV'] === 'production',
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The `node:http` server every psgraph service runs: a path router, keep-alive tuned for a gateway in front,
+ * and a graceful close that lets requests in flight finish.
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { type HttpHandler, sendJsonError } from './graphqlHttpHandler.js';
+
+export type Routes = Record<string, HttpHandler>;
+
+export function createHttpServer(routes: Routes, onError: (error: unknown) => void = (error) => console.error(error)): Server {
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    const handler = routes[path];
+    if (!handler) {
+      sendJsonError(response, 404, ErrorCode.NOT_FOUND, `No route ${path}.`);
+      return;
+    }
+    handler(request, response).catch((error: unknown) => {
+      onError(error);
+      if (!response.headersSent) sendJsonError(response, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Unexpected error.');
+      else response.destroy();
+    });
+  });
+  // Longer than the gateway's pooled-connection idle time, so the gateway closes idle sockets first and never
+  // writes a request onto a socket the server is closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+/** Listens and resolves with the base URL (`http://host:port`); port 0 picks a free port. */
+export function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address() as AddressInfo;
+      resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}`);
+    });
+  });
+}
+
+/**
+ * Stops accepting connections, lets requests in flight complete, closes idle keep-alive sockets, and after
+ * `drainMs` closes whatever is still open.
+ */
+export function closeGracefully(server: Server, drainMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => server.closeAllConnections(), drainMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * Small helpers for the sandboxes' SQL: optional filters compiled into one WHERE clause, and rows grouped by
+ * key for DataLoader batches.
+ */
+import { jsonList } from './sqlite.js';
+
+export function groupBy<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  return groups;
+}
+
+/** Builds a WHERE clause from optional conditions; absent filters add nothing. */
+export class WhereBuilder {
+  private readonly clauses: string[] = [];
+  readonly params: Record<string, unknown> = {};
+
+  add(clause: string, name: string, value: unknown): this {
+    if (value === undefined || value === null) return this;
+    this.clauses.push(clause);
+    this.params[name] = Array.isArray(value) ? jsonList(value as string[]) : typeof value === 'boolean' ? (value ? 1 : 0) : value;
+    return this;
+  }
+
+  raw(clause: string, when: boolean): this {
+    if (when) this.clauses.push(clause);
+    return this;
+  }
+
+  toString(): string {
+    return this.clauses.length === 0 ? '' : `WHERE ${this.clauses.join(' AND ')}`;
+  }
+}
+

@@ -1,0 +1,71 @@
+/**
+ * SQLite access for the sandbox systems. Every statement a subgraph runs goes through `SqliteStore.prepare`, so
+ * the store can count executions: the N+1 test asserts that the count does not grow with the page size.
+ */
+import Database from 'better-sqlite3';
+
+export type SqlParams = Record<string, unknown> | unknown[] | undefined;
+
+/** A prepared statement whose every execution is counted. */
+export interface CountedStatement<Row> {
+  all(params?: SqlParams): Row[];
+  get(params?: SqlParams): Row | undefined;
+  run(params?: SqlParams): { changes: number; lastInsertRowid: number | bigint };
+}
+
+export class SqliteStore {
+  readonly db: Database.Database;
+  private executed = 0;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    // WAL lets readers run while a writer commits; NORMAL sync is durable across process crashes in WAL mode.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  /** How many statements this store has executed since it opened. */
+  get statementCount(): number {
+    return this.executed;
+  }
+
+  prepare<Row = Record<string, unknown>>(sql: string): CountedStatement<Row> {
+    const statement = this.db.prepare(sql);
+    const bind = (params: SqlParams): unknown[] => (params === undefined ? [] : [params]);
+    return {
+      all: (params) => {
+        this.executed++;
+        return statement.all(...bind(params)) as Row[];
+      },
+      get: (params) => {
+        this.executed++;
+        return statement.get(...bind(params)) as Row | undefined;
+      },
+      run: (params) => {
+        this.executed++;
+        const result = statement.run(...bind(params));
+        return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
+      },
+    };
+  }
+
+  /** Runs `work` in one transaction: all of it is written, or none. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  exec(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Binds a list of keys as one parameter: `WHERE id IN (SELECT value FROM json_each(?))`. */
+export function jsonList(keys: readonly (string | number)[]): string {
+  return JSON.stringify(keys);
+}

@@ -1,0 +1,93 @@
+/**
+ * Builds a system subgraph as a service: its schema, its Apollo Server, and an HTTP server with `/graphql`,
+ * `/health` and `/metrics`. Building is separate from listening, so tests start services on free ports.
+ */
+import type { Server } from 'node:http';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { graphqlHttpHandler, sendJson } from './http/graphqlHttpHandler.js';
+import { closeGracefully, createHttpServer, listen } from './http/httpServer.js';
+import { Metrics } from './metrics.js';
+import { scalarResolvers } from './scalars.js';
+
+export interface SubgraphServiceOptions<TContext extends BaseContext> {
+  readonly name: string;
+  readonly typeDefs: DocumentNode;
+  readonly resolvers: GraphQLResolverMap<TContext>;
+  /** Builds a fresh context (and fresh DataLoaders) for each request. */
+  readonly context: () => TContext;
+  /** Reads how many statements the system's store has executed (exposed on /metrics). */
+  readonly statementCount: () => number;
+  /** Releases the system adapter (closes the store) when the service stops. */
+  readonly close: () => void;
+  readonly production: boolean;
+  /** @default 1 MiB */
+  readonly maxBodyBytes?: number;
+}
+
+export interface SubgraphService {
+  readonly name: string;
+  readonly schema: GraphQLSchema;
+  readonly apollo: ApolloServer<BaseContext>;
+  readonly httpServer: Server;
+  readonly metrics: Metrics;
+  /** A fresh per-request context, as the HTTP handler builds one (tests run operations with it). */
+  readonly createContext: () => BaseContext;
+  /** Starts Apollo Server and listens; resolves with the GraphQL endpoint URL. */
+  listen(port: number, host: string): Promise<string>;
+  /** Stops listening after requests in flight finish, then closes the store. */
+  stop(): Promise<void>;
+}
+
+export function createSubgraphService<TContext extends BaseContext>(options: SubgraphServiceOptions<TContext>): SubgraphService {
+  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { ...scalarResolvers, ...options.resolvers } as GraphQLResolverMap<unknown> }]);
+  const metrics = new Metrics();
+  const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
+  metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', options.statementCount);
+
+  const apollo = new ApolloServer<TContext>({
+    schema,
+    includeStacktraceInErrorResponses: !options.production,
+    plugins: [
+      // Nothing is reported anywhere and nothing is loaded from a CDN: psgraph never phones home.
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      { requestDidStart: async () => void countRequest() },
+    ],
+  });
+  const graphql = graphqlHttpHandler({ server: apollo, context: () => options.context(), maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 });
+  const httpServer = createHttpServer({
+    '/graphql': graphql,
+    '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
+    '/metrics': async (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      response.end(metrics.render());
+    },
+  });
+
+  return {
+    name: options.name,
+    schema,
+    apollo: apollo as unknown as ApolloServer<BaseContext>,
+    httpServer,
+    metrics,
+    createContext: options.context,
+    async listen(port, host) {
+      await apollo.start();
+      return `${await listen(httpServer, port, host)}/graphql`;
+    },
+    async stop() {
+      await closeGracefully(httpServer, 5_000);
+      await apollo.stop();
+      options.close();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * `npm start`: runs psgraph on its embedded default — the four system subgraphs over SQLite sandboxes in the
+ * data folder, and the gateway — each as its own process, as they would run in production. Prints the gateway
+ * URL and a first query once everything answers; Ctrl-C stops everything gracefully.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadGatewayConfig } from '../gatewayConfig.js';
+import { loadSubgraphConfig } from '../../../subgraphs/shared/src/index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const SERVICES = [
+  { name: 'crm', entry: 'subgraphs/crm/src/main.ts' },
+  { name: 'psa', entry: 'subgraphs/psa/src/main.ts' },
+  { name: 'erp', entry: 'subgraphs/erp/src/main.ts' },
+  { name: 'billing', entry: 'subgraphs/billing/src/main.ts' },
+] as const;
+
+const startedAt = Date.now();
+const children = new Map<string, ChildProcess>();
+let shuttingDown = false;
+
+// Validate every setting up front so a typo fails here with one clear message, not in a child process.
+const subgraphConfigs = SERVICES.map((service) => loadSubgraphConfig(service.name));
+const gatewayConfig = loadGatewayConfig();
+const env: NodeJS.ProcessEnv = { ...process.env, APOLLO_TELEMETRY_DISABLED: '1', PSGRAPH_DATA_DIR: subgraphConfigs[0]!.dataDir };
+for (const [i, service] of SERVICES.entries()) {
+  const config = subgraphConfigs[i]!;
+  const url = `http://${config.host}:${config.port}/graphql`;
+  env[`PSGRAPH_${service.name.toUpperCase()}_URL`] ??= url;
+}
+
+function run(name: string, entry: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.set(name, child);
+    let ready = false;
+    const relay = (stream: NodeJS.ReadableStream, write: (line: string) => void) => {
+      let buffered = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          write(line.startsWith('[') ? line : `[${name}] ${line}`);
+          if (!ready && line.includes('ready at')) {
+            ready = true;
+            resolve();
+          }
+        }
+      });
+    };
+    relay(child.stdout!, (line) => console.log(line));
+    relay(child.stderr!, (line) => console.error(line));
+    child.on('exit', (code, signal) => {
+      children.delete(name);
+      if (!ready) reject(new Error(`${name} exited before it was ready (code ${code ?? signal})`));
+      else if (!shuttingDown) {
+        console.error(`[psgraph] ${name} stopped unexpectedly (code ${code ?? signal}); stopping everything.`);
+        void shutdown(1);
+      }
+    });
+  });
+}
+
+async function shutdown(exitCode: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  const exits = [...children.values()].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  // The gateway drains first so no request is cut off by a subgraph going away under it.
+  children.get('gateway')?.kill('SIGTERM');
+  await Promise.race([new Promise((resolve) => children.get('gateway')?.once('exit', resolve) ?? resolve(undefined)), delay(12_000)]);
+  for (const child of children.values()) child.kill('SIGTERM');
+  await Promise.race([Promise.all(exits), delay(10_000)]);
+  for (const child of children.values()) child.kill('SIGKILL');
+  process.exit(exitCode);
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  console.log(`[psgraph] starting the embedded default (data in ${subgraphConfigs[0]!.dataDir}; first start seeds the sandboxes)`);
+  await Promise.all(SERVICES.map((service) => run(service.name, service.entry)));
+  await run('gateway', 'gateway/src/cli/gateway.ts');
+} catch (error) {
+  console.error(`[psgraph] ${(error as Error).message}`);
+  await shutdown(1);
+}
+
+const gatewayUrl = `http://${gatewayConfig.host}:${gatewayConfig.port}`;
+console.log(`
+psgraph is running (started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s).
+
+  Gateway   ${gatewayUrl}/graphql      (open it in a browser for the GraphQL IDE)
+  Health    ${gatewayUrl}/health   ${gatewayUrl}/ready   ${gatewayUrl}/metrics
+  Subgraphs crm :${subgraphConfigs[0]!.port}  psa :${subgraphConfigs[1]!.port}  erp :${subgraphConfigs[2]!.port}  billing :${subgraphConfigs[3]!.port}
+
+A first query to try — the first page of the portfolio, across all four systems:
+
+  curl -s ${gatewayUrl}/graphql -H 'content-type: application/json' \\
+    -d '{"query":"{ projects(first: 3) { totalCount nodes { name status opportunity { amount { amount currency } } invoiceSummary { outstanding { amount } } } } }"}'
+
+Press Ctrl-C to stop.`);

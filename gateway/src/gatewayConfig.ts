@@ -1,0 +1,69 @@
+/**
+ * The gateway's options, read from the environment and validated at start-up: a wrong setting stops the
+ * gateway with a message naming the variable and what would be valid.
+ */
+import { fileURLToPath } from 'node:url';
+import { ConfigError, readNumber, readPort } from '../../subgraphs/shared/src/index.js';
+
+export interface GatewayConfig {
+  /** @default 127.0.0.1 (PSGRAPH_HOST) */
+  readonly host: string;
+  /** @default 4000 (PSGRAPH_GATEWAY_PORT) */
+  readonly port: number;
+  /** The composed supergraph, watched for changes. @default supergraph/supergraph.graphql (PSGRAPH_SUPERGRAPH_PATH) */
+  readonly supergraphPath: string;
+  /** Subgraph URLs overriding the supergraph's routing URLs (PSGRAPH_<NAME>_URL, e.g. PSGRAPH_CRM_URL). */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+  /** A subgraph fetch that takes longer is abandoned with SUBGRAPH_TIMEOUT. @default 10000 (PSGRAPH_SUBGRAPH_TIMEOUT_MS) */
+  readonly subgraphTimeoutMs: number;
+  /** Pooled keep-alive connections per subgraph. @default 64 (PSGRAPH_SUBGRAPH_CONNECTIONS) */
+  readonly subgraphConnections: number;
+  /** Largest request body, in bytes (413 above). @default 1048576 (PSGRAPH_MAX_BODY_BYTES) */
+  readonly maxBodyBytes: number;
+  /** Deepest selection nesting allowed. @default 15 (PSGRAPH_MAX_DEPTH) */
+  readonly maxDepth: number;
+  /** Most aliases allowed in one document. @default 30 (PSGRAPH_MAX_ALIASES) */
+  readonly maxAliases: number;
+  /** Masks unexpected errors and hides stack traces. @default NODE_ENV === 'production' */
+  readonly production: boolean;
+  /** Schema introspection (and so the IDE's docs). @default true, false in production (PSGRAPH_INTROSPECTION) */
+  readonly introspection: boolean;
+  /** How long SIGTERM waits for requests in flight. @default 10000 (PSGRAPH_DRAIN_TIMEOUT_MS) */
+  readonly drainTimeoutMs: number;
+}
+
+export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL('../../supergraph/supergraph.graphql', import.meta.url));
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const production = env['NODE_ENV'] === 'production';
+  const subgraphUrls: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^PSGRAPH_([A-Z0-9]+)_URL$/.exec(key);
+    if (!match || !value || match[1] === 'GATEWAY') continue;
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+    } catch {
+      throw new ConfigError(`${key}=${value} is not an http(s) URL: expected e.g. http://127.0.0.1:4001/graphql.`);
+    }
+    subgraphUrls[match[1]!.toLowerCase()] = value;
+  }
+  const introspection = env['PSGRAPH_INTROSPECTION'];
+  if (introspection !== undefined && introspection !== '' && introspection !== 'true' && introspection !== 'false') {
+    throw new ConfigError(`PSGRAPH_INTROSPECTION=${introspection}: expected true or false.`);
+  }
+  return {
+    host: env['PSGRAPH_HOST'] || '127.0.0.1',
+    port: readPort(env, 'PSGRAPH_GATEWAY_PORT', 4000),
+    supergraphPath: env['PSGRAPH_SUPERGRAPH_PATH'] || DEFAULT_SUPERGRAPH_PATH,
+    subgraphUrls,
+    subgraphTimeoutMs: readNumber(env, 'PSGRAPH_SUBGRAPH_TIMEOUT_MS', 10_000, 50, 600_000),
+    subgraphConnections: readNumber(env, 'PSGRAPH_SUBGRAPH_CONNECTIONS', 64, 1, 4_096),
+    maxBodyBytes: readNumber(env, 'PSGRAPH_MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),
+    maxDepth: readNumber(env, 'PSGRAPH_MAX_DEPTH', 15, 2, 100),
+    maxAliases: readNumber(env, 'PSGRAPH_MAX_ALIASES', 30, 0, 1_000),
+    production,
+    introspection: introspection ? introspection === 'true' : !production,
+    drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}

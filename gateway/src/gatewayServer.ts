@@ -1,0 +1,178 @@
+/**
+ * Builds psgraph's gateway: @apollo/gateway on Apollo Server 5 over plain node:http, serving the static
+ * supergraph file (reloaded on change), with pooled keep-alive subgraph connections and fetch deadlines, query
+ * limits, error codes and masking, `/health`, `/ready`, `/metrics`, an offline GraphQL IDE, and a graceful stop.
+ * Building is separate from listening: tests start gateways on free ports.
+ */
+import './disableApolloTelemetry.js';
+import type { Server } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import type { Agent } from 'undici';
+import { ErrorCode } from '../../contracts/errorCodes.js';
+import {
+  Metrics,
+  closeGracefully,
+  createHttpServer,
+  graphqlHttpHandler,
+  listen,
+  sendJson,
+  sendJsonError,
+} from '../../subgraphs/shared/src/index.js';
+import { createErrorFormatter } from './formatGatewayError.js';
+import type { GatewayConfig } from './gatewayConfig.js';
+import { ideHandlers } from './ide/idePage.js';
+import { maxAliasesRule, maxDepthRule } from './queryLimits.js';
+import { DEFAULT_FORWARD_HEADERS, SubgraphDataSource, createSubgraphAgent } from './subgraphDataSource.js';
+import { type SupergraphFileStatus, supergraphFromFile } from './supergraphFile.js';
+
+export interface GatewayServer {
+  readonly gateway: ApolloGateway;
+  readonly apollo: ApolloServer<BaseContext>;
+  readonly httpServer: Server;
+  readonly metrics: Metrics;
+  readonly supergraph: SupergraphFileStatus;
+  /** Subgraph name → the URL the gateway sends its fetches to. */
+  readonly subgraphUrls: ReadonlyMap<string, string>;
+  /** Loads the supergraph, starts Apollo Server and listens; resolves with the GraphQL endpoint URL. */
+  listen(): Promise<string>;
+  /** Refuses new requests, lets those in flight finish (up to the drain timeout), then releases everything. */
+  stop(): Promise<void>;
+}
+
+export interface GatewayServerOptions {
+  readonly log?: (message: string) => void;
+}
+
+export function createGatewayServer(config: GatewayConfig, options: GatewayServerOptions = {}): GatewayServer {
+  const log = options.log ?? ((message: string) => console.log(`[gateway] ${message}`));
+  const metrics = new Metrics();
+  const countFetch = metrics.counter('psgraph_subgraph_fetches_total', 'Fetches the gateway sent to each subgraph, by outcome.');
+  const countRequest = metrics.counter('psgraph_gateway_requests_total', 'GraphQL requests the gateway received.');
+  const agent: Agent = createSubgraphAgent(config.subgraphConnections);
+  const subgraphUrls = new Map<string, string>();
+  const supergraph = supergraphFromFile({ path: config.supergraphPath, log });
+  metrics.gauge('psgraph_supergraph_reloads_total', 'Times the supergraph file was reloaded since start.', () => supergraph.status.reloads);
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraph.hook,
+    buildService: ({ name, url }) => {
+      const target = config.subgraphUrls[name] ?? url;
+      if (!target) throw new Error(`Subgraph "${name}" has no URL: set PSGRAPH_${name.toUpperCase()}_URL.`);
+      subgraphUrls.set(name, target);
+      return new SubgraphDataSource({
+        name,
+        url: target,
+        timeoutMs: config.subgraphTimeoutMs,
+        agent,
+        forwardHeaders: DEFAULT_FORWARD_HEADERS,
+        onFetch: (subgraph, outcome) => countFetch({ subgraph, outcome }),
+      });
+    },
+  });
+
+  const apollo = new ApolloServer<BaseContext>({
+    gateway,
+    formatError: createErrorFormatter(config.production),
+    includeStacktraceInErrorResponses: !config.production,
+    introspection: config.introspection,
+    validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    plugins: [
+      // Nothing is reported to Apollo and no landing page is fetched from a CDN: the IDE is served locally.
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      { requestDidStart: async () => void countRequest() },
+    ],
+  });
+
+  let draining = false;
+  const graphql = graphqlHttpHandler({ server: apollo, context: () => ({}), maxBodyBytes: config.maxBodyBytes });
+  const ide = ideHandlers('/graphql');
+  const readiness = createReadinessProbe(agent, subgraphUrls);
+
+  const httpServer = createHttpServer({
+    ...ide,
+    '/graphql': async (request, response) => {
+      if (draining) {
+        response.setHeader('connection', 'close');
+        sendJsonError(response, 503, ErrorCode.SERVICE_UNAVAILABLE, 'The gateway is shutting down.');
+        return;
+      }
+      // A browser opening the endpoint gets the IDE, as with Apollo's landing page, but served locally.
+      if (request.method === 'GET' && !(request.url ?? '').includes('?') && (request.headers.accept ?? '').includes('text/html')) {
+        return ide['/']!(request, response);
+      }
+      return graphql(request, response);
+    },
+    '/health': async (_request, response) => sendJson(response, 200, { status: 'ok' }),
+    '/ready': async (_request, response) => {
+      if (draining) return sendJson(response, 503, { status: 'draining' });
+      if (!supergraph.status.loadedAt) return sendJson(response, 503, { status: 'loading' });
+      const subgraphs = await readiness();
+      const ready = Object.values(subgraphs).every((state) => state === 'up');
+      sendJson(response, ready ? 200 : 503, {
+        status: ready ? 'ready' : 'degraded',
+        supergraph: { loadedAt: supergraph.status.loadedAt.toISOString(), reloads: supergraph.status.reloads, lastError: supergraph.status.lastError },
+        subgraphs,
+      });
+    },
+    '/metrics': async (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      response.end(metrics.render());
+    },
+  });
+
+  let started = false;
+  return {
+    gateway,
+    apollo,
+    httpServer,
+    metrics,
+    supergraph: supergraph.status,
+    subgraphUrls,
+    async listen() {
+      await apollo.start();
+      started = true;
+      return `${await listen(httpServer, config.port, config.host)}/graphql`;
+    },
+    async stop() {
+      draining = true;
+      await closeGracefully(httpServer, config.drainTimeoutMs);
+      if (started) await apollo.stop();
+      await agent.close();
+    },
+  };
+}
+
+type SubgraphState = 'up' | 'down';
+
+/** Checks every subgraph's `/health`, at most once a second whatever the probe rate. */
+function createReadinessProbe(agent: Agent, subgraphUrls: ReadonlyMap<string, string>): () => Promise<Record<string, SubgraphState>> {
+  let cached: { at: number; result: Promise<Record<string, SubgraphState>> } | undefined;
+  const check = async (): Promise<Record<string, SubgraphState>> => {
+    const entries = await Promise.all(
+      [...subgraphUrls].map(async ([name, url]): Promise<[string, SubgraphState]> => {
+        try {
+          const response = await agent.request({ origin: new URL(url).origin, path: '/health', method: 'GET', signal: AbortSignal.timeout(1_000) });
+          await response.body.dump();
+          return [name, response.statusCode === 200 ? 'up' : 'down'];
+        } catch {
+          return [name, 'down'];
+        }
+      }),
+    );
+    return Object.fromEntries(entries);
+  };
+  return () => {
+    if (!cached || Date.now() - cached.at > 1_000) cached = { at: Date.now(), result: check() };
+    return cached.result;
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * The billing subgraph's per-request DataLoaders: every entity reference and every list field reaches the
+ * billing system through one of these, so a page of 50 projects costs one lookup per field, not 50.
+ */
+import { listLoader, recordLoader } from '../../shared/src/index.js';
+import type { BillingSystem } from './billingPort.js';
+
+/**
+ * `asOf` is the request's "today": the loaders that judge overdue all judge it on the same day, even when a
+ * request runs across midnight.
+ */
+export function createBillingLoaders(billing: BillingSystem, asOf: string) {
+  return {
+    invoiceById: recordLoader((ids: readonly string[]) => billing.invoicesById(ids)),
+    invoicesByProjectId: listLoader((ids: readonly string[]) => billing.invoicesByProjectId(ids)),
+    paymentsByInvoiceId: listLoader((ids: readonly string[]) => billing.paymentsByInvoiceId(ids)),
+    invoiceSummaryByProjectId: recordLoader((ids: readonly string[]) => billing.invoiceSummariesByProjectId(ids, asOf)),
+    receivablesByAccountId: listLoader((ids: readonly string[]) => billing.receivablesByAccountId(ids, asOf)),
+  };
+}
+
+export type BillingLoaders = ReturnType<typeof createBillingLoaders>;
+
+export interface BillingContext {
+  readonly billing: BillingSystem;
+  readonly loaders: BillingLoaders;
+  /** The billing system's date when the request began (ISO). */
+  readonly today: string;
+}

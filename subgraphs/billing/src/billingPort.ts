@@ -1,0 +1,130 @@
+/**
+ * What the billing subgraph needs from the billing system. The sandbox implements it over SQLite; a Stripe
+ * adapter would implement it over the Stripe API (stripe-node). Every lookup takes a batch of keys, because
+ * every lookup is called from a DataLoader. Methods are async because a vendor adapter's are.
+ *
+ * Amounts are integers in minor units (as Stripe keeps them) and dates are ISO `YYYY-MM-DD`.
+ */
+import type { PageRequest } from '../../shared/src/index.js';
+
+/** Stripe's invoice statuses, upper-cased as the canonical enum spells them. */
+export type InvoiceStatus = 'DRAFT' | 'OPEN' | 'PAID' | 'VOID' | 'UNCOLLECTIBLE';
+
+export interface BillingInvoice {
+  readonly id: string;
+  /** Null while the invoice is a draft: Stripe assigns the number at finalization. */
+  readonly number: string | null;
+  readonly status: InvoiceStatus;
+  readonly description: string;
+  /** Canonical project ID (`prj_…`), from the project's billing profile. */
+  readonly projectId: string;
+  /** Billing customer ID (`cus_…`). */
+  readonly customerId: string;
+  /** The CRM Account the customer stands for (kept in the customer's metadata). */
+  readonly crmAccountId: string;
+  readonly currency: string;
+  readonly subtotalMinor: number;
+  readonly taxMinor: number;
+  readonly totalMinor: number;
+  readonly amountPaidMinor: number;
+  readonly servicePeriodStart: string;
+  readonly servicePeriodEnd: string;
+  readonly createdDate: string;
+  readonly finalizedDate: string | null;
+  readonly dueDate: string | null;
+  readonly paidDate: string | null;
+  readonly voidedDate: string | null;
+  readonly markedUncollectibleDate: string | null;
+}
+
+export interface BillingPayment {
+  readonly id: string;
+  readonly invoiceId: string;
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly receivedDate: string;
+}
+
+/**
+ * A project's invoices rolled up by the billing system, so that a page of projects never pulls every invoice
+ * into the subgraph. `billed` and `paid` cover the finalized, not voided invoices (open, paid, uncollectible),
+ * so billed = paid + outstanding + what was written off as uncollectible.
+ */
+export interface InvoiceSummaryRecord {
+  readonly projectId: string;
+  /** The project's billing currency, known even before its first invoice. */
+  readonly currency: string;
+  /** Every invoice of the project, drafts and voided ones included. */
+  readonly invoiceCount: number;
+  readonly billedMinor: number;
+  readonly paidMinor: number;
+  /** What remains to be paid on open invoices. */
+  readonly outstandingMinor: number;
+  /** What remains to be paid on open invoices past their due date. */
+  readonly overdueMinor: number;
+  readonly overdueCount: number;
+  /** Status of the newest invoice by created date, drafts included (the first of `invoicesByProjectId`). */
+  readonly lastInvoiceStatus: InvoiceStatus | null;
+  readonly lastInvoiceDate: string | null;
+}
+
+/** Open invoices of one customer in one currency. */
+export interface ReceivableRecord {
+  readonly crmAccountId: string;
+  readonly currency: string;
+  readonly outstandingMinor: number;
+  readonly overdueMinor: number;
+  readonly openInvoiceCount: number;
+}
+
+export interface InvoiceSearch {
+  readonly statuses?: readonly InvoiceStatus[] | null;
+  readonly projectId?: string | null;
+  /** The CRM Account whose billing customer was invoiced. */
+  readonly crmAccountId?: string | null;
+  readonly overdue?: boolean | null;
+  readonly partiallyPaid?: boolean | null;
+  readonly createdFrom?: string | null;
+  readonly createdTo?: string | null;
+  readonly dueFrom?: string | null;
+  readonly dueTo?: string | null;
+  /** The day overdue is judged against; callers pass one per request so every field agrees. */
+  readonly asOf: string;
+}
+
+export interface SearchResult<T> {
+  readonly rows: readonly T[];
+  readonly totalCount: number;
+}
+
+export interface BillingSystem {
+  invoicesById(ids: readonly string[]): Promise<Map<string, BillingInvoice>>;
+  /** Each project's invoices, newest first (created date, then ID). */
+  invoicesByProjectId(projectIds: readonly string[]): Promise<Map<string, BillingInvoice[]>>;
+  /** Each invoice's payments, oldest first. */
+  paymentsByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingPayment[]>>;
+  /** One summary per project the billing system knows (has a billing profile for); others are absent. */
+  invoiceSummariesByProjectId(projectIds: readonly string[], asOf: string): Promise<Map<string, InvoiceSummaryRecord>>;
+  /** Open receivables per currency of each CRM account's billing customer; absent when there are none. */
+  receivablesByAccountId(crmAccountIds: readonly string[], asOf: string): Promise<Map<string, ReceivableRecord[]>>;
+  /** Newest first. */
+  searchInvoices(search: InvoiceSearch, page: PageRequest): Promise<SearchResult<BillingInvoice>>;
+
+  /** Draft → open: assigns the number, the finalized date and the due date (customer's payment terms). */
+  finalizeInvoice(id: string): Promise<BillingInvoice>;
+  /**
+   * Records a payment (by default the whole amount remaining) on an open or uncollectible invoice. A partial
+   * payment leaves the status as it is; the payment that clears the amount makes the invoice paid.
+   */
+  payInvoice(id: string, amountMinor?: number): Promise<BillingInvoice>;
+  /** Open or uncollectible → void. */
+  voidInvoice(id: string): Promise<BillingInvoice>;
+  /** Open → uncollectible. */
+  markUncollectible(id: string): Promise<BillingInvoice>;
+
+  /** The billing system's calendar date (ISO): what "overdue" and the dates of state changes are judged by. */
+  today(): string;
+  /** SQL statements executed so far (the sandbox's instrumentation). */
+  readonly statementCount: number;
+  close(): void;
+}

@@ -1,0 +1,26 @@
+/**
+ * The ERP subgraph's per-request DataLoaders: every entity reference and every child field reaches the ERP
+ * through one of these, so a page of 50 projects costs one lookup per field, not 50.
+ */
+import { listLoader, recordLoader } from '../../shared/src/index.js';
+import type { ErpSystem } from './erpPort.js';
+
+export function createErpLoaders(erp: ErpSystem) {
+  return {
+    legalEntityById: recordLoader((ids: readonly number[]) => erp.legalEntitiesById(ids)),
+    customerByAccountId: recordLoader((ids: readonly string[]) => erp.customersByAccountId(ids)),
+    jobByProjectId: recordLoader((ids: readonly string[]) => erp.jobsByProjectId(ids)),
+    rateCardById: recordLoader((ids: readonly number[]) => erp.rateCardsById(ids)),
+    rateCardLinesByRateCardId: listLoader((ids: readonly number[]) => erp.rateCardLinesByRateCardId(ids)),
+    billingScheduleByProjectId: recordLoader((ids: readonly string[]) => erp.billingSchedulesByProjectId(ids)),
+    billingScheduleLinesByScheduleId: listLoader((ids: readonly number[]) => erp.billingScheduleLinesByScheduleId(ids)),
+    ledgerTotalsByProjectId: recordLoader((ids: readonly string[]) => erp.ledgerTotalsByProjectId(ids)),
+  };
+}
+
+export type ErpLoaders = ReturnType<typeof createErpLoaders>;
+
+export interface ErpContext {
+  readonly erp: ErpSystem;
+  readonly loaders: ErpLoaders;
+}

@@ -1,14 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+const shared = {
+  // Native SQLite and real sockets: separate processes keep each file's servers and stores apart.
+  pool: 'forks' as const,
+  testTimeout: 30_000,
+  hookTimeout: 120_000,
+  env: { APOLLO_TELEMETRY_DISABLED: '1' },
+};
+
 export default defineConfig({
   test: {
-    include: ['subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['test/bench/**', 'node_modules/**'],
-    // Native SQLite and real sockets: separate processes keep each file's servers and stores apart.
-    pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
     passWithNoTests: false,
-    env: { APOLLO_TELEMETRY_DISABLED: '1' },
+    projects: [
+      {
+        test: { ...shared, name: 'unit', include: ['subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'supergraph/test/**/*.test.ts'] },
+      },
+      {
+        // End-to-end suites run the whole stack over real HTTP; the sandboxes are seeded once for all of them.
+        test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/support/globalSetup.ts'] },
+      },
+    ],
   },
 });

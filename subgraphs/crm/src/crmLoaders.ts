@@ -9,6 +9,7 @@ export function createCrmLoaders(crm: CrmSystem) {
   return {
     accountById: recordLoader((ids: readonly string[]) => crm.accountsById(ids)),
     childAccountsByParentId: listLoader((ids: readonly string[]) => crm.childAccountsByParentId(ids)),
+    ancestorsByAccountId: listLoader((ids: readonly string[]) => crm.ancestorsByAccountId(ids)),
     opportunityById: recordLoader((ids: readonly string[]) => crm.opportunitiesById(ids)),
     opportunitiesByAccountId: listLoader((ids: readonly string[]) => crm.opportunitiesByAccountId(ids)),
     opportunityByProjectId: recordLoader((ids: readonly string[]) => crm.opportunitiesByProjectId(ids)),

@@ -91,6 +91,8 @@ export interface SearchResult<T> {
 export interface CrmSystem {
   accountsById(ids: readonly string[]): Promise<Map<string, CrmAccount>>;
   childAccountsByParentId(parentIds: readonly string[]): Promise<Map<string, CrmAccount[]>>;
+  /** Each account's ancestors, top-level account first (the account itself excluded). */
+  ancestorsByAccountId(ids: readonly string[]): Promise<Map<string, CrmAccount[]>>;
   searchAccounts(search: AccountSearch, page: PageRequest): Promise<SearchResult<CrmAccount>>;
   opportunitiesById(ids: readonly string[]): Promise<Map<string, CrmOpportunity>>;
   opportunitiesByAccountId(accountIds: readonly string[]): Promise<Map<string, CrmOpportunity[]>>;

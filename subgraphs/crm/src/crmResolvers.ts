@@ -104,19 +104,7 @@ export const crmResolvers = {
     owner: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.userById.load(account.ownerId),
     parent: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => (account.parentId ? loaders.accountById.load(account.parentId) : null),
     children: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.childAccountsByParentId.load(account.id),
-    hierarchy: async (account: CrmAccount, _: unknown, { loaders }: CrmContext) => {
-      const chain: CrmAccount[] = [account];
-      const seen = new Set([account.id]);
-      let current = account;
-      while (current.parentId && !seen.has(current.parentId)) {
-        const parent = await loaders.accountById.load(current.parentId);
-        if (!parent) break;
-        seen.add(parent.id);
-        chain.unshift(parent);
-        current = parent;
-      }
-      return chain;
-    },
+    hierarchy: async (account: CrmAccount, _: unknown, { loaders }: CrmContext) => [...(await loaders.ancestorsByAccountId.load(account.id)), account],
     opportunities: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.opportunitiesByAccountId.load(account.id),
     externalIds: (account: CrmAccount) => ({ erpCustomerId: account.erpCustomerId, billingCustomerId: account.billingCustomerId }),
   },

@@ -73,6 +73,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     },
   });
 
+  let started = false;
   return {
     name: options.name,
     schema,
@@ -82,12 +83,17 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     createContext: options.context,
     async listen(port, host) {
       await apollo.start();
+      started = true;
       return `${await listen(httpServer, port, host)}/graphql`;
     },
     async stop() {
-      await closeGracefully(httpServer, 5_000);
-      await apollo.stop();
-      options.close();
+      try {
+        await closeGracefully(httpServer, 5_000);
+        // A service built only to seed its store (or to run operations in a test) was never started.
+        if (started) await apollo.stop();
+      } finally {
+        options.close();
+      }
     },
   };
 }

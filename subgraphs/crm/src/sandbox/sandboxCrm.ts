@@ -223,6 +223,7 @@ const OPPORTUNITY_FROM = `opportunity o JOIN opportunity_stage s ON s.name = o.s
 export class SandboxCrm implements CrmSystem {
   private readonly accountsByIdStatement;
   private readonly childrenStatement;
+  private readonly ancestorsStatement;
   private readonly opportunitiesByIdStatement;
   private readonly opportunitiesByAccountStatement;
   private readonly opportunitiesByProjectStatement;
@@ -232,6 +233,16 @@ export class SandboxCrm implements CrmSystem {
   constructor(readonly store: SqliteStore) {
     this.accountsByIdStatement = store.prepare<AccountRow>('SELECT * FROM account WHERE id IN (SELECT value FROM json_each(?))');
     this.childrenStatement = store.prepare<AccountRow>('SELECT * FROM account WHERE parent_id IN (SELECT value FROM json_each(?)) ORDER BY name, id');
+    // One statement walks every requested account's parent chain, however deep, for the whole batch.
+    this.ancestorsStatement = store.prepare<AccountRow & { descendant_id: string; depth: number }>(
+      `WITH RECURSIVE chain(descendant_id, ancestor_id, depth) AS (
+         SELECT id, parent_id, 1 FROM account WHERE id IN (SELECT value FROM json_each(?)) AND parent_id IS NOT NULL
+         UNION ALL
+         SELECT chain.descendant_id, account.parent_id, chain.depth + 1 FROM chain JOIN account ON account.id = chain.ancestor_id
+         WHERE account.parent_id IS NOT NULL AND chain.depth < 32)
+       SELECT account.*, chain.descendant_id, chain.depth FROM chain JOIN account ON account.id = chain.ancestor_id
+       ORDER BY chain.descendant_id, chain.depth DESC`,
+    );
     this.opportunitiesByIdStatement = store.prepare<OpportunityRow>(`SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.id IN (SELECT value FROM json_each(?))`);
     this.opportunitiesByAccountStatement = store.prepare<OpportunityRow>(
       `SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.account_id IN (SELECT value FROM json_each(?)) ORDER BY o.close_date DESC, o.id`,
@@ -256,6 +267,17 @@ export class SandboxCrm implements CrmSystem {
 
   async childAccountsByParentId(parentIds: readonly string[]): Promise<Map<string, CrmAccount[]>> {
     return groupBy(this.childrenStatement.all([jsonList(parentIds)]).map(toAccount), (account) => account.parentId!);
+  }
+
+  async ancestorsByAccountId(ids: readonly string[]): Promise<Map<string, CrmAccount[]>> {
+    const rows = this.ancestorsStatement.all([jsonList(ids)]);
+    const chains = new Map<string, CrmAccount[]>();
+    for (const row of rows) {
+      const chain = chains.get(row.descendant_id) ?? [];
+      chain.push(toAccount(row));
+      chains.set(row.descendant_id, chain);
+    }
+    return chains;
   }
 
   async searchAccounts(search: AccountSearch, page: PageRequest): Promise<SearchResult<CrmAccount>> {

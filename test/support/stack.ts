@@ -1,0 +1,104 @@
+/**
+ * Starts psgraph for end-to-end tests: the four system subgraphs (built in-process, listening on free ports,
+ * over sandbox stores seeded once per test run) and the gateway in front of them, talking real HTTP.
+ */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '../../gateway/src/disableApolloTelemetry.js';
+import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig, loadGatewayConfig } from '../../gateway/src/gatewayConfig.js';
+import { type GatewayServer, createGatewayServer } from '../../gateway/src/gatewayServer.js';
+import { createBillingSubgraph } from '../../subgraphs/billing/src/billingSubgraph.js';
+import { createCrmSubgraph } from '../../subgraphs/crm/src/crmSubgraph.js';
+import { createErpSubgraph } from '../../subgraphs/erp/src/erpSubgraph.js';
+import { createPsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
+import type { SubgraphService, SystemName } from '../../subgraphs/shared/src/index.js';
+import { E2E_WORLD, seededDataDir } from './seededData.js';
+
+export const SYSTEMS: readonly SystemName[] = ['crm', 'psa', 'erp', 'billing'];
+
+const BUILDERS = {
+  crm: createCrmSubgraph,
+  psa: createPsaSubgraph,
+  erp: createErpSubgraph,
+  billing: createBillingSubgraph,
+} as const;
+
+export interface RunningSubgraph {
+  readonly service: SubgraphService;
+  readonly url: string;
+}
+
+export interface Stack {
+  readonly gatewayUrl: string;
+  readonly baseUrl: string;
+  readonly gateway: GatewayServer;
+  readonly subgraphs: Record<SystemName, RunningSubgraph>;
+  /** The supergraph file this gateway watches (a private copy: tests may replace it). */
+  readonly supergraphPath: string;
+  readonly dataDir: string;
+  /** POSTs a GraphQL request to the gateway. */
+  query<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
+  stop(): Promise<void>;
+}
+
+export interface GraphQLErrorBody {
+  message: string;
+  path?: Array<string | number>;
+  extensions?: Record<string, any>;
+}
+
+export interface StackOptions {
+  /** Gateway settings to override (e.g. a short subgraph timeout). */
+  readonly gateway?: Partial<GatewayConfig>;
+  /** Subgraph URLs to use instead of the in-process subgraph (fault injection). */
+  readonly subgraphUrlOverrides?: Partial<Record<SystemName, string>>;
+  /** Production mode (masked errors) for the gateway. */
+  readonly production?: boolean;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dataDir = seededDataDir();
+  const subgraphs = {} as Record<SystemName, RunningSubgraph>;
+  for (const name of SYSTEMS) {
+    const service = BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false });
+    subgraphs[name] = { service, url: await service.listen(0, '127.0.0.1') };
+  }
+  const workDir = mkdtempSync(join(tmpdir(), 'psgraph-gateway-'));
+  const supergraphPath = join(workDir, 'supergraph.graphql');
+  copyFileSync(DEFAULT_SUPERGRAPH_PATH, supergraphPath);
+  const subgraphUrls: Record<string, string> = {};
+  for (const name of SYSTEMS) subgraphUrls[name] = options.subgraphUrlOverrides?.[name] ?? subgraphs[name].url;
+  const config: GatewayConfig = {
+    ...loadGatewayConfig({}),
+    port: 0,
+    supergraphPath,
+    subgraphUrls,
+    production: options.production ?? false,
+    ...options.gateway,
+  };
+  const gateway = createGatewayServer(config, { log: () => {} });
+  const gatewayUrl = await gateway.listen();
+  const baseUrl = gatewayUrl.replace(/\/graphql$/, '');
+  return {
+    gatewayUrl,
+    baseUrl,
+    gateway,
+    subgraphs,
+    supergraphPath,
+    dataDir,
+    async query(query, variables = {}, headers = {}) {
+      const response = await fetch(gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: (await response.json()) as never };
+    },
+    async stop() {
+      await gateway.stop();
+      for (const name of SYSTEMS) await subgraphs[name].service.stop().catch(() => {});
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -4,7 +4,6 @@
  * (stack traces, SQL, hostnames) never reach a client.
  */
 import type { GraphQLFormattedError } from 'graphql';
-import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../contracts/errorCodes.js';
 
 /** Codes whose messages are written for clients and are safe to show in production. */
@@ -19,11 +18,11 @@ export function createErrorFormatter(production: boolean) {
     const extensions = { ...(formatted.extensions ?? {}) } as Record<string, unknown>;
     // Apollo Server re-codes every validation error GRAPHQL_VALIDATION_FAILED; keep the more precise code a
     // psgraph rule set (QUERY_TOO_COMPLEX).
-    const original = error instanceof GraphQLError ? error.originalError : undefined;
-    const originalCode = original instanceof GraphQLError ? original.extensions['code'] : undefined;
-    if (originalCode === ErrorCode.QUERY_TOO_COMPLEX) {
-      extensions['code'] = originalCode;
-      for (const key of ['limit', 'maximum']) extensions[key] = (original as GraphQLError).extensions[key];
+    // Duck-typed: graphql-js may be loaded twice (ESM and CommonJS copies), which defeats instanceof.
+    const original = (error as { originalError?: { extensions?: Record<string, unknown> } } | null)?.originalError;
+    if (original?.extensions?.['code'] === ErrorCode.QUERY_TOO_COMPLEX) {
+      extensions['code'] = ErrorCode.QUERY_TOO_COMPLEX;
+      for (const key of ['limit', 'maximum']) extensions[key] = original.extensions[key];
     }
     // Federation tags subgraph errors that had no code DOWNSTREAM_SERVICE_ERROR: the subgraph did not say
     // what went wrong, so it is as unexpected as an error without code.

@@ -4,16 +4,20 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { HttpHandler } from '../../../subgraphs/shared/src/index.js';
 
 const require = createRequire(import.meta.url);
 
+/** A file inside an installed package; the UMD builds are not in the packages' `exports`, so go by folder. */
+const packageFile = (name: string, file: string) => join(dirname(require.resolve(`${name}/package.json`)), file);
+
 /** The IDE's static files: URL path → [installed file, content type]. */
 const ASSETS: Readonly<Record<string, readonly [string, string]>> = {
-  '/ide/react.js': [require.resolve('react/umd/react.production.min.js'), 'text/javascript; charset=utf-8'],
-  '/ide/react-dom.js': [require.resolve('react-dom/umd/react-dom.production.min.js'), 'text/javascript; charset=utf-8'],
-  '/ide/graphiql.js': [require.resolve('graphiql/graphiql.min.js'), 'text/javascript; charset=utf-8'],
-  '/ide/graphiql.css': [require.resolve('graphiql/graphiql.min.css'), 'text/css; charset=utf-8'],
+  '/ide/react.js': [packageFile('react', 'umd/react.production.min.js'), 'text/javascript; charset=utf-8'],
+  '/ide/react-dom.js': [packageFile('react-dom', 'umd/react-dom.production.min.js'), 'text/javascript; charset=utf-8'],
+  '/ide/graphiql.js': [packageFile('graphiql', 'graphiql.min.js'), 'text/javascript; charset=utf-8'],
+  '/ide/graphiql.css': [packageFile('graphiql', 'graphiql.min.css'), 'text/css; charset=utf-8'],
 };
 
 export const IDE_ASSET_PATHS = Object.keys(ASSETS);

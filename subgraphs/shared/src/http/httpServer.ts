@@ -52,10 +52,12 @@ export function closeGracefully(server: Server, drainMs: number): Promise<void> 
       resolve();
       return;
     }
-    const timer = setTimeout(() => server.closeAllConnections(), drainMs);
-    timer.unref();
+    const forceClose = setTimeout(() => server.closeAllConnections(), drainMs);
+    // A keep-alive connection becomes idle when its last response is sent: close it then, not at the deadline.
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 25);
     server.close(() => {
-      clearTimeout(timer);
+      clearTimeout(forceClose);
+      clearInterval(closeIdle);
       resolve();
     });
     server.closeIdleConnections();

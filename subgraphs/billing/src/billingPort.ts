@@ -5,7 +5,9 @@
  *
  * Amounts are integers in minor units (as Stripe keeps them) and dates are ISO `YYYY-MM-DD`.
  */
-import type { PageRequest } from '../../shared/src/index.js';
+import type { PageRequest, SearchResult } from '../../shared/src/index.js';
+
+export type { SearchResult };
 
 /** Stripe's invoice statuses, upper-cased as the canonical enum spells them. */
 export type InvoiceStatus = 'DRAFT' | 'OPEN' | 'PAID' | 'VOID' | 'UNCOLLECTIBLE';
@@ -90,11 +92,6 @@ export interface InvoiceSearch {
   readonly dueTo?: string | null;
   /** The day overdue is judged against; callers pass one per request so every field agrees. */
   readonly asOf: string;
-}
-
-export interface SearchResult<T> {
-  readonly rows: readonly T[];
-  readonly totalCount: number;
 }
 
 export interface BillingSystem {

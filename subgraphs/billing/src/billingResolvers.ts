@@ -3,7 +3,6 @@
  * ranges); everything that reads the billing system goes through the request's DataLoaders, and everything
  * that depends on "today" uses the request's one `today`.
  */
-import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import {
   connection,
@@ -16,6 +15,7 @@ import {
   money,
   pageRequest,
   requireIdFormat,
+  referenceKey,
 } from '../../shared/src/index.js';
 import type { BillingContext } from './billingLoaders.js';
 import type { BillingInvoice, BillingPayment, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord } from './billingPort.js';
@@ -37,12 +37,6 @@ const invoiceId = (argument: string, id: string) => requireIdFormat(argument, id
 const projectId = (argument: string, id: string) =>
   requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ and a 26-character ULID)');
 const accountId = (argument: string, id: string) => requireIdFormat(argument, id, isAccountId, 'an 18-character Salesforce Account ID (prefix 001)');
-
-/** A reference another subgraph sent: a malformed key is a gateway or data bug, surfaced as an error. */
-function referenceKey(typename: string, id: unknown, isValid: (id: string) => boolean): string {
-  if (typeof id !== 'string' || !isValid(id)) throw new GraphQLError(`${typename} reference has an invalid id ${JSON.stringify(id)}.`, { extensions: { code: ErrorCode.INVALID_ID } });
-  return id;
-}
 
 /** Whole days past the due date on `today`; null unless the invoice is open and past due. */
 function daysOverdue(invoice: BillingInvoice, today: string): number | null {

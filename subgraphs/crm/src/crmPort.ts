@@ -3,7 +3,9 @@
  * would implement it over the REST and SOQL APIs (jsforce). Every lookup takes a batch of keys, because every
  * lookup is called from a DataLoader. Methods are async because a vendor adapter's are.
  */
-import type { PageRequest } from '../../shared/src/index.js';
+import type { PageRequest, SearchResult } from '../../shared/src/index.js';
+
+export type { SearchResult };
 
 export interface CrmAccount {
   readonly id: string;
@@ -81,11 +83,6 @@ export interface OpportunitySearch {
   readonly closeFrom?: string | null;
   readonly closeTo?: string | null;
   readonly awaitingActivation?: boolean | null;
-}
-
-export interface SearchResult<T> {
-  readonly rows: readonly T[];
-  readonly totalCount: number;
 }
 
 export interface CrmSystem {

@@ -2,7 +2,6 @@
  * Resolvers of the CRM subgraph. Arguments are validated at the entry points (ID formats, page sizes, date
  * ranges); everything that reads the CRM goes through the request's DataLoaders.
  */
-import { GraphQLError } from 'graphql';
 import {
   connection,
   dateRange,
@@ -12,6 +11,7 @@ import {
   money,
   pageRequest,
   requireIdFormat,
+  referenceKey,
 } from '../../shared/src/index.js';
 import type { CrmAccount, CrmLineItem, CrmOpportunity } from './crmPort.js';
 import type { CrmContext } from './crmLoaders.js';
@@ -40,12 +40,6 @@ interface OpportunityFilterInput {
 const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
 const opportunityId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
-
-/** A reference another subgraph sent: a malformed key is a gateway or data bug, surfaced as an error. */
-function ensureReferenceKey(typename: string, id: unknown, isValid: (id: string) => boolean): string {
-  if (typeof id !== 'string' || !isValid(id)) throw new GraphQLError(`${typename} reference has an invalid id ${JSON.stringify(id)}.`, { extensions: { code: 'INVALID_ID' } });
-  return id;
-}
 
 export const crmResolvers = {
   Query: {
@@ -93,7 +87,7 @@ export const crmResolvers = {
 
   Account: {
     __resolveReference: (reference: { id: unknown }, { loaders }: CrmContext) =>
-      loaders.accountById.load(ensureReferenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account'))),
+      loaders.accountById.load(referenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account'))),
     billingAddress: (account: CrmAccount) => ({
       street: account.street,
       city: account.city,
@@ -111,7 +105,7 @@ export const crmResolvers = {
 
   Opportunity: {
     __resolveReference: (reference: { id: unknown }, { loaders }: CrmContext) =>
-      loaders.opportunityById.load(ensureReferenceKey('Opportunity', reference.id, (id) => isSalesforceId(id, 'Opportunity'))),
+      loaders.opportunityById.load(referenceKey('Opportunity', reference.id, (id) => isSalesforceId(id, 'Opportunity'))),
     account: (opportunity: CrmOpportunity, _: unknown, { loaders }: CrmContext) => loaders.accountById.load(opportunity.accountId),
     stage: (opportunity: CrmOpportunity) => opportunity.stageName,
     amount: (opportunity: CrmOpportunity) => money(opportunity.amountMinor, opportunity.currency),
@@ -132,7 +126,7 @@ export const crmResolvers = {
   },
 
   Project: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: ensureReferenceKey('Project', reference.id, isCanonicalProjectId) }),
+    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
     opportunity: (project: { id: string }, _: unknown, { loaders }: CrmContext) => loaders.opportunityByProjectId.load(project.id),
   },
 };

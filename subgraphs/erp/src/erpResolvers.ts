@@ -6,9 +6,9 @@
  * Account and Project fields load lazily by the entity's key rather than in `__resolveReference`, because this
  * subgraph also hands out `{ id }` Project references of its own (report rows) and resolves their fields itself.
  */
-import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { inputError, isCanonicalProjectId, isSalesforceId, money, requireIdFormat, requireMonth } from '../../shared/src/index.js';
+import { inputError, isCanonicalProjectId, isSalesforceId, money, requireIdFormat, requireMonth,
+  referenceKey, } from '../../shared/src/index.js';
 import type {
   BillingReportQuery,
   BillingReportRow,
@@ -41,12 +41,6 @@ interface EntityKey {
 }
 
 const CANONICAL_PROJECT_ID = 'a canonical project ID (prj_ followed by a 26-character ULID)';
-
-/** A reference another subgraph sent: a malformed key is a gateway or data bug, surfaced as an error. */
-function ensureReferenceKey(typename: string, id: unknown, isValid: (id: string) => boolean): string {
-  if (typeof id !== 'string' || !isValid(id)) throw new GraphQLError(`${typename} reference has an invalid id ${JSON.stringify(id)}.`, { extensions: { code: ErrorCode.INVALID_ID } });
-  return id;
-}
 
 function billingReportQuery(args: BillingReportArgs): BillingReportQuery {
   if (args.groupBy.length === 0) {
@@ -97,7 +91,7 @@ export const erpResolvers = {
   },
 
   Account: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: ensureReferenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account')) }),
+    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account')) }),
     customerNumber: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => (await customerOf(account, loaders))?.entityId ?? null,
     erpCustomerId: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => {
       const customer = await customerOf(account, loaders);
@@ -128,7 +122,7 @@ export const erpResolvers = {
   },
 
   Project: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: ensureReferenceKey('Project', reference.id, isCanonicalProjectId) }),
+    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
     contract: (project: EntityKey, _: unknown, { loaders }: ErpContext) => loaders.jobByProjectId.load(project.id),
     billingSchedule: (project: EntityKey, _: unknown, { loaders }: ErpContext) => loaders.billingScheduleByProjectId.load(project.id),
     financials: (project: EntityKey, _: unknown, { loaders }: ErpContext) => loaders.ledgerTotalsByProjectId.load(project.id),

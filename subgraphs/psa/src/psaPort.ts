@@ -7,7 +7,9 @@
  * Money is in minor units with its currency; dates are ISO `YYYY-MM-DD`; time is in whole minutes, as Kantata
  * keeps it (`time_in_minutes`), so sums stay exact until the resolver turns them into hours.
  */
-import type { PageRequest } from '../../shared/src/index.js';
+import type { PageRequest, SearchResult } from '../../shared/src/index.js';
+
+export type { SearchResult };
 
 export type ProjectStatus = 'PLANNED' | 'ACTIVE' | 'ON_HOLD' | 'COMPLETED' | 'CANCELLED';
 export type MilestoneStatus = 'PLANNED' | 'COMPLETED' | 'APPROVED_FOR_BILLING';
@@ -141,11 +143,6 @@ export interface ApprovedTimeQuery {
   readonly fromDate: string;
   readonly toDate: string;
   readonly granularity: UtilizationGranularity;
-}
-
-export interface SearchResult<T> {
-  readonly rows: readonly T[];
-  readonly totalCount: number;
 }
 
 export interface PsaSystem {

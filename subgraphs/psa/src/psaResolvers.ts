@@ -3,7 +3,6 @@
  * ranges, the utilization report's bounds); everything that reads the PSA goes through the request's DataLoaders,
  * except the two root lists and the utilization report, which are one search each.
  */
-import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import {
   connection,
@@ -16,6 +15,7 @@ import {
   money,
   pageRequest,
   requireIdFormat,
+  referenceKey,
 } from '../../shared/src/index.js';
 import type { PsaContext } from './psaLoaders.js';
 import type { PsaAssignment, PsaMilestone, PsaProject, PsaResource, PsaResourceRequest, PsaTimeTotals, UtilizationGranularity } from './psaPort.js';
@@ -65,12 +65,6 @@ interface PageArgs {
 const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ and a 26-character ULID)');
 const resourceId = (argument: string, id: string) => requireIdFormat(argument, id, isNumericId, 'a numeric PSA consultant ID');
 const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
-
-/** A reference another subgraph sent: a malformed key is a gateway or data bug, surfaced as an error. */
-function ensureReferenceKey(typename: string, id: unknown, isValid: (id: string) => boolean): string {
-  if (typeof id !== 'string' || !isValid(id)) throw new GraphQLError(`${typename} reference has an invalid id ${JSON.stringify(id)}.`, { extensions: { code: ErrorCode.INVALID_ID } });
-  return id;
-}
 
 const hours = (minutes: number) => minutes / 60;
 
@@ -184,7 +178,7 @@ export const psaResolvers = {
 
   Project: {
     __resolveReference: (reference: { id: unknown }, { loaders }: PsaContext) =>
-      loaders.projectById.load(ensureReferenceKey('Project', reference.id, isCanonicalProjectId)),
+      loaders.projectById.load(referenceKey('Project', reference.id, isCanonicalProjectId)),
     account: (project: PsaProject) => ({ id: project.accountId }),
     manager: (project: PsaProject, _: unknown, { loaders }: PsaContext) => loaders.resourceById.load(project.managerId),
     milestones: (project: PsaProject, _: unknown, { loaders }: PsaContext) => loaders.milestonesByProjectId.load(project.id),
@@ -195,7 +189,7 @@ export const psaResolvers = {
   },
 
   Resource: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: PsaContext) => loaders.resourceById.load(ensureReferenceKey('Resource', reference.id, isNumericId)),
+    __resolveReference: (reference: { id: unknown }, { loaders }: PsaContext) => loaders.resourceById.load(referenceKey('Resource', reference.id, isNumericId)),
     costRate: (resource: PsaResource) => money(resource.costRateMinor, resource.currency),
     billRate: (resource: PsaResource) => money(resource.billRateMinor, resource.currency),
     assignments: (resource: PsaResource, _: unknown, { loaders }: PsaContext) => loaders.assignmentsByResourceId.load(resource.id),

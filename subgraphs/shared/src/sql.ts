@@ -2,7 +2,8 @@
  * Small helpers for the sandboxes' SQL: optional filters compiled into one WHERE clause, and rows grouped by
  * key for DataLoader batches.
  */
-import { jsonList } from './sqlite.js';
+import type { PageRequest } from './paging.js';
+import { type SqliteStore, jsonList } from './sqlite.js';
 
 export function groupBy<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {
   const groups = new Map<K, T[]>();
@@ -37,3 +38,23 @@ export class WhereBuilder {
   }
 }
 
+
+/** A page of a search and the number of rows the whole search matches. */
+export interface SearchResult<T> {
+  readonly rows: readonly T[];
+  readonly totalCount: number;
+}
+
+/** One statement for the page and one for the count, whatever the page size. */
+export function searchPage<Row, T>(
+  store: SqliteStore,
+  query: { from: string; where: WhereBuilder; orderBy: string; columns?: string },
+  page: PageRequest,
+  map: (row: Row) => T,
+): SearchResult<T> {
+  const rows = store
+    .prepare<Row>(`SELECT ${query.columns ?? '*'} FROM ${query.from} ${query.where} ORDER BY ${query.orderBy} LIMIT :limit OFFSET :offset`)
+    .all({ ...query.where.params, limit: page.limit, offset: page.offset });
+  const total = store.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM ${query.from} ${query.where}`).get(query.where.params)!;
+  return { rows: rows.map(map), totalCount: total.n };
+}

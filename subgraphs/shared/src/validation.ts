@@ -3,6 +3,7 @@
  * names the argument and what would be valid.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
+import { GraphQLError } from 'graphql';
 import { dayFromIso } from './dates.js';
 import { inputError, invalidIdError } from './errors.js';
 
@@ -46,4 +47,15 @@ export function requireMonth(argument: string, month: string | null | undefined)
   if (month == null) return null;
   if (!MONTH.test(month)) throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "${argument}" must be a month like "2026-10", got "${month}".`, { argument });
   return month;
+}
+
+/**
+ * The key of an entity reference another subgraph sent (`_entities`). A malformed key is a data or gateway
+ * bug, not user input; it is surfaced as INVALID_ID rather than resolved to nothing.
+ */
+export function referenceKey(typename: string, id: unknown, isValid: (id: string) => boolean): string {
+  if (typeof id !== 'string' || !isValid(id)) {
+    throw new GraphQLError(`${typename} reference has an invalid id ${JSON.stringify(id)}.`, { extensions: { code: ErrorCode.INVALID_ID } });
+  }
+  return id;
 }

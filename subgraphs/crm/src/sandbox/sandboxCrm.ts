@@ -12,6 +12,7 @@ import {
   isoFromDay,
   jsonList,
   openSandboxStore,
+  searchPage,
 } from '../../../shared/src/index.js';
 import { OPPORTUNITY_STAGES, ROLES } from '../../../shared/src/world/catalog.js';
 import { type World, billingCustomerIdOf, buildWorld } from '../../../shared/src/world/world.js';
@@ -288,7 +289,7 @@ export class SandboxCrm implements CrmSystem {
       .add("name LIKE '%' || :nameContains || '%' ESCAPE '\\'", 'nameContains', search.nameContains?.replace(/[\\%_]/g, (c) => `\\${c}`))
       .raw('parent_id IS NULL', search.topLevel === true)
       .raw('parent_id IS NOT NULL', search.topLevel === false);
-    return this.page<AccountRow, CrmAccount>('account', where, 'name, id', page, toAccount);
+    return searchPage<AccountRow, CrmAccount>(this.store, { from: 'account', where, orderBy: 'name, id' }, page, toAccount);
   }
 
   async opportunitiesById(ids: readonly string[]): Promise<Map<string, CrmOpportunity>> {
@@ -316,7 +317,7 @@ export class SandboxCrm implements CrmSystem {
       .add('o.close_date <= :closeTo', 'closeTo', search.closeTo)
       .raw('s.is_won = 1 AND o.project_id IS NULL', search.awaitingActivation === true)
       .raw('NOT (s.is_won = 1 AND o.project_id IS NULL)', search.awaitingActivation === false);
-    return this.page<OpportunityRow, CrmOpportunity>(OPPORTUNITY_FROM, where, 'o.close_date DESC, o.id', page, toOpportunity, OPPORTUNITY_COLUMNS);
+    return searchPage<OpportunityRow, CrmOpportunity>(this.store, { from: OPPORTUNITY_FROM, where, orderBy: 'o.close_date DESC, o.id', columns: OPPORTUNITY_COLUMNS }, page, toOpportunity);
   }
 
   async lineItemsByOpportunityId(opportunityIds: readonly string[]): Promise<Map<string, CrmLineItem[]>> {
@@ -333,15 +334,6 @@ export class SandboxCrm implements CrmSystem {
 
   close(): void {
     this.store.close();
-  }
-
-  /** One statement for the page and one for the count, whatever the page size. */
-  private page<Row, T>(from: string, where: WhereBuilder, orderBy: string, page: PageRequest, map: (row: Row) => T, columns = '*'): SearchResult<T> {
-    const rows = this.store
-      .prepare<Row>(`SELECT ${columns} FROM ${from} ${where} ORDER BY ${orderBy} LIMIT :limit OFFSET :offset`)
-      .all({ ...where.params, limit: page.limit, offset: page.offset });
-    const total = this.store.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${where}`).get(where.params)!;
-    return { rows: rows.map(map), totalCount: total.n };
   }
 }
 

@@ -20,6 +20,7 @@ import {
   isoFromDay,
   jsonList,
   openSandboxStore,
+  searchPage,
 } from '../../../shared/src/index.js';
 import { ROLES } from '../../../shared/src/world/catalog.js';
 import { generateProjectTime } from '../../../shared/src/world/time.js';
@@ -617,7 +618,7 @@ export class SandboxPsa implements PsaSystem {
       .add('start_date <= :activeTo', 'activeTo', search.activeTo)
       .add('start_date >= :startFrom', 'startFrom', search.startFrom)
       .add('start_date <= :startTo', 'startTo', search.startTo);
-    return this.page<ProjectRow, PsaProject>('project', where, 'start_date, id', page, toProject);
+    return searchPage<ProjectRow, PsaProject>(this.store, { from: 'project', where, orderBy: 'start_date, id' }, page, toProject);
   }
 
   async resourcesById(ids: readonly string[]): Promise<Map<string, PsaResource>> {
@@ -625,7 +626,7 @@ export class SandboxPsa implements PsaSystem {
   }
 
   async searchResources(search: ResourceSearch, page: PageRequest): Promise<SearchResult<PsaResource>> {
-    return this.page<ResourceRow, PsaResource>(RESOURCE_FROM, resourceWhere(search), 'r.name, r.id', page, toResource, RESOURCE_COLUMNS);
+    return searchPage<ResourceRow, PsaResource>(this.store, { from: RESOURCE_FROM, where: resourceWhere(search), orderBy: 'r.name, r.id', columns: RESOURCE_COLUMNS }, page, toResource);
   }
 
   async resourcesMatching(search: ResourceSearch, limit: number): Promise<readonly PsaResource[]> {
@@ -674,15 +675,6 @@ export class SandboxPsa implements PsaSystem {
 
   close(): void {
     this.store.close();
-  }
-
-  /** One statement for the page and one for the count, whatever the page size. */
-  private page<Row, T>(from: string, where: WhereBuilder, orderBy: string, page: PageRequest, map: (row: Row) => T, columns = '*'): SearchResult<T> {
-    const rows = this.store
-      .prepare<Row>(`SELECT ${columns} FROM ${from} ${where} ORDER BY ${orderBy} LIMIT :limit OFFSET :offset`)
-      .all({ ...where.params, limit: page.limit, offset: page.offset });
-    const total = this.store.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${where}`).get(where.params)!;
-    return { rows: rows.map(map), totalCount: total.n };
   }
 }
 

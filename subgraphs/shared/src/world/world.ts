@@ -427,10 +427,18 @@ function buildProjects(
     const id = canonicalProjectId(activatedAtMs, r);
     const manager = staff(r.chance(0.3) ? 'ENGAGEMENT_MANAGER' : 'PROJECT_MANAGER', opportunity.deliveryRegion, r);
 
+    // A consultant fills at most one line of a project, so a week of their time is one timesheet.
+    const staffed = new Set<number>();
+    const staffOnce = (role: RoleCode): SeedConsultant => {
+      let consultant = staff(role, opportunity.deliveryRegion, r);
+      for (let attempt = 0; staffed.has(consultant.index) && attempt < 20; attempt++) consultant = staff(role, opportunity.deliveryRegion, r);
+      staffed.add(consultant.index);
+      return consultant;
+    };
     const requests: SeedResourceRequest[] = opportunity.lines.map((line, lineIndex) => {
       const requestStatus: ResourceRequestStatus =
         status === 'PLANNED' ? r.weighted([['OPEN', 5], ['HELD', 3], ['FULFILLED', 4]] as const) : status === 'CANCELLED' ? 'CANCELLED' : 'FULFILLED';
-      const consultant = requestStatus === 'FULFILLED' || requestStatus === 'HELD' ? staff(line.role, opportunity.deliveryRegion, r) : null;
+      const consultant = requestStatus === 'FULFILLED' || requestStatus === 'HELD' ? staffOnce(line.role) : null;
       const assignmentStatus: AssignmentStatus = requestStatus === 'HELD' ? 'TENTATIVE' : status === 'COMPLETED' ? 'CLOSED' : 'CONFIRMED';
       return {
         psaId: String(30_000_000 + index * 10 + lineIndex),

@@ -18,6 +18,8 @@ export interface GatewayConfig {
   readonly subgraphTimeoutMs: number;
   /** Pooled keep-alive connections per subgraph. @default 64 (PSGRAPH_SUBGRAPH_CONNECTIONS) */
   readonly subgraphConnections: number;
+  /** Merge the fetches a plan level sends to one subgraph into one HTTP request. @default true (PSGRAPH_MERGE_SUBGRAPH_OPERATIONS) */
+  readonly mergeSubgraphOperations: boolean;
   /** Largest request body, in bytes (413 above). @default 1048576 (PSGRAPH_MAX_BODY_BYTES) */
   readonly maxBodyBytes: number;
   /** Deepest selection nesting allowed. @default 15 (PSGRAPH_MAX_DEPTH) */
@@ -48,10 +50,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     }
     subgraphUrls[match[1]!.toLowerCase()] = value;
   }
-  const introspection = env['PSGRAPH_INTROSPECTION'];
-  if (introspection !== undefined && introspection !== '' && introspection !== 'true' && introspection !== 'false') {
-    throw new ConfigError(`PSGRAPH_INTROSPECTION=${introspection}: expected true or false.`);
-  }
+  const introspection = readBoolean(env, 'PSGRAPH_INTROSPECTION');
   return {
     host: env['PSGRAPH_HOST'] || '127.0.0.1',
     port: readPort(env, 'PSGRAPH_GATEWAY_PORT', 4000),
@@ -63,7 +62,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     maxDepth: readNumber(env, 'PSGRAPH_MAX_DEPTH', 15, 2, 100),
     maxAliases: readNumber(env, 'PSGRAPH_MAX_ALIASES', 30, 0, 1_000),
     production,
-    introspection: introspection ? introspection === 'true' : !production,
+    introspection: introspection ?? !production,
+    mergeSubgraphOperations: readBoolean(env, 'PSGRAPH_MERGE_SUBGRAPH_OPERATIONS') ?? true,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
+}
+
+function readBoolean(env: NodeJS.ProcessEnv, variable: string): boolean | undefined {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${variable}=${raw}: expected true or false.`);
+  return raw === 'true';
 }

@@ -52,7 +52,8 @@ export interface GatewayServerOptions {
 export function createGatewayServer(config: GatewayConfig, options: GatewayServerOptions = {}): GatewayServer {
   const log = options.log ?? ((message: string) => console.log(`[gateway] ${message}`));
   const metrics = new Metrics();
-  const countFetch = metrics.counter('psgraph_subgraph_fetches_total', 'Fetches the gateway sent to each subgraph, by outcome.');
+  const countFetch = metrics.counter('psgraph_subgraph_fetches_total', 'HTTP requests the gateway sent to each subgraph, by outcome.');
+  const countOperations = metrics.counter('psgraph_subgraph_operations_total', 'Query-plan fetches to each subgraph (several may share one HTTP request).');
   const countRequest = metrics.counter('psgraph_gateway_requests_total', 'GraphQL requests the gateway received.');
   const agent: Agent = createSubgraphAgent(config.subgraphConnections);
   const subgraphUrls = new Map<string, string>();
@@ -71,7 +72,11 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
         timeoutMs: config.subgraphTimeoutMs,
         agent,
         forwardHeaders: DEFAULT_FORWARD_HEADERS,
-        onFetch: (subgraph, outcome) => countFetch({ subgraph, outcome }),
+        mergeOperations: config.mergeSubgraphOperations,
+        onFetch: (subgraph, outcome, operations) => {
+          countFetch({ subgraph, outcome });
+          countOperations({ subgraph }, operations);
+        },
       });
     },
   });

@@ -9,6 +9,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Agent, errors as undiciErrors } from 'undici';
 import { ErrorCode } from '../../contracts/errorCodes.js';
+import { type GraphQLResponseBody, type OperationRequest, isMergeable, mergeOperations, splitResponse } from './operationMerging.js';
 
 export interface SubgraphDataSourceOptions {
   readonly name: string;
@@ -19,8 +20,19 @@ export interface SubgraphDataSourceOptions {
   readonly agent: Agent;
   /** Incoming request headers passed on to the subgraph (lower case). */
   readonly forwardHeaders: readonly string[];
-  /** Called once per fetch, with its outcome, for metrics. */
-  readonly onFetch?: (name: string, outcome: 'ok' | ErrorCode) => void;
+  /**
+   * Merge the query operations issued to this subgraph in the same tick (one plan level) into one HTTP request.
+   * Mutations are never merged: their order matters.
+   * @default true
+   */
+  readonly mergeOperations?: boolean;
+  /** Called once per HTTP request sent, with its outcome and how many operations it carried, for metrics. */
+  readonly onFetch?: (name: string, outcome: 'ok' | ErrorCode, operations: number) => void;
+}
+
+interface PendingBatch {
+  readonly headers: Record<string, string>;
+  readonly members: Array<{ request: OperationRequest; resolve: (response: GatewayGraphQLResponse) => void }>;
 }
 
 /** Headers forwarded by default: the caller's identity and the request's trace context. */
@@ -49,6 +61,8 @@ export class SubgraphDataSource implements GraphQLDataSource {
     return this.options.url;
   }
 
+  private readonly pending = new Map<string, PendingBatch>();
+
   async process(processOptions: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
     const { request } = processOptions;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
@@ -61,43 +75,76 @@ export class SubgraphDataSource implements GraphQLDataSource {
         }
       }
     }
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName });
+    const operation: OperationRequest = { query: request.query!, variables: request.variables, operationName: request.operationName };
+    if (this.options.mergeOperations === false || processOptions.kind !== 'incoming operation' || !isMergeable(operation)) {
+      return this.send(operation, headers, 1);
+    }
+    // Requests with the same forwarded headers (the same caller) issued in this tick travel together.
+    const key = JSON.stringify(headers);
+    let batch = this.pending.get(key);
+    if (!batch) {
+      const created: PendingBatch = { headers, members: [] };
+      batch = created;
+      this.pending.set(key, created);
+      setImmediate(() => {
+        this.pending.delete(key);
+        void this.flush(created);
+      });
+    }
+    const members = batch.members;
+    return new Promise((resolve) => members.push({ request: operation, resolve }));
+  }
+
+  private async flush(batch: PendingBatch): Promise<void> {
+    if (batch.members.length === 1) {
+      const [only] = batch.members;
+      only!.resolve(await this.send(only!.request, batch.headers, 1));
+      return;
+    }
+    const merged = mergeOperations(batch.members.map((member) => member.request));
+    const response = (await this.send(merged, batch.headers, batch.members.length)) as GraphQLResponseBody;
+    const parts = response.data === undefined && response.errors ? batch.members.map(() => response) : splitResponse(response, batch.members.length);
+    batch.members.forEach((member, i) => member.resolve(parts[i] as GatewayGraphQLResponse));
+  }
+
+  private async send(operation: OperationRequest, headers: Record<string, string>, operations: number): Promise<GatewayGraphQLResponse> {
+    const body = JSON.stringify({ query: operation.query, variables: operation.variables, operationName: operation.operationName });
     const abort = new AbortController();
     const deadline = setTimeout(() => abort.abort(), this.options.timeoutMs);
     try {
       const response = await this.options.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers, body, signal: abort.signal });
       const text = await response.body.text();
       if (response.statusCode !== 200 && !(response.headers['content-type'] ?? '').toString().includes('json')) {
-        return this.failure(ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, { status: response.statusCode });
+        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, { status: response.statusCode });
       }
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch {
-        return this.failure(ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode} with a body that is not JSON.`, {
+        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode} with a body that is not JSON.`, {
           status: response.statusCode,
         });
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        return this.failure(ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered with a JSON value that is not a GraphQL response.`);
+        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered with a JSON value that is not a GraphQL response.`);
       }
-      this.options.onFetch?.(this.options.name, 'ok');
+      this.options.onFetch?.(this.options.name, 'ok', operations);
       return parsed as GatewayGraphQLResponse;
     } catch (error) {
       if (abort.signal.aborted) {
-        return this.failure(ErrorCode.SUBGRAPH_TIMEOUT, `Subgraph "${this.options.name}" did not answer within ${this.options.timeoutMs} ms.`, {
+        return this.failure(operations, ErrorCode.SUBGRAPH_TIMEOUT, `Subgraph "${this.options.name}" did not answer within ${this.options.timeoutMs} ms.`, {
           timeoutMs: this.options.timeoutMs,
         });
       }
       const reason = error instanceof undiciErrors.UndiciError || error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-      return this.failure(ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" could not be reached (${reason}).`);
+      return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" could not be reached (${reason}).`);
     } finally {
       clearTimeout(deadline);
     }
   }
 
-  private failure(code: ErrorCode, message: string, details: Record<string, unknown> = {}): GatewayGraphQLResponse {
-    this.options.onFetch?.(this.options.name, code);
+  private failure(operations: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}): GatewayGraphQLResponse {
+    this.options.onFetch?.(this.options.name, code, operations);
     return { errors: [{ message, extensions: { code, ...details } }] } as unknown as GatewayGraphQLResponse;
   }
 }

@@ -39,7 +39,8 @@ describe('the GraphQL IDE in headless Chromium', () => {
     await page.click('.graphiql-execute-button');
     const response = await answered;
     const body = (await response.json()) as { data?: { projects: { nodes: Array<Record<string, unknown>> } }; errors?: unknown };
-    await page.waitForFunction(() => document.querySelector('.result-window')?.textContent?.includes('"totalCount"'), undefined, { timeout: 20_000 });
+    // A string, evaluated in the page: this file is compiled without the DOM library.
+    await page.waitForFunction(`document.querySelector('.result-window')?.textContent?.includes('"totalCount"')`, undefined, { timeout: 20_000 });
     await page.screenshot({ path: join(tmpdir(), 'psgraph-ide.png') });
 
     expect(response.status()).toBe(200);

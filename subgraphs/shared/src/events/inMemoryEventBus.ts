@@ -1,0 +1,74 @@
+/**
+ * A process-local event bus with the same guarantees as the durable backends within one process (no
+ * durability across restarts). For unit tests of publishers and consumers, and for single-process tools.
+ */
+import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+import { matchesTypes } from './eventBus.js';
+
+export class InMemoryEventBus implements EventBus {
+  private readonly log: BusEvent[] = [];
+  private readonly listeners = new Set<{ types: readonly string[] | '*'; listener: Listener }>();
+  private readonly groups = new Map<string, { offset: number; deliveries: Map<string, number>; consumers: Set<() => void> }>();
+  private readonly dead: DeadLetter[] = [];
+
+  async publish(event: BusEvent): Promise<void> {
+    this.log.push(event);
+    for (const { types, listener } of this.listeners) if (matchesTypes(types, event.type)) queueMicrotask(() => listener(event));
+    for (const group of this.groups.values()) for (const wake of group.consumers) wake();
+  }
+
+  consume(options: ConsumeOptions): Consumer {
+    const group = this.groups.get(options.group) ?? { offset: 0, deliveries: new Map<string, number>(), consumers: new Set<() => void>() };
+    this.groups.set(options.group, group);
+    const maxDeliveries = options.maxDeliveries ?? 5;
+    let stopped = false;
+    let running: Promise<void> = Promise.resolve();
+    const drain = async () => {
+      while (!stopped && group.offset < this.log.length) {
+        const event = this.log[group.offset]!;
+        if (!matchesTypes(options.types, event.type)) {
+          group.offset++;
+          continue;
+        }
+        const attempt = (group.deliveries.get(event.id) ?? 0) + 1;
+        group.deliveries.set(event.id, attempt);
+        try {
+          await options.handler(event);
+          group.offset++;
+        } catch (error) {
+          if (attempt >= maxDeliveries) {
+            this.dead.push({ event, group: options.group, deliveries: attempt, reason: (error as Error).message ?? String(error), deadLetteredAt: new Date().toISOString() });
+            group.offset++;
+          }
+        }
+      }
+    };
+    const wake = () => {
+      running = running.then(drain);
+    };
+    group.consumers.add(wake);
+    wake();
+    return {
+      stop: async () => {
+        stopped = true;
+        group.consumers.delete(wake);
+        await running;
+      },
+    };
+  }
+
+  subscribe(types: readonly string[] | '*', listener: Listener): () => void {
+    const entry = { types, listener };
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
+  }
+
+  async deadLetters(group?: string): Promise<DeadLetter[]> {
+    return this.dead.filter((letter) => group === undefined || letter.group === group);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    for (const group of this.groups.values()) group.consumers.clear();
+  }
+}

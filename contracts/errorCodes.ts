@@ -19,6 +19,16 @@ export const ErrorCode = {
   INVALID_STATE_TRANSITION: 'INVALID_STATE_TRANSITION',
   /** The record does not exist in the system that was asked. */
   NOT_FOUND: 'NOT_FOUND',
+  /**
+   * A write that contradicts what the system of record already holds: an external ID already used by another
+   * record, a deal already linked to a different project. Retrying the same write cannot succeed.
+   */
+  CONFLICT: 'CONFLICT',
+  /**
+   * An `idempotencyKey` already used for a different request (e.g. `activateProject` for another opportunity).
+   * Keys are single-purpose, as Stripe's are: reuse one only to repeat the same request.
+   */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   /** The subgraph did not answer within the gateway's configured timeout. */
   SUBGRAPH_TIMEOUT: 'SUBGRAPH_TIMEOUT',
   /** The subgraph could not be reached (connection refused, reset, DNS) or answered with a non-GraphQL response. */
@@ -33,6 +43,10 @@ export const ErrorCode = {
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   /** The document exceeds the gateway's depth or alias limits. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** The request has no valid credentials (HTTP 401; WebSocket close 4403). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** A subscription ended because the gateway reloaded its supergraph; subscribe again. */
+  SUBSCRIPTION_SCHEMA_RELOAD: 'SUBSCRIPTION_SCHEMA_RELOAD',
   /** The gateway is shutting down or has no supergraph loaded yet (HTTP 503). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected. In production its message is masked as "Unexpected error." */

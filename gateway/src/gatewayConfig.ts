@@ -32,6 +32,22 @@ export interface GatewayConfig {
   readonly introspection: boolean;
   /** How long SIGTERM waits for requests in flight. @default 10000 (PSGRAPH_DRAIN_TIMEOUT_MS) */
   readonly drainTimeoutMs: number;
+  /**
+   * Accepted bearer tokens. When set, HTTP requests need `Authorization: Bearer <token>` (else 401) and
+   * WebSocket clients need it in `connectionParams.authorization` (else close 4403). Empty: no authentication.
+   * @default none (PSGRAPH_AUTH_TOKENS, comma-separated)
+   */
+  readonly authTokens: readonly string[];
+  /** Events a subscriber may fall behind by before the oldest are dropped. @default 128 (PSGRAPH_SUBSCRIPTION_QUEUE) */
+  readonly subscriptionQueueCapacity: number;
+  /** Share identical upstream subscriptions (same subgraph operation, variables and authorization). @default true (PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS) */
+  readonly deduplicateSubscriptions: boolean;
+  /** Largest WebSocket frame accepted (1009 above). @default 65536 (PSGRAPH_WS_MAX_PAYLOAD_BYTES) */
+  readonly wsMaxPayloadBytes: number;
+  /** WebSocket keep-alive ping interval. @default 12000 (PSGRAPH_WS_KEEPALIVE_MS) */
+  readonly wsKeepAliveMs: number;
+  /** Time a WebSocket client has to send connection_init (4408 after). @default 3000 (PSGRAPH_WS_INIT_TIMEOUT_MS) */
+  readonly wsConnectionInitTimeoutMs: number;
 }
 
 export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL('../../supergraph/supergraph.graphql', import.meta.url));
@@ -65,6 +81,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     introspection: introspection ?? !production,
     mergeSubgraphOperations: readBoolean(env, 'PSGRAPH_MERGE_SUBGRAPH_OPERATIONS') ?? true,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+    authTokens: (env['PSGRAPH_AUTH_TOKENS'] ?? '').split(',').map((token) => token.trim()).filter((token) => token !== ''),
+    subscriptionQueueCapacity: readNumber(env, 'PSGRAPH_SUBSCRIPTION_QUEUE', 128, 1, 100_000),
+    deduplicateSubscriptions: readBoolean(env, 'PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS') ?? true,
+    wsMaxPayloadBytes: readNumber(env, 'PSGRAPH_WS_MAX_PAYLOAD_BYTES', 65_536, 1_024, 104_857_600),
+    wsKeepAliveMs: readNumber(env, 'PSGRAPH_WS_KEEPALIVE_MS', 12_000, 10, 600_000),
+    wsConnectionInitTimeoutMs: readNumber(env, 'PSGRAPH_WS_INIT_TIMEOUT_MS', 3_000, 10, 600_000),
   };
 }
 

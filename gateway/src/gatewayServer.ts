@@ -29,6 +29,9 @@ import type { GatewayConfig } from './gatewayConfig.js';
 import { ideHandlers } from './ide/idePage.js';
 import { maxAliasesRule, maxDepthRule } from './queryLimits.js';
 import { DEFAULT_FORWARD_HEADERS, SubgraphDataSource, createSubgraphAgent } from './subgraphDataSource.js';
+import { SubscriptionBridge } from './subscriptions/subscriptionBridge.js';
+import { type SubscriptionServer, attachSubscriptionServer } from './subscriptions/subscriptionServer.js';
+import { UpstreamSubscriptions } from './subscriptions/upstreamSubscriptions.js';
 import { type SupergraphFileStatus, supergraphFromFile } from './supergraphFile.js';
 
 export interface GatewayServer {
@@ -39,6 +42,7 @@ export interface GatewayServer {
   readonly supergraph: SupergraphFileStatus;
   /** Subgraph name → the URL the gateway sends its fetches to. */
   readonly subgraphUrls: ReadonlyMap<string, string>;
+  readonly subscriptions: { readonly bridge: SubscriptionBridge; readonly upstreams: UpstreamSubscriptions; readonly server: SubscriptionServer };
   /** Loads the supergraph, starts Apollo Server and listens; resolves with the GraphQL endpoint URL. */
   listen(): Promise<string>;
   /** Refuses new requests, lets those in flight finish (up to the drain timeout), then releases everything. */
@@ -57,6 +61,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   const countRequest = metrics.counter('psgraph_gateway_requests_total', 'GraphQL requests the gateway received.');
   const agent: Agent = createSubgraphAgent(config.subgraphConnections);
   const subgraphUrls = new Map<string, string>();
+  const dataSources = new Map<string, SubgraphDataSource>();
   const supergraph = supergraphFromFile({ path: config.supergraphPath, log });
   metrics.gauge('psgraph_supergraph_reloads_total', 'Times the supergraph file was reloaded since start.', () => supergraph.status.reloads);
 
@@ -66,7 +71,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       const target = config.subgraphUrls[name] ?? url;
       if (!target) throw new Error(`Subgraph "${name}" has no URL: set PSGRAPH_${name.toUpperCase()}_URL.`);
       subgraphUrls.set(name, target);
-      return new SubgraphDataSource({
+      const dataSource = new SubgraphDataSource({
         name,
         url: target,
         timeoutMs: config.subgraphTimeoutMs,
@@ -78,8 +83,31 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
           countOperations({ subgraph }, operations);
         },
       });
+      dataSources.set(name, dataSource);
+      return dataSource;
     },
   });
+
+  const countSubscriptionEvent = metrics.counter('psgraph_subscription_events_total', 'Subscription events delivered to clients (after hydration).');
+  const countDroppedEvent = metrics.counter('psgraph_subscription_events_dropped_total', "Subscription events dropped because a client's queue was full.");
+  const upstreams = new UpstreamSubscriptions({ deduplicate: config.deduplicateSubscriptions });
+  const bridge = new SubscriptionBridge({
+    gateway,
+    dataSources,
+    subgraphUrls,
+    upstreams,
+    queueCapacity: config.subscriptionQueueCapacity,
+    onEvent: () => countSubscriptionEvent(),
+    onDrop: () => countDroppedEvent(),
+    log,
+  });
+  metrics.gauge('psgraph_subscriptions_active', 'Client subscriptions open on this gateway.', () => bridge.activeCount);
+  metrics.gauge('psgraph_subscription_upstreams', 'Subscriptions open towards subgraphs (shared by identical client subscriptions).', () => upstreams.stats().upstreams);
+  const authenticate = (authorization: string | undefined): string | undefined | false => {
+    if (config.authTokens.length === 0) return authorization;
+    const token = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1];
+    return token !== undefined && config.authTokens.includes(token) ? authorization : false;
+  };
 
   const apollo = new ApolloServer<BaseContext>({
     gateway,
@@ -115,6 +143,11 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       if (request.method === 'GET' && !(request.url ?? '').includes('?') && (request.headers.accept ?? '').includes('text/html')) {
         return ide['/']!(request, response);
       }
+      if (authenticate(request.headers.authorization) === false) {
+        response.setHeader('www-authenticate', 'Bearer');
+        sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, 'A valid "Authorization: Bearer <token>" header is required.');
+        return;
+      }
       return graphql(request, response);
     },
     '/health': async (_request, response) => sendJson(response, 200, { status: 'ok' }),
@@ -135,6 +168,19 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     },
   });
 
+  const subscriptionServer = attachSubscriptionServer({
+    httpServer,
+    path: '/graphql',
+    schema: () => gateway.schema,
+    bridge,
+    authenticate,
+    validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
+    formatError: createErrorFormatter(config.production),
+    maxPayloadBytes: config.wsMaxPayloadBytes,
+    keepAliveMs: config.wsKeepAliveMs,
+    connectionInitWaitTimeoutMs: config.wsConnectionInitTimeoutMs,
+  });
+
   let started = false;
   return {
     gateway,
@@ -143,6 +189,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     metrics,
     supergraph: supergraph.status,
     subgraphUrls,
+    subscriptions: { bridge, upstreams, server: subscriptionServer },
     async listen() {
       await apollo.start();
       started = true;
@@ -150,6 +197,9 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     },
     async stop() {
       draining = true;
+      bridge.endAll({ message: 'The gateway is shutting down; subscribe again.', code: ErrorCode.SERVICE_UNAVAILABLE });
+      await subscriptionServer.close();
+      await upstreams.close();
       await closeGracefully(httpServer, config.drainTimeoutMs);
       if (started) await apollo.stop();
       await agent.close();

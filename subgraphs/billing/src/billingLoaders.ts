@@ -3,6 +3,7 @@
  * billing system through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
 import { listLoader, recordLoader } from '../../shared/src/index.js';
+import type { EventBus, OutboxRelay } from '../../shared/src/events/index.js';
 import type { BillingSystem } from './billingPort.js';
 
 /**
@@ -23,7 +24,12 @@ export type BillingLoaders = ReturnType<typeof createBillingLoaders>;
 
 export interface BillingContext {
   readonly billing: BillingSystem;
-  readonly loaders: BillingLoaders;
-  /** The billing system's date when the request began (ISO). */
-  readonly today: string;
+  /** Replaced per event in a subscription (one context lives as long as the subscription). */
+  loaders: BillingLoaders;
+  /** The billing system's date when the request (or the subscription event) began (ISO). */
+  today: string;
+  /** Where subscriptions read events from. */
+  readonly bus?: EventBus;
+  /** Publishes the events a write recorded without waiting for the relay's next poll. */
+  readonly events?: OutboxRelay;
 }

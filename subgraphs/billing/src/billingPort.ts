@@ -5,6 +5,7 @@
  *
  * Amounts are integers in minor units (as Stripe keeps them) and dates are ISO `YYYY-MM-DD`.
  */
+import type { EventBus, OutboxRelay } from '../../shared/src/events/index.js';
 import type { PageRequest, SearchResult } from '../../shared/src/index.js';
 
 export type { SearchResult };
@@ -119,6 +120,11 @@ export interface BillingSystem {
   /** Open → uncollectible. */
   markUncollectible(id: string): Promise<BillingInvoice>;
 
+  /**
+   * Starts publishing the system's business events (invoice.posted, invoice.paid, …) to the bus, as Stripe's
+   * webhooks would deliver them; `notify` after a change publishes without waiting for the next poll.
+   */
+  publishEventsTo(bus: EventBus): OutboxRelay;
   /** The billing system's calendar date (ISO): what "overdue" and the dates of state changes are judged by. */
   today(): string;
   /** SQL statements executed so far (the sandbox's instrumentation). */

@@ -3,9 +3,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
+import type { EventBus } from '../../shared/src/events/index.js';
 import { type SubgraphConfig, type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
 import type { BillingSystem } from './billingPort.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
+import { billingMutationResolvers } from './billingMutationsAndSubscriptions.js';
 import { billingResolvers } from './billingResolvers.js';
 import { openSandboxBilling } from './sandbox/sandboxBilling.js';
 
@@ -15,20 +17,30 @@ export interface BillingSubgraph extends SubgraphService {
   readonly billing: BillingSystem;
 }
 
-export function createBillingSubgraph(
-  config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>,
-  billing: BillingSystem = openSandboxBilling(config.dataDir, config.world),
-): BillingSubgraph {
+export interface BillingSubgraphOptions {
+  /** The billing system; the SQLite sandbox in the data folder by default. */
+  readonly billing?: BillingSystem;
+  /** Where billing's business events go and subscriptions read them; without one, no events are published. */
+  readonly bus?: EventBus;
+}
+
+export function createBillingSubgraph(config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, options: BillingSubgraphOptions = {}): BillingSubgraph {
+  const billing = options.billing ?? openSandboxBilling(config.dataDir, config.world);
+  const bus = options.bus;
+  const events = bus ? billing.publishEventsTo(bus) : undefined;
   const service = createSubgraphService<BillingContext>({
     name: 'billing',
     typeDefs: billingTypeDefs,
-    resolvers: billingResolvers as never,
+    resolvers: { ...billingResolvers, ...billingMutationResolvers } as never,
     context: () => {
       const today = billing.today();
-      return { billing, today, loaders: createBillingLoaders(billing, today) };
+      return { billing, today, loaders: createBillingLoaders(billing, today), ...(bus ? { bus } : {}), ...(events ? { events } : {}) };
     },
     statementCount: () => billing.statementCount,
-    close: () => billing.close(),
+    close: async () => {
+      await events?.stop();
+      billing.close();
+    },
     production: config.production,
   });
   return Object.assign(service, { billing });

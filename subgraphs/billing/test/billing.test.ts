@@ -41,7 +41,7 @@ function seededSandbox(prefix: string, withSubgraph: boolean) {
     const started = Date.now();
     state.sandbox = openSandboxBilling(data.dir, world, clock);
     state.seedMs = Date.now() - started;
-    if (withSubgraph) state.subgraph = createBillingSubgraph({ dataDir: data.dir, world, production: false }, state.sandbox);
+    if (withSubgraph) state.subgraph = createBillingSubgraph({ dataDir: data.dir, world, production: false }, { billing: state.sandbox });
   });
   afterAll(async () => {
     if (withSubgraph) await state.subgraph.stop();

@@ -17,6 +17,8 @@ export { SqliteStore, jsonList } from './sqlite.js';
 export { WhereBuilder, groupBy, searchPage } from './sql.js';
 export type { SearchResult } from './sql.js';
 export { listLoader, recordLoader } from './loaders.js';
+export { BoundedQueue } from './boundedQueue.js';
+export type { BoundedQueueOptions } from './boundedQueue.js';
 export type { CountedStatement } from './sqlite.js';
 export { createSubgraphService } from './subgraphService.js';
 export type { SubgraphService } from './subgraphService.js';

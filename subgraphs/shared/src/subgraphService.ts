@@ -12,6 +12,8 @@ import {
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import { graphqlHttpHandler, sendJson } from './http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from './http/httpServer.js';
 import { Metrics } from './metrics.js';
@@ -25,11 +27,13 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
   readonly context: () => TContext;
   /** Reads how many statements the system's store has executed (exposed on /metrics). */
   readonly statementCount: () => number;
-  /** Releases the system adapter (closes the store) when the service stops. */
-  readonly close: () => void;
+  /** Releases the system adapter (stops its event relay, closes the store) when the service stops. */
+  readonly close: () => void | Promise<void>;
   readonly production: boolean;
   /** @default 1 MiB */
   readonly maxBodyBytes?: number;
+  /** Largest WebSocket frame accepted on the subscription endpoint. @default 64 KiB */
+  readonly maxWebSocketPayloadBytes?: number;
 }
 
 export interface SubgraphService {
@@ -73,6 +77,15 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     },
   });
 
+  // A subgraph that declares Subscription fields serves them over graphql-ws on its /graphql path, where the
+  // gateway's subscription bridge connects.
+  let webSockets: { server: WebSocketServer; dispose: () => Promise<void> | void } | undefined;
+  if (schema.getSubscriptionType()) {
+    const server = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: options.maxWebSocketPayloadBytes ?? 64 * 1024 });
+    const cleanup = useServer({ schema, context: () => options.context() }, server);
+    webSockets = { server, dispose: () => cleanup.dispose() };
+  }
+
   let started = false;
   return {
     name: options.name,
@@ -88,11 +101,15 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     },
     async stop() {
       try {
+        if (webSockets) {
+          await webSockets.dispose();
+          for (const client of webSockets.server.clients) client.terminate();
+        }
         await closeGracefully(httpServer, 5_000);
         // A service built only to seed its store (or to run operations in a test) was never started.
         if (started) await apollo.stop();
       } finally {
-        options.close();
+        await options.close();
       }
     },
   };

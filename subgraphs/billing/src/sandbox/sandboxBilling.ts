@@ -19,6 +19,7 @@ import {
   openSandboxStore,
   stripeId,
 } from '../../../shared/src/index.js';
+import { type EventBus, OUTBOX_DDL, type OutboxRelay, appendToOutbox, startOutboxRelay } from '../../../shared/src/events/index.js';
 import { planProjectBilling } from '../../../shared/src/world/billing.js';
 import { generateProjectTime } from '../../../shared/src/world/time.js';
 import { type World, type WorldOptions, billingCustomerIdOf, buildWorld } from '../../../shared/src/world/world.js';
@@ -40,6 +41,7 @@ import {
   InvoiceNotFoundError,
   canTransition,
 } from '../invoiceLifecycle.js';
+import { invoiceStatusEvent } from '../invoiceEvents.js';
 
 /** A Stripe object ID's shape as a GLOB pattern: the prefix, an underscore and 24 base-62 characters. */
 const stripeIdPattern = (prefix: string) => `${prefix}_${'[0-9A-Za-z]'.repeat(24)}`;
@@ -365,6 +367,7 @@ export class SandboxBilling implements BillingSystem {
     readonly store: SqliteStore,
     private readonly clock: Clock = () => new Date(),
   ) {
+    store.exec(OUTBOX_DDL);
     this.invoicesByIdStatement = store.prepare<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.id IN (SELECT value FROM json_each(?))`);
     this.invoicesByProjectStatement = store.prepare<InvoiceRow>(
       `SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.project_id IN (SELECT value FROM json_each(?)) ORDER BY ${NEWEST_FIRST}`,
@@ -465,6 +468,10 @@ export class SandboxBilling implements BillingSystem {
     return this.transition(id, 'UNCOLLECTIBLE', () => this.markUncollectibleStatement.run({ id, today: this.today() }));
   }
 
+  publishEventsTo(bus: EventBus): OutboxRelay {
+    return startOutboxRelay(this.store, bus);
+  }
+
   close(): void {
     this.store.close();
   }
@@ -478,7 +485,11 @@ export class SandboxBilling implements BillingSystem {
       const invoice = this.invoiceOrThrow(id);
       if (!canTransition(invoice.status, to)) throw new InvalidTransitionError({ invoiceId: id, from: invoice.status, to });
       write(invoice);
-      return this.invoiceOrThrow(id);
+      const changed = this.invoiceOrThrow(id);
+      // Like Stripe's webhooks, the sandbox emits the business event of each status change; the outbox makes
+      // it part of the same transaction, so the event exists exactly when the change does.
+      if (changed.status !== invoice.status) appendToOutbox(this.store, invoiceStatusEvent(invoice, changed));
+      return changed;
     });
   }
 

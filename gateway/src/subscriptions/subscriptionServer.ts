@@ -1,0 +1,98 @@
+/**
+ * The gateway's graphql-ws endpoint: the same `/graphql` path and port as HTTP. graphql-ws enforces the
+ * protocol (4408 no init in time, 4429 second init, 4401 subscribe before ack, 4409 duplicate id, 4400
+ * malformed message, 4403 when `onConnect` refuses), `ws` enforces `maxPayload` (1009), and keep-alive pings
+ * detect dead peers. Apollo Server's plugins do not run here, so authentication, validation and the query
+ * limits are applied in `onConnect`/`onSubscribe`, and errors are formatted (and masked) in `onNext`.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import { type ExecutionResult, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule, parse, specifiedRules, validate } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { ErrorCode } from '../../../contracts/errorCodes.js';
+import type { SubscriptionBridge, SubscriptionClientContext } from './subscriptionBridge.js';
+
+export interface SubscriptionServerOptions {
+  readonly httpServer: Server;
+  readonly path: string;
+  readonly schema: () => GraphQLSchema | undefined;
+  readonly bridge: SubscriptionBridge;
+  /** Returns the caller's authorization value when it is accepted, `false` when refused (closes 4403). */
+  readonly authenticate: (authorization: string | undefined) => string | undefined | false;
+  readonly validationRules: readonly ValidationRule[];
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** Largest frame accepted; larger ones close the socket with 1009. */
+  readonly maxPayloadBytes: number;
+  /** Ping interval; a peer that does not answer is terminated. */
+  readonly keepAliveMs: number;
+  /** Time allowed between connecting and `connection_init` (then 4408). */
+  readonly connectionInitWaitTimeoutMs: number;
+}
+
+export interface SubscriptionServer {
+  readonly webSocketServer: WebSocketServer;
+  /** Open WebSocket connections. */
+  readonly connections: () => number;
+  close(): Promise<void>;
+}
+
+export function attachSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
+  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: options.maxPayloadBytes });
+  const format = (errors: readonly GraphQLError[] | undefined) => errors?.map((error) => options.formatError(error.toJSON(), error));
+  const cleanup = useServer<Record<string, unknown> | undefined, { authorization?: string | undefined }>(
+    {
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
+      onConnect: (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const raw = params['authorization'] ?? params['Authorization'] ?? headerOf(ctx.extra.request, 'authorization');
+        const accepted = options.authenticate(typeof raw === 'string' ? raw : undefined);
+        if (accepted === false) return false;
+        ctx.extra.authorization = accepted;
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const schema = options.schema();
+        if (!schema) return [new GraphQLError('The gateway has no supergraph loaded yet.', { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })];
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.GRAPHQL_PARSE_FAILED } })];
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...options.validationRules]);
+        if (errors.length > 0) {
+          return errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: error.extensions['code'] ?? ErrorCode.GRAPHQL_VALIDATION_FAILED, ...error.extensions } }));
+        }
+        const operation = document.definitions.find((d) => d.kind === 'OperationDefinition' && (payload.operationName == null || d.name?.value === payload.operationName));
+        if (!operation || operation.kind !== 'OperationDefinition' || operation.operation !== 'subscription') {
+          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: ErrorCode.BAD_REQUEST } })];
+        }
+        const contextValue: SubscriptionClientContext = { authorization: ctx.extra.authorization };
+        return { schema, document, operationName: payload.operationName ?? null, variableValues: payload.variables ?? {}, contextValue };
+      },
+      subscribe: (args) => options.bridge.subscribe(args),
+      onNext: (_ctx, _id, _payload, _args, result: ExecutionResult) => {
+        const errors = format(result.errors);
+        return { ...(result.data !== undefined ? { data: result.data } : {}), ...(errors ? { errors } : {}) };
+      },
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+    },
+    webSocketServer,
+    options.keepAliveMs,
+  );
+  return {
+    webSocketServer,
+    connections: () => webSocketServer.clients.size,
+    async close() {
+      await cleanup.dispose();
+      for (const socket of webSocketServer.clients) socket.close(1001, 'Going away');
+      await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
+      for (const socket of webSocketServer.clients) socket.terminate();
+    },
+  };
+}
+
+function headerOf(request: IncomingMessage | undefined, name: string): string | undefined {
+  const value = request?.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

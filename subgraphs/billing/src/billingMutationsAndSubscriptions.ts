@@ -1,0 +1,91 @@
+/**
+ * Billing's writes and its subscription. Each mutation is one state change in the billing system, which
+ * records the matching business event in the same transaction; the subscription streams those events from the
+ * bus, so any replica of the billing subgraph serves any subscriber, whichever replica made the change.
+ */
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../../../contracts/errorCodes.js';
+import { type BusEvent, type EventBus, dedupeById } from '../../shared/src/events/index.js';
+import { BoundedQueue, inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../shared/src/index.js';
+import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
+import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEventData } from './invoiceEvents.js';
+import { BillingSystemError } from './invoiceLifecycle.js';
+
+/** Events a subscriber may fall behind by before the oldest are dropped (the gateway bounds its own queue too). */
+const SUBSCRIBER_QUEUE_CAPACITY = 1_000;
+
+const invoiceId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isStripeId(v, 'in'), 'a billing invoice ID (in_ followed by 24 letters and digits)');
+
+/** Runs a billing-system write, mapping its typed refusals to GraphQL errors with their stable codes. */
+async function write<T>(context: BillingContext, change: () => Promise<T>): Promise<T> {
+  try {
+    const result = await change();
+    context.events?.notify();
+    return result;
+  } catch (error) {
+    if (error instanceof BillingSystemError) throw new GraphQLError(error.message, { extensions: { code: error.code } });
+    throw error;
+  }
+}
+
+export const billingMutationResolvers = {
+  Mutation: {
+    finalizeInvoice: (_: unknown, args: { id: string }, context: BillingContext) => write(context, () => context.billing.finalizeInvoice(invoiceId('id', args.id))),
+    recordPayment: (_: unknown, args: { invoiceId: string; amount?: string | null }, context: BillingContext) => {
+      const id = invoiceId('invoiceId', args.invoiceId);
+      let amountMinor: number | undefined;
+      if (args.amount != null) {
+        try {
+          amountMinor = parseMinor(args.amount);
+        } catch {
+          throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "amount" must be a positive amount with at most 2 decimals, got "${args.amount}".`, { argument: 'amount' });
+        }
+      }
+      return write(context, () => context.billing.payInvoice(id, amountMinor));
+    },
+    voidInvoice: (_: unknown, args: { id: string }, context: BillingContext) => write(context, () => context.billing.voidInvoice(invoiceId('id', args.id))),
+    markInvoiceUncollectible: (_: unknown, args: { id: string }, context: BillingContext) =>
+      write(context, () => context.billing.markUncollectible(invoiceId('id', args.id))),
+  },
+
+  Subscription: {
+    invoiceStatusChanged: {
+      subscribe: (_: unknown, args: { projectId?: string | null; accountId?: string | null }, context: BillingContext) => {
+        if (args.projectId == null && args.accountId == null) {
+          throw inputError(ErrorCode.BAD_USER_INPUT, 'invoiceStatusChanged needs projectId or accountId (or both).', { argument: 'projectId' });
+        }
+        const projectId = args.projectId == null ? null : requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ + ULID)');
+        const accountId =
+          args.accountId == null ? null : requireIdFormat('accountId', args.accountId, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
+        if (!context.bus) throw new GraphQLError('Subscriptions need an event bus.', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
+        return eventStream(context.bus, INVOICE_STATUS_EVENT_TYPES, (event) => {
+          const data = event.data as InvoiceStatusEventData;
+          return (projectId === null || data.projectId === projectId) && (accountId === null || data.crmAccountId === accountId);
+        });
+      },
+      resolve: async (event: BusEvent<InvoiceStatusEventData>, _: unknown, context: BillingContext) => {
+        // One subscription keeps one context for its lifetime: give each event fresh loaders, or an invoice
+        // read for an earlier event would be served from the DataLoader cache with its old status.
+        const today = context.billing.today();
+        context.loaders = createBillingLoaders(context.billing, today);
+        context.today = today;
+        const invoice = await context.loaders.invoiceById.load(event.data.invoiceId);
+        if (!invoice) throw new GraphQLError(`Invoice ${event.data.invoiceId} no longer exists.`, { extensions: { code: ErrorCode.NOT_FOUND } });
+        return { eventId: event.id, invoice, previousStatus: event.data.previousStatus, status: event.data.status, changedAt: event.data.changedAt };
+      },
+    },
+  },
+};
+
+/** The bus events of some types that pass `filter`, as an async iterator for graphql-js subscriptions. */
+export function eventStream(bus: EventBus, types: readonly string[], filter: (event: BusEvent) => boolean): AsyncIterableIterator<BusEvent> {
+  let unsubscribe = () => {};
+  const queue = new BoundedQueue<BusEvent>({ capacity: SUBSCRIBER_QUEUE_CAPACITY, onClose: () => unsubscribe() });
+  unsubscribe = bus.subscribe(
+    types,
+    dedupeById((event) => {
+      if (filter(event)) queue.push(event);
+    }),
+  );
+  return queue;
+}

@@ -3,6 +3,7 @@
  * would implement it over the REST and SOQL APIs (jsforce). Every lookup takes a batch of keys, because every
  * lookup is called from a DataLoader. Methods are async because a vendor adapter's are.
  */
+import type { EventBus } from '../../shared/src/events/index.js';
 import type { PageRequest, SearchResult } from '../../shared/src/index.js';
 
 export type { SearchResult };
@@ -100,4 +101,43 @@ export interface CrmSystem {
   /** SQL statements executed so far (the sandbox's instrumentation). */
   readonly statementCount: number;
   close(): void;
+}
+
+/** A change of an opportunity's stage, and what it meant for its won flag. */
+export interface StageChange {
+  readonly opportunity: CrmOpportunity;
+  /** `WON` when IsWon turned true, `REOPENED` when it turned false, null when it did not change. */
+  readonly wonTransition: 'WON' | 'REOPENED' | null;
+}
+
+/** The IDs activation writes back onto a won deal (Salesforce external-ID fields such as `Project_Id__c`). */
+export interface ProjectLink {
+  readonly opportunityId: string;
+  readonly projectId: string;
+  readonly erpProjectId: string;
+  readonly psaProjectId: string;
+  readonly erpCustomerId: string;
+}
+
+/**
+ * The writes psgraph makes to the CRM. Each is idempotent the way Salesforce's are: a PATCH of the same values
+ * leaves the same record, and the external-ID link is an upsert keyed by the canonical project ID, so writing a
+ * link twice is a no-op while linking a second, different project to one deal is refused.
+ */
+export interface CrmWrites {
+  /** Moves the opportunity to a configured stage; emits `opportunity.closed_won` / `opportunity.reopened`. */
+  setOpportunityStage(opportunityId: string, stageName: string): Promise<StageChange>;
+  /** Sets (or, with null, clears) the PO number. */
+  setOpportunityPoNumber(opportunityId: string, poNumber: string | null): Promise<CrmOpportunity>;
+  /** Sets (or, with null, clears) the account's tax registration (`Tax_Id__c`). */
+  setAccountTaxId(accountId: string, taxId: string | null): Promise<CrmAccount>;
+  /** Writes the project's IDs onto the opportunity and the ERP customer ID onto its account. */
+  linkProject(link: ProjectLink): Promise<CrmOpportunity>;
+  /** Clears the link when it points at `projectId`; a no-op otherwise (compensation). */
+  unlinkProject(opportunityId: string, projectId: string): Promise<CrmOpportunity>;
+  /**
+   * Delivers the CRM's business events to the bus until stopped: the sandbox relays its transactional outbox;
+   * a Salesforce adapter would subscribe to Change Data Capture.
+   */
+  relayEvents(bus: EventBus): { stop(): Promise<void>; flush(): Promise<void> };
 }

@@ -11,6 +11,7 @@ export function createErpLoaders(erp: ErpSystem) {
     customerByAccountId: recordLoader((ids: readonly string[]) => erp.customersByAccountId(ids)),
     jobByProjectId: recordLoader((ids: readonly string[]) => erp.jobsByProjectId(ids)),
     rateCardById: recordLoader((ids: readonly number[]) => erp.rateCardsById(ids)),
+    rateCardBySubsidiaryId: recordLoader((ids: readonly number[]) => erp.rateCardsBySubsidiaryId(ids)),
     rateCardLinesByRateCardId: listLoader((ids: readonly number[]) => erp.rateCardLinesByRateCardId(ids)),
     billingScheduleByProjectId: recordLoader((ids: readonly string[]) => erp.billingSchedulesByProjectId(ids)),
     billingScheduleLinesByScheduleId: listLoader((ids: readonly number[]) => erp.billingScheduleLinesByScheduleId(ids)),

@@ -133,6 +133,8 @@ export interface ErpSystem {
   customersByAccountId(accountIds: readonly string[]): Promise<Map<string, ErpCustomer>>;
   jobsByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpJob>>;
   rateCardsById(ids: readonly number[]): Promise<Map<number, ErpRateCard>>;
+  /** The rate card each subsidiary bills by, in the subsidiary's own currency. */
+  rateCardsBySubsidiaryId(subsidiaryIds: readonly number[]): Promise<Map<number, ErpRateCard>>;
   rateCardLinesByRateCardId(rateCardIds: readonly number[]): Promise<Map<number, ErpRateCardLine[]>>;
   billingSchedulesByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpBillingSchedule>>;
   billingScheduleLinesByScheduleId(scheduleIds: readonly number[]): Promise<Map<number, ErpBillingScheduleLine[]>>;
@@ -142,4 +144,66 @@ export interface ErpSystem {
   /** SQL statements executed so far (the sandbox's instrumentation). */
   readonly statementCount: number;
   close(): void;
+}
+
+/** What `PUT customer/eid:<accountId>` carries: the CRM account as ERP needs it. */
+export interface CustomerUpsert {
+  /** The CRM account ID: the customer's `externalId`, the upsert key. */
+  readonly externalId: string;
+  readonly companyName: string;
+  /** The parent account's ID; its customer must already exist (NetSuite sub-customer hierarchy). */
+  readonly parentExternalId: string | null;
+  /** The primary subsidiary; fixed once the customer exists (NetSuite refuses to change it after use). */
+  readonly subsidiaryId: number;
+  /** Further subsidiaries the customer trades with (OneWorld customer–subsidiary relationships). */
+  readonly additionalSubsidiaryIds: readonly number[];
+  readonly currency: string;
+  readonly taxId: string | null;
+  /** Terms for a new customer; an existing customer keeps the terms finance agreed with it. */
+  readonly paymentTermsDays: number;
+}
+
+/** What `PUT job/eid:<projectId>` carries. */
+export interface JobUpsert {
+  /** The canonical project ID: the job's `externalId`, the upsert key. */
+  readonly externalId: string;
+  readonly name: string;
+  readonly customerExternalId: string;
+  readonly subsidiaryId: number;
+  readonly contractType: ErpContractType;
+  readonly currency: string;
+  readonly valueMinor: number;
+  readonly poRequired: boolean;
+  readonly poNumber: string | null;
+  readonly startDate: string;
+  readonly endDate: string;
+}
+
+export interface BillingScheduleUpsert {
+  readonly projectExternalId: string;
+  readonly scheduleType: ErpBillingScheduleType;
+  readonly frequency: 'MONTHLY' | 'MILESTONE';
+  readonly inArrears: boolean;
+  readonly lines: ReadonlyArray<{ readonly date: string; readonly description: string; readonly amountMinor: number | null }>;
+}
+
+/** The outcome of an upsert: the record, and whether this call created it. */
+export interface Upserted<T> {
+  readonly record: T;
+  readonly created: boolean;
+}
+
+/**
+ * The writes psgraph makes to the ERP, idempotent as NetSuite's `eid:` upserts are: the same call twice leaves
+ * one record. Deletes are idempotent too (deleting what is gone reports false) and refuse records that other
+ * records depend on, as NetSuite does.
+ */
+export interface ErpWrites {
+  upsertCustomer(upsert: CustomerUpsert): Promise<Upserted<ErpCustomer>>;
+  upsertJob(upsert: JobUpsert): Promise<Upserted<ErpJob>>;
+  upsertBillingSchedule(upsert: BillingScheduleUpsert): Promise<Upserted<ErpBillingSchedule>>;
+  /** Deletes the job's billing schedule; false when it has none. */
+  deleteBillingSchedule(projectExternalId: string): Promise<boolean>;
+  /** Deletes the job; false when there is none. Refused while a billing schedule or postings depend on it. */
+  deleteJob(projectExternalId: string): Promise<boolean>;
 }

@@ -88,6 +88,7 @@ export const erpResolvers = {
 
   LegalEntity: {
     id: (entity: ErpLegalEntity) => String(entity.id),
+    rateCard: (entity: ErpLegalEntity, _: unknown, { loaders }: ErpContext) => loaders.rateCardBySubsidiaryId.load(entity.id),
   },
 
   Account: {

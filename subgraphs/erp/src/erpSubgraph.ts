@@ -4,24 +4,25 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type SubgraphConfig, type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
-import type { ErpSystem } from './erpPort.js';
+import type { ErpSystem, ErpWrites } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
+import { erpMutationResolvers } from './erpMutations.js';
 import { erpResolvers } from './erpResolvers.js';
 import { openSandboxErp } from './sandbox/sandboxErp.js';
 
 export const erpTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
 export interface ErpSubgraph extends SubgraphService {
-  readonly erp: ErpSystem;
+  readonly erp: ErpSystem & ErpWrites;
 }
 
 /** Takes the ERP as a port so that tests, and later a NetSuite adapter, can stand in for the sandbox. */
-export function createErpSubgraph(config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, erp: ErpSystem = openSandboxErp(config.dataDir, config.world)): ErpSubgraph {
-  const service = createSubgraphService<ErpContext>({
+export function createErpSubgraph(config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, erp: ErpSystem & ErpWrites = openSandboxErp(config.dataDir, config.world)): ErpSubgraph {
+  const service = createSubgraphService<ErpContext & { writes: ErpWrites }>({
     name: 'erp',
     typeDefs: erpTypeDefs,
-    resolvers: erpResolvers as never,
-    context: () => ({ erp, loaders: createErpLoaders(erp) }),
+    resolvers: { ...erpResolvers, ...erpMutationResolvers } as never,
+    context: () => ({ erp, writes: erp, loaders: createErpLoaders(erp) }),
     statementCount: () => erp.statementCount,
     close: () => erp.close(),
     production: config.production,

@@ -7,6 +7,7 @@
  * Money is in minor units with its currency; dates are ISO `YYYY-MM-DD`; time is in whole minutes, as Kantata
  * keeps it (`time_in_minutes`), so sums stay exact until the resolver turns them into hours.
  */
+import type { EventBus } from '../../shared/src/events/index.js';
 import type { PageRequest, SearchResult } from '../../shared/src/index.js';
 
 export type { SearchResult };
@@ -166,4 +167,48 @@ export interface PsaSystem {
   /** SQL statements executed so far (the sandbox's instrumentation). */
   readonly statementCount: number;
   close(): void;
+}
+
+/** A new project (Kantata workspace) as activation creates it. */
+export interface NewPsaProject {
+  /** The canonical project ID, kept as the workspace's external reference. */
+  readonly id: string;
+  readonly accountId: string;
+  readonly code: string;
+  readonly name: string;
+  readonly region: string;
+  readonly serviceLine: string;
+  readonly contractType: string;
+  readonly currency: string;
+  readonly startDate: string;
+  readonly endDate: string;
+  readonly managerId: string;
+}
+
+export interface NewResourceRequest {
+  readonly role: string;
+  readonly hours: number;
+  readonly startDate: string;
+  readonly endDate: string;
+}
+
+/**
+ * The writes psgraph makes to the PSA. Kantata has no idempotency key on any POST: a create retried after a
+ * timeout creates a second record. So creates here are deliberately not idempotent, and a caller that may retry
+ * searches first (the project by its canonical ID, its requests through the project). Cancels and deletes are
+ * idempotent, as Kantata's cancel actions and hard DELETEs end in the same state however often they are sent.
+ */
+export interface PsaWrites {
+  /** Creates the workspace; CONFLICT when a project already has this canonical ID. */
+  createProject(project: NewPsaProject): Promise<PsaProject>;
+  /** Opens one staffing request per entry, each emitting `resource_request.created`. Not idempotent. */
+  createResourceRequests(projectId: string, requests: readonly NewResourceRequest[]): Promise<PsaResourceRequest[]>;
+  /** Cancels the project's open and held requests (fulfilled ones stand); returns every request of the project. */
+  cancelResourceRequests(projectId: string): Promise<PsaResourceRequest[]>;
+  /** Hard-deletes a project nobody is staffed on, with its requests; false when there is none. */
+  deleteProject(projectId: string): Promise<boolean>;
+  /** Tentative → confirmed (its request fulfilled), emitting `assignment.confirmed`; confirming again changes nothing. */
+  confirmAssignment(assignmentId: string): Promise<PsaAssignment>;
+  /** Delivers the PSA's business events to the bus until stopped (sandbox: its outbox). */
+  relayEvents(bus: EventBus): { stop(): Promise<void>; flush(): Promise<void> };
 }

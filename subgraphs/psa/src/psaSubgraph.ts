@@ -1,29 +1,46 @@
 /**
- * Builds the PSA subgraph service (schema + resolvers + sandbox), without listening.
+ * Builds the PSA subgraph service (schema + resolvers + sandbox), without listening. The PSA's business events
+ * (`resource_request.created`, `assignment.confirmed`) are relayed to the event bus for as long as it runs.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
+import { type EventBus, InMemoryEventBus } from '../../shared/src/events/index.js';
 import { type SubgraphConfig, type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
-import type { PsaSystem } from './psaPort.js';
+import { psaMutationResolvers } from './psaMutations.js';
+import type { PsaSystem, PsaWrites } from './psaPort.js';
 import { psaResolvers } from './psaResolvers.js';
 import { openSandboxPsa } from './sandbox/sandboxPsa.js';
 
 export const psaTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
-export interface PsaSubgraph extends SubgraphService {
-  readonly psa: PsaSystem;
+export interface PsaSubgraphOptions extends Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'> {
+  /** Where the PSA's business events go. @default a process-local bus, closed with the service */
+  readonly bus?: EventBus;
 }
 
-export function createPsaSubgraph(config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, psa: PsaSystem = openSandboxPsa(config.dataDir, config.world)): PsaSubgraph {
-  const service = createSubgraphService<PsaContext>({
+export interface PsaSubgraph extends SubgraphService {
+  readonly psa: PsaSystem & PsaWrites;
+  readonly bus: EventBus;
+  /** Resolves once every event committed so far is on the bus (tests wait on it). */
+  flushEvents(): Promise<void>;
+}
+
+export function createPsaSubgraph(options: PsaSubgraphOptions, psa: PsaSystem & PsaWrites = openSandboxPsa(options.dataDir, options.world)): PsaSubgraph {
+  const bus = options.bus ?? new InMemoryEventBus();
+  const relay = psa.relayEvents(bus);
+  const service = createSubgraphService<PsaContext & { writes: PsaWrites }>({
     name: 'psa',
     typeDefs: psaTypeDefs,
-    resolvers: psaResolvers as never,
-    context: () => ({ psa, loaders: createPsaLoaders(psa) }),
+    resolvers: { ...psaResolvers, ...psaMutationResolvers } as never,
+    context: () => ({ psa, writes: psa, loaders: createPsaLoaders(psa) }),
     statementCount: () => psa.statementCount,
-    close: () => psa.close(),
-    production: config.production,
+    close: async () => {
+      await relay.stop();
+      if (!options.bus) await bus.close();
+      psa.close();
+    },
+    production: options.production,
   });
-  return Object.assign(service, { psa });
+  return Object.assign(service, { psa, bus, flushEvents: () => relay.flush() });
 }

@@ -9,6 +9,7 @@ import {
   type SqliteStore,
   WhereBuilder,
   groupBy,
+  money,
   isoFromDay,
   jsonList,
   openSandboxStore,
@@ -17,6 +18,9 @@ import {
 import { OPPORTUNITY_STAGES, ROLES } from '../../../shared/src/world/catalog.js';
 import { type World, billingCustomerIdOf, buildWorld } from '../../../shared/src/world/world.js';
 import type { WorldOptions } from '../../../shared/src/world/world.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { inputError } from '../../../shared/src/errors.js';
+import { type BusEvent, type EventBus, OUTBOX_DDL, appendToOutbox, newEvent, startOutboxRelay } from '../../../shared/src/events/index.js';
 import type {
   AccountSearch,
   CrmAccount,
@@ -24,8 +28,11 @@ import type {
   CrmOpportunity,
   CrmSystem,
   CrmUser,
+  CrmWrites,
   OpportunitySearch,
+  ProjectLink,
   SearchResult,
+  StageChange,
 } from '../crmPort.js';
 
 const DDL = `
@@ -221,7 +228,7 @@ const toOpportunity = (row: OpportunityRow): CrmOpportunity => ({
 const OPPORTUNITY_COLUMNS = `o.*, s.is_won, s.is_closed, s.probability, s.forecast_category`;
 const OPPORTUNITY_FROM = `opportunity o JOIN opportunity_stage s ON s.name = o.stage_name`;
 
-export class SandboxCrm implements CrmSystem {
+export class SandboxCrm implements CrmSystem, CrmWrites {
   private readonly accountsByIdStatement;
   private readonly childrenStatement;
   private readonly ancestorsStatement;
@@ -232,6 +239,9 @@ export class SandboxCrm implements CrmSystem {
   private readonly usersStatement;
 
   constructor(readonly store: SqliteStore) {
+    // Salesforce's Change Data Capture publishes a change's events with the change itself; the sandbox keeps
+    // them in an outbox written in the same transaction, which the subgraph relays to the bus.
+    store.exec(OUTBOX_DDL);
     this.accountsByIdStatement = store.prepare<AccountRow>('SELECT * FROM account WHERE id IN (SELECT value FROM json_each(?))');
     this.childrenStatement = store.prepare<AccountRow>('SELECT * FROM account WHERE parent_id IN (SELECT value FROM json_each(?)) ORDER BY name, id');
     // One statement walks every requested account's parent chain, however deep, for the whole batch.
@@ -332,9 +342,104 @@ export class SandboxCrm implements CrmSystem {
     return new Map(this.usersStatement.all([jsonList(ids)]).map((user) => [user.id, user]));
   }
 
+  async setOpportunityStage(opportunityId: string, stageName: string): Promise<StageChange> {
+    return this.store.transaction(() => {
+      const before = this.requireOpportunity(opportunityId);
+      const stage = this.store.prepare<{ is_won: number }>('SELECT is_won FROM opportunity_stage WHERE name = ?').get([stageName]);
+      if (!stage) {
+        const stages = this.store.prepare<{ name: string }>('SELECT name FROM opportunity_stage ORDER BY sort_order').all().map((row) => row.name);
+        throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "stage" is not a configured stage: "${stageName}". Configured: ${stages.join(', ')}.`, { argument: 'stage' });
+      }
+      if (before.isWon && before.projectId !== null && stage.is_won === 0) {
+        throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Opportunity ${opportunityId} is already activated as project ${before.projectId}; it cannot be reopened.`);
+      }
+      this.store.prepare('UPDATE opportunity SET stage_name = ? WHERE id = ?').run([stageName, opportunityId]);
+      const after = this.requireOpportunity(opportunityId);
+      // Won is read from the stage's metadata (IsWon), never from its label, exactly as CDC consumers must.
+      const wonTransition = !before.isWon && after.isWon ? 'WON' : before.isWon && !after.isWon ? 'REOPENED' : null;
+      if (wonTransition === 'WON') this.emit(opportunityEvent('opportunity.closed_won', after, { stage: after.stageName }));
+      if (wonTransition === 'REOPENED') this.emit(opportunityEvent('opportunity.reopened', after, { stage: after.stageName, previousStage: before.stageName }));
+      return { opportunity: after, wonTransition };
+    });
+  }
+
+  async setOpportunityPoNumber(opportunityId: string, poNumber: string | null): Promise<CrmOpportunity> {
+    return this.store.transaction(() => {
+      this.requireOpportunity(opportunityId);
+      this.store.prepare('UPDATE opportunity SET po_number = ? WHERE id = ?').run([poNumber, opportunityId]);
+      return this.requireOpportunity(opportunityId);
+    });
+  }
+
+  async setAccountTaxId(accountId: string, taxId: string | null): Promise<CrmAccount> {
+    return this.store.transaction(() => {
+      const changed = this.store.prepare('UPDATE account SET tax_id = ? WHERE id = ?').run([taxId, accountId]).changes;
+      if (changed === 0) throw inputError(ErrorCode.NOT_FOUND, `Account ${accountId} does not exist in the CRM.`);
+      return toAccount(this.accountsByIdStatement.all([jsonList([accountId])])[0]!);
+    });
+  }
+
+  async linkProject(link: ProjectLink): Promise<CrmOpportunity> {
+    return this.store.transaction(() => {
+      const opportunity = this.requireOpportunity(link.opportunityId);
+      // A deal reopened while its activation was in flight must not be linked: the activation compensates.
+      if (!opportunity.isWon) throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Opportunity ${link.opportunityId} is not won; a project cannot be linked to it.`);
+      if (opportunity.projectId !== null && opportunity.projectId !== link.projectId) {
+        throw inputError(ErrorCode.CONFLICT, `Opportunity ${link.opportunityId} is already linked to project ${opportunity.projectId}; one deal yields one project.`);
+      }
+      const taken = this.store.prepare<{ id: string }>('SELECT id FROM opportunity WHERE project_id = ? AND id <> ?').get([link.projectId, link.opportunityId]);
+      if (taken) throw inputError(ErrorCode.CONFLICT, `Project ${link.projectId} is already linked to opportunity ${taken.id}.`);
+      this.store
+        .prepare('UPDATE opportunity SET project_id = ?, erp_project_id = ?, psa_project_id = ? WHERE id = ?')
+        .run([link.projectId, link.erpProjectId, link.psaProjectId, link.opportunityId]);
+      this.store.prepare('UPDATE account SET erp_customer_id = ? WHERE id = ?').run([link.erpCustomerId, opportunity.accountId]);
+      return this.requireOpportunity(link.opportunityId);
+    });
+  }
+
+  async unlinkProject(opportunityId: string, projectId: string): Promise<CrmOpportunity> {
+    return this.store.transaction(() => {
+      this.requireOpportunity(opportunityId);
+      this.store
+        .prepare('UPDATE opportunity SET project_id = NULL, erp_project_id = NULL, psa_project_id = NULL WHERE id = ? AND project_id = ?')
+        .run([opportunityId, projectId]);
+      return this.requireOpportunity(opportunityId);
+    });
+  }
+
+  private requireOpportunity(id: string): CrmOpportunity {
+    const row = this.opportunitiesByIdStatement.all([jsonList([id])])[0];
+    if (!row) throw inputError(ErrorCode.NOT_FOUND, `Opportunity ${id} does not exist in the CRM.`);
+    return toOpportunity(row);
+  }
+
+  relayEvents(bus: EventBus): { stop(): Promise<void>; flush(): Promise<void> } {
+    return startOutboxRelay(this.store, bus, { pollMs: 100 });
+  }
+
+  private emit(event: BusEvent): void {
+    appendToOutbox(this.store, event);
+  }
+
   close(): void {
     this.store.close();
   }
+}
+
+/** An opportunity event as CDC would report it: the business key, the account, and when it happened. */
+function opportunityEvent(type: string, opportunity: CrmOpportunity, extra: Record<string, unknown>): BusEvent {
+  return newEvent(type, {
+    source: 'crm',
+    subject: opportunity.id,
+    data: {
+      opportunityId: opportunity.id,
+      accountId: opportunity.accountId,
+      isWon: opportunity.isWon,
+      amount: money(opportunity.amountMinor, opportunity.currency),
+      deliveryRegion: opportunity.deliveryRegion,
+      ...extra,
+    },
+  });
 }
 
 /** Opens (creating and seeding on first use) the CRM sandbox in `dataDir/crm.db`. */

@@ -24,8 +24,15 @@ import { type ProjectBilling, TAX_RATE_BY_LEGAL_ENTITY, planProjectBilling } fro
 import { LEGAL_ENTITIES, ROLES, rateCardIdOf, rateCardRate } from '../../../shared/src/world/catalog.js';
 import { type MonthlyTime, generateProjectTime, monthlyApprovedTime } from '../../../shared/src/world/time.js';
 import { type SeedProject, type World, type WorldOptions, buildWorld } from '../../../shared/src/world/world.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { inputError } from '../../../shared/src/errors.js';
 import type {
   BillingReportQuery,
+  BillingScheduleUpsert,
+  CustomerUpsert,
+  ErpWrites,
+  JobUpsert,
+  Upserted,
   BillingReportRow,
   ErpBillingSchedule,
   ErpBillingScheduleLine,
@@ -432,7 +439,7 @@ const REPORT_DIMENSIONS = {
 
 const inJsonList = (column: string, parameter: string) => `${column} IN (SELECT value FROM json_each(:${parameter}))`;
 
-export class SandboxErp implements ErpSystem {
+export class SandboxErp implements ErpSystem, ErpWrites {
   private readonly allLegalEntitiesStatement;
   private readonly legalEntitiesStatement;
   private readonly customersStatement;
@@ -511,12 +518,7 @@ export class SandboxErp implements ErpSystem {
   }
 
   async billingSchedulesByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpBillingSchedule>> {
-    return new Map(
-      this.schedulesStatement.all([jsonList(projectIds)]).map((row) => [
-        row.project_id,
-        { id: row.id, jobId: row.job_id, projectId: row.project_id, scheduleType: row.schedule_type, frequency: row.frequency, inArrears: row.in_arrears === 1 },
-      ]),
-    );
+    return new Map(this.schedulesStatement.all([jsonList(projectIds)]).map((row) => [row.project_id, toSchedule(row)]));
   }
 
   async billingScheduleLinesByScheduleId(scheduleIds: readonly number[]): Promise<Map<number, ErpBillingScheduleLine[]>> {
@@ -580,10 +582,173 @@ export class SandboxErp implements ErpSystem {
     }));
   }
 
+  async upsertCustomer(upsert: CustomerUpsert): Promise<Upserted<ErpCustomer>> {
+    return this.store.transaction(() => {
+      const existing = this.customersStatement.all([jsonList([upsert.externalId])])[0];
+      let parentId: number | null = null;
+      if (upsert.parentExternalId !== null) {
+        const parent = this.customersStatement.all([jsonList([upsert.parentExternalId])])[0];
+        if (!parent) throw inputError(ErrorCode.NOT_FOUND, `Parent customer eid:${upsert.parentExternalId} does not exist in the ERP; upsert the parent first.`);
+        parentId = parent.id;
+      }
+      let id: number;
+      if (existing) {
+        id = existing.id;
+        // The primary subsidiary, currency and agreed terms stay as they are: NetSuite locks them once the
+        // customer has transactions, and finance owns the terms.
+        this.store
+          .prepare('UPDATE customer SET company_name = ?, parent_id = ?, tax_id = COALESCE(?, tax_id) WHERE id = ?')
+          .run([upsert.companyName, parentId, upsert.taxId, id]);
+      } else {
+        id = this.nextId('customer');
+        this.store
+          .prepare(
+            `INSERT INTO customer (id, entity_id, company_name, parent_id, subsidiary_id, currency, external_id, terms_days, tax_id, tax_exempt)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+          )
+          .run([id, `CUST-${id}`, upsert.companyName, parentId, upsert.subsidiaryId, upsert.currency, upsert.externalId, upsert.paymentTermsDays, upsert.taxId]);
+      }
+      const relate = this.store.prepare('INSERT OR IGNORE INTO customer_subsidiary (customer_id, subsidiary_id, is_primary) VALUES (?, ?, 0)');
+      for (const subsidiaryId of upsert.additionalSubsidiaryIds) relate.run([id, subsidiaryId]);
+      return { record: toCustomer(this.customersStatement.all([jsonList([upsert.externalId])])[0]!), created: !existing };
+    });
+  }
+
+  async upsertJob(upsert: JobUpsert): Promise<Upserted<ErpJob>> {
+    return this.store.transaction(() => {
+      const customer = this.customersStatement.all([jsonList([upsert.customerExternalId])])[0];
+      if (!customer) throw inputError(ErrorCode.NOT_FOUND, `Customer eid:${upsert.customerExternalId} does not exist in the ERP; upsert it first.`);
+      const rateCard = this.store
+        .prepare<{ id: number }>('SELECT id FROM rate_card WHERE subsidiary_id = ? AND currency = ?')
+        .get([upsert.subsidiaryId, upsert.currency]);
+      if (!rateCard) throw inputError(ErrorCode.NOT_FOUND, `Subsidiary ${upsert.subsidiaryId} has no rate card in ${upsert.currency}.`);
+      const related = this.store
+        .prepare('SELECT 1 FROM customer_subsidiary WHERE customer_id = ? AND subsidiary_id = ?')
+        .get([customer.id, upsert.subsidiaryId]);
+      if (!related) {
+        throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Customer ${customer.entity_id} does not trade with subsidiary ${upsert.subsidiaryId}; relate them first.`);
+      }
+      const existing = this.jobsStatement.all([jsonList([upsert.externalId])])[0];
+      const fields = [
+        upsert.name,
+        customer.id,
+        upsert.subsidiaryId,
+        upsert.contractType,
+        upsert.currency,
+        upsert.valueMinor,
+        upsert.valueMinor,
+        upsert.poRequired ? 1 : 0,
+        upsert.poNumber,
+        upsert.startDate,
+        upsert.endDate,
+        rateCard.id,
+      ];
+      if (existing) {
+        this.store
+          .prepare(
+            `UPDATE job SET company_name = ?, customer_id = ?, subsidiary_id = ?, contract_type = ?, currency = ?, value_minor = ?, budget_minor = ?,
+               po_required = ?, po_number = ?, start_date = ?, end_date = ?, rate_card_id = ? WHERE id = ?`,
+          )
+          .run([...fields, existing.id]);
+      } else {
+        const id = this.nextId('job');
+        this.store
+          .prepare(
+            `INSERT INTO job (company_name, customer_id, subsidiary_id, contract_type, currency, value_minor, budget_minor, po_required, po_number,
+               start_date, end_date, rate_card_id, id, entity_id, external_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run([...fields, id, `PRJ-${id}`, upsert.externalId]);
+      }
+      return { record: toJob(this.jobsStatement.all([jsonList([upsert.externalId])])[0]!), created: !existing };
+    });
+  }
+
+  async upsertBillingSchedule(upsert: BillingScheduleUpsert): Promise<Upserted<ErpBillingSchedule>> {
+    return this.store.transaction(() => {
+      const job = this.jobsStatement.all([jsonList([upsert.projectExternalId])])[0];
+      if (!job) throw inputError(ErrorCode.NOT_FOUND, `Job eid:${upsert.projectExternalId} does not exist in the ERP.`);
+      const existing = this.schedulesStatement.all([jsonList([upsert.projectExternalId])])[0];
+      let scheduleId: number;
+      if (existing) {
+        scheduleId = existing.id;
+        this.store.prepare('DELETE FROM billing_schedule_line WHERE schedule_id = ?').run([scheduleId]);
+        this.store
+          .prepare('UPDATE billing_schedule SET schedule_type = ?, frequency = ?, in_arrears = ? WHERE id = ?')
+          .run([upsert.scheduleType, upsert.frequency, upsert.inArrears ? 1 : 0, scheduleId]);
+      } else {
+        scheduleId = Number(
+          this.store
+            .prepare('INSERT INTO billing_schedule (job_id, schedule_type, frequency, in_arrears) VALUES (?, ?, ?, ?)')
+            .run([job.id, upsert.scheduleType, upsert.frequency, upsert.inArrears ? 1 : 0]).lastInsertRowid,
+        );
+      }
+      const insertLine = this.store.prepare(
+        'INSERT INTO billing_schedule_line (schedule_id, sequence, line_date, description, amount_minor, milestone_ref) VALUES (?, ?, ?, ?, ?, NULL)',
+      );
+      upsert.lines.forEach((line, i) => insertLine.run([scheduleId, i + 1, line.date, line.description, line.amountMinor]));
+      return { record: toSchedule(this.schedulesStatement.all([jsonList([upsert.projectExternalId])])[0]!), created: !existing };
+    });
+  }
+
+  async deleteBillingSchedule(projectExternalId: string): Promise<boolean> {
+    return this.store.transaction(() => {
+      const schedule = this.schedulesStatement.all([jsonList([projectExternalId])])[0];
+      if (!schedule) return false;
+      this.store.prepare('DELETE FROM billing_schedule_line WHERE schedule_id = ?').run([schedule.id]);
+      this.store.prepare('DELETE FROM billing_schedule WHERE id = ?').run([schedule.id]);
+      return true;
+    });
+  }
+
+  async deleteJob(projectExternalId: string): Promise<boolean> {
+    return this.store.transaction(() => {
+      const job = this.jobsStatement.all([jsonList([projectExternalId])])[0];
+      if (!job) return false;
+      // NetSuite: "This record cannot be deleted because it has dependent records."
+      const dependents = this.store
+        .prepare<{ schedules: number; postings: number }>(
+          'SELECT (SELECT COUNT(*) FROM billing_schedule WHERE job_id = ?) AS schedules, (SELECT COUNT(*) FROM posting WHERE job_id = ?) AS postings',
+        )
+        .get([job.id, job.id])!;
+      if (dependents.schedules > 0 || dependents.postings > 0) {
+        throw inputError(
+          ErrorCode.INVALID_STATE_TRANSITION,
+          `Job ${job.entity_id} cannot be deleted: it has ${dependents.schedules} billing schedule(s) and ${dependents.postings} posting(s).`,
+        );
+      }
+      this.store.prepare('DELETE FROM job WHERE id = ?').run([job.id]);
+      return true;
+    });
+  }
+
+  async rateCardsBySubsidiaryId(subsidiaryIds: readonly number[]): Promise<Map<number, ErpRateCard>> {
+    const rows = this.store
+      .prepare<{ id: number; name: string; currency: string; subsidiary_id: number }>(
+        `SELECT r.* FROM rate_card r JOIN subsidiary s ON s.id = r.subsidiary_id AND s.currency = r.currency
+         WHERE r.subsidiary_id IN (SELECT value FROM json_each(?))`,
+      )
+      .all([jsonList(subsidiaryIds)]);
+    return new Map(rows.map((row) => [row.subsidiary_id, { id: row.id, name: row.name, currency: row.currency, subsidiaryId: row.subsidiary_id }]));
+  }
+
+  /** NetSuite issues internal IDs in sequence; the sandbox continues after the highest one in use. */
+  private nextId(table: 'customer' | 'job'): number {
+    return this.store.prepare<{ next: number }>(`SELECT COALESCE(MAX(id), 0) + 1 AS next FROM ${table}`).get()!.next;
+  }
+
   close(): void {
     this.store.close();
   }
 }
+
+const toSchedule = (row: ScheduleRow): ErpBillingSchedule => ({
+  id: row.id,
+  jobId: row.job_id,
+  projectId: row.project_id,
+  scheduleType: row.schedule_type,
+  frequency: row.frequency,
+  inArrears: row.in_arrears === 1,
+});
 
 /** Opens (creating and seeding on first use) the ERP sandbox in `dataDir/erp.db`. */
 export function openSandboxErp(dataDir: string, world: WorldOptions): SandboxErp {

@@ -25,8 +25,14 @@ import {
 import { ROLES } from '../../../shared/src/world/catalog.js';
 import { generateProjectTime } from '../../../shared/src/world/time.js';
 import { type World, type WorldOptions, buildWorld } from '../../../shared/src/world/world.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { inputError } from '../../../shared/src/errors.js';
+import { type BusEvent, type EventBus, OUTBOX_DDL, appendToOutbox, newEvent, startOutboxRelay } from '../../../shared/src/events/index.js';
 import type {
   ApprovedTimeQuery,
+  NewPsaProject,
+  NewResourceRequest,
+  PsaWrites,
   AssignmentStatus,
   MilestoneStatus,
   ProjectSearch,
@@ -546,7 +552,7 @@ interface ApprovedTimeRow {
   non_billable_minutes: number;
 }
 
-export class SandboxPsa implements PsaSystem {
+export class SandboxPsa implements PsaSystem, PsaWrites {
   private readonly projectsByIdStatement;
   private readonly resourcesByIdStatement;
   private readonly milestonesStatement;
@@ -559,6 +565,8 @@ export class SandboxPsa implements PsaSystem {
   private readonly approvedTimeByWeekStatement;
 
   constructor(readonly store: SqliteStore) {
+    // Kantata's subscribed events, kept in an outbox written with each change and relayed to the bus.
+    store.exec(OUTBOX_DDL);
     this.projectsByIdStatement = store.prepare<ProjectRow>('SELECT * FROM project WHERE id IN (SELECT value FROM json_each(?))');
     this.resourcesByIdStatement = store.prepare<ResourceRow>(`SELECT ${RESOURCE_COLUMNS} FROM ${RESOURCE_FROM} WHERE r.id IN (SELECT value FROM json_each(?))`);
     this.milestonesStatement = store.prepare<MilestoneRow>(
@@ -671,6 +679,110 @@ export class SandboxPsa implements PsaSystem {
         billableMinutes: row.billable_minutes,
         nonBillableMinutes: row.non_billable_minutes,
       }));
+  }
+
+  async createProject(project: NewPsaProject): Promise<PsaProject> {
+    return this.store.transaction(() => {
+      if (this.projectsByIdStatement.all([jsonList([project.id])]).length > 0) {
+        throw inputError(ErrorCode.CONFLICT, `A project with external reference ${project.id} already exists in the PSA.`);
+      }
+      const psaId = this.store.prepare<{ next: number }>('SELECT COALESCE(MAX(CAST(psa_id AS INTEGER)), 1000000) + 1 AS next FROM project').get()!.next;
+      this.store
+        .prepare(
+          `INSERT INTO project (id, psa_id, account_id, code, name, status, region, service_line, contract_type, currency, start_date, end_date, manager_id)
+           VALUES (?, ?, ?, ?, ?, 'PLANNED', ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run([
+          project.id,
+          String(psaId),
+          project.accountId,
+          project.code,
+          project.name,
+          project.region,
+          project.serviceLine,
+          project.contractType,
+          project.currency,
+          project.startDate,
+          project.endDate,
+          project.managerId,
+        ]);
+      return toProject(this.projectsByIdStatement.all([jsonList([project.id])])[0]!);
+    });
+  }
+
+  async createResourceRequests(projectId: string, requests: readonly NewResourceRequest[]): Promise<PsaResourceRequest[]> {
+    return this.store.transaction(() => {
+      if (this.projectsByIdStatement.all([jsonList([projectId])]).length === 0) throw inputError(ErrorCode.NOT_FOUND, `Project ${projectId} does not exist in the PSA.`);
+      const nextId = this.store.prepare<{ next: number }>('SELECT COALESCE(MAX(CAST(id AS INTEGER)), 30000000) + 1 AS next FROM resource_request');
+      const insert = this.store.prepare("INSERT INTO resource_request (id, project_id, role, hours, start_date, end_date, status) VALUES (?, ?, ?, ?, ?, ?, 'OPEN')");
+      const created: string[] = [];
+      for (const request of requests) {
+        const id = String(nextId.get()!.next);
+        insert.run([id, projectId, request.role, request.hours, request.startDate, request.endDate]);
+        created.push(id);
+      }
+      const byId = new Map((this.requestsStatement.all([jsonList([projectId])]).map(toResourceRequest)).map((request) => [request.id, request]));
+      const result = created.map((id) => byId.get(id)!);
+      for (const request of result) {
+        this.emit(
+          newEvent('resource_request.created', {
+            source: 'psa',
+            subject: request.id,
+            data: { resourceRequestId: request.id, projectId, role: request.role.code, hours: request.hours, startDate: request.startDate, endDate: request.endDate },
+          }),
+        );
+      }
+      return result;
+    });
+  }
+
+  async cancelResourceRequests(projectId: string): Promise<PsaResourceRequest[]> {
+    return this.store.transaction(() => {
+      this.store.prepare("UPDATE resource_request SET status = 'CANCELLED' WHERE project_id = ? AND status IN ('OPEN', 'HELD')").run([projectId]);
+      return this.requestsStatement.all([jsonList([projectId])]).map(toResourceRequest);
+    });
+  }
+
+  async deleteProject(projectId: string): Promise<boolean> {
+    return this.store.transaction(() => {
+      if (this.projectsByIdStatement.all([jsonList([projectId])]).length === 0) return false;
+      const staffed = this.store
+        .prepare<{ n: number }>('SELECT (SELECT COUNT(*) FROM assignment WHERE project_id = ?) + (SELECT COUNT(*) FROM timesheet WHERE project_id = ?) AS n')
+        .get([projectId, projectId])!.n;
+      if (staffed > 0) throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Project ${projectId} has assignments or time; it can be cancelled, not deleted.`);
+      this.store.prepare('DELETE FROM milestone WHERE project_id = ?').run([projectId]);
+      this.store.prepare('DELETE FROM resource_request WHERE project_id = ?').run([projectId]);
+      this.store.prepare('DELETE FROM project WHERE id = ?').run([projectId]);
+      return true;
+    });
+  }
+
+  async confirmAssignment(assignmentId: string): Promise<PsaAssignment> {
+    return this.store.transaction(() => {
+      const current = this.store.prepare<AssignmentRow>(`${ASSIGNMENT_SELECT} WHERE a.id = ?`).get([assignmentId]);
+      if (!current) throw inputError(ErrorCode.NOT_FOUND, `Assignment ${assignmentId} does not exist in the PSA.`);
+      if (current.status === 'CLOSED') throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Assignment ${assignmentId} is closed; it cannot be confirmed.`);
+      if (current.status === 'CONFIRMED') return toAssignment(current);
+      this.store.prepare("UPDATE assignment SET status = 'CONFIRMED' WHERE id = ?").run([assignmentId]);
+      if (current.request_id !== null) this.store.prepare("UPDATE resource_request SET status = 'FULFILLED' WHERE id = ? AND status = 'HELD'").run([current.request_id]);
+      const confirmed = toAssignment(this.store.prepare<AssignmentRow>(`${ASSIGNMENT_SELECT} WHERE a.id = ?`).get([assignmentId])!);
+      this.emit(
+        newEvent('assignment.confirmed', {
+          source: 'psa',
+          subject: confirmed.id,
+          data: { assignmentId: confirmed.id, projectId: confirmed.projectId, resourceId: confirmed.resourceId, resourceRequestId: confirmed.requestId, role: confirmed.role.code },
+        }),
+      );
+      return confirmed;
+    });
+  }
+
+  relayEvents(bus: EventBus): { stop(): Promise<void>; flush(): Promise<void> } {
+    return startOutboxRelay(this.store, bus, { pollMs: 100 });
+  }
+
+  private emit(event: BusEvent): void {
+    appendToOutbox(this.store, event);
   }
 
   close(): void {

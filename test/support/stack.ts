@@ -2,7 +2,7 @@
  * Starts psgraph for end-to-end tests: the four system subgraphs (built in-process, listening on free ports,
  * over sandbox stores seeded once per test run) and the gateway in front of them, talking real HTTP.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../../gateway/src/disableApolloTelemetry.js';
@@ -12,17 +12,20 @@ import { createBillingSubgraph } from '../../subgraphs/billing/src/billingSubgra
 import { createCrmSubgraph } from '../../subgraphs/crm/src/crmSubgraph.js';
 import { createErpSubgraph } from '../../subgraphs/erp/src/erpSubgraph.js';
 import { createPsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
-import type { SubgraphService, SystemName } from '../../subgraphs/shared/src/index.js';
+import { type EventBus, InMemoryEventBus } from '../../subgraphs/shared/src/events/index.js';
+import type { SubgraphConfig, SubgraphService, SystemName } from '../../subgraphs/shared/src/index.js';
 import { E2E_WORLD, seededDataDir } from './seededData.js';
 
 export const SYSTEMS: readonly SystemName[] = ['crm', 'psa', 'erp', 'billing'];
 
-const BUILDERS = {
-  crm: createCrmSubgraph,
-  psa: createPsaSubgraph,
-  erp: createErpSubgraph,
-  billing: createBillingSubgraph,
-} as const;
+type Builder = (config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, bus: EventBus) => SubgraphService;
+
+const BUILDERS: Record<SystemName, Builder> = {
+  crm: (config) => createCrmSubgraph(config),
+  psa: (config) => createPsaSubgraph(config),
+  erp: (config) => createErpSubgraph(config),
+  billing: (config, bus) => createBillingSubgraph(config, { bus }),
+};
 
 export interface RunningSubgraph {
   readonly service: SubgraphService;
@@ -37,6 +40,12 @@ export interface Stack {
   /** The supergraph file this gateway watches (a private copy: tests may replace it). */
   readonly supergraphPath: string;
   readonly dataDir: string;
+  readonly bus: EventBus;
+  /** Stops a subgraph and starts a fresh one on the same port (an upstream that drops and comes back). */
+  restartSubgraph(name: SystemName, downtimeMs?: number): Promise<void>;
+  stopSubgraph(name: SystemName): Promise<void>;
+  /** Starts a stopped subgraph again on its former port. */
+  startSubgraph(name: SystemName): Promise<void>;
   /** POSTs a GraphQL request to the gateway. */
   query<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
   stop(): Promise<void>;
@@ -55,13 +64,31 @@ export interface StackOptions {
   readonly subgraphUrlOverrides?: Partial<Record<SystemName, string>>;
   /** Production mode (masked errors) for the gateway. */
   readonly production?: boolean;
+  /** Work on a private copy of the seeded stores (for suites that write). @default false */
+  readonly privateData?: boolean;
+  /** The event bus the subgraphs share. @default a new in-memory bus */
+  readonly bus?: EventBus;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dataDir = seededDataDir();
+  const seeded = seededDataDir();
+  let dataDir = seeded;
+  let privateDir: string | undefined;
+  if (options.privateData) {
+    privateDir = dataDir = mkdtempSync(join(tmpdir(), 'psgraph-data-'));
+    for (const file of readdirSync(seeded)) if (file.endsWith('.db')) copyFileSync(join(seeded, file), join(dataDir, file));
+  }
+  const bus = options.bus ?? new InMemoryEventBus();
+  const build = (name: SystemName) => BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false }, bus);
   const subgraphs = {} as Record<SystemName, RunningSubgraph>;
+  const stopSubgraph = async (name: SystemName) => subgraphs[name].service.stop();
+  const startSubgraph = async (name: SystemName) => {
+    const port = Number(new URL(subgraphs[name].url).port);
+    const service = build(name);
+    subgraphs[name] = { service, url: await service.listen(port, '127.0.0.1') };
+  };
   for (const name of SYSTEMS) {
-    const service = BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false });
+    const service = build(name);
     subgraphs[name] = { service, url: await service.listen(0, '127.0.0.1') };
   }
   const workDir = mkdtempSync(join(tmpdir(), 'psgraph-gateway-'));
@@ -87,6 +114,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs,
     supergraphPath,
     dataDir,
+    bus,
+    async restartSubgraph(name, downtimeMs = 0) {
+      await stopSubgraph(name);
+      if (downtimeMs > 0) await new Promise((resolve) => setTimeout(resolve, downtimeMs));
+      await startSubgraph(name);
+    },
+    stopSubgraph,
+    startSubgraph,
     async query(query, variables = {}, headers = {}) {
       const response = await fetch(gatewayUrl, {
         method: 'POST',
@@ -99,6 +134,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await gateway.stop();
       for (const name of SYSTEMS) await subgraphs[name].service.stop().catch(() => {});
       rmSync(workDir, { recursive: true, force: true });
+      if (!options.bus) await bus.close();
+      if (privateDir) rmSync(privateDir, { recursive: true, force: true });
     },
   };
 }

@@ -42,6 +42,8 @@ export interface SubgraphService {
   readonly apollo: ApolloServer<BaseContext>;
   readonly httpServer: Server;
   readonly metrics: Metrics;
+  /** Subscriptions currently open on this subgraph's graphql-ws endpoint. */
+  readonly activeSubscriptions: () => number;
   /** A fresh per-request context, as the HTTP handler builds one (tests run operations with it). */
   readonly createContext: () => BaseContext;
   /** Starts Apollo Server and listens; resolves with the GraphQL endpoint URL. */
@@ -80,9 +82,19 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
   // A subgraph that declares Subscription fields serves them over graphql-ws on its /graphql path, where the
   // gateway's subscription bridge connects.
   let webSockets: { server: WebSocketServer; dispose: () => Promise<void> | void } | undefined;
+  let activeSubscriptions = 0;
+  metrics.gauge('psgraph_subscriptions_active', 'Subscriptions open on this subgraph (the gateway is its client).', () => activeSubscriptions);
   if (schema.getSubscriptionType()) {
     const server = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: options.maxWebSocketPayloadBytes ?? 64 * 1024 });
-    const cleanup = useServer({ schema, context: () => options.context() }, server);
+    const cleanup = useServer(
+      {
+        schema,
+        context: () => options.context(),
+        onSubscribe: () => void activeSubscriptions++,
+        onComplete: () => void activeSubscriptions--,
+      },
+      server,
+    );
     webSockets = { server, dispose: () => cleanup.dispose() };
   }
 
@@ -94,6 +106,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     httpServer,
     metrics,
     createContext: options.context,
+    activeSubscriptions: () => activeSubscriptions,
     async listen(port, host) {
       await apollo.start();
       started = true;

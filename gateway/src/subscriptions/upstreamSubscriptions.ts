@@ -102,7 +102,7 @@ export class UpstreamSubscriptions {
       upstream.unsubscribe();
       for (const listener of upstream.listeners) listener.end(error);
     }
-    await Promise.all([...this.clients.values()].map((entry) => entry.client.dispose()));
+    await Promise.all([...this.clients.values()].map((entry) => disposeQuietly(entry.client)));
     this.clients.clear();
   }
 
@@ -162,7 +162,7 @@ export class UpstreamSubscriptions {
       owner.subscriptions--;
       if (owner.subscriptions === 0 && this.clients.get(clientKey) === owner) {
         this.clients.delete(clientKey);
-        void owner.client.dispose();
+        void disposeQuietly(owner.client);
       }
     };
     return () => {
@@ -171,6 +171,18 @@ export class UpstreamSubscriptions {
       unsubscribe();
       release();
     };
+  }
+}
+
+/**
+ * graphql-ws's dispose awaits the connection attempt in progress and rethrows its failure (e.g. the subgraph
+ * closing the socket as it shuts down): at that point the connection is gone either way.
+ */
+async function disposeQuietly(client: Client): Promise<void> {
+  try {
+    await client.dispose();
+  } catch {
+    // already closed
   }
 }
 

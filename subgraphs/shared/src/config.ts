@@ -9,7 +9,7 @@ import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from './world/world.js';
 export interface SubgraphConfig {
   /** @default 127.0.0.1 (PSGRAPH_HOST) */
   readonly host: string;
-  /** @default 4001 crm, 4002 psa, 4003 erp, 4004 billing (PSGRAPH_<NAME>_PORT) */
+  /** @default 4001 crm, 4002 psa, 4003 erp, 4004 billing, 4005 activation (PSGRAPH_<NAME>_PORT) */
   readonly port: number;
   /** Folder of the SQLite files. @default ./data (PSGRAPH_DATA_DIR) */
   readonly dataDir: string;
@@ -19,8 +19,11 @@ export interface SubgraphConfig {
   readonly production: boolean;
 }
 
-export const DEFAULT_PORTS = { crm: 4001, psa: 4002, erp: 4003, billing: 4004 } as const;
-export type SystemName = keyof typeof DEFAULT_PORTS;
+export const DEFAULT_PORTS = { crm: 4001, psa: 4002, erp: 4003, billing: 4004, activation: 4005 } as const;
+/** The system subgraphs, each over one system of record. */
+export type SystemName = Exclude<ServiceName, 'activation'>;
+/** Every subgraph service: the four systems and the activation process. */
+export type ServiceName = keyof typeof DEFAULT_PORTS;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -42,7 +45,7 @@ export function readNumber(env: NodeJS.ProcessEnv, variable: string, fallback: n
   return value;
 }
 
-export function loadSubgraphConfig(name: SystemName, env: NodeJS.ProcessEnv = process.env): SubgraphConfig {
+export function loadSubgraphConfig(name: ServiceName, env: NodeJS.ProcessEnv = process.env): SubgraphConfig {
   const asOf = env['PSGRAPH_SEED_AS_OF'] || DEFAULT_WORLD_OPTIONS.asOf;
   if (!isIsoDate(asOf)) throw new ConfigError(`PSGRAPH_SEED_AS_OF=${asOf} is not a date: expected YYYY-MM-DD.`);
   return {

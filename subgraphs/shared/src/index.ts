@@ -1,5 +1,5 @@
 export { ConfigError, DEFAULT_PORTS, loadSubgraphConfig, readNumber, readPort } from './config.js';
-export type { SubgraphConfig, SystemName } from './config.js';
+export type { ServiceName, SubgraphConfig, SystemName } from './config.js';
 export { addMonths, dayFromIso, firstDayOfMonth, isIsoDate, isoFromDay, lastDayOfMonth, mondayOf, monthOf, weekdayOf } from './dates.js';
 export { inputError, invalidIdError } from './errors.js';
 export { graphqlHttpHandler, sendJson, sendJsonError } from './http/graphqlHttpHandler.js';

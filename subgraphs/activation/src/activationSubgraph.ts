@@ -1,0 +1,87 @@
+/**
+ * Builds the activation subgraph service, without listening: its store, the saga runner over the system
+ * subgraphs' HTTP endpoints, the consumer of CRM's opportunity events, the outbox relay of its own events, and
+ * the GraphQL service. Everything a test needs to reach in (the fault seam, the bus, the runner) is an option.
+ */
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { parse } from 'graphql';
+import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../shared/src/events/index.js';
+import { type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
+import type { ActivationConfig } from './activationConfig.js';
+import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
+import { activationResolvers } from './activationResolvers.js';
+import { EventContracts } from './events/eventContracts.js';
+import { consumeOpportunityEvents } from './events/opportunityEventsConsumer.js';
+import { ActivationRunner } from './saga/activationRunner.js';
+import { type ActivationStore, openActivationStore } from './store/activationStore.js';
+import { ActivationSystems } from './systems/activationSystems.js';
+import { type CallSite, type FaultInjector, faultRules } from './systems/faults.js';
+import { SystemClient } from './systems/systemClient.js';
+
+export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
+
+export interface ActivationSubgraphOptions {
+  /** Where opportunity events come from and activation events go. @default a process-local bus, closed with the service */
+  readonly bus?: EventBus;
+  /** The fault seam of the subgraph client. @default the config's rules, if any */
+  readonly faults?: FaultInjector | null;
+  /** Told when an injected hang begins. @default prints a line (crash tests wait for it) */
+  readonly onHang?: (call: CallSite) => void;
+  readonly log?: (line: string) => void;
+}
+
+export interface ActivationSubgraph extends SubgraphService {
+  readonly store: ActivationStore;
+  readonly runner: ActivationRunner;
+  readonly bus: EventBus;
+  /** Resolves once every event committed so far is on the bus. */
+  flushEvents(): Promise<void>;
+}
+
+export function createActivationSubgraph(config: ActivationConfig, options: ActivationSubgraphOptions = {}): ActivationSubgraph {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const bus = options.bus ?? new InMemoryEventBus();
+  const store = openActivationStore(config.dataDir);
+  const relay = startOutboxRelay(store.sqlite, bus, { pollMs: 100 });
+  const client = new SystemClient({
+    urls: config.systemUrls,
+    timeoutMs: config.callTimeoutMs,
+    faults: options.faults !== undefined ? options.faults : config.faults ? faultRules(config.faults) : null,
+    onHang: options.onHang ?? ((call) => log(`[activation] fault: hanging after ${call.operationName} (${call.step ?? 'read'}, run ${call.runId})`)),
+  });
+  const runner = new ActivationRunner({
+    store,
+    systems: new ActivationSystems(client),
+    retry: config.retry,
+    leaseMs: config.leaseMs,
+    maxConcurrentRuns: config.maxConcurrentRuns,
+    onCommit: () => relay.notify(),
+    log,
+  });
+  const consumer = consumeOpportunityEvents({
+    bus,
+    store,
+    runner,
+    contracts: new EventContracts(),
+    consumer: `activation-${process.pid}-${randomBytes(3).toString('hex')}`,
+    log,
+  });
+  runner.start();
+  const service = createSubgraphService<ActivationContext>({
+    name: 'activation',
+    typeDefs: activationTypeDefs,
+    resolvers: activationResolvers as never,
+    context: () => ({ store, runner, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
+    statementCount: () => store.statementCount,
+    close: async () => {
+      await consumer.stop();
+      await runner.stop();
+      await relay.stop();
+      if (!options.bus) await bus.close();
+      store.close();
+    },
+    production: config.production,
+  });
+  return Object.assign(service, { store, runner, bus, flushEvents: () => relay.flush() });
+}

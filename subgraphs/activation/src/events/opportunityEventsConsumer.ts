@@ -1,0 +1,61 @@
+/**
+ * Automatic activation: consumes CRM's `opportunity.closed_won` (start, or find, the deal's run) and
+ * `opportunity.reopened` (cancel the run still in flight, which compensates) in the `activation` consumer group,
+ * at least once. Duplicates are harmless: the run table admits one run per deal, and the event ID is the
+ * request's idempotency key. An event that does not match its contract is recorded as a dead letter with the
+ * reason and acknowledged — acting on it could be wrong, and retrying it would fail the same way.
+ */
+import type { BusEvent, Consumer, EventBus } from '../../../shared/src/events/index.js';
+import type { ActivationRunner } from '../saga/activationRunner.js';
+import type { ActivationStore } from '../store/activationStore.js';
+import type { EventContracts } from './eventContracts.js';
+
+export const ACTIVATION_CONSUMER_GROUP = 'activation';
+export const CONSUMED_EVENT_TYPES = ['opportunity.closed_won', 'opportunity.reopened'] as const;
+
+export interface OpportunityEventsConsumerOptions {
+  readonly bus: EventBus;
+  readonly store: ActivationStore;
+  readonly runner: ActivationRunner;
+  readonly contracts: EventContracts;
+  /** This process's name in the group. */
+  readonly consumer: string;
+  readonly log?: (line: string) => void;
+}
+
+export function consumeOpportunityEvents(options: OpportunityEventsConsumerOptions): Consumer {
+  const { store, runner, contracts } = options;
+  const handle = async (event: BusEvent): Promise<void> => {
+    const check = contracts.check(event);
+    if (!check.valid) {
+      store.recordDeadLetter({
+        eventId: typeof event?.id === 'string' ? event.id : null,
+        type: typeof event?.type === 'string' ? event.type : null,
+        reason: check.reason,
+        payload: safeJson(event),
+      });
+      options.log?.(`[activation] dead-lettered event ${String(event?.id)}: ${check.reason}`);
+      return;
+    }
+    const opportunityId = (event.data as { opportunityId: string }).opportunityId;
+    if (event.type === 'opportunity.closed_won') {
+      store.recordClosedWon(opportunityId, event.id, event.occurredAt);
+      runner.activate(opportunityId, `event:${event.id}`, 'EVENT');
+      return;
+    }
+    // Reopened: a run still holding the deal stops and undoes what it did; an active project stays (CRM refuses
+    // to reopen a deal once its project is linked).
+    const holding = store.searchRuns({ opportunityId, statuses: ['REQUESTED', 'VALIDATING', 'EXCEPTION_OPEN', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING'] }, { limit: 1, offset: 0 });
+    const run = holding.rows[0];
+    if (run) runner.cancelRun(run.id, `opportunity reopened in CRM (stage "${(event.data as { stage: string }).stage}")`);
+  };
+  return options.bus.consume({ group: ACTIVATION_CONSUMER_GROUP, consumer: options.consumer, types: [...CONSUMED_EVENT_TYPES], handler: handle });
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return String(value);
+  }
+}

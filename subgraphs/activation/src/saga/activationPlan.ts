@@ -1,0 +1,276 @@
+/**
+ * Validation and planning of one activation, as pure functions of what the systems answered. The reads happen
+ * once (`readActivationFacts`), these functions decide: every problem becomes one exception that says what is
+ * wrong, where and who owns the fix; a deal without problems becomes a plan that is stored with the run, so
+ * every later step — and every retry or resume after a crash — provisions exactly what was validated.
+ */
+import { addMonths, dayFromIso, firstDayOfMonth, formatMinor, isoFromDay, lastDayOfMonth, monthOf, parseMinor } from '../../../shared/src/index.js';
+import type { ProblemInput } from '../store/activationStore.js';
+
+export interface AccountFacts {
+  readonly id: string;
+  readonly name: string;
+  readonly region: string;
+  readonly currency: string;
+  readonly taxId: string | null;
+  readonly parentId: string | null;
+}
+
+export interface OpportunityFacts {
+  readonly id: string;
+  readonly name: string;
+  readonly isWon: boolean;
+  readonly stage: string;
+  readonly amount: { readonly amount: string; readonly currency: string };
+  readonly closeDate: string;
+  readonly contractType: 'FIXED_FEE' | 'TIME_AND_MATERIALS' | 'MILESTONE' | 'RETAINER';
+  readonly serviceLine: string;
+  readonly deliveryRegion: string;
+  readonly poRequired: boolean;
+  readonly poNumber: string | null;
+  /** The project this deal is already linked to in CRM, if any. */
+  readonly linkedProjectId: string | null;
+  readonly lineItems: ReadonlyArray<{ readonly id: string; readonly role: string; readonly hours: number }>;
+  readonly account: AccountFacts;
+  /** The account's chain from its top-level parent down to the account itself. */
+  readonly hierarchy: readonly AccountFacts[];
+}
+
+export interface LegalEntityFacts {
+  readonly id: string;
+  readonly name: string;
+  readonly region: string;
+  readonly currency: string;
+  readonly rateCardId: string | null;
+  readonly rateCardRoles: readonly string[];
+}
+
+export interface ErpCustomerFacts {
+  readonly erpCustomerId: string;
+  readonly creditStatus: 'GOOD' | 'ON_HOLD' | null;
+  readonly taxExempt: boolean;
+  readonly paymentTermsDays: number | null;
+}
+
+export interface ActivationFacts {
+  /** Null when CRM has no such opportunity. */
+  readonly opportunity: OpportunityFacts | null;
+  readonly legalEntities: readonly LegalEntityFacts[];
+  /** ERP customers of the accounts in the hierarchy, by CRM account ID. */
+  readonly erpCustomers: ReadonlyMap<string, ErpCustomerFacts>;
+  /** PSA IDs of the project managers of the delivery region. */
+  readonly projectManagerIds: readonly string[];
+}
+
+export interface CustomerPlan {
+  readonly accountId: string;
+  readonly companyName: string;
+  readonly parentAccountId: string | null;
+  readonly legalEntityId: string;
+  readonly additionalLegalEntityIds: readonly string[];
+  readonly currency: string;
+  readonly taxId: string | null;
+  readonly paymentTermsDays: number;
+}
+
+export interface ActivationPlan {
+  readonly opportunityId: string;
+  readonly accountId: string;
+  readonly projectName: string;
+  readonly region: string;
+  readonly serviceLine: string;
+  readonly contractType: OpportunityFacts['contractType'];
+  readonly currency: string;
+  readonly value: string;
+  readonly poRequired: boolean;
+  readonly poNumber: string | null;
+  readonly legalEntityId: string;
+  readonly startDate: string;
+  readonly endDate: string;
+  /** The account's hierarchy, top first: ERP needs a parent customer before its children. */
+  readonly customers: readonly CustomerPlan[];
+  readonly billingSchedule: {
+    readonly type: 'TIME_AND_MATERIALS' | 'FIXED_INTERVAL' | 'MILESTONE' | 'RETAINER';
+    readonly frequency: 'MONTHLY' | 'MILESTONE';
+    readonly inArrears: boolean;
+    readonly lines: ReadonlyArray<{ readonly date: string; readonly description: string; readonly amount: string | null }>;
+  };
+  readonly resourceRequests: ReadonlyArray<{ readonly role: string; readonly hours: number; readonly startDate: string; readonly endDate: string }>;
+  readonly managerId: string;
+}
+
+/** Net 30 for a new customer whose group has no agreed terms: the firm's standard terms. */
+export const STANDARD_PAYMENT_TERMS_DAYS = 30;
+/** Projects start two weeks after activation: the time delivery needs to staff them. */
+const START_LEAD_DAYS = 14;
+/** Hours one consultant delivers in a month, which sets how long the largest line takes. */
+const MONTHLY_HOURS_PER_CONSULTANT = 140;
+const MAX_PROJECT_MONTHS = 24;
+
+/** Every problem that stops the deal from being activated; empty when it can be. */
+export function validateActivation(opportunityId: string, facts: ActivationFacts, projectId: string): ProblemInput[] {
+  const opportunity = facts.opportunity;
+  if (!opportunity) {
+    return [problem('OPPORTUNITY_NOT_FOUND', `Opportunity ${opportunityId} does not exist in CRM.`, 'CRM', 'Opportunity', opportunityId, null)];
+  }
+  const problems: ProblemInput[] = [];
+  const add = (...args: Parameters<typeof problem>) => problems.push(problem(...args));
+  if (!opportunity.isWon) {
+    add('OPPORTUNITY_NOT_WON', `Opportunity "${opportunity.name}" is at stage "${opportunity.stage}", which is not a won stage.`, 'CRM', 'Opportunity', opportunity.id, 'IsWon');
+  }
+  if (opportunity.linkedProjectId !== null && opportunity.linkedProjectId !== projectId) {
+    add('OPPORTUNITY_ALREADY_ACTIVATED', `Opportunity "${opportunity.name}" is already linked to project ${opportunity.linkedProjectId}.`, 'CRM', 'Opportunity', opportunity.id, 'Project_Id__c');
+  }
+  const top = opportunity.hierarchy[0];
+  if (!top || top.parentId !== null || opportunity.hierarchy[opportunity.hierarchy.length - 1]?.id !== opportunity.account.id) {
+    add('ACCOUNT_HIERARCHY_UNRESOLVED', `Account "${opportunity.account.name}" has a parent chain that does not end at a top-level account.`, 'CRM', 'Account', opportunity.account.id, 'ParentId');
+  }
+  const entity = facts.legalEntities.find((candidate) => candidate.region === opportunity.deliveryRegion);
+  if (!entity) {
+    add('LEGAL_ENTITY_MISSING', `No legal entity in ERP contracts for delivery region ${opportunity.deliveryRegion}.`, 'ERP', 'Opportunity', opportunity.id, 'Delivery_Region__c');
+  } else if (entity.currency !== opportunity.amount.currency) {
+    add(
+      'DELIVERY_REGION_CURRENCY_MISMATCH',
+      `The deal is priced in ${opportunity.amount.currency}, but ${entity.name} (delivery region ${opportunity.deliveryRegion}) bills in ${entity.currency}.`,
+      'CRM',
+      'Opportunity',
+      opportunity.id,
+      'CurrencyIsoCode',
+    );
+  }
+  if (!facts.legalEntities.some((candidate) => candidate.region === opportunity.account.region)) {
+    add('LEGAL_ENTITY_MISSING', `No legal entity in ERP for the account's region ${opportunity.account.region}.`, 'ERP', 'Account', opportunity.account.id, 'Region');
+  }
+  const customer = facts.erpCustomers.get(opportunity.account.id);
+  if (opportunity.account.taxId === null && !customer?.taxExempt) {
+    add('TAX_ID_MISSING', `Account "${opportunity.account.name}" has no tax registration; ERP cannot invoice it.`, 'CRM', 'Account', opportunity.account.id, 'Tax_Id__c');
+  }
+  if (opportunity.lineItems.length === 0 || parseMinor(opportunity.amount.amount) <= 0) {
+    add('CONTRACT_TERMS_MISSING', `Opportunity "${opportunity.name}" has no priced line items, so it has no contract value.`, 'CRM', 'Opportunity', opportunity.id, 'OpportunityLineItems');
+  }
+  if (customer?.creditStatus === 'ON_HOLD') {
+    add('CUSTOMER_ON_CREDIT_HOLD', `Customer ${customer.erpCustomerId} is on credit hold in ERP; finance must release it before new work is billed.`, 'ERP', 'Customer', opportunity.account.id, 'creditStatus');
+  }
+  if (opportunity.poRequired && !opportunity.poNumber) {
+    add('PO_MISSING', `The contract of "${opportunity.name}" requires a purchase order, and the opportunity has no PO number.`, 'CRM', 'Opportunity', opportunity.id, 'PO_Number__c');
+  }
+  if (entity) {
+    for (const line of opportunity.lineItems) {
+      if (!entity.rateCardRoles.includes(line.role)) {
+        add(
+          'ROLE_NOT_ON_RATE_CARD',
+          `Line item ${line.id} sells ${line.role}, which the ${entity.name} rate card does not price.`,
+          'ERP',
+          'RateCard',
+          entity.rateCardId ?? entity.id,
+          line.role,
+        );
+      }
+    }
+  }
+  if (facts.projectManagerIds.length === 0) {
+    add('NO_PROJECT_MANAGER', `PSA has no project manager in delivery region ${opportunity.deliveryRegion}.`, 'PSA', 'Region', opportunity.deliveryRegion, 'PROJECT_MANAGER');
+  }
+  return problems;
+}
+
+function problem(type: string, message: string, system: ProblemInput['system'], recordType: string, recordId: string, field: string | null): ProblemInput {
+  return { type, message, system, recordType, recordId, field };
+}
+
+/** The plan of a validated deal. Call only when `validateActivation` found no problem. */
+export function planActivation(facts: ActivationFacts, today: string): ActivationPlan {
+  const opportunity = facts.opportunity!;
+  const entity = facts.legalEntities.find((candidate) => candidate.region === opportunity.deliveryRegion)!;
+  const entityOf = (region: string) => facts.legalEntities.find((candidate) => candidate.region === region)!;
+  const startDay = dayFromIso(today) + START_LEAD_DAYS;
+  const largestLine = Math.max(...opportunity.lineItems.map((line) => line.hours));
+  const months = Math.min(MAX_PROJECT_MONTHS, Math.max(1, Math.ceil(largestLine / MONTHLY_HOURS_PER_CONSULTANT)));
+  const startDate = isoFromDay(startDay);
+  const endDate = isoFromDay(lastDayOfMonth(addMonths(monthOf(startDay), months - 1)));
+
+  const customers: CustomerPlan[] = [];
+  let groupTerms: number | null = null;
+  for (const account of opportunity.hierarchy) {
+    const existing = facts.erpCustomers.get(account.id);
+    groupTerms = existing?.paymentTermsDays ?? groupTerms;
+    const primary = entityOf(account.region);
+    customers.push({
+      accountId: account.id,
+      companyName: account.name,
+      parentAccountId: account.parentId,
+      legalEntityId: primary.id,
+      // The customer trades with the delivering entity too when it is not its home one (OneWorld).
+      additionalLegalEntityIds: account.id === opportunity.account.id && primary.id !== entity.id ? [entity.id] : [],
+      currency: account.currency,
+      taxId: account.taxId,
+      paymentTermsDays: existing?.paymentTermsDays ?? groupTerms ?? STANDARD_PAYMENT_TERMS_DAYS,
+    });
+  }
+
+  const managers = [...facts.projectManagerIds].sort();
+  return {
+    opportunityId: opportunity.id,
+    accountId: opportunity.account.id,
+    projectName: opportunity.name,
+    region: opportunity.deliveryRegion,
+    serviceLine: opportunity.serviceLine,
+    contractType: opportunity.contractType,
+    currency: opportunity.amount.currency,
+    value: opportunity.amount.amount,
+    poRequired: opportunity.poRequired,
+    poNumber: opportunity.poNumber,
+    legalEntityId: entity.id,
+    startDate,
+    endDate,
+    customers,
+    billingSchedule: planBillingSchedule(opportunity.contractType, parseMinor(opportunity.amount.amount), startDay, months),
+    resourceRequests: opportunity.lineItems.map((line) => ({ role: line.role, hours: line.hours, startDate, endDate })),
+    // The same deal always gets the same manager, whichever retry or process plans it.
+    managerId: managers[stableHash(opportunity.id) % managers.length]!,
+  };
+}
+
+/** The billing schedule a contract type implies (NetSuite project billing types, §1.4 of the design card). */
+export function planBillingSchedule(contractType: OpportunityFacts['contractType'], valueMinor: number, startDay: number, months: number): ActivationPlan['billingSchedule'] {
+  const firstMonth = monthOf(startDay);
+  const monthEnds = Array.from({ length: months }, (_, i) => isoFromDay(lastDayOfMonth(addMonths(firstMonth, i))));
+  const split = (parts: number): string[] => {
+    const share = Math.floor(valueMinor / parts);
+    return Array.from({ length: parts }, (_, i) => formatMinor(i === parts - 1 ? valueMinor - share * (parts - 1) : share));
+  };
+  switch (contractType) {
+    case 'TIME_AND_MATERIALS':
+      return { type: 'TIME_AND_MATERIALS', frequency: 'MONTHLY', inArrears: true, lines: monthEnds.map((date, i) => ({ date, description: `Time and materials, month ${i + 1}`, amount: null })) };
+    case 'FIXED_FEE': {
+      const amounts = split(months);
+      return { type: 'FIXED_INTERVAL', frequency: 'MONTHLY', inArrears: true, lines: monthEnds.map((date, i) => ({ date, description: `Fixed fee instalment ${i + 1} of ${months}`, amount: amounts[i]! })) };
+    }
+    case 'MILESTONE': {
+      const count = Math.min(3, months);
+      const amounts = split(count);
+      const dates = Array.from({ length: count }, (_, i) => monthEnds[Math.ceil(((i + 1) * months) / count) - 1]!);
+      return { type: 'MILESTONE', frequency: 'MILESTONE', inArrears: true, lines: dates.map((date, i) => ({ date, description: `Milestone ${i + 1} of ${count}`, amount: amounts[i]! })) };
+    }
+    case 'RETAINER': {
+      const amounts = split(months);
+      // Retainers bill in advance, on the first of each month of service.
+      return {
+        type: 'RETAINER',
+        frequency: 'MONTHLY',
+        inArrears: false,
+        lines: Array.from({ length: months }, (_, i) => ({
+          date: isoFromDay(firstDayOfMonth(addMonths(firstMonth, i))),
+          description: `Retainer, month ${i + 1} of ${months}`,
+          amount: amounts[i]!,
+        })),
+      };
+    }
+  }
+}
+
+function stableHash(text: string): number {
+  let hash = 2_166_136_261;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16_777_619) >>> 0;
+  return hash;
+}

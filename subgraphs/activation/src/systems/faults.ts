@@ -1,0 +1,99 @@
+/**
+ * The fault seam of the activation service's subgraph client. Every call the saga makes to a system subgraph
+ * passes through a `FaultInjector` before and after the HTTP exchange, so tests (and the benchmark) can make any
+ * step, forward or compensating, time out, answer 503, fail for good, or hang — without touching the systems.
+ *
+ * `timeout-after` and `hang` let the call reach the system first: the write happens and only the answer is lost,
+ * which is exactly the case idempotent steps must survive.
+ */
+import { ConfigError } from '../../../shared/src/index.js';
+import { STEP_NAMES, type StepName } from '../saga/activationStates.js';
+
+export type FaultKind =
+  /** HTTP 503 before the request is sent (transient). */
+  | 'unavailable'
+  /** A timeout before the request is sent (transient). */
+  | 'timeout-before'
+  /** The request is sent and processed; its answer is lost to a timeout (transient). */
+  | 'timeout-after'
+  /** A GraphQL error with a non-retryable code (permanent). */
+  | 'permanent'
+  /** The request is sent and processed; the caller then waits forever (a crash test kills the process here). */
+  | 'hang';
+
+export interface CallSite {
+  readonly system: 'crm' | 'erp' | 'psa';
+  readonly operationName: string;
+  /** The saga step on whose behalf the call is made, when there is one. */
+  readonly step: StepName | null;
+  readonly phase: 'forward' | 'compensate' | 'read';
+  readonly runId: string | null;
+}
+
+export type FaultInjector = (call: CallSite) => FaultKind | null;
+
+export interface FaultRule {
+  readonly step?: StepName;
+  readonly phase?: CallSite['phase'];
+  readonly system?: CallSite['system'];
+  readonly fault: FaultKind;
+  /** How many matching calls fail; afterwards the rule stops matching. @default unlimited */
+  readonly times?: number;
+}
+
+/** An injector from rules: the first rule that matches a call (and has uses left) decides its fault. */
+export function faultRules(rules: readonly FaultRule[]): FaultInjector & { readonly hits: () => number } {
+  const remaining = rules.map((rule) => rule.times ?? Number.POSITIVE_INFINITY);
+  let hits = 0;
+  const injector = (call: CallSite): FaultKind | null => {
+    for (const [i, rule] of rules.entries()) {
+      if (remaining[i]! <= 0) continue;
+      if (rule.step !== undefined && rule.step !== call.step) continue;
+      if (rule.phase !== undefined && rule.phase !== call.phase) continue;
+      if (rule.system !== undefined && rule.system !== call.system) continue;
+      remaining[i]!--;
+      hits++;
+      return rule.fault;
+    }
+    return null;
+  };
+  return Object.assign(injector, { hits: () => hits });
+}
+
+/** Fails a share of calls transiently (half 503s, half lost answers), as the benchmark's flaky network does. */
+export function randomTransientFaults(rate: number, random: () => number = Math.random): FaultInjector & { readonly hits: () => number } {
+  let hits = 0;
+  const injector = (call: CallSite): FaultKind | null => {
+    if (call.step === null) return null;
+    if (random() >= rate) return null;
+    hits++;
+    return random() < 0.5 ? 'unavailable' : 'timeout-after';
+  };
+  return Object.assign(injector, { hits: () => hits });
+}
+
+const KINDS: readonly FaultKind[] = ['unavailable', 'timeout-before', 'timeout-after', 'permanent', 'hang'];
+
+/**
+ * Parses `PSGRAPH_ACTIVATION_FAULTS` (a JSON array of rules) for process-level tests, which cannot hand the
+ * process a function. Refused in production: a fault seam must never be switched on by an environment typo there.
+ */
+export function faultsFromEnvironment(env: NodeJS.ProcessEnv): FaultRule[] | null {
+  const raw = env['PSGRAPH_ACTIVATION_FAULTS'];
+  if (raw === undefined || raw === '') return null;
+  if (env['NODE_ENV'] === 'production') throw new ConfigError('PSGRAPH_ACTIVATION_FAULTS is a test seam and is refused when NODE_ENV=production.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`PSGRAPH_ACTIVATION_FAULTS is not JSON: expected e.g. [{"step":"ERP_PROJECT","fault":"hang"}].`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError('PSGRAPH_ACTIVATION_FAULTS must be a JSON array of rules.');
+  return parsed.map((rule: Record<string, unknown>, i) => {
+    if (!KINDS.includes(rule['fault'] as FaultKind)) throw new ConfigError(`PSGRAPH_ACTIVATION_FAULTS[${i}].fault must be one of ${KINDS.join(', ')}.`);
+    if (rule['step'] !== undefined && !STEP_NAMES.includes(rule['step'] as StepName)) {
+      throw new ConfigError(`PSGRAPH_ACTIVATION_FAULTS[${i}].step must be one of ${STEP_NAMES.join(', ')}.`);
+    }
+    return rule as unknown as FaultRule;
+  });
+}

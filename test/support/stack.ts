@@ -16,13 +16,14 @@ import { type EventBus, InMemoryEventBus } from '../../subgraphs/shared/src/even
 import type { SubgraphConfig, SubgraphService, SystemName } from '../../subgraphs/shared/src/index.js';
 import { E2E_WORLD, seededDataDir } from './seededData.js';
 
-export const SYSTEMS: readonly SystemName[] = ['crm', 'psa', 'erp', 'billing'];
+export const SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const satisfies readonly SystemName[];
+export type StackSystem = (typeof SYSTEMS)[number];
 
 type Builder = (config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, bus: EventBus) => SubgraphService;
 
-const BUILDERS: Record<SystemName, Builder> = {
-  crm: (config) => createCrmSubgraph(config),
-  psa: (config) => createPsaSubgraph(config),
+const BUILDERS: Record<StackSystem, Builder> = {
+  crm: (config, bus) => createCrmSubgraph({ ...config, bus }),
+  psa: (config, bus) => createPsaSubgraph({ ...config, bus }),
   erp: (config) => createErpSubgraph(config),
   billing: (config, bus) => createBillingSubgraph(config, { bus }),
 };
@@ -36,16 +37,16 @@ export interface Stack {
   readonly gatewayUrl: string;
   readonly baseUrl: string;
   readonly gateway: GatewayServer;
-  readonly subgraphs: Record<SystemName, RunningSubgraph>;
+  readonly subgraphs: Record<StackSystem, RunningSubgraph>;
   /** The supergraph file this gateway watches (a private copy: tests may replace it). */
   readonly supergraphPath: string;
   readonly dataDir: string;
   readonly bus: EventBus;
   /** Stops a subgraph and starts a fresh one on the same port (an upstream that drops and comes back). */
-  restartSubgraph(name: SystemName, downtimeMs?: number): Promise<void>;
-  stopSubgraph(name: SystemName): Promise<void>;
+  restartSubgraph(name: StackSystem, downtimeMs?: number): Promise<void>;
+  stopSubgraph(name: StackSystem): Promise<void>;
   /** Starts a stopped subgraph again on its former port. */
-  startSubgraph(name: SystemName): Promise<void>;
+  startSubgraph(name: StackSystem): Promise<void>;
   /** POSTs a GraphQL request to the gateway. */
   query<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
   stop(): Promise<void>;
@@ -61,7 +62,7 @@ export interface StackOptions {
   /** Gateway settings to override (e.g. a short subgraph timeout). */
   readonly gateway?: Partial<GatewayConfig>;
   /** Subgraph URLs to use instead of the in-process subgraph (fault injection). */
-  readonly subgraphUrlOverrides?: Partial<Record<SystemName, string>>;
+  readonly subgraphUrlOverrides?: Partial<Record<StackSystem, string>>;
   /** Production mode (masked errors) for the gateway. */
   readonly production?: boolean;
   /** Work on a private copy of the seeded stores (for suites that write). @default false */
@@ -79,10 +80,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const file of readdirSync(seeded)) if (file.endsWith('.db')) copyFileSync(join(seeded, file), join(dataDir, file));
   }
   const bus = options.bus ?? new InMemoryEventBus();
-  const build = (name: SystemName) => BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false }, bus);
-  const subgraphs = {} as Record<SystemName, RunningSubgraph>;
-  const stopSubgraph = async (name: SystemName) => subgraphs[name].service.stop();
-  const startSubgraph = async (name: SystemName) => {
+  const build = (name: StackSystem) => BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false }, bus);
+  const subgraphs = {} as Record<StackSystem, RunningSubgraph>;
+  const stopSubgraph = async (name: StackSystem) => subgraphs[name].service.stop();
+  const startSubgraph = async (name: StackSystem) => {
     const port = Number(new URL(subgraphs[name].url).port);
     const service = build(name);
     subgraphs[name] = { service, url: await service.listen(port, '127.0.0.1') };

@@ -5,14 +5,11 @@
  */
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { type BusEvent, type EventBus, dedupeById } from '../../shared/src/events/index.js';
-import { BoundedQueue, inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../shared/src/index.js';
+import { type BusEvent, eventStream } from '../../shared/src/events/index.js';
+import { inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../shared/src/index.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
 import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEventData } from './invoiceEvents.js';
 import { BillingSystemError } from './invoiceLifecycle.js';
-
-/** Events a subscriber may fall behind by before the oldest are dropped (the gateway bounds its own queue too). */
-const SUBSCRIBER_QUEUE_CAPACITY = 1_000;
 
 const invoiceId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isStripeId(v, 'in'), 'a billing invoice ID (in_ followed by 24 letters and digits)');
 
@@ -76,16 +73,3 @@ export const billingMutationResolvers = {
     },
   },
 };
-
-/** The bus events of some types that pass `filter`, as an async iterator for graphql-js subscriptions. */
-export function eventStream(bus: EventBus, types: readonly string[], filter: (event: BusEvent) => boolean): AsyncIterableIterator<BusEvent> {
-  let unsubscribe = () => {};
-  const queue = new BoundedQueue<BusEvent>({ capacity: SUBSCRIBER_QUEUE_CAPACITY, onClose: () => unsubscribe() });
-  unsubscribe = bus.subscribe(
-    types,
-    dedupeById((event) => {
-      if (filter(event)) queue.push(event);
-    }),
-  );
-  return queue;
-}

@@ -10,6 +10,7 @@ import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
 import type { PsaSystem, PsaWrites } from './psaPort.js';
 import { psaResolvers } from './psaResolvers.js';
+import { psaSubscriptionResolvers } from './psaSubscriptions.js';
 import { openSandboxPsa } from './sandbox/sandboxPsa.js';
 
 export const psaTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -32,7 +33,7 @@ export function createPsaSubgraph(options: PsaSubgraphOptions, psa: PsaSystem & 
   const service = createSubgraphService<PsaContext & { writes: PsaWrites }>({
     name: 'psa',
     typeDefs: psaTypeDefs,
-    resolvers: { ...psaResolvers, ...psaMutationResolvers } as never,
+    resolvers: { ...psaResolvers, ...psaMutationResolvers, ...psaSubscriptionResolvers(bus) } as never,
     context: () => ({ psa, writes: psa, loaders: createPsaLoaders(psa) }),
     statementCount: () => psa.statementCount,
     close: async () => {

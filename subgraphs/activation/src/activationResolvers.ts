@@ -29,7 +29,7 @@ const HOW_TO_RESOLVE: Readonly<Record<string, string>> = {
   CUSTOMER_ON_CREDIT_HOLD: 'Finance releases the credit hold on the customer in ERP, then RETRY.',
   PO_MISSING: "Enter the client's PO number on the opportunity in CRM (updateOpportunity poNumber), then RETRY.",
   ROLE_NOT_ON_RATE_CARD: "Add the role to the legal entity's rate card in ERP, or sell a priced role in CRM, then RETRY.",
-  NO_PROJECT_MANAGER: 'Add a project manager for the region in PSA, then RETRY.',
+  NO_PROJECT_MANAGER: 'Add a project or engagement manager in PSA, then RETRY.',
   COMPENSATION_FAILED: 'Remove or fix the leftover record in the owning system by hand, then WAIVE; or RETRY once the system accepts the undo.',
 };
 

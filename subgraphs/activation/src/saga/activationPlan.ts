@@ -58,7 +58,7 @@ export interface ActivationFacts {
   readonly legalEntities: readonly LegalEntityFacts[];
   /** ERP customers of the accounts in the hierarchy, by CRM account ID. */
   readonly erpCustomers: ReadonlyMap<string, ErpCustomerFacts>;
-  /** PSA IDs of the project managers of the delivery region. */
+  /** PSA IDs of the managers who can lead the project: the delivery region's, else any region's. */
   readonly projectManagerIds: readonly string[];
 }
 
@@ -169,7 +169,7 @@ export function validateActivation(opportunityId: string, facts: ActivationFacts
     }
   }
   if (facts.projectManagerIds.length === 0) {
-    add('NO_PROJECT_MANAGER', `PSA has no project manager in delivery region ${opportunity.deliveryRegion}.`, 'PSA', 'Region', opportunity.deliveryRegion, 'PROJECT_MANAGER');
+    add('NO_PROJECT_MANAGER', 'PSA has no project or engagement manager to lead the project.', 'PSA', 'Region', opportunity.deliveryRegion, 'PROJECT_MANAGER');
   }
   return problems;
 }

@@ -60,8 +60,8 @@ const ERP_CONTEXT_QUERY = `query ActivationErpContext($accounts: [_Any!]!) {
   _entities(representations: $accounts) { ... on Account { id erpCustomerId creditStatus taxProfile { exempt } paymentTerms { days } } }
 }`;
 
-const MANAGERS_QUERY = `query ActivationProjectManagers($region: [Region!]) {
-  resources(filter: { role: ["PROJECT_MANAGER"], region: $region }, first: 100) { nodes { id } }
+const MANAGERS_QUERY = `query ActivationProjectManagers {
+  resources(filter: { role: ["PROJECT_MANAGER", "ENGAGEMENT_MANAGER"] }, first: 100) { nodes { id region } }
 }`;
 
 const toAccountFacts = (account: AccountAnswer) => ({
@@ -102,10 +102,9 @@ export class ActivationSystems {
         variables: { accounts: hierarchy.map((account) => ({ __typename: 'Account', id: account.id })) },
       }),
       opportunity
-        ? this.client.request<{ resources: { nodes: Array<{ id: string }> } }>({
+        ? this.client.request<{ resources: { nodes: Array<{ id: string; region: string }> } }>({
             site: this.site(context, 'psa', 'ActivationProjectManagers'),
             query: MANAGERS_QUERY,
-            variables: { region: [opportunity.deliveryRegion] },
           })
         : Promise.resolve({ resources: { nodes: [] } }),
     ]);
@@ -149,7 +148,11 @@ export class ActivationSystems {
         rateCardRoles: entity.rateCard?.lines.map((line) => line.role) ?? [],
       })),
       erpCustomers,
-      projectManagerIds: psa.resources.nodes.map((node) => node.id),
+      // A manager from the delivery region when there is one, as staffing prefers; else one from anywhere.
+      projectManagerIds: (() => {
+        const local = psa.resources.nodes.filter((node) => node.region === opportunity?.deliveryRegion);
+        return (local.length > 0 ? local : psa.resources.nodes).map((node) => node.id);
+      })(),
     };
   }
 

@@ -46,7 +46,7 @@ export interface SystemsUnderTest {
   crmDb(): Database.Database;
   erpDb(): Database.Database;
   psaDb(): Database.Database;
-  /** Won deals awaiting activation whose data passes validation (tax ID present, PO where required). */
+  /** Won deals awaiting activation whose data passes validation (tax ID, PO where required, no credit hold). */
   cleanAwaitingOpportunities(): string[];
   /** Everything published on the bus so far. */
   published(): BusEvent[];
@@ -85,15 +85,17 @@ export async function startSystems(world: WorldOptions = TEST_WORLD): Promise<Sy
       psaResourceRequests: count(psaDb(), "SELECT COUNT(*) FROM resource_request WHERE status <> 'CANCELLED'"),
       crmLinkedOpportunities: count(crmDb(), 'SELECT COUNT(*) FROM opportunity WHERE project_id IS NOT NULL'),
     }),
-    cleanAwaitingOpportunities: () =>
-      crmDb()
+    cleanAwaitingOpportunities: () => {
+      const onHold = new Set(erpDb().prepare("SELECT external_id FROM customer WHERE credit_status = 'ON_HOLD'").pluck().all() as string[]);
+      const rows = crmDb()
         .prepare(
-          `SELECT o.id FROM opportunity o JOIN opportunity_stage s ON s.name = o.stage_name JOIN account a ON a.id = o.account_id
+          `SELECT o.id, o.account_id FROM opportunity o JOIN opportunity_stage s ON s.name = o.stage_name JOIN account a ON a.id = o.account_id
            WHERE s.is_won = 1 AND o.project_id IS NULL AND a.tax_id IS NOT NULL AND (o.po_required = 0 OR o.po_number IS NOT NULL)
            ORDER BY o.id`,
         )
-        .pluck()
-        .all() as string[],
+        .all() as Array<{ id: string; account_id: string }>;
+      return rows.filter((row) => !onHold.has(row.account_id)).map((row) => row.id);
+    },
     published: () => published,
     async stop() {
       await crm.stop();

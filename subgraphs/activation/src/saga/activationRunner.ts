@@ -46,6 +46,8 @@ interface StepOutcome<T> {
   readonly value?: T;
   readonly error?: string;
   readonly transient?: boolean;
+  /** Retrying stopped because the run is being cancelled. */
+  readonly cancelled?: boolean;
 }
 
 export class ActivationRunner {
@@ -348,6 +350,10 @@ export class ActivationRunner {
       this.store.completeStep(run.id, step, output, xref, nextStatus ? { from: run.status, to: nextStatus, changes: { reason: `${step} done` } } : undefined);
       return true;
     }
+    if (outcome.cancelled) {
+      this.store.failStep(run.id, step, `stopped: ${outcome.error}`, true, { from: run.status, to: 'COMPENSATING', changes: { reason: 'cancel requested' } });
+      return true;
+    }
     this.store.failStep(run.id, step, outcome.error!, outcome.transient === true, {
       from: run.status,
       to: 'COMPENSATING',
@@ -484,6 +490,8 @@ export class ActivationRunner {
         this.store.noteAttemptError(runId, step, message);
         if (!transient || attempt >= maxAttempts) return { ok: false, error: message, transient };
         await sleep(backoffDelay(this.retry, attempt, this.options.random));
+        // A run being cancelled stops retrying forward steps: it is about to undo them anyway.
+        if (phase === 'forward' && this.store.requireRun(runId).cancelRequested) return { ok: false, error: message, transient, cancelled: true };
       }
     }
   }

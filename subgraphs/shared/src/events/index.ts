@@ -1,6 +1,13 @@
 export { dedupeById, matchesTypes } from './eventBus.js';
 export type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+export type { BusLog, ConsumerTiming } from './busSupport.js';
+export { EmbeddedEventBus } from './embeddedEventBus.js';
+export type { EmbeddedEventBusOptions } from './embeddedEventBus.js';
 export { InMemoryEventBus } from './inMemoryEventBus.js';
+export { loadEventBusConfig, openEventBus } from './openEventBus.js';
+export type { EventBusConfig } from './openEventBus.js';
+export { RedisEventBus } from './redisEventBus.js';
+export type { RedisEventBusOptions } from './redisEventBus.js';
 export { newEvent, newEventId } from './newEvent.js';
 export { OUTBOX_DDL, appendToOutbox, startOutboxRelay } from './outbox.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';

@@ -1,0 +1,441 @@
+/**
+ * The embedded event bus: one SQLite file (`<dataDir>/events.db`) that every psgraph process on the machine
+ * opens. No server: WAL mode lets the processes read while one writes, and each process polls for what the
+ * others wrote.
+ *
+ * - The log (`bus_events`) is append-only; `publish` is one INSERT, durable when it returns
+ *   (`synchronous = FULL`: the WAL is synced on every commit, so an event survives a power cut too).
+ * - A consumer group is a cursor (`bus_groups.next_seq`, the first event never handed out) plus its pending
+ *   deliveries (`bus_pending`, one row per event handed out and not yet acknowledged: owner, delivery count,
+ *   and `available_at`, the end of the owner's lease or of the retry backoff). Claiming runs in an IMMEDIATE
+ *   transaction, so two consumers of a group, in any two processes, never hold the same event at once. A live
+ *   consumer renews its lease while its handler runs; a dead one stops renewing and another consumer of the
+ *   group takes the event over when the lease ends — the same model as Redis' PEL and XAUTOCLAIM.
+ * - Fan-out (`subscribe`) reads the log from the sequence that was last when the listener subscribed.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+import { matchesTypes } from './eventBus.js';
+import { type ConsumerTiming, failureReason, positive, type ResolvedTiming, resolveTiming, retryDelay, settleWithin, Sleeper } from './busSupport.js';
+
+export interface EmbeddedEventBusOptions extends ConsumerTiming {
+  /** Folder of the event log file; created if missing (PSGRAPH_DATA_DIR). */
+  readonly dataDir: string;
+  /** @default events.db */
+  readonly fileName?: string;
+  /**
+   * How often an idle consumer or subscriber looks for events other processes wrote. Events published in this
+   * process wake its consumers and subscribers at once.
+   * @default 25
+   */
+  readonly pollIntervalMs?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS bus_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  occurred_at TEXT NOT NULL,
+  source TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  data TEXT NOT NULL,
+  recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bus_groups (
+  group_name TEXT PRIMARY KEY,
+  next_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS bus_pending (
+  group_name TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  consumer TEXT,
+  deliveries INTEGER NOT NULL,
+  available_at INTEGER NOT NULL,
+  last_error TEXT,
+  PRIMARY KEY (group_name, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bus_pending_available ON bus_pending(group_name, available_at);
+CREATE TABLE IF NOT EXISTS bus_dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_name TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  dead_lettered_at TEXT NOT NULL);`;
+
+interface EventRow {
+  seq: number;
+  event_id: string;
+  type: string;
+  version: number;
+  occurred_at: string;
+  source: string;
+  subject: string;
+  data: string;
+}
+
+interface PendingRow {
+  seq: number;
+  deliveries: number;
+  last_error: string | null;
+}
+
+interface Claimed {
+  readonly seq: number;
+  readonly event: BusEvent;
+  readonly deliveries: number;
+}
+
+/** Events a claim may skip (types the group does not want) before committing and yielding to the event loop. */
+const SKIP_LIMIT = 500;
+/** Events a subscriber poll reads at once. */
+const FANOUT_BATCH = 500;
+
+export class EmbeddedEventBus implements EventBus {
+  /** The SQLite file all processes share. */
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly timing: ResolvedTiming;
+  private readonly pollIntervalMs: number;
+  private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly consumers = new Set<EmbeddedConsumer>();
+  private readonly listeners = new Set<{ types: readonly string[] | '*'; listener: Listener; afterSeq: number }>();
+  private readonly fanoutSleeper = new Sleeper();
+  private fanout: Promise<void> | undefined;
+  private fanoutCursor = 0;
+  private closed = false;
+
+  constructor(options: EmbeddedEventBusOptions) {
+    this.timing = resolveTiming(options);
+    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 25);
+    mkdirSync(options.dataDir, { recursive: true });
+    this.file = join(options.dataDir, options.fileName ?? 'events.db');
+    this.db = new Database(this.file);
+    // Other processes hold the write lock for one short transaction at a time; wait rather than fail. First,
+    // because switching a new file to WAL takes a lock too.
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.sql = prepareStatements(this.db);
+  }
+
+  async publish(event: BusEvent): Promise<void> {
+    this.assertOpen();
+    this.sql.insert.run({ ...event, data: JSON.stringify(event.data ?? {}) });
+    // Same-process consumers and subscribers need not wait for their next poll.
+    for (const consumer of this.consumers) consumer.wake();
+    this.fanoutSleeper.wake();
+  }
+
+  consume(options: ConsumeOptions): Consumer {
+    this.assertOpen();
+    const consumer = new EmbeddedConsumer(this, options, this.timing, this.pollIntervalMs);
+    this.consumers.add(consumer);
+    void consumer.done.finally(() => this.consumers.delete(consumer));
+    return consumer;
+  }
+
+  subscribe(types: readonly string[] | '*', listener: Listener): () => void {
+    this.assertOpen();
+    const lastSeq = this.sql.lastSeq.get() as number;
+    const entry = { types, listener, afterSeq: lastSeq };
+    this.listeners.add(entry);
+    if (!this.fanout) {
+      this.fanoutCursor = lastSeq;
+      this.fanout = this.runFanout().finally(() => (this.fanout = undefined));
+    }
+    return () => {
+      this.listeners.delete(entry);
+      if (this.listeners.size === 0) this.fanoutSleeper.wake();
+    };
+  }
+
+  async deadLetters(group?: string): Promise<DeadLetter[]> {
+    this.assertOpen();
+    const rows = this.sql.deadLetters.all(group ?? null, group ?? null) as Array<
+      EventRow & { group_name: string; deliveries: number; reason: string; dead_lettered_at: string }
+    >;
+    return rows.map((row) => ({
+      event: toEvent(row),
+      group: row.group_name,
+      deliveries: row.deliveries,
+      reason: row.reason,
+      deadLetteredAt: row.dead_lettered_at,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const consumers = [...this.consumers];
+    await settleWithin(Promise.all(consumers.map((consumer) => consumer.stop())), this.timing.closeTimeoutMs);
+    // A handler still running after the grace period is abandoned: its lease lapses and another consumer of the
+    // group takes the event over, as if this process had died.
+    for (const consumer of consumers) consumer.abandon();
+    this.listeners.clear();
+    this.fanoutSleeper.wake();
+    await this.fanout;
+    this.closed = true;
+    this.db.close();
+  }
+
+  /** @internal */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** @internal Registers the group and makes this consumer's own unacknowledged events (from a previous run) claimable now. */
+  prepareConsumer(group: string, consumer: string): void {
+    this.sql.ensureGroup.run(group);
+    this.sql.releaseOwn.run(group, consumer);
+  }
+
+  /** @internal How long an idle consumer of `group` may sleep: 0 when there is work to claim. */
+  idleDelay(group: string): number {
+    const probe = this.sql.probe.get(group) as { has_new: number; next_available: number | null } | undefined;
+    if (!probe) return 0;
+    if (probe.has_new) return 0;
+    if (probe.next_available === null) return this.pollIntervalMs;
+    return Math.max(0, Math.min(this.pollIntervalMs, probe.next_available - Date.now()));
+  }
+
+  /**
+   * @internal Takes the next event for the group: first a pending one whose lease or backoff has ended (lowest
+   * sequence first), else the next new one. Events over their delivery budget are dead-lettered on the way.
+   */
+  claim(options: ConsumeOptions, maxDeliveries: number): Claimed | undefined {
+    const { group, consumer } = options;
+    return this.db
+      .transaction((): Claimed | undefined => {
+        const now = Date.now();
+        for (;;) {
+          const pending = this.sql.nextAvailable.get(group, now) as PendingRow | undefined;
+          if (!pending) break;
+          const row = this.sql.event.get(pending.seq) as EventRow | undefined;
+          if (!row || !matchesTypes(options.types, row.type)) {
+            this.sql.ack.run(group, pending.seq);
+            continue;
+          }
+          if (pending.deliveries >= maxDeliveries) {
+            // The last delivery's consumer died holding it: it has had all the deliveries it gets.
+            const reason = `not acknowledged after ${pending.deliveries} deliveries (the consumer stopped before finishing)${
+              pending.last_error ? `; last error: ${pending.last_error}` : ''
+            }`;
+            this.sql.deadLetter.run(group, pending.seq, pending.deliveries, reason, new Date(now).toISOString());
+            this.sql.ack.run(group, pending.seq);
+            continue;
+          }
+          this.sql.takeOver.run(consumer, now + this.timing.leaseMs, group, pending.seq);
+          return { seq: row.seq, event: toEvent(row), deliveries: pending.deliveries + 1 };
+        }
+        const nextSeq = this.sql.nextSeq.get(group) as number;
+        const rows = this.sql.newEvents.all(nextSeq, SKIP_LIMIT) as EventRow[];
+        for (const row of rows) {
+          this.sql.advance.run(row.seq + 1, group);
+          if (!matchesTypes(options.types, row.type)) continue;
+          this.sql.hold.run(group, row.seq, consumer, now + this.timing.leaseMs);
+          return { seq: row.seq, event: toEvent(row), deliveries: 1 };
+        }
+        return undefined;
+      })
+      .immediate();
+  }
+
+  /** @internal Extends the lease of an event whose handler is still running. */
+  renew(group: string, seq: number, consumer: string): void {
+    this.sql.renew.run(Date.now() + this.timing.leaseMs, group, seq, consumer);
+  }
+
+  /** @internal The handler succeeded: the event is done for the group, whoever holds it now. */
+  ack(group: string, seq: number): void {
+    this.sql.ack.run(group, seq);
+  }
+
+  /** @internal The handler failed: back off and offer it to any consumer of the group, or dead-letter it. */
+  fail(group: string, seq: number, reason: string, maxDeliveries: number): void {
+    this.db
+      .transaction(() => {
+        const pending = this.sql.pending.get(group, seq) as PendingRow | undefined;
+        if (!pending) return; // another consumer took it over and finished it
+        const now = Date.now();
+        if (pending.deliveries >= maxDeliveries) {
+          this.sql.deadLetter.run(group, seq, pending.deliveries, reason, new Date(now).toISOString());
+          this.sql.ack.run(group, seq);
+        } else {
+          this.sql.backOff.run(now + retryDelay(pending.deliveries, this.timing), reason, group, seq);
+        }
+      })
+      .immediate();
+  }
+
+  private async runFanout(): Promise<void> {
+    while (!this.closed && this.listeners.size > 0) {
+      let rows: EventRow[] = [];
+      try {
+        rows = this.sql.eventsAfter.all(this.fanoutCursor, FANOUT_BATCH) as EventRow[];
+      } catch (error) {
+        this.timing.log('reading the event log for subscribers failed; retrying', error);
+      }
+      for (const row of rows) {
+        this.fanoutCursor = row.seq;
+        const event = toEvent(row);
+        for (const entry of this.listeners) {
+          if (row.seq <= entry.afterSeq || !matchesTypes(entry.types, event.type)) continue;
+          try {
+            entry.listener(event);
+          } catch (error) {
+            this.timing.log(`a subscriber of ${event.type} threw`, error);
+          }
+        }
+      }
+      if (rows.length < FANOUT_BATCH) await this.fanoutSleeper.sleep(this.pollIntervalMs);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`The event bus over ${this.file} is closed.`);
+  }
+}
+
+/** One consumer's loop: claim, handle, acknowledge — one event at a time. */
+class EmbeddedConsumer implements Consumer {
+  readonly done: Promise<void>;
+  private readonly sleeper = new Sleeper();
+  private readonly maxDeliveries: number;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: EmbeddedEventBus,
+    private readonly options: ConsumeOptions,
+    private readonly timing: ResolvedTiming,
+    private readonly pollIntervalMs: number,
+  ) {
+    this.maxDeliveries = Math.max(1, options.maxDeliveries ?? 5);
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.sleeper.wake();
+    await this.done;
+  }
+
+  /** @internal Stops renewing the lease of a handler that outlived `close()`. */
+  abandon(): void {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+  }
+
+  /** @internal */
+  wake(): void {
+    this.sleeper.wake();
+  }
+
+  private async run(): Promise<void> {
+    const { group, consumer } = this.options;
+    let prepared = false;
+    while (!this.stopped && !this.bus.isClosed) {
+      try {
+        if (!prepared) {
+          this.bus.prepareConsumer(group, consumer);
+          prepared = true;
+        }
+        const delay = this.bus.idleDelay(group);
+        if (delay > 0) {
+          await this.sleeper.sleep(delay);
+          continue;
+        }
+        const claimed = this.bus.claim(this.options, this.maxDeliveries);
+        if (claimed) await this.deliver(claimed);
+      } catch (error) {
+        if (this.bus.isClosed) return;
+        // SQLITE_BUSY past the busy timeout, a full disk: keep the consumer alive and try again.
+        this.timing.log(`consumer ${consumer} of group ${group} failed to read the event log; retrying`, error);
+        await this.sleeper.sleep(this.pollIntervalMs * 4);
+      }
+    }
+  }
+
+  private async deliver({ seq, event }: Claimed): Promise<void> {
+    const { group, consumer } = this.options;
+    this.heartbeat = setInterval(() => {
+      if (this.bus.isClosed) return clearInterval(this.heartbeat);
+      try {
+        this.bus.renew(group, seq, consumer);
+      } catch (error) {
+        this.timing.log(`renewing the lease of ${event.id} failed`, error);
+      }
+    }, Math.max(1, Math.floor(this.timing.leaseMs / 3)));
+    this.heartbeat.unref();
+    let failure: { reason: string } | undefined;
+    try {
+      await this.options.handler(event);
+    } catch (error) {
+      failure = { reason: failureReason(error) };
+    } finally {
+      clearInterval(this.heartbeat);
+    }
+    if (this.bus.isClosed) return;
+    if (failure) this.bus.fail(group, seq, failure.reason, this.maxDeliveries);
+    else this.bus.ack(group, seq);
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO bus_events (event_id, type, version, occurred_at, source, subject, data, recorded_at)
+       VALUES (@id, @type, @version, @occurredAt, @source, @subject, @data, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+    ),
+    lastSeq: db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM bus_events`).pluck(),
+    eventsAfter: db.prepare(`SELECT * FROM bus_events WHERE seq > ? ORDER BY seq LIMIT ?`),
+    event: db.prepare(`SELECT * FROM bus_events WHERE seq = ?`),
+    ensureGroup: db.prepare(`INSERT OR IGNORE INTO bus_groups (group_name, next_seq) VALUES (?, 1)`),
+    releaseOwn: db.prepare(`UPDATE bus_pending SET available_at = 0 WHERE group_name = ? AND consumer = ?`),
+    probe: db.prepare(
+      `SELECT (SELECT coalesce(max(seq), 0) FROM bus_events) >= g.next_seq AS has_new,
+              (SELECT min(available_at) FROM bus_pending p WHERE p.group_name = g.group_name) AS next_available
+       FROM bus_groups g WHERE g.group_name = ?`,
+    ),
+    nextAvailable: db.prepare(
+      `SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND available_at <= ? ORDER BY seq LIMIT 1`,
+    ),
+    takeOver: db.prepare(
+      `UPDATE bus_pending SET consumer = ?, deliveries = deliveries + 1, available_at = ? WHERE group_name = ? AND seq = ?`,
+    ),
+    nextSeq: db.prepare(`SELECT next_seq FROM bus_groups WHERE group_name = ?`).pluck(),
+    newEvents: db.prepare(`SELECT * FROM bus_events WHERE seq >= ? ORDER BY seq LIMIT ?`),
+    advance: db.prepare(`UPDATE bus_groups SET next_seq = ? WHERE group_name = ?`),
+    hold: db.prepare(
+      `INSERT INTO bus_pending (group_name, seq, consumer, deliveries, available_at) VALUES (?, ?, ?, 1, ?)`,
+    ),
+    renew: db.prepare(`UPDATE bus_pending SET available_at = ? WHERE group_name = ? AND seq = ? AND consumer = ?`),
+    ack: db.prepare(`DELETE FROM bus_pending WHERE group_name = ? AND seq = ?`),
+    pending: db.prepare(`SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND seq = ?`),
+    backOff: db.prepare(
+      `UPDATE bus_pending SET consumer = NULL, available_at = ?, last_error = ? WHERE group_name = ? AND seq = ?`,
+    ),
+    deadLetter: db.prepare(
+      `INSERT INTO bus_dead_letters (group_name, seq, deliveries, reason, dead_lettered_at) VALUES (?, ?, ?, ?, ?)`,
+    ),
+    deadLetters: db.prepare(
+      `SELECT d.group_name, d.deliveries, d.reason, d.dead_lettered_at, e.*
+       FROM bus_dead_letters d JOIN bus_events e ON e.seq = d.seq
+       WHERE ? IS NULL OR d.group_name = ? ORDER BY d.id`,
+    ),
+  };
+}
+
+function toEvent(row: EventRow): BusEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    version: row.version,
+    occurredAt: row.occurred_at,
+    source: row.source,
+    subject: row.subject,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}

@@ -1,6 +1,6 @@
-/** Entry point of the billing subgraph process: reads its configuration and listens. */
+/** Entry point of the billing subgraph process: reads its configuration, opens the event bus and listens. */
 import { loadSubgraphConfig } from '../../shared/src/index.js';
-import { runSubgraphProcess } from '../../shared/src/runSubgraphProcess.js';
+import { runSubgraphProcessWithEventBus } from '../../shared/src/runSubgraphProcess.js';
 import { createBillingSubgraph } from './billingSubgraph.js';
 
-await runSubgraphProcess('billing', () => loadSubgraphConfig('billing'), createBillingSubgraph);
+await runSubgraphProcessWithEventBus('billing', () => loadSubgraphConfig('billing'), (config, bus) => createBillingSubgraph(config, { bus }));

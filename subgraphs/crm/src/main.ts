@@ -1,6 +1,6 @@
-/** Entry point of the CRM subgraph process: reads its configuration and listens. */
+/** Entry point of the CRM subgraph process: reads its configuration, opens the event bus and listens. */
 import { loadSubgraphConfig } from '../../shared/src/index.js';
-import { runSubgraphProcess } from '../../shared/src/runSubgraphProcess.js';
+import { runSubgraphProcessWithEventBus } from '../../shared/src/runSubgraphProcess.js';
 import { createCrmSubgraph } from './crmSubgraph.js';
 
-await runSubgraphProcess('crm', () => loadSubgraphConfig('crm'), createCrmSubgraph);
+await runSubgraphProcessWithEventBus('crm', () => loadSubgraphConfig('crm'), (config, bus) => createCrmSubgraph({ ...config, bus }));

@@ -1,6 +1,6 @@
-/** Entry point of the PSA subgraph process: reads its configuration and listens. */
+/** Entry point of the PSA subgraph process: reads its configuration, opens the event bus and listens. */
 import { loadSubgraphConfig } from '../../shared/src/index.js';
-import { runSubgraphProcess } from '../../shared/src/runSubgraphProcess.js';
+import { runSubgraphProcessWithEventBus } from '../../shared/src/runSubgraphProcess.js';
 import { createPsaSubgraph } from './psaSubgraph.js';
 
-await runSubgraphProcess('psa', () => loadSubgraphConfig('psa'), createPsaSubgraph);
+await runSubgraphProcessWithEventBus('psa', () => loadSubgraphConfig('psa'), (config, bus) => createPsaSubgraph({ ...config, bus }));

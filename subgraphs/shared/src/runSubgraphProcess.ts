@@ -3,19 +3,21 @@
  * requests, finish those in flight and exit. A configuration error exits with its message, not a stack trace.
  */
 import { ConfigError, type SubgraphConfig } from './config.js';
+import { type EventBus, loadEventBusConfig, openEventBus } from './events/index.js';
 import type { SubgraphService } from './subgraphService.js';
 
 export async function runSubgraphProcess(
   name: string,
   config: SubgraphConfig | (() => SubgraphConfig),
-  build: (config: SubgraphConfig) => SubgraphService,
+  build: (config: SubgraphConfig) => SubgraphService | Promise<SubgraphService>,
+  options: { readonly onStopped?: () => Promise<void> } = {},
 ): Promise<void> {
   let service: SubgraphService;
   let resolved: SubgraphConfig;
   try {
     resolved = typeof config === 'function' ? config() : config;
     const started = Date.now();
-    service = build(resolved);
+    service = await build(resolved);
     const url = await service.listen(resolved.port, resolved.host);
     console.log(`[${name}] ready at ${url} (${Date.now() - started} ms)`);
   } catch (error) {
@@ -27,14 +29,38 @@ export async function runSubgraphProcess(
     if (stopping) return;
     stopping = true;
     console.log(`[${name}] ${signal}: draining`);
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`[${name}] error while stopping`, error);
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      .then(() => options.onStopped?.())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(`[${name}] error while stopping`, error);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * `runSubgraphProcess` for a subgraph that publishes or streams business events: opens the event bus the
+ * environment names (Redis with REDIS_URL, else the embedded bus in the data folder) and closes it last.
+ */
+export async function runSubgraphProcessWithEventBus(
+  name: string,
+  config: () => SubgraphConfig,
+  build: (config: SubgraphConfig, bus: EventBus) => SubgraphService,
+): Promise<void> {
+  let bus: EventBus | undefined;
+  await runSubgraphProcess(
+    name,
+    config,
+    async (resolved) => {
+      bus = await openEventBus(loadEventBusConfig());
+      return build(resolved, bus);
+    },
+    { onStopped: async () => bus?.close() },
+  );
 }

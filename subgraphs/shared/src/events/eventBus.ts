@@ -25,7 +25,11 @@ export interface BusEvent<TData = Record<string, unknown>> {
   readonly occurredAt: string;
   /** The service that published it, e.g. `billing`. */
   readonly source: string;
-  /** The business key it is about, e.g. an invoice ID; ordering is kept per subject within one backend. */
+  /**
+   * The business key it is about, e.g. an invoice ID. Events are published in order, but a consumer group
+   * with several consumers, or a retried event, may handle them out of order: handlers compare versions or
+   * re-read state rather than trust arrival order.
+   */
   readonly subject: string;
   readonly data: TData;
 }

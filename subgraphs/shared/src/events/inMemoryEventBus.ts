@@ -8,7 +8,7 @@ import { matchesTypes } from './eventBus.js';
 export class InMemoryEventBus implements EventBus {
   private readonly log: BusEvent[] = [];
   private readonly listeners = new Set<{ types: readonly string[] | '*'; listener: Listener }>();
-  private readonly groups = new Map<string, { offset: number; deliveries: Map<string, number>; consumers: Set<() => void> }>();
+  private readonly groups = new Map<string, { offset: number; retries: BusEvent[]; deliveries: Map<string, number>; consumers: Set<() => void> }>();
   private readonly dead: DeadLetter[] = [];
 
   async publish(event: BusEvent): Promise<void> {
@@ -18,27 +18,33 @@ export class InMemoryEventBus implements EventBus {
   }
 
   consume(options: ConsumeOptions): Consumer {
-    const group = this.groups.get(options.group) ?? { offset: 0, deliveries: new Map<string, number>(), consumers: new Set<() => void>() };
+    const group = this.groups.get(options.group) ?? { offset: 0, retries: [] as BusEvent[], deliveries: new Map<string, number>(), consumers: new Set<() => void>() };
     this.groups.set(options.group, group);
     const maxDeliveries = options.maxDeliveries ?? 5;
     let stopped = false;
     let running: Promise<void> = Promise.resolve();
+    /** Takes the group's next event synchronously, so two consumers of the group never take the same one. */
+    const claim = (): BusEvent | undefined => {
+      if (group.retries.length > 0) return group.retries.shift();
+      while (group.offset < this.log.length) {
+        const event = this.log[group.offset++]!;
+        if (matchesTypes(options.types, event.type)) return event;
+      }
+      return undefined;
+    };
     const drain = async () => {
-      while (!stopped && group.offset < this.log.length) {
-        const event = this.log[group.offset]!;
-        if (!matchesTypes(options.types, event.type)) {
-          group.offset++;
-          continue;
-        }
+      while (!stopped) {
+        const event = claim();
+        if (!event) return;
         const attempt = (group.deliveries.get(event.id) ?? 0) + 1;
         group.deliveries.set(event.id, attempt);
         try {
           await options.handler(event);
-          group.offset++;
         } catch (error) {
           if (attempt >= maxDeliveries) {
             this.dead.push({ event, group: options.group, deliveries: attempt, reason: (error as Error).message ?? String(error), deadLetteredAt: new Date().toISOString() });
-            group.offset++;
+          } else {
+            group.retries.push(event);
           }
         }
       }

@@ -11,3 +11,4 @@ export type { RedisEventBusOptions } from './redisEventBus.js';
 export { newEvent, newEventId } from './newEvent.js';
 export { OUTBOX_DDL, appendToOutbox, startOutboxRelay } from './outbox.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';
+export { eventStream } from './eventStream.js';

@@ -36,10 +36,6 @@ defineEventBusConformance('InMemory', {
   },
   sharedAcrossInstances: false,
   durable: false,
-  knownBugs: {
-    splitsGroupBetweenConsumers:
-      'InMemoryEventBus runs one drain loop per consumer over the group offset, which moves only after the handler, so a second consumer takes the same event',
-  },
 });
 
 const embeddedRoot = temporaryDataDir('events');

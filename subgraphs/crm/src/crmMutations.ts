@@ -33,7 +33,7 @@ export const crmMutationResolvers = {
       if ('taxId' in args.input) return writes.setAccountTaxId(id, blankToNull(args.input.taxId));
       return loaders.accountById.load(id);
     },
-    linkProject: (_: unknown, args: { input: ProjectLink }, { writes }: CrmMutationContext) =>
+    linkOpportunityToProject: (_: unknown, args: { input: ProjectLink }, { writes }: CrmMutationContext) =>
       writes.linkProject({
         opportunityId: opportunityId('input.opportunityId', args.input.opportunityId),
         projectId: projectId('input.projectId', args.input.projectId),
@@ -41,7 +41,7 @@ export const crmMutationResolvers = {
         psaProjectId: numericId('input.psaProjectId', args.input.psaProjectId),
         erpCustomerId: numericId('input.erpCustomerId', args.input.erpCustomerId),
       }),
-    unlinkProject: (_: unknown, args: { opportunityId: string; projectId: string }, { writes }: CrmMutationContext) =>
+    unlinkOpportunityFromProject: (_: unknown, args: { opportunityId: string; projectId: string }, { writes }: CrmMutationContext) =>
       writes.unlinkProject(opportunityId('opportunityId', args.opportunityId), projectId('projectId', args.projectId)),
   },
 };

@@ -63,7 +63,7 @@ function amount(argument: string, value: string): number {
 
 export const erpMutationResolvers = {
   Mutation: {
-    upsertCustomer: async (_: unknown, { input }: { input: CustomerUpsertInput }, { writes }: ErpMutationContext) => {
+    upsertErpCustomer: async (_: unknown, { input }: { input: CustomerUpsertInput }, { writes }: ErpMutationContext) => {
       if (!Number.isInteger(input.paymentTermsDays) || input.paymentTermsDays < 0 || input.paymentTermsDays > 365) {
         throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.paymentTermsDays" must be a whole number of days from 0 to 365.`, { argument: 'input.paymentTermsDays' });
       }
@@ -79,7 +79,7 @@ export const erpMutationResolvers = {
       });
       return { erpCustomerId: String(record.id), customerNumber: record.entityId, created };
     },
-    upsertProject: async (_: unknown, { input }: { input: ProjectUpsertInput }, { writes }: ErpMutationContext) => {
+    upsertErpProject: async (_: unknown, { input }: { input: ProjectUpsertInput }, { writes }: ErpMutationContext) => {
       if (input.startDate > input.endDate) {
         throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "input" is inverted: startDate (${input.startDate}) is after endDate (${input.endDate}).`, { argument: 'input' });
       }
@@ -98,7 +98,7 @@ export const erpMutationResolvers = {
       });
       return { erpProjectId: String(record.id), code: record.entityId, created };
     },
-    upsertBillingSchedule: async (_: unknown, { input }: { input: BillingScheduleUpsertInput }, { writes }: ErpMutationContext) => {
+    upsertErpBillingSchedule: async (_: unknown, { input }: { input: BillingScheduleUpsertInput }, { writes }: ErpMutationContext) => {
       if (input.frequency !== 'MONTHLY' && input.frequency !== 'MILESTONE') {
         throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.frequency" must be MONTHLY or MILESTONE, got "${input.frequency}".`, { argument: 'input.frequency' });
       }
@@ -120,7 +120,7 @@ export const erpMutationResolvers = {
       });
       return { billingSchedule: record, created };
     },
-    deleteBillingSchedule: (_: unknown, args: { projectId: string }, { writes }: ErpMutationContext) => writes.deleteBillingSchedule(projectId('projectId', args.projectId)),
-    deleteProject: (_: unknown, args: { projectId: string }, { writes }: ErpMutationContext) => writes.deleteJob(projectId('projectId', args.projectId)),
+    deleteErpBillingSchedule: (_: unknown, args: { projectId: string }, { writes }: ErpMutationContext) => writes.deleteBillingSchedule(projectId('projectId', args.projectId)),
+    deleteErpProject: (_: unknown, args: { projectId: string }, { writes }: ErpMutationContext) => writes.deleteJob(projectId('projectId', args.projectId)),
   },
 };

@@ -20,7 +20,7 @@ function dateOrder(argument: string, startDate: string, endDate: string): void {
 
 export const psaMutationResolvers = {
   Mutation: {
-    createProject: (_: unknown, { input }: { input: NewPsaProject }, { writes }: PsaMutationContext) => {
+    createPsaProject: (_: unknown, { input }: { input: NewPsaProject }, { writes }: PsaMutationContext) => {
       dateOrder('input', input.startDate, input.endDate);
       return writes.createProject({
         ...input,
@@ -37,7 +37,7 @@ export const psaMutationResolvers = {
       return writes.createResourceRequests(projectId('projectId', args.projectId), args.requests);
     },
     cancelResourceRequests: (_: unknown, args: { projectId: string }, { writes }: PsaMutationContext) => writes.cancelResourceRequests(projectId('projectId', args.projectId)),
-    deleteProject: (_: unknown, args: { id: string }, { writes }: PsaMutationContext) => writes.deleteProject(projectId('id', args.id)),
+    deletePsaProject: (_: unknown, args: { id: string }, { writes }: PsaMutationContext) => writes.deleteProject(projectId('id', args.id)),
     confirmAssignment: (_: unknown, args: { assignmentId: string }, { writes }: PsaMutationContext) =>
       writes.confirmAssignment(requireIdFormat('assignmentId', args.assignmentId, isNumericId, 'a numeric PSA assignment ID')),
   },

@@ -158,10 +158,10 @@ export class ActivationSystems {
 
   /** NetSuite `PUT customer/eid:<accountId>`. */
   async upsertCustomer(context: CallContext, customer: CustomerPlan): Promise<{ erpCustomerId: string; customerNumber: string; created: boolean }> {
-    const data = await this.client.request<{ upsertCustomer: { erpCustomerId: string; customerNumber: string; created: boolean } }>({
+    const data = await this.client.request<{ upsertErpCustomer: { erpCustomerId: string; customerNumber: string; created: boolean } }>({
       site: this.site(context, 'erp', 'ActivationUpsertCustomer'),
       idempotencyKey: `${this.key(context)}:${customer.accountId}`,
-      query: `mutation ActivationUpsertCustomer($input: CustomerUpsertInput!) { upsertCustomer(input: $input) { erpCustomerId customerNumber created } }`,
+      query: `mutation ActivationUpsertCustomer($input: CustomerUpsertInput!) { upsertErpCustomer(input: $input) { erpCustomerId customerNumber created } }`,
       variables: {
         input: {
           accountId: customer.accountId,
@@ -175,15 +175,15 @@ export class ActivationSystems {
         },
       },
     });
-    return data.upsertCustomer;
+    return data.upsertErpCustomer;
   }
 
   /** NetSuite `PUT job/eid:<projectId>`. */
   async upsertErpProject(context: CallContext, projectId: string, plan: ActivationPlan): Promise<{ erpProjectId: string; code: string; created: boolean }> {
-    const data = await this.client.request<{ upsertProject: { erpProjectId: string; code: string; created: boolean } }>({
+    const data = await this.client.request<{ upsertErpProject: { erpProjectId: string; code: string; created: boolean } }>({
       site: this.site(context, 'erp', 'ActivationUpsertProject'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationUpsertProject($input: ProjectUpsertInput!) { upsertProject(input: $input) { erpProjectId code created } }`,
+      query: `mutation ActivationUpsertProject($input: ProjectUpsertInput!) { upsertErpProject(input: $input) { erpProjectId code created } }`,
       variables: {
         input: {
           projectId,
@@ -200,37 +200,37 @@ export class ActivationSystems {
         },
       },
     });
-    return data.upsertProject;
+    return data.upsertErpProject;
   }
 
   async upsertBillingSchedule(context: CallContext, projectId: string, plan: ActivationPlan): Promise<{ billingScheduleId: string; created: boolean }> {
-    const data = await this.client.request<{ upsertBillingSchedule: { billingSchedule: { id: string }; created: boolean } }>({
+    const data = await this.client.request<{ upsertErpBillingSchedule: { billingSchedule: { id: string }; created: boolean } }>({
       site: this.site(context, 'erp', 'ActivationUpsertBillingSchedule'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationUpsertBillingSchedule($input: BillingScheduleUpsertInput!) { upsertBillingSchedule(input: $input) { billingSchedule { id } created } }`,
+      query: `mutation ActivationUpsertBillingSchedule($input: BillingScheduleUpsertInput!) { upsertErpBillingSchedule(input: $input) { billingSchedule { id } created } }`,
       variables: { input: { projectId, ...plan.billingSchedule } },
     });
-    return { billingScheduleId: data.upsertBillingSchedule.billingSchedule.id, created: data.upsertBillingSchedule.created };
+    return { billingScheduleId: data.upsertErpBillingSchedule.billingSchedule.id, created: data.upsertErpBillingSchedule.created };
   }
 
   async deleteBillingSchedule(context: CallContext, projectId: string): Promise<boolean> {
-    const data = await this.client.request<{ deleteBillingSchedule: boolean }>({
+    const data = await this.client.request<{ deleteErpBillingSchedule: boolean }>({
       site: this.site(context, 'erp', 'ActivationDeleteBillingSchedule'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationDeleteBillingSchedule($projectId: ID!) { deleteBillingSchedule(projectId: $projectId) }`,
+      query: `mutation ActivationDeleteBillingSchedule($projectId: ID!) { deleteErpBillingSchedule(projectId: $projectId) }`,
       variables: { projectId },
     });
-    return data.deleteBillingSchedule;
+    return data.deleteErpBillingSchedule;
   }
 
   async deleteErpProject(context: CallContext, projectId: string): Promise<boolean> {
-    const data = await this.client.request<{ deleteProject: boolean }>({
+    const data = await this.client.request<{ deleteErpProject: boolean }>({
       site: this.site(context, 'erp', 'ActivationDeleteProject'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationDeleteProject($projectId: ID!) { deleteProject(projectId: $projectId) }`,
+      query: `mutation ActivationDeleteProject($projectId: ID!) { deleteErpProject(projectId: $projectId) }`,
       variables: { projectId },
     });
-    return data.deleteProject;
+    return data.deleteErpProject;
   }
 
   /** Kantata has no idempotency key: look the project up by its external reference before creating it. */
@@ -244,10 +244,10 @@ export class ActivationSystems {
   }
 
   async createPsaProject(context: CallContext, projectId: string, code: string, plan: ActivationPlan): Promise<{ psaId: string }> {
-    const data = await this.client.request<{ createProject: { psaId: string } }>({
+    const data = await this.client.request<{ createPsaProject: { psaId: string } }>({
       site: this.site(context, 'psa', 'ActivationCreateProject'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationCreateProject($input: CreateProjectInput!) { createProject(input: $input) { psaId } }`,
+      query: `mutation ActivationCreateProject($input: CreateProjectInput!) { createPsaProject(input: $input) { psaId } }`,
       variables: {
         input: {
           id: projectId,
@@ -264,7 +264,7 @@ export class ActivationSystems {
         },
       },
     });
-    return data.createProject;
+    return data.createPsaProject;
   }
 
   async createResourceRequests(context: CallContext, projectId: string, plan: ActivationPlan): Promise<string[]> {
@@ -287,13 +287,13 @@ export class ActivationSystems {
   }
 
   async deletePsaProject(context: CallContext, projectId: string): Promise<boolean> {
-    const data = await this.client.request<{ deleteProject: boolean }>({
+    const data = await this.client.request<{ deletePsaProject: boolean }>({
       site: this.site(context, 'psa', 'ActivationDeletePsaProject'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationDeletePsaProject($id: ID!) { deleteProject(id: $id) }`,
+      query: `mutation ActivationDeletePsaProject($id: ID!) { deletePsaProject(id: $id) }`,
       variables: { id: projectId },
     });
-    return data.deleteProject;
+    return data.deletePsaProject;
   }
 
   /** Salesforce external-ID upsert of the link: writing the same IDs again changes nothing. */
@@ -301,7 +301,7 @@ export class ActivationSystems {
     await this.client.request({
       site: this.site(context, 'crm', 'ActivationLinkProject'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationLinkProject($input: LinkProjectInput!) { linkProject(input: $input) { id } }`,
+      query: `mutation ActivationLinkProject($input: LinkProjectInput!) { linkOpportunityToProject(input: $input) { id } }`,
       variables: { input: { opportunityId: context.opportunityId, ...link } },
     });
   }
@@ -310,7 +310,7 @@ export class ActivationSystems {
     await this.client.request({
       site: this.site(context, 'crm', 'ActivationUnlinkProject'),
       idempotencyKey: this.key(context),
-      query: `mutation ActivationUnlinkProject($opportunityId: ID!, $projectId: ID!) { unlinkProject(opportunityId: $opportunityId, projectId: $projectId) { id } }`,
+      query: `mutation ActivationUnlinkProject($opportunityId: ID!, $projectId: ID!) { unlinkOpportunityFromProject(opportunityId: $opportunityId, projectId: $projectId) { id } }`,
       variables: { opportunityId: context.opportunityId, projectId },
     });
   }

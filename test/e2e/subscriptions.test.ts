@@ -195,3 +195,37 @@ describe('subscriptions through the gateway', () => {
     await eventually(() => (handles()['Timeout'] ?? 0) <= (before['Timeout'] ?? 0) + 2, 10_000, 'timers cleared');
   });
 });
+
+describe('staffing subscriptions through the gateway', () => {
+  let stack: Stack;
+  let client: Client;
+  beforeAll(async () => {
+    stack = await startStack({ privateData: true });
+    client = wsClient(stack.gatewayUrl);
+  });
+  afterAll(async () => {
+    await client.dispose();
+    await stack.stop();
+  });
+
+  it('delivers an assignment confirmed in PSA, hydrated with the project’s CRM opportunity', async () => {
+    const { body } = await stack.query(`{ projects(first: 100, filter: { status: [PLANNED] }) { nodes { id assignments { id status } } } }`);
+    const project = (body.data.projects.nodes as Array<{ id: string; assignments: Array<{ id: string; status: string }> }>).find((p) => p.assignments.some((a) => a.status === 'TENTATIVE'))!;
+    const tentative = project.assignments.find((a) => a.status === 'TENTATIVE')!;
+    const subscription = collect(
+      client,
+      `subscription ($p: ID!) { assignmentChanged(projectId: $p) { eventId change status assignment { id status resource { name } project { id name opportunity { owner { name } } } } } }`,
+      { p: project.id },
+    );
+    await eventually(() => stack.subgraphs.psa.service.activeSubscriptions() === 1, 10_000, 'the upstream subscription');
+    const confirmed = await stack.query(`mutation ($id: ID!) { confirmAssignment(assignmentId: $id) { status } }`, { id: tentative.id });
+    expect(confirmed.body.data.confirmAssignment.status).toBe('CONFIRMED');
+    const [event] = await subscription.waitFor(1);
+    expect(event!.errors).toBeUndefined();
+    expect(event!.data.assignmentChanged).toMatchObject({
+      change: 'assignment.confirmed',
+      status: 'CONFIRMED',
+      assignment: { id: tentative.id, status: 'CONFIRMED', project: { id: project.id, opportunity: { owner: { name: expect.any(String) } } } },
+    });
+  });
+});

@@ -1,7 +1,10 @@
-/** Entry point of the activation subgraph process: reads its configuration and listens. */
-import { runSubgraphProcess } from '../../shared/src/runSubgraphProcess.js';
+/**
+ * Entry point of the activation subgraph process: reads its configuration, opens the event bus (embedded by
+ * default, Redis with REDIS_URL) on which CRM's opportunity events arrive, and listens.
+ */
+import { runSubgraphProcessWithEventBus } from '../../shared/src/runSubgraphProcess.js';
 import { type ActivationConfig, loadActivationConfig } from './activationConfig.js';
 import { createActivationSubgraph } from './activationSubgraph.js';
 
-// runSubgraphProcess hands back the configuration it loaded, which is loadActivationConfig's.
-await runSubgraphProcess('activation', loadActivationConfig, (config) => createActivationSubgraph(config as ActivationConfig));
+// runSubgraphProcessWithEventBus hands back the configuration it loaded, which is loadActivationConfig's.
+await runSubgraphProcessWithEventBus('activation', loadActivationConfig, (config, bus) => createActivationSubgraph(config as ActivationConfig, { bus }));

@@ -36,7 +36,7 @@ export interface SystemCounts {
 
 export interface SystemsUnderTest {
   readonly dataDir: string;
-  readonly bus: InMemoryEventBus;
+  readonly bus: EventBus;
   readonly crm: CrmSubgraph;
   readonly erp: ErpSubgraph;
   readonly psa: PsaSubgraph;
@@ -53,9 +53,10 @@ export interface SystemsUnderTest {
   stop(): Promise<void>;
 }
 
-export async function startSystems(world: WorldOptions = TEST_WORLD): Promise<SystemsUnderTest> {
+/** Seeds and starts CRM, ERP and PSA; `bus` builds the shared bus over their data folder (default in-memory). */
+export async function startSystems(world: WorldOptions = TEST_WORLD, openBus: (dataDir: string) => EventBus = () => new InMemoryEventBus()): Promise<SystemsUnderTest> {
   const data = temporaryDataDir('activation');
-  const bus = new InMemoryEventBus();
+  const bus = openBus(data.dir);
   const published: BusEvent[] = [];
   bus.subscribe('*', (event) => published.push(event));
   const crm = createCrmSubgraph({ dataDir: data.dir, world, production: false, bus });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningProcess, freePort, runTypeScript } from '../../../test/support/processes.js';
+import { EmbeddedEventBus } from '../../shared/src/events/index.js';
 import type { StepName } from '../src/saga/activationStates.js';
 import { RUN_FIELDS, type SystemCounts, type SystemsUnderTest, startSystems } from './activationHarness.js';
 
@@ -33,7 +34,8 @@ describe('the activation process killed at any step', () => {
   };
 
   beforeAll(async () => {
-    systems = await startSystems();
+    // The embedded bus: one SQLite log in the data folder, shared by this process's CRM and the activation process.
+    systems = await startSystems(undefined, (dataDir) => new EmbeddedEventBus({ dataDir }));
     port = await freePort();
   });
   afterAll(async () => {
@@ -42,16 +44,30 @@ describe('the activation process killed at any step', () => {
   });
 
   it('resumes every run from its durable state after a restart and completes it with no duplicate anywhere', async () => {
-    const deals = systems.cleanAwaitingOpportunities().slice(0, CRASH_STEPS.length);
     const before: SystemCounts = systems.counts();
-    // One hang per step: the first run hangs after its VALIDATE read, the next after its ERP customer upsert, …
+    // One hang per step: each run hangs right after the call of the next step, its write done, its answer lost.
     const first = start(CRASH_STEPS.map((step) => ({ step, fault: 'hang', times: 1 })));
     await first.waitFor(/ready at/, 30_000);
-    const runIds: string[] = [];
-    for (const [i, opportunityId] of deals.entries()) {
-      const answer = await graphql(`mutation($id: ID!, $key: String!) { activateProject(input: { opportunityId: $id, idempotencyKey: $key }) { id } }`, { id: opportunityId, key: `crash-${i}` });
+
+    // The first deal is won in CRM: its closed_won event (over the embedded bus) starts the run that hangs in VALIDATE.
+    const wonDeal = systems
+      .crmDb()
+      .prepare(
+        `SELECT o.id FROM opportunity o JOIN opportunity_stage s ON s.name = o.stage_name JOIN account a ON a.id = o.account_id
+         WHERE s.is_closed = 0 AND a.tax_id IS NOT NULL AND o.po_number IS NOT NULL ORDER BY o.id LIMIT 1`,
+      )
+      .pluck()
+      .get() as string;
+    await systems.crm.crm.setOpportunityStage(wonDeal, 'Closed Won');
+    await systems.crm.flushEvents();
+    const eventHang = await first.waitFor(/fault: hanging after \w+ \(VALIDATE, run act_\w+\)/, 15_000);
+    const runIds = [/run (act_\w+)\)$/.exec(eventHang)![1]!];
+    const deals = [wonDeal, ...systems.cleanAwaitingOpportunities().filter((id) => id !== wonDeal).slice(0, CRASH_STEPS.length - 1)];
+
+    // The others are activated by the mutation, one after the other, each hanging one step further on.
+    for (let i = 1; i < CRASH_STEPS.length; i++) {
+      const answer = await graphql(`mutation($id: ID!, $key: String!) { activateProject(input: { opportunityId: $id, idempotencyKey: $key }) { id } }`, { id: deals[i], key: `crash-${i}` });
       runIds.push(answer.data.activateProject.id);
-      // The hang line names the step: wait until this run sits after a completed call of step i.
       await first.waitFor(new RegExp(`fault: hanging after \\w+ \\(${CRASH_STEPS[i]}, run ${answer.data.activateProject.id}\\)`), 15_000);
     }
     first.child.kill('SIGKILL');
@@ -67,10 +83,10 @@ describe('the activation process killed at any step', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(runs.map((run) => run.status)).toEqual(CRASH_STEPS.map(() => 'ACTIVE'));
+    expect(runs.map((run) => run.trigger)).toEqual(['EVENT', ...CRASH_STEPS.slice(1).map(() => 'MUTATION')]);
     // The step each run was killed in was attempted twice (once before the crash, once after), and no more.
     for (const [i, run] of runs.entries()) {
-      const crashed = run.steps.find((step: { name: string }) => step.name === CRASH_STEPS[i]);
-      expect(crashed.attempts, `${CRASH_STEPS[i]}`).toBe(2);
+      expect(run.steps.find((step: { name: string }) => step.name === CRASH_STEPS[i]).attempts, CRASH_STEPS[i]).toBe(2);
     }
     const lines = deals.reduce((sum, id) => sum + (systems.crmDb().prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id = ?').pluck().get(id) as number), 0);
     const after = systems.counts();

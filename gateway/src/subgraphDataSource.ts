@@ -96,15 +96,28 @@ export class SubgraphDataSource implements GraphQLDataSource {
   }
 
   private async flush(batch: PendingBatch): Promise<void> {
-    if (batch.members.length === 1) {
-      const [only] = batch.members;
-      only!.resolve(await this.send(only!.request, batch.headers, 1));
+    // Identical operations in one batch (same query and variables, and the batch shares its headers) are sent
+    // once and answered alike: per-event hydration for many subscribers, or many clients asking for the same
+    // page at once, then cost one subgraph operation instead of one each.
+    const unique = new Map<string, Array<PendingBatch['members'][number]>>();
+    for (const member of batch.members) {
+      const key = `${member.request.operationName ?? ''}\u0000${member.request.query}\u0000${JSON.stringify(member.request.variables ?? {})}`;
+      const same = unique.get(key);
+      if (same) same.push(member);
+      else unique.set(key, [member]);
+    }
+    const groups = [...unique.values()];
+    if (groups.length === 1) {
+      const response = await this.send(groups[0]![0]!.request, batch.headers, 1);
+      for (const member of groups[0]!) member.resolve(response);
       return;
     }
-    const merged = mergeOperations(batch.members.map((member) => member.request));
-    const response = (await this.send(merged, batch.headers, batch.members.length)) as GraphQLResponseBody;
-    const parts = response.data === undefined && response.errors ? batch.members.map(() => response) : splitResponse(response, batch.members.length);
-    batch.members.forEach((member, i) => member.resolve(parts[i] as GatewayGraphQLResponse));
+    const merged = mergeOperations(groups.map((group) => group[0]!.request));
+    const response = (await this.send(merged, batch.headers, groups.length)) as GraphQLResponseBody;
+    const parts = response.data === undefined && response.errors ? groups.map(() => response) : splitResponse(response, groups.length);
+    groups.forEach((group, i) => {
+      for (const member of group) member.resolve(parts[i] as GatewayGraphQLResponse);
+    });
   }
 
   private async send(operation: OperationRequest, headers: Record<string, string>, operations: number): Promise<GatewayGraphQLResponse> {

@@ -61,6 +61,12 @@ export const SUBSCRIPTION_SCHEMA_RELOAD = 'SUBSCRIPTION_SCHEMA_RELOAD';
 export class SubscriptionBridge {
   private state: PlanningState | undefined;
   private readonly active = new Set<ClientSubscription>();
+  /**
+   * Hydrations of one upstream event, by what determines their result (document, variables, caller): clients
+   * sharing an upstream with the same subscription and credentials are hydrated once per event, not once each.
+   * Keyed weakly by the event, so it lives exactly as long as some client still holds the event.
+   */
+  readonly hydrations = new WeakMap<UpstreamEvent, Map<string, Promise<ExecutionResult>>>();
 
   constructor(private readonly options: SubscriptionBridgeOptions) {
     // Registered before the gateway loads: listeners are not replayed for registrations made after it.
@@ -176,6 +182,7 @@ class ClientSubscription implements AsyncIterableIterator<ExecutionResult> {
   private finished = false;
   private readonly operationContext;
   private readonly requestBase;
+  private readonly hydrationKey: string;
 
   constructor(private readonly init: ClientSubscriptionInit) {
     const options = init.bridge.bridgeOptions;
@@ -188,6 +195,7 @@ class ClientSubscription implements AsyncIterableIterator<ExecutionResult> {
     const headers = new HeaderMap();
     if (init.context.authorization) headers.set('authorization', init.context.authorization);
     const query = print(init.args.document);
+    this.hydrationKey = JSON.stringify([query, init.args.operationName ?? null, init.variables, init.context.authorization ?? null]);
     this.requestBase = {
       request: { query, operationName: init.args.operationName ?? undefined, variables: init.variables, http: { method: 'POST', headers, search: '' } },
       logger: console,
@@ -230,7 +238,17 @@ class ClientSubscription implements AsyncIterableIterator<ExecutionResult> {
     }
     const event = (item.value as { event: UpstreamEvent }).event;
     this.init.bridge.bridgeOptions.onEvent?.();
-    return { value: await this.hydrate(event), done: false };
+    let shared = this.init.bridge.hydrations.get(event);
+    if (!shared) {
+      shared = new Map();
+      this.init.bridge.hydrations.set(event, shared);
+    }
+    let hydration = shared.get(this.hydrationKey);
+    if (!hydration) {
+      hydration = this.hydrate(event);
+      shared.set(this.hydrationKey, hydration);
+    }
+    return { value: await hydration, done: false };
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

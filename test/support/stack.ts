@@ -1,6 +1,7 @@
 /**
  * Starts psgraph for end-to-end tests: the four system subgraphs (built in-process, listening on free ports,
- * over sandbox stores seeded once per test run) and the gateway in front of them, talking real HTTP.
+ * over sandbox stores seeded once per test run), the activation subgraph calling them, and the gateway in front
+ * of them all, talking real HTTP.
  */
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,8 @@ import { createBillingSubgraph } from '../../subgraphs/billing/src/billingSubgra
 import { createCrmSubgraph } from '../../subgraphs/crm/src/crmSubgraph.js';
 import { createErpSubgraph } from '../../subgraphs/erp/src/erpSubgraph.js';
 import { createPsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
+import type { ActivationConfig } from '../../subgraphs/activation/src/activationConfig.js';
+import { type ActivationSubgraph, createActivationSubgraph } from '../../subgraphs/activation/src/activationSubgraph.js';
 import { type EventBus, InMemoryEventBus } from '../../subgraphs/shared/src/events/index.js';
 import type { SubgraphConfig, SubgraphService, SystemName } from '../../subgraphs/shared/src/index.js';
 import { E2E_WORLD, seededDataDir } from './seededData.js';
@@ -28,6 +31,28 @@ const BUILDERS: Record<StackSystem, Builder> = {
   billing: (config, bus) => createBillingSubgraph(config, { bus }),
 };
 
+/**
+ * The activation subgraph of a stack: its own store in the stack's private data folder (or a fresh one), so
+ * suites never share runs; quick retries, since the systems are local.
+ */
+function buildActivation(dataDir: string, urls: ActivationConfig['systemUrls'], bus: EventBus): ActivationSubgraph {
+  const config: ActivationConfig = {
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    world: E2E_WORLD,
+    production: false,
+    systemUrls: urls,
+    callTimeoutMs: 5_000,
+    retry: { initialDelayMs: 20, maxDelayMs: 500, maxAttempts: 6, maxCompensationAttempts: 3 },
+    leaseMs: 5_000,
+    maxConcurrentRuns: 16,
+    awaitMs: 5_000,
+    faults: null,
+  };
+  return createActivationSubgraph(config, { bus, log: () => {} });
+}
+
 export interface RunningSubgraph {
   readonly service: SubgraphService;
   readonly url: string;
@@ -38,6 +63,8 @@ export interface Stack {
   readonly baseUrl: string;
   readonly gateway: GatewayServer;
   readonly subgraphs: Record<StackSystem, RunningSubgraph>;
+  /** The activation subgraph (the process API), over this stack's system subgraphs. */
+  readonly activation: RunningSubgraph & { readonly service: ActivationSubgraph };
   /** The supergraph file this gateway watches (a private copy: tests may replace it). */
   readonly supergraphPath: string;
   readonly dataDir: string;
@@ -93,10 +120,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs[name] = { service, url: await service.listen(0, '127.0.0.1') };
   }
   const workDir = mkdtempSync(join(tmpdir(), 'psgraph-gateway-'));
+  const activationService = buildActivation(privateDir ?? workDir, { crm: subgraphs.crm.url, erp: subgraphs.erp.url, psa: subgraphs.psa.url }, bus);
+  const activation = { service: activationService, url: await activationService.listen(0, '127.0.0.1') };
   const supergraphPath = join(workDir, 'supergraph.graphql');
   copyFileSync(DEFAULT_SUPERGRAPH_PATH, supergraphPath);
   const subgraphUrls: Record<string, string> = {};
   for (const name of SYSTEMS) subgraphUrls[name] = options.subgraphUrlOverrides?.[name] ?? subgraphs[name].url;
+  subgraphUrls['activation'] = activation.url;
   const config: GatewayConfig = {
     ...loadGatewayConfig({}),
     port: 0,
@@ -113,6 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     baseUrl,
     gateway,
     subgraphs,
+    activation,
     supergraphPath,
     dataDir,
     bus,
@@ -133,6 +164,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async stop() {
       await gateway.stop();
+      await activation.service.stop().catch(() => {});
       for (const name of SYSTEMS) await subgraphs[name].service.stop().catch(() => {});
       rmSync(workDir, { recursive: true, force: true });
       if (!options.bus) await bus.close();

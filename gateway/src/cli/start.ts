@@ -14,6 +14,7 @@ const SERVICES = [
   { name: 'psa', entry: 'subgraphs/psa/src/main.ts' },
   { name: 'erp', entry: 'subgraphs/erp/src/main.ts' },
   { name: 'billing', entry: 'subgraphs/billing/src/main.ts' },
+  { name: 'activation', entry: 'subgraphs/activation/src/main.ts' },
 ] as const;
 
 const startedAt = Date.now();

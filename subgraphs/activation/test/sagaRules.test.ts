@@ -165,6 +165,15 @@ describe('the fault seam', () => {
     expect([faults(call), faults(call), faults(call), faults({ ...call, phase: 'compensate' })]).toEqual(['unavailable', 'unavailable', null, null]);
   });
 
+  it('fails a share of the calls when a rule has a probability', () => {
+    let next = 0;
+    const draws = [0.05, 0.5, 0.09, 0.95];
+    const faults = faultRules([{ fault: 'unavailable', probability: 0.1 }], () => draws[next++ % draws.length]!);
+    const call = { system: 'crm' as const, operationName: 'X', step: 'CRM_LINK' as const, phase: 'forward' as const, runId: null };
+    expect([faults(call), faults(call), faults(call), faults(call)]).toEqual(['unavailable', null, 'unavailable', null]);
+    expect(faults.hits()).toBe(2);
+  });
+
   it('is configured from the environment only outside production, and says what is wrong', () => {
     expect(faultsFromEnvironment({ PSGRAPH_ACTIVATION_FAULTS: '[{"step":"CRM_LINK","fault":"hang"}]' })).toEqual([{ step: 'CRM_LINK', fault: 'hang' }]);
     expect(() => faultsFromEnvironment({ PSGRAPH_ACTIVATION_FAULTS: '[{"fault":"explode"}]' })).toThrow(/fault must be one of/);

@@ -39,10 +39,12 @@ export interface FaultRule {
   readonly fault: FaultKind;
   /** How many matching calls fail; afterwards the rule stops matching. @default unlimited */
   readonly times?: number;
+  /** The chance that a matching call fails (a flaky network rather than a broken one). @default 1 */
+  readonly probability?: number;
 }
 
 /** An injector from rules: the first rule that matches a call (and has uses left) decides its fault. */
-export function faultRules(rules: readonly FaultRule[]): FaultInjector & { readonly hits: () => number } {
+export function faultRules(rules: readonly FaultRule[], random: () => number = Math.random): FaultInjector & { readonly hits: () => number } {
   const remaining = rules.map((rule) => rule.times ?? Number.POSITIVE_INFINITY);
   let hits = 0;
   const injector = (call: CallSite): FaultKind | null => {
@@ -51,23 +53,12 @@ export function faultRules(rules: readonly FaultRule[]): FaultInjector & { reado
       if (rule.step !== undefined && rule.step !== call.step) continue;
       if (rule.phase !== undefined && rule.phase !== call.phase) continue;
       if (rule.system !== undefined && rule.system !== call.system) continue;
+      if (rule.probability !== undefined && random() >= rule.probability) continue;
       remaining[i]!--;
       hits++;
       return rule.fault;
     }
     return null;
-  };
-  return Object.assign(injector, { hits: () => hits });
-}
-
-/** Fails a share of calls transiently (half 503s, half lost answers), as the benchmark's flaky network does. */
-export function randomTransientFaults(rate: number, random: () => number = Math.random): FaultInjector & { readonly hits: () => number } {
-  let hits = 0;
-  const injector = (call: CallSite): FaultKind | null => {
-    if (call.step === null) return null;
-    if (random() >= rate) return null;
-    hits++;
-    return random() < 0.5 ? 'unavailable' : 'timeout-after';
   };
   return Object.assign(injector, { hits: () => hits });
 }
@@ -93,6 +84,10 @@ export function faultsFromEnvironment(env: NodeJS.ProcessEnv): FaultRule[] | nul
     if (!KINDS.includes(rule['fault'] as FaultKind)) throw new ConfigError(`PSGRAPH_ACTIVATION_FAULTS[${i}].fault must be one of ${KINDS.join(', ')}.`);
     if (rule['step'] !== undefined && !STEP_NAMES.includes(rule['step'] as StepName)) {
       throw new ConfigError(`PSGRAPH_ACTIVATION_FAULTS[${i}].step must be one of ${STEP_NAMES.join(', ')}.`);
+    }
+    const probability = rule['probability'];
+    if (probability !== undefined && !(typeof probability === 'number' && probability >= 0 && probability <= 1)) {
+      throw new ConfigError(`PSGRAPH_ACTIVATION_FAULTS[${i}].probability must be a number from 0 to 1.`);
     }
     return rule as unknown as FaultRule;
   });

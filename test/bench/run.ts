@@ -1,0 +1,384 @@
+/**
+ * `npm run bench`: measures psgraph's gateway against plain @apollo/gateway and Hive Gateway (defaults, and with
+ * its Rust query planner) in one run, on the same subgraphs, each gateway alone on its own core, and writes the
+ * report under test/bench/results/ (and, after a full run, into README's "## Benchmarks").
+ *
+ *   npm run bench                      every workload, every contender (about 11 minutes on 2 cores)
+ *   npm run bench -- --quick           short warm-up and window (about 4 minutes), README left alone
+ *   npm run bench -- --workloads project,standard --contenders psgraph,apollo
+ *   npm run bench -- --warmup 5 --duration 20 --concurrency 50 --no-readme --no-extra
+ *
+ * Installs the contenders (`npm ci --prefix test/bench`) on first use. Loopback traffic only; every loop is
+ * bounded in time and count.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { BENCH_DIR, REPO_ROOT, RESULTS_DIR, standardBenchDataDir } from './benchPaths.js';
+import { CONTENDERS, type Contender } from './contenders.js';
+import { generateLoad } from './loadGenerator.js';
+import { type BenchProcess, HAS_TASKSET, freePort, sampleRss, startProcess, waitUntil } from './processes.js';
+import { type BenchReport, type Measurement, type WorkloadResult, checkTargets, renderMarkdown, withBenchmarksSection } from './report.js';
+import { expectedTestQueryResponse, loadStandardBenchData, standardSupergraphAt } from './standard/standardSubgraphs.js';
+import { type Query, type SupergraphKind, WORKLOADS, type Workload, buildRequests } from './workloads.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    workloads: { type: 'string' },
+    contenders: { type: 'string' },
+    warmup: { type: 'string' },
+    duration: { type: 'string' },
+    concurrency: { type: 'string' },
+    'no-readme': { type: 'boolean', default: false },
+    'no-extra': { type: 'boolean', default: false },
+  },
+});
+
+function bounded(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} ${raw}: expected a number from ${min} to ${max}.`);
+  return value;
+}
+
+const quick = args.quick;
+const warmupSeconds = bounded('warmup', args.warmup, quick ? 2 : 5, 0, 120);
+const windowSeconds = bounded('duration', args.duration, quick ? 5 : 20, 1, 300);
+const concurrency = bounded('concurrency', args.concurrency, 50, 1, 512);
+const selectedWorkloads = pick(WORKLOADS, args.workloads, 'workloads');
+const selectedContenders = pick(CONTENDERS, args.contenders, 'contenders');
+const fullRun = !quick && !args.workloads && !args.contenders && args.warmup === undefined && args.duration === undefined && args.concurrency === undefined;
+
+function pick<T extends { id: string }>(all: readonly T[], raw: string | undefined, name: string): T[] {
+  if (!raw) return [...all];
+  const ids = raw.split(',').map((id) => id.trim());
+  const unknown = ids.filter((id) => !all.some((item) => item.id === id));
+  if (unknown.length > 0) throw new Error(`--${name}: unknown ${unknown.join(', ')}; expected some of ${all.map((item) => item.id).join(', ')}.`);
+  return all.filter((item) => ids.includes(item.id));
+}
+
+const cores = cpus().length;
+// The gateway under test gets the last core to itself; subgraphs, the load generator and this runner share the rest.
+const gatewayCpu = cores >= 2 ? cores - 1 : undefined;
+const othersCpu = cores >= 2 ? `0-${cores - 2}` : undefined;
+const log = (message: string) => console.log(`[bench] ${message}`);
+
+ensureInstalled();
+if (HAS_TASKSET && othersCpu !== undefined) spawnSync('taskset', ['-cp', othersCpu, String(process.pid)], { stdio: 'ignore' });
+
+const running = new Set<BenchProcess>();
+const stopAll = async () => Promise.all([...running].map((p) => p.stop()));
+process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+const started = Date.now();
+const results: WorkloadResult[] = [];
+try {
+  for (const kind of ['psgraph', 'standard'] as const satisfies readonly SupergraphKind[]) {
+    const workloads = selectedWorkloads.filter((w) => w.supergraph === kind);
+    if (workloads.length > 0) results.push(...(await runSupergraph(kind, workloads)));
+  }
+} finally {
+  await stopAll();
+}
+results.sort((a, b) => WORKLOADS.findIndex((w) => w.id === a.id) - WORKLOADS.findIndex((w) => w.id === b.id));
+
+const report: BenchReport = {
+  date: new Date().toISOString(),
+  commit: commitId(),
+  machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, os: `${platform()} ${release()}` },
+  settings: {
+    quick,
+    warmupSeconds,
+    windowSeconds,
+    concurrency,
+    gatewayCpu: gatewayCpu ?? 'not pinned',
+    othersCpu: othersCpu ?? 'not pinned',
+    pinned: HAS_TASKSET && gatewayCpu !== undefined,
+    nodeEnv: 'production',
+    standardSubgraphs: 'Node, responses memoized by request body',
+    contenders: Object.fromEntries(selectedContenders.map((c) => [c.id, c.settings])),
+    rotations: Object.fromEntries(selectedWorkloads.map((w) => [w.id, w.rotation])),
+  },
+  workloads: results,
+  targets: checkTargets(results),
+};
+mkdirSync(RESULTS_DIR, { recursive: true });
+const stamp = `${report.date.slice(0, 19).replace(/[:T]/g, '-')}-${report.commit.slice(0, 12)}${quick ? '-quick' : ''}`;
+const markdown = renderMarkdown(report, { heading: `# psgraph benchmark ${report.date.slice(0, 10)}${quick ? ' (quick)' : ''}` });
+writeFileSync(join(RESULTS_DIR, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(RESULTS_DIR, `${stamp}.md`), markdown);
+console.log(`\n${markdown}`);
+log(`report: test/bench/results/${stamp}.{md,json} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+if (fullRun && !args['no-readme']) {
+  const readmePath = join(REPO_ROOT, 'README.md');
+  const section = renderMarkdown(report, {
+    heading:
+      '## Benchmarks\n\n`npm run bench` (`-- --quick` for a short run) measures psgraph\'s gateway against plain `@apollo/gateway` and Hive Gateway on ' +
+      'the same subgraphs, each gateway pinned to one core; `test/bench/README.md` says how. The latest full run:',
+  });
+  writeFileSync(readmePath, withBenchmarksSection(readFileSync(readmePath, 'utf8'), section));
+  log('README.md "## Benchmarks" updated');
+}
+if (!args['no-extra'] && !quick) runOtherBenches();
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[]): Promise<WorkloadResult[]> {
+  let subgraphs: Subgraphs;
+  try {
+    subgraphs = kind === 'psgraph' ? await startPsgraphSubgraphs() : await startStandardSubgraphs();
+  } catch (error) {
+    return workloads.map((w) => ({ id: w.id, title: w.title, rotation: w.rotation, concurrency, measurements: [], failure: `subgraphs did not start: ${(error as Error).message}` }));
+  }
+  const supergraphPath = join(tmpdir(), `psgraph-bench-${kind}-${process.pid}.graphql`);
+  writeFileSync(supergraphPath, subgraphs.supergraph);
+  const out: WorkloadResult[] = [];
+  try {
+    // Expected responses come from plain @apollo/gateway, the reference implementation, before any load.
+    const prepared = new Map<Workload, Awaited<ReturnType<typeof buildRequests>> | Error>();
+    const apollo = CONTENDERS.find((c) => c.id === 'apollo')!;
+    try {
+      await withGateway(apollo, supergraphPath, async (url) => {
+        const query: Query = async (body) => {
+          const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, headersTimeout: 60_000, bodyTimeout: 60_000 });
+          return response.body.json();
+        };
+        for (const workload of workloads) {
+          try {
+            prepared.set(workload, await buildRequests(workload, query, subgraphs.standard));
+          } catch (error) {
+            prepared.set(workload, error as Error);
+          }
+        }
+      });
+    } catch (error) {
+      for (const workload of workloads) prepared.set(workload, new Error(`the reference gateway did not start: ${(error as Error).message.split('\n')[0]}`));
+    }
+    for (const workload of workloads) {
+      const requests = prepared.get(workload)!;
+      if (requests instanceof Error) {
+        log(`${workload.title}: cannot run: ${requests.message}`);
+        out.push({ id: workload.id, title: workload.title, rotation: workload.rotation, concurrency, measurements: [], failure: requests.message });
+        continue;
+      }
+      const measurements: Measurement[] = [];
+      for (const contender of selectedContenders) {
+        const measurement = await measure(contender, workload, requests, supergraphPath, subgraphs);
+        measurements.push(measurement);
+        log(
+          measurement.status === 'ok'
+            ? `${workload.title} · ${contender.label}: ${measurement.rps!.toFixed(0)} rps, p50 ${measurement.p50Ms!.toFixed(1)} ms, p99 ${measurement.p99Ms!.toFixed(1)} ms, ` +
+                `${measurement.subgraphRequestsPerRequest!.toFixed(2)} subgraph req/req, ${measurement.peakRssMiB!.toFixed(0)} MiB, cpu ${(measurement.gatewayCpu! * 100).toFixed(0)} %, ${measurement.errors} wrong`
+            : `${workload.title} · ${contender.label}: could not run: ${measurement.reason}`,
+        );
+      }
+      out.push({ id: workload.id, title: workload.title, rotation: workload.rotation, concurrency, measurements });
+    }
+  } finally {
+    await subgraphs.stop();
+  }
+  return out;
+}
+
+async function measure(contender: Contender, workload: Workload, requests: Awaited<ReturnType<typeof buildRequests>>, supergraphPath: string, subgraphs: Subgraphs): Promise<Measurement> {
+  try {
+    return await withGateway(contender, supergraphPath, async (url, gateway) => {
+      const rss = sampleRss(gateway);
+      let subgraphRequestsAtStart = 0;
+      let subgraphRequests = 0;
+      let cpuAtStart = 0;
+      let cpuUsed = 0;
+      let windowStartedAt = 0;
+      let windowMs = 1;
+      try {
+        const result = await generateLoad({
+          url,
+          requests,
+          concurrency,
+          warmupMs: warmupSeconds * 1000,
+          windowMs: windowSeconds * 1000,
+          uniqueAuthorization: workload.uniqueAuthorization,
+          onWindowStart: async () => {
+            subgraphRequestsAtStart = await subgraphs.requestCount();
+            cpuAtStart = gateway.cpuSeconds();
+            windowStartedAt = performance.now();
+          },
+          onWindowEnd: async () => {
+            cpuUsed = gateway.cpuSeconds() - cpuAtStart;
+            windowMs = performance.now() - windowStartedAt;
+            subgraphRequests = (await subgraphs.requestCount()) - subgraphRequestsAtStart;
+          },
+        });
+        if (result.completed === 0) {
+          return { contender: contender.id, label: contender.label, status: 'failed', reason: `no correct response (${result.errors} wrong): ${result.errorSamples[0] ?? ''}`, errors: result.errors, errorSamples: result.errorSamples };
+        }
+        const measurement: Measurement = {
+          contender: contender.id,
+          label: contender.label,
+          status: 'ok',
+          rps: result.rps,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          subgraphRequestsPerRequest: subgraphRequests / (result.completed + result.errors),
+          peakRssMiB: rss.peak() / 2 ** 20,
+          gatewayCpu: cpuUsed / (windowMs / 1000),
+          completed: result.completed,
+          errors: result.errors,
+          errorSamples: result.errorSamples,
+        };
+        return measurement;
+      } finally {
+        rss.stop();
+      }
+    });
+  } catch (error) {
+    return { contender: contender.id, label: contender.label, status: 'failed', reason: (error as Error).message.split('\n')[0]! };
+  }
+}
+
+/** Starts a contender pinned to the gateway core, waits until it answers GraphQL, runs `body`, stops it. */
+async function withGateway<T>(contender: Contender, supergraphPath: string, body: (url: string, gateway: BenchProcess) => Promise<T>): Promise<T> {
+  const port = await freePort();
+  const gateway = startProcess(contender.spec({ port, supergraphPath, ...(gatewayCpu === undefined ? {} : { cpu: gatewayCpu }) }));
+  running.add(gateway);
+  const url = `http://127.0.0.1:${port}/graphql`;
+  try {
+    await waitUntil(
+      gateway,
+      async () => {
+        const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}', headersTimeout: 2_000, bodyTimeout: 2_000 });
+        const text = await response.body.text();
+        return response.statusCode === 200 && text.includes('"Query"');
+      },
+      120_000,
+    );
+    return await body(url, gateway);
+  } finally {
+    await gateway.stop();
+    running.delete(gateway);
+  }
+}
+
+interface Subgraphs {
+  readonly supergraph: string;
+  readonly standard?: { requestBody: string; expected: unknown };
+  /** Requests all the subgraphs have received since they started. */
+  requestCount(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;
+
+async function startPsgraphSubgraphs(): Promise<Subgraphs> {
+  const dataDir = join(tmpdir(), 'psgraph-bench-data');
+  const ports = Object.fromEntries(await Promise.all(PSGRAPH_SYSTEMS.map(async (name) => [name, await freePort()] as const))) as Record<(typeof PSGRAPH_SYSTEMS)[number], number>;
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], NODE_ENV: 'production', APOLLO_TELEMETRY_DISABLED: '1', PSGRAPH_HOST: '127.0.0.1', PSGRAPH_DATA_DIR: dataDir };
+  for (const name of PSGRAPH_SYSTEMS) env[`PSGRAPH_${name.toUpperCase()}_PORT`] = String(ports[name]);
+  log(`starting psgraph's four subgraphs (data in ${dataDir}; the first run seeds it)`);
+  const processes = PSGRAPH_SYSTEMS.map((name) =>
+    startProcess({ name, command: process.execPath, args: ['--import', 'tsx', `subgraphs/${name}/src/main.ts`], cwd: REPO_ROOT, env, ...(othersCpu === undefined ? {} : { cpu: 0 }) }),
+  );
+  for (const p of processes) running.add(p);
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    for (const p of processes) running.delete(p);
+  };
+  try {
+    await Promise.all(
+      processes.map((p, i) =>
+        waitUntil(
+          p,
+          async () => (await (await request(`http://127.0.0.1:${ports[PSGRAPH_SYSTEMS[i]!]}/health`, { headersTimeout: 2_000 })).body.text()).includes('ok'),
+          300_000,
+        ),
+      ),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const closedPort = await freePort();
+  const supergraph = readFileSync(join(REPO_ROOT, 'supergraph', 'supergraph.graphql'), 'utf8').replace(
+    /@join__graph\(name: "(\w+)", url: "[^"]*"\)/g,
+    // Workloads never reach activation: it points at a closed port, never at a service someone else runs.
+    (_match, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${name in ports ? ports[name as keyof typeof ports] : closedPort}/graphql")`,
+  );
+  return {
+    supergraph,
+    async requestCount() {
+      const counts = await Promise.all(
+        PSGRAPH_SYSTEMS.map(async (name) => {
+          const text = await (await request(`http://127.0.0.1:${ports[name]}/metrics`)).body.text();
+          return Number(/^psgraph_graphql_requests_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+        }),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    },
+    stop,
+  };
+}
+
+async function startStandardSubgraphs(): Promise<Subgraphs> {
+  const data = loadStandardBenchData(standardBenchDataDir());
+  const port = await freePort();
+  const subgraphs = startProcess({
+    name: 'standard-subgraphs',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(BENCH_DIR, 'standard', 'main.ts')],
+    cwd: BENCH_DIR,
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', PSGRAPH_BENCH_DATA: data.dir },
+    ...(othersCpu === undefined ? {} : { cpu: 0 }),
+  });
+  running.add(subgraphs);
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await subgraphs.stop();
+    running.delete(subgraphs);
+  };
+  try {
+    await waitUntil(subgraphs, async () => (await request(`${base}/health`)).statusCode === 200, 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    supergraph: standardSupergraphAt(data, base),
+    standard: { requestBody: data.requestBody, expected: expectedTestQueryResponse(data.records) },
+    async requestCount() {
+      const { requests } = (await (await request(`${base}/stats`)).body.json()) as { requests: Record<string, number> };
+      return Object.values(requests).reduce((a, b) => a + b, 0);
+    },
+    stop,
+  };
+}
+
+/** Installs the contenders under test/bench when they are missing or older than the lock file. */
+function ensureInstalled(): void {
+  const installed = join(BENCH_DIR, 'node_modules', '.package-lock.json');
+  const lock = join(BENCH_DIR, 'package-lock.json');
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  log('installing the contenders: npm ci --prefix test/bench');
+  const result = spawnSync('npm', ['ci', '--prefix', BENCH_DIR, '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('npm ci --prefix test/bench failed');
+}
+
+function commitId(): string {
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'gateway', 'test/bench', 'subgraphs'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  return dirty ? `${head}+changes` : head;
+}
+
+/** The other benchmarks under test/bench (standalone scripts that print their own figures), when present. */
+function runOtherBenches(): void {
+  for (const file of ['subscriptions.bench.ts', 'activation.bench.ts']) {
+    const path = join(BENCH_DIR, file);
+    if (!existsSync(path)) continue;
+    log(`running test/bench/${file}`);
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path], { cwd: REPO_ROOT, stdio: 'inherit', timeout: 10 * 60_000 });
+    if (result.status !== 0) log(`test/bench/${file} ended with ${result.status ?? result.signal}`);
+  }
+}

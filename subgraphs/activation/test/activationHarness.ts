@@ -43,6 +43,10 @@ export interface SystemsUnderTest {
   readonly urls: { crm: string; erp: string; psa: string };
   /** Every record count that activation can change, across the three stores. */
   counts(): SystemCounts;
+  /** What activation added since `before` (the ERP customers aside: upserting a shared master may add none). */
+  added(before: SystemCounts): Omit<SystemCounts, 'erpCustomers' | 'erpBillingScheduleLines'>;
+  /** The line items of these deals: one resource request each is expected. */
+  lineItems(opportunityIds: readonly string[]): number;
   crmDb(): Database.Database;
   erpDb(): Database.Database;
   psaDb(): Database.Database;
@@ -67,6 +71,15 @@ export async function startSystems(world: WorldOptions = TEST_WORLD, openBus: (d
   const erpDb = () => (erp.erp as SandboxErp).store.db;
   const psaDb = () => (psa.psa as SandboxPsa).store.db;
   const count = (db: Database.Database, sql: string) => db.prepare(sql).pluck().get() as number;
+  const counts = (): SystemCounts => ({
+    erpCustomers: count(erpDb(), 'SELECT COUNT(*) FROM customer'),
+    erpJobs: count(erpDb(), 'SELECT COUNT(*) FROM job'),
+    erpBillingSchedules: count(erpDb(), 'SELECT COUNT(*) FROM billing_schedule'),
+    erpBillingScheduleLines: count(erpDb(), 'SELECT COUNT(*) FROM billing_schedule_line'),
+    psaProjects: count(psaDb(), 'SELECT COUNT(*) FROM project'),
+    psaResourceRequests: count(psaDb(), "SELECT COUNT(*) FROM resource_request WHERE status <> 'CANCELLED'"),
+    crmLinkedOpportunities: count(crmDb(), 'SELECT COUNT(*) FROM opportunity WHERE project_id IS NOT NULL'),
+  });
   return {
     dataDir: data.dir,
     bus,
@@ -77,15 +90,19 @@ export async function startSystems(world: WorldOptions = TEST_WORLD, openBus: (d
     crmDb,
     erpDb,
     psaDb,
-    counts: () => ({
-      erpCustomers: count(erpDb(), 'SELECT COUNT(*) FROM customer'),
-      erpJobs: count(erpDb(), 'SELECT COUNT(*) FROM job'),
-      erpBillingSchedules: count(erpDb(), 'SELECT COUNT(*) FROM billing_schedule'),
-      erpBillingScheduleLines: count(erpDb(), 'SELECT COUNT(*) FROM billing_schedule_line'),
-      psaProjects: count(psaDb(), 'SELECT COUNT(*) FROM project'),
-      psaResourceRequests: count(psaDb(), "SELECT COUNT(*) FROM resource_request WHERE status <> 'CANCELLED'"),
-      crmLinkedOpportunities: count(crmDb(), 'SELECT COUNT(*) FROM opportunity WHERE project_id IS NOT NULL'),
-    }),
+    added(before) {
+      const after = counts();
+      return {
+        erpJobs: after.erpJobs - before.erpJobs,
+        erpBillingSchedules: after.erpBillingSchedules - before.erpBillingSchedules,
+        psaProjects: after.psaProjects - before.psaProjects,
+        psaResourceRequests: after.psaResourceRequests - before.psaResourceRequests,
+        crmLinkedOpportunities: after.crmLinkedOpportunities - before.crmLinkedOpportunities,
+      };
+    },
+    lineItems: (opportunityIds) =>
+      crmDb().prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id IN (SELECT value FROM json_each(?))').pluck().get(JSON.stringify(opportunityIds)) as number,
+    counts,
     cleanAwaitingOpportunities: () => {
       const onHold = new Set(erpDb().prepare("SELECT external_id FROM customer WHERE credit_status = 'ON_HOLD'").pluck().all() as string[]);
       const rows = crmDb()

@@ -88,15 +88,8 @@ describe('the activation process killed at any step', () => {
     for (const [i, run] of runs.entries()) {
       expect(run.steps.find((step: { name: string }) => step.name === CRASH_STEPS[i]).attempts, CRASH_STEPS[i]).toBe(2);
     }
-    const lines = deals.reduce((sum, id) => sum + (systems.crmDb().prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id = ?').pluck().get(id) as number), 0);
-    const after = systems.counts();
-    expect({
-      erpJobs: after.erpJobs - before.erpJobs,
-      erpBillingSchedules: after.erpBillingSchedules - before.erpBillingSchedules,
-      psaProjects: after.psaProjects - before.psaProjects,
-      psaResourceRequests: after.psaResourceRequests - before.psaResourceRequests,
-      crmLinkedOpportunities: after.crmLinkedOpportunities - before.crmLinkedOpportunities,
-    }).toEqual({ erpJobs: deals.length, erpBillingSchedules: deals.length, psaProjects: deals.length, psaResourceRequests: lines, crmLinkedOpportunities: deals.length });
+    const lines = systems.lineItems(deals);
+    expect(systems.added(before)).toEqual({ erpJobs: deals.length, erpBillingSchedules: deals.length, psaProjects: deals.length, psaResourceRequests: lines, crmLinkedOpportunities: deals.length });
     for (const run of runs) expect(systems.erpDb().prepare('SELECT COUNT(*) FROM customer WHERE external_id = ?').pluck().get(run.externalIds.accountId)).toBe(1);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

@@ -86,18 +86,11 @@ describe('activating a won deal', () => {
 
     const runsOfDeal = activation.store.sqlite.db.prepare('SELECT COUNT(*) FROM activation_run WHERE opportunity_id = ?').pluck().get(opportunityId);
     expect(runsOfDeal).toBe(1);
-    const lineCount = systems.crmDb().prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id = ?').pluck().get(opportunityId) as number;
-    const after = systems.counts();
-    expect({
-      erpJobs: after.erpJobs - before.erpJobs,
-      erpBillingSchedules: after.erpBillingSchedules - before.erpBillingSchedules,
-      psaProjects: after.psaProjects - before.psaProjects,
-      psaResourceRequests: after.psaResourceRequests - before.psaResourceRequests,
-      crmLinkedOpportunities: after.crmLinkedOpportunities - before.crmLinkedOpportunities,
-    }).toEqual({ erpJobs: 1, erpBillingSchedules: 1, psaProjects: 1, psaResourceRequests: lineCount, crmLinkedOpportunities: 1 });
+    const lineCount = systems.lineItems([opportunityId]);
+    expect(systems.added(before)).toEqual({ erpJobs: 1, erpBillingSchedules: 1, psaProjects: 1, psaResourceRequests: lineCount, crmLinkedOpportunities: 1 });
     const accountId = settled.plan!.accountId;
     expect(systems.erpDb().prepare('SELECT COUNT(*) FROM customer WHERE external_id = ?').pluck().get(accountId)).toBe(1);
-    expect(after.erpCustomers - before.erpCustomers).toBeLessThanOrEqual(settled.plan!.customers.length);
+    expect(systems.counts().erpCustomers - before.erpCustomers).toBeLessThanOrEqual(settled.plan!.customers.length);
     // The closed-won moment starts the cycle time.
     expect(settled.closedWonAt).toBe(closedWon.occurredAt);
   });

@@ -24,17 +24,8 @@ describe('activation under faults', () => {
     started.push(activation);
     return activation;
   };
-  const delta = (before: SystemCounts) => {
-    const after = systems.counts();
-    return {
-      erpJobs: after.erpJobs - before.erpJobs,
-      erpBillingSchedules: after.erpBillingSchedules - before.erpBillingSchedules,
-      psaProjects: after.psaProjects - before.psaProjects,
-      psaResourceRequests: after.psaResourceRequests - before.psaResourceRequests,
-      crmLinkedOpportunities: after.crmLinkedOpportunities - before.crmLinkedOpportunities,
-    };
-  };
-  const lineCount = (opportunityId: string) => systems.crmDb().prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id = ?').pluck().get(opportunityId) as number;
+  const delta = (before: SystemCounts) => systems.added(before);
+  const lineCount = (opportunityId: string) => systems.lineItems([opportunityId]);
 
   beforeAll(async () => {
     systems = await startSystems();

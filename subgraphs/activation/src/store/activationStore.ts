@@ -554,10 +554,6 @@ export class ActivationStore {
     return this.requireRun(runId);
   }
 
-  clearCancel(runId: string): void {
-    this.sqlite.prepare('UPDATE activation_run SET cancel_requested = 0 WHERE id = ?').run([runId]);
-  }
-
   transitionsByRunId(runIds: readonly string[]): Map<string, TransitionRecord[]> {
     const rows = this.sqlite
       .prepare<{ run_id: string; from_status: RunStatus | null; to_status: RunStatus; at: string; reason: string | null }>(

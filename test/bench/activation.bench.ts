@@ -145,5 +145,7 @@ try {
 } finally {
   for (const child of children) child.child.kill('SIGTERM');
   await Promise.all(children.map((child) => child.exited));
-  rmSync(dataDir, { recursive: true, force: true });
+  // PSGRAPH_BENCH_KEEP=1 keeps the stores for a look at the runs (activation.db holds every transition).
+  if (process.env['PSGRAPH_BENCH_KEEP'] === '1') console.log(`stores kept in ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
 }

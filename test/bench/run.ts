@@ -66,6 +66,7 @@ const cores = cpus().length;
 const gatewayCpu = cores >= 2 ? cores - 1 : undefined;
 const othersCpu = cores >= 2 ? `0-${cores - 2}` : undefined;
 const log = (message: string) => console.log(`[bench] ${message}`);
+const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;
 
 ensureInstalled();
 if (HAS_TASKSET && othersCpu !== undefined) spawnSync('taskset', ['-cp', othersCpu, String(process.pid)], { stdio: 'ignore' });
@@ -271,7 +272,6 @@ interface Subgraphs {
   stop(): Promise<void>;
 }
 
-const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;
 
 async function startPsgraphSubgraphs(): Promise<Subgraphs> {
   const dataDir = join(tmpdir(), 'psgraph-bench-data');

@@ -229,3 +229,43 @@ describe('staffing subscriptions through the gateway', () => {
     });
   });
 });
+
+describe('activation progress subscriptions through the gateway', () => {
+  let stack: Stack;
+  let client: Client;
+  beforeAll(async () => {
+    stack = await startStack({ privateData: true });
+    client = wsClient(stack.gatewayUrl);
+  });
+  afterAll(async () => {
+    await client.dispose();
+    await stack.stop();
+  });
+
+  it('streams every status change of a run, from REQUESTED to ACTIVE, hydrated with the CRM deal', async () => {
+    // A won deal awaiting activation whose data validates (tax ID present, PO where required).
+    const { body } = await stack.query(
+      `{ opportunities(first: 100, filter: { awaitingActivation: true }) { nodes { id poRequired poNumber account { taxId creditStatus } } } }`,
+    );
+    const deal = (body.data.opportunities.nodes as Array<{ id: string; poRequired: boolean; poNumber: string | null; account: { taxId: string | null; creditStatus: string | null } }>).find(
+      (o) => o.account.taxId !== null && (!o.poRequired || o.poNumber !== null) && o.account.creditStatus !== 'ON_HOLD',
+    )!;
+    const subscription = collect(client, `subscription ($o: ID) { activationUpdated(opportunityId: $o) { eventId previousStatus status run { id opportunity { id name account { name } } } } }`, {
+      o: deal.id,
+    });
+    await eventually(() => stack.activation.service.activeSubscriptions() === 1, 10_000, 'the upstream subscription');
+
+    const activated = await stack.query(`mutation ($o: ID!) { activateProject(input: { opportunityId: $o, idempotencyKey: "progress-e2e" }) { id status } }`, { o: deal.id });
+    expect(activated.body.errors).toBeUndefined();
+    await eventually(() => subscription.results.some((r) => r.data?.activationUpdated?.status === 'ACTIVE'), 20_000, 'the ACTIVE update');
+
+    const updates = subscription.results.map((r) => r.data.activationUpdated);
+    expect(updates[0]).toMatchObject({ previousStatus: 'REQUESTED', status: 'VALIDATING' });
+    for (let i = 1; i < updates.length; i++) expect(updates[i].previousStatus).toBe(updates[i - 1].status);
+    expect(updates.map((u: { status: string }) => u.status)).toEqual(['VALIDATING', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING', 'ACTIVE']);
+    for (const update of updates) {
+      expect(update.run).toMatchObject({ id: activated.body.data.activateProject.id, opportunity: { id: deal.id, account: { name: expect.any(String) } } });
+    }
+    expect(new Set(updates.map((u: { eventId: string }) => u.eventId)).size).toBe(updates.length);
+  });
+});

@@ -10,6 +10,7 @@ import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../shared/
 import { type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
+import { activationSubscriptionResolvers } from './activationSubscriptions.js';
 import { activationResolvers } from './activationResolvers.js';
 import { EventContracts } from './events/eventContracts.js';
 import { consumeOpportunityEvents } from './events/opportunityEventsConsumer.js';
@@ -71,7 +72,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const service = createSubgraphService<ActivationContext>({
     name: 'activation',
     typeDefs: activationTypeDefs,
-    resolvers: activationResolvers as never,
+    resolvers: { ...activationResolvers, ...activationSubscriptionResolvers(bus) } as never,
     context: () => ({ store, runner, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     statementCount: () => store.statementCount,
     close: async () => {

@@ -201,7 +201,15 @@ describe('automatic activation from CRM events', () => {
     expect(ours.length).toBeGreaterThan(10);
     expect(contractViolations(ours)).toEqual([]);
     expect(new Set(ours.map((event) => event.type))).toEqual(
-      new Set(['opportunity.closed_won', 'opportunity.reopened', 'project.activation_requested', 'project.activation_failed', 'project.activated', 'resource_request.created']),
+      new Set([
+        'opportunity.closed_won',
+        'opportunity.reopened',
+        'project.activation_requested',
+        'project.activation_failed',
+        'project.activated',
+        'activation.progressed',
+        'resource_request.created',
+      ]),
     );
   });
 });

@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { type BusEvent, OUTBOX_DDL, appendToOutbox, newEventId } from '../../../shared/src/events/index.js';
+import { type BusEvent, OUTBOX_DDL, appendToOutbox, newEvent, newEventId } from '../../../shared/src/events/index.js';
 import { type PageRequest, SqliteStore, WhereBuilder, canonicalProjectId, inputError, jsonList, searchPage } from '../../../shared/src/index.js';
 import type { SearchResult } from '../../../shared/src/index.js';
 import {
@@ -538,6 +538,15 @@ export class ActivationStore {
           runId,
         ]);
       this.sqlite.prepare('INSERT INTO activation_transition (run_id, from_status, to_status, at, reason) VALUES (?, ?, ?, ?, ?)').run([runId, from, to, now, changes.reason ?? null]);
+      // Every status change is also an event, for the apps that watch a run's progress (activationUpdated).
+      appendToOutbox(
+        this.sqlite,
+        newEvent('activation.progressed', {
+          source: 'activation',
+          subject: runId,
+          data: { runId, opportunityId: current.opportunityId, projectId: current.projectId, previousStatus: from, status: to, reason: changes.reason ?? null, at: now },
+        }),
+      );
       also?.();
       for (const event of changes.events ?? []) appendToOutbox(this.sqlite, event);
       return this.requireRun(runId);

@@ -98,7 +98,8 @@ psgraph is running (started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s
 
   Gateway   ${gatewayUrl}/graphql      (open it in a browser for the GraphQL IDE)
   Health    ${gatewayUrl}/health   ${gatewayUrl}/ready   ${gatewayUrl}/metrics
-  Subgraphs crm :${subgraphConfigs[0]!.port}  psa :${subgraphConfigs[1]!.port}  erp :${subgraphConfigs[2]!.port}  billing :${subgraphConfigs[3]!.port}
+  Subgraphs ${SERVICES.map((service, i) => `${service.name} :${subgraphConfigs[i]!.port}`).join('  ')}
+  Events    ${process.env['REDIS_URL'] ? 'Redis (REDIS_URL)' : `embedded log in ${subgraphConfigs[0]!.dataDir}/events.db`}
 
 A first query to try — the first page of the portfolio, across all four systems:
 

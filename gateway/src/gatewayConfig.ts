@@ -20,6 +20,12 @@ export interface GatewayConfig {
   readonly subgraphConnections: number;
   /** Merge the fetches a plan level sends to one subgraph into one HTTP request. @default true (PSGRAPH_MERGE_SUBGRAPH_OPERATIONS) */
   readonly mergeSubgraphOperations: boolean;
+  /**
+   * Identical queries in flight (same operation, variables and forwarded headers) are answered once, for client
+   * requests and for subgraph requests; mutations and subscription events close what is in flight to newcomers.
+   * Off: only identical fetches of one batch are sent once. @default true (PSGRAPH_DEDUPLICATE_INFLIGHT)
+   */
+  readonly deduplicateInflight: boolean;
   /** Largest request body, in bytes (413 above). @default 1048576 (PSGRAPH_MAX_BODY_BYTES) */
   readonly maxBodyBytes: number;
   /** Deepest selection nesting allowed. @default 15 (PSGRAPH_MAX_DEPTH) */
@@ -80,6 +86,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     production,
     introspection: introspection ?? !production,
     mergeSubgraphOperations: readBoolean(env, 'PSGRAPH_MERGE_SUBGRAPH_OPERATIONS') ?? true,
+    deduplicateInflight: readBoolean(env, 'PSGRAPH_DEDUPLICATE_INFLIGHT') ?? true,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     authTokens: (env['PSGRAPH_AUTH_TOKENS'] ?? '').split(',').map((token) => token.trim()).filter((token) => token !== ''),
     subscriptionQueueCapacity: readNumber(env, 'PSGRAPH_SUBSCRIPTION_QUEUE', 128, 1, 100_000),

@@ -27,6 +27,7 @@ import {
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
 import { ideHandlers } from './ide/idePage.js';
+import { InflightRequests, inboundDeduplicationPlugin } from './inflightDeduplication.js';
 import { maxAliasesRule, maxDepthRule } from './queryLimits.js';
 import { DEFAULT_FORWARD_HEADERS, SubgraphDataSource, createSubgraphAgent } from './subgraphDataSource.js';
 import { SubscriptionBridge } from './subscriptions/subscriptionBridge.js';
@@ -59,7 +60,9 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   const countFetch = metrics.counter('psgraph_subgraph_fetches_total', 'HTTP requests the gateway sent to each subgraph, by outcome.');
   const countOperations = metrics.counter('psgraph_subgraph_operations_total', 'Query-plan fetches to each subgraph (several may share one HTTP request).');
   const countRequest = metrics.counter('psgraph_gateway_requests_total', 'GraphQL requests the gateway received.');
+  const countShared = metrics.counter('psgraph_gateway_requests_shared_total', 'GraphQL requests answered with the response of an identical request in flight.');
   const agent: Agent = createSubgraphAgent(config.subgraphConnections);
+  const inflight = config.deduplicateInflight ? new InflightRequests() : undefined;
   const subgraphUrls = new Map<string, string>();
   const dataSources = new Map<string, SubgraphDataSource>();
   const supergraph = supergraphFromFile({ path: config.supergraphPath, log });
@@ -78,6 +81,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
         agent,
         forwardHeaders: DEFAULT_FORWARD_HEADERS,
         mergeOperations: config.mergeSubgraphOperations,
+        ...(inflight ? { inflight } : {}),
         onFetch: (subgraph, outcome, operations) => {
           countFetch({ subgraph, outcome });
           countOperations({ subgraph }, operations);
@@ -97,7 +101,11 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     subgraphUrls,
     upstreams,
     queueCapacity: config.subscriptionQueueCapacity,
-    onEvent: () => countSubscriptionEvent(),
+    onEvent: () => {
+      countSubscriptionEvent();
+      // An event tells its subscribers of a write: what they query next must not join reads begun before it.
+      inflight?.closeAllOncePerTick();
+    },
     onDrop: () => countDroppedEvent(),
     log,
   });
@@ -123,6 +131,9 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void countRequest() },
+      ...(inflight
+        ? [inboundDeduplicationPlugin({ requests: inflight, forwardHeaders: DEFAULT_FORWARD_HEADERS, maxWaitMs: config.subgraphTimeoutMs, onShared: () => countShared() })]
+        : []),
     ],
   });
 

@@ -58,11 +58,35 @@ export function isMergeable(request: OperationRequest): boolean {
   }
 }
 
+/** Merged query texts, by the members' texts: plan levels repeat, so the same few combinations recur. */
+const mergedQueries = new Map<string, string>();
+const MERGED_QUERIES_LIMIT = 2_000;
+
+/** True when the request is a query of `_entities` alone: the planner's fetch of entity fields by key. */
+export function isEntityFetch(request: OperationRequest): boolean {
+  const selections = parseQuery(request.query, request.operationName)?.operation.selectionSet.selections;
+  return selections?.length === 1 && selections[0]!.kind === Kind.FIELD && selections[0]!.name.value === '_entities';
+}
+
 export function mergeOperations(requests: readonly OperationRequest[]): { query: string; variables: Record<string, unknown> } {
+  const key = requests.map((request) => `${request.operationName ?? ''}\u0000${request.query}`).join('\u0001');
+  let query = mergedQueries.get(key);
+  if (query === undefined) {
+    query = printMerged(requests);
+    if (mergedQueries.size >= MERGED_QUERIES_LIMIT) mergedQueries.delete(mergedQueries.keys().next().value!);
+    mergedQueries.set(key, query);
+  }
+  const variables: Record<string, unknown> = {};
+  requests.forEach((request, index) => {
+    for (const name in request.variables ?? {}) variables[`_${index}_${name}`] = request.variables![name];
+  });
+  return { query, variables };
+}
+
+function printMerged(requests: readonly OperationRequest[]): string {
   const variableDefinitions: VariableDefinitionNode[] = [];
   const selections: SelectionNode[] = [];
   const fragments: FragmentDefinitionNode[] = [];
-  const variables: Record<string, unknown> = {};
   requests.forEach((request, index) => {
     const { operation, fragments: ownFragments } = parseQuery(request.query, request.operationName)!;
     const prefix = `_${index}_`;
@@ -83,7 +107,6 @@ export function mergeOperations(requests: readonly OperationRequest[]): { query:
       }
     }
     for (const fragment of ownFragments) fragments.push(rename(fragment));
-    for (const [name, value] of Object.entries(request.variables ?? {})) variables[prefix + name] = value;
   });
   const merged: DocumentNode = {
     kind: Kind.DOCUMENT,
@@ -98,7 +121,7 @@ export function mergeOperations(requests: readonly OperationRequest[]): { query:
       ...fragments,
     ],
   };
-  return { query: print(merged), variables };
+  return print(merged);
 }
 
 /** Splits a merged response into one response per member, restoring response keys and error paths. */

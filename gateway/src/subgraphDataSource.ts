@@ -9,7 +9,8 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Agent, errors as undiciErrors } from 'undici';
 import { ErrorCode } from '../../contracts/errorCodes.js';
-import { type GraphQLResponseBody, type OperationRequest, isMergeable, mergeOperations, splitResponse } from './operationMerging.js';
+import type { InflightRequests } from './inflightDeduplication.js';
+import { type GraphQLResponseBody, type OperationRequest, isEntityFetch, isMergeable, mergeOperations, splitResponse } from './operationMerging.js';
 
 export interface SubgraphDataSourceOptions {
   readonly name: string;
@@ -28,12 +29,32 @@ export interface SubgraphDataSourceOptions {
   readonly mergeOperations?: boolean;
   /** Called once per HTTP request sent, with its outcome and how many operations it carried, for metrics. */
   readonly onFetch?: (name: string, outcome: 'ok' | ErrorCode, operations: number) => void;
+  /**
+   * Queries in flight, shared by every subgraph's data source: a query identical to one in flight (same
+   * operation, variables and forwarded headers) joins it; a mutation closes them all when sent and when done.
+   * Without it, only identical queries in the same batch are sent once.
+   */
+  readonly inflight?: InflightRequests;
 }
 
 interface PendingBatch {
   readonly headers: Record<string, string>;
   readonly members: Array<{ request: OperationRequest; resolve: (response: GatewayGraphQLResponse) => void }>;
+  /** The client requests (their context objects) whose operations the batch carries. */
+  readonly clientRequests: Set<object>;
+  /** Work carried, in entities: each entity fetch weighs its representations, each root field ROOT_FIELD_WEIGHT. */
+  weight: number;
 }
+
+/**
+ * Merging concurrent client requests' fetches saves subgraph round trips, but every caller in a batch waits for
+ * all of it, in lockstep: past this much work (in entities) a batch takes no further client request (the
+ * operations of a request it already carries always join it, so each request still sends one HTTP request per
+ * subgraph per plan level).
+ */
+const BATCH_WEIGHT_LIMIT = 200;
+/** A root field (a page, a report) weighs as much as this many entities. */
+const ROOT_FIELD_WEIGHT = 50;
 
 /** Headers forwarded by default: the caller's identity and the request's trace context. */
 export const DEFAULT_FORWARD_HEADERS = ['authorization', 'x-request-id', 'traceparent'] as const;
@@ -76,21 +97,47 @@ export class SubgraphDataSource implements GraphQLDataSource {
       }
     }
     const operation: OperationRequest = { query: request.query!, variables: request.variables, operationName: request.operationName };
-    if (this.options.mergeOperations === false || processOptions.kind !== 'incoming operation' || !isMergeable(operation)) {
-      return this.send(operation, headers, 1);
+    const inflight = this.options.inflight;
+    if (!isMergeable(operation)) {
+      // A mutation (or anything not a plain query): queries in flight may have read what it changes.
+      if (!inflight) return this.send(operation, headers, 1);
+      inflight.closeAll();
+      try {
+        return await this.send(operation, headers, 1);
+      } finally {
+        inflight.closeAll();
+      }
     }
-    // Requests with the same forwarded headers (the same caller) issued in this tick travel together.
     const key = JSON.stringify(headers);
-    let batch = this.pending.get(key);
+    if (inflight) {
+      const operationKey = `${this.options.name}\u0000${key}\u0000${operation.operationName ?? ''}\u0000${operation.query}\u0000${JSON.stringify(operation.variables ?? {})}`;
+      const joined = inflight.join<GatewayGraphQLResponse>(operationKey);
+      if (joined) return joined;
+      return inflight.lead(operationKey, this.batchOrSend(processOptions, operation, headers, key));
+    }
+    return this.batchOrSend(processOptions, operation, headers, key);
+  }
+
+  private batchOrSend(processOptions: GraphQLDataSourceProcessOptions, operation: OperationRequest, headers: Record<string, string>, headersKey: string): Promise<GatewayGraphQLResponse> {
+    if (this.options.mergeOperations === false || processOptions.kind !== 'incoming operation') return this.send(operation, headers, 1);
+    // Fetches with the same forwarded headers (the same caller) issued in this tick travel together: all those of
+    // one client request, and those of concurrent client requests up to a bounded amount of work.
+    const clientRequest: object = processOptions.context ?? processOptions.incomingRequestContext;
+    const representations = operation.variables?.['representations'];
+    const weight = isEntityFetch(operation) ? Math.max(1, Array.isArray(representations) ? representations.length : 1) : ROOT_FIELD_WEIGHT;
+    let batch = this.pending.get(headersKey);
+    if (batch && !batch.clientRequests.has(clientRequest) && batch.weight >= BATCH_WEIGHT_LIMIT) batch = undefined;
     if (!batch) {
-      const created: PendingBatch = { headers, members: [] };
+      const created: PendingBatch = { headers, members: [], clientRequests: new Set(), weight: 0 };
       batch = created;
-      this.pending.set(key, created);
+      this.pending.set(headersKey, created);
       setImmediate(() => {
-        this.pending.delete(key);
+        if (this.pending.get(headersKey) === created) this.pending.delete(headersKey);
         void this.flush(created);
       });
     }
+    batch.clientRequests.add(clientRequest);
+    batch.weight += weight;
     const members = batch.members;
     return new Promise((resolve) => members.push({ request: operation, resolve }));
   }

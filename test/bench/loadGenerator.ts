@@ -45,6 +45,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** A few wrong responses, for the report. */
   readonly errorSamples: readonly string[];
+  /** Latencies of the correct responses, in ms, sorted. */
+  readonly latencies: Float64Array;
 }
 
 const MAX_LATENCIES = 2_000_000;
@@ -95,7 +97,7 @@ class ResponseChecker {
   }
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
@@ -170,5 +172,6 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     errorSamples,
+    latencies: sorted,
   };
 }

@@ -82,7 +82,7 @@ export function renderMarkdown(report: BenchReport, options: { heading?: string 
   lines.push(
     `Measured ${report.date} at commit \`${report.commit}\` on ${report.machine.cpu} (${report.machine.cores} cores, ${report.machine.memoryGiB} GiB), Node ${report.machine.node}.`,
     `Each gateway alone on core ${report.settings['gatewayCpu'] ?? '—'}, subgraphs and load generator on core ${report.settings['othersCpu'] ?? '—'}; ` +
-      `${report.settings['concurrency']} connections, ${report.settings['warmupSeconds']} s warm-up, ${report.settings['windowSeconds']} s measured; ` +
+      `${report.settings['concurrency']} connections; ${report.settings['rounds']} round(s) of a fresh gateway process, ${report.settings['warmupSeconds']} s warm-up and ${report.settings['windowSeconds']} s measured, the contenders taking turns; ` +
       `every response checked against the expected one before it counts. Ratios are to plain @apollo/gateway (higher rps is better; lower latency, subgraph requests and RSS are better).`,
     '',
     '| workload | gateway | requests/s | p50 ms | p99 ms | subgraph requests per request | peak RSS MiB | gateway CPU | wrong responses |',

@@ -6,7 +6,7 @@
  *   npm run bench                      every workload, every contender (about 11 minutes on 2 cores)
  *   npm run bench -- --quick           short warm-up and window (about 4 minutes), README left alone
  *   npm run bench -- --workloads project,standard --contenders psgraph,apollo
- *   npm run bench -- --warmup 5 --duration 20 --concurrency 50 --no-readme --no-extra
+ *   npm run bench -- --warmup 4 --duration 10 --rounds 2 --concurrency 50 --no-readme --no-extra
  *
  * Installs the contenders (`npm ci --prefix test/bench`) on first use. Loopback traffic only; every loop is
  * bounded in time and count.
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { BENCH_DIR, REPO_ROOT, RESULTS_DIR, standardBenchDataDir } from './benchPaths.js';
 import { CONTENDERS, type Contender } from './contenders.js';
-import { generateLoad } from './loadGenerator.js';
+import { generateLoad, percentile } from './loadGenerator.js';
 import { type BenchProcess, HAS_TASKSET, freePort, sampleRss, startProcess, waitUntil } from './processes.js';
 import { type BenchReport, type Measurement, type WorkloadResult, checkTargets, renderMarkdown, withBenchmarksSection } from './report.js';
 import { expectedTestQueryResponse, loadStandardBenchData, standardSupergraphAt } from './standard/standardSubgraphs.js';
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     duration: { type: 'string' },
     concurrency: { type: 'string' },
+    rounds: { type: 'string' },
     'no-readme': { type: 'boolean', default: false },
     'no-extra': { type: 'boolean', default: false },
   },
@@ -46,12 +47,14 @@ function bounded(name: string, raw: string | undefined, fallback: number, min: n
 }
 
 const quick = args.quick;
-const warmupSeconds = bounded('warmup', args.warmup, quick ? 2 : 5, 0, 120);
-const windowSeconds = bounded('duration', args.duration, quick ? 5 : 20, 1, 300);
+const warmupSeconds = bounded('warmup', args.warmup, quick ? 2 : 4, 0, 120);
+const windowSeconds = bounded('duration', args.duration, quick ? 5 : 10, 1, 300);
 const concurrency = bounded('concurrency', args.concurrency, 50, 1, 512);
+// Contenders take turns, round after round, so that a slow moment of the machine does not fall on one of them.
+const rounds = bounded('rounds', args.rounds, quick ? 1 : 2, 1, 10);
 const selectedWorkloads = pick(WORKLOADS, args.workloads, 'workloads');
 const selectedContenders = pick(CONTENDERS, args.contenders, 'contenders');
-const fullRun = !quick && !args.workloads && !args.contenders && args.warmup === undefined && args.duration === undefined && args.concurrency === undefined;
+const fullRun = !quick && !args.workloads && !args.contenders && args.warmup === undefined && args.duration === undefined && args.concurrency === undefined && args.rounds === undefined;
 
 function pick<T extends { id: string }>(all: readonly T[], raw: string | undefined, name: string): T[] {
   if (!raw) return [...all];
@@ -95,6 +98,7 @@ const report: BenchReport = {
     quick,
     warmupSeconds,
     windowSeconds,
+    rounds,
     concurrency,
     gatewayCpu: gatewayCpu ?? 'not pinned',
     othersCpu: othersCpu ?? 'not pinned',
@@ -166,15 +170,25 @@ async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[
         out.push({ id: workload.id, title: workload.title, rotation: workload.rotation, concurrency, measurements: [], failure: requests.message });
         continue;
       }
-      const measurements: Measurement[] = [];
-      for (const contender of selectedContenders) {
-        const measurement = await measure(contender, workload, requests, supergraphPath, subgraphs);
-        measurements.push(measurement);
+      const byContender = new Map<Contender, Array<RoundResult | Error>>(selectedContenders.map((contender) => [contender, []]));
+      for (let round = 1; round <= rounds; round++) {
+        for (const contender of selectedContenders) {
+          const result = await measureRound(contender, workload, requests, supergraphPath, subgraphs);
+          byContender.get(contender)!.push(result);
+          log(
+            result instanceof Error
+              ? `${workload.title} · ${contender.label} (round ${round}): could not run: ${result.message}`
+              : `${workload.title} · ${contender.label} (round ${round}): ${((result.completed / result.windowMs) * 1000).toFixed(0)} rps, ${result.errors} wrong`,
+          );
+        }
+      }
+      const measurements = selectedContenders.map((contender) => combineRounds(contender, byContender.get(contender)!));
+      for (const m of measurements) {
         log(
-          measurement.status === 'ok'
-            ? `${workload.title} · ${contender.label}: ${measurement.rps!.toFixed(0)} rps, p50 ${measurement.p50Ms!.toFixed(1)} ms, p99 ${measurement.p99Ms!.toFixed(1)} ms, ` +
-                `${measurement.subgraphRequestsPerRequest!.toFixed(2)} subgraph req/req, ${measurement.peakRssMiB!.toFixed(0)} MiB, cpu ${(measurement.gatewayCpu! * 100).toFixed(0)} %, ${measurement.errors} wrong`
-            : `${workload.title} · ${contender.label}: could not run: ${measurement.reason}`,
+          m.status === 'ok'
+            ? `${workload.title} · ${m.label}: ${m.rps!.toFixed(0)} rps, p50 ${m.p50Ms!.toFixed(1)} ms, p99 ${m.p99Ms!.toFixed(1)} ms, ` +
+                `${m.subgraphRequestsPerRequest!.toFixed(2)} subgraph req/req, ${m.peakRssMiB!.toFixed(0)} MiB, cpu ${(m.gatewayCpu! * 100).toFixed(0)} %, ${m.errors} wrong`
+            : `${workload.title} · ${m.label}: could not run: ${m.reason}`,
         );
       }
       out.push({ id: workload.id, title: workload.title, rotation: workload.rotation, concurrency, measurements });
@@ -185,16 +199,26 @@ async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[
   return out;
 }
 
-async function measure(contender: Contender, workload: Workload, requests: Awaited<ReturnType<typeof buildRequests>>, supergraphPath: string, subgraphs: Subgraphs): Promise<Measurement> {
+interface RoundResult {
+  readonly completed: number;
+  readonly errors: number;
+  readonly windowMs: number;
+  readonly latencies: Float64Array;
+  readonly subgraphRequests: number;
+  readonly cpuSeconds: number;
+  readonly peakRssBytes: number;
+  readonly errorSamples: readonly string[];
+}
+
+/** One round: a fresh gateway process, a warm-up, a timed window, the process stopped. */
+async function measureRound(contender: Contender, workload: Workload, requests: Awaited<ReturnType<typeof buildRequests>>, supergraphPath: string, subgraphs: Subgraphs): Promise<RoundResult | Error> {
   try {
     return await withGateway(contender, supergraphPath, async (url, gateway) => {
       const rss = sampleRss(gateway);
       let subgraphRequestsAtStart = 0;
       let subgraphRequests = 0;
       let cpuAtStart = 0;
-      let cpuUsed = 0;
-      let windowStartedAt = 0;
-      let windowMs = 1;
+      let cpuSeconds = 0;
       try {
         const result = await generateLoad({
           url,
@@ -206,39 +230,65 @@ async function measure(contender: Contender, workload: Workload, requests: Await
           onWindowStart: async () => {
             subgraphRequestsAtStart = await subgraphs.requestCount();
             cpuAtStart = gateway.cpuSeconds();
-            windowStartedAt = performance.now();
           },
           onWindowEnd: async () => {
-            cpuUsed = gateway.cpuSeconds() - cpuAtStart;
-            windowMs = performance.now() - windowStartedAt;
+            cpuSeconds = gateway.cpuSeconds() - cpuAtStart;
             subgraphRequests = (await subgraphs.requestCount()) - subgraphRequestsAtStart;
           },
         });
-        if (result.completed === 0) {
-          return { contender: contender.id, label: contender.label, status: 'failed', reason: `no correct response (${result.errors} wrong): ${result.errorSamples[0] ?? ''}`, errors: result.errors, errorSamples: result.errorSamples };
-        }
-        const measurement: Measurement = {
-          contender: contender.id,
-          label: contender.label,
-          status: 'ok',
-          rps: result.rps,
-          p50Ms: result.p50Ms,
-          p99Ms: result.p99Ms,
-          subgraphRequestsPerRequest: subgraphRequests / (result.completed + result.errors),
-          peakRssMiB: rss.peak() / 2 ** 20,
-          gatewayCpu: cpuUsed / (windowMs / 1000),
+        return {
           completed: result.completed,
           errors: result.errors,
+          windowMs: result.windowMs,
+          latencies: result.latencies,
+          subgraphRequests,
+          cpuSeconds,
+          peakRssBytes: rss.peak(),
           errorSamples: result.errorSamples,
         };
-        return measurement;
       } finally {
         rss.stop();
       }
     });
   } catch (error) {
-    return { contender: contender.id, label: contender.label, status: 'failed', reason: (error as Error).message.split('\n')[0]! };
+    return error as Error;
   }
+}
+
+/** A contender's figures over all its rounds: totals over the total window, percentiles over every latency. */
+function combineRounds(contender: Contender, results: ReadonlyArray<RoundResult | Error>): Measurement {
+  const failure = results.find((r): r is Error => r instanceof Error);
+  if (failure) return { contender: contender.id, label: contender.label, status: 'failed', reason: failure.message.split('\n')[0]! };
+  const rounds = results as RoundResult[];
+  const sum = (pick: (r: RoundResult) => number) => rounds.reduce((total, r) => total + pick(r), 0);
+  const completed = sum((r) => r.completed);
+  const errors = sum((r) => r.errors);
+  const errorSamples = rounds.flatMap((r) => r.errorSamples).slice(0, 3);
+  if (completed === 0) {
+    return { contender: contender.id, label: contender.label, status: 'failed', reason: `no correct response (${errors} wrong): ${errorSamples[0] ?? ''}`, errors, errorSamples };
+  }
+  const latencies = new Float64Array(sum((r) => r.latencies.length));
+  let offset = 0;
+  for (const r of rounds) {
+    latencies.set(r.latencies, offset);
+    offset += r.latencies.length;
+  }
+  latencies.sort();
+  const windowMs = sum((r) => r.windowMs);
+  return {
+    contender: contender.id,
+    label: contender.label,
+    status: 'ok',
+    rps: (completed / windowMs) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    subgraphRequestsPerRequest: sum((r) => r.subgraphRequests) / (completed + errors),
+    peakRssMiB: Math.max(...rounds.map((r) => r.peakRssBytes)) / 2 ** 20,
+    gatewayCpu: sum((r) => r.cpuSeconds) / (windowMs / 1000),
+    completed,
+    errors,
+    errorSamples,
+  };
 }
 
 /** Starts a contender pinned to the gateway core, waits until it answers GraphQL, runs `body`, stops it. */

@@ -4,6 +4,7 @@
  * @apollo/gateway (its defaults) over the same subgraphs must get identical responses, one at a time and with
  * many of them in flight at once (where psgraph merges and deduplicates subgraph requests).
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { loadGatewayConfig } from '../../gateway/src/gatewayConfig.js';
 import { type GatewayServer, createGatewayServer } from '../../gateway/src/gatewayServer.js';
 import { standardBenchDataDir } from '../bench/benchPaths.js';
 import { loadStandardBenchData, standardSupergraphAt } from '../bench/standard/standardSubgraphs.js';
-import { type RunningProcess, freePort, runTypeScript } from '../support/processes.js';
+import { REPO_ROOT, type RunningProcess, freePort, runTypeScript } from '../support/processes.js';
 import { BILLED_VS_UNBILLED_QUERY, PORTFOLIO_QUERY, PROJECT_QUERY } from '../support/queries.js';
 import { type Stack, startStack } from '../support/stack.js';
 
@@ -152,6 +153,8 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
     let gateway: GatewayServer;
     let psgraphUrl: string;
     let apollo: { url: string; stop: () => Promise<void> };
+    let cluster: ChildProcess;
+    let clusterUrl: string;
     let workDir: string;
     let requestBody: { query: string };
 
@@ -168,8 +171,35 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
       gateway = createGatewayServer({ ...loadGatewayConfig({}), port: 0, supergraphPath, production: true }, { log: () => {} });
       psgraphUrl = await gateway.listen();
       apollo = await startPlainApollo(supergraph);
+      // The gateway's own entry point in cluster mode: two workers sharing one port.
+      const clusterPort = await freePort();
+      cluster = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/cli/gateway.ts', '--workers', '2'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PSGRAPH_GATEWAY_PORT: String(clusterPort), PSGRAPH_SUPERGRAPH_PATH: supergraphPath },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the gateway cluster did not start:\n${output}`)), 60_000);
+        const read = (chunk: Buffer) => {
+          output += chunk.toString('utf8');
+          if (output.includes('(2 workers)')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        cluster.stdout!.on('data', read);
+        cluster.stderr!.on('data', read);
+        cluster.once('exit', (code) => reject(new Error(`the gateway cluster exited (${code}):\n${output}`)));
+      });
+      clusterUrl = `http://127.0.0.1:${clusterPort}/graphql`;
     });
     afterAll(async () => {
+      if (cluster && cluster.exitCode === null) {
+        const exited = new Promise((resolve) => cluster.once('exit', resolve));
+        cluster.kill('SIGTERM');
+        await exited;
+      }
       await apollo?.stop();
       await gateway?.stop();
       subgraphs?.child.kill('SIGTERM');
@@ -177,17 +207,19 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
       if (workDir) rmSync(workDir, { recursive: true, force: true });
     });
 
+    const standardCases = (): Case[] => [
+      { name: 'TestQuery', query: requestBody.query },
+      { name: 'TestQuery with authorization', query: requestBody.query, headers: { authorization: 'Bearer someone' } },
+      { name: 'top products with variables', query: `query ($n: Int) { topProducts(first: $n) { upc name shippingEstimate reviews { id author { username name } } } }`, variables: { n: 3 } },
+      { name: 'aliased users', query: `{ me { id } u1: user(id: "2") { name reviews { id } } u2: user(id: "3") { name username } }` },
+    ];
+
     it('gives identical responses to TestQuery and its variations, alone and concurrently', async () => {
-      await compare(
-        [
-          { name: 'TestQuery', query: requestBody.query },
-          { name: 'TestQuery with authorization', query: requestBody.query, headers: { authorization: 'Bearer someone' } },
-          { name: 'top products with variables', query: `query ($n: Int) { topProducts(first: $n) { upc name shippingEstimate reviews { id author { username name } } } }`, variables: { n: 3 } },
-          { name: 'aliased users', query: `{ me { id } u1: user(id: "2") { name reviews { id } } u2: user(id: "3") { name username } }` },
-        ],
-        psgraphUrl,
-        apollo.url,
-      );
+      await compare(standardCases(), psgraphUrl, apollo.url);
+    });
+
+    it('gives identical responses from its entry point in cluster mode (--workers 2)', async () => {
+      await compare(standardCases(), clusterUrl, apollo.url);
     });
   });
 });

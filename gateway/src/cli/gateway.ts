@@ -1,32 +1,106 @@
-/** Entry point of the gateway process: reads its configuration, listens, and drains on SIGTERM or SIGINT. */
+/**
+ * Entry point of the gateway process: reads its configuration, listens, and drains on SIGTERM or SIGINT.
+ *
+ * `--workers N` (or `--workers auto`, one per available core) runs N gateway processes with node:cluster, sharing
+ * the one port: the primary only forks, restarts a worker that dies, and relays SIGTERM/SIGINT so that every
+ * worker drains. Each worker is a whole gateway with its own subgraph connections, caches, in-flight
+ * deduplication, subscriptions and `/metrics` counters (a scrape sees the worker that answered it).
+ * @default 1 (no cluster: this process serves)
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import '../disableApolloTelemetry.js';
 import { ConfigError } from '../../../subgraphs/shared/src/index.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { createGatewayServer } from '../gatewayServer.js';
 
-let server: ReturnType<typeof createGatewayServer>;
+const MAX_WORKERS = 64;
+
+function readWorkers(argv: readonly string[]): number {
+  const index = argv.findIndex((arg) => arg === '--workers' || arg.startsWith('--workers='));
+  if (index < 0) return 1;
+  const raw = argv[index]!.includes('=') ? argv[index]!.slice('--workers='.length) : argv[index + 1];
+  if (raw === 'auto') return availableParallelism();
+  const workers = Number(raw);
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new ConfigError(`--workers ${raw ?? ''}: expected a whole number from 1 to ${MAX_WORKERS}, or auto (one per available core).`);
+  }
+  return workers;
+}
+
+let workers: number;
 try {
-  const config = loadGatewayConfig();
-  server = createGatewayServer(config);
-  const url = await server.listen();
-  console.log(`[gateway] ready at ${url}`);
+  workers = readWorkers(process.argv.slice(2));
+  // Validate the settings once, in the primary, so a typo fails with one message and no worker is forked.
+  loadGatewayConfig();
 } catch (error) {
-  console.error(`[gateway] failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  console.error(`[gateway] failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`[gateway] ${signal}: draining requests in flight`);
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('[gateway] error while stopping', error);
-        process.exit(1);
-      },
-    );
+if (workers > 1 && cluster.isPrimary) await runPrimary(workers);
+else await runGateway();
+
+async function runGateway(): Promise<void> {
+  let server: ReturnType<typeof createGatewayServer>;
+  const who = cluster.isWorker ? `[gateway ${process.pid}]` : '[gateway]';
+  try {
+    server = createGatewayServer(loadGatewayConfig());
+    const url = await server.listen();
+    if (cluster.isWorker) process.send?.({ ready: url });
+    else console.log(`[gateway] ready at ${url}`);
+  } catch (error) {
+    console.error(`${who} failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  }
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`${who} ${signal}: draining requests in flight`);
+      server.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(`${who} error while stopping`, error);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+async function runPrimary(count: number): Promise<void> {
+  let stopping = false;
+  let ready = 0;
+  let restarts = 0;
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('message', (message: { ready?: string }) => {
+      if (message.ready && ++ready === count) console.log(`[gateway] ready at ${message.ready} (${count} workers)`);
+    });
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    // A worker that dies is replaced, but a gateway that cannot start is not restarted forever.
+    if (ready < count || ++restarts > count * 5) {
+      console.error(`[gateway] worker ${worker.process.pid} exited (${code ?? signal}); stopping.`);
+      process.exit(1);
+    }
+    console.error(`[gateway] worker ${worker.process.pid} exited (${code ?? signal}); starting another.`);
+    ready--;
+    fork();
   });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`[gateway] ${signal}: draining every worker`);
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    });
+  }
+  for (let i = 0; i < count; i++) fork();
 }

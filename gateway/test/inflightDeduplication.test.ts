@@ -1,0 +1,96 @@
+import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { Agent } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { InflightRequests } from '../src/inflightDeduplication.js';
+import { SubgraphDataSource } from '../src/subgraphDataSource.js';
+
+/** A subgraph behind a fake pooled client: answers each request with the store's state when the request arrived. */
+function fakeSubgraph() {
+  let state = 'before';
+  const sent: Array<{ body: string; authorization?: string }> = [];
+  const releases: Array<() => void> = [];
+  const agent = {
+    async request(options: { body: string; headers: Record<string, string> }) {
+      const seen = state;
+      const { query } = JSON.parse(options.body) as { query: string };
+      sent.push({ body: options.body, ...(options.headers['authorization'] ? { authorization: options.headers['authorization'] } : {}) });
+      if (query.startsWith('mutation')) state = 'after';
+      else await new Promise<void>((resolve) => releases.push(resolve));
+      const answer = query.startsWith('mutation') ? { data: { write: true } } : { data: { state: seen } };
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: { text: async () => JSON.stringify(answer) } };
+    },
+  };
+  return {
+    agent: agent as unknown as Agent,
+    sent,
+    /** Lets every query waiting at the subgraph answer. */
+    release: () => releases.splice(0).forEach((release) => release()),
+  };
+}
+
+const call = (source: SubgraphDataSource, query: string, authorization?: string) =>
+  source.process({
+    kind: 'incoming operation',
+    request: { query, variables: {} },
+    context: {},
+    incomingRequestContext: { request: { http: { headers: new Map(authorization ? [['authorization', authorization]] : []) } } },
+  } as unknown as GraphQLDataSourceProcessOptions);
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('identical subgraph queries in flight', () => {
+  const build = () => {
+    const subgraph = fakeSubgraph();
+    const source = new SubgraphDataSource({ name: 'billing', url: 'http://127.0.0.1:1/graphql', timeoutMs: 5_000, agent: subgraph.agent, forwardHeaders: ['authorization'], inflight: new InflightRequests() });
+    return { subgraph, source };
+  };
+
+  it('are sent once, and every caller gets the answer', async () => {
+    const { subgraph, source } = build();
+    const first = call(source, '{ state }');
+    await tick();
+    const second = call(source, '{ state }');
+    await tick();
+    subgraph.release();
+    expect(await first).toEqual({ data: { state: 'before' } });
+    expect(await second).toEqual({ data: { state: 'before' } });
+    expect(subgraph.sent).toHaveLength(1);
+  });
+
+  it('are never shared between callers with different credentials', async () => {
+    const { subgraph, source } = build();
+    const alice = call(source, '{ state }', 'Bearer alice');
+    const bob = call(source, '{ state }', 'Bearer bob');
+    await tick();
+    await tick();
+    subgraph.release();
+    await Promise.all([alice, bob]);
+    expect(subgraph.sent.map((request) => request.authorization).sort()).toEqual(['Bearer alice', 'Bearer bob']);
+  });
+
+  it('are not joined after a mutation: a query sent after a write never gets an answer read before it', async () => {
+    const { subgraph, source } = build();
+    const before = call(source, '{ state }');
+    await tick();
+    expect(await call(source, 'mutation { write }')).toEqual({ data: { write: true } });
+    const after = call(source, '{ state }');
+    await tick();
+    subgraph.release();
+    expect(await before).toEqual({ data: { state: 'before' } });
+    expect(await after).toEqual({ data: { state: 'after' } });
+    expect(subgraph.sent).toHaveLength(3);
+  });
+});
+
+describe('closing what is in flight', () => {
+  it('lets requests in flight finish for those already waiting, and turns newcomers away', async () => {
+    const requests = new InflightRequests();
+    let answer!: (value: string) => void;
+    const leader = requests.lead('k', new Promise<string>((resolve) => (answer = resolve)));
+    expect(requests.join('k')).toBe(leader);
+    requests.closeAll();
+    expect(requests.join('k')).toBeUndefined();
+    answer('done');
+    expect(await leader).toBe('done');
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readNumber, readPort } from '../../subgraphs/shared/src/index.js';
+import { DEFAULT_FORWARD_HEADERS } from './subgraphDataSource.js';
 
 export interface GatewayConfig {
   /** @default 127.0.0.1 (PSGRAPH_HOST) */
@@ -26,6 +27,12 @@ export interface GatewayConfig {
    * Off: only identical fetches of one batch are sent once. @default true (PSGRAPH_DEDUPLICATE_INFLIGHT)
    */
   readonly deduplicateInflight: boolean;
+  /**
+   * Request headers passed on to subgraphs (lower case; `none` for none). Identical requests are shared only
+   * between requests that agree on these headers (and, for client requests, on `authorization` always).
+   * @default authorization, x-request-id, traceparent (PSGRAPH_FORWARD_HEADERS, comma-separated)
+   */
+  readonly forwardHeaders: readonly string[];
   /** Largest request body, in bytes (413 above). @default 1048576 (PSGRAPH_MAX_BODY_BYTES) */
   readonly maxBodyBytes: number;
   /** Deepest selection nesting allowed. @default 15 (PSGRAPH_MAX_DEPTH) */
@@ -87,6 +94,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     introspection: introspection ?? !production,
     mergeSubgraphOperations: readBoolean(env, 'PSGRAPH_MERGE_SUBGRAPH_OPERATIONS') ?? true,
     deduplicateInflight: readBoolean(env, 'PSGRAPH_DEDUPLICATE_INFLIGHT') ?? true,
+    forwardHeaders: readHeaderList(env, 'PSGRAPH_FORWARD_HEADERS') ?? DEFAULT_FORWARD_HEADERS,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     authTokens: (env['PSGRAPH_AUTH_TOKENS'] ?? '').split(',').map((token) => token.trim()).filter((token) => token !== ''),
     subscriptionQueueCapacity: readNumber(env, 'PSGRAPH_SUBSCRIPTION_QUEUE', 128, 1, 100_000),
@@ -95,6 +103,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     wsKeepAliveMs: readNumber(env, 'PSGRAPH_WS_KEEPALIVE_MS', 12_000, 10, 600_000),
     wsConnectionInitTimeoutMs: readNumber(env, 'PSGRAPH_WS_INIT_TIMEOUT_MS', 3_000, 10, 600_000),
   };
+}
+
+function readHeaderList(env: NodeJS.ProcessEnv, variable: string): readonly string[] | undefined {
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'none') return [];
+  const names = raw.split(',').map((name) => name.trim().toLowerCase());
+  const invalid = names.find((name) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name));
+  if (invalid !== undefined) throw new ConfigError(`${variable}=${raw}: "${invalid}" is not a header name; expected comma-separated names, or none.`);
+  return names;
 }
 
 function readBoolean(env: NodeJS.ProcessEnv, variable: string): boolean | undefined {

@@ -29,7 +29,7 @@ import type { GatewayConfig } from './gatewayConfig.js';
 import { ideHandlers } from './ide/idePage.js';
 import { InflightRequests, inboundDeduplicationPlugin } from './inflightDeduplication.js';
 import { maxAliasesRule, maxDepthRule } from './queryLimits.js';
-import { DEFAULT_FORWARD_HEADERS, SubgraphDataSource, createSubgraphAgent } from './subgraphDataSource.js';
+import { SubgraphDataSource, createSubgraphAgent } from './subgraphDataSource.js';
 import { SubscriptionBridge } from './subscriptions/subscriptionBridge.js';
 import { type SubscriptionServer, attachSubscriptionServer } from './subscriptions/subscriptionServer.js';
 import { UpstreamSubscriptions } from './subscriptions/upstreamSubscriptions.js';
@@ -79,7 +79,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
         url: target,
         timeoutMs: config.subgraphTimeoutMs,
         agent,
-        forwardHeaders: DEFAULT_FORWARD_HEADERS,
+        forwardHeaders: config.forwardHeaders,
         mergeOperations: config.mergeSubgraphOperations,
         ...(inflight ? { inflight } : {}),
         onFetch: (subgraph, outcome, operations) => {
@@ -132,7 +132,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void countRequest() },
       ...(inflight
-        ? [inboundDeduplicationPlugin({ requests: inflight, forwardHeaders: DEFAULT_FORWARD_HEADERS, maxWaitMs: config.subgraphTimeoutMs, onShared: () => countShared() })]
+        ? [inboundDeduplicationPlugin({ requests: inflight, forwardHeaders: [...new Set(['authorization', ...config.forwardHeaders])], maxWaitMs: config.subgraphTimeoutMs, onShared: () => countShared() })]
         : []),
     ],
   });

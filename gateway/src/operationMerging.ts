@@ -31,20 +31,28 @@ export interface GraphQLResponseBody {
   extensions?: Record<string, unknown>;
 }
 
-/** Parsed operations, by query text: the planner caches plans, so the same few texts repeat endlessly. */
-const parsedQueries = new Map<string, { operation: OperationDefinitionNode; fragments: FragmentDefinitionNode[] } | null>();
+/**
+ * Parsed operations, by query text and operation name: the planner caches plans, so the same few texts (the very
+ * same string objects, whose hashes V8 keeps) repeat endlessly.
+ */
+type ParsedQuery = { operation: OperationDefinitionNode; fragments: FragmentDefinitionNode[] } | null;
+const parsedQueries = new Map<string, Map<string, ParsedQuery>>();
 const PARSED_QUERIES_LIMIT = 2_000;
 
-function parseQuery(query: string, operationName: string | undefined) {
-  const key = `${operationName ?? ''}\u0000${query}`;
-  let parsed = parsedQueries.get(key);
+function parseQuery(query: string, operationName: string | undefined): ParsedQuery {
+  let byName = parsedQueries.get(query);
+  let parsed = byName?.get(operationName ?? '');
   if (parsed === undefined) {
     const document: DocumentNode = parse(query, { noLocation: true });
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
     parsed = operation && operation.operation === 'query' ? { operation, fragments: document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION) } : null;
-    if (parsedQueries.size >= PARSED_QUERIES_LIMIT) parsedQueries.delete(parsedQueries.keys().next().value!);
-    parsedQueries.set(key, parsed);
+    if (!byName) {
+      if (parsedQueries.size >= PARSED_QUERIES_LIMIT) parsedQueries.delete(parsedQueries.keys().next().value!);
+      byName = new Map();
+      parsedQueries.set(query, byName);
+    }
+    byName.set(operationName ?? '', parsed);
   }
   return parsed;
 }

@@ -39,7 +39,7 @@ export interface SubgraphDataSourceOptions {
 
 interface PendingBatch {
   readonly headers: Record<string, string>;
-  readonly members: Array<{ request: OperationRequest; resolve: (response: GatewayGraphQLResponse) => void }>;
+  readonly members: Array<{ request: OperationRequest; key: string | undefined; resolve: (response: GatewayGraphQLResponse) => void }>;
   /** The client requests (their context objects) whose operations the batch carries. */
   readonly clientRequests: Set<object>;
   /** Work carried, in entities: each entity fetch weighs its representations, each root field ROOT_FIELD_WEIGHT. */
@@ -113,12 +113,18 @@ export class SubgraphDataSource implements GraphQLDataSource {
       const operationKey = `${this.options.name}\u0000${key}\u0000${operation.operationName ?? ''}\u0000${operation.query}\u0000${JSON.stringify(operation.variables ?? {})}`;
       const joined = inflight.join<GatewayGraphQLResponse>(operationKey);
       if (joined) return joined;
-      return inflight.lead(operationKey, this.batchOrSend(processOptions, operation, headers, key));
+      return inflight.lead(operationKey, this.batchOrSend(processOptions, operation, headers, key, operationKey));
     }
-    return this.batchOrSend(processOptions, operation, headers, key);
+    return this.batchOrSend(processOptions, operation, headers, key, undefined);
   }
 
-  private batchOrSend(processOptions: GraphQLDataSourceProcessOptions, operation: OperationRequest, headers: Record<string, string>, headersKey: string): Promise<GatewayGraphQLResponse> {
+  private batchOrSend(
+    processOptions: GraphQLDataSourceProcessOptions,
+    operation: OperationRequest,
+    headers: Record<string, string>,
+    headersKey: string,
+    operationKey: string | undefined,
+  ): Promise<GatewayGraphQLResponse> {
     if (this.options.mergeOperations === false || processOptions.kind !== 'incoming operation') return this.send(operation, headers, 1);
     // Fetches with the same forwarded headers (the same caller) issued in this tick travel together: all those of
     // one client request, and those of concurrent client requests up to a bounded amount of work.
@@ -139,7 +145,7 @@ export class SubgraphDataSource implements GraphQLDataSource {
     batch.clientRequests.add(clientRequest);
     batch.weight += weight;
     const members = batch.members;
-    return new Promise((resolve) => members.push({ request: operation, resolve }));
+    return new Promise((resolve) => members.push({ request: operation, key: operationKey, resolve }));
   }
 
   private async flush(batch: PendingBatch): Promise<void> {
@@ -148,7 +154,7 @@ export class SubgraphDataSource implements GraphQLDataSource {
     // page at once, then cost one subgraph operation instead of one each.
     const unique = new Map<string, Array<PendingBatch['members'][number]>>();
     for (const member of batch.members) {
-      const key = `${member.request.operationName ?? ''}\u0000${member.request.query}\u0000${JSON.stringify(member.request.variables ?? {})}`;
+      const key = member.key ?? `${member.request.operationName ?? ''}\u0000${member.request.query}\u0000${JSON.stringify(member.request.variables ?? {})}`;
       const same = unique.get(key);
       if (same) same.push(member);
       else unique.set(key, [member]);

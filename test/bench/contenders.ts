@@ -6,14 +6,19 @@
 import { join } from 'node:path';
 import { BENCH_DIR, REPO_ROOT } from './benchPaths.js';
 import type { ProcessSpec } from './processes.js';
+import type { WorkloadId } from './workloads.js';
 
-export type ContenderId = 'psgraph' | 'apollo' | 'hive' | 'hive-rust';
+export type ContenderId = 'psgraph' | 'apollo' | 'hive' | 'hive-rust' | 'psgraph-no-auth-forwarding';
 
 export interface Contender {
   readonly id: ContenderId;
   readonly label: string;
   /** How it is configured, for the report. */
   readonly settings: string;
+  /** Only these workloads (all when absent). */
+  readonly workloads?: readonly WorkloadId[];
+  /** Shown for comparison, not a contender the targets are checked against. */
+  readonly informational?: boolean;
   spec(options: { port: number; supergraphPath: string; cpu?: number }): ProcessSpec;
 }
 
@@ -37,6 +42,24 @@ export const CONTENDERS: readonly Contender[] = [
       args: ['--import', 'tsx', 'gateway/src/cli/gateway.ts'],
       cwd: REPO_ROOT,
       env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath },
+      ...(cpu === undefined ? {} : { cpu }),
+    }),
+  },
+  {
+    // Hive Gateway and @apollo/gateway forward no client header by default, so their subgraph requests stay
+    // identical under unique credentials and may be shared; psgraph forwards `authorization` and never shares a
+    // subgraph answer between callers. This row shows psgraph under the others' header policy.
+    id: 'psgraph-no-auth-forwarding',
+    label: 'psgraph, no header forwarded',
+    settings: 'psgraph with PSGRAPH_FORWARD_HEADERS=none (the header policy of the other contenders\' defaults); shown for comparison on (d′) only',
+    workloads: ['standard-auth'],
+    informational: true,
+    spec: ({ port, supergraphPath, cpu }) => ({
+      name: 'psgraph-no-auth-forwarding',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'gateway/src/cli/gateway.ts'],
+      cwd: REPO_ROOT,
+      env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath, PSGRAPH_FORWARD_HEADERS: 'none' },
       ...(cpu === undefined ? {} : { cpu }),
     }),
   },

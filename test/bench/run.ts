@@ -3,10 +3,11 @@
  * its Rust query planner) in one run, on the same subgraphs, each gateway alone on its own core, and writes the
  * report under test/bench/results/ (and, after a full run, into README's "## Benchmarks").
  *
- *   npm run bench                      every workload, every contender (about 11 minutes on 2 cores)
- *   npm run bench -- --quick           short warm-up and window (about 4 minutes), README left alone
+ *   npm run bench                      every workload, every contender (about 14 minutes on 2 cores)
+ *   npm run bench -- --quick           one short round (about 5 minutes), README left alone
  *   npm run bench -- --workloads project,standard --contenders psgraph,apollo
- *   npm run bench -- --warmup 4 --duration 10 --rounds 2 --concurrency 50 --no-readme --no-extra
+ *   npm run bench -- --warmup 4 --duration 10 --rounds 2 --concurrency 50 --no-readme
+ *   npm run bench -- --extra           then test/bench/subscriptions.bench.ts and activation.bench.ts, when present
  *
  * Installs the contenders (`npm ci --prefix test/bench`) on first use. Loopback traffic only; every loop is
  * bounded in time and count.
@@ -35,7 +36,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
     'no-readme': { type: 'boolean', default: false },
-    'no-extra': { type: 'boolean', default: false },
+    extra: { type: 'boolean', default: false },
   },
 });
 
@@ -128,7 +129,7 @@ if (fullRun && !args['no-readme']) {
   writeFileSync(readmePath, withBenchmarksSection(readFileSync(readmePath, 'utf8'), section));
   log('README.md "## Benchmarks" updated');
 }
-if (!args['no-extra'] && !quick) runOtherBenches();
+if (args.extra) runOtherBenches();
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -170,9 +171,10 @@ async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[
         out.push({ id: workload.id, title: workload.title, rotation: workload.rotation, concurrency, measurements: [], failure: requests.message });
         continue;
       }
-      const byContender = new Map<Contender, Array<RoundResult | Error>>(selectedContenders.map((contender) => [contender, []]));
+      const contenders = selectedContenders.filter((contender) => !contender.workloads || contender.workloads.includes(workload.id));
+      const byContender = new Map<Contender, Array<RoundResult | Error>>(contenders.map((contender) => [contender, []]));
       for (let round = 1; round <= rounds; round++) {
-        for (const contender of selectedContenders) {
+        for (const contender of contenders) {
           const result = await measureRound(contender, workload, requests, supergraphPath, subgraphs);
           byContender.get(contender)!.push(result);
           log(
@@ -182,7 +184,7 @@ async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[
           );
         }
       }
-      const measurements = selectedContenders.map((contender) => combineRounds(contender, byContender.get(contender)!));
+      const measurements = contenders.map((contender) => combineRounds(contender, byContender.get(contender)!));
       for (const m of measurements) {
         log(
           m.status === 'ok'

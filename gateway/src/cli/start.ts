@@ -85,8 +85,9 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   console.log(`[psgraph] starting the embedded default (data in ${subgraphConfigs[0]!.dataDir}; first start seeds the sandboxes)`);
-  await Promise.all(SERVICES.map((service) => run(service.name, service.entry)));
-  await run('gateway', 'gateway/src/cli/gateway.ts');
+  // The gateway serves the committed supergraph and needs no subgraph to start, so it starts alongside them;
+  // everything is announced once every service answers.
+  await Promise.all([...SERVICES.map((service) => run(service.name, service.entry)), run('gateway', 'gateway/src/cli/gateway.ts')]);
 } catch (error) {
   console.error(`[psgraph] ${(error as Error).message}`);
   await shutdown(1);

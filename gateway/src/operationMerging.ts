@@ -35,9 +35,10 @@ export interface GraphQLResponseBody {
  * Parsed operations, by query text and operation name: the planner caches plans, so the same few texts (the very
  * same string objects, whose hashes V8 keeps) repeat endlessly.
  */
-type ParsedQuery = { operation: OperationDefinitionNode; fragments: FragmentDefinitionNode[] } | null;
+type ParsedQuery = { id: number; operation: OperationDefinitionNode; fragments: FragmentDefinitionNode[] } | null;
 const parsedQueries = new Map<string, Map<string, ParsedQuery>>();
 const PARSED_QUERIES_LIMIT = 2_000;
+let nextQueryId = 0;
 
 function parseQuery(query: string, operationName: string | undefined): ParsedQuery {
   let byName = parsedQueries.get(query);
@@ -46,7 +47,10 @@ function parseQuery(query: string, operationName: string | undefined): ParsedQue
     const document: DocumentNode = parse(query, { noLocation: true });
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-    parsed = operation && operation.operation === 'query' ? { operation, fragments: document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION) } : null;
+    parsed =
+      operation && operation.operation === 'query'
+        ? { id: nextQueryId++, operation, fragments: document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION) }
+        : null;
     if (!byName) {
       if (parsedQueries.size >= PARSED_QUERIES_LIMIT) parsedQueries.delete(parsedQueries.keys().next().value!);
       byName = new Map();
@@ -66,18 +70,21 @@ export function isMergeable(request: OperationRequest): boolean {
   }
 }
 
-/** Merged query texts, by the members' texts: plan levels repeat, so the same few combinations recur. */
-const mergedQueries = new Map<string, string>();
-const MERGED_QUERIES_LIMIT = 2_000;
-
 /** True when the request is a query of `_entities` alone: the planner's fetch of entity fields by key. */
 export function isEntityFetch(request: OperationRequest): boolean {
   const selections = parseQuery(request.query, request.operationName)?.operation.selectionSet.selections;
   return selections?.length === 1 && selections[0]!.kind === Kind.FIELD && selections[0]!.name.value === '_entities';
 }
 
+/**
+ * Merged query texts, by the members' parsed-query ids (small keys: the texts themselves can be long): plan levels
+ * repeat, so the same combinations recur.
+ */
+const mergedQueries = new Map<string, string>();
+const MERGED_QUERIES_LIMIT = 1_000;
+
 export function mergeOperations(requests: readonly OperationRequest[]): { query: string; variables: Record<string, unknown> } {
-  const key = requests.map((request) => `${request.operationName ?? ''}\u0000${request.query}`).join('\u0001');
+  const key = requests.map((request) => parseQuery(request.query, request.operationName)!.id).join(',');
   let query = mergedQueries.get(key);
   if (query === undefined) {
     query = printMerged(requests);

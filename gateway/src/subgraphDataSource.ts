@@ -68,6 +68,22 @@ export function createSubgraphAgent(connectionsPerOrigin: number): Agent {
   });
 }
 
+/**
+ * A deep copy of a subgraph response, for each further caller sharing it: the query plan executor merges fetched
+ * objects into its result tree and goes on writing into them, so two executions must never hold the same object.
+ */
+function copyResponse(response: GatewayGraphQLResponse): GatewayGraphQLResponse {
+  return copyJson(response) as GatewayGraphQLResponse;
+}
+
+function copyJson(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyJson);
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = copyJson((value as Record<string, unknown>)[key]);
+  return copy;
+}
+
 export class SubgraphDataSource implements GraphQLDataSource {
   private readonly origin: string;
   private readonly path: string;
@@ -82,7 +98,8 @@ export class SubgraphDataSource implements GraphQLDataSource {
     return this.options.url;
   }
 
-  private readonly pending = new Map<string, PendingBatch>();
+  /** Batches filling in this tick, by forwarded headers. */
+  private readonly pending = new Map<string, PendingBatch[]>();
 
   async process(processOptions: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
     const { request } = processOptions;
@@ -112,7 +129,7 @@ export class SubgraphDataSource implements GraphQLDataSource {
     if (inflight) {
       const operationKey = `${this.options.name}\u0000${key}\u0000${operation.operationName ?? ''}\u0000${operation.query}\u0000${JSON.stringify(operation.variables ?? {})}`;
       const joined = inflight.join<GatewayGraphQLResponse>(operationKey);
-      if (joined) return joined;
+      if (joined) return joined.then(copyResponse);
       return inflight.lead(operationKey, this.batchOrSend(processOptions, operation, headers, key, operationKey));
     }
     return this.batchOrSend(processOptions, operation, headers, key, undefined);
@@ -131,14 +148,17 @@ export class SubgraphDataSource implements GraphQLDataSource {
     const clientRequest: object = processOptions.context ?? processOptions.incomingRequestContext;
     const representations = operation.variables?.['representations'];
     const weight = isEntityFetch(operation) ? Math.max(1, Array.isArray(representations) ? representations.length : 1) : ROOT_FIELD_WEIGHT;
-    let batch = this.pending.get(headersKey);
-    if (batch && !batch.clientRequests.has(clientRequest) && batch.weight >= BATCH_WEIGHT_LIMIT) batch = undefined;
+    const open = this.pending.get(headersKey) ?? [];
+    let batch = open.find((candidate) => candidate.clientRequests.has(clientRequest));
+    if (!batch && open.length > 0 && open[open.length - 1]!.weight < BATCH_WEIGHT_LIMIT) batch = open[open.length - 1];
     if (!batch) {
       const created: PendingBatch = { headers, members: [], clientRequests: new Set(), weight: 0 };
       batch = created;
-      this.pending.set(headersKey, created);
+      if (open.length === 0) this.pending.set(headersKey, open);
+      open.push(created);
       setImmediate(() => {
-        if (this.pending.get(headersKey) === created) this.pending.delete(headersKey);
+        open.splice(open.indexOf(created), 1);
+        if (open.length === 0 && this.pending.get(headersKey) === open) this.pending.delete(headersKey);
         void this.flush(created);
       });
     }
@@ -162,14 +182,14 @@ export class SubgraphDataSource implements GraphQLDataSource {
     const groups = [...unique.values()];
     if (groups.length === 1) {
       const response = await this.send(groups[0]![0]!.request, batch.headers, 1);
-      for (const member of groups[0]!) member.resolve(response);
+      groups[0]!.forEach((member, i) => member.resolve(i === 0 ? response : copyResponse(response)));
       return;
     }
     const merged = mergeOperations(groups.map((group) => group[0]!.request));
     const response = (await this.send(merged, batch.headers, groups.length)) as GraphQLResponseBody;
-    const parts = response.data === undefined && response.errors ? groups.map(() => response) : splitResponse(response, groups.length);
+    const parts = response.data === undefined && response.errors ? groups.map((_, i) => (i === 0 ? response : copyResponse(response as GatewayGraphQLResponse))) : splitResponse(response, groups.length);
     groups.forEach((group, i) => {
-      for (const member of group) member.resolve(parts[i] as GatewayGraphQLResponse);
+      group.forEach((member, j) => member.resolve((j === 0 ? parts[i] : copyResponse(parts[i] as GatewayGraphQLResponse)) as GatewayGraphQLResponse));
     });
   }
 

@@ -57,6 +57,21 @@ describe('identical subgraph queries in flight', () => {
     expect(subgraph.sent).toHaveLength(1);
   });
 
+  it('give every caller its own copy of the answer (the plan executor writes into what it receives)', async () => {
+    const { subgraph, source } = build();
+    const first = call(source, '{ state }');
+    const second = call(source, '{ state }');
+    await tick();
+    const third = call(source, '{ state }');
+    await tick();
+    subgraph.release();
+    const answers = (await Promise.all([first, second, third])) as Array<{ data: { state: string } }>;
+    answers[0]!.data.state = 'written by the first caller';
+    expect(answers[1]).toEqual({ data: { state: 'before' } });
+    expect(answers[2]).toEqual({ data: { state: 'before' } });
+    expect(subgraph.sent).toHaveLength(1);
+  });
+
   it('are never shared between callers with different credentials', async () => {
     const { subgraph, source } = build();
     const alice = call(source, '{ state }', 'Bearer alice');

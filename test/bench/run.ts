@@ -70,6 +70,24 @@ const cores = cpus().length;
 const gatewayCpu = cores >= 2 ? cores - 1 : undefined;
 const othersCpu = cores >= 2 ? `0-${cores - 2}` : undefined;
 const log = (message: string) => console.log(`[bench] ${message}`);
+const BENCHMARKS_INTRO = `## Benchmarks
+
+\`npm run bench\` (\`-- --quick\` for a short run; never in CI) measures psgraph's gateway against plain \`@apollo/gateway\` and Hive
+Gateway (defaults, and with its Rust query planner) on the same subgraphs, each gateway pinned to one core, every
+response checked before it counts; \`test/bench/README.md\` says how, and each run leaves its table and JSON in
+\`test/bench/results/\`. \`test/e2e/differential.test.ts\` (in \`npm test\`) requires psgraph to answer exactly as plain
+\`@apollo/gateway\` does over the same subgraphs.
+
+Where psgraph's lead comes from: identical queries in flight — same operation, variables and forwarded headers, so
+never across callers — are answered once, both client requests and subgraph requests (a mutation, and every
+subscription event, closes what is in flight to newcomers; \`PSGRAPH_DEDUPLICATE_INFLIGHT=false\` turns it off); the
+fetches one plan level sends to a subgraph, and those of concurrent requests up to a bounded amount of work, travel
+as one HTTP request over pooled keep-alive connections. \`PSGRAPH_FORWARD_HEADERS\` (default
+\`authorization,x-request-id,traceparent\`, or \`none\`) says which request headers reach the subgraphs.
+\`node --import tsx gateway/src/cli/gateway.ts --workers N\` (or \`--workers auto\`, one per core) runs N gateway processes
+sharing the port (node:cluster); each worker has its own connections, deduplication, subscriptions and \`/metrics\`.
+
+The latest full run:`;
 const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;
 
 ensureInstalled();
@@ -122,9 +140,7 @@ log(`report: test/bench/results/${stamp}.{md,json} (${((Date.now() - started) / 
 if (fullRun && !args['no-readme']) {
   const readmePath = join(REPO_ROOT, 'README.md');
   const section = renderMarkdown(report, {
-    heading:
-      '## Benchmarks\n\n`npm run bench` (`-- --quick` for a short run) measures psgraph\'s gateway against plain `@apollo/gateway` and Hive Gateway on ' +
-      'the same subgraphs, each gateway pinned to one core; `test/bench/README.md` says how. The latest full run:',
+    heading: BENCHMARKS_INTRO,
   });
   writeFileSync(readmePath, withBenchmarksSection(readFileSync(readmePath, 'utf8'), section));
   log('README.md "## Benchmarks" updated');

@@ -68,7 +68,7 @@ function pick<T extends { id: string }>(all: readonly T[], raw: string | undefin
 const cores = cpus().length;
 // The gateway under test gets the last core to itself; subgraphs, the load generator and this runner share the rest.
 const gatewayCpu = cores >= 2 ? cores - 1 : undefined;
-const othersCpu = cores >= 2 ? `0-${cores - 2}` : undefined;
+const othersCpu = cores > 2 ? `0-${cores - 2}` : cores === 2 ? '0' : undefined;
 const log = (message: string) => console.log(`[bench] ${message}`);
 const BENCHMARKS_INTRO = `## Benchmarks
 

@@ -110,7 +110,12 @@ describe('scale-out over Redis: two gateways, two billing replicas', () => {
     for (const subscription of subscriptions) await subscription.waitFor(3, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     for (const subscription of subscriptions) {
-      expect(subscription.results.map((result) => result.data.invoiceStatusChanged.status)).toEqual(['PAID', 'UNCOLLECTIBLE', 'VOID']);
+      const statuses = subscription.results.map((result) => result.data.invoiceStatusChanged.status);
+      // Exactly these three, once each. The two changes after the restart were made through different billing
+      // replicas, whose relays publish independently: across replicas, arrival order is not promised.
+      expect(statuses).toHaveLength(3);
+      expect(statuses[0]).toBe('PAID');
+      expect(new Set(statuses.slice(1))).toEqual(new Set(['UNCOLLECTIBLE', 'VOID']));
     }
   }, 90_000);
 });

@@ -28,6 +28,11 @@ export class WhereBuilder {
     return this;
   }
 
+  /** Case-insensitive substring match on `column`; `%`, `_` and `\\` in the value match themselves. */
+  contains(column: string, name: string, value: string | null | undefined): this {
+    return this.add(`${column} LIKE '%' || :${name} || '%' ESCAPE '\\'`, name, value?.replace(/[\\%_]/g, (c) => `\\${c}`));
+  }
+
   raw(clause: string, when: boolean): this {
     if (when) this.clauses.push(clause);
     return this;

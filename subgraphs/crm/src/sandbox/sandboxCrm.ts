@@ -296,7 +296,7 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
       .add('region IN (SELECT value FROM json_each(:regions))', 'regions', search.regions)
       .add('parent_id = :parentId', 'parentId', search.parentId)
       .add('type = :type', 'type', search.type)
-      .add("name LIKE '%' || :nameContains || '%' ESCAPE '\\'", 'nameContains', search.nameContains?.replace(/[\\%_]/g, (c) => `\\${c}`))
+      .contains('name', 'nameContains', search.nameContains)
       .raw('parent_id IS NULL', search.topLevel === true)
       .raw('parent_id IS NOT NULL', search.topLevel === false);
     return searchPage<AccountRow, CrmAccount>(this.store, { from: 'account', where, orderBy: 'name, id' }, page, toAccount);

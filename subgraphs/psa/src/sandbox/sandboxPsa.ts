@@ -796,7 +796,7 @@ function resourceWhere(search: ResourceSearch): WhereBuilder {
     .add('r.role IN (SELECT value FROM json_each(:roles))', 'roles', search.roles)
     .add('r.region IN (SELECT value FROM json_each(:regions))', 'regions', search.regions)
     .add('EXISTS (SELECT 1 FROM resource_skill s WHERE s.resource_id = r.id AND s.skill = :skill)', 'skill', search.skill)
-    .add("r.name LIKE '%' || :nameContains || '%' ESCAPE '\\'", 'nameContains', search.nameContains?.replace(/[\\%_]/g, (c) => `\\${c}`));
+    .contains('r.name', 'nameContains', search.nameContains);
 }
 
 /** Opens (creating and seeding on first use) the PSA sandbox in `dataDir/psa.db`. */

@@ -61,6 +61,11 @@ export interface GatewayConfig {
   readonly wsKeepAliveMs: number;
   /** Time a WebSocket client has to send connection_init (4408 after). @default 3000 (PSGRAPH_WS_INIT_TIMEOUT_MS) */
   readonly wsConnectionInitTimeoutMs: number;
+  /**
+   * Who executes query plans: psgraph's executor (plans, operations and result shapes prepared once per distinct
+   * operation), or @apollo/gateway's own. Responses are identical. @default psgraph (PSGRAPH_EXECUTOR)
+   */
+  readonly executor: 'psgraph' | 'apollo';
 }
 
 export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL('../../supergraph/supergraph.graphql', import.meta.url));
@@ -102,6 +107,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     wsMaxPayloadBytes: readNumber(env, 'PSGRAPH_WS_MAX_PAYLOAD_BYTES', 65_536, 1_024, 104_857_600),
     wsKeepAliveMs: readNumber(env, 'PSGRAPH_WS_KEEPALIVE_MS', 12_000, 10, 600_000),
     wsConnectionInitTimeoutMs: readNumber(env, 'PSGRAPH_WS_INIT_TIMEOUT_MS', 3_000, 10, 600_000),
+    executor: readExecutor(env),
   };
 }
 
@@ -113,6 +119,13 @@ function readHeaderList(env: NodeJS.ProcessEnv, variable: string): readonly stri
   const invalid = names.find((name) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name));
   if (invalid !== undefined) throw new ConfigError(`${variable}=${raw}: "${invalid}" is not a header name; expected comma-separated names, or none.`);
   return names;
+}
+
+function readExecutor(env: NodeJS.ProcessEnv): GatewayConfig['executor'] {
+  const raw = env['PSGRAPH_EXECUTOR'];
+  if (raw === undefined || raw === '') return 'psgraph';
+  if (raw !== 'psgraph' && raw !== 'apollo') throw new ConfigError(`PSGRAPH_EXECUTOR=${raw}: expected psgraph or apollo.`);
+  return raw;
 }
 
 function readBoolean(env: NodeJS.ProcessEnv, variable: string): boolean | undefined {

@@ -24,6 +24,7 @@ import {
   sendJson,
   sendJsonError,
 } from '../../subgraphs/shared/src/index.js';
+import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
 import { ideHandlers } from './ide/idePage.js';
@@ -92,6 +93,9 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     },
   });
 
+  // Registered before Apollo Server loads the gateway, as every onSchemaLoadOrUpdate listener must be.
+  const executor = config.executor === 'psgraph' ? new PsgraphExecutor({ gateway, dataSource: (name) => dataSources.get(name) }) : undefined;
+
   const countSubscriptionEvent = metrics.counter('psgraph_subscription_events_total', 'Subscription events delivered to clients (after hydration).');
   const countDroppedEvent = metrics.counter('psgraph_subscription_events_dropped_total', "Subscription events dropped because a client's queue was full.");
   const upstreams = new UpstreamSubscriptions({ deduplicate: config.deduplicateSubscriptions });
@@ -118,7 +122,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   };
 
   const apollo = new ApolloServer<BaseContext>({
-    gateway,
+    gateway: executor ? executor.asGateway() : gateway,
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: !config.production,
     introspection: config.introspection,

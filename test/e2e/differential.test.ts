@@ -63,7 +63,10 @@ async function compare(cases: readonly Case[], psgraphUrl: string, apolloUrl: st
   for (const testCase of cases) {
     const reference = await post(apolloUrl, testCase);
     expected.set(testCase.name, reference);
-    expect({ case: testCase.name, ...(await post(psgraphUrl, testCase)) }).toEqual({ case: testCase.name, ...reference });
+    const answer = await post(psgraphUrl, testCase);
+    expect({ case: testCase.name, ...answer }).toEqual({ case: testCase.name, ...reference });
+    // Field order too: a response lists fields in the order the client selected them.
+    expect(JSON.stringify(answer.body)).toBe(JSON.stringify(reference.body));
   }
   const concurrent = await Promise.all(
     [0, 1, 2].flatMap((round) =>
@@ -73,7 +76,10 @@ async function compare(cases: readonly Case[], psgraphUrl: string, apolloUrl: st
       }),
     ),
   );
-  for (const answer of concurrent) expect(answer).toEqual({ case: answer.case, ...expected.get(answer.case)! });
+  for (const answer of concurrent) {
+    expect(answer).toEqual({ case: answer.case, ...expected.get(answer.case)! });
+    expect(JSON.stringify(answer.body)).toBe(JSON.stringify(expected.get(answer.case)!.body));
+  }
 }
 
 describe('psgraph answers exactly as plain @apollo/gateway', () => {

@@ -11,8 +11,8 @@
  * belongs to the schema it was made for.
  */
 import { type ApolloGateway, type GraphQLDataSource, type ServiceMap, buildOperationContext, executeQueryPlan } from '@apollo/gateway';
-import { type Schema, Supergraph, operationFromDocument } from '@apollo/federation-internals';
-import { type FetchNode, type PlanNode, type QueryPlan, QueryPlanner } from '@apollo/query-planner';
+import { type Schema, operationFromDocument } from '@apollo/federation-internals';
+import type { FetchNode, PlanNode, QueryPlan, QueryPlanner } from '@apollo/query-planner';
 import { HeaderMap } from '@apollo/server';
 import {
   type ExecutionArgs,
@@ -25,6 +25,7 @@ import {
   print,
 } from 'graphql';
 import { BoundedQueue } from '../../../subgraphs/shared/src/index.js';
+import { readLoadedSupergraph } from '../execution/gatewayExecutor.js';
 import type { UpstreamEvent, UpstreamSubscriptions } from './upstreamSubscriptions.js';
 
 /** What the gateway knows of a subscribing client (built in graphql-ws `onConnect`/`context`). */
@@ -70,15 +71,11 @@ export class SubscriptionBridge {
 
   constructor(private readonly options: SubscriptionBridgeOptions) {
     // Registered before the gateway loads: listeners are not replayed for registrations made after it.
-    options.gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
-      const supergraph = Supergraph.build(coreSupergraphSdl);
+    // The gateway's own planner and schemas for the loaded supergraph: no second copy in memory.
+    options.gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
+      const loaded = readLoadedSupergraph(options.gateway);
       const reloaded = this.state !== undefined;
-      this.state = {
-        planner: new QueryPlanner(supergraph),
-        supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
-        apiSchema: supergraph.apiSchema(),
-        apiGraphQLSchema: apiSchema,
-      };
+      this.state = { planner: loaded.planner, supergraphSchema: loaded.supergraphSchema, apiSchema: loaded.apiSchema, apiGraphQLSchema: apiSchema };
       if (reloaded) this.endAll({ message: 'The supergraph was reloaded; subscribe again.', code: SUBSCRIPTION_SCHEMA_RELOAD });
     });
   }

@@ -2,13 +2,21 @@
  * The gateways measured, each started as its own process on the same supergraph file (subgraph URLs pointing at
  * the benchmark's subgraphs), pinned to the gateway core, with `NODE_ENV=production` as the standard benchmark
  * runs them.
+ *
+ * Header policy: on the unique-authorization workload every contender forwards the client's `authorization`
+ * header to the subgraphs (psgraph by default; the others with their one documented setting for it). A gateway
+ * that drops the header sends identical subgraph requests for every client and shares them in flight — the
+ * repetition that workload exists to rule out, and no option where subgraphs authorize. The others' defaults,
+ * header dropped, are shown beside them for comparison.
  */
 import { join } from 'node:path';
+import { GATEWAY_BUNDLE } from '../../gateway/build.js';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/src/cli/runtimeFlags.js';
 import { BENCH_DIR, REPO_ROOT } from './benchPaths.js';
 import type { ProcessSpec } from './processes.js';
 import type { WorkloadId } from './workloads.js';
 
-export type ContenderId = 'psgraph' | 'apollo' | 'hive' | 'hive-rust' | 'psgraph-no-auth-forwarding';
+export type ContenderId = 'psgraph' | 'apollo' | 'hive' | 'hive-rust' | 'psgraph-no-auth-forwarding' | 'hive-rust-no-auth-forwarding';
 
 export interface Contender {
   readonly id: ContenderId;
@@ -19,7 +27,15 @@ export interface Contender {
   readonly workloads?: readonly WorkloadId[];
   /** Shown for comparison, not a contender the targets are checked against. */
   readonly informational?: boolean;
-  spec(options: { port: number; supergraphPath: string; cpu?: number }): ProcessSpec;
+  spec(options: SpecOptions): ProcessSpec;
+}
+
+interface SpecOptions {
+  readonly port: number;
+  readonly supergraphPath: string;
+  readonly cpu?: number;
+  /** Pass the client's `authorization` header on to the subgraphs (the unique-authorization workload). */
+  readonly forwardAuthorization: boolean;
 }
 
 /** The environment every gateway gets: nothing of the caller's PSGRAPH_* settings, no telemetry. */
@@ -30,76 +46,77 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 const hiveBin = join(BENCH_DIR, 'node_modules', '@graphql-hive', 'gateway', 'dist', 'bin.js');
+const forwarding = (forward: boolean): NodeJS.ProcessEnv => (forward ? { FORWARD_AUTHORIZATION: '1' } : {});
+
+/** psgraph's gateway as `npm run gateway` runs it: the bundle (run.ts builds it first) with its Node flags. */
+function psgraphSpec(name: string, { port, supergraphPath, cpu }: SpecOptions, env: NodeJS.ProcessEnv = {}): ProcessSpec {
+  return {
+    name,
+    command: process.execPath,
+    args: [...GATEWAY_NODE_FLAGS, GATEWAY_BUNDLE],
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath, ...env },
+    ...(cpu === undefined ? {} : { cpu }),
+  };
+}
+
+function hiveSpec(name: string, configDir: string, { port, supergraphPath, cpu }: SpecOptions, forward: boolean): ProcessSpec {
+  return {
+    name,
+    command: process.execPath,
+    args: [hiveBin, 'supergraph', supergraphPath, '--host', '127.0.0.1', '--port', String(port)],
+    cwd: join(BENCH_DIR, 'gateways', configDir),
+    env: { ...baseEnv(), ...forwarding(forward) },
+    ...(cpu === undefined ? {} : { cpu }),
+  };
+}
 
 export const CONTENDERS: readonly Contender[] = [
   {
     id: 'psgraph',
     label: 'psgraph',
-    settings: 'gateway/src/cli/gateway.ts with its defaults (one process)',
-    spec: ({ port, supergraphPath, cpu }) => ({
-      name: 'psgraph',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'gateway/src/cli/gateway.ts'],
-      cwd: REPO_ROOT,
-      env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath },
-      ...(cpu === undefined ? {} : { cpu }),
-    }),
+    settings: `\`npm run gateway\`: node ${GATEWAY_NODE_FLAGS.join(' ')} gateway/dist/gateway.js (the bundle of gateway/src), defaults, one process`,
+    spec: (options) => psgraphSpec('psgraph', options),
   },
   {
-    // Hive Gateway and @apollo/gateway forward no client header by default, so their subgraph requests stay
-    // identical under unique credentials and may be shared; psgraph forwards `authorization` and never shares a
-    // subgraph answer between callers. This row shows psgraph under the others' header policy.
     id: 'psgraph-no-auth-forwarding',
     label: 'psgraph, no header forwarded',
-    settings: 'psgraph with PSGRAPH_FORWARD_HEADERS=none (the header policy of the other contenders\' defaults); shown for comparison on (d′) only',
+    settings: 'psgraph with PSGRAPH_FORWARD_HEADERS=none (identical subgraph requests, shared in flight); shown for comparison on (d′) only',
     workloads: ['standard-auth'],
     informational: true,
-    spec: ({ port, supergraphPath, cpu }) => ({
-      name: 'psgraph-no-auth-forwarding',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'gateway/src/cli/gateway.ts'],
-      cwd: REPO_ROOT,
-      env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath, PSGRAPH_FORWARD_HEADERS: 'none' },
-      ...(cpu === undefined ? {} : { cpu }),
-    }),
+    spec: (options) => psgraphSpec('psgraph-no-auth-forwarding', options, { PSGRAPH_FORWARD_HEADERS: 'none' }),
   },
   {
     id: 'apollo',
     label: '@apollo/gateway',
-    settings: '@apollo/gateway 2.14.4 defaults on @apollo/server 5.5.1 standalone',
-    spec: ({ port, supergraphPath, cpu }) => ({
+    settings: '@apollo/gateway 2.14.4 defaults on @apollo/server 5.5.1 standalone; on (d′) a RemoteGraphQLDataSource forwarding `authorization`',
+    spec: ({ port, supergraphPath, cpu, forwardAuthorization }) => ({
       name: 'apollo',
       command: process.execPath,
       args: ['--import', 'tsx', join(BENCH_DIR, 'gateways', 'apolloGateway.ts')],
       cwd: BENCH_DIR,
-      env: { ...baseEnv(), PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
+      env: { ...baseEnv(), PORT: String(port), SUPERGRAPH_PATH: supergraphPath, ...forwarding(forwardAuthorization) },
       ...(cpu === undefined ? {} : { cpu }),
     }),
   },
   {
     id: 'hive',
     label: 'Hive Gateway',
-    settings: '@graphql-hive/gateway 2.15.1 CLI, defaults (`hive-gateway supergraph`)',
-    spec: ({ port, supergraphPath, cpu }) => ({
-      name: 'hive',
-      command: process.execPath,
-      args: [hiveBin, 'supergraph', supergraphPath, '--host', '127.0.0.1', '--port', String(port)],
-      cwd: join(BENCH_DIR, 'gateways', 'hive-defaults'),
-      env: baseEnv(),
-      ...(cpu === undefined ? {} : { cpu }),
-    }),
+    settings: '@graphql-hive/gateway 2.15.1 CLI, defaults (`hive-gateway supergraph`); on (d′) `propagateHeaders` forwarding `authorization`',
+    spec: (options) => hiveSpec('hive', 'hive-defaults', options, options.forwardAuthorization),
   },
   {
     id: 'hive-rust',
     label: 'Hive Gateway + Rust QP',
-    settings: '@graphql-hive/gateway 2.15.1 with @graphql-hive/router-runtime 1.4.23 (`unifiedGraphHandler`), otherwise defaults',
-    spec: ({ port, supergraphPath, cpu }) => ({
-      name: 'hive-rust',
-      command: process.execPath,
-      args: [hiveBin, 'supergraph', supergraphPath, '--host', '127.0.0.1', '--port', String(port)],
-      cwd: join(BENCH_DIR, 'gateways', 'hive-router-runtime'),
-      env: baseEnv(),
-      ...(cpu === undefined ? {} : { cpu }),
-    }),
+    settings: '@graphql-hive/gateway 2.15.1 with @graphql-hive/router-runtime 1.4.23 (`unifiedGraphHandler`), otherwise defaults; on (d′) `propagateHeaders` forwarding `authorization`',
+    spec: (options) => hiveSpec('hive-rust', 'hive-router-runtime', options, options.forwardAuthorization),
+  },
+  {
+    id: 'hive-rust-no-auth-forwarding',
+    label: 'Hive Gateway + Rust QP, no header forwarded (its defaults)',
+    settings: 'Hive Gateway + Rust QP with its defaults, which drop `authorization` (identical subgraph requests, shared in flight); shown for comparison on (d′) only',
+    workloads: ['standard-auth'],
+    informational: true,
+    spec: (options) => hiveSpec('hive-rust-no-auth-forwarding', 'hive-router-runtime', options, false),
   },
 ];

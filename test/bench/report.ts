@@ -101,7 +101,7 @@ export function renderMarkdown(report: BenchReport, options: { heading?: string 
         continue;
       }
       lines.push(
-        `| ${workload.title} | ${m.contender === 'psgraph' ? `**${m.label}**` : m.contender === 'psgraph-no-auth-forwarding' ? `*${m.label}* (for comparison)` : m.label} | ${number(m.rps!)}${times(m.rps, base?.rps)} | ${number(m.p50Ms!, 1)}${times(m.p50Ms, base?.p50Ms)} | ` +
+        `| ${workload.title} | ${m.contender === 'psgraph' ? `**${m.label}**` : m.contender.endsWith('-no-auth-forwarding') ? `*${m.label}* (for comparison)` : m.label} | ${number(m.rps!)}${times(m.rps, base?.rps)} | ${number(m.p50Ms!, 1)}${times(m.p50Ms, base?.p50Ms)} | ` +
           `${number(m.p99Ms!, 1)}${times(m.p99Ms, base?.p99Ms)} | ${number(m.subgraphRequestsPerRequest!, 2)}${times(m.subgraphRequestsPerRequest, base?.subgraphRequestsPerRequest)} | ` +
           `${number(m.peakRssMiB!)}${times(m.peakRssMiB, base?.peakRssMiB)} | ${number((m.gatewayCpu ?? 0) * 100)} % | ${m.errors ?? 0} |`,
       );
@@ -116,6 +116,11 @@ export function renderMarkdown(report: BenchReport, options: { heading?: string 
       return `${check.met ? '✅' : '❌'} ${check.value.toFixed(2)}×`;
     });
     lines.push(`| psgraph ${target} | ${cells.join(' | ')} |`);
+  }
+  const contenders = report.settings['contenders'] as Record<string, string> | undefined;
+  if (contenders) {
+    lines.push('', 'Contenders, as run:');
+    for (const [id, settings] of Object.entries(contenders)) lines.push(`- \`${id}\`: ${settings}`);
   }
   return `${lines.join('\n')}\n`;
 }

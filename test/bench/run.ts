@@ -18,6 +18,7 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { buildGateway } from '../../gateway/build.js';
 import { BENCH_DIR, REPO_ROOT, RESULTS_DIR, standardBenchDataDir } from './benchPaths.js';
 import { CONTENDERS, type Contender } from './contenders.js';
 import { generateLoad, percentile } from './loadGenerator.js';
@@ -84,13 +85,15 @@ subscription event, closes what is in flight to newcomers; \`PSGRAPH_DEDUPLICATE
 fetches one plan level sends to a subgraph, and those of concurrent requests up to a bounded amount of work, travel
 as one HTTP request over pooled keep-alive connections. \`PSGRAPH_FORWARD_HEADERS\` (default
 \`authorization,x-request-id,traceparent\`, or \`none\`) says which request headers reach the subgraphs.
-\`node --import tsx gateway/src/cli/gateway.ts --workers N\` (or \`--workers auto\`, one per core) runs N gateway processes
+\`npm run gateway -- --workers N\` (or \`--workers auto\`, one per core) runs N gateway processes
 sharing the port (node:cluster); each worker has its own connections, deduplication, subscriptions and \`/metrics\`.
 
 The latest full run:`;
 const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;
 
 ensureInstalled();
+// psgraph runs from its bundle, as `npm run gateway` runs it: built from the sources being measured.
+await buildGateway();
 if (HAS_TASKSET && othersCpu !== undefined) spawnSync('taskset', ['-cp', othersCpu, String(process.pid)], { stdio: 'ignore' });
 
 const running = new Set<BenchProcess>();
@@ -164,7 +167,7 @@ async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[
     const prepared = new Map<Workload, Awaited<ReturnType<typeof buildRequests>> | Error>();
     const apollo = CONTENDERS.find((c) => c.id === 'apollo')!;
     try {
-      await withGateway(apollo, supergraphPath, async (url) => {
+      await withGateway(apollo, supergraphPath, false, async (url) => {
         const query: Query = async (body) => {
           const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, headersTimeout: 60_000, bodyTimeout: 60_000 });
           return response.body.json();
@@ -231,7 +234,7 @@ interface RoundResult {
 /** One round: a fresh gateway process, a warm-up, a timed window, the process stopped. */
 async function measureRound(contender: Contender, workload: Workload, requests: Awaited<ReturnType<typeof buildRequests>>, supergraphPath: string, subgraphs: Subgraphs): Promise<RoundResult | Error> {
   try {
-    return await withGateway(contender, supergraphPath, async (url, gateway) => {
+    return await withGateway(contender, supergraphPath, workload.uniqueAuthorization, async (url, gateway) => {
       const rss = sampleRss(gateway);
       let subgraphRequestsAtStart = 0;
       let subgraphRequests = 0;
@@ -310,9 +313,14 @@ function combineRounds(contender: Contender, results: ReadonlyArray<RoundResult 
 }
 
 /** Starts a contender pinned to the gateway core, waits until it answers GraphQL, runs `body`, stops it. */
-async function withGateway<T>(contender: Contender, supergraphPath: string, body: (url: string, gateway: BenchProcess) => Promise<T>): Promise<T> {
+async function withGateway<T>(
+  contender: Contender,
+  supergraphPath: string,
+  forwardAuthorization: boolean,
+  body: (url: string, gateway: BenchProcess) => Promise<T>,
+): Promise<T> {
   const port = await freePort();
-  const gateway = startProcess(contender.spec({ port, supergraphPath, ...(gatewayCpu === undefined ? {} : { cpu: gatewayCpu }) }));
+  const gateway = startProcess(contender.spec({ port, supergraphPath, forwardAuthorization, ...(gatewayCpu === undefined ? {} : { cpu: gatewayCpu }) }));
   running.add(gateway);
   const url = `http://127.0.0.1:${port}/graphql`;
   try {

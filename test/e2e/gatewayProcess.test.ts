@@ -1,6 +1,10 @@
 import { type Server, createServer, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, runTypeScript } from '../support/processes.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildGateway } from '../../gateway/build.js';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/src/cli/runtimeFlags.js';
+import { REPO_ROOT, freePort, runNode, runTypeScript } from '../support/processes.js';
 import { type Stack, startStack } from '../support/stack.js';
 
 /** Forwards to `target` after `delayMs`: a slow subgraph, so a request is surely in flight at SIGTERM. */
@@ -32,6 +36,35 @@ describe('the gateway process', () => {
   afterAll(async () => {
     proxy.close();
     await stack.stop();
+  });
+
+  it('runs from its bundle with its Node flags, as `npm start` and `npm run gateway` run it', async () => {
+    const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts['gateway']).toContain(`node ${GATEWAY_NODE_FLAGS.join(' ')} gateway/dist/gateway.js`);
+    const bundle = await buildGateway();
+    const port = await freePort();
+    const gateway = runNode([...GATEWAY_NODE_FLAGS, bundle], {
+      PSGRAPH_GATEWAY_PORT: String(port),
+      PSGRAPH_CRM_URL: stack.subgraphs.crm.url,
+      PSGRAPH_PSA_URL: stack.subgraphs.psa.url,
+      PSGRAPH_ERP_URL: stack.subgraphs.erp.url,
+      PSGRAPH_BILLING_URL: stack.subgraphs.billing.url,
+    });
+    try {
+      await gateway.waitFor(/\[gateway\] ready at/, 60_000);
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ projects(first: 2) { nodes { name invoiceSummary { invoiceCount } } } }' }),
+      });
+      const body = (await response.json()) as { data: { projects: { nodes: Array<{ name: string; invoiceSummary: { invoiceCount: number } }> } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      expect(body.data.projects.nodes).toHaveLength(2);
+      expect(typeof body.data.projects.nodes[0]!.invoiceSummary.invoiceCount).toBe('number');
+    } finally {
+      gateway.child.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+    }
   });
 
   it('finishes requests in flight on SIGTERM, refuses new ones, and exits 0', async () => {

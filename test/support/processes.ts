@@ -28,7 +28,12 @@ export interface RunningProcess {
 }
 
 export function runTypeScript(entry: string, env: NodeJS.ProcessEnv): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runNode(['--import', 'tsx', entry], env);
+}
+
+/** `node <args>` from the repository root, with `env` over this process's environment. */
+export function runNode(args: readonly string[], env: NodeJS.ProcessEnv): RunningProcess {
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {

@@ -179,14 +179,37 @@ function applyAtPath(types: SupergraphTypes, path: readonly string[], at: number
   }
 }
 
-/** The values at `path` below `value`, lists (`@`) flattened. */
-function flattenAtPath(value: unknown, path: readonly (string | number)[], at = 0): unknown {
-  if (at === path.length || value === undefined || value === null) return value;
-  const element = path[at];
-  if (element === '@') return (value as unknown[]).flatMap((item) => flattenAtPath(item, path, at + 1) as unknown);
-  if (typeof element !== 'string') throw new Error(`Unexpected ${typeof element} found in path`);
-  if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${element}`);
-  return flattenAtPath(hasOwn(value as object, element) ? (value as Data)[element] : undefined, path, at + 1);
+/**
+ * The values at `path` below `value`, lists (`@`) flattened into one array: undefined or null when nothing is
+ * there, the value itself when the path holds no `@`.
+ */
+function flattenAtPath(value: unknown, path: readonly (string | number)[]): unknown {
+  if (!path.includes('@')) return walk(value, path, 0, undefined);
+  const found: unknown[] = [];
+  walk(value, path, 0, found);
+  return found;
+}
+
+/** Follows `path` from `at`; with `found`, pushes every value reached at its end (and returns nothing useful). */
+function walk(value: unknown, path: readonly (string | number)[], at: number, found: unknown[] | undefined): unknown {
+  for (; at < path.length; at++) {
+    if (value === undefined || value === null) return value;
+    const element = path[at];
+    if (element === '@') {
+      for (const item of value as unknown[]) walk(item, path, at + 1, found);
+      return undefined;
+    }
+    if (typeof element !== 'string') throw new Error(`Unexpected ${typeof element} found in path`);
+    if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${element}`);
+    value = hasOwn(value as object, element) ? (value as Data)[element] : undefined;
+  }
+  // The end of the path: an '@' before it collects; a list here is one element of the result, as flatMap would
+  // spread it.
+  if (found) {
+    if (Array.isArray(value)) for (const item of value) found.push(item);
+    else found.push(value);
+  }
+  return value;
 }
 
 export async function executePlanNode(execution: PlanExecution, node: PlanNode, cursor: Cursor | undefined): Promise<void> {

@@ -22,6 +22,11 @@ export interface GatewayConfig {
   /** Merge the fetches a plan level sends to one subgraph into one HTTP request. @default true (PSGRAPH_MERGE_SUBGRAPH_OPERATIONS) */
   readonly mergeSubgraphOperations: boolean;
   /**
+   * While a subgraph has requests in flight, how long a new batch of fetches to it waits for more to join (0: one
+   * event-loop turn). An idle subgraph is never waited for. @default 2 (PSGRAPH_BUSY_BATCH_WINDOW_MS)
+   */
+  readonly busyBatchWindowMs: number;
+  /**
    * Identical queries in flight (same operation, variables and forwarded headers) are answered once, for client
    * requests and for subgraph requests; mutations and subscription events close what is in flight to newcomers.
    * Off: only identical fetches of one batch are sent once. @default true (PSGRAPH_DEDUPLICATE_INFLIGHT)
@@ -98,6 +103,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     production,
     introspection: introspection ?? !production,
     mergeSubgraphOperations: readBoolean(env, 'PSGRAPH_MERGE_SUBGRAPH_OPERATIONS') ?? true,
+    busyBatchWindowMs: readNumber(env, 'PSGRAPH_BUSY_BATCH_WINDOW_MS', 2, 0, 100),
     deduplicateInflight: readBoolean(env, 'PSGRAPH_DEDUPLICATE_INFLIGHT') ?? true,
     forwardHeaders: readHeaderList(env, 'PSGRAPH_FORWARD_HEADERS') ?? DEFAULT_FORWARD_HEADERS,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),

@@ -77,6 +77,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
         agent,
         forwardHeaders: config.forwardHeaders,
         mergeOperations: config.mergeSubgraphOperations,
+        busyBatchWindowMs: config.busyBatchWindowMs,
         ...(inflight ? { inflight } : {}),
         onFetch: (subgraph, outcome, operations) => {
           countFetch({ subgraph, outcome });

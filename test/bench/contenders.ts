@@ -48,14 +48,27 @@ function baseEnv(): NodeJS.ProcessEnv {
 const hiveBin = join(BENCH_DIR, 'node_modules', '@graphql-hive', 'gateway', 'dist', 'bin.js');
 const forwarding = (forward: boolean): NodeJS.ProcessEnv => (forward ? { FORWARD_AUTHORIZATION: '1' } : {});
 
+/**
+ * Experiments: `PSGRAPH_BENCH_ENV="PSGRAPH_EXECUTOR=apollo,…"` adds settings to psgraph's gateway and
+ * `PSGRAPH_BENCH_NODE_FLAGS="--max-semi-space-size=16 …"` replaces its Node flags (both named in the report).
+ */
+const experimentEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  (process.env['PSGRAPH_BENCH_ENV'] ?? '').split(',').filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
+);
+const psgraphNodeFlags: readonly string[] = process.env['PSGRAPH_BENCH_NODE_FLAGS'] !== undefined ? process.env['PSGRAPH_BENCH_NODE_FLAGS'].split(' ').filter(Boolean) : GATEWAY_NODE_FLAGS;
+const experimentNote = [
+  ...Object.entries(experimentEnv).map(([key, value]) => `${key}=${value}`),
+  ...(process.env['PSGRAPH_BENCH_NODE_FLAGS'] !== undefined ? [`Node flags "${psgraphNodeFlags.join(' ')}"`] : []),
+].join(', ');
+
 /** psgraph's gateway as `npm run gateway` runs it: the bundle (run.ts builds it first) with its Node flags. */
 function psgraphSpec(name: string, { port, supergraphPath, cpu }: SpecOptions, env: NodeJS.ProcessEnv = {}): ProcessSpec {
   return {
     name,
     command: process.execPath,
-    args: [...GATEWAY_NODE_FLAGS, GATEWAY_BUNDLE],
+    args: [...psgraphNodeFlags, GATEWAY_BUNDLE],
     cwd: REPO_ROOT,
-    env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath, ...env },
+    env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath, ...experimentEnv, ...env },
     ...(cpu === undefined ? {} : { cpu }),
   };
 }
@@ -75,7 +88,9 @@ export const CONTENDERS: readonly Contender[] = [
   {
     id: 'psgraph',
     label: 'psgraph',
-    settings: `\`npm run gateway\`: node ${GATEWAY_NODE_FLAGS.join(' ')} gateway/dist/gateway.js (the bundle of gateway/src), defaults, one process`,
+    settings: experimentNote
+      ? `EXPERIMENT: node ${psgraphNodeFlags.join(' ')} gateway/dist/gateway.js with ${experimentNote}`
+      : `\`npm run gateway\`: node ${GATEWAY_NODE_FLAGS.join(' ')} gateway/dist/gateway.js (the bundle of gateway/src), defaults, one process`,
     spec: (options) => psgraphSpec('psgraph', options),
   },
   {

@@ -35,6 +35,19 @@ const fetchFrom = (source: SubgraphDataSource, query: string) =>
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One client's fetch; a turn later, while it is in flight, a second client's; two turns later a third's. */
+async function threeClients(source: SubgraphDataSource) {
+  const fetches = [fetchFrom(source, '{ a }')];
+  await tick();
+  fetches.push(fetchFrom(source, '{ b }'));
+  await tick();
+  await tick();
+  fetches.push(fetchFrom(source, '{ c }'));
+  return fetches;
+}
+
+const ANSWERS = [{ data: { a: 'A' } }, { data: { b: 'B' } }, { data: { c: 'C' } }];
+
 describe('batching fetches to a busy subgraph', () => {
   const build = (busyBatchWindowMs: number) => {
     const subgraph = heldSubgraph();
@@ -53,12 +66,7 @@ describe('batching fetches to a busy subgraph', () => {
 
   it('while the subgraph is busy, lets fetches of different clients within the window travel in one request', async () => {
     const { subgraph, source } = build(30);
-    const first = fetchFrom(source, '{ a }');
-    await tick();
-    const second = fetchFrom(source, '{ b }');
-    await tick();
-    await tick();
-    const third = fetchFrom(source, '{ c }');
+    const fetches = await threeClients(source);
     expect(subgraph.sent).toHaveLength(1);
     await sleep(60);
     expect(subgraph.sent).toHaveLength(2);
@@ -66,21 +74,16 @@ describe('batching fetches to a busy subgraph', () => {
     subgraph.release();
     await sleep(10);
     subgraph.release();
-    expect(await Promise.all([first, second, third])).toEqual([{ data: { a: 'A' } }, { data: { b: 'B' } }, { data: { c: 'C' } }]);
+    expect(await Promise.all(fetches)).toEqual(ANSWERS);
   });
 
   it('without a window, sends each turn its own request even while the subgraph is busy', async () => {
     const { subgraph, source } = build(0);
-    const first = fetchFrom(source, '{ a }');
-    await tick();
-    const second = fetchFrom(source, '{ b }');
-    await tick();
-    await tick();
-    const third = fetchFrom(source, '{ c }');
+    const fetches = await threeClients(source);
     await tick();
     await tick();
     expect(subgraph.sent).toHaveLength(3);
     subgraph.release();
-    expect(await Promise.all([first, second, third])).toEqual([{ data: { a: 'A' } }, { data: { b: 'B' } }, { data: { c: 'C' } }]);
+    expect(await Promise.all(fetches)).toEqual(ANSWERS);
   });
 });

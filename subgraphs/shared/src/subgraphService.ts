@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginUsageReportingDisabled,
@@ -66,6 +67,9 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      // No field declares @cacheControl, and the gateway ignores a subgraph's cache-control header; left on, the
+      // plugin wraps every resolver of every request to compute a policy nobody reads.
+      ApolloServerPluginCacheControlDisabled(),
       { requestDidStart: async () => void countRequest() },
     ],
   });

@@ -63,6 +63,10 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   const dataSources = new Map<string, SubgraphDataSource>();
   const supergraph = supergraphFromFile({ path: config.supergraphPath, log });
   metrics.gauge('psgraph_supergraph_reloads_total', 'Times the supergraph file was reloaded since start.', () => supergraph.status.reloads);
+  metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process.', () => process.memoryUsage.rss());
+  metrics.gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
+  metrics.gauge('nodejs_heap_total_bytes', 'V8 heap reserved.', () => process.memoryUsage().heapTotal);
+  metrics.gauge('nodejs_external_memory_bytes', 'Memory held outside the V8 heap by JavaScript objects (buffers included).', () => process.memoryUsage().external);
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,

@@ -191,6 +191,70 @@ describe('PSA sandbox at the default seed volume', () => {
       probe(() => expect(db().prepare('UPDATE time_entry SET minutes = minutes + 60 WHERE id = ?').run(openEntryId).changes).toBe(1));
     });
 
+    /** Each project's time by timesheet status, from the rollup and recomputed from the entries themselves. */
+    const rollupAgainstEntries = (projectId?: string) => {
+      const where = projectId === undefined ? '' : 'WHERE project_id = ?';
+      const params = projectId === undefined ? [] : [projectId];
+      const fromRollup = db()
+        .prepare(`SELECT project_id, status, entry_count, minutes, billable_minutes, billable_value_minor, cost_minor, last_entry_date
+                  FROM project_time_rollup ${where ? `${where} AND` : 'WHERE'} entry_count > 0 ORDER BY project_id, status`)
+        .all(...params);
+      const fromEntries = db()
+        .prepare(`SELECT * FROM (SELECT t.project_id, t.status, COUNT(*) AS entry_count, SUM(e.minutes) AS minutes,
+                    SUM(CASE WHEN e.billable = 1 THEN e.minutes ELSE 0 END) AS billable_minutes,
+                    SUM(CASE WHEN e.billable = 1 THEN (e.minutes * e.bill_rate_minor + 30) / 60 ELSE 0 END) AS billable_value_minor,
+                    SUM((e.minutes * e.cost_rate_minor + 30) / 60) AS cost_minor, MAX(e.work_date) AS last_entry_date
+                  FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id GROUP BY t.project_id, t.status) ${where} ORDER BY project_id, status`)
+        .all(...params);
+      return { fromRollup, fromEntries };
+    };
+
+    it('keeps every project\'s time rollup equal to its entries from the seed on', () => {
+      const { fromRollup, fromEntries } = rollupAgainstEntries();
+      expect(fromRollup.length).toBeGreaterThan(1_000);
+      expect(fromRollup).toEqual(fromEntries);
+    });
+
+    it('keeps the time rollup equal to the entries through inserts, updates, deletes and every status change', async () => {
+      const assignment = plannedAssignment();
+      const sameAsEntries = () => {
+        const { fromRollup, fromEntries } = rollupAgainstEntries(assignment.project_id);
+        expect(fromRollup).toEqual(fromEntries);
+        return fromRollup as Array<{ status: string; entry_count: number; minutes: number }>;
+      };
+      let totals: ReturnType<SandboxPsa['timeTotalsByProjectId']> | undefined;
+      probe(() => {
+        expect(sameAsEntries()).toEqual([]);
+        insertSheet(1, assignment.resource_id, assignment.project_id, mondayOfIso(assignment.start_date));
+        insertEntry(1, 1, assignment.id, assignment.start_date);
+        insertEntry(2, 1, assignment.id, assignment.start_date);
+        expect(sameAsEntries()).toMatchObject([{ status: 'OPEN', entry_count: 2, minutes: 960 }]);
+        db().prepare('UPDATE time_entry SET minutes = 120, billable = 0 WHERE id = 2').run();
+        expect(sameAsEntries()).toMatchObject([{ status: 'OPEN', entry_count: 2, minutes: 600 }]);
+        db().prepare('DELETE FROM time_entry WHERE id = 1').run();
+        expect(sameAsEntries()).toMatchObject([{ status: 'OPEN', entry_count: 1, minutes: 120 }]);
+        const setStatus = (status: string, approvedOn: string | null = null) => db().prepare('UPDATE timesheet SET status = ?, approved_on = ? WHERE id = 1').run(status, approvedOn);
+        setStatus('SUBMITTED');
+        expect(sameAsEntries()).toMatchObject([{ status: 'SUBMITTED', entry_count: 1 }]);
+        setStatus('REJECTED');
+        setStatus('OPEN');
+        insertEntry(3, 1, assignment.id, assignment.start_date);
+        setStatus('SUBMITTED');
+        setStatus('APPROVED', assignment.start_date);
+        expect(sameAsEntries()).toMatchObject([{ status: 'APPROVED', entry_count: 2, minutes: 600 }]);
+        // The statement behind Project.timeTotals reads the rollup (it runs now, inside the probe).
+        totals = (psa.psa as SandboxPsa).timeTotalsByProjectId([assignment.project_id]);
+      });
+      expect((await totals!).get(assignment.project_id)).toMatchObject({
+        timeEntryCount: 2,
+        totalMinutes: 600,
+        approvedMinutes: 600,
+        approvedBillableMinutes: 480,
+        approvedBillableValueMinor: 800,
+        lastEntryDate: assignment.start_date,
+      });
+    });
+
     it('refuses to shrink a project past its booked time, and to reopen a completed project', () => {
       const project = db().prepare("SELECT id, start_date FROM project WHERE status = 'COMPLETED' LIMIT 1").get() as { id: string; start_date: string };
       probe(() => {

@@ -23,7 +23,7 @@ import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
 import { ideHandlers } from './ide/idePage.js';
-import { InflightRequests, inboundDeduplicationPlugin } from './inflightDeduplication.js';
+import { InflightRequests, inboundDeduplicationPlugin, sharedResultStringifier } from './inflightDeduplication.js';
 import { maxAliasesRule, maxDepthRule } from './queryLimits.js';
 import { SubgraphDataSource, createSubgraphAgent } from './subgraphDataSource.js';
 import { SubscriptionBridge } from './subscriptions/subscriptionBridge.js';
@@ -129,6 +129,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
+    ...(inflight ? { stringifyResult: sharedResultStringifier() } : {}),
     plugins: [
       // Nothing is reported to Apollo and no landing page is fetched from a CDN: the IDE is served locally.
       ApolloServerPluginLandingPageDisabled(),

@@ -133,3 +133,22 @@ export function inboundDeduplicationPlugin(options: InboundDeduplicationOptions)
     },
   };
 }
+
+/**
+ * Apollo Server's `stringifyResult`, serializing a shared response once: requests answered with another's
+ * response share its result objects, and Apollo Server would otherwise serialize the same (often large) data
+ * again for every one of them. The text is kept per `data` object, and reused only when the errors and
+ * extensions beside it are the very same objects too. The output is Apollo Server's own: JSON and a newline.
+ */
+export function sharedResultStringifier(): (result: { data?: unknown; errors?: unknown; extensions?: unknown }) => string {
+  const texts = new WeakMap<object, { errors: unknown; extensions: unknown; text: string }>();
+  return (result) => {
+    const data = result.data;
+    const key = typeof data === 'object' && data !== null ? data : undefined;
+    const cached = key && texts.get(key);
+    if (cached && cached.errors === result.errors && cached.extensions === result.extensions) return cached.text;
+    const text = `${JSON.stringify(result)}\n`;
+    if (key) texts.set(key, { errors: result.errors, extensions: result.extensions, text });
+    return text;
+  };
+}

@@ -1,7 +1,7 @@
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { InflightRequests } from '../src/inflightDeduplication.js';
+import { InflightRequests, sharedResultStringifier } from '../src/inflightDeduplication.js';
 import { SubgraphDataSource } from '../src/subgraphDataSource.js';
 
 /** A subgraph behind a fake pooled client: answers each request with the store's state when the request arrived. */
@@ -107,5 +107,27 @@ describe('closing what is in flight', () => {
     expect(requests.join('k')).toBeUndefined();
     answer('done');
     expect(await leader).toBe('done');
+  });
+});
+
+describe('serializing a shared response', () => {
+  it("writes Apollo Server's bytes, once per shared result, and never reuses them for another result", () => {
+    const stringify = sharedResultStringifier();
+    const data = { project: { id: 'p1', name: 'Atlas' } };
+    let reads = 0;
+    const counted = { get project() {
+      reads++;
+      return data.project;
+    } };
+    const first = stringify({ data: counted });
+    expect(first).toBe(`${JSON.stringify({ data })}\n`);
+    // A follower answered with the same result (a new envelope around the same data): the text is reused.
+    expect(stringify({ data: counted })).toBe(first);
+    expect(reads).toBe(1);
+    // Other errors beside the same data, or other data: serialized afresh.
+    const errors = [{ message: 'partial' }];
+    expect(stringify({ data: counted, errors })).toBe(`${JSON.stringify({ data, errors })}\n`);
+    expect(stringify({ data: { project: { id: 'p2' } } })).toBe(`${JSON.stringify({ data: { project: { id: 'p2' } } })}\n`);
+    expect(stringify({ errors })).toBe(`${JSON.stringify({ errors })}\n`);
   });
 });

@@ -34,6 +34,8 @@ import { type SupergraphFileStatus, supergraphFromFile } from './supergraphFile.
 export interface GatewayServer {
   readonly gateway: ApolloGateway;
   readonly apollo: ApolloServer<BaseContext>;
+  /** psgraph's executor, unless PSGRAPH_EXECUTOR=apollo left @apollo/gateway's in place. */
+  readonly executor: PsgraphExecutor | undefined;
   readonly httpServer: Server;
   readonly metrics: Metrics;
   readonly supergraph: SupergraphFileStatus;
@@ -201,6 +203,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   return {
     gateway,
     apollo,
+    executor,
     httpServer,
     metrics,
     supergraph: supergraph.status,

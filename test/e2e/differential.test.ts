@@ -224,6 +224,18 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
       await compare(standardCases(), psgraphUrl, apollo.url);
     });
 
+    it("gives identical responses with @apollo/gateway's own executor (PSGRAPH_EXECUTOR=apollo)", async () => {
+      const withApolloExecutor = createGatewayServer({ ...loadGatewayConfig({ PSGRAPH_EXECUTOR: 'apollo' }), port: 0, supergraphPath: join(workDir, 'supergraph.graphql'), production: true }, { log: () => {} });
+      try {
+        expect(withApolloExecutor.executor).toBeUndefined();
+        await compare(standardCases(), await withApolloExecutor.listen(), apollo.url);
+        // …while the default gateway answered through psgraph's executor, with its operations prepared.
+        expect(gateway.executor!.preparedCount).toBeGreaterThanOrEqual(standardCases().length - 1);
+      } finally {
+        await withApolloExecutor.stop();
+      }
+    });
+
     it('gives identical responses from its entry point in cluster mode (--workers 2)', async () => {
       await compare(standardCases(), clusterUrl, apollo.url);
     });

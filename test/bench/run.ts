@@ -79,14 +79,21 @@ response checked before it counts; \`test/bench/README.md\` says how, and each r
 \`test/bench/results/\`. \`test/e2e/differential.test.ts\` (in \`npm test\`) requires psgraph to answer exactly as plain
 \`@apollo/gateway\` does over the same subgraphs.
 
-Where psgraph's lead comes from: identical queries in flight — same operation, variables and forwarded headers, so
-never across callers — are answered once, both client requests and subgraph requests (a mutation, and every
-subscription event, closes what is in flight to newcomers; \`PSGRAPH_DEDUPLICATE_INFLIGHT=false\` turns it off); the
-fetches one plan level sends to a subgraph, and those of concurrent requests up to a bounded amount of work, travel
-as one HTTP request over pooled keep-alive connections. \`PSGRAPH_FORWARD_HEADERS\` (default
-\`authorization,x-request-id,traceparent\`, or \`none\`) says which request headers reach the subgraphs.
-\`npm run gateway -- --workers N\` (or \`--workers auto\`, one per core) runs N gateway processes
-sharing the port (node:cluster); each worker has its own connections, deduplication, subscriptions and \`/metrics\`.
+Where psgraph's lead comes from: its own plan executor (each distinct operation's plan, operation and result
+shape prepared once; responses identical to @apollo/gateway's); identical queries in flight — same operation,
+variables and forwarded headers, so never across callers — answered once, both client requests and subgraph
+requests, and a shared response serialized once (a mutation, and every subscription event, closes what is in
+flight to newcomers; \`PSGRAPH_DEDUPLICATE_INFLIGHT=false\` turns it off); the fetches one plan level sends to a
+subgraph, and those of concurrent requests up to a bounded amount of work, travelling as one HTTP request over
+pooled keep-alive connections, with up to 2 ms more for a busy subgraph; the gateway run as a bundle with Node flags
+that keep its memory near its live size. On (a)–(c) the subgraphs share a core with the load generator and are the
+limit (note the gateway CPU column): there psgraph leads by sending them less work. On (d′) every contender forwards
+\`authorization\` to the subgraphs (psgraph by default, the others with their documented setting), so that no
+gateway shares subgraph requests across callers; the others' defaults, which drop the header, are shown for
+comparison. \`PSGRAPH_FORWARD_HEADERS\` (default \`authorization,x-request-id,traceparent\`, or \`none\`) says which
+request headers reach the subgraphs. \`npm run gateway -- --workers N\` (or \`--workers auto\`, one per core) runs N
+gateway processes sharing the port (node:cluster); each worker has its own connections, deduplication,
+subscriptions and \`/metrics\`.
 
 The latest full run:`;
 const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;

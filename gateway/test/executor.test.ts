@@ -10,7 +10,7 @@
  */
 import { composeServices } from '@apollo/composition';
 import { ApolloGateway, type GraphQLDataSource, LocalGraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,8 +140,9 @@ async function startGateways(): Promise<Gateways> {
   return { apollo, psgraph, executor };
 }
 
-async function answer(server: ApolloServer, query: string, variables?: Record<string, unknown>): Promise<unknown> {
-  const response = await server.executeOperation({ query, ...(variables ? { variables } : {}) });
+async function answer(server: ApolloServer, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<unknown> {
+  const http = headers ? { http: { method: 'POST', headers: new HeaderMap(Object.entries(headers)), search: '', body: {} } } : {};
+  const response = await server.executeOperation({ query, ...(variables ? { variables } : {}), ...http });
   if (response.body.kind !== 'single') throw new Error('expected a single result');
   return { status: response.http.status ?? 200, ...JSON.parse(JSON.stringify(response.body.singleResult)) };
 }
@@ -203,6 +204,7 @@ const CASES: ReadonlyArray<{ name: string; query: string; variables?: Record<str
       ((entities[2]!['reviews'] as Row[])[0]!)['stars'] = null;
     },
   },
+  { name: "@skip on a root field with its variable set to null (the plan's condition refuses it)", query: `query ($x: Boolean = false) { products { id } more: products @skip(if: $x) { name } }`, variables: { x: null } },
   { name: 'deep nesting across both subgraphs', query: `{ search(term: "x") { ... on Product { id reviews { id author } shipping } } media { id rating } }` },
 ];
 
@@ -231,6 +233,16 @@ describe("psgraph's executor answers exactly as @apollo/gateway's", () => {
       }
     });
   }
+
+  it('returns the query plan when asked (outside production), printed or as the plan itself, as @apollo/gateway does', async () => {
+    const query = `{ products { id shipping reviews { stars } } }`;
+    for (const format of ['prettified', 'internal']) {
+      const headers = { 'apollo-query-plan-experimental': '1', 'apollo-query-plan-experimental-format': format };
+      const expected = await answer(gateways.apollo, query, undefined, headers);
+      expect(JSON.stringify(expected)).toContain('__queryPlanExperimental');
+      expect(JSON.stringify(await answer(gateways.psgraph, query, undefined, headers))).toBe(JSON.stringify(expected));
+    }
+  });
 
   it('prepares each distinct operation once and reuses it', async () => {
     const query = `{ products { name id } }`;

@@ -11,7 +11,7 @@
  */
 import type { ApolloGateway, GraphQLDataSource } from '@apollo/gateway';
 import { type Operation, type Schema, operationFromDocument } from '@apollo/federation-internals';
-import type { QueryPlan, QueryPlanner } from '@apollo/query-planner';
+import { type QueryPlan, type QueryPlanner, prettyFormatQueryPlan } from '@apollo/query-planner';
 import type { GatewayExecutionResult, GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
 import {
   type DocumentNode,
@@ -36,6 +36,8 @@ export interface LoadedSupergraph {
   readonly apiSchema: Schema;
   /** The supergraph schema (with every subgraph's types), for type checks on entities. */
   readonly supergraphSchema: GraphQLSchema;
+  /** The planner's safety checks the gateway was told to skip (APOLLO_DISABLE_SECURITY_… variables). */
+  readonly planOptions: { recursiveSelectionsLimitDisabled: boolean; nonLocalSelectionsLimitDisabled: boolean };
 }
 
 /**
@@ -44,12 +46,26 @@ export interface LoadedSupergraph {
  * are checked, so that an upgrade that renames them fails at start-up, not on a request.
  */
 export function readLoadedSupergraph(gateway: ApolloGateway): LoadedSupergraph {
-  const internals = gateway as unknown as { queryPlanner?: QueryPlanner; apiSchema?: Schema; supergraphSchema?: GraphQLSchema };
+  const internals = gateway as unknown as {
+    queryPlanner?: QueryPlanner;
+    apiSchema?: Schema;
+    supergraphSchema?: GraphQLSchema;
+    recursiveSelectionsLimitDisabled?: boolean;
+    nonLocalSelectionsLimitDisabled?: boolean;
+  };
   const { queryPlanner, apiSchema, supergraphSchema } = internals;
   if (!queryPlanner || !apiSchema || !supergraphSchema) {
     throw new Error('@apollo/gateway did not expose its query planner and schemas where psgraph reads them (is @apollo/gateway 2.14.4 installed?).');
   }
-  return { planner: queryPlanner, apiSchema, supergraphSchema };
+  return {
+    planner: queryPlanner,
+    apiSchema,
+    supergraphSchema,
+    planOptions: {
+      recursiveSelectionsLimitDisabled: internals.recursiveSelectionsLimitDisabled === true,
+      nonLocalSelectionsLimitDisabled: internals.nonLocalSelectionsLimitDisabled === true,
+    },
+  };
 }
 
 interface PreparedOperation {
@@ -78,9 +94,15 @@ export interface PsgraphExecutorOptions {
 export class PsgraphExecutor {
   private generation: Generation | undefined;
   private readonly maxPrepared: number;
+  /**
+   * As @apollo/gateway (on unless NODE_ENV=production): a request with an `Apollo-Query-Plan-Experimental` header
+   * gets its query plan in `extensions.__queryPlanExperimental` — for integration engineers debugging a plan.
+   */
+  private readonly exposeQueryPlan: boolean;
 
   constructor(private readonly options: PsgraphExecutorOptions) {
     this.maxPrepared = options.maxPreparedOperations ?? 1000;
+    this.exposeQueryPlan = (options.gateway as unknown as { config?: { __exposeQueryPlanExperimental?: boolean } }).config?.__exposeQueryPlanExperimental === true;
     // Registered before the gateway loads; every load and reload starts a new generation with an empty cache.
     options.gateway.onSchemaLoadOrUpdate(() => {
       const loaded = readLoadedSupergraph(options.gateway);
@@ -102,7 +124,15 @@ export class PsgraphExecutor {
       if (errors) return { errors };
     }
     const prepared = this.prepare(generation, requestContext.queryHash, request.operationName, document, definition);
-    return run(generation, prepared, requestContext, this.options.dataSource);
+    const response = await run(generation, prepared, requestContext, this.options.dataSource);
+    const headers = request.http?.headers;
+    if (this.exposeQueryPlan && headers?.get('Apollo-Query-Plan-Experimental')) {
+      const format = headers.has('Apollo-Query-Plan-Experimental-Format') ? headers.get('Apollo-Query-Plan-Experimental-Format') : 'prettified';
+      const printed = prepared.plan.node ? prettyFormatQueryPlan(prepared.plan) : null;
+      // Replaces any other extension, as @apollo/gateway does.
+      response.extensions = { __queryPlanExperimental: format === 'prettified' ? printed || true : format === 'internal' ? prepared.plan : true };
+    }
+    return response;
   };
 
   private prepare(generation: Generation, queryHash: string, operationName: string | undefined, document: DocumentNode, definition: OperationDefinitionNode): PreparedOperation {
@@ -118,7 +148,7 @@ export class PsgraphExecutor {
     const operation = operationFromDocument(generation.loaded.apiSchema, document, operationName ? { operationName } : {});
     const prepared: PreparedOperation = {
       operation,
-      plan: generation.loaded.planner.buildQueryPlan(operation),
+      plan: generation.loaded.planner.buildQueryPlan(operation, generation.loaded.planOptions),
       shape: compileShape(operation, generation.shapeTypes),
       variableDefinitions: definition.variableDefinitions ?? [],
     };

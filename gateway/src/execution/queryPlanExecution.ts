@@ -51,8 +51,9 @@ export class SupergraphTypes {
     if (answer === undefined) {
       const type = this.schema.getType(String(typename));
       const condition = this.schema.getType(typeCondition);
-      answer =
-        type !== undefined && condition !== undefined && isAbstractType(condition) && (isObjectType(type) || isInterfaceType(type)) && this.schema.isSubType(condition, type);
+      // Only pairs of types the schema has are remembered: names from subgraph data must not grow the cache.
+      if (type === undefined || condition === undefined) return false;
+      answer = isAbstractType(condition) && (isObjectType(type) || isInterfaceType(type)) && this.schema.isSubType(condition, type);
       this.answers.set(key, answer);
     }
     return answer;
@@ -301,7 +302,8 @@ async function send(execution: PlanExecution, fetch: FetchNode, cursor: Cursor, 
   } as never);
   if (response.errors) {
     const errorPath = errorPathTranslator(fetch, cursor);
-    for (const error of response.errors) execution.errors.push(downstreamServiceError(error, fetch.serviceName, errorPath));
+    // All translated before any is recorded: one that cannot be (a malformed path) fails the fetch alone.
+    execution.errors.push(...response.errors.map((error) => downstreamServiceError(error, fetch.serviceName, errorPath)));
   }
   return response.data as Data | null | undefined;
 }

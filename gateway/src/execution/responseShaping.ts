@@ -82,7 +82,8 @@ export class TypeRelations {
     let kind = this.kinds.get(typeName);
     if (kind === undefined) {
       const type = this.schema.type(typeName);
-      kind = type === undefined ? 'unknown' : isObjectType(type) ? 'object' : isCompositeType(type) ? 'abstract' : 'leaf';
+      if (type === undefined) return 'unknown'; // not remembered: names from subgraph data must not grow the cache
+      kind = isObjectType(type) ? 'object' : isCompositeType(type) ? 'abstract' : 'leaf';
       this.kinds.set(typeName, kind);
     }
     return kind;
@@ -95,7 +96,8 @@ export class TypeRelations {
     if (answer === undefined) {
       const conditionType = this.schema.type(condition);
       const type = this.schema.type(typeName);
-      answer = conditionType !== undefined && type !== undefined && isSubtype(conditionType, type);
+      if (conditionType === undefined || type === undefined) return false; // not remembered, as above
+      answer = isSubtype(conditionType, type);
       this.subtype.set(key, answer);
     }
     return answer;
@@ -206,14 +208,14 @@ function invariant(condition: unknown, message: () => string): asserts condition
 
 function isSkipped(selection: CompiledField | CompiledFragment, variables: Record<string, unknown>): boolean {
   const { skip, include } = selection;
-  if (skip !== undefined && directiveValue(skip, variables)) return true;
-  return include !== undefined && !directiveValue(include, variables);
+  if (skip !== undefined && directiveValue('skip', skip, variables)) return true;
+  return include !== undefined && !directiveValue('include', include, variables);
 }
 
-function directiveValue(argument: DirectiveArgument, variables: Record<string, unknown>): boolean {
+function directiveValue(directive: 'skip' | 'include', argument: DirectiveArgument, variables: Record<string, unknown>): boolean {
   if (typeof argument === 'boolean') return argument;
   const value = variables[argument];
-  invariant(typeof value === 'boolean', () => `Unexpected value ${String(value)} for variable $${argument}`);
+  invariant(typeof value === 'boolean', () => `Unexpected value ${String(value)} for variable $${argument} of @${directive}(if: $${argument})`);
   return value;
 }
 

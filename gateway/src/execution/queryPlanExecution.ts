@@ -257,7 +257,7 @@ async function executeFetch(execution: PlanExecution, fetch: FetchNode, cursor: 
   }
   const types = execution.supergraph;
   if (!fetch.requires) {
-    const received = await send(execution, fetch, cursor, variables);
+    const received = await send(execution, service, fetch, cursor, variables);
     if (received) applyRewrites(types, fetch.outputRewrites, received);
     for (const entity of entities) deepMerge(entity, received);
     return;
@@ -276,7 +276,7 @@ async function executeFetch(execution: PlanExecution, fetch: FetchNode, cursor: 
   if (representations.length < 1) return;
   if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
   variables['representations'] = representations;
-  const received = await send(execution, fetch, cursor, variables);
+  const received = await send(execution, service, fetch, cursor, variables);
   if (!received) return;
   const receivedEntities = received['_entities'];
   if (!Array.isArray(receivedEntities)) throw new Error('Expected "data._entities" in response to be an array');
@@ -290,9 +290,9 @@ async function executeFetch(execution: PlanExecution, fetch: FetchNode, cursor: 
   }
 }
 
-async function send(execution: PlanExecution, fetch: FetchNode, cursor: Cursor, variables: Data): Promise<Data | null | undefined> {
+async function send(execution: PlanExecution, service: GraphQLDataSource, fetch: FetchNode, cursor: Cursor, variables: Data): Promise<Data | null | undefined> {
   const { requestContext } = execution;
-  const response = await execution.dataSource(fetch.serviceName)!.process({
+  const response = await service.process({
     kind: 'incoming operation' as never,
     request: { query: fetch.operation, variables, operationName: fetch.operationName },
     incomingRequestContext: requestContext,

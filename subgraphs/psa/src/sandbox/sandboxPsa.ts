@@ -279,22 +279,22 @@ const rollupAddEntry = (entry: 'NEW' | 'OLD') => `INSERT INTO project_time_rollu
   SELECT t.project_id, t.status, ${rollupSums(entry, (x) => x)}, ${entry}.work_date FROM timesheet t WHERE t.id = ${entry}.timesheet_id
   ${ROLLUP_ADD};`;
 
-/** Takes one entry away from its timesheet's project and status, and recomputes that key's last entry date. */
-const rollupRemoveEntry = (entry: 'OLD') => `UPDATE project_time_rollup SET entry_count = entry_count - 1, minutes = minutes - ${entry}.minutes,
-    billable_minutes = billable_minutes - CASE WHEN ${entry}.billable = 1 THEN ${entry}.minutes ELSE 0 END,
-    billable_value_minor = billable_value_minor - CASE WHEN ${entry}.billable = 1 THEN ${entryValue('bill_rate_minor', entry)} ELSE 0 END,
-    cost_minor = cost_minor - ${entryValue('cost_rate_minor', entry)}
-  WHERE (project_id, status) = (SELECT project_id, status FROM timesheet WHERE id = ${entry}.timesheet_id);
-  ${rollupRecomputeLast(`(SELECT project_id, status FROM timesheet WHERE id = ${entry}.timesheet_id)`)}`;
-
 const rollupRecomputeLast = (key: string) => `UPDATE project_time_rollup SET last_entry_date = (SELECT MAX(e.work_date) FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id
     WHERE t.project_id = project_time_rollup.project_id AND t.status = project_time_rollup.status)
   WHERE (project_id, status) = ${key};`;
 
+/** Takes the entry `OLD` away from its timesheet's project and status, and recomputes that key's last entry date. */
+const ROLLUP_REMOVE_OLD_ENTRY = `UPDATE project_time_rollup SET entry_count = entry_count - 1, minutes = minutes - OLD.minutes,
+    billable_minutes = billable_minutes - CASE WHEN OLD.billable = 1 THEN OLD.minutes ELSE 0 END,
+    billable_value_minor = billable_value_minor - CASE WHEN OLD.billable = 1 THEN ${entryValue('bill_rate_minor', 'OLD')} ELSE 0 END,
+    cost_minor = cost_minor - ${entryValue('cost_rate_minor', 'OLD')}
+  WHERE (project_id, status) = (SELECT project_id, status FROM timesheet WHERE id = OLD.timesheet_id);
+  ${rollupRecomputeLast(`(SELECT project_id, status FROM timesheet WHERE id = OLD.timesheet_id)`)}`;
+
 const TIME_ROLLUP_TRIGGERS = `
 CREATE TRIGGER IF NOT EXISTS time_rollup_entry_insert AFTER INSERT ON time_entry BEGIN ${rollupAddEntry('NEW')} END;
-CREATE TRIGGER IF NOT EXISTS time_rollup_entry_delete AFTER DELETE ON time_entry BEGIN ${rollupRemoveEntry('OLD')} END;
-CREATE TRIGGER IF NOT EXISTS time_rollup_entry_update AFTER UPDATE ON time_entry BEGIN ${rollupRemoveEntry('OLD')} ${rollupAddEntry('NEW')} END;
+CREATE TRIGGER IF NOT EXISTS time_rollup_entry_delete AFTER DELETE ON time_entry BEGIN ${ROLLUP_REMOVE_OLD_ENTRY} END;
+CREATE TRIGGER IF NOT EXISTS time_rollup_entry_update AFTER UPDATE ON time_entry BEGIN ${ROLLUP_REMOVE_OLD_ENTRY} ${rollupAddEntry('NEW')} END;
 CREATE TRIGGER IF NOT EXISTS time_rollup_timesheet_status AFTER UPDATE OF status ON timesheet WHEN NEW.status IS NOT OLD.status BEGIN
   INSERT INTO project_time_rollup (${ROLLUP_COLUMNS})
     SELECT NEW.project_id, NEW.status, ${rollupSums('e', (x) => `SUM(${x})`)}, MAX(e.work_date) FROM time_entry e WHERE e.timesheet_id = NEW.id

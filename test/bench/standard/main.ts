@@ -1,6 +1,6 @@
 /**
  * Runs the standard benchmark's four subgraphs in one process: `PORT` (default 4300), `HOST` (default
- * 127.0.0.1), `PSGRAPH_BENCH_DATA` (default `../shared/bench-data/graphql-gateways-benchmark` beside the
+ * 127.0.0.1), `PSGRAPH_BENCH_DATA` (default `./data/`, the copy kept in this
  * repository), `PSGRAPH_BENCH_MEMOIZE=false` to compute every response.
  */
 import { standardBenchDataDir } from '../benchPaths.js';

@@ -1,7 +1,7 @@
 /**
  * The four subgraphs of the field's standard federation gateway benchmark (graphql-hive/graphql-gateways-benchmark:
  * accounts, inventory, products, reviews), written here in Node over the SDL and records the benchmark publishes
- * (`../shared/bench-data/graphql-gateways-benchmark/`). They answer exactly as the benchmark's own subgraphs do,
+ * (kept in `./data/`, with their source and licence). They answer exactly as the benchmark's own subgraphs do,
  * including their quirks, so that `TestQuery` gives the response the benchmark checks:
  *
  * - every review's `author` is user 1 with username "urigo" (provided by reviews);

@@ -1,22 +1,18 @@
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.js';
-
-const CHROMIUM = process.env['PSGRAPH_CHROMIUM'] ?? '/usr/bin/chromium';
+import { CHROMIUM, requirePrerequisite } from '../support/systemPrerequisites.js';
 
 describe('the GraphQL IDE in headless Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium), as .ci/run does, or set PSGRAPH_CHROMIUM.`);
-    }
+    const executablePath = requirePrerequisite(CHROMIUM);
     stack = await startStack();
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath,
       // No background networking: the machine (and a user's air-gapped one) has no internet to reach.
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });

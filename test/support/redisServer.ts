@@ -4,12 +4,13 @@
  * `restart()` kills it with SIGKILL and starts it again on the same port and folder, so the AOF is replayed.
  * A machine without redis-server fails loudly: the Redis tests are never skipped.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './processes.js';
+import { REDIS_SERVER, requirePrerequisite } from './systemPrerequisites.js';
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
@@ -31,15 +32,8 @@ export interface RedisServerOptions {
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const binary = options.binary ?? process.env['REDIS_SERVER_BIN'] ?? 'redis-server';
+  const binary = options.binary ?? requirePrerequisite(REDIS_SERVER);
   const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-  const version = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  if (version.error || version.status !== 0) {
-    throw new Error(
-      `redis-server is not installed (${binary}: ${version.error?.message ?? version.stderr}). The Redis event bus tests need a real server: ` +
-        'install it with "sudo apt-get install redis-server" (Debian/Ubuntu; the CI script does the same), or set REDIS_SERVER_BIN.',
-    );
-  }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'psgraph-redis-'));
   const url = `redis://127.0.0.1:${port}`;

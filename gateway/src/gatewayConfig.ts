@@ -3,7 +3,7 @@
  * gateway with a message naming the variable and what would be valid.
  */
 import { fileURLToPath } from 'node:url';
-import { ConfigError, readNumber, readPort } from '../../subgraphs/shared/src/config.js';
+import { ConfigError, readNumber, readPort } from '../../subgraphs/platform/src/config.js';
 import { DEFAULT_FORWARD_HEADERS } from './subgraphDataSource.js';
 
 export interface GatewayConfig {

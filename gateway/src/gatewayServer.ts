@@ -15,10 +15,10 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { Agent } from 'undici';
 import { ErrorCode } from '../../contracts/errorCodes.js';
-// The shared modules one by one, not their index: the gateway must not load the subgraphs' SQLite and Redis code.
-import { graphqlHttpHandler, sendJson, sendJsonError } from '../../subgraphs/shared/src/http/graphqlHttpHandler.js';
-import { closeGracefully, createHttpServer, listen } from '../../subgraphs/shared/src/http/httpServer.js';
-import { Metrics } from '../../subgraphs/shared/src/metrics.js';
+// The platform's modules one by one, not its index: the gateway must not load the subgraphs' SQLite and Redis code.
+import { graphqlHttpHandler, sendJson, sendJsonError } from '../../subgraphs/platform/src/http/graphqlHttpHandler.js';
+import { closeGracefully, createHttpServer, listen } from '../../subgraphs/platform/src/http/httpServer.js';
+import { Metrics } from '../../subgraphs/platform/src/metrics.js';
 import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';

@@ -18,9 +18,9 @@ import { createBillingSubgraph } from '../../subgraphs/billing/src/billingSubgra
 import { createCrmSubgraph } from '../../subgraphs/crm/src/crmSubgraph.js';
 import { createErpSubgraph } from '../../subgraphs/erp/src/erpSubgraph.js';
 import { createPsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
-import { InMemoryEventBus, newEvent } from '../../subgraphs/shared/src/events/index.js';
-import type { SubgraphService } from '../../subgraphs/shared/src/index.js';
-import { DEFAULT_WORLD_OPTIONS } from '../../subgraphs/shared/src/world/world.js';
+import { InMemoryEventBus, newEvent } from '../../subgraphs/platform/src/events/index.js';
+import type { SubgraphService } from '../../subgraphs/platform/src/index.js';
+import { DEFAULT_WORLD_OPTIONS } from '../../subgraphs/sandboxes/src/world/world.js';
 import { freePort, runTypeScript } from '../support/processes.js';
 
 const args = process.argv.slice(2);

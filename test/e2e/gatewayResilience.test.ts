@@ -1,7 +1,7 @@
 import { type Server, createServer } from 'node:http';
 import { type Server as NetServer, type Socket, createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMetrics } from '../../subgraphs/shared/src/index.js';
+import { parseMetrics } from '../../subgraphs/platform/src/index.js';
 import { type Stack, startStack } from '../support/stack.js';
 
 /** Sum of every sample of a metric (all label sets). */

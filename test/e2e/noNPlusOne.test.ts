@@ -4,7 +4,7 @@ import { type PlanNode, QueryPlanner } from '@apollo/query-planner';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SUPERGRAPH_PATH } from '../../gateway/src/gatewayConfig.js';
-import { parseMetrics } from '../../subgraphs/shared/src/index.js';
+import { parseMetrics } from '../../subgraphs/platform/src/index.js';
 import { PORTFOLIO_QUERY } from '../support/queries.js';
 import { SYSTEMS, type Stack, startStack } from '../support/stack.js';
 

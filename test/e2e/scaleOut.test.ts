@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCrmSubgraph } from '../../subgraphs/crm/src/crmSubgraph.js';
 import { createErpSubgraph } from '../../subgraphs/erp/src/erpSubgraph.js';
 import { createPsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
-import { type SubgraphService, parseMetrics } from '../../subgraphs/shared/src/index.js';
+import { type SubgraphService, parseMetrics } from '../../subgraphs/platform/src/index.js';
 import { type RunningProcess, freePort, runTypeScript } from '../support/processes.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';
 import { E2E_WORLD, seededDataDir } from '../support/seededData.js';

@@ -1,8 +1,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import { newEvent } from '../../subgraphs/shared/src/events/index.js';
-import { parseMetrics } from '../../subgraphs/shared/src/index.js';
+import { newEvent } from '../../subgraphs/platform/src/events/index.js';
+import { parseMetrics } from '../../subgraphs/platform/src/index.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { collect, eventually, wsClient } from '../support/subscriptions.js';
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { inject } from 'vitest';
-import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from '../../subgraphs/shared/src/world/world.js';
+import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from '../../subgraphs/sandboxes/src/world/world.js';
 
 /** The default world, so that the end-to-end tests see what a user sees after `npm start`. */
 export const E2E_WORLD: WorldOptions = DEFAULT_WORLD_OPTIONS;

@@ -15,14 +15,15 @@ import { createErpSubgraph } from '../../subgraphs/erp/src/erpSubgraph.js';
 import { createPsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
 import type { ActivationConfig } from '../../subgraphs/activation/src/activationConfig.js';
 import { type ActivationSubgraph, createActivationSubgraph } from '../../subgraphs/activation/src/activationSubgraph.js';
-import { type EventBus, InMemoryEventBus } from '../../subgraphs/shared/src/events/index.js';
-import type { SubgraphConfig, SubgraphService, SystemName } from '../../subgraphs/shared/src/index.js';
+import { type EventBus, InMemoryEventBus } from '../../subgraphs/platform/src/events/index.js';
+import type { SubgraphService, SystemName } from '../../subgraphs/platform/src/index.js';
+import type { SandboxSubgraphOptions } from '../../subgraphs/sandboxes/src/index.js';
 import { E2E_WORLD, seededDataDir } from './seededData.js';
 
 export const SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const satisfies readonly SystemName[];
 export type StackSystem = (typeof SYSTEMS)[number];
 
-type Builder = (config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, bus: EventBus) => SubgraphService;
+type Builder = (config: SandboxSubgraphOptions, bus: EventBus) => SubgraphService;
 
 const BUILDERS: Record<StackSystem, Builder> = {
   crm: (config, bus) => createCrmSubgraph({ ...config, bus }),
@@ -40,7 +41,6 @@ function buildActivation(dataDir: string, urls: ActivationConfig['systemUrls'], 
     host: '127.0.0.1',
     port: 0,
     dataDir,
-    world: E2E_WORLD,
     production: false,
     systemUrls: urls,
     callTimeoutMs: 5_000,

@@ -10,7 +10,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import '../disableApolloTelemetry.js';
-import { ConfigError } from '../../../subgraphs/shared/src/config.js';
+import { ConfigError } from '../../../subgraphs/platform/src/config.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { createGatewayServer } from '../gatewayServer.js';
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildGateway } from '../../build.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { GATEWAY_NODE_FLAGS } from './runtimeFlags.js';
-import { loadSubgraphConfig } from '../../../subgraphs/shared/src/config.js';
+import { loadSubgraphConfig } from '../../../subgraphs/platform/src/config.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVICES = [

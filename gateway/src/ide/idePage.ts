@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { HttpHandler } from '../../../subgraphs/shared/src/http/graphqlHttpHandler.js';
+import type { HttpHandler } from '../../../subgraphs/platform/src/http/graphqlHttpHandler.js';
 
 const require = createRequire(import.meta.url);
 

@@ -24,7 +24,7 @@ import {
   getVariableValues,
   print,
 } from 'graphql';
-import { BoundedQueue } from '../../../subgraphs/shared/src/boundedQueue.js';
+import { BoundedQueue } from '../../../subgraphs/platform/src/boundedQueue.js';
 import { readLoadedSupergraph } from '../execution/gatewayExecutor.js';
 import type { UpstreamEvent, UpstreamSubscriptions } from './upstreamSubscriptions.js';
 

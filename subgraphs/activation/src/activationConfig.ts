@@ -2,7 +2,7 @@
  * The activation service's options, read from the environment and validated at start-up: a wrong setting stops
  * the service with a message naming the variable and what would be valid.
  */
-import { ConfigError, DEFAULT_PORTS, type SubgraphConfig, loadSubgraphConfig, readNumber } from '../../shared/src/index.js';
+import { ConfigError, DEFAULT_PORTS, type SubgraphConfig, loadSubgraphConfig, readNumber } from '../../platform/src/index.js';
 import type { FaultRule } from './systems/faults.js';
 import { faultsFromEnvironment } from './systems/faults.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './saga/retryPolicy.js';
@@ -46,7 +46,6 @@ export function loadActivationConfig(env: NodeJS.ProcessEnv = process.env): Acti
     host: base.host,
     port: base.port,
     dataDir: base.dataDir,
-    world: base.world,
     production: base.production,
     systemUrls: { crm: systemUrl('crm'), erp: systemUrl('erp'), psa: systemUrl('psa') },
     callTimeoutMs: readNumber(env, 'PSGRAPH_ACTIVATION_CALL_TIMEOUT_MS', 5_000, 50, 600_000),

@@ -3,7 +3,7 @@
  * page sizes); reads go through the request's DataLoaders; commands go to the runner, which owns every change.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { connection, inputError, isCanonicalProjectId, isSalesforceId, pageRequest, referenceKey, requireIdFormat } from '../../shared/src/index.js';
+import { connection, inputError, isCanonicalProjectId, isSalesforceId, pageRequest, referenceKey, requireIdFormat } from '../../platform/src/index.js';
 import type { ActivationContext } from './activationLoaders.js';
 import { cycleTimeSeconds } from './events/activationEvents.js';
 import type { ResolutionAction } from './saga/activationRunner.js';
@@ -62,7 +62,7 @@ export const activationResolvers = {
     activationRuns: (_: unknown, args: { filter?: RunFilterInput | null } & PageArgs, { store, loaders }: ActivationContext) => {
       const page = pageRequest('activationRuns', args.first, args.after);
       const filter = args.filter ?? {};
-      const result = store.searchRuns(
+      const result = store.runs.searchRuns(
         { statuses: filter.status, opportunityId: filter.opportunityId == null ? null : opportunityId('filter.opportunityId', filter.opportunityId), region: filter.region },
         page,
       );
@@ -72,19 +72,19 @@ export const activationResolvers = {
     integrationExceptions: (_: unknown, args: { filter?: ExceptionFilterInput | null } & PageArgs, { store, loaders }: ActivationContext) => {
       const page = pageRequest('integrationExceptions', args.first, args.after);
       const filter = args.filter ?? {};
-      const result = store.searchExceptions({ statuses: filter.status, types: filter.type, regions: filter.region, systems: filter.system }, page);
+      const result = store.exceptions.search({ statuses: filter.status, types: filter.type, regions: filter.region, systems: filter.system }, page);
       for (const exception of result.rows) loaders.exceptionById.prime(exception.id, exception);
       return connection('integrationExceptions', page, result.rows, result.totalCount);
     },
-    exceptionCounts: (_: unknown, args: { status?: string[] | null }, { store }: ActivationContext) => store.exceptionCounts(args.status ?? ['OPEN']),
+    exceptionCounts: (_: unknown, args: { status?: string[] | null }, { store }: ActivationContext) => store.exceptions.counts(args.status ?? ['OPEN']),
     activationFigures: (_: unknown, args: { filter?: { from?: string | null; to?: string | null; region?: string[] | null } | null }, { store }: ActivationContext) => {
       const filter = args.filter ?? {};
       if (filter.from && filter.to && filter.from > filter.to) {
         throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: from (${filter.from}) is after to (${filter.to}).`, { argument: 'filter' });
       }
-      const runs = store.activatedRuns(filter.from ?? null, filter.to ?? null, filter.region ?? null);
+      const runs = store.runs.activatedRuns(filter.from ?? null, filter.to ?? null, filter.region ?? null);
       const times = runs.map((run) => cycleTimeSeconds(run)!).sort((a, b) => a - b);
-      const withExceptions = store.runIdsWithExceptions(runs.map((run) => run.id));
+      const withExceptions = store.exceptions.runIdsWithExceptions(runs.map((run) => run.id));
       return {
         activatedCount: runs.length,
         touchlessRate: runs.length === 0 ? null : (runs.length - withExceptions.size) / runs.length,

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'graphql';
-import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../shared/src/events/index.js';
-import { type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
+import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../platform/src/events/index.js';
+import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';

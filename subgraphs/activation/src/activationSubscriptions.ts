@@ -5,8 +5,8 @@
  */
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { type BusEvent, type EventBus, eventStream } from '../../shared/src/events/index.js';
-import { inputError, isSalesforceId, requireIdFormat } from '../../shared/src/index.js';
+import { type BusEvent, type EventBus, eventStream } from '../../platform/src/events/index.js';
+import { inputError, isSalesforceId, requireIdFormat } from '../../platform/src/index.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 
 interface ProgressData {

@@ -2,7 +2,7 @@
  * Entry point of the activation subgraph process: reads its configuration, opens the event bus (embedded by
  * default, Redis with REDIS_URL) on which CRM's opportunity events arrive, and listens.
  */
-import { runSubgraphProcessWithEventBus } from '../../shared/src/runSubgraphProcess.js';
+import { runSubgraphProcessWithEventBus } from '../../platform/src/subgraph/runSubgraphProcess.js';
 import { type ActivationConfig, loadActivationConfig } from './activationConfig.js';
 import { createActivationSubgraph } from './activationSubgraph.js';
 

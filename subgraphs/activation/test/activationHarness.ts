@@ -4,9 +4,9 @@
  * every sandbox store — the proof that a guarantee held — and check every event published against its contract.
  */
 import type Database from 'better-sqlite3';
-import { type BusEvent, type EventBus, InMemoryEventBus } from '../../shared/src/events/index.js';
-import type { WorldOptions } from '../../shared/src/world/world.js';
-import { type GraphQLResponse, execute, temporaryDataDir } from '../../shared/test/testSupport.js';
+import { type BusEvent, type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
+import type { WorldOptions } from '../../sandboxes/src/world/world.js';
+import { type GraphQLResponse, execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type CrmSubgraph, createCrmSubgraph } from '../../crm/src/crmSubgraph.js';
 import type { SandboxCrm } from '../../crm/src/sandbox/sandboxCrm.js';
 import { type ErpSubgraph, createErpSubgraph } from '../../erp/src/erpSubgraph.js';
@@ -130,7 +130,6 @@ export function activationConfig(systems: Pick<SystemsUnderTest, 'dataDir' | 'ur
     host: '127.0.0.1',
     port: 0,
     dataDir: systems.dataDir,
-    world: TEST_WORLD,
     production: false,
     systemUrls: systems.urls,
     callTimeoutMs: 5_000,

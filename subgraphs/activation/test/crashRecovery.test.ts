@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningProcess, freePort, runTypeScript } from '../../../test/support/processes.js';
-import { EmbeddedEventBus } from '../../shared/src/events/index.js';
+import { EmbeddedEventBus } from '../../platform/src/events/index.js';
 import type { StepName } from '../src/saga/activationStates.js';
 import { RUN_FIELDS, type SystemCounts, type SystemsUnderTest, startSystems } from './activationHarness.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCanonicalProjectId } from '../../shared/src/index.js';
-import { newEvent } from '../../shared/src/events/index.js';
+import { isCanonicalProjectId } from '../../platform/src/index.js';
+import { newEvent } from '../../platform/src/events/index.js';
 import type { ActivationSubgraph } from '../src/activationSubgraph.js';
 import { ACTIVATE, RUN_QUERY, type SystemsUnderTest, contractViolations, run, startActivation, startSystems } from './activationHarness.js';
 

@@ -117,9 +117,9 @@ describe('activation under faults', () => {
 
   it('refuses to waive a validation problem', async () => {
     const activation = started[started.length - 1]!;
-    const runs = activation.store.searchRuns({}, { limit: 1, offset: 0 });
+    const runs = activation.store.runs.searchRuns({}, { limit: 1, offset: 0 });
     expect(runs.rows.length).toBe(1);
-    const exception = activation.store.raiseException(runs.rows[0]!.id, null, { type: 'PO_MISSING', message: 'test', system: 'CRM', recordType: 'Opportunity', recordId: runs.rows[0]!.opportunityId, field: 'PO_Number__c' });
+    const exception = activation.store.exceptions.raise(runs.rows[0]!.id, null, { type: 'PO_MISSING', message: 'test', system: 'CRM', recordType: 'Opportunity', recordId: runs.rows[0]!.opportunityId, field: 'PO_Number__c' });
     const response = await run(activation, `mutation { resolveException(id: "${exception.id}", resolution: { action: WAIVE }) { status } }`);
     expect(response.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
   });

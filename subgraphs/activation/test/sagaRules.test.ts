@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ActivationFacts, planActivation, validateActivation } from '../src/saga/activationPlan.js';
+import { type ActivationFacts, planActivation } from '../src/saga/activationPlan.js';
+import { validateActivation } from '../src/saga/activationValidation.js';
 import { FINAL_STATUSES, RUN_STATUSES, TRANSITIONS, assertTransition, canTransition } from '../src/saga/activationStates.js';
 import { backoffDelay } from '../src/saga/retryPolicy.js';
 import { faultRules, faultsFromEnvironment } from '../src/systems/faults.js';

@@ -10,8 +10,8 @@ const definitionsByName = (path: string): Map<string, string> =>
   );
 
 describe("the activation subgraph's schema", () => {
-  it('repeats the common types of shared/common.graphql exactly', () => {
+  it('repeats the common types of platform/common.graphql exactly', () => {
     const own = definitionsByName('../schema.graphql');
-    for (const [name, definition] of definitionsByName('../../shared/common.graphql')) expect(own.get(name), name).toBe(definition);
+    for (const [name, definition] of definitionsByName('../../platform/common.graphql')) expect(own.get(name), name).toBe(definition);
   });
 });

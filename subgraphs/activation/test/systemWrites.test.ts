@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execute } from '../../shared/test/testSupport.js';
+import { execute } from '../../platform/test/testSupport.js';
 import { type SystemsUnderTest, contractViolations, startSystems } from './activationHarness.js';
 
 /** The system subgraphs' writes, each with its vendor's idempotency semantics and rules. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newEvent } from '../../shared/src/events/index.js';
+import { newEvent } from '../../platform/src/events/index.js';
 import type { ActivationSubgraph } from '../src/activationSubgraph.js';
 import { faultRules } from '../src/systems/faults.js';
 import { ACTIVATE, RUN_QUERY, type SystemsUnderTest, contractViolations, run, startActivation, startSystems } from './activationHarness.js';
@@ -78,7 +78,7 @@ describe('validation and the exception workflow', () => {
     expect(resolved.data!['resolveException'].status).toBe('RESOLVED');
     // Still not won: re-validation opens the problem again.
     const again = await activation.runner.waitFor(parked.id, ['EXCEPTION_OPEN'], 5_000);
-    expect(activation.store.exceptions({ runId: again.id, statuses: ['OPEN'] }).map((exception) => exception.type)).toEqual(['OPPORTUNITY_NOT_WON']);
+    expect(activation.store.exceptions.list({ runId: again.id, statuses: ['OPEN'] }).map((exception) => exception.type)).toEqual(['OPPORTUNITY_NOT_WON']);
     const cancelled = await run(activation, `mutation { cancelActivation(runId: "${parked.id}") { status cause exceptions { status } } }`);
     expect(cancelled.data!['cancelActivation'].status).toBe('CANCELLED');
     expect(cancelled.data!['cancelActivation'].exceptions.every((exception: { status: string }) => exception.status !== 'OPEN')).toBe(true);
@@ -86,7 +86,7 @@ describe('validation and the exception workflow', () => {
     await run(systems.crm, `mutation { setOpportunityStage(id: "${opportunityId}", stage: "Closed Won") { id } }`);
     await systems.crm.flushEvents();
     const fresh = await activation.runner.waitFor(
-      activation.store.searchRuns({ opportunityId, statuses: ['ACTIVE'] }, { limit: 1, offset: 0 }).rows[0]?.id ?? (await waitForRun(activation, opportunityId, parked.id)),
+      activation.store.runs.searchRuns({ opportunityId, statuses: ['ACTIVE'] }, { limit: 1, offset: 0 }).rows[0]?.id ?? (await waitForRun(activation, opportunityId, parked.id)),
       ['ACTIVE'],
       5_000,
     );
@@ -97,7 +97,7 @@ describe('validation and the exception workflow', () => {
 
 async function waitForRun(activation: ActivationSubgraph, opportunityId: string, other: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const found = activation.store.searchRuns({ opportunityId }, { limit: 5, offset: 0 }).rows.find((candidate) => candidate.id !== other);
+    const found = activation.store.runs.searchRuns({ opportunityId }, { limit: 5, offset: 0 }).rows.find((candidate) => candidate.id !== other);
     if (found) return found.id;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -187,7 +187,7 @@ describe('automatic activation from CRM events', () => {
     await systems.crm.flushEvents();
     const runId = await waitForRun(activation, opportunityId, '');
     await activation.runner.waitFor(runId, ['ACTIVE'], 5_000);
-    const letters = activation.store.deadLetters(10);
+    const letters = activation.store.deadLetters.list(10);
     expect(letters.map((letter) => letter.eventId)).toEqual(expect.arrayContaining([malformed.id, unknownVersion.id]));
     expect(letters.find((letter) => letter.eventId === malformed.id)!.reason).toMatch(/does not match opportunity.closed_won v1: .*\/data/);
     expect(letters.find((letter) => letter.eventId === unknownVersion.id)!.reason).toBe('no contract for opportunity.closed_won v7');

@@ -2,8 +2,8 @@
  * The billing subgraph's per-request DataLoaders: every entity reference and every list field reaches the
  * billing system through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../shared/src/index.js';
-import type { EventBus, OutboxRelay } from '../../shared/src/events/index.js';
+import { listLoader, recordLoader } from '../../platform/src/index.js';
+import type { EventBus, OutboxRelay } from '../../platform/src/events/index.js';
 import type { BillingSystem } from './billingPort.js';
 
 /**

@@ -5,8 +5,8 @@
  */
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { type BusEvent, eventStream } from '../../shared/src/events/index.js';
-import { inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../shared/src/index.js';
+import { type BusEvent, eventStream } from '../../platform/src/events/index.js';
+import { inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
 import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEventData } from './invoiceEvents.js';
 import { BillingSystemError } from './invoiceLifecycle.js';

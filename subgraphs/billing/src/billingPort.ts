@@ -5,8 +5,8 @@
  *
  * Amounts are integers in minor units (as Stripe keeps them) and dates are ISO `YYYY-MM-DD`.
  */
-import type { EventBus, OutboxRelay } from '../../shared/src/events/index.js';
-import type { PageRequest, SearchResult } from '../../shared/src/index.js';
+import type { EventBus, OutboxRelay } from '../../platform/src/events/index.js';
+import type { PageRequest, SearchResult } from '../../platform/src/index.js';
 
 export type { SearchResult };
 

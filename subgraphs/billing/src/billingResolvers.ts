@@ -16,7 +16,7 @@ import {
   pageRequest,
   requireIdFormat,
   referenceKey,
-} from '../../shared/src/index.js';
+} from '../../platform/src/index.js';
 import type { BillingContext } from './billingLoaders.js';
 import type { BillingInvoice, BillingPayment, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord } from './billingPort.js';
 

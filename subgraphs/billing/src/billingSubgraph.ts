@@ -3,8 +3,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import type { EventBus } from '../../shared/src/events/index.js';
-import { type SubgraphConfig, type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
+import type { EventBus } from '../../platform/src/events/index.js';
+import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import type { BillingSystem } from './billingPort.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
 import { billingMutationResolvers } from './billingMutationsAndSubscriptions.js';
@@ -24,7 +25,7 @@ export interface BillingSubgraphOptions {
   readonly bus?: EventBus;
 }
 
-export function createBillingSubgraph(config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, options: BillingSubgraphOptions = {}): BillingSubgraph {
+export function createBillingSubgraph(config: SandboxSubgraphOptions, options: BillingSubgraphOptions = {}): BillingSubgraph {
   const billing = options.billing ?? openSandboxBilling(config.dataDir, config.world);
   const bus = options.bus;
   const events = bus ? billing.publishEventsTo(bus) : undefined;

@@ -2,7 +2,7 @@
  * The business events billing publishes when an invoice changes status (contracts/events/invoice.*.v1), and the
  * mapping from a status to the event that announces it — Stripe's webhook names, in psgraph's vocabulary.
  */
-import { type BusEvent, newEvent } from '../../shared/src/events/index.js';
+import { type BusEvent, newEvent } from '../../platform/src/events/index.js';
 import type { BillingInvoice, InvoiceStatus } from './billingPort.js';
 
 export const INVOICE_EVENT_BY_STATUS: Readonly<Record<Exclude<InvoiceStatus, 'DRAFT'>, string>> = {

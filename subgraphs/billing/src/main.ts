@@ -1,6 +1,7 @@
 /** Entry point of the billing subgraph process: reads its configuration, opens the event bus and listens. */
-import { loadSubgraphConfig } from '../../shared/src/index.js';
-import { runSubgraphProcessWithEventBus } from '../../shared/src/runSubgraphProcess.js';
+import { loadSubgraphConfig } from '../../platform/src/index.js';
+import { loadWorldOptions } from '../../sandboxes/src/index.js';
+import { runSubgraphProcessWithEventBus } from '../../platform/src/subgraph/runSubgraphProcess.js';
 import { createBillingSubgraph } from './billingSubgraph.js';
 
-await runSubgraphProcessWithEventBus('billing', () => loadSubgraphConfig('billing'), (config, bus) => createBillingSubgraph(config, { bus }));
+await runSubgraphProcessWithEventBus('billing', () => ({ ...loadSubgraphConfig('billing'), world: loadWorldOptions() }), (config, bus) => createBillingSubgraph(config, { bus }));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dayFromIso, formatMinor, isCanonicalProjectId, isStripeId, isoFromDay } from '../../shared/src/index.js';
-import { billingCustomerIdOf, buildWorld } from '../../shared/src/world/world.js';
-import { execute, temporaryDataDir } from '../../shared/test/testSupport.js';
+import { dayFromIso, formatMinor, isCanonicalProjectId, isStripeId, isoFromDay } from '../../platform/src/index.js';
+import { billingCustomerIdOf, buildWorld } from '../../sandboxes/src/world/world.js';
+import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type BillingSubgraph, createBillingSubgraph } from '../src/billingSubgraph.js';
 import type { BillingInvoice, InvoiceStatus } from '../src/billingPort.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError } from '../src/invoiceLifecycle.js';

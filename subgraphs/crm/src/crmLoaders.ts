@@ -2,7 +2,7 @@
  * The CRM subgraph's per-request DataLoaders: every entity reference and every list field reaches the CRM
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../shared/src/index.js';
+import { listLoader, recordLoader } from '../../platform/src/index.js';
 import type { CrmSystem } from './crmPort.js';
 
 export function createCrmLoaders(crm: CrmSystem) {

@@ -3,7 +3,7 @@
  * and the corrections people make in the CRM (stage, PO number, tax ID). IDs are checked at the entry point; the
  * sandbox (or a Salesforce adapter) enforces the CRM's own rules.
  */
-import { isCanonicalProjectId, isNumericId, isSalesforceId, requireIdFormat } from '../../shared/src/index.js';
+import { isCanonicalProjectId, isNumericId, isSalesforceId, requireIdFormat } from '../../platform/src/index.js';
 import type { CrmLoaders } from './crmLoaders.js';
 import type { CrmWrites, ProjectLink } from './crmPort.js';
 

@@ -3,8 +3,8 @@
  * would implement it over the REST and SOQL APIs (jsforce). Every lookup takes a batch of keys, because every
  * lookup is called from a DataLoader. Methods are async because a vendor adapter's are.
  */
-import type { EventBus } from '../../shared/src/events/index.js';
-import type { PageRequest, SearchResult } from '../../shared/src/index.js';
+import type { EventBus } from '../../platform/src/events/index.js';
+import type { PageRequest, SearchResult } from '../../platform/src/index.js';
 
 export type { SearchResult };
 
@@ -53,7 +53,10 @@ export interface CrmOpportunity {
 export interface CrmLineItem {
   readonly id: string;
   readonly opportunityId: string;
+  /** The role sold, as its code (the rate-card role). */
   readonly role: string;
+  /** The role's display name (the CRM's product name for the service). */
+  readonly roleName: string;
   readonly hours: number;
   readonly unitPriceMinor: number;
   readonly currency: string;

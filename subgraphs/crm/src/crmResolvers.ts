@@ -12,10 +12,9 @@ import {
   pageRequest,
   requireIdFormat,
   referenceKey,
-} from '../../shared/src/index.js';
+} from '../../platform/src/index.js';
 import type { CrmAccount, CrmLineItem, CrmOpportunity } from './crmPort.js';
 import type { CrmContext } from './crmLoaders.js';
-import { roleNameOf } from './sandbox/sandboxCrm.js';
 
 interface AccountFilterInput {
   region?: string[] | null;
@@ -120,7 +119,6 @@ export const crmResolvers = {
   },
 
   OpportunityLineItem: {
-    roleName: (line: CrmLineItem) => roleNameOf(line.role),
     unitPrice: (line: CrmLineItem) => money(line.unitPriceMinor, line.currency),
     totalPrice: (line: CrmLineItem) => money(Math.round(line.hours * line.unitPriceMinor), line.currency),
   },

@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { type EventBus, InMemoryEventBus } from '../../shared/src/events/index.js';
-import { type SubgraphConfig, type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
+import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
+import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import type { CrmSystem, CrmWrites } from './crmPort.js';
 import { type CrmContext, createCrmLoaders } from './crmLoaders.js';
 import { crmMutationResolvers } from './crmMutations.js';
@@ -14,7 +15,7 @@ import { openSandboxCrm } from './sandbox/sandboxCrm.js';
 
 export const crmTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
-export interface CrmSubgraphOptions extends Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'> {
+export interface CrmSubgraphOptions extends SandboxSubgraphOptions {
   /** Where the CRM's business events go. @default a process-local bus, closed with the service */
   readonly bus?: EventBus;
 }

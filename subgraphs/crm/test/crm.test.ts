@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSalesforceId, isCanonicalProjectId } from '../../shared/src/index.js';
-import { buildWorld } from '../../shared/src/world/world.js';
-import { execute, temporaryDataDir } from '../../shared/test/testSupport.js';
+import { isSalesforceId, isCanonicalProjectId } from '../../platform/src/index.js';
+import { buildWorld } from '../../sandboxes/src/world/world.js';
+import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type CrmSubgraph, createCrmSubgraph } from '../src/crmSubgraph.js';
 import type { SandboxCrm } from '../src/sandbox/sandboxCrm.js';
 

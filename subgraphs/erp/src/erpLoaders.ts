@@ -2,7 +2,7 @@
  * The ERP subgraph's per-request DataLoaders: every entity reference and every child field reaches the ERP
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../shared/src/index.js';
+import { listLoader, recordLoader } from '../../platform/src/index.js';
 import type { ErpSystem } from './erpPort.js';
 
 export function createErpLoaders(erp: ErpSystem) {

@@ -5,7 +5,7 @@
  * sandbox's, as they would be NetSuite's.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { inputError, isCanonicalProjectId, isNumericId, isSalesforceId, parseMinor, requireIdFormat } from '../../shared/src/index.js';
+import { inputError, isCanonicalProjectId, isNumericId, isSalesforceId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
 import type { ErpBillingScheduleType, ErpContractType, ErpWrites } from './erpPort.js';
 
 export interface ErpMutationContext {

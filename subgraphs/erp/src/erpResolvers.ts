@@ -8,7 +8,7 @@
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { inputError, isCanonicalProjectId, isSalesforceId, money, requireIdFormat, requireMonth,
-  referenceKey, } from '../../shared/src/index.js';
+  referenceKey, } from '../../platform/src/index.js';
 import type {
   BillingReportQuery,
   BillingReportRow,

@@ -3,7 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { type SubgraphConfig, type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
+import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import type { ErpSystem, ErpWrites } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
 import { erpMutationResolvers } from './erpMutations.js';
@@ -17,7 +18,7 @@ export interface ErpSubgraph extends SubgraphService {
 }
 
 /** Takes the ERP as a port so that tests, and later a NetSuite adapter, can stand in for the sandbox. */
-export function createErpSubgraph(config: Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'>, erp: ErpSystem & ErpWrites = openSandboxErp(config.dataDir, config.world)): ErpSubgraph {
+export function createErpSubgraph(config: SandboxSubgraphOptions, erp: ErpSystem & ErpWrites = openSandboxErp(config.dataDir, config.world)): ErpSubgraph {
   const service = createSubgraphService<ErpContext & { writes: ErpWrites }>({
     name: 'erp',
     typeDefs: erpTypeDefs,

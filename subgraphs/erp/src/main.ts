@@ -1,6 +1,7 @@
 /** Entry point of the ERP subgraph process: reads its configuration and listens. */
-import { loadSubgraphConfig } from '../../shared/src/index.js';
-import { runSubgraphProcess } from '../../shared/src/runSubgraphProcess.js';
+import { loadSubgraphConfig } from '../../platform/src/index.js';
+import { loadWorldOptions } from '../../sandboxes/src/index.js';
+import { runSubgraphProcess } from '../../platform/src/subgraph/runSubgraphProcess.js';
 import { createErpSubgraph } from './erpSubgraph.js';
 
-await runSubgraphProcess('erp', () => loadSubgraphConfig('erp'), createErpSubgraph);
+await runSubgraphProcess('erp', () => ({ ...loadSubgraphConfig('erp'), world: loadWorldOptions() }), createErpSubgraph);

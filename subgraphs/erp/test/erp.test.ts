@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMinor, isoFromDay, lastDayOfMonth, monthOf, parseMinor } from '../../shared/src/index.js';
-import { type ProjectBilling, TAX_RATE_BY_LEGAL_ENTITY, planProjectBilling } from '../../shared/src/world/billing.js';
-import { LEGAL_ENTITIES, rateCardIdOf } from '../../shared/src/world/catalog.js';
-import { type MonthlyTime, generateProjectTime, monthlyApprovedTime } from '../../shared/src/world/time.js';
-import { type SeedProject, type World, buildWorld } from '../../shared/src/world/world.js';
-import { execute, temporaryDataDir } from '../../shared/test/testSupport.js';
+import { formatMinor, isoFromDay, lastDayOfMonth, monthOf, parseMinor } from '../../platform/src/index.js';
+import { type ProjectBilling, TAX_RATE_BY_LEGAL_ENTITY, planProjectBilling } from '../../sandboxes/src/world/billing.js';
+import { LEGAL_ENTITIES, rateCardIdOf } from '../../sandboxes/src/world/catalog.js';
+import { type MonthlyTime, generateProjectTime, monthlyApprovedTime } from '../../sandboxes/src/world/time.js';
+import { type SeedProject, type World, buildWorld } from '../../sandboxes/src/world/world.js';
+import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type ErpSubgraph, createErpSubgraph } from '../src/erpSubgraph.js';
 import type { SandboxErp } from '../src/sandbox/sandboxErp.js';
 

@@ -1,10 +1,9 @@
 /**
- * The options every system subgraph reads from its environment, validated at start-up: a wrong setting stops
- * the service with a message naming the variable and what would be valid.
+ * The options every psgraph service reads from its environment, validated at start-up: a wrong setting stops
+ * the service with a message naming the variable and what would be valid. A sandbox system's own options (the
+ * seeded world) are the sandboxes' (`subgraphs/sandboxes/src/worldConfig.ts`).
  */
 import { resolve } from 'node:path';
-import { isIsoDate } from './dates.js';
-import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from './world/world.js';
 
 export interface SubgraphConfig {
   /** @default 127.0.0.1 (PSGRAPH_HOST) */
@@ -13,8 +12,6 @@ export interface SubgraphConfig {
   readonly port: number;
   /** Folder of the SQLite files. @default ./data (PSGRAPH_DATA_DIR) */
   readonly dataDir: string;
-  /** Seed of the sandbox world, used only when the store is created. */
-  readonly world: WorldOptions;
   /** Hides unexpected error messages. @default NODE_ENV === 'production' */
   readonly production: boolean;
 }
@@ -46,17 +43,10 @@ export function readNumber(env: NodeJS.ProcessEnv, variable: string, fallback: n
 }
 
 export function loadSubgraphConfig(name: ServiceName, env: NodeJS.ProcessEnv = process.env): SubgraphConfig {
-  const asOf = env['PSGRAPH_SEED_AS_OF'] || DEFAULT_WORLD_OPTIONS.asOf;
-  if (!isIsoDate(asOf)) throw new ConfigError(`PSGRAPH_SEED_AS_OF=${asOf} is not a date: expected YYYY-MM-DD.`);
   return {
     host: env['PSGRAPH_HOST'] || '127.0.0.1',
     port: readPort(env, `PSGRAPH_${name.toUpperCase()}_PORT`, DEFAULT_PORTS[name]),
     dataDir: resolve(env['PSGRAPH_DATA_DIR'] || 'data'),
-    world: {
-      scale: readNumber(env, 'PSGRAPH_SEED_SCALE', DEFAULT_WORLD_OPTIONS.scale, 0.01, 50),
-      seed: readNumber(env, 'PSGRAPH_SEED', DEFAULT_WORLD_OPTIONS.seed, 0, 2 ** 32 - 1),
-      asOf,
-    },
     production: env['NODE_ENV'] === 'production',
   };
 }

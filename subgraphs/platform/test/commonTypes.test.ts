@@ -15,7 +15,7 @@ describe('the types every subgraph declares', () => {
   const common = definitionsByName('../common.graphql');
 
   for (const system of ['crm', 'psa', 'erp', 'billing']) {
-    it(`are identical in ${system}'s schema.graphql and shared/common.graphql`, () => {
+    it(`are identical in ${system}'s schema.graphql and platform/common.graphql`, () => {
       const own = definitionsByName(`../../${system}/schema.graphql`);
       for (const [name, definition] of common) expect(own.get(name), `${system}: ${name}`).toBe(definition);
     });

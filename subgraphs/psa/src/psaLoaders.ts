@@ -2,7 +2,7 @@
  * The PSA subgraph's per-request DataLoaders: every entity reference and every list field reaches the PSA
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../shared/src/index.js';
+import { listLoader, recordLoader } from '../../platform/src/index.js';
 import type { PsaSystem } from './psaPort.js';
 
 export function createPsaLoaders(psa: PsaSystem) {

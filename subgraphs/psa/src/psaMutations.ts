@@ -4,7 +4,7 @@
  * checked here; the PSA's rules (roles exist, nobody staffed on a deleted project) are the sandbox's.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { inputError, isCanonicalProjectId, isNumericId, isSalesforceId, requireIdFormat } from '../../shared/src/index.js';
+import { inputError, isCanonicalProjectId, isNumericId, isSalesforceId, requireIdFormat } from '../../platform/src/index.js';
 import type { NewPsaProject, NewResourceRequest, PsaWrites } from './psaPort.js';
 
 export interface PsaMutationContext {

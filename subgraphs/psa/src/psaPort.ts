@@ -7,8 +7,8 @@
  * Money is in minor units with its currency; dates are ISO `YYYY-MM-DD`; time is in whole minutes, as Kantata
  * keeps it (`time_in_minutes`), so sums stay exact until the resolver turns them into hours.
  */
-import type { EventBus } from '../../shared/src/events/index.js';
-import type { PageRequest, SearchResult } from '../../shared/src/index.js';
+import type { EventBus } from '../../platform/src/events/index.js';
+import type { PageRequest, SearchResult } from '../../platform/src/index.js';
 
 export type { SearchResult };
 

@@ -16,7 +16,7 @@ import {
   pageRequest,
   requireIdFormat,
   referenceKey,
-} from '../../shared/src/index.js';
+} from '../../platform/src/index.js';
 import type { PsaContext } from './psaLoaders.js';
 import type { PsaAssignment, PsaMilestone, PsaProject, PsaResource, PsaResourceRequest, PsaTimeTotals, UtilizationGranularity } from './psaPort.js';
 import { utilizationPeriods } from './utilizationPeriods.js';

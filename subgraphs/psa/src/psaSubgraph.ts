@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { type EventBus, InMemoryEventBus } from '../../shared/src/events/index.js';
-import { type SubgraphConfig, type SubgraphService, createSubgraphService } from '../../shared/src/index.js';
+import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
+import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
 import type { PsaSystem, PsaWrites } from './psaPort.js';
@@ -15,7 +16,7 @@ import { openSandboxPsa } from './sandbox/sandboxPsa.js';
 
 export const psaTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
-export interface PsaSubgraphOptions extends Pick<SubgraphConfig, 'dataDir' | 'world' | 'production'> {
+export interface PsaSubgraphOptions extends SandboxSubgraphOptions {
   /** Where the PSA's business events go. @default a process-local bus, closed with the service */
   readonly bus?: EventBus;
 }

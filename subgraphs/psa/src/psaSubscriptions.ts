@@ -4,8 +4,8 @@
  */
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { type BusEvent, type EventBus, eventStream } from '../../shared/src/events/index.js';
-import { isCanonicalProjectId, requireIdFormat } from '../../shared/src/index.js';
+import { type BusEvent, type EventBus, eventStream } from '../../platform/src/events/index.js';
+import { isCanonicalProjectId, requireIdFormat } from '../../platform/src/index.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 
 /** The PSA events that change an assignment. */

@@ -3,7 +3,7 @@
  * Kept apart from the PSA port because capacity is the firm's convention (weekly hours spread over Monday to
  * Friday, no holiday calendar), not something the PSA system stores.
  */
-import { addMonths, firstDayOfMonth, isoFromDay, lastDayOfMonth, mondayOf, monthOf, weekdayOf } from '../../shared/src/index.js';
+import { addMonths, firstDayOfMonth, isoFromDay, lastDayOfMonth, mondayOf, monthOf, weekdayOf } from '../../platform/src/index.js';
 import type { UtilizationGranularity } from './psaPort.js';
 
 export interface UtilizationPeriod {

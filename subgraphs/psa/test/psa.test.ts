@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dayFromIso, isCanonicalProjectId, isoFromDay, weekdayOf } from '../../shared/src/index.js';
-import { monthlyApprovedTime, generateProjectTime } from '../../shared/src/world/time.js';
-import { type World, buildWorld } from '../../shared/src/world/world.js';
-import { execute, temporaryDataDir } from '../../shared/test/testSupport.js';
+import { dayFromIso, isCanonicalProjectId, isoFromDay, weekdayOf } from '../../platform/src/index.js';
+import { monthlyApprovedTime, generateProjectTime } from '../../sandboxes/src/world/time.js';
+import { type World, buildWorld } from '../../sandboxes/src/world/world.js';
+import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type PsaSubgraph, createPsaSubgraph } from '../src/psaSubgraph.js';
 import type { SandboxPsa } from '../src/sandbox/sandboxPsa.js';
 import { isoWeekLabel } from '../src/utilizationPeriods.js';

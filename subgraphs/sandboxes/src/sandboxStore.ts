@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SqliteStore } from './sqlite.js';
+import { SqliteStore } from '../../platform/src/storage/sqliteStore.js';
 import type { WorldOptions } from './world/world.js';
 
 export interface SandboxStoreOptions {

@@ -2,7 +2,7 @@
  * The events the activation flow publishes, built in one place so that each matches its contract under
  * contracts/events/ (tests check every published event against it).
  */
-import { type BusEvent, newEvent } from '../../../shared/src/events/index.js';
+import { type BusEvent, newEvent } from '../../../platform/src/events/index.js';
 import type { StepName } from '../saga/activationStates.js';
 import type { ActivationRunRecord, ExceptionRecord, ProjectXref } from '../store/activationStore.js';
 

@@ -5,7 +5,7 @@
  * request's idempotency key. An event that does not match its contract is recorded as a dead letter with the
  * reason and acknowledged — acting on it could be wrong, and retrying it would fail the same way.
  */
-import type { BusEvent, Consumer, EventBus } from '../../../shared/src/events/index.js';
+import type { BusEvent, Consumer, EventBus } from '../../../platform/src/events/index.js';
 import type { ActivationRunner } from '../saga/activationRunner.js';
 import type { ActivationStore } from '../store/activationStore.js';
 import type { EventContracts } from './eventContracts.js';
@@ -28,7 +28,7 @@ export function consumeOpportunityEvents(options: OpportunityEventsConsumerOptio
   const handle = async (event: BusEvent): Promise<void> => {
     const check = contracts.check(event);
     if (!check.valid) {
-      store.recordDeadLetter({
+      store.deadLetters.record({
         eventId: typeof event?.id === 'string' ? event.id : null,
         type: typeof event?.type === 'string' ? event.type : null,
         reason: check.reason,
@@ -39,14 +39,14 @@ export function consumeOpportunityEvents(options: OpportunityEventsConsumerOptio
     }
     const opportunityId = (event.data as { opportunityId: string }).opportunityId;
     if (event.type === 'opportunity.closed_won') {
-      store.recordClosedWon(opportunityId, event.id, event.occurredAt);
+      store.runs.recordClosedWon(opportunityId, event.id, event.occurredAt);
       runner.activate(opportunityId, `event:${event.id}`, 'EVENT');
       return;
     }
     // Reopened: a run still holding the deal stops and undoes what it did; an active project stays (CRM refuses
     // to reopen a deal once its project is linked). Only a run requested before the reopening is about the deal
     // that was reopened: events arrive late, and a run started afterwards answers a newer request.
-    const holding = store.searchRuns({ opportunityId, statuses: ['REQUESTED', 'VALIDATING', 'EXCEPTION_OPEN', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING'] }, { limit: 1, offset: 0 });
+    const holding = store.runs.searchRuns({ opportunityId, statuses: ['REQUESTED', 'VALIDATING', 'EXCEPTION_OPEN', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING'] }, { limit: 1, offset: 0 });
     const run = holding.rows[0];
     if (run && run.requestedAt <= event.occurredAt) runner.cancelRun(run.id, `opportunity reopened in CRM (stage "${(event.data as { stage: string }).stage}")`);
   };

@@ -12,13 +12,14 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import type { BusEvent } from '../../../shared/src/events/index.js';
-import { inputError } from '../../../shared/src/index.js';
+import type { BusEvent } from '../../../platform/src/events/index.js';
+import { inputError } from '../../../platform/src/index.js';
 import { activationFailed, activationRequested, exceptionRaised, exceptionResolved, projectActivated } from '../events/activationEvents.js';
 import type { ActivationRunRecord, ActivationStore, ExceptionRecord, ProjectXref, RunTrigger } from '../store/activationStore.js';
 import type { ActivationSystems, CallContext } from '../systems/activationSystems.js';
 import { SystemCallError } from '../systems/systemClient.js';
-import { planActivation, validateActivation } from './activationPlan.js';
+import { planActivation } from './activationPlan.js';
+import { validateActivation } from './activationValidation.js';
 import { COMPENSATED_STEPS, PHASE_OF_STEP, type RunStatus, STEP_NAMES, SYSTEM_OF_STEP, type StepName } from './activationStates.js';
 import { type RetryPolicy, backoffDelay, sleep } from './retryPolicy.js';
 
@@ -96,7 +97,7 @@ export class ActivationRunner {
    * returns; the run is then driven in the background.
    */
   activate(opportunityId: string, idempotencyKey: string, trigger: RunTrigger): ActivationRunRecord {
-    const { run, created } = this.store.startRun({ opportunityId, idempotencyKey, trigger }, (fresh) => [activationRequested(fresh)]);
+    const { run, created } = this.store.runs.startRun({ opportunityId, idempotencyKey, trigger }, (fresh) => [activationRequested(fresh)]);
     if (created) this.options.onCommit?.();
     this.kick(run.id);
     return run;
@@ -104,16 +105,16 @@ export class ActivationRunner {
 
   /** Re-validates a run parked on exceptions, or retries the compensation of a run that needs attention. */
   retryRun(runId: string): ActivationRunRecord {
-    const run = this.store.requireRun(runId);
+    const run = this.store.runs.requireRun(runId);
     switch (run.status) {
       case 'EXCEPTION_OPEN':
         this.store.sqlite.transaction(() => {
-          this.store.resetSteps(runId, ['VALIDATE']);
-          this.store.transition(runId, 'EXCEPTION_OPEN', 'VALIDATING', { reason: 'retried' });
+          this.store.steps.reset(runId, ['VALIDATE']);
+          this.store.runs.transition(runId, 'EXCEPTION_OPEN', 'VALIDATING', { reason: 'retried' });
         });
         break;
       case 'NEEDS_ATTENTION':
-        this.store.transition(runId, 'NEEDS_ATTENTION', 'COMPENSATING', { reason: 'compensation retried' });
+        this.store.runs.transition(runId, 'NEEDS_ATTENTION', 'COMPENSATING', { reason: 'compensation retried' });
         break;
       case 'ACTIVE':
       case 'COMPENSATED':
@@ -128,7 +129,7 @@ export class ActivationRunner {
         break;
     }
     this.kick(runId);
-    return this.store.requireRun(runId);
+    return this.store.runs.requireRun(runId);
   }
 
   /**
@@ -136,7 +137,7 @@ export class ActivationRunner {
    * boundary and compensates what it did, then ends CANCELLED. An active project is not cancelled here.
    */
   cancelRun(runId: string, cause: string): ActivationRunRecord {
-    const run = this.store.requireRun(runId);
+    const run = this.store.runs.requireRun(runId);
     if (run.status === 'ACTIVE') {
       throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Activation run ${runId} is ACTIVE: its project is live; close it in PSA instead.`, { status: run.status });
     }
@@ -146,16 +147,16 @@ export class ActivationRunner {
     }
     if (run.status === 'EXCEPTION_OPEN') {
       const events: BusEvent[] = [];
-      this.store.transition(runId, 'EXCEPTION_OPEN', 'CANCELLED', { reason: 'cancelled', cause }, () => {
+      this.store.runs.transition(runId, 'EXCEPTION_OPEN', 'CANCELLED', { reason: 'cancelled', cause }, () => {
         events.push(...this.closeOpenExceptions(runId, 'CANCELLED', 'RUN_CANCELLED', cause));
         events.push(activationFailed(run, 'CANCELLED', cause, null));
       });
       this.appendEvents(events);
-      return this.store.requireRun(runId);
+      return this.store.runs.requireRun(runId);
     }
-    this.store.requestCancel(runId, cause);
+    this.store.runs.requestCancel(runId, cause);
     this.kick(runId);
-    return this.store.requireRun(runId);
+    return this.store.runs.requireRun(runId);
   }
 
   /**
@@ -163,7 +164,7 @@ export class ActivationRunner {
    * it is open. WAIVE (failed compensations only): the leftover was cleaned up by hand, compensation carries on.
    */
   resolveException(exceptionId: string, action: ResolutionAction, note: string | null): ExceptionRecord {
-    const exception = this.store.exceptionsById([exceptionId]).get(exceptionId);
+    const exception = this.store.exceptions.byIds([exceptionId]).get(exceptionId);
     if (!exception) throw inputError(ErrorCode.NOT_FOUND, `Integration exception ${exceptionId} does not exist.`);
     if (exception.status !== 'OPEN') return exception;
     const compensationFailure = exception.type === 'COMPENSATION_FAILED';
@@ -176,34 +177,34 @@ export class ActivationRunner {
     }
     const events: BusEvent[] = [];
     this.store.sqlite.transaction(() => {
-      this.store.closeExceptions([exceptionId], action === 'WAIVE' ? 'WAIVED' : 'RESOLVED', action, note);
-      events.push(exceptionResolved(this.store.exceptionsById([exceptionId]).get(exceptionId)!));
+      this.store.exceptions.close([exceptionId], action === 'WAIVE' ? 'WAIVED' : 'RESOLVED', action, note);
+      events.push(exceptionResolved(this.store.exceptions.byIds([exceptionId]).get(exceptionId)!));
       if (action === 'WAIVE') {
         const step = exception.recordType.split(':')[1] as StepName | undefined;
-        if (step && STEP_NAMES.includes(step)) this.store.completeCompensation(exception.runId, step);
+        if (step && STEP_NAMES.includes(step)) this.store.steps.completeCompensation(exception.runId, step);
       }
     });
     this.appendEvents(events);
-    const stillOpen = this.store.exceptions({ runId: exception.runId, statuses: ['OPEN'] });
+    const stillOpen = this.store.exceptions.list({ runId: exception.runId, statuses: ['OPEN'] });
     if (stillOpen.length === 0) {
-      const run = this.store.requireRun(exception.runId);
+      const run = this.store.runs.requireRun(exception.runId);
       if (run.status === 'EXCEPTION_OPEN' || run.status === 'NEEDS_ATTENTION') this.retryRun(run.id);
     }
-    return this.store.exceptionsById([exceptionId]).get(exceptionId)!;
+    return this.store.exceptions.byIds([exceptionId]).get(exceptionId)!;
   }
 
   /** Resolves when the run is resting (not driven by this process) or after `timeoutMs`. */
   async settled(runId: string, timeoutMs: number): Promise<ActivationRunRecord> {
     const driver = this.driving.get(runId);
     if (driver) await Promise.race([driver, sleep(timeoutMs)]);
-    return this.store.requireRun(runId);
+    return this.store.runs.requireRun(runId);
   }
 
   /** Waits until the run reaches one of `statuses` (polling the store, so it sees other processes' work). */
   async waitFor(runId: string, statuses: readonly RunStatus[], timeoutMs: number): Promise<ActivationRunRecord> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const run = this.store.requireRun(runId);
+      const run = this.store.runs.requireRun(runId);
       if (statuses.includes(run.status)) return run;
       if (Date.now() > deadline) throw new Error(`run ${runId} is ${run.status}, not ${statuses.join('/')}, after ${timeoutMs} ms`);
       await sleep(10);
@@ -229,25 +230,25 @@ export class ActivationRunner {
     if (this.stopped) return;
     const free = this.maxConcurrentRuns - this.driving.size;
     if (free <= 0) return;
-    for (const runId of this.store.runsToResume(Date.now(), free + this.driving.size)) {
+    for (const runId of this.store.runs.runsToResume(Date.now(), free + this.driving.size)) {
       if (this.driving.size >= this.maxConcurrentRuns) break;
       this.kick(runId);
     }
   }
 
   private async drive(runId: string): Promise<void> {
-    if (!this.store.acquireLease(runId, this.owner, Date.now(), this.leaseMs)) return;
-    const heartbeat = setInterval(() => this.store.acquireLease(runId, this.owner, Date.now(), this.leaseMs), Math.max(20, Math.floor(this.leaseMs / 3)));
+    if (!this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs)) return;
+    const heartbeat = setInterval(() => this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs), Math.max(20, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
     try {
-      while (!this.stopped && (await this.advance(this.store.requireRun(runId)))) {
+      while (!this.stopped && (await this.advance(this.store.runs.requireRun(runId)))) {
         // each advance is one durable step of the saga
       }
     } catch (error) {
       if (!(error instanceof Halted)) throw error;
     } finally {
       clearInterval(heartbeat);
-      this.store.releaseLease(runId, this.owner);
+      this.store.runs.releaseLease(runId, this.owner);
     }
   }
 
@@ -256,7 +257,7 @@ export class ActivationRunner {
     switch (run.status) {
       case 'REQUESTED':
         if (run.cancelRequested) return this.commit(() => this.finishCancelled(run, 'REQUESTED'));
-        this.store.transition(run.id, 'REQUESTED', 'VALIDATING', { reason: 'driver started' });
+        this.store.runs.transition(run.id, 'REQUESTED', 'VALIDATING', { reason: 'driver started' });
         return true;
       case 'VALIDATING':
         if (run.cancelRequested) return this.commit(() => this.finishCancelled(run, 'VALIDATING'));
@@ -265,7 +266,7 @@ export class ActivationRunner {
       case 'PSA_PROVISIONING':
       case 'LINKING':
         if (run.cancelRequested) {
-          this.store.transition(run.id, run.status, 'COMPENSATING', { reason: 'cancel requested', cause: run.cause ?? 'cancelled' });
+          this.store.runs.transition(run.id, run.status, 'COMPENSATING', { reason: 'cancel requested', cause: run.cause ?? 'cancelled' });
           return true;
         }
         return this.provision(run);
@@ -280,7 +281,7 @@ export class ActivationRunner {
     const context = this.context(run, 'VALIDATE', 'read');
     const read = await this.attempt(run.id, 'VALIDATE', 'forward', () => this.systems.readFacts(context));
     if (!read.ok) {
-      this.store.failStep(run.id, 'VALIDATE', read.error!, false, {
+      this.store.steps.fail(run.id, 'VALIDATE', read.error!, false, {
         from: 'VALIDATING',
         to: 'COMPENSATING',
         changes: { reason: 'validation could not read the systems', cause: `VALIDATE failed: ${read.error}` },
@@ -295,10 +296,10 @@ export class ActivationRunner {
       const cause = `${problems.length} validation problem${problems.length === 1 ? '' : 's'}: ${[...new Set(problems.map((problem) => problem.type))].join(', ')}`;
       // Nothing was sent downstream: the problems become exceptions and the run parks until they are fixed.
       this.store.sqlite.transaction(() => {
-        this.store.failStep(run.id, 'VALIDATE', cause, false, { from: 'VALIDATING', to: 'VALIDATION_FAILED', changes: { reason: cause, cause, region } });
-        const { opened, resolved } = this.store.syncValidationExceptions(run.id, region, problems);
+        this.store.steps.fail(run.id, 'VALIDATE', cause, false, { from: 'VALIDATING', to: 'VALIDATION_FAILED', changes: { reason: cause, cause, region } });
+        const { opened, resolved } = this.store.exceptions.syncValidation(run.id, region, problems);
         events.push(...opened.map((exception) => exceptionRaised(exception, run.opportunityId)), ...resolved.map(exceptionResolved));
-        const parked = this.store.transition(run.id, 'VALIDATION_FAILED', 'EXCEPTION_OPEN', { reason: 'exceptions opened' });
+        const parked = this.store.runs.transition(run.id, 'VALIDATION_FAILED', 'EXCEPTION_OPEN', { reason: 'exceptions opened' });
         events.push(activationFailed(parked, 'VALIDATION_FAILED', cause, 'VALIDATE', problems.map((problem) => problem.type)));
         this.appendEventsInTransaction(events);
       });
@@ -307,9 +308,9 @@ export class ActivationRunner {
     }
     const plan = planActivation(facts, new Date().toISOString().slice(0, 10));
     this.store.sqlite.transaction(() => {
-      const { resolved } = this.store.syncValidationExceptions(run.id, region, []);
+      const { resolved } = this.store.exceptions.syncValidation(run.id, region, []);
       events.push(...resolved.map(exceptionResolved));
-      this.store.completeStep(run.id, 'VALIDATE', { problems: 0 }, { accountId: plan.accountId }, {
+      this.store.steps.complete(run.id, 'VALIDATE', { problems: 0 }, { accountId: plan.accountId }, {
         from: 'VALIDATING',
         to: 'ERP_PROVISIONING',
         changes: { reason: 'validated', plan, region, cause: null },
@@ -321,12 +322,12 @@ export class ActivationRunner {
   }
 
   private async provision(run: ActivationRunRecord): Promise<boolean> {
-    const steps = this.store.steps(run.id);
+    const steps = this.store.steps.list(run.id);
     const phaseSteps = steps.filter((step) => PHASE_OF_STEP[step.name] === run.status);
     const next = phaseSteps.find((step) => step.status !== 'SUCCEEDED');
     if (!next) {
       // Every step of the phase is done (a crash between its last step and the phase change): move on.
-      this.store.transition(run.id, run.status, run.status === 'ERP_PROVISIONING' ? 'PSA_PROVISIONING' : 'LINKING', { reason: 'phase complete' });
+      this.store.runs.transition(run.id, run.status, run.status === 'ERP_PROVISIONING' ? 'PSA_PROVISIONING' : 'LINKING', { reason: 'phase complete' });
       return true;
     }
     const step = next.name;
@@ -334,7 +335,7 @@ export class ActivationRunner {
     if (step === 'PUBLISH_ACTIVATED') {
       const activatedAt = new Date().toISOString();
       const xref = this.xref(run);
-      this.store.completeStep(run.id, step, { event: 'project.activated' }, {}, {
+      this.store.steps.complete(run.id, step, { event: 'project.activated' }, {}, {
         from: 'LINKING',
         to: 'ACTIVE',
         changes: { reason: 'activated', activatedAt, events: [projectActivated(run, xref, run.region ?? run.plan!.region, activatedAt)] },
@@ -347,14 +348,14 @@ export class ActivationRunner {
     const nextStatus: RunStatus | null = isLastOfPhase ? (run.status === 'ERP_PROVISIONING' ? 'PSA_PROVISIONING' : 'LINKING') : null;
     if (outcome.ok) {
       const { output, xref } = outcome.value!;
-      this.store.completeStep(run.id, step, output, xref, nextStatus ? { from: run.status, to: nextStatus, changes: { reason: `${step} done` } } : undefined);
+      this.store.steps.complete(run.id, step, output, xref, nextStatus ? { from: run.status, to: nextStatus, changes: { reason: `${step} done` } } : undefined);
       return true;
     }
     if (outcome.cancelled) {
-      this.store.failStep(run.id, step, `stopped: ${outcome.error}`, true, { from: run.status, to: 'COMPENSATING', changes: { reason: 'cancel requested' } });
+      this.store.steps.fail(run.id, step, `stopped: ${outcome.error}`, true, { from: run.status, to: 'COMPENSATING', changes: { reason: 'cancel requested' } });
       return true;
     }
-    this.store.failStep(run.id, step, outcome.error!, outcome.transient === true, {
+    this.store.steps.fail(run.id, step, outcome.error!, outcome.transient === true, {
       from: run.status,
       to: 'COMPENSATING',
       changes: { reason: `${step} failed`, cause: `${step} failed: ${outcome.error}` },
@@ -405,7 +406,7 @@ export class ActivationRunner {
   }
 
   private async compensate(run: ActivationRunRecord): Promise<boolean> {
-    const steps = this.store.steps(run.id);
+    const steps = this.store.steps.list(run.id);
     const pending = steps
       .filter((step) => COMPENSATED_STEPS.has(step.name))
       .filter((step) => ['SUCCEEDED', 'COMPENSATING', 'COMPENSATION_FAILED'].includes(step.status) || (step.status === 'FAILED' && step.output?.['maybeApplied'] === true))
@@ -415,7 +416,7 @@ export class ActivationRunner {
       const cancelled = run.cancelRequested;
       const failed = steps.find((candidate) => candidate.status === 'FAILED');
       const cause = run.cause ?? (cancelled ? 'cancelled' : 'failed');
-      this.store.transition(run.id, 'COMPENSATING', cancelled ? 'CANCELLED' : 'COMPENSATED', { reason: 'compensated' }, () => {
+      this.store.runs.transition(run.id, 'COMPENSATING', cancelled ? 'CANCELLED' : 'COMPENSATED', { reason: 'compensated' }, () => {
         const events = cancelled ? this.closeOpenExceptions(run.id, 'CANCELLED', 'RUN_CANCELLED', cause) : [];
         events.push(activationFailed(run, cancelled ? 'CANCELLED' : 'COMPENSATED', cause, failed?.name ?? null));
         this.appendEventsInTransaction(events);
@@ -425,15 +426,15 @@ export class ActivationRunner {
     }
     const outcome = await this.attempt(run.id, step.name, 'compensate', () => this.undo(run, step.name), this.retry.maxCompensationAttempts);
     if (outcome.ok) {
-      this.store.completeCompensation(run.id, step.name, outcome.value!);
+      this.store.steps.completeCompensation(run.id, step.name, outcome.value!);
       return true;
     }
     // Never an endless loop: after its attempts, a failing undo goes to a person with everything they need.
     const events: BusEvent[] = [];
     this.store.sqlite.transaction(() => {
-      this.store.failCompensation(run.id, step.name, outcome.error!);
-      const parked = this.store.transition(run.id, 'COMPENSATING', 'NEEDS_ATTENTION', { reason: `undo of ${step.name} keeps failing` });
-      const exception = this.store.raiseException(run.id, run.region, {
+      this.store.steps.failCompensation(run.id, step.name, outcome.error!);
+      const parked = this.store.runs.transition(run.id, 'COMPENSATING', 'NEEDS_ATTENTION', { reason: `undo of ${step.name} keeps failing` });
+      const exception = this.store.exceptions.raise(run.id, run.region, {
         type: 'COMPENSATION_FAILED',
         message: `Undoing ${step.name} in ${SYSTEM_OF_STEP[step.name]} failed ${this.retry.maxCompensationAttempts} times (${outcome.error}). Remove or fix the record by hand, then resolve this exception with WAIVE, or with RETRY once the system accepts the undo.`,
         system: SYSTEM_OF_STEP[step.name],
@@ -480,25 +481,25 @@ export class ActivationRunner {
   private async attempt<T>(runId: string, step: StepName, phase: 'forward' | 'compensate', call: () => Promise<T>, maxAttempts = this.retry.maxAttempts): Promise<StepOutcome<T>> {
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Halted();
-      if (phase === 'forward') this.store.beginAttempt(runId, step);
-      else this.store.beginCompensation(runId, step);
+      if (phase === 'forward') this.store.steps.beginAttempt(runId, step);
+      else this.store.steps.beginCompensation(runId, step);
       try {
         return { ok: true, value: await call() };
       } catch (error) {
         const transient = error instanceof SystemCallError && error.transient;
         const message = error instanceof Error ? error.message : String(error);
-        this.store.noteAttemptError(runId, step, message);
+        this.store.steps.noteAttemptError(runId, step, message);
         if (!transient || attempt >= maxAttempts) return { ok: false, error: message, transient };
         await sleep(backoffDelay(this.retry, attempt, this.options.random));
         // A run being cancelled stops retrying forward steps: it is about to undo them anyway.
-        if (phase === 'forward' && this.store.requireRun(runId).cancelRequested) return { ok: false, error: message, transient, cancelled: true };
+        if (phase === 'forward' && this.store.runs.requireRun(runId).cancelRequested) return { ok: false, error: message, transient, cancelled: true };
       }
     }
   }
 
   private finishCancelled(run: ActivationRunRecord, from: RunStatus): void {
     const cause = run.cause ?? 'cancelled';
-    this.store.transition(run.id, from, 'CANCELLED', { reason: 'cancelled before anything was provisioned' }, () => {
+    this.store.runs.transition(run.id, from, 'CANCELLED', { reason: 'cancelled before anything was provisioned' }, () => {
       const events = this.closeOpenExceptions(run.id, 'CANCELLED', 'RUN_CANCELLED', cause);
       events.push(activationFailed(run, 'CANCELLED', cause, null));
       this.appendEventsInTransaction(events);
@@ -513,14 +514,14 @@ export class ActivationRunner {
 
   /** Closes the run's open exceptions; returns their `integration_exception.resolved` events. Call in a transaction. */
   private closeOpenExceptions(runId: string, status: 'CANCELLED' | 'RESOLVED', resolution: string, note: string): BusEvent[] {
-    const open = this.store.exceptions({ runId, statuses: ['OPEN'] });
-    this.store.closeExceptions(
+    const open = this.store.exceptions.list({ runId, statuses: ['OPEN'] });
+    this.store.exceptions.close(
       open.map((exception) => exception.id),
       status,
       resolution,
       note,
     );
-    return [...this.store.exceptionsById(open.map((exception) => exception.id)).values()].map(exceptionResolved);
+    return [...this.store.exceptions.byIds(open.map((exception) => exception.id)).values()].map(exceptionResolved);
   }
 
   private appendEvents(events: readonly BusEvent[]): void {
@@ -529,11 +530,11 @@ export class ActivationRunner {
   }
 
   private appendEventsInTransaction(events: readonly BusEvent[]): void {
-    this.store.appendEvents(events);
+    this.store.runs.appendEvents(events);
   }
 
   private xref(run: ActivationRunRecord): ProjectXref {
-    return this.store.xrefByProjectId([run.projectId]).get(run.projectId)!;
+    return this.store.runs.xrefByProjectId([run.projectId]).get(run.projectId)!;
   }
 
   private context(run: ActivationRunRecord, step: StepName, phase: CallContext['phase']): CallContext {

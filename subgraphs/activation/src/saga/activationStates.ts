@@ -6,7 +6,7 @@
  * that cannot finish handed to a person instead of retried forever.
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { inputError } from '../../../shared/src/index.js';
+import { inputError } from '../../../platform/src/index.js';
 
 export const RUN_STATUSES = [
   'REQUESTED',

@@ -6,7 +6,7 @@
  * `timeout-after` and `hang` let the call reach the system first: the write happens and only the answer is lost,
  * which is exactly the case idempotent steps must survive.
  */
-import { ConfigError } from '../../../shared/src/index.js';
+import { ConfigError } from '../../../platform/src/index.js';
 import { STEP_NAMES, type StepName } from '../saga/activationStates.js';
 
 export type FaultKind =

@@ -4,229 +4,38 @@
  * opportunity Amount that is always the sum of its line items (maintained by triggers, as Salesforce does).
  */
 import { join } from 'node:path';
-import {
-  type PageRequest,
-  type SqliteStore,
-  WhereBuilder,
-  groupBy,
-  money,
-  isoFromDay,
-  jsonList,
-  openSandboxStore,
-  searchPage,
-} from '../../../shared/src/index.js';
-import { OPPORTUNITY_STAGES, ROLES } from '../../../shared/src/world/catalog.js';
-import { type World, billingCustomerIdOf, buildWorld } from '../../../shared/src/world/world.js';
-import type { WorldOptions } from '../../../shared/src/world/world.js';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { inputError } from '../../../shared/src/errors.js';
-import { type BusEvent, type EventBus, OUTBOX_DDL, appendToOutbox, newEvent, startOutboxRelay } from '../../../shared/src/events/index.js';
+import { type BusEvent,type EventBus,OUTBOX_DDL,appendToOutbox,newEvent,startOutboxRelay } from '../../../platform/src/events/index.js';
+import {
+type PageRequest,
+type SqliteStore,
+WhereBuilder,
+groupBy,
+jsonList,
+money,
+searchPage
+} from '../../../platform/src/index.js';
+import { inputError } from '../../../platform/src/subgraph/errors.js';
+import { openSandboxStore } from '../../../sandboxes/src/index.js';
+import { ROLES } from '../../../sandboxes/src/world/catalog.js';
+import type { WorldOptions } from '../../../sandboxes/src/world/world.js';
+import { buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
-  AccountSearch,
-  CrmAccount,
-  CrmLineItem,
-  CrmOpportunity,
-  CrmSystem,
-  CrmUser,
-  CrmWrites,
-  OpportunitySearch,
-  ProjectLink,
-  SearchResult,
-  StageChange,
+AccountSearch,
+CrmAccount,
+CrmLineItem,
+CrmOpportunity,
+CrmSystem,
+CrmUser,
+CrmWrites,
+OpportunitySearch,
+ProjectLink,
+SearchResult,
+StageChange,
 } from '../crmPort.js';
-
-const DDL = `
-CREATE TABLE crm_user (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE);
-CREATE TABLE opportunity_stage (
-  name TEXT PRIMARY KEY, sort_order INTEGER NOT NULL, probability INTEGER NOT NULL,
-  is_closed INTEGER NOT NULL, is_won INTEGER NOT NULL, forecast_category TEXT NOT NULL);
-CREATE TABLE account (
-  id TEXT PRIMARY KEY CHECK (length(id) = 18 AND substr(id, 1, 3) = '001'),
-  name TEXT NOT NULL, type TEXT NOT NULL CHECK (type IN ('CUSTOMER', 'PROSPECT')), industry TEXT,
-  region TEXT NOT NULL, currency TEXT NOT NULL,
-  street TEXT NOT NULL, city TEXT NOT NULL, state TEXT, postal_code TEXT NOT NULL, country TEXT NOT NULL,
-  owner_id TEXT NOT NULL REFERENCES crm_user(id), parent_id TEXT REFERENCES account(id),
-  tax_id TEXT, erp_customer_id TEXT, billing_customer_id TEXT);
-CREATE INDEX account_parent ON account(parent_id);
-CREATE INDEX account_region ON account(region);
-CREATE TABLE opportunity (
-  id TEXT PRIMARY KEY CHECK (length(id) = 18 AND substr(id, 1, 3) = '006'),
-  account_id TEXT NOT NULL REFERENCES account(id), name TEXT NOT NULL,
-  stage_name TEXT NOT NULL REFERENCES opportunity_stage(name),
-  amount_minor INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL, close_date TEXT NOT NULL,
-  contract_type TEXT NOT NULL, service_line TEXT NOT NULL, delivery_region TEXT NOT NULL,
-  po_required INTEGER NOT NULL, po_number TEXT, owner_id TEXT NOT NULL REFERENCES crm_user(id),
-  project_id TEXT UNIQUE, erp_project_id TEXT, psa_project_id TEXT);
-CREATE INDEX opportunity_account ON opportunity(account_id);
-CREATE INDEX opportunity_close ON opportunity(close_date);
-CREATE TABLE opportunity_line_item (
-  id TEXT PRIMARY KEY CHECK (length(id) = 18 AND substr(id, 1, 3) = '00k'),
-  opportunity_id TEXT NOT NULL REFERENCES opportunity(id), sort_order INTEGER NOT NULL,
-  role TEXT NOT NULL, hours REAL NOT NULL CHECK (hours > 0), unit_price_minor INTEGER NOT NULL CHECK (unit_price_minor >= 0));
-CREATE INDEX line_item_opportunity ON opportunity_line_item(opportunity_id);
--- Salesforce: an opportunity with products has Amount = sum of its line items; direct updates are ignored.
-CREATE TRIGGER line_item_insert AFTER INSERT ON opportunity_line_item BEGIN
-  UPDATE opportunity SET amount_minor = (SELECT COALESCE(SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)), 0)
-    FROM opportunity_line_item WHERE opportunity_id = NEW.opportunity_id) WHERE id = NEW.opportunity_id; END;
-CREATE TRIGGER line_item_update AFTER UPDATE ON opportunity_line_item BEGIN
-  UPDATE opportunity SET amount_minor = (SELECT COALESCE(SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)), 0)
-    FROM opportunity_line_item WHERE opportunity_id = NEW.opportunity_id) WHERE id = NEW.opportunity_id; END;
-CREATE TRIGGER line_item_delete AFTER DELETE ON opportunity_line_item BEGIN
-  UPDATE opportunity SET amount_minor = (SELECT COALESCE(SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)), 0)
-    FROM opportunity_line_item WHERE opportunity_id = OLD.opportunity_id) WHERE id = OLD.opportunity_id; END;
-CREATE TRIGGER opportunity_amount_is_derived AFTER UPDATE OF amount_minor ON opportunity
-  WHEN EXISTS (SELECT 1 FROM opportunity_line_item WHERE opportunity_id = NEW.id)
-   AND NEW.amount_minor <> (SELECT SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)) FROM opportunity_line_item WHERE opportunity_id = NEW.id)
-  BEGIN
-    UPDATE opportunity SET amount_minor = (SELECT SUM(CAST(ROUND(hours * unit_price_minor) AS INTEGER)) FROM opportunity_line_item WHERE opportunity_id = NEW.id) WHERE id = NEW.id;
-  END;
-`;
-
-export function seedCrm(store: SqliteStore, world: World): void {
-  const insertUser = store.prepare('INSERT INTO crm_user (id, name, email) VALUES (?, ?, ?)');
-  world.users.forEach((id, i) => insertUser.run([id, `Sales Rep ${i + 1}`, `sales.rep.${i + 1}@meridian-advisory.example`]));
-  const insertStage = store.prepare('INSERT INTO opportunity_stage VALUES (?, ?, ?, ?, ?, ?)');
-  OPPORTUNITY_STAGES.forEach((stage, i) =>
-    insertStage.run([stage.name, i, stage.probability, stage.isClosed ? 1 : 0, stage.isWon ? 1 : 0, stage.forecastCategory]),
-  );
-  const insertAccount = store.prepare(
-    `INSERT INTO account (id, name, type, industry, region, currency, street, city, state, postal_code, country, owner_id, parent_id,
-       tax_id, erp_customer_id, billing_customer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  for (const account of world.accounts) {
-    insertAccount.run([
-      account.crmId,
-      account.name,
-      account.type === 'Customer' ? 'CUSTOMER' : 'PROSPECT',
-      account.industry,
-      account.region,
-      account.currency,
-      account.street,
-      account.city,
-      account.state || null,
-      account.postalCode,
-      account.country,
-      world.users[account.ownerUserIndex],
-      account.parentIndex === null ? null : world.accounts[account.parentIndex]!.crmId,
-      account.taxId,
-      account.erpCustomerId === null ? null : String(account.erpCustomerId),
-      billingCustomerIdOf(world, account),
-    ]);
-  }
-  const insertOpportunity = store.prepare(
-    `INSERT INTO opportunity (id, account_id, name, stage_name, currency, close_date, contract_type, service_line, delivery_region,
-       po_required, po_number, owner_id, project_id, erp_project_id, psa_project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const insertLine = store.prepare('INSERT INTO opportunity_line_item (id, opportunity_id, sort_order, role, hours, unit_price_minor) VALUES (?, ?, ?, ?, ?, ?)');
-  for (const opportunity of world.opportunities) {
-    const project = opportunity.projectIndex === null ? null : world.projects[opportunity.projectIndex]!;
-    insertOpportunity.run([
-      opportunity.crmId,
-      world.accounts[opportunity.accountIndex]!.crmId,
-      opportunity.name,
-      opportunity.stageName,
-      opportunity.currency,
-      isoFromDay(opportunity.closeDay),
-      opportunity.contractType,
-      opportunity.serviceLine,
-      opportunity.deliveryRegion,
-      opportunity.poRequired ? 1 : 0,
-      opportunity.poNumber,
-      world.users[opportunity.ownerUserIndex],
-      project?.id ?? null,
-      project ? String(project.erpId) : null,
-      project?.psaId ?? null,
-    ]);
-    opportunity.lines.forEach((line, i) => insertLine.run([line.crmId, opportunity.crmId, i, line.role, line.hours, line.unitPriceMinor]));
-  }
-}
-
-interface AccountRow {
-  id: string;
-  name: string;
-  type: 'CUSTOMER' | 'PROSPECT';
-  industry: string | null;
-  region: string;
-  currency: string;
-  street: string;
-  city: string;
-  state: string | null;
-  postal_code: string;
-  country: string;
-  owner_id: string;
-  parent_id: string | null;
-  tax_id: string | null;
-  erp_customer_id: string | null;
-  billing_customer_id: string | null;
-}
-
-interface OpportunityRow {
-  id: string;
-  account_id: string;
-  name: string;
-  stage_name: string;
-  is_won: number;
-  is_closed: number;
-  probability: number;
-  forecast_category: string;
-  amount_minor: number;
-  currency: string;
-  close_date: string;
-  contract_type: string;
-  service_line: string;
-  delivery_region: string;
-  po_required: number;
-  po_number: string | null;
-  owner_id: string;
-  project_id: string | null;
-  erp_project_id: string | null;
-  psa_project_id: string | null;
-}
-
-const toAccount = (row: AccountRow): CrmAccount => ({
-  id: row.id,
-  name: row.name,
-  type: row.type,
-  industry: row.industry,
-  region: row.region,
-  currency: row.currency,
-  street: row.street,
-  city: row.city,
-  state: row.state,
-  postalCode: row.postal_code,
-  country: row.country,
-  ownerId: row.owner_id,
-  parentId: row.parent_id,
-  taxId: row.tax_id,
-  erpCustomerId: row.erp_customer_id,
-  billingCustomerId: row.billing_customer_id,
-});
-
-const toOpportunity = (row: OpportunityRow): CrmOpportunity => ({
-  id: row.id,
-  accountId: row.account_id,
-  name: row.name,
-  stageName: row.stage_name,
-  isWon: row.is_won === 1,
-  isClosed: row.is_closed === 1,
-  probability: row.probability,
-  forecastCategory: row.forecast_category,
-  amountMinor: row.amount_minor,
-  currency: row.currency,
-  closeDate: row.close_date,
-  contractType: row.contract_type,
-  serviceLine: row.service_line,
-  deliveryRegion: row.delivery_region,
-  poRequired: row.po_required === 1,
-  poNumber: row.po_number,
-  ownerId: row.owner_id,
-  projectId: row.project_id,
-  erpProjectId: row.erp_project_id,
-  psaProjectId: row.psa_project_id,
-});
-
-const OPPORTUNITY_COLUMNS = `o.*, s.is_won, s.is_closed, s.probability, s.forecast_category`;
-const OPPORTUNITY_FROM = `opportunity o JOIN opportunity_stage s ON s.name = o.stage_name`;
+import { type AccountRow,OPPORTUNITY_COLUMNS,OPPORTUNITY_FROM,type OpportunityRow,toAccount,toOpportunity } from './crmRows.js';
+import { DDL } from './crmSchema.js';
+import { seedCrm } from './crmSeed.js';
 
 export class SandboxCrm implements CrmSystem, CrmWrites {
   private readonly accountsByIdStatement;
@@ -333,7 +142,7 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
   async lineItemsByOpportunityId(opportunityIds: readonly string[]): Promise<Map<string, CrmLineItem[]>> {
     const rows = this.lineItemsStatement.all([jsonList(opportunityIds)]);
     return groupBy(
-      rows.map((row) => ({ id: row.id, opportunityId: row.opportunity_id, role: row.role, hours: row.hours, unitPriceMinor: row.unit_price_minor, currency: row.currency })),
+      rows.map((row) => ({ id: row.id, opportunityId: row.opportunity_id, role: row.role, roleName: roleNameOf(row.role), hours: row.hours, unitPriceMinor: row.unit_price_minor, currency: row.currency })),
       (line) => line.opportunityId,
     );
   }
@@ -449,6 +258,6 @@ export function openSandboxCrm(dataDir: string, world: WorldOptions): SandboxCrm
 }
 
 /** A role code's display name (the CRM's product name for the service). */
-export function roleNameOf(code: string): string {
+function roleNameOf(code: string): string {
   return ROLES.find((role) => role.code === code)?.name ?? code;
 }

@@ -4,7 +4,7 @@
  * when the process dies between committing and publishing, and never published for a change that rolled back.
  * Delivery is at-least-once (a crash after publishing and before marking re-publishes the same event ID).
  */
-import type { SqliteStore } from '../sqlite.js';
+import type { SqliteStore } from '../storage/sqliteStore.js';
 import type { BusEvent, EventBus } from './eventBus.js';
 
 export const OUTBOX_DDL = `

@@ -1,9 +1,10 @@
 /**
- * Small helpers for the sandboxes' SQL: optional filters compiled into one WHERE clause, and rows grouped by
- * key for DataLoader batches.
+ * Small helpers for SQL over a `SqliteStore` (the sandboxes' and the process layer's own): optional filters
+ * compiled into one WHERE clause, a page and its total in two statements, and rows grouped by key for DataLoader
+ * batches.
  */
-import type { PageRequest } from './paging.js';
-import { type SqliteStore, jsonList } from './sqlite.js';
+import type { PageRequest, SearchResult } from '../subgraph/paging.js';
+import { type SqliteStore, jsonList } from './sqliteStore.js';
 
 export function groupBy<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {
   const groups = new Map<K, T[]>();
@@ -44,11 +45,6 @@ export class WhereBuilder {
 }
 
 
-/** A page of a search and the number of rows the whole search matches. */
-export interface SearchResult<T> {
-  readonly rows: readonly T[];
-  readonly totalCount: number;
-}
 
 /** One statement for the page and one for the count, whatever the page size. */
 export function searchPage<Row, T>(

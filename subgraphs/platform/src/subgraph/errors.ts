@@ -3,7 +3,7 @@
  * contracts/errorCodes.ts; clients branch on the code, people read the message.
  */
 import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../../../contracts/errorCodes.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
 
 export function inputError(code: ErrorCode, message: string, details: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...details } });

@@ -3,11 +3,17 @@
  * bound to the field that issued them, and page sizes are capped: a reporting tool cannot ask for everything
  * at once by accident.
  */
-import { ErrorCode } from '../../../contracts/errorCodes.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { inputError } from './errors.js';
 
 /** The largest `first` any list field accepts. */
 export const MAX_PAGE_SIZE = 100;
+
+/** A page of a search and the number of rows the whole search matches. */
+export interface SearchResult<T> {
+  readonly rows: readonly T[];
+  readonly totalCount: number;
+}
 
 export interface PageRequest {
   readonly limit: number;

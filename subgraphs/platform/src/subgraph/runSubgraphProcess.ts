@@ -2,18 +2,18 @@
  * The `main` of every subgraph process: build, listen, print where, and on SIGTERM or SIGINT stop taking
  * requests, finish those in flight and exit. A configuration error exits with its message, not a stack trace.
  */
-import { ConfigError, type SubgraphConfig } from './config.js';
-import { type EventBus, loadEventBusConfig, openEventBus } from './events/index.js';
+import { ConfigError, type SubgraphConfig } from '../config.js';
+import { type EventBus, loadEventBusConfig, openEventBus } from '../events/index.js';
 import type { SubgraphService } from './subgraphService.js';
 
-export async function runSubgraphProcess(
+export async function runSubgraphProcess<Config extends SubgraphConfig>(
   name: string,
-  config: SubgraphConfig | (() => SubgraphConfig),
-  build: (config: SubgraphConfig) => SubgraphService | Promise<SubgraphService>,
+  config: Config | (() => Config),
+  build: (config: Config) => SubgraphService | Promise<SubgraphService>,
   options: { readonly onStopped?: () => Promise<void> } = {},
 ): Promise<void> {
   let service: SubgraphService;
-  let resolved: SubgraphConfig;
+  let resolved: Config;
   try {
     resolved = typeof config === 'function' ? config() : config;
     const started = Date.now();
@@ -48,10 +48,10 @@ export async function runSubgraphProcess(
  * `runSubgraphProcess` for a subgraph that publishes or streams business events: opens the event bus the
  * environment names (Redis with REDIS_URL, else the embedded bus in the data folder) and closes it last.
  */
-export async function runSubgraphProcessWithEventBus(
+export async function runSubgraphProcessWithEventBus<Config extends SubgraphConfig>(
   name: string,
-  config: () => SubgraphConfig,
-  build: (config: SubgraphConfig, bus: EventBus) => SubgraphService,
+  config: () => Config,
+  build: (config: Config, bus: EventBus) => SubgraphService,
 ): Promise<void> {
   let bus: EventBus | undefined;
   await runSubgraphProcess(

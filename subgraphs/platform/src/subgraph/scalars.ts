@@ -3,8 +3,8 @@
  * at the edge, so resolvers only ever see valid ones.
  */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { isIsoDate } from './dates.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { isIsoDate } from '../values/dates.js';
 
 function stringScalar(name: string, description: string, isValid: (value: string) => boolean, expected: string): GraphQLScalarType {
   const check = (value: unknown): string => {

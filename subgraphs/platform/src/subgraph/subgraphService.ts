@@ -15,9 +15,9 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { graphqlHttpHandler, sendJson } from './http/graphqlHttpHandler.js';
-import { closeGracefully, createHttpServer, listen } from './http/httpServer.js';
-import { Metrics } from './metrics.js';
+import { graphqlHttpHandler, sendJson } from '../http/graphqlHttpHandler.js';
+import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
+import { Metrics } from '../metrics.js';
 import { scalarResolvers } from './scalars.js';
 
 export interface SubgraphServiceOptions<TContext extends BaseContext> {

@@ -2,9 +2,9 @@
  * Argument checks shared by the subgraphs' entry points. Each throws a GraphQLError with a stable code that
  * names the argument and what would be valid.
  */
-import { ErrorCode } from '../../../contracts/errorCodes.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { GraphQLError } from 'graphql';
-import { dayFromIso } from './dates.js';
+import { dayFromIso } from '../values/dates.js';
 import { inputError, invalidIdError } from './errors.js';
 
 export interface DayRange {

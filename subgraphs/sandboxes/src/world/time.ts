@@ -3,8 +3,8 @@
  * Certinia) and their daily entries. PSA stores them; ERP and billing derive postings and T&M invoices from the
  * same generator, which is how they stay consistent with PSA.
  */
-import { monthOf } from '../dates.js';
-import { Prng, hashSeed } from '../prng.js';
+import { monthOf } from '../../../platform/src/values/dates.js';
+import { Prng, hashSeed } from '../../../platform/src/values/prng.js';
 import type { SeedProject, World } from './world.js';
 
 export type TimesheetStatus = 'OPEN' | 'SUBMITTED' | 'APPROVED' | 'REJECTED';

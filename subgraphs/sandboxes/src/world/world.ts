@@ -6,9 +6,9 @@
  *
  * Everything here is a pure function of `WorldOptions`; nothing reads the clock.
  */
-import { dayFromIso, mondayOf } from '../dates.js';
-import { canonicalProjectId, salesforceId, stripeId } from '../ids.js';
-import { Prng, hashSeed } from '../prng.js';
+import { dayFromIso, mondayOf } from '../../../platform/src/values/dates.js';
+import { canonicalProjectId, salesforceId, stripeId } from '../../../platform/src/values/ids.js';
+import { Prng, hashSeed } from '../../../platform/src/values/prng.js';
 import {
   CITIES,
   COMPANY_WORDS_A,

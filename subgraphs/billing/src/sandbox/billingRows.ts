@@ -1,0 +1,151 @@
+/** The billing sandbox's rows and the port records they map to, with the queries the adapter shares. */
+import type {
+BillingInvoice,
+BillingPayment,
+InvoiceStatus,
+InvoiceSummaryRecord,
+ReceivableRecord
+} from '../billingPort.js';
+import { BILLED_STATUSES,overdueSql,quoted } from './billingSchema.js';
+
+export interface InvoiceRow {
+  id: string;
+  number: string | null;
+  status: InvoiceStatus;
+  project_id: string;
+  customer_id: string;
+  crm_account_id: string;
+  currency: string;
+  description: string;
+  subtotal_minor: number;
+  tax_minor: number;
+  total_minor: number;
+  amount_paid_minor: number;
+  service_period_start: string;
+  service_period_end: string;
+  created_date: string;
+  finalized_date: string | null;
+  due_date: string | null;
+  paid_date: string | null;
+  voided_date: string | null;
+  marked_uncollectible_date: string | null;
+}
+
+export interface PaymentRow {
+  id: string;
+  invoice_id: string;
+  amount_minor: number;
+  currency: string;
+  received_date: string;
+}
+
+export interface SummaryRow {
+  project_id: string;
+  currency: string;
+  invoice_count: number;
+  billed_minor: number;
+  paid_minor: number;
+  outstanding_minor: number;
+  overdue_minor: number;
+  overdue_count: number;
+  last_invoice_status: InvoiceStatus | null;
+  last_invoice_date: string | null;
+}
+
+export interface ReceivableRow {
+  crm_account_id: string;
+  currency: string;
+  outstanding_minor: number;
+  overdue_minor: number;
+  open_invoice_count: number;
+}
+
+export const toInvoice = (row: InvoiceRow): BillingInvoice => ({
+  id: row.id,
+  number: row.number,
+  status: row.status,
+  description: row.description,
+  projectId: row.project_id,
+  customerId: row.customer_id,
+  crmAccountId: row.crm_account_id,
+  currency: row.currency,
+  subtotalMinor: row.subtotal_minor,
+  taxMinor: row.tax_minor,
+  totalMinor: row.total_minor,
+  amountPaidMinor: row.amount_paid_minor,
+  servicePeriodStart: row.service_period_start,
+  servicePeriodEnd: row.service_period_end,
+  createdDate: row.created_date,
+  finalizedDate: row.finalized_date,
+  dueDate: row.due_date,
+  paidDate: row.paid_date,
+  voidedDate: row.voided_date,
+  markedUncollectibleDate: row.marked_uncollectible_date,
+});
+
+export const toPayment = (row: PaymentRow): BillingPayment => ({
+  id: row.id,
+  invoiceId: row.invoice_id,
+  amountMinor: row.amount_minor,
+  currency: row.currency,
+  receivedDate: row.received_date,
+});
+
+export const toSummary = (row: SummaryRow): InvoiceSummaryRecord => ({
+  projectId: row.project_id,
+  currency: row.currency,
+  invoiceCount: row.invoice_count,
+  billedMinor: row.billed_minor,
+  paidMinor: row.paid_minor,
+  outstandingMinor: row.outstanding_minor,
+  overdueMinor: row.overdue_minor,
+  overdueCount: row.overdue_count,
+  lastInvoiceStatus: row.last_invoice_status,
+  lastInvoiceDate: row.last_invoice_date,
+});
+
+export const toReceivable = (row: ReceivableRow): ReceivableRecord => ({
+  crmAccountId: row.crm_account_id,
+  currency: row.currency,
+  outstandingMinor: row.outstanding_minor,
+  overdueMinor: row.overdue_minor,
+  openInvoiceCount: row.open_invoice_count,
+});
+
+export const INVOICE_COLUMNS = 'i.*, c.crm_account_id';
+export const INVOICE_FROM = 'invoice i JOIN customer c ON c.id = i.customer_id';
+/** Newest first; the ID breaks ties so pages are stable. */
+export const NEWEST_FIRST = 'i.created_date DESC, i.id DESC';
+
+/**
+ * One grouped statement for any number of projects. The LEFT JOIN from the billing profile gives a project
+ * with no invoice yet a summary of zeros in its own currency.
+ */
+export const SUMMARY_SQL = `
+WITH ranked AS (
+  -- Only the columns summed below: the window sorts what it selects, and whole invoice rows cost a third more.
+  SELECT i.id, i.project_id, i.status, i.total_minor, i.amount_paid_minor, i.due_date, i.created_date,
+    ROW_NUMBER() OVER (PARTITION BY i.project_id ORDER BY ${NEWEST_FIRST}) AS recency
+  FROM invoice i WHERE i.project_id IN (SELECT value FROM json_each(:projectIds)))
+SELECT p.project_id, p.currency,
+  COUNT(r.id) AS invoice_count,
+  COALESCE(SUM(CASE WHEN r.status IN (${quoted(BILLED_STATUSES)}) THEN r.total_minor END), 0) AS billed_minor,
+  COALESCE(SUM(CASE WHEN r.status IN (${quoted(BILLED_STATUSES)}) THEN r.amount_paid_minor END), 0) AS paid_minor,
+  COALESCE(SUM(CASE WHEN r.status = 'OPEN' THEN r.total_minor - r.amount_paid_minor END), 0) AS outstanding_minor,
+  COALESCE(SUM(CASE WHEN ${overdueSql('r')} THEN r.total_minor - r.amount_paid_minor END), 0) AS overdue_minor,
+  COUNT(CASE WHEN ${overdueSql('r')} THEN 1 END) AS overdue_count,
+  MAX(CASE WHEN r.recency = 1 THEN r.status END) AS last_invoice_status,
+  MAX(CASE WHEN r.recency = 1 THEN r.created_date END) AS last_invoice_date
+FROM billing_project p LEFT JOIN ranked r ON r.project_id = p.project_id
+WHERE p.project_id IN (SELECT value FROM json_each(:projectIds))
+GROUP BY p.project_id, p.currency`;
+
+export const RECEIVABLES_SQL = `
+SELECT c.crm_account_id, i.currency,
+  SUM(i.total_minor - i.amount_paid_minor) AS outstanding_minor,
+  COALESCE(SUM(CASE WHEN ${overdueSql('i')} THEN i.total_minor - i.amount_paid_minor END), 0) AS overdue_minor,
+  COUNT(*) AS open_invoice_count
+FROM customer c JOIN invoice i ON i.customer_id = c.id AND i.status = 'OPEN'
+WHERE c.crm_account_id IN (SELECT value FROM json_each(:accountIds))
+GROUP BY c.crm_account_id, i.currency
+ORDER BY c.crm_account_id, i.currency`;

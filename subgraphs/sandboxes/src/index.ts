@@ -1,0 +1,6 @@
+export { openSandboxStore } from './sandboxStore.js';
+export type { SandboxStoreOptions } from './sandboxStore.js';
+export { loadWorldOptions } from './worldConfig.js';
+export type { SandboxOptions, SandboxSubgraphOptions } from './worldConfig.js';
+export { DEFAULT_WORLD_OPTIONS, buildWorld } from './world/world.js';
+export type { World, WorldOptions } from './world/world.js';

@@ -13,19 +13,19 @@
  * bounded in time and count.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { existsSync,mkdirSync,readFileSync,statSync,writeFileSync } from 'node:fs';
+import { cpus,platform,release,tmpdir,totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { buildGateway } from '../../gateway/build.js';
-import { BENCH_DIR, REPO_ROOT, RESULTS_DIR, standardBenchDataDir } from './benchPaths.js';
-import { CONTENDERS, type Contender } from './contenders.js';
-import { generateLoad, percentile } from './loadGenerator.js';
-import { type BenchProcess, HAS_TASKSET, freePort, sampleRss, startProcess, waitUntil } from './processes.js';
-import { type BenchReport, type Measurement, type WorkloadResult, checkTargets, renderMarkdown, withBenchmarksSection } from './report.js';
-import { expectedTestQueryResponse, loadStandardBenchData, standardSupergraphAt } from './standard/standardSubgraphs.js';
-import { type Query, type SupergraphKind, WORKLOADS, type Workload, buildRequests } from './workloads.js';
+import { BENCH_DIR,REPO_ROOT,RESULTS_DIR } from './benchPaths.js';
+import { type BenchHost,type Subgraphs,startPsgraphSubgraphs,startStandardSubgraphs } from './benchSubgraphs.js';
+import { CONTENDERS,type Contender } from './contenders.js';
+import { generateLoad,percentile } from './loadGenerator.js';
+import { type BenchProcess,HAS_TASKSET,freePort,sampleRss,startProcess,waitUntil } from './processes.js';
+import { type BenchReport,type Measurement,type WorkloadResult,checkTargets,renderMarkdown,withBenchmarksSection } from './report.js';
+import { type Query,type SupergraphKind,WORKLOADS,type Workload,buildRequests } from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -96,7 +96,6 @@ gateway processes sharing the port (node:cluster); each worker has its own conne
 subscriptions and \`/metrics\`.
 
 The latest full run:`;
-const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;
 
 ensureInstalled();
 // psgraph runs from its bundle, as `npm run gateway` runs it: built from the sources being measured.
@@ -104,6 +103,7 @@ await buildGateway();
 if (HAS_TASKSET && othersCpu !== undefined) spawnSync('taskset', ['-cp', othersCpu, String(process.pid)], { stdio: 'ignore' });
 
 const running = new Set<BenchProcess>();
+const benchHost: BenchHost = { running, log, othersCpu };
 const stopAll = async () => Promise.all([...running].map((p) => p.stop()));
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
@@ -162,7 +162,7 @@ if (args.extra) runOtherBenches();
 async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[]): Promise<WorkloadResult[]> {
   let subgraphs: Subgraphs;
   try {
-    subgraphs = kind === 'psgraph' ? await startPsgraphSubgraphs() : await startStandardSubgraphs();
+    subgraphs = kind === 'psgraph' ? await startPsgraphSubgraphs(benchHost) : await startStandardSubgraphs(benchHost);
   } catch (error) {
     return workloads.map((w) => ({ id: w.id, title: w.title, rotation: w.rotation, concurrency, measurements: [], failure: `subgraphs did not start: ${(error as Error).message}` }));
   }
@@ -345,98 +345,6 @@ async function withGateway<T>(
     await gateway.stop();
     running.delete(gateway);
   }
-}
-
-interface Subgraphs {
-  readonly supergraph: string;
-  readonly standard?: { requestBody: string; expected: unknown };
-  /** Requests all the subgraphs have received since they started. */
-  requestCount(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-
-async function startPsgraphSubgraphs(): Promise<Subgraphs> {
-  const dataDir = join(tmpdir(), 'psgraph-bench-data');
-  const ports = Object.fromEntries(await Promise.all(PSGRAPH_SYSTEMS.map(async (name) => [name, await freePort()] as const))) as Record<(typeof PSGRAPH_SYSTEMS)[number], number>;
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], NODE_ENV: 'production', APOLLO_TELEMETRY_DISABLED: '1', PSGRAPH_HOST: '127.0.0.1', PSGRAPH_DATA_DIR: dataDir };
-  for (const name of PSGRAPH_SYSTEMS) env[`PSGRAPH_${name.toUpperCase()}_PORT`] = String(ports[name]);
-  log(`starting psgraph's four subgraphs (data in ${dataDir}; the first run seeds it)`);
-  const processes = PSGRAPH_SYSTEMS.map((name) =>
-    startProcess({ name, command: process.execPath, args: ['--import', 'tsx', `subgraphs/${name}/src/main.ts`], cwd: REPO_ROOT, env, ...(othersCpu === undefined ? {} : { cpu: 0 }) }),
-  );
-  for (const p of processes) running.add(p);
-  const stop = async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    for (const p of processes) running.delete(p);
-  };
-  try {
-    await Promise.all(
-      processes.map((p, i) =>
-        waitUntil(
-          p,
-          async () => (await (await request(`http://127.0.0.1:${ports[PSGRAPH_SYSTEMS[i]!]}/health`, { headersTimeout: 2_000 })).body.text()).includes('ok'),
-          300_000,
-        ),
-      ),
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  const closedPort = await freePort();
-  const supergraph = readFileSync(join(REPO_ROOT, 'supergraph', 'supergraph.graphql'), 'utf8').replace(
-    /@join__graph\(name: "(\w+)", url: "[^"]*"\)/g,
-    // Workloads never reach activation: it points at a closed port, never at a service someone else runs.
-    (_match, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${name in ports ? ports[name as keyof typeof ports] : closedPort}/graphql")`,
-  );
-  return {
-    supergraph,
-    async requestCount() {
-      const counts = await Promise.all(
-        PSGRAPH_SYSTEMS.map(async (name) => {
-          const text = await (await request(`http://127.0.0.1:${ports[name]}/metrics`)).body.text();
-          return Number(/^psgraph_graphql_requests_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
-        }),
-      );
-      return counts.reduce((a, b) => a + b, 0);
-    },
-    stop,
-  };
-}
-
-async function startStandardSubgraphs(): Promise<Subgraphs> {
-  const data = loadStandardBenchData(standardBenchDataDir());
-  const port = await freePort();
-  const subgraphs = startProcess({
-    name: 'standard-subgraphs',
-    command: process.execPath,
-    args: ['--import', 'tsx', join(BENCH_DIR, 'standard', 'main.ts')],
-    cwd: BENCH_DIR,
-    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', PSGRAPH_BENCH_DATA: data.dir },
-    ...(othersCpu === undefined ? {} : { cpu: 0 }),
-  });
-  running.add(subgraphs);
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await subgraphs.stop();
-    running.delete(subgraphs);
-  };
-  try {
-    await waitUntil(subgraphs, async () => (await request(`${base}/health`)).statusCode === 200, 60_000);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return {
-    supergraph: standardSupergraphAt(data, base),
-    standard: { requestBody: data.requestBody, expected: expectedTestQueryResponse(data.records) },
-    async requestCount() {
-      const { requests } = (await (await request(`${base}/stats`)).body.json()) as { requests: Record<string, number> };
-      return Object.values(requests).reduce((a, b) => a + b, 0);
-    },
-    stop,
-  };
 }
 
 /** Installs the contenders under test/bench when they are missing or older than the lock file. */

@@ -1,3 +1,8 @@
+/**
+ * The billing sandbox and subgraph: seed invariants, the rules the store enforces, entities, lists and argument
+ * errors. One file, longer than the house's ~400 lines, because its cases share one store seeded at the default
+ * volume (seconds of work): split across files, each file would seed its own.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFromIso, formatMinor, isCanonicalProjectId, isStripeId, isoFromDay } from '../../platform/src/index.js';
 import { billingCustomerIdOf, buildWorld } from '../../sandboxes/src/world/world.js';

@@ -1,3 +1,8 @@
+/**
+ * The ERP sandbox and subgraph: seed invariants, the rules the store enforces, entities, lists and argument
+ * errors. One file, longer than the house's ~400 lines, because its cases share one store seeded at the default
+ * volume (seconds of work): split across files, each file would seed its own.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMinor, isoFromDay, lastDayOfMonth, monthOf, parseMinor } from '../../platform/src/index.js';
 import { type ProjectBilling, TAX_RATE_BY_LEGAL_ENTITY, planProjectBilling } from '../../sandboxes/src/world/billing.js';

@@ -8,20 +8,25 @@
  * Exclusivity: a run is driven by the holder of its lease (renewed while it works, released when it rests), so
  * two processes never drive one run at once; a lease left by a crashed process expires and another takes over.
  * Concurrency is bounded: runs beyond `maxConcurrentRuns` wait, durably, in the run table for the next slot.
+ *
+ * Longer than the house's ~400 lines on purpose: the operators' actions (retry, cancel, resolve) and the step
+ * loop take the same lease and write the same transitions, and keeping them together keeps that invariant in one
+ * place. What each step does in the systems is in `activationSteps.ts`; what is valid, in `activationValidation.ts`.
  */
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { inputError } from '../../../platform/src/index.js';
-import { activationFailed, activationRequested, exceptionRaised, exceptionResolved, projectActivated } from '../events/activationEvents.js';
-import type { ActivationRunRecord, ActivationStore, ExceptionRecord, ProjectXref, RunTrigger } from '../store/activationStore.js';
-import type { ActivationSystems, CallContext } from '../systems/activationSystems.js';
+import { activationFailed,activationRequested,exceptionRaised,exceptionResolved,projectActivated } from '../events/activationEvents.js';
+import type { ActivationRunRecord,ActivationStore,ExceptionRecord,ProjectXref,RunTrigger } from '../store/activationStore.js';
+import type { ActivationSystems,CallContext } from '../systems/activationSystems.js';
 import { SystemCallError } from '../systems/systemClient.js';
 import { planActivation } from './activationPlan.js';
+import { COMPENSATED_STEPS,PHASE_OF_STEP,type RunStatus,STEP_NAMES,SYSTEM_OF_STEP,type StepName } from './activationStates.js';
+import { runStep,undoStep } from './activationSteps.js';
 import { validateActivation } from './activationValidation.js';
-import { COMPENSATED_STEPS, PHASE_OF_STEP, type RunStatus, STEP_NAMES, SYSTEM_OF_STEP, type StepName } from './activationStates.js';
-import { type RetryPolicy, backoffDelay, sleep } from './retryPolicy.js';
+import { type RetryPolicy,backoffDelay,sleep } from './retryPolicy.js';
 
 export interface ActivationRunnerOptions {
   readonly store: ActivationStore;
@@ -344,7 +349,7 @@ export class ActivationRunner {
       this.options.log?.(`[activation] run ${run.id}: ${run.opportunityId} is active as ${run.projectId}`);
       return false;
     }
-    const outcome = await this.attempt(run.id, step, 'forward', () => this.forward(run, step));
+    const outcome = await this.attempt(run.id, step, 'forward', () => runStep(this.systems, run, step, this.context(run, step, 'forward'), () => this.xref(run)));
     const nextStatus: RunStatus | null = isLastOfPhase ? (run.status === 'ERP_PROVISIONING' ? 'PSA_PROVISIONING' : 'LINKING') : null;
     if (outcome.ok) {
       const { output, xref } = outcome.value!;
@@ -362,47 +367,6 @@ export class ActivationRunner {
     });
     this.options.log?.(`[activation] run ${run.id}: ${step} failed (${outcome.error}); compensating`);
     return true;
-  }
-
-  /** One forward step against the systems; returns what to record. Idempotent by each system's lever. */
-  private async forward(run: ActivationRunRecord, step: StepName): Promise<{ output: Record<string, unknown>; xref: Partial<Omit<ProjectXref, 'projectId' | 'opportunityId'>> }> {
-    const plan = run.plan!;
-    const context = this.context(run, step, 'forward');
-    switch (step) {
-      case 'ERP_CUSTOMER': {
-        const customers: Record<string, string> = {};
-        // Top of the hierarchy first: a NetSuite sub-customer needs its parent to exist.
-        for (const customer of plan.customers) customers[customer.accountId] = (await this.systems.upsertCustomer(context, customer)).erpCustomerId;
-        return { output: { customers }, xref: { accountId: plan.accountId, erpCustomerId: customers[plan.accountId]! } };
-      }
-      case 'ERP_PROJECT': {
-        const job = await this.systems.upsertErpProject(context, run.projectId, plan);
-        return { output: { erpProjectId: job.erpProjectId, code: job.code }, xref: { erpProjectId: job.erpProjectId, erpProjectCode: job.code } };
-      }
-      case 'ERP_BILLING_SCHEDULE': {
-        const schedule = await this.systems.upsertBillingSchedule(context, run.projectId, plan);
-        return { output: { billingScheduleId: schedule.billingScheduleId }, xref: { billingScheduleId: schedule.billingScheduleId } };
-      }
-      case 'PSA_PROJECT': {
-        // Kantata has no idempotency key: search by the external reference, create only what is not there.
-        const found = await this.systems.findPsaProject(context, run.projectId);
-        const psaId = found?.psaId ?? (await this.systems.createPsaProject(context, run.projectId, this.xref(run).erpProjectCode!, plan)).psaId;
-        return { output: { psaProjectId: psaId, found: found !== null }, xref: { psaProjectId: psaId } };
-      }
-      case 'PSA_RESOURCE_REQUESTS': {
-        const project = await this.systems.findPsaProject(context, run.projectId);
-        const standing = (project?.resourceRequests ?? []).filter((request) => request.status !== 'CANCELLED');
-        const ids = standing.length > 0 ? standing.map((request) => request.id) : await this.systems.createResourceRequests(context, run.projectId, plan);
-        return { output: { resourceRequestIds: ids, found: standing.length > 0 }, xref: {} };
-      }
-      case 'CRM_LINK': {
-        const xref = this.xref(run);
-        await this.systems.linkProject(context, { projectId: run.projectId, erpProjectId: xref.erpProjectId!, psaProjectId: xref.psaProjectId!, erpCustomerId: xref.erpCustomerId! });
-        return { output: { linked: true }, xref: {} };
-      }
-      default:
-        throw new Error(`${step} is not a provisioning step`);
-    }
   }
 
   private async compensate(run: ActivationRunRecord): Promise<boolean> {
@@ -424,7 +388,7 @@ export class ActivationRunner {
       this.options.onCommit?.();
       return false;
     }
-    const outcome = await this.attempt(run.id, step.name, 'compensate', () => this.undo(run, step.name), this.retry.maxCompensationAttempts);
+    const outcome = await this.attempt(run.id, step.name, 'compensate', () => undoStep(this.systems, run, step.name, this.context(run, step.name, 'compensate')), this.retry.maxCompensationAttempts);
     if (outcome.ok) {
       this.store.steps.completeCompensation(run.id, step.name, outcome.value!);
       return true;
@@ -448,30 +412,6 @@ export class ActivationRunner {
     this.options.onCommit?.();
     this.options.log?.(`[activation] run ${run.id}: undo of ${step.name} failed; needs attention`);
     return false;
-  }
-
-  /** The compensation of a step, idempotent: undoing what is already gone changes nothing. */
-  private async undo(run: ActivationRunRecord, step: StepName): Promise<Partial<Omit<ProjectXref, 'projectId' | 'opportunityId'>>> {
-    const context = this.context(run, step, 'compensate');
-    switch (step) {
-      case 'CRM_LINK':
-        await this.systems.unlinkProject(context, run.projectId);
-        return {};
-      case 'PSA_RESOURCE_REQUESTS':
-        await this.systems.cancelResourceRequests(context, run.projectId);
-        return {};
-      case 'PSA_PROJECT':
-        await this.systems.deletePsaProject(context, run.projectId);
-        return { psaProjectId: null };
-      case 'ERP_BILLING_SCHEDULE':
-        await this.systems.deleteBillingSchedule(context, run.projectId);
-        return { billingScheduleId: null };
-      case 'ERP_PROJECT':
-        await this.systems.deleteErpProject(context, run.projectId);
-        return { erpProjectId: null, erpProjectCode: null };
-      default:
-        return {};
-    }
   }
 
   /**

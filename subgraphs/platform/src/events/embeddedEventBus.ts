@@ -13,12 +13,15 @@
  *   group takes the event over when the lease ends — the same model as Redis' PEL and XAUTOCLAIM.
  * - Fan-out (`subscribe`) reads the log from the sequence that was last when the listener subscribed.
  */
+import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+import { type ConsumerTiming,positive,type ResolvedTiming,resolveTiming,retryDelay,settleWithin,Sleeper } from './busSupport.js';
+import { EmbeddedConsumer } from './embeddedConsumer.js';
+import type { EmbeddedConsumerHost } from './embeddedEventLog.js';
+import { type Claimed,type EventRow,FANOUT_BATCH,type PendingRow,prepareStatements,SCHEMA,SKIP_LIMIT,toEvent } from './embeddedEventLog.js';
+import type { BusEvent,ConsumeOptions,Consumer,DeadLetter,EventBus,Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
-import { type ConsumerTiming, failureReason, positive, type ResolvedTiming, resolveTiming, retryDelay, settleWithin, Sleeper } from './busSupport.js';
 
 export interface EmbeddedEventBusOptions extends ConsumerTiming {
   /** Folder of the event log file; created if missing (PSGRAPH_DATA_DIR). */
@@ -33,66 +36,7 @@ export interface EmbeddedEventBusOptions extends ConsumerTiming {
   readonly pollIntervalMs?: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS bus_events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  occurred_at TEXT NOT NULL,
-  source TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  data TEXT NOT NULL,
-  recorded_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS bus_groups (
-  group_name TEXT PRIMARY KEY,
-  next_seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS bus_pending (
-  group_name TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  consumer TEXT,
-  deliveries INTEGER NOT NULL,
-  available_at INTEGER NOT NULL,
-  last_error TEXT,
-  PRIMARY KEY (group_name, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS bus_pending_available ON bus_pending(group_name, available_at);
-CREATE TABLE IF NOT EXISTS bus_dead_letters (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  group_name TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL,
-  reason TEXT NOT NULL,
-  dead_lettered_at TEXT NOT NULL);`;
-
-interface EventRow {
-  seq: number;
-  event_id: string;
-  type: string;
-  version: number;
-  occurred_at: string;
-  source: string;
-  subject: string;
-  data: string;
-}
-
-interface PendingRow {
-  seq: number;
-  deliveries: number;
-  last_error: string | null;
-}
-
-interface Claimed {
-  readonly seq: number;
-  readonly event: BusEvent;
-  readonly deliveries: number;
-}
-
-/** Events a claim may skip (types the group does not want) before committing and yielding to the event loop. */
-const SKIP_LIMIT = 500;
-/** Events a subscriber poll reads at once. */
-const FANOUT_BATCH = 500;
-
-export class EmbeddedEventBus implements EventBus {
+export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
   /** The SQLite file all processes share. */
   readonly file: string;
   private readonly db: Database.Database;
@@ -296,146 +240,4 @@ export class EmbeddedEventBus implements EventBus {
   private assertOpen(): void {
     if (this.closed) throw new Error(`The event bus over ${this.file} is closed.`);
   }
-}
-
-/** One consumer's loop: claim, handle, acknowledge — one event at a time. */
-class EmbeddedConsumer implements Consumer {
-  readonly done: Promise<void>;
-  private readonly sleeper = new Sleeper();
-  private readonly maxDeliveries: number;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private stopped = false;
-
-  constructor(
-    private readonly bus: EmbeddedEventBus,
-    private readonly options: ConsumeOptions,
-    private readonly timing: ResolvedTiming,
-    private readonly pollIntervalMs: number,
-  ) {
-    this.maxDeliveries = Math.max(1, options.maxDeliveries ?? 5);
-    this.done = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.sleeper.wake();
-    await this.done;
-  }
-
-  /** @internal Stops renewing the lease of a handler that outlived `close()`. */
-  abandon(): void {
-    this.stopped = true;
-    clearInterval(this.heartbeat);
-  }
-
-  /** @internal */
-  wake(): void {
-    this.sleeper.wake();
-  }
-
-  private async run(): Promise<void> {
-    const { group, consumer } = this.options;
-    let prepared = false;
-    while (!this.stopped && !this.bus.isClosed) {
-      try {
-        if (!prepared) {
-          this.bus.prepareConsumer(group, consumer);
-          prepared = true;
-        }
-        const delay = this.bus.idleDelay(group);
-        if (delay > 0) {
-          await this.sleeper.sleep(delay);
-          continue;
-        }
-        const claimed = this.bus.claim(this.options, this.maxDeliveries);
-        if (claimed) await this.deliver(claimed);
-      } catch (error) {
-        if (this.bus.isClosed) return;
-        // SQLITE_BUSY past the busy timeout, a full disk: keep the consumer alive and try again.
-        this.timing.log(`consumer ${consumer} of group ${group} failed to read the event log; retrying`, error);
-        await this.sleeper.sleep(this.pollIntervalMs * 4);
-      }
-    }
-  }
-
-  private async deliver({ seq, event }: Claimed): Promise<void> {
-    const { group, consumer } = this.options;
-    this.heartbeat = setInterval(() => {
-      if (this.bus.isClosed) return clearInterval(this.heartbeat);
-      try {
-        this.bus.renew(group, seq, consumer);
-      } catch (error) {
-        this.timing.log(`renewing the lease of ${event.id} failed`, error);
-      }
-    }, Math.max(1, Math.floor(this.timing.leaseMs / 3)));
-    this.heartbeat.unref();
-    let failure: { reason: string } | undefined;
-    try {
-      await this.options.handler(event);
-    } catch (error) {
-      failure = { reason: failureReason(error) };
-    } finally {
-      clearInterval(this.heartbeat);
-    }
-    if (this.bus.isClosed) return;
-    if (failure) this.bus.fail(group, seq, failure.reason, this.maxDeliveries);
-    else this.bus.ack(group, seq);
-  }
-}
-
-function prepareStatements(db: Database.Database) {
-  return {
-    insert: db.prepare(
-      `INSERT INTO bus_events (event_id, type, version, occurred_at, source, subject, data, recorded_at)
-       VALUES (@id, @type, @version, @occurredAt, @source, @subject, @data, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
-    ),
-    lastSeq: db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM bus_events`).pluck(),
-    eventsAfter: db.prepare(`SELECT * FROM bus_events WHERE seq > ? ORDER BY seq LIMIT ?`),
-    event: db.prepare(`SELECT * FROM bus_events WHERE seq = ?`),
-    ensureGroup: db.prepare(`INSERT OR IGNORE INTO bus_groups (group_name, next_seq) VALUES (?, 1)`),
-    releaseOwn: db.prepare(`UPDATE bus_pending SET available_at = 0 WHERE group_name = ? AND consumer = ?`),
-    probe: db.prepare(
-      `SELECT (SELECT coalesce(max(seq), 0) FROM bus_events) >= g.next_seq AS has_new,
-              (SELECT min(available_at) FROM bus_pending p WHERE p.group_name = g.group_name) AS next_available
-       FROM bus_groups g WHERE g.group_name = ?`,
-    ),
-    nextAvailable: db.prepare(
-      `SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND available_at <= ? ORDER BY seq LIMIT 1`,
-    ),
-    takeOver: db.prepare(
-      `UPDATE bus_pending SET consumer = ?, deliveries = deliveries + 1, available_at = ? WHERE group_name = ? AND seq = ?`,
-    ),
-    nextSeq: db.prepare(`SELECT next_seq FROM bus_groups WHERE group_name = ?`).pluck(),
-    newEvents: db.prepare(`SELECT * FROM bus_events WHERE seq >= ? ORDER BY seq LIMIT ?`),
-    advance: db.prepare(`UPDATE bus_groups SET next_seq = ? WHERE group_name = ?`),
-    hold: db.prepare(
-      `INSERT INTO bus_pending (group_name, seq, consumer, deliveries, available_at) VALUES (?, ?, ?, 1, ?)`,
-    ),
-    renew: db.prepare(`UPDATE bus_pending SET available_at = ? WHERE group_name = ? AND seq = ? AND consumer = ?`),
-    ack: db.prepare(`DELETE FROM bus_pending WHERE group_name = ? AND seq = ?`),
-    pending: db.prepare(`SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND seq = ?`),
-    backOff: db.prepare(
-      `UPDATE bus_pending SET consumer = NULL, available_at = ?, last_error = ? WHERE group_name = ? AND seq = ?`,
-    ),
-    deadLetter: db.prepare(
-      `INSERT INTO bus_dead_letters (group_name, seq, deliveries, reason, dead_lettered_at) VALUES (?, ?, ?, ?, ?)`,
-    ),
-    deadLetters: db.prepare(
-      `SELECT d.group_name, d.deliveries, d.reason, d.dead_lettered_at, e.*
-       FROM bus_dead_letters d JOIN bus_events e ON e.seq = d.seq
-       WHERE ? IS NULL OR d.group_name = ? ORDER BY d.id`,
-    ),
-  };
-}
-
-function toEvent(row: EventRow): BusEvent {
-  return {
-    id: row.event_id,
-    type: row.type,
-    version: row.version,
-    occurredAt: row.occurred_at,
-    source: row.source,
-    subject: row.subject,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-  };
 }

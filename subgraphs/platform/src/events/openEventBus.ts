@@ -8,7 +8,8 @@ import { ConfigError } from '../config.js';
 import type { ConsumerTiming } from './busSupport.js';
 import { EmbeddedEventBus } from './embeddedEventBus.js';
 import type { EventBus } from './eventBus.js';
-import { RedisEventBus, redactUrl } from './redisEventBus.js';
+import { RedisEventBus } from './redisEventBus.js';
+import { redactUrl } from './redisStreams.js';
 
 export interface EventBusConfig {
   /** Redis URL; absent means the embedded bus. (REDIS_URL) */

@@ -3,12 +3,12 @@
  * billing). The schedule follows the contract type, as in NetSuite's project billing types: T&M in arrears from
  * approved time, fixed-fee instalments, milestones approved for billing, and retainers in advance.
  */
-import { addMonths, firstDayOfMonth, lastDayOfMonth, monthOf } from '../../../platform/src/values/dates.js';
+import { addMonths,firstDayOfMonth,lastDayOfMonth,monthOf } from '../../../platform/src/values/dates.js';
 import { stripeId } from '../../../platform/src/values/ids.js';
-import { Prng, hashSeed } from '../../../platform/src/values/prng.js';
+import { Prng,hashSeed } from '../../../platform/src/values/prng.js';
 import { LEGAL_ENTITIES } from './catalog.js';
-import { type ProjectTime, monthlyApprovedTime } from './time.js';
-import type { SeedProject, World } from './world.js';
+import { type ProjectTime,monthlyApprovedTime } from './time.js';
+import type { SeedProject,World } from './world.js';
 
 export type BillingScheduleType = 'TIME_AND_MATERIALS' | 'FIXED_INTERVAL' | 'MILESTONE' | 'RETAINER';
 

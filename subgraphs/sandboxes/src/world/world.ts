@@ -6,31 +6,32 @@
  *
  * Everything here is a pure function of `WorldOptions`; nothing reads the clock.
  */
-import { dayFromIso, mondayOf } from '../../../platform/src/values/dates.js';
-import { canonicalProjectId, salesforceId, stripeId } from '../../../platform/src/values/ids.js';
-import { Prng, hashSeed } from '../../../platform/src/values/prng.js';
+import { dayFromIso,mondayOf } from '../../../platform/src/values/dates.js';
+import { canonicalProjectId,salesforceId,stripeId } from '../../../platform/src/values/ids.js';
+import { Prng,hashSeed } from '../../../platform/src/values/prng.js';
 import {
-  CITIES,
-  COMPANY_WORDS_A,
-  COMPANY_WORDS_B,
-  CONTRACT_TYPES,
-  type ContractType,
-  type CurrencyCode,
-  FIRST_NAMES,
-  INDUSTRIES,
-  LAST_NAMES,
-  OPPORTUNITY_STAGES,
-  PAYMENT_TERMS_DAYS,
-  REGIONS,
-  ROLES,
-  type RegionCode,
-  type RoleCode,
-  SERVICE_LINES,
-  SKILLS,
-  type ServiceLine,
-  legalEntityOfRegion,
-  rateCardRate,
+CITIES,
+COMPANY_WORDS_A,
+COMPANY_WORDS_B,
+CONTRACT_TYPES,
+FIRST_NAMES,
+INDUSTRIES,
+LAST_NAMES,
+OPPORTUNITY_STAGES,
+PAYMENT_TERMS_DAYS,
+REGIONS,
+ROLES,
+type RegionCode,
+type RoleCode,
+SERVICE_LINES,
+SKILLS,
+legalEntityOfRegion,
+rateCardRate
 } from './catalog.js';
+import { type AssignmentStatus,type ProjectStatus,type ResourceRequestStatus,type SeedAccount,type SeedConsultant,type SeedLineItem,type SeedMilestone,type SeedOpportunity,type SeedProject,type SeedResourceRequest,type World } from './seedRecords.js';
+
+/** The world's records are defined beside it; importers take them from here with the world itself. */
+export type * from './seedRecords.js';
 
 export interface WorldOptions {
   /** Multiplies every volume. 1 gives the default sandbox (500 accounts, 1,200 projects, …). */
@@ -42,143 +43,6 @@ export interface WorldOptions {
 }
 
 export const DEFAULT_WORLD_OPTIONS: WorldOptions = { scale: 1, seed: 20_261_101, asOf: '2026-11-01' };
-
-export interface SeedAccount {
-  readonly index: number;
-  readonly crmId: string;
-  readonly name: string;
-  readonly parentIndex: number | null;
-  readonly industry: string;
-  readonly type: 'Customer' | 'Prospect';
-  readonly region: RegionCode;
-  readonly street: string;
-  readonly city: string;
-  readonly state: string;
-  readonly postalCode: string;
-  readonly country: string;
-  readonly currency: CurrencyCode;
-  readonly legalEntityId: number;
-  /** Null for the few accounts whose tax registration was never captured (an activation validation failure). */
-  readonly taxId: string | null;
-  readonly taxExempt: boolean;
-  readonly paymentTermsDays: number;
-  readonly ownerUserIndex: number;
-  /** Set when the account is a customer in ERP and billing (it has, or its children have, a project). */
-  erpCustomerId: number | null;
-  billingCustomerSequence: number | null;
-}
-
-export interface SeedLineItem {
-  readonly crmId: string;
-  readonly role: RoleCode;
-  readonly hours: number;
-  readonly unitPriceMinor: number;
-  readonly totalMinor: number;
-}
-
-export interface SeedOpportunity {
-  readonly index: number;
-  readonly crmId: string;
-  readonly accountIndex: number;
-  readonly name: string;
-  readonly stageName: string;
-  readonly closeDay: number;
-  readonly contractType: ContractType;
-  readonly serviceLine: ServiceLine;
-  readonly deliveryRegion: RegionCode;
-  readonly currency: CurrencyCode;
-  readonly poRequired: boolean;
-  readonly poNumber: string | null;
-  readonly lines: readonly SeedLineItem[];
-  readonly amountMinor: number;
-  readonly ownerUserIndex: number;
-  /** Index of the project activated from this deal, if any. */
-  projectIndex: number | null;
-}
-
-export interface SeedConsultant {
-  readonly index: number;
-  readonly psaId: string;
-  readonly name: string;
-  readonly email: string;
-  readonly role: RoleCode;
-  readonly region: RegionCode;
-  readonly skills: readonly string[];
-  readonly currency: CurrencyCode;
-  readonly costRateMinor: number;
-  readonly billRateMinor: number;
-  readonly weeklyCapacityHours: number;
-}
-
-export type AssignmentStatus = 'TENTATIVE' | 'CONFIRMED' | 'CLOSED';
-export type ResourceRequestStatus = 'OPEN' | 'HELD' | 'FULFILLED' | 'CANCELLED';
-
-export interface SeedAssignment {
-  readonly psaId: string;
-  readonly consultantIndex: number;
-  readonly status: AssignmentStatus;
-  readonly billRateMinor: number;
-  readonly costRateMinor: number;
-}
-
-export interface SeedResourceRequest {
-  readonly psaId: string;
-  readonly lineIndex: number;
-  readonly role: RoleCode;
-  readonly hours: number;
-  readonly startDay: number;
-  readonly endDay: number;
-  readonly status: ResourceRequestStatus;
-  readonly assignment: SeedAssignment | null;
-}
-
-export type MilestoneStatus = 'PLANNED' | 'COMPLETED' | 'APPROVED_FOR_BILLING';
-
-export interface SeedMilestone {
-  readonly psaId: string;
-  readonly name: string;
-  readonly targetDay: number;
-  readonly actualDay: number | null;
-  readonly billable: boolean;
-  readonly amountMinor: number;
-  readonly status: MilestoneStatus;
-}
-
-export type ProjectStatus = 'PLANNED' | 'ACTIVE' | 'ON_HOLD' | 'COMPLETED' | 'CANCELLED';
-
-export interface SeedProject {
-  readonly index: number;
-  readonly id: string;
-  readonly opportunityIndex: number;
-  readonly accountIndex: number;
-  readonly psaId: string;
-  readonly erpId: number;
-  readonly code: string;
-  readonly name: string;
-  readonly region: RegionCode;
-  readonly serviceLine: ServiceLine;
-  readonly contractType: ContractType;
-  readonly currency: CurrencyCode;
-  readonly legalEntityId: number;
-  readonly startDay: number;
-  readonly endDay: number;
-  readonly status: ProjectStatus;
-  readonly managerIndex: number;
-  readonly budgetMinor: number;
-  readonly activatedAtMs: number;
-  readonly requests: readonly SeedResourceRequest[];
-  readonly milestones: readonly SeedMilestone[];
-}
-
-export interface World {
-  readonly options: WorldOptions;
-  readonly asOfDay: number;
-  readonly users: readonly string[];
-  readonly accounts: readonly SeedAccount[];
-  readonly opportunities: readonly SeedOpportunity[];
-  readonly consultants: readonly SeedConsultant[];
-  readonly projects: readonly SeedProject[];
-}
 
 const BASE_VOLUMES = { accounts: 500, opportunities: 3_000, projects: 1_200, consultants: 600, salesUsers: 40 };
 

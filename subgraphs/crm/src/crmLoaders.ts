@@ -3,7 +3,7 @@
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
 import { listLoader, recordLoader } from '../../platform/src/index.js';
-import type { CrmSystem } from './crmPort.js';
+import type { CrmSystem, CrmWrites } from './crmPort.js';
 
 export function createCrmLoaders(crm: CrmSystem) {
   return {
@@ -20,7 +20,9 @@ export function createCrmLoaders(crm: CrmSystem) {
 
 export type CrmLoaders = ReturnType<typeof createCrmLoaders>;
 
+/** What every CRM resolver gets: the system to read, the writes mutations make, and this request's loaders. */
 export interface CrmContext {
   readonly crm: CrmSystem;
+  readonly writes: CrmWrites;
   readonly loaders: CrmLoaders;
 }

@@ -3,14 +3,8 @@
  * and the corrections people make in the CRM (stage, PO number, tax ID). IDs are checked at the entry point; the
  * sandbox (or a Salesforce adapter) enforces the CRM's own rules.
  */
-import { isCanonicalProjectId, isNumericId, isSalesforceId, requireIdFormat } from '../../platform/src/index.js';
-import type { CrmLoaders } from './crmLoaders.js';
-import type { CrmWrites, ProjectLink } from './crmPort.js';
-
-export interface CrmMutationContext {
-  readonly writes: CrmWrites;
-  readonly loaders: CrmLoaders;
-}
+import { existing, isCanonicalProjectId, isNumericId, isSalesforceId, requireIdFormat } from '../../platform/src/index.js';
+import type { Resolvers } from './generated/resolverTypes.js';
 
 const opportunityId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
@@ -18,22 +12,22 @@ const accountId = (argument: string, id: string) => requireIdFormat(argument, id
 const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ followed by a 26-character ULID)');
 const numericId = (argument: string, id: string) => requireIdFormat(argument, id, isNumericId, 'a numeric internal ID');
 
-export const crmMutationResolvers = {
+export const crmMutationResolvers: Resolvers = {
   Mutation: {
-    setOpportunityStage: async (_: unknown, args: { id: string; stage: string }, { writes }: CrmMutationContext) =>
+    setOpportunityStage: async (_, args, { writes }) =>
       (await writes.setOpportunityStage(opportunityId('id', args.id), args.stage)).opportunity,
-    updateOpportunity: async (_: unknown, args: { id: string; input: { poNumber?: string | null } }, { writes, loaders }: CrmMutationContext) => {
+    updateOpportunity: async (_, args, { writes, loaders }) => {
       const id = opportunityId('id', args.id);
       // An omitted field is left as it is: only a key present in the input (even as null) is written.
       if ('poNumber' in args.input) return writes.setOpportunityPoNumber(id, blankToNull(args.input.poNumber));
-      return loaders.opportunityById.load(id);
+      return existing(loaders.opportunityById.load(id), `Opportunity ${id}`);
     },
-    updateAccount: async (_: unknown, args: { id: string; input: { taxId?: string | null } }, { writes, loaders }: CrmMutationContext) => {
+    updateAccount: async (_, args, { writes, loaders }) => {
       const id = accountId('id', args.id);
       if ('taxId' in args.input) return writes.setAccountTaxId(id, blankToNull(args.input.taxId));
-      return loaders.accountById.load(id);
+      return existing(loaders.accountById.load(id), `Account ${id}`);
     },
-    linkOpportunityToProject: (_: unknown, args: { input: ProjectLink }, { writes }: CrmMutationContext) =>
+    linkOpportunityToProject: (_, args, { writes }) =>
       writes.linkProject({
         opportunityId: opportunityId('input.opportunityId', args.input.opportunityId),
         projectId: projectId('input.projectId', args.input.projectId),
@@ -41,7 +35,7 @@ export const crmMutationResolvers = {
         psaProjectId: numericId('input.psaProjectId', args.input.psaProjectId),
         erpCustomerId: numericId('input.erpCustomerId', args.input.erpCustomerId),
       }),
-    unlinkOpportunityFromProject: (_: unknown, args: { opportunityId: string; projectId: string }, { writes }: CrmMutationContext) =>
+    unlinkOpportunityFromProject: (_, args, { writes }) =>
       writes.unlinkProject(opportunityId('opportunityId', args.opportunityId), projectId('projectId', args.projectId)),
   },
 };

@@ -4,6 +4,7 @@
  */
 import {
   connection,
+  existing,
   dateRange,
   isCanonicalProjectId,
   isSalesforceId,
@@ -13,37 +14,16 @@ import {
   requireIdFormat,
   referenceKey,
 } from '../../platform/src/index.js';
-import type { CrmAccount, CrmLineItem, CrmOpportunity } from './crmPort.js';
-import type { CrmContext } from './crmLoaders.js';
-
-interface AccountFilterInput {
-  region?: string[] | null;
-  parentId?: string | null;
-  topLevel?: boolean | null;
-  type?: 'CUSTOMER' | 'PROSPECT' | null;
-  nameContains?: string | null;
-}
-
-interface OpportunityFilterInput {
-  stage?: string[] | null;
-  isWon?: boolean | null;
-  isClosed?: boolean | null;
-  accountId?: string | null;
-  deliveryRegion?: string[] | null;
-  serviceLine?: string[] | null;
-  contractType?: string[] | null;
-  closeDate?: { from?: string | null; to?: string | null } | null;
-  awaitingActivation?: boolean | null;
-}
+import type { Resolvers } from './generated/resolverTypes.js';
 
 const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
 const opportunityId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
 
-export const crmResolvers = {
+export const crmResolvers: Resolvers = {
   Query: {
-    account: (_: unknown, args: { id: string }, { loaders }: CrmContext) => loaders.accountById.load(accountId('id', args.id)),
-    accounts: async (_: unknown, args: { filter?: AccountFilterInput | null; first?: number | null; after?: string | null }, { crm, loaders }: CrmContext) => {
+    account: (_, args, { loaders }) => loaders.accountById.load(accountId('id', args.id)),
+    accounts: async (_, args, { crm, loaders }) => {
       const page = pageRequest('accounts', args.first, args.after);
       const filter = args.filter ?? {};
       const result = await crm.searchAccounts(
@@ -59,8 +39,8 @@ export const crmResolvers = {
       for (const account of result.rows) loaders.accountById.prime(account.id, account);
       return connection('accounts', page, result.rows, result.totalCount);
     },
-    opportunity: (_: unknown, args: { id: string }, { loaders }: CrmContext) => loaders.opportunityById.load(opportunityId('id', args.id)),
-    opportunities: async (_: unknown, args: { filter?: OpportunityFilterInput | null; first?: number | null; after?: string | null }, { crm, loaders }: CrmContext) => {
+    opportunity: (_, args, { loaders }) => loaders.opportunityById.load(opportunityId('id', args.id)),
+    opportunities: async (_, args, { crm, loaders }) => {
       const page = pageRequest('opportunities', args.first, args.after);
       const filter = args.filter ?? {};
       dateRange('filter.closeDate', filter.closeDate);
@@ -85,33 +65,33 @@ export const crmResolvers = {
   },
 
   Account: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: CrmContext) =>
+    __resolveReference: (reference, { loaders }) =>
       loaders.accountById.load(referenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account'))),
-    billingAddress: (account: CrmAccount) => ({
+    billingAddress: (account) => ({
       street: account.street,
       city: account.city,
       state: account.state,
       postalCode: account.postalCode,
       country: account.country,
     }),
-    owner: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.userById.load(account.ownerId),
-    parent: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => (account.parentId ? loaders.accountById.load(account.parentId) : null),
-    children: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.childAccountsByParentId.load(account.id),
-    hierarchy: async (account: CrmAccount, _: unknown, { loaders }: CrmContext) => [...(await loaders.ancestorsByAccountId.load(account.id)), account],
-    opportunities: (account: CrmAccount, _: unknown, { loaders }: CrmContext) => loaders.opportunitiesByAccountId.load(account.id),
-    externalIds: (account: CrmAccount) => ({ erpCustomerId: account.erpCustomerId, billingCustomerId: account.billingCustomerId }),
+    owner: (account, _, { loaders }) => existing(loaders.userById.load(account.ownerId), `CRM user ${account.ownerId}`),
+    parent: (account, _, { loaders }) => (account.parentId ? loaders.accountById.load(account.parentId) : null),
+    children: (account, _, { loaders }) => loaders.childAccountsByParentId.load(account.id),
+    hierarchy: async (account, _, { loaders }) => [...(await loaders.ancestorsByAccountId.load(account.id)), account],
+    opportunities: (account, _, { loaders }) => loaders.opportunitiesByAccountId.load(account.id),
+    externalIds: (account) => ({ erpCustomerId: account.erpCustomerId, billingCustomerId: account.billingCustomerId }),
   },
 
   Opportunity: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: CrmContext) =>
+    __resolveReference: (reference, { loaders }) =>
       loaders.opportunityById.load(referenceKey('Opportunity', reference.id, (id) => isSalesforceId(id, 'Opportunity'))),
-    account: (opportunity: CrmOpportunity, _: unknown, { loaders }: CrmContext) => loaders.accountById.load(opportunity.accountId),
-    stage: (opportunity: CrmOpportunity) => opportunity.stageName,
-    amount: (opportunity: CrmOpportunity) => money(opportunity.amountMinor, opportunity.currency),
-    owner: (opportunity: CrmOpportunity, _: unknown, { loaders }: CrmContext) => loaders.userById.load(opportunity.ownerId),
-    lineItems: (opportunity: CrmOpportunity, _: unknown, { loaders }: CrmContext) => loaders.lineItemsByOpportunityId.load(opportunity.id),
-    project: (opportunity: CrmOpportunity) => (opportunity.projectId ? { id: opportunity.projectId } : null),
-    externalIds: (opportunity: CrmOpportunity) => ({
+    account: (opportunity, _, { loaders }) => existing(loaders.accountById.load(opportunity.accountId), `Account ${opportunity.accountId}`),
+    stage: (opportunity) => opportunity.stageName,
+    amount: (opportunity) => money(opportunity.amountMinor, opportunity.currency),
+    owner: (opportunity, _, { loaders }) => existing(loaders.userById.load(opportunity.ownerId), `CRM user ${opportunity.ownerId}`),
+    lineItems: (opportunity, _, { loaders }) => loaders.lineItemsByOpportunityId.load(opportunity.id),
+    project: (opportunity) => (opportunity.projectId ? { id: opportunity.projectId } : null),
+    externalIds: (opportunity) => ({
       projectId: opportunity.projectId,
       erpProjectId: opportunity.erpProjectId,
       psaProjectId: opportunity.psaProjectId,
@@ -119,13 +99,13 @@ export const crmResolvers = {
   },
 
   OpportunityLineItem: {
-    unitPrice: (line: CrmLineItem) => money(line.unitPriceMinor, line.currency),
-    totalPrice: (line: CrmLineItem) => money(Math.round(line.hours * line.unitPriceMinor), line.currency),
+    unitPrice: (line) => money(line.unitPriceMinor, line.currency),
+    totalPrice: (line) => money(Math.round(line.hours * line.unitPriceMinor), line.currency),
   },
 
   Project: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
-    opportunity: (project: { id: string }, _: unknown, { loaders }: CrmContext) => loaders.opportunityByProjectId.load(project.id),
+    __resolveReference: (reference) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
+    opportunity: (project, _, { loaders }) => loaders.opportunityByProjectId.load(project.id),
   },
 };
 

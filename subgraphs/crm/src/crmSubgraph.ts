@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import type { CrmSystem, CrmWrites } from './crmPort.js';
 import { type CrmContext, createCrmLoaders } from './crmLoaders.js';
@@ -30,10 +30,10 @@ export interface CrmSubgraph extends SubgraphService {
 export function createCrmSubgraph(options: CrmSubgraphOptions, crm: CrmSystem & CrmWrites = openSandboxCrm(options.dataDir, options.world)): CrmSubgraph {
   const bus = options.bus ?? new InMemoryEventBus();
   const relay = crm.relayEvents(bus);
-  const service = createSubgraphService<CrmContext & { writes: CrmWrites }>({
+  const service = createSubgraphService<CrmContext>({
     name: 'crm',
     typeDefs: crmTypeDefs,
-    resolvers: { ...crmResolvers, ...crmMutationResolvers } as never,
+    resolvers: mergeResolverMaps(crmResolvers, crmMutationResolvers),
     context: () => ({ crm, writes: crm, loaders: createCrmLoaders(crm) }),
     statementCount: () => crm.statementCount,
     close: async () => {

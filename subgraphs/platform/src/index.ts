@@ -14,11 +14,12 @@ export type { Connection, PageRequest, SearchResult } from './subgraph/paging.js
 export { Prng, hashSeed } from './values/prng.js';
 export { SqliteStore, jsonList } from './storage/sqliteStore.js';
 export { WhereBuilder, groupBy, searchPage } from './storage/sqlQueries.js';
-export { listLoader, recordLoader } from './subgraph/loaders.js';
+export { existing, listLoader, recordLoader } from './subgraph/loaders.js';
 export { BoundedQueue } from './boundedQueue.js';
 export type { BoundedQueueOptions } from './boundedQueue.js';
 export type { CountedStatement } from './storage/sqliteStore.js';
 export { createSubgraphService } from './subgraph/subgraphService.js';
 export type { SubgraphService } from './subgraph/subgraphService.js';
 export { dateRange, referenceKey, requireIdFormat, requireMonth } from './subgraph/validation.js';
-export type { DayRange } from './subgraph/validation.js';
+export type { DayRange, EntityReference } from './subgraph/validation.js';
+export { mergeResolverMaps } from './subgraph/resolverMaps.js';

@@ -23,7 +23,11 @@ import { scalarResolvers } from './scalars.js';
 export interface SubgraphServiceOptions<TContext extends BaseContext> {
   readonly name: string;
   readonly typeDefs: DocumentNode;
-  readonly resolvers: GraphQLResolverMap<TContext>;
+  /**
+   * The subgraph's resolvers, typed by the subgraph from its schema (GraphQL Code Generator); handed to
+   * @apollo/subgraph, whose own map type is looser, here and only here.
+   */
+  readonly resolvers: object;
   /** Builds a fresh context (and fresh DataLoaders) for each request. */
   readonly context: () => TContext;
   /** Reads how many statements the system's store has executed (exposed on /metrics). */

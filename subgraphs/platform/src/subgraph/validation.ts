@@ -49,6 +49,11 @@ export function requireMonth(argument: string, month: string | null | undefined)
   return month;
 }
 
+/** An entity this subgraph knows only by its key (e.g. `Project` in CRM): its other fields live elsewhere. */
+export interface EntityReference {
+  readonly id: string;
+}
+
 /**
  * The key of an entity reference another subgraph sent (`_entities`). A malformed key is a data or gateway
  * bug, not user input; it is surfaced as INVALID_ID rather than resolved to nothing.

@@ -39,15 +39,21 @@ function subgraph(name: string, { contextType, mappers }: SubgraphCodegen): Code
   };
 }
 
+const SUBGRAPHS: Readonly<Record<string, SubgraphCodegen>> = {
+  crm: crmCodegen,
+  psa: psaCodegen,
+  erp: erpCodegen,
+  billing: billingCodegen,
+  activation: activationCodegen,
+};
+
+/** `PSGRAPH_CODEGEN_ONLY=psa npm run codegen` regenerates one subgraph's types (while working on it). */
+const only = process.env['PSGRAPH_CODEGEN_ONLY'];
+if (only !== undefined && !(only in SUBGRAPHS)) throw new Error(`PSGRAPH_CODEGEN_ONLY=${only}: expected one of ${Object.keys(SUBGRAPHS).join(', ')}.`);
+
 const config: CodegenConfig = {
   overwrite: true,
-  generates: {
-    ...subgraph('crm', crmCodegen),
-    ...subgraph('psa', psaCodegen),
-    ...subgraph('erp', erpCodegen),
-    ...subgraph('billing', billingCodegen),
-    ...subgraph('activation', activationCodegen),
-  },
+  generates: Object.assign({}, ...Object.entries(SUBGRAPHS).filter(([name]) => only === undefined || name === only).map(([name, codegen]) => subgraph(name, codegen))),
 };
 
 export default config;

@@ -3,7 +3,7 @@
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
 import { listLoader, recordLoader } from '../../platform/src/index.js';
-import type { ErpSystem } from './erpPort.js';
+import type { ErpSystem, ErpWrites } from './erpPort.js';
 
 export function createErpLoaders(erp: ErpSystem) {
   return {
@@ -21,7 +21,9 @@ export function createErpLoaders(erp: ErpSystem) {
 
 export type ErpLoaders = ReturnType<typeof createErpLoaders>;
 
+/** What every ERP resolver gets: the system to read, the writes mutations make, and this request's loaders. */
 export interface ErpContext {
   readonly erp: ErpSystem;
+  readonly writes: ErpWrites;
   readonly loaders: ErpLoaders;
 }

@@ -6,44 +6,7 @@
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { inputError, isCanonicalProjectId, isNumericId, isSalesforceId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
-import type { ErpBillingScheduleType, ErpContractType, ErpWrites } from './erpPort.js';
-
-export interface ErpMutationContext {
-  readonly writes: ErpWrites;
-}
-
-interface CustomerUpsertInput {
-  accountId: string;
-  companyName: string;
-  parentAccountId?: string | null;
-  legalEntityId: string;
-  additionalLegalEntityIds?: string[] | null;
-  currency: string;
-  taxId?: string | null;
-  paymentTermsDays: number;
-}
-
-interface ProjectUpsertInput {
-  projectId: string;
-  name: string;
-  accountId: string;
-  legalEntityId: string;
-  contractType: ErpContractType;
-  currency: string;
-  value: string;
-  poRequired: boolean;
-  poNumber?: string | null;
-  startDate: string;
-  endDate: string;
-}
-
-interface BillingScheduleUpsertInput {
-  projectId: string;
-  type: ErpBillingScheduleType;
-  frequency: string;
-  inArrears: boolean;
-  lines: Array<{ date: string; description: string; amount?: string | null }>;
-}
+import type { Resolvers } from './generated/resolverTypes.js';
 
 const ACCOUNT_ID = 'an 18-character Salesforce Account ID (prefix 001)';
 const PROJECT_ID = 'a canonical project ID (prj_ followed by a 26-character ULID)';
@@ -61,9 +24,9 @@ function amount(argument: string, value: string): number {
   }
 }
 
-export const erpMutationResolvers = {
+export const erpMutationResolvers: Resolvers = {
   Mutation: {
-    upsertErpCustomer: async (_: unknown, { input }: { input: CustomerUpsertInput }, { writes }: ErpMutationContext) => {
+    upsertErpCustomer: async (_, { input }, { writes }) => {
       if (!Number.isInteger(input.paymentTermsDays) || input.paymentTermsDays < 0 || input.paymentTermsDays > 365) {
         throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.paymentTermsDays" must be a whole number of days from 0 to 365.`, { argument: 'input.paymentTermsDays' });
       }
@@ -79,7 +42,7 @@ export const erpMutationResolvers = {
       });
       return { erpCustomerId: String(record.id), customerNumber: record.entityId, created };
     },
-    upsertErpProject: async (_: unknown, { input }: { input: ProjectUpsertInput }, { writes }: ErpMutationContext) => {
+    upsertErpProject: async (_, { input }, { writes }) => {
       if (input.startDate > input.endDate) {
         throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "input" is inverted: startDate (${input.startDate}) is after endDate (${input.endDate}).`, { argument: 'input' });
       }
@@ -98,7 +61,7 @@ export const erpMutationResolvers = {
       });
       return { erpProjectId: String(record.id), code: record.entityId, created };
     },
-    upsertErpBillingSchedule: async (_: unknown, { input }: { input: BillingScheduleUpsertInput }, { writes }: ErpMutationContext) => {
+    upsertErpBillingSchedule: async (_, { input }, { writes }) => {
       if (input.frequency !== 'MONTHLY' && input.frequency !== 'MILESTONE') {
         throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.frequency" must be MONTHLY or MILESTONE, got "${input.frequency}".`, { argument: 'input.frequency' });
       }
@@ -120,7 +83,7 @@ export const erpMutationResolvers = {
       });
       return { billingSchedule: record, created };
     },
-    deleteErpBillingSchedule: (_: unknown, args: { projectId: string }, { writes }: ErpMutationContext) => writes.deleteBillingSchedule(projectId('projectId', args.projectId)),
-    deleteErpProject: (_: unknown, args: { projectId: string }, { writes }: ErpMutationContext) => writes.deleteJob(projectId('projectId', args.projectId)),
+    deleteErpBillingSchedule: (_, args, { writes }) => writes.deleteBillingSchedule(projectId('projectId', args.projectId)),
+    deleteErpProject: (_, args, { writes }) => writes.deleteJob(projectId('projectId', args.projectId)),
   },
 };

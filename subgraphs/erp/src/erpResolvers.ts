@@ -7,42 +7,18 @@
  * subgraph also hands out `{ id }` Project references of its own (report rows) and resolves their fields itself.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { inputError, isCanonicalProjectId, isSalesforceId, money, requireIdFormat, requireMonth,
+import { type EntityReference, existing, inputError, isCanonicalProjectId, isSalesforceId, money, requireIdFormat, requireMonth,
   referenceKey, } from '../../platform/src/index.js';
-import type {
-  BillingReportQuery,
-  BillingReportRow,
-  ErpBillingSchedule,
-  ErpBillingScheduleLine,
-  ErpJob,
-  ErpLedgerTotals,
-  ErpLegalEntity,
-  ErpRateCard,
-  ErpRateCardLine,
-  ErpReportDimension,
-} from './erpPort.js';
-import type { ErpContext, ErpLoaders } from './erpLoaders.js';
+import type { BillingReportQuery } from './erpPort.js';
+import type { ErpLoaders } from './erpLoaders.js';
+import type { QueryBilledVsUnbilledArgs, Resolvers } from './generated/resolverTypes.js';
 
 /** A report filter lists projects to pick out, not to export: a whole portfolio needs no filter at all. */
 export const MAX_REPORT_PROJECT_IDS = 100;
 
-interface BillingReportArgs {
-  groupBy: ErpReportDimension[];
-  filter?: {
-    fromMonth?: string | null;
-    toMonth?: string | null;
-    region?: string[] | null;
-    projectIds?: string[] | null;
-  } | null;
-}
-
-interface EntityKey {
-  readonly id: string;
-}
-
 const CANONICAL_PROJECT_ID = 'a canonical project ID (prj_ followed by a 26-character ULID)';
 
-function billingReportQuery(args: BillingReportArgs): BillingReportQuery {
+function billingReportQuery(args: QueryBilledVsUnbilledArgs): BillingReportQuery {
   if (args.groupBy.length === 0) {
     throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "groupBy" must name at least one of PROJECT, REGION, MONTH.', { argument: 'groupBy' });
   }
@@ -63,46 +39,46 @@ function billingReportQuery(args: BillingReportArgs): BillingReportQuery {
   return { groupBy: args.groupBy, fromMonth, toMonth, regions: filter.region ?? null, projectIds };
 }
 
-const customerOf = (account: EntityKey, loaders: ErpLoaders) => loaders.customerByAccountId.load(account.id);
+const customerOf = (account: EntityReference, loaders: ErpLoaders) => loaders.customerByAccountId.load(account.id);
 
 function paymentTerms(days: number): { name: string; days: number } {
   return { name: days === 0 ? 'Due on receipt' : `Net ${days}`, days };
 }
 
-export const erpResolvers = {
+export const erpResolvers: Resolvers = {
   Query: {
-    legalEntities: async (_: unknown, __: unknown, { erp, loaders }: ErpContext) => {
+    legalEntities: async (_, __, { erp, loaders }) => {
       const entities = await erp.legalEntities();
       for (const entity of entities) loaders.legalEntityById.prime(entity.id, entity);
       return entities;
     },
-    billedVsUnbilled: (_: unknown, args: BillingReportArgs, { erp }: ErpContext) => erp.billingReport(billingReportQuery(args)),
+    billedVsUnbilled: (_, args, { erp }) => erp.billingReport(billingReportQuery(args)),
   },
 
   BilledVsUnbilledRow: {
-    project: (row: BillingReportRow) => (row.projectId === null ? null : { id: row.projectId }),
-    recognizedRevenue: (row: BillingReportRow) => money(row.recognizedRevenueMinor, row.currency),
-    billed: (row: BillingReportRow) => money(row.billedMinor, row.currency),
-    unbilled: (row: BillingReportRow) => money(row.recognizedRevenueMinor - row.billedMinor, row.currency),
+    project: (row) => (row.projectId === null ? null : { id: row.projectId }),
+    recognizedRevenue: (row) => money(row.recognizedRevenueMinor, row.currency),
+    billed: (row) => money(row.billedMinor, row.currency),
+    unbilled: (row) => money(row.recognizedRevenueMinor - row.billedMinor, row.currency),
   },
 
   LegalEntity: {
-    id: (entity: ErpLegalEntity) => String(entity.id),
-    rateCard: (entity: ErpLegalEntity, _: unknown, { loaders }: ErpContext) => loaders.rateCardBySubsidiaryId.load(entity.id),
+    id: (entity) => String(entity.id),
+    rateCard: (entity, _, { loaders }) => loaders.rateCardBySubsidiaryId.load(entity.id),
   },
 
   Account: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account')) }),
-    customerNumber: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => (await customerOf(account, loaders))?.entityId ?? null,
-    erpCustomerId: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => {
+    __resolveReference: (reference) => ({ id: referenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account')) }),
+    customerNumber: async (account, _, { loaders }) => (await customerOf(account, loaders))?.entityId ?? null,
+    erpCustomerId: async (account, _, { loaders }) => {
       const customer = await customerOf(account, loaders);
       return customer ? String(customer.id) : null;
     },
-    legalEntity: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => {
+    legalEntity: async (account, _, { loaders }) => {
       const customer = await customerOf(account, loaders);
       return customer ? loaders.legalEntityById.load(customer.subsidiaryId) : null;
     },
-    taxProfile: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => {
+    taxProfile: async (account, _, { loaders }) => {
       const customer = await customerOf(account, loaders);
       if (!customer) return null;
       const entity = await loaders.legalEntityById.load(customer.subsidiaryId);
@@ -115,56 +91,56 @@ export const erpResolvers = {
         rate: customer.taxExempt ? 0 : entity.serviceTaxRateBasisPoints / 10_000,
       };
     },
-    paymentTerms: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => {
+    paymentTerms: async (account, _, { loaders }) => {
       const customer = await customerOf(account, loaders);
       return customer ? paymentTerms(customer.paymentTermsDays) : null;
     },
-    creditStatus: async (account: EntityKey, _: unknown, { loaders }: ErpContext) => (await customerOf(account, loaders))?.creditStatus ?? null,
+    creditStatus: async (account, _, { loaders }) => (await customerOf(account, loaders))?.creditStatus ?? null,
   },
 
   Project: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
-    contract: (project: EntityKey, _: unknown, { loaders }: ErpContext) => loaders.jobByProjectId.load(project.id),
-    billingSchedule: (project: EntityKey, _: unknown, { loaders }: ErpContext) => loaders.billingScheduleByProjectId.load(project.id),
-    financials: (project: EntityKey, _: unknown, { loaders }: ErpContext) => loaders.ledgerTotalsByProjectId.load(project.id),
+    __resolveReference: (reference) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
+    contract: (project, _, { loaders }) => loaders.jobByProjectId.load(project.id),
+    billingSchedule: (project, _, { loaders }) => loaders.billingScheduleByProjectId.load(project.id),
+    financials: (project, _, { loaders }) => loaders.ledgerTotalsByProjectId.load(project.id),
   },
 
   Contract: {
-    erpProjectId: (job: ErpJob) => String(job.id),
-    type: (job: ErpJob) => job.contractType,
-    value: (job: ErpJob) => money(job.valueMinor, job.currency),
-    paymentTerms: (job: ErpJob) => paymentTerms(job.paymentTermsDays),
-    legalEntity: (job: ErpJob, _: unknown, { loaders }: ErpContext) => loaders.legalEntityById.load(job.subsidiaryId),
-    rateCard: (job: ErpJob, _: unknown, { loaders }: ErpContext) => loaders.rateCardById.load(job.rateCardId),
+    erpProjectId: (job) => String(job.id),
+    type: (job) => job.contractType,
+    value: (job) => money(job.valueMinor, job.currency),
+    paymentTerms: (job) => paymentTerms(job.paymentTermsDays),
+    legalEntity: (job, _, { loaders }) => existing(loaders.legalEntityById.load(job.subsidiaryId), `Legal entity ${job.subsidiaryId}`),
+    rateCard: (job, _, { loaders }) => existing(loaders.rateCardById.load(job.rateCardId), `Rate card ${job.rateCardId}`),
   },
 
   RateCard: {
-    id: (rateCard: ErpRateCard) => String(rateCard.id),
-    lines: (rateCard: ErpRateCard, _: unknown, { loaders }: ErpContext) => loaders.rateCardLinesByRateCardId.load(rateCard.id),
+    id: (rateCard) => String(rateCard.id),
+    lines: (rateCard, _, { loaders }) => loaders.rateCardLinesByRateCardId.load(rateCard.id),
   },
 
   RateCardLine: {
-    billRate: (line: ErpRateCardLine) => money(line.billRateMinor, line.currency),
+    billRate: (line) => money(line.billRateMinor, line.currency),
   },
 
   BillingSchedule: {
-    id: (schedule: ErpBillingSchedule) => String(schedule.id),
-    type: (schedule: ErpBillingSchedule) => schedule.scheduleType,
-    lines: (schedule: ErpBillingSchedule, _: unknown, { loaders }: ErpContext) => loaders.billingScheduleLinesByScheduleId.load(schedule.id),
+    id: (schedule) => String(schedule.id),
+    type: (schedule) => schedule.scheduleType,
+    lines: (schedule, _, { loaders }) => loaders.billingScheduleLinesByScheduleId.load(schedule.id),
   },
 
   BillingScheduleLine: {
-    amount: (line: ErpBillingScheduleLine) => (line.amountMinor === null ? null : money(line.amountMinor, line.currency)),
+    amount: (line) => (line.amountMinor === null ? null : money(line.amountMinor, line.currency)),
   },
 
   ProjectFinancials: {
-    budget: (totals: ErpLedgerTotals) => money(totals.budgetMinor, totals.currency),
-    cost: (totals: ErpLedgerTotals) => money(totals.costMinor, totals.currency),
-    recognizedRevenue: (totals: ErpLedgerTotals) => money(totals.recognizedRevenueMinor, totals.currency),
-    billed: (totals: ErpLedgerTotals) => money(totals.billedMinor, totals.currency),
-    unbilled: (totals: ErpLedgerTotals) => money(totals.recognizedRevenueMinor - totals.billedMinor, totals.currency),
-    margin: (totals: ErpLedgerTotals) => money(totals.recognizedRevenueMinor - totals.costMinor, totals.currency),
-    marginPercent: (totals: ErpLedgerTotals) =>
+    budget: (totals) => money(totals.budgetMinor, totals.currency),
+    cost: (totals) => money(totals.costMinor, totals.currency),
+    recognizedRevenue: (totals) => money(totals.recognizedRevenueMinor, totals.currency),
+    billed: (totals) => money(totals.billedMinor, totals.currency),
+    unbilled: (totals) => money(totals.recognizedRevenueMinor - totals.billedMinor, totals.currency),
+    margin: (totals) => money(totals.recognizedRevenueMinor - totals.costMinor, totals.currency),
+    marginPercent: (totals) =>
       totals.recognizedRevenueMinor === 0 ? null : (totals.recognizedRevenueMinor - totals.costMinor) / totals.recognizedRevenueMinor,
   },
 };

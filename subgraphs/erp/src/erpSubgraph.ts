@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import type { ErpSystem, ErpWrites } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
@@ -19,10 +19,10 @@ export interface ErpSubgraph extends SubgraphService {
 
 /** Takes the ERP as a port so that tests, and later a NetSuite adapter, can stand in for the sandbox. */
 export function createErpSubgraph(config: SandboxSubgraphOptions, erp: ErpSystem & ErpWrites = openSandboxErp(config.dataDir, config.world)): ErpSubgraph {
-  const service = createSubgraphService<ErpContext & { writes: ErpWrites }>({
+  const service = createSubgraphService<ErpContext>({
     name: 'erp',
     typeDefs: erpTypeDefs,
-    resolvers: { ...erpResolvers, ...erpMutationResolvers } as never,
+    resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers),
     context: () => ({ erp, writes: erp, loaders: createErpLoaders(erp) }),
     statementCount: () => erp.statementCount,
     close: () => erp.close(),

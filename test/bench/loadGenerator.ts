@@ -151,7 +151,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     while (!stopped && sent < maxRequests) await oneRequest();
   };
   const workers = Array.from({ length: options.concurrency }, () => worker());
-  let windowMs = options.windowMs;
+  let windowMs: number;
   try {
     await new Promise((resolve) => setTimeout(resolve, options.warmupMs));
     await options.onWindowStart?.();

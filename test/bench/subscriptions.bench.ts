@@ -9,6 +9,7 @@
  * The subgraphs run in this process; the gateway runs as its own process so that its RSS is its own. Clients
  * are raw graphql-transport-ws sockets (the protocol, nothing else), so the client side costs little.
  */
+import type { Database } from 'better-sqlite3';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ const urls: Record<string, string> = {};
 for (const [name, service] of Object.entries(services)) urls[name] = await service.listen(0, '127.0.0.1');
 
 // One account with an invoice: every subscriber watches it.
-const billingDb = (services['billing'] as unknown as { billing: { store: { db: import('better-sqlite3').Database } } }).billing.store.db;
+const billingDb = (services['billing'] as unknown as { billing: { store: { db: Database } } }).billing.store.db;
 const invoice = billingDb
   .prepare(`SELECT i.id, i.project_id AS projectId, c.crm_account_id AS accountId FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE i.status = 'OPEN' LIMIT 1`)
   .get() as { id: string; projectId: string; accountId: string };

@@ -1,7 +1,6 @@
 /** One consumer of the embedded event bus: claim, handle, acknowledge — one event at a time (see `embeddedEventBus.ts`). */
 import { failureReason,type ResolvedTiming,Sleeper } from './busSupport.js';
-import type { EmbeddedConsumerHost } from './embeddedEventLog.js';
-import { type Claimed } from './embeddedEventLog.js';
+import type { EmbeddedConsumerHost, Claimed } from './embeddedEventLog.js';
 import type { ConsumeOptions,Consumer } from './eventBus.js';
 
 /** One consumer's loop: claim, handle, acknowledge — one event at a time. */

@@ -18,8 +18,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ConsumerTiming,positive,type ResolvedTiming,resolveTiming,retryDelay,settleWithin,Sleeper } from './busSupport.js';
 import { EmbeddedConsumer } from './embeddedConsumer.js';
-import type { EmbeddedConsumerHost } from './embeddedEventLog.js';
-import { type Claimed,type EventRow,FANOUT_BATCH,type PendingRow,prepareStatements,SCHEMA,SKIP_LIMIT,toEvent } from './embeddedEventLog.js';
+import type { EmbeddedConsumerHost, Claimed,EventRow,PendingRow } from './embeddedEventLog.js';
+import { FANOUT_BATCH,prepareStatements,SCHEMA,SKIP_LIMIT,toEvent } from './embeddedEventLog.js';
 import type { BusEvent,ConsumeOptions,Consumer,DeadLetter,EventBus,Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
 

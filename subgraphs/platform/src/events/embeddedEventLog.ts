@@ -2,7 +2,7 @@
  * The embedded event bus's SQLite log: its tables (events, consumer groups' positions, pending deliveries, dead
  * letters), its prepared statements and the row format of an event.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { BusEvent,ConsumeOptions } from './eventBus.js';
 
 export const SCHEMA = `

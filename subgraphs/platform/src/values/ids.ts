@@ -2,7 +2,7 @@
  * The ID formats of the systems psgraph stands in for. Each sandbox issues IDs in its vendor's own format, so
  * that an adapter swap (sandbox → Salesforce, NetSuite, Kantata, Stripe) changes no ID handling anywhere.
  */
-import { Prng } from './prng.js';
+import { type Prng } from './prng.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SALESFORCE_CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';

@@ -7,13 +7,13 @@ import { ConfigError, readNumber, readPort } from '../../subgraphs/platform/src/
 import { DEFAULT_FORWARD_HEADERS } from './subgraphDataSource.js';
 
 export interface GatewayConfig {
-  /** @default 127.0.0.1 (PSGRAPH_HOST) */
+  /** The interface the gateway listens on. @default 127.0.0.1 (PSGRAPH_HOST) */
   readonly host: string;
-  /** @default 4000 (PSGRAPH_GATEWAY_PORT) */
+  /** The gateway's port (HTTP and WebSocket). @default 4000 (PSGRAPH_GATEWAY_PORT) */
   readonly port: number;
   /** The composed supergraph, watched for changes. @default supergraph/supergraph.graphql (PSGRAPH_SUPERGRAPH_PATH) */
   readonly supergraphPath: string;
-  /** Subgraph URLs overriding the supergraph's routing URLs (PSGRAPH_<NAME>_URL, e.g. PSGRAPH_CRM_URL). */
+  /** Where the gateway reaches each subgraph, e.g. PSGRAPH_CRM_URL; `npm start` sets them from the ports. @default the supergraph's routing URLs (PSGRAPH_<NAME>_URL) */
   readonly subgraphUrls: Readonly<Record<string, string>>;
   /** A subgraph fetch that takes longer is abandoned with SUBGRAPH_TIMEOUT. @default 10000 (PSGRAPH_SUBGRAPH_TIMEOUT_MS) */
   readonly subgraphTimeoutMs: number;
@@ -44,7 +44,7 @@ export interface GatewayConfig {
   readonly maxDepth: number;
   /** Most aliases allowed in one document. @default 30 (PSGRAPH_MAX_ALIASES) */
   readonly maxAliases: number;
-  /** Masks unexpected errors and hides stack traces. @default NODE_ENV === 'production' */
+  /** Masks unexpected errors and hides stack traces when NODE_ENV is production, as every service does. */
   readonly production: boolean;
   /** Schema introspection (and so the IDE's docs). @default true, false in production (PSGRAPH_INTROSPECTION) */
   readonly introspection: boolean;
@@ -67,8 +67,8 @@ export interface GatewayConfig {
   /** Time a WebSocket client has to send connection_init (4408 after). @default 3000 (PSGRAPH_WS_INIT_TIMEOUT_MS) */
   readonly wsConnectionInitTimeoutMs: number;
   /**
-   * Who executes query plans: psgraph's executor (plans, operations and result shapes prepared once per distinct
-   * operation), or @apollo/gateway's own. Responses are identical. @default psgraph (PSGRAPH_EXECUTOR)
+   * Who executes query plans: `psgraph` (plans, operations and result shapes prepared once per distinct
+   * operation), or `apollo`, the executor of `@apollo/gateway`. Responses are identical. @default psgraph (PSGRAPH_EXECUTOR)
    */
   readonly executor: 'psgraph' | 'apollo';
 }

@@ -1,6 +1,6 @@
 /**
  * The benchmark's report: every figure with its ratio to plain @apollo/gateway, the targets met or missed, as
- * JSON (for comparing commits) and as a Markdown table (for people, and for the README's "## Benchmarks").
+ * JSON (for comparing commits) and as a Markdown table (for people, and for docs/benchmarks.md's latest full run).
  */
 import type { ContenderId } from './contenders.js';
 import type { WorkloadId } from './workloads.js';
@@ -129,12 +129,15 @@ function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 200);
 }
 
-/** Replaces README's "## Benchmarks" section (up to the next "## " heading), or appends it at the end. */
-export function withBenchmarksSection(readme: string, section: string): string {
-  const start = readme.search(/^## Benchmarks\s*$/m);
-  if (start < 0) return `${readme.replace(/\s*$/, '')}\n\n${section.replace(/\s*$/, '')}\n`;
-  const rest = readme.slice(start + 1);
-  const next = rest.search(/^## /m);
-  const end = next < 0 ? readme.length : start + 1 + next;
-  return `${readme.slice(0, start)}${section.replace(/\s*$/, '')}\n${next < 0 ? '' : `\n${readme.slice(end)}`}`;
+/** The markers around the generated latest run in docs/benchmarks.md; the rest of that page is written by hand. */
+export const LATEST_RUN_START = '<!-- bench:latest-full-run -->';
+export const LATEST_RUN_END = '<!-- /bench:latest-full-run -->';
+
+/** Replaces the latest full run in docs/benchmarks.md (between its markers), or appends it with its markers. */
+export function withLatestRun(doc: string, section: string): string {
+  const from = doc.indexOf(LATEST_RUN_START);
+  const to = doc.indexOf(LATEST_RUN_END);
+  const block = `${LATEST_RUN_START}\n${section.replace(/\s*$/, '')}\n${LATEST_RUN_END}`;
+  if (from < 0 || to < from) return `${doc.replace(/\s*$/, '')}\n\n${block}\n`;
+  return `${doc.slice(0, from)}${block}${doc.slice(to + LATEST_RUN_END.length)}`;
 }

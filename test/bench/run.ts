@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: measures psgraph's gateway against plain @apollo/gateway and Hive Gateway (defaults, and with
  * its Rust query planner) in one run, on the same subgraphs, each gateway alone on its own core, and writes the
- * report under test/bench/results/ (and, after a full run, into README's "## Benchmarks").
+ * report under test/bench/results/ (and, after a full run, into docs/benchmarks.md's latest full run).
  *
  *   npm run bench                      every workload, every contender (about 14 minutes on 2 cores)
- *   npm run bench -- --quick           one short round (about 5 minutes), README left alone
+ *   npm run bench -- --quick           one short round (about 5 minutes), docs left alone
  *   npm run bench -- --workloads project,standard --contenders psgraph,apollo
- *   npm run bench -- --warmup 4 --duration 10 --rounds 2 --concurrency 50 --no-readme
+ *   npm run bench -- --warmup 4 --duration 10 --rounds 2 --concurrency 50 --no-docs
  *   npm run bench -- --extra           then test/bench/subscriptions.bench.ts and activation.bench.ts, when present
  *
  * Installs the contenders (`npm ci --prefix test/bench`) on first use. Loopback traffic only; every loop is
@@ -24,7 +24,7 @@ import { type BenchHost,type Subgraphs,startPsgraphSubgraphs,startStandardSubgra
 import { CONTENDERS,type Contender } from './contenders.js';
 import { generateLoad,percentile } from './loadGenerator.js';
 import { type BenchProcess,HAS_TASKSET,freePort,sampleRss,startProcess,waitUntil } from './processes.js';
-import { type BenchReport,type Measurement,type WorkloadResult,checkTargets,renderMarkdown,withBenchmarksSection } from './report.js';
+import { type BenchReport,type Measurement,type WorkloadResult,checkTargets,renderMarkdown,withLatestRun } from './report.js';
 import { type Query,type SupergraphKind,WORKLOADS,type Workload,buildRequests } from './workloads.js';
 
 const { values: args } = parseArgs({
@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string' },
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
-    'no-readme': { type: 'boolean', default: false },
+    'no-docs': { type: 'boolean', default: false },
     extra: { type: 'boolean', default: false },
   },
 });
@@ -71,31 +71,7 @@ const cores = cpus().length;
 const gatewayCpu = cores >= 2 ? cores - 1 : undefined;
 const othersCpu = cores > 2 ? `0-${cores - 2}` : cores === 2 ? '0' : undefined;
 const log = (message: string) => console.log(`[bench] ${message}`);
-const BENCHMARKS_INTRO = `## Benchmarks
 
-\`npm run bench\` (\`-- --quick\` for a short run; never in CI) measures psgraph's gateway against plain \`@apollo/gateway\` and Hive
-Gateway (defaults, and with its Rust query planner) on the same subgraphs, each gateway pinned to one core, every
-response checked before it counts; \`test/bench/README.md\` says how, and each run leaves its table and JSON in
-\`test/bench/results/\`. \`test/e2e/differential.test.ts\` (in \`npm test\`) requires psgraph to answer exactly as plain
-\`@apollo/gateway\` does over the same subgraphs.
-
-Where psgraph's lead comes from: its own plan executor (each distinct operation's plan, operation and result
-shape prepared once; responses identical to @apollo/gateway's); identical queries in flight — same operation,
-variables and forwarded headers, so never across callers — answered once, both client requests and subgraph
-requests, and a shared response serialized once (a mutation, and every subscription event, closes what is in
-flight to newcomers; \`PSGRAPH_DEDUPLICATE_INFLIGHT=false\` turns it off); the fetches one plan level sends to a
-subgraph, and those of concurrent requests up to a bounded amount of work, travelling as one HTTP request over
-pooled keep-alive connections, with up to 2 ms more for a busy subgraph; the gateway run as a bundle with Node flags
-that keep its memory near its live size. On (a)–(c) the subgraphs share a core with the load generator and are the
-limit (note the gateway CPU column): there psgraph leads by sending them less work. On (d′) every contender forwards
-\`authorization\` to the subgraphs (psgraph by default, the others with their documented setting), so that no
-gateway shares subgraph requests across callers; the others' defaults, which drop the header, are shown for
-comparison. \`PSGRAPH_FORWARD_HEADERS\` (default \`authorization,x-request-id,traceparent\`, or \`none\`) says which
-request headers reach the subgraphs. \`npm run gateway -- --workers N\` (or \`--workers auto\`, one per core) runs N
-gateway processes sharing the port (node:cluster); each worker has its own connections, deduplication,
-subscriptions and \`/metrics\`.
-
-The latest full run:`;
 
 ensureInstalled();
 // psgraph runs from its bundle, as `npm run gateway` runs it: built from the sources being measured.
@@ -147,13 +123,10 @@ writeFileSync(join(RESULTS_DIR, `${stamp}.json`), `${JSON.stringify(report, null
 writeFileSync(join(RESULTS_DIR, `${stamp}.md`), markdown);
 console.log(`\n${markdown}`);
 log(`report: test/bench/results/${stamp}.{md,json} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-if (fullRun && !args['no-readme']) {
-  const readmePath = join(REPO_ROOT, 'README.md');
-  const section = renderMarkdown(report, {
-    heading: BENCHMARKS_INTRO,
-  });
-  writeFileSync(readmePath, withBenchmarksSection(readFileSync(readmePath, 'utf8'), section));
-  log('README.md "## Benchmarks" updated');
+if (fullRun && !args['no-docs']) {
+  const docPath = join(REPO_ROOT, 'docs', 'benchmarks.md');
+  writeFileSync(docPath, withLatestRun(readFileSync(docPath, 'utf8'), renderMarkdown(report)));
+  log('docs/benchmarks.md: latest full run updated');
 }
 if (args.extra) runOtherBenches();
 

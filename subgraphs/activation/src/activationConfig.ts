@@ -12,7 +12,7 @@ export interface ActivationConfig extends SubgraphConfig {
   readonly systemUrls: Readonly<Record<'crm' | 'erp' | 'psa', string>>;
   /** Deadline of one call to a system. @default 5000 (PSGRAPH_ACTIVATION_CALL_TIMEOUT_MS) */
   readonly callTimeoutMs: number;
-  /** Backoff and attempt limits (PSGRAPH_ACTIVATION_RETRY_INITIAL_MS, _RETRY_MAX_MS, _MAX_ATTEMPTS, _MAX_COMPENSATION_ATTEMPTS). */
+  /** Backoff and attempt limits of every saga call: the retry policy's settings. */
   readonly retry: RetryPolicy;
   /** A driver's claim on a run; a crashed process's runs resume after it. @default 15000 (PSGRAPH_ACTIVATION_LEASE_MS) */
   readonly leaseMs: number;

@@ -6,13 +6,13 @@
 import { resolve } from 'node:path';
 
 export interface SubgraphConfig {
-  /** @default 127.0.0.1 (PSGRAPH_HOST) */
+  /** The interface every service listens on. @default 127.0.0.1 (PSGRAPH_HOST) */
   readonly host: string;
-  /** @default 4001 crm, 4002 psa, 4003 erp, 4004 billing, 4005 activation (PSGRAPH_<NAME>_PORT) */
+  /** The port of each subgraph service. @default 4001 crm, 4002 psa, 4003 erp, 4004 billing, 4005 activation (PSGRAPH_<NAME>_PORT) */
   readonly port: number;
-  /** Folder of the SQLite files. @default ./data (PSGRAPH_DATA_DIR) */
+  /** Folder of the SQLite files: the sandbox stores, the activation store and the embedded event log. @default ./data (PSGRAPH_DATA_DIR) */
   readonly dataDir: string;
-  /** Hides unexpected error messages. @default NODE_ENV === 'production' */
+  /** `production` hides unexpected error messages and stack traces (and turns introspection off at the gateway). @default unset (NODE_ENV) */
   readonly production: boolean;
 }
 

@@ -4,13 +4,13 @@
  * retries of many runs hit by the same outage, so they do not come back at the same instant.
  */
 export interface RetryPolicy {
-  /** Delay before the first retry. @default 200 */
+  /** Delay before the first retry of a saga call. @default 200 (PSGRAPH_ACTIVATION_RETRY_INITIAL_MS) */
   readonly initialDelayMs: number;
-  /** No delay exceeds this. @default 10000 */
+  /** No retry delay exceeds this. @default 10000 (PSGRAPH_ACTIVATION_RETRY_MAX_MS) */
   readonly maxDelayMs: number;
-  /** Attempts of a forward step before it counts as failed (and the run compensates). @default 8 */
+  /** Attempts of a forward step before it counts as failed (and the run compensates). @default 8 (PSGRAPH_ACTIVATION_MAX_ATTEMPTS) */
   readonly maxAttempts: number;
-  /** Attempts of one compensation before the run needs a person (never an endless loop). @default 5 */
+  /** Attempts of one compensation before the run needs a person (never an endless loop). @default 5 (PSGRAPH_ACTIVATION_MAX_COMPENSATION_ATTEMPTS) */
   readonly maxCompensationAttempts: number;
 }
 

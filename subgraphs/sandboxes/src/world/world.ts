@@ -34,11 +34,11 @@ import { type AssignmentStatus,type ProjectStatus,type ResourceRequestStatus,typ
 export type * from './seedRecords.js';
 
 export interface WorldOptions {
-  /** Multiplies every volume. 1 gives the default sandbox (500 accounts, 1,200 projects, …). */
+  /** Multiplies every seed volume, from 0.01 to 50; 1 gives the default sandbox (500 accounts, 1,200 projects, …). Used when a store is first created. @default 1 (PSGRAPH_SEED_SCALE) */
   readonly scale: number;
-  /** The random seed; the same seed yields the same world on every machine. */
+  /** The random seed; the same seed yields the same world on every machine. @default 20261101 (PSGRAPH_SEED) */
   readonly seed: number;
-  /** The sandbox's "today" (`YYYY-MM-DD`): what is past, overdue or planned is judged against it. */
+  /** The sandbox's "today" (`YYYY-MM-DD`): what is past, overdue or planned is judged against it. @default 2026-11-01 (PSGRAPH_SEED_AS_OF) */
   readonly asOf: string;
 }
 

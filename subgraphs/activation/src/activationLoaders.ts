@@ -20,10 +20,12 @@ export function createActivationLoaders(store: ActivationStore) {
 
 export type ActivationLoaders = ReturnType<typeof createActivationLoaders>;
 
+/** What every activation resolver gets: the store to read, the runner that makes every change, and this request's loaders. */
 export interface ActivationContext {
   readonly store: ActivationStore;
   readonly runner: ActivationRunner;
-  readonly loaders: ActivationLoaders;
+  /** This request's loaders; a subscription replaces them for each event it delivers (activationSubscriptions.ts). */
+  loaders: ActivationLoaders;
   /** How long `activateProject` waits for its run to rest. */
   readonly awaitMs: number;
 }

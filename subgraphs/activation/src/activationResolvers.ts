@@ -3,11 +3,9 @@
  * page sizes); reads go through the request's DataLoaders; commands go to the runner, which owns every change.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { connection, inputError, isCanonicalProjectId, isSalesforceId, pageRequest, referenceKey, requireIdFormat } from '../../platform/src/index.js';
-import type { ActivationContext } from './activationLoaders.js';
+import { connection, existing, inputError, isCanonicalProjectId, isSalesforceId, pageRequest, referenceKey, requireIdFormat } from '../../platform/src/index.js';
 import { cycleTimeSeconds } from './events/activationEvents.js';
-import type { ResolutionAction } from './saga/activationRunner.js';
-import type { ActivationRunRecord, ExceptionRecord, StepRecord, TransitionRecord } from './store/activationStore.js';
+import type { Resolvers } from './generated/resolverTypes.js';
 
 const RUN_ID = /^act_[0-9A-HJKMNP-TV-Z]{26}$/;
 const EXCEPTION_ID = /^exc_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -33,33 +31,15 @@ const HOW_TO_RESOLVE: Readonly<Record<string, string>> = {
   COMPENSATION_FAILED: 'Remove or fix the leftover record in the owning system by hand, then WAIVE; or RETRY once the system accepts the undo.',
 };
 
-interface RunFilterInput {
-  status?: string[] | null;
-  opportunityId?: string | null;
-  region?: string[] | null;
-}
-
-interface ExceptionFilterInput {
-  status?: string[] | null;
-  type?: string[] | null;
-  region?: string[] | null;
-  system?: string[] | null;
-}
-
-interface PageArgs {
-  first?: number | null;
-  after?: string | null;
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   // Nearest-rank percentile: the smallest value with at least p % of the values at or below it.
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export const activationResolvers = {
+export const activationResolvers: Resolvers = {
   Query: {
-    activationRun: (_: unknown, args: { id: string }, { loaders }: ActivationContext) => loaders.runById.load(runId('id', args.id)),
-    activationRuns: (_: unknown, args: { filter?: RunFilterInput | null } & PageArgs, { store, loaders }: ActivationContext) => {
+    activationRun: (_, args, { loaders }) => loaders.runById.load(runId('id', args.id)),
+    activationRuns: (_, args, { store, loaders }) => {
       const page = pageRequest('activationRuns', args.first, args.after);
       const filter = args.filter ?? {};
       const result = store.runs.searchRuns(
@@ -69,15 +49,15 @@ export const activationResolvers = {
       for (const run of result.rows) loaders.runById.prime(run.id, run);
       return connection('activationRuns', page, result.rows, result.totalCount);
     },
-    integrationExceptions: (_: unknown, args: { filter?: ExceptionFilterInput | null } & PageArgs, { store, loaders }: ActivationContext) => {
+    integrationExceptions: (_, args, { store, loaders }) => {
       const page = pageRequest('integrationExceptions', args.first, args.after);
       const filter = args.filter ?? {};
       const result = store.exceptions.search({ statuses: filter.status, types: filter.type, regions: filter.region, systems: filter.system }, page);
       for (const exception of result.rows) loaders.exceptionById.prime(exception.id, exception);
       return connection('integrationExceptions', page, result.rows, result.totalCount);
     },
-    exceptionCounts: (_: unknown, args: { status?: string[] | null }, { store }: ActivationContext) => store.exceptions.counts(args.status ?? ['OPEN']),
-    activationFigures: (_: unknown, args: { filter?: { from?: string | null; to?: string | null; region?: string[] | null } | null }, { store }: ActivationContext) => {
+    exceptionCounts: (_, args, { store }) => store.exceptions.counts(args.status ?? ['OPEN']),
+    activationFigures: (_, args, { store }) => {
       const filter = args.filter ?? {};
       if (filter.from && filter.to && filter.from > filter.to) {
         throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: from (${filter.from}) is after to (${filter.to}).`, { argument: 'filter' });
@@ -103,7 +83,7 @@ export const activationResolvers = {
   },
 
   Mutation: {
-    activateProject: async (_: unknown, args: { input: { opportunityId: string; idempotencyKey: string } }, { runner, awaitMs }: ActivationContext) => {
+    activateProject: async (_, args, { runner, awaitMs }) => {
       const key = args.input.idempotencyKey;
       if (key.length < 1 || key.length > 255) {
         throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "input.idempotencyKey" must be 1 to 255 characters.', { argument: 'input.idempotencyKey' });
@@ -111,26 +91,26 @@ export const activationResolvers = {
       const run = runner.activate(opportunityId('input.opportunityId', args.input.opportunityId), `client:${key}`, 'MUTATION');
       return runner.settled(run.id, awaitMs);
     },
-    retryActivation: async (_: unknown, args: { runId: string }, { runner, awaitMs }: ActivationContext) => {
+    retryActivation: async (_, args, { runner, awaitMs }) => {
       const run = runner.retryRun(runId('runId', args.runId));
       return runner.settled(run.id, awaitMs);
     },
-    cancelActivation: async (_: unknown, args: { runId: string }, { runner, awaitMs }: ActivationContext) => {
+    cancelActivation: async (_, args, { runner, awaitMs }) => {
       const run = runner.cancelRun(runId('runId', args.runId), 'cancelled by cancelActivation');
       return runner.settled(run.id, awaitMs);
     },
-    resolveException: (_: unknown, args: { id: string; resolution: { action: ResolutionAction; note?: string | null } }, { runner }: ActivationContext) =>
+    resolveException: (_, args, { runner }) =>
       runner.resolveException(exceptionId('id', args.id), args.resolution.action, args.resolution.note ?? null),
   },
 
   ActivationRun: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: ActivationContext) => loaders.runById.load(referenceKey('ActivationRun', reference.id, (id) => RUN_ID.test(id))),
-    opportunity: (run: ActivationRunRecord) => ({ id: run.opportunityId }),
-    project: (run: ActivationRunRecord) => (run.status === 'ACTIVE' ? { id: run.projectId } : null),
-    steps: (run: ActivationRunRecord, _: unknown, { loaders }: ActivationContext) => loaders.stepsByRunId.load(run.id),
-    transitions: (run: ActivationRunRecord, _: unknown, { loaders }: ActivationContext) => loaders.transitionsByRunId.load(run.id),
-    exceptions: (run: ActivationRunRecord, _: unknown, { loaders }: ActivationContext) => loaders.exceptionsByRunId.load(run.id),
-    externalIds: async (run: ActivationRunRecord, _: unknown, { loaders }: ActivationContext) => {
+    __resolveReference: (reference, { loaders }) => loaders.runById.load(referenceKey('ActivationRun', reference.id, (id) => RUN_ID.test(id))),
+    opportunity: (run) => ({ id: run.opportunityId }),
+    project: (run) => (run.status === 'ACTIVE' ? { id: run.projectId } : null),
+    steps: (run, _, { loaders }) => loaders.stepsByRunId.load(run.id),
+    transitions: (run, _, { loaders }) => loaders.transitionsByRunId.load(run.id),
+    exceptions: (run, _, { loaders }) => loaders.exceptionsByRunId.load(run.id),
+    externalIds: async (run, _, { loaders }) => {
       const xref = await loaders.xrefByProjectId.load(run.projectId);
       return {
         projectId: run.projectId,
@@ -143,26 +123,26 @@ export const activationResolvers = {
         psaProjectId: xref?.psaProjectId ?? null,
       };
     },
-    cycleTimeSeconds: (run: ActivationRunRecord) => cycleTimeSeconds(run),
+    cycleTimeSeconds: (run) => cycleTimeSeconds(run),
   },
 
   ActivationStep: {
-    finishedAt: (step: StepRecord) => step.finishedAt,
+    finishedAt: (step) => step.finishedAt,
   },
 
   ActivationTransition: {
-    from: (transition: TransitionRecord) => transition.from,
+    from: (transition) => transition.from,
   },
 
   IntegrationException: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: ActivationContext) =>
+    __resolveReference: (reference, { loaders }) =>
       loaders.exceptionById.load(referenceKey('IntegrationException', reference.id, (id) => EXCEPTION_ID.test(id))),
-    howToResolve: (exception: ExceptionRecord) => HOW_TO_RESOLVE[exception.type] ?? 'Fix the record in the owning system, then RETRY.',
-    run: (exception: ExceptionRecord, _: unknown, { loaders }: ActivationContext) => loaders.runById.load(exception.runId),
+    howToResolve: (exception) => HOW_TO_RESOLVE[exception.type] ?? 'Fix the record in the owning system, then RETRY.',
+    run: (exception, _, { loaders }) => existing(loaders.runById.load(exception.runId), `Activation run ${exception.runId}`),
   },
 
   Project: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
-    activation: (project: { id: string }, _: unknown, { loaders }: ActivationContext) => loaders.runByProjectId.load(project.id),
+    __resolveReference: (reference) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
+    activation: (project, _, { loaders }) => loaders.runByProjectId.load(project.id),
   },
 };

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';
@@ -72,7 +72,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const service = createSubgraphService<ActivationContext>({
     name: 'activation',
     typeDefs: activationTypeDefs,
-    resolvers: { ...activationResolvers, ...activationSubscriptionResolvers(bus) } as never,
+    resolvers: mergeResolverMaps(activationResolvers, activationSubscriptionResolvers(bus)),
     context: () => ({ store, runner, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     statementCount: () => store.statementCount,
     close: async () => {

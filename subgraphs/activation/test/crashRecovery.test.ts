@@ -76,7 +76,7 @@ describe('the activation process killed at any step', () => {
     const second = start(null);
     await second.waitFor(/ready at/, 30_000);
     const deadline = Date.now() + 20_000;
-    let runs: any[] = [];
+    let runs: any[];
     for (;;) {
       runs = await Promise.all(runIds.map(async (id) => (await graphql(`query($id: ID!) { activationRun(id: $id) { ${RUN_FIELDS} } }`, { id })).data.activationRun));
       if (runs.every((run) => run.status === 'ACTIVE') || Date.now() > deadline) break;

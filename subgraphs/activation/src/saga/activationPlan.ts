@@ -6,6 +6,9 @@
  */
 import { parseMinor, addMonths, dayFromIso, firstDayOfMonth, formatMinor, isoFromDay, lastDayOfMonth, monthOf } from '../../../platform/src/index.js';
 
+/** The firm's delivery regions, as CRM and ERP name them (the schemas' `Region`). */
+export type Region = 'NORTH_AMERICA' | 'UK_IRELAND' | 'EUROPE' | 'APAC';
+
 export interface AccountFacts {
   readonly id: string;
   readonly name: string;
@@ -24,7 +27,7 @@ export interface OpportunityFacts {
   readonly closeDate: string;
   readonly contractType: 'FIXED_FEE' | 'TIME_AND_MATERIALS' | 'MILESTONE' | 'RETAINER';
   readonly serviceLine: string;
-  readonly deliveryRegion: string;
+  readonly deliveryRegion: Region;
   readonly poRequired: boolean;
   readonly poNumber: string | null;
   /** The project this deal is already linked to in CRM, if any. */
@@ -76,7 +79,7 @@ export interface ActivationPlan {
   readonly opportunityId: string;
   readonly accountId: string;
   readonly projectName: string;
-  readonly region: string;
+  readonly region: Region;
   readonly serviceLine: string;
   readonly contractType: OpportunityFacts['contractType'];
   readonly currency: string;

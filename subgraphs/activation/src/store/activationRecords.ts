@@ -1,7 +1,7 @@
 /** The records the activation store keeps, as its callers see them (rows are mapped in each part of the store). */
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { newEventId } from '../../../platform/src/events/index.js';
-import type { ActivationPlan } from '../saga/activationPlan.js';
+import type { ActivationPlan, Region } from '../saga/activationPlan.js';
 import type { RunStatus,StepName,StepStatus,SystemName } from '../saga/activationStates.js';
 
 export type RunTrigger = 'MUTATION' | 'EVENT';
@@ -13,7 +13,7 @@ export interface ActivationRunRecord {
   readonly projectId: string;
   readonly status: RunStatus;
   readonly trigger: RunTrigger;
-  readonly region: string | null;
+  readonly region: Region | null;
   readonly plan: ActivationPlan | null;
   readonly cause: string | null;
   readonly cancelRequested: boolean;
@@ -65,7 +65,7 @@ export interface ExceptionRecord {
   readonly recordType: string;
   readonly recordId: string;
   readonly field: string | null;
-  readonly region: string | null;
+  readonly region: Region | null;
   readonly status: ExceptionStatus;
   readonly occurrences: number;
   readonly raisedAt: string;
@@ -102,7 +102,7 @@ export interface ExceptionSearch {
 export interface TransitionChanges {
   readonly reason?: string;
   readonly cause?: string | null;
-  readonly region?: string | null;
+  readonly region?: Region | null;
   readonly plan?: ActivationPlan;
   readonly activatedAt?: string;
   readonly events?: readonly BusEvent[];

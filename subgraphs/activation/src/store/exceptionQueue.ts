@@ -3,6 +3,7 @@
  * is wrong, in which system and record, and closed when fixed at the source, retried, waived or cancelled.
  */
 import { type PageRequest,type SearchResult,type SqliteStore,WhereBuilder,jsonList,searchPage } from '../../../platform/src/index.js';
+import type { Region } from '../saga/activationPlan.js';
 import type { SystemName } from '../saga/activationStates.js';
 import type { ProblemInput } from '../saga/activationValidation.js';
 import { type ExceptionRecord,type ExceptionSearch,type ExceptionStatus,newRecordId } from './activationRecords.js';
@@ -16,7 +17,7 @@ interface ExceptionRow {
   record_type: string;
   record_id: string;
   field: string | null;
-  region: string | null;
+  region: Region | null;
   status: ExceptionStatus;
   occurrences: number;
   raised_at: string;
@@ -54,7 +55,7 @@ export class ExceptionQueue {
    * are opened, and open ones no longer found are resolved as fixed at the source. Call inside the transaction
    * that records the validation's outcome.
    */
-  syncValidation(runId: string, region: string | null, problems: readonly ProblemInput[]): { opened: ExceptionRecord[]; resolved: ExceptionRecord[] } {
+  syncValidation(runId: string, region: Region | null, problems: readonly ProblemInput[]): { opened: ExceptionRecord[]; resolved: ExceptionRecord[] } {
     const now = this.iso();
     const open = this.list({ runId, statuses: ['OPEN'] }).filter((exception) => exception.system !== 'ACTIVATION');
     const key = (problem: { type: string; recordId: string; field: string | null }) => `${problem.type}|${problem.recordId}|${problem.field ?? ''}`;
@@ -79,7 +80,7 @@ export class ExceptionQueue {
     return { opened, resolved };
   }
 
-  raise(runId: string, region: string | null, problem: ProblemInput): ExceptionRecord {
+  raise(runId: string, region: Region | null, problem: ProblemInput): ExceptionRecord {
     const id = newRecordId('exc');
     this.sqlite
       .prepare(
@@ -124,9 +125,9 @@ export class ExceptionQueue {
   }
 
   /** Exceptions counted by type, region and owning system (one grouped statement). */
-  counts(statuses: readonly string[]): Array<{ type: string; region: string | null; system: SystemName; count: number }> {
+  counts(statuses: readonly string[]): Array<{ type: string; region: Region | null; system: SystemName; count: number }> {
     return this.sqlite
-      .prepare<{ type: string; region: string | null; system: SystemName; count: number }>(
+      .prepare<{ type: string; region: Region | null; system: SystemName; count: number }>(
         `SELECT type, region, system, COUNT(*) AS count FROM integration_exception WHERE status IN (SELECT value FROM json_each(?))
          GROUP BY type, region, system ORDER BY count DESC, type, region`,
       )

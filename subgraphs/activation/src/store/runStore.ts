@@ -6,7 +6,7 @@
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { type BusEvent,appendToOutbox,newEvent } from '../../../platform/src/events/index.js';
 import { type PageRequest,type SearchResult,type SqliteStore,WhereBuilder,canonicalProjectId,inputError,jsonList,searchPage } from '../../../platform/src/index.js';
-import type { ActivationPlan } from '../saga/activationPlan.js';
+import type { ActivationPlan, Region } from '../saga/activationPlan.js';
 import { RELEASED_STATUSES,type RunStatus,STEP_NAMES,assertTransition } from '../saga/activationStates.js';
 import { type ActivationRunRecord,type ProjectXref,type RunSearch,type RunTrigger,type TransitionChanges,type TransitionRecord,newRecordId } from './activationRecords.js';
 import { sqlList } from './activationSchema.js';
@@ -17,7 +17,7 @@ interface RunRow {
   project_id: string;
   status: RunStatus;
   trigger: RunTrigger;
-  region: string | null;
+  region: Region | null;
   plan: string | null;
   cause: string | null;
   cancel_requested: number;

@@ -6,7 +6,7 @@
  * lost answer changes nothing twice.
  */
 import type { StepName } from '../saga/activationStates.js';
-import type { ActivationFacts, ActivationPlan, CustomerPlan, ErpCustomerFacts } from '../saga/activationPlan.js';
+import type { ActivationFacts, ActivationPlan, CustomerPlan, ErpCustomerFacts, Region } from '../saga/activationPlan.js';
 import type { CallSite } from './faults.js';
 import type { SystemClient } from './systemClient.js';
 
@@ -28,7 +28,7 @@ interface OpportunityAnswer {
     closeDate: string;
     contractType: 'FIXED_FEE' | 'TIME_AND_MATERIALS' | 'MILESTONE' | 'RETAINER';
     serviceLine: string;
-    deliveryRegion: string;
+    deliveryRegion: Region;
     poRequired: boolean;
     poNumber: string | null;
     externalIds: { projectId: string | null };

@@ -3,7 +3,7 @@
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
 import { listLoader, recordLoader } from '../../platform/src/index.js';
-import type { PsaSystem } from './psaPort.js';
+import type { PsaSystem, PsaWrites } from './psaPort.js';
 
 export function createPsaLoaders(psa: PsaSystem) {
   return {
@@ -20,7 +20,10 @@ export function createPsaLoaders(psa: PsaSystem) {
 
 export type PsaLoaders = ReturnType<typeof createPsaLoaders>;
 
+/** What every PSA resolver gets: the system to read, the writes mutations make, and this request's loaders. */
 export interface PsaContext {
   readonly psa: PsaSystem;
-  readonly loaders: PsaLoaders;
+  readonly writes: PsaWrites;
+  /** Not readonly: a subscription keeps one context for its lifetime and gives each event fresh loaders. */
+  loaders: PsaLoaders;
 }

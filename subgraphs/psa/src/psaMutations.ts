@@ -5,11 +5,7 @@
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { inputError, isCanonicalProjectId, isNumericId, isSalesforceId, requireIdFormat } from '../../platform/src/index.js';
-import type { NewPsaProject, NewResourceRequest, PsaWrites } from './psaPort.js';
-
-export interface PsaMutationContext {
-  readonly writes: PsaWrites;
-}
+import type { Resolvers } from './generated/resolverTypes.js';
 
 const PROJECT_ID = 'a canonical project ID (prj_ followed by a 26-character ULID)';
 const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, PROJECT_ID);
@@ -18,9 +14,9 @@ function dateOrder(argument: string, startDate: string, endDate: string): void {
   if (startDate > endDate) throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "${argument}" is inverted: startDate (${startDate}) is after endDate (${endDate}).`, { argument });
 }
 
-export const psaMutationResolvers = {
+export const psaMutationResolvers: Resolvers = {
   Mutation: {
-    createPsaProject: (_: unknown, { input }: { input: NewPsaProject }, { writes }: PsaMutationContext) => {
+    createPsaProject: (_, { input }, { writes }) => {
       dateOrder('input', input.startDate, input.endDate);
       return writes.createProject({
         ...input,
@@ -29,16 +25,16 @@ export const psaMutationResolvers = {
         managerId: requireIdFormat('input.managerId', input.managerId, isNumericId, 'a numeric PSA resource ID'),
       });
     },
-    createResourceRequests: (_: unknown, args: { projectId: string; requests: NewResourceRequest[] }, { writes }: PsaMutationContext) => {
+    createResourceRequests: (_, args, { writes }) => {
       args.requests.forEach((request, i) => {
         dateOrder(`requests[${i}]`, request.startDate, request.endDate);
         if (!(request.hours > 0)) throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "requests[${i}].hours" must be positive.`, { argument: `requests[${i}].hours` });
       });
       return writes.createResourceRequests(projectId('projectId', args.projectId), args.requests);
     },
-    cancelResourceRequests: (_: unknown, args: { projectId: string }, { writes }: PsaMutationContext) => writes.cancelResourceRequests(projectId('projectId', args.projectId)),
-    deletePsaProject: (_: unknown, args: { id: string }, { writes }: PsaMutationContext) => writes.deleteProject(projectId('id', args.id)),
-    confirmAssignment: (_: unknown, args: { assignmentId: string }, { writes }: PsaMutationContext) =>
+    cancelResourceRequests: (_, args, { writes }) => writes.cancelResourceRequests(projectId('projectId', args.projectId)),
+    deletePsaProject: (_, args, { writes }) => writes.deleteProject(projectId('id', args.id)),
+    confirmAssignment: (_, args, { writes }) =>
       writes.confirmAssignment(requireIdFormat('assignmentId', args.assignmentId, isNumericId, 'a numeric PSA assignment ID')),
   },
 };

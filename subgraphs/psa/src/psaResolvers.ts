@@ -7,6 +7,7 @@ import { ErrorCode } from '../../../contracts/errorCodes.js';
 import {
   connection,
   dateRange,
+  existing,
   inputError,
   isCanonicalProjectId,
   isNumericId,
@@ -17,8 +18,9 @@ import {
   requireIdFormat,
   referenceKey,
 } from '../../platform/src/index.js';
+import type { Resolvers, UtilizationFilter } from './generated/resolverTypes.js';
 import type { PsaContext } from './psaLoaders.js';
-import type { PsaAssignment, PsaMilestone, PsaProject, PsaResource, PsaResourceRequest, PsaTimeTotals, UtilizationGranularity } from './psaPort.js';
+import type { PsaTimeTotals } from './psaPort.js';
 import { utilizationPeriods } from './utilizationPeriods.js';
 
 /** Two calendar years, a leap day included: the widest utilization period one call may ask for. */
@@ -26,41 +28,6 @@ export const MAX_UTILIZATION_DAYS = 731;
 /** Months or weeks per utilization call; with the consultant cap it bounds a report to 2,400 rows. */
 export const MAX_UTILIZATION_PERIODS = 24;
 export const MAX_UTILIZATION_RESOURCES = 100;
-
-interface DateRangeInput {
-  from?: string | null;
-  to?: string | null;
-}
-
-interface ProjectFilterInput {
-  status?: string[] | null;
-  region?: string[] | null;
-  serviceLine?: string[] | null;
-  contractType?: string[] | null;
-  accountId?: string | null;
-  activeDuring?: DateRangeInput | null;
-  startDate?: DateRangeInput | null;
-}
-
-interface ResourceFilterInput {
-  role?: string[] | null;
-  region?: string[] | null;
-  skill?: string | null;
-  nameContains?: string | null;
-}
-
-interface UtilizationFilterInput {
-  period: DateRangeInput;
-  granularity?: UtilizationGranularity | null;
-  resourceIds?: string[] | null;
-  region?: string[] | null;
-  role?: string[] | null;
-}
-
-interface PageArgs {
-  first?: number | null;
-  after?: string | null;
-}
 
 const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ and a 26-character ULID)');
 const resourceId = (argument: string, id: string) => requireIdFormat(argument, id, isNumericId, 'a numeric PSA consultant ID');
@@ -86,7 +53,7 @@ function timeTotalsOf(totals: PsaTimeTotals | null, currency: string) {
   };
 }
 
-async function utilization(filter: UtilizationFilterInput, { psa }: PsaContext) {
+async function utilization(filter: UtilizationFilter, { psa }: PsaContext) {
   const granularity = filter.granularity ?? 'MONTH';
   const resourceIds = filter.resourceIds == null ? null : [...new Set(filter.resourceIds.map((id) => resourceId('filter.resourceIds', id)))];
   const range = dateRange('filter.period', filter.period, MAX_UTILIZATION_DAYS);
@@ -137,10 +104,10 @@ async function utilization(filter: UtilizationFilterInput, { psa }: PsaContext) 
   );
 }
 
-export const psaResolvers = {
+export const psaResolvers: Resolvers = {
   Query: {
-    project: (_: unknown, args: { id: string }, { loaders }: PsaContext) => loaders.projectById.load(projectId('id', args.id)),
-    projects: async (_: unknown, args: PageArgs & { filter?: ProjectFilterInput | null }, { psa, loaders }: PsaContext) => {
+    project: (_, args, { loaders }) => loaders.projectById.load(projectId('id', args.id)),
+    projects: async (_, args, { psa, loaders }) => {
       const page = pageRequest('projects', args.first, args.after);
       const filter = args.filter ?? {};
       dateRange('filter.activeDuring', filter.activeDuring);
@@ -162,8 +129,8 @@ export const psaResolvers = {
       for (const project of result.rows) loaders.projectById.prime(project.id, project);
       return connection('projects', page, result.rows, result.totalCount);
     },
-    resource: (_: unknown, args: { id: string }, { loaders }: PsaContext) => loaders.resourceById.load(resourceId('id', args.id)),
-    resources: async (_: unknown, args: PageArgs & { filter?: ResourceFilterInput | null }, { psa, loaders }: PsaContext) => {
+    resource: (_, args, { loaders }) => loaders.resourceById.load(resourceId('id', args.id)),
+    resources: async (_, args, { psa, loaders }) => {
       const page = pageRequest('resources', args.first, args.after);
       const filter = args.filter ?? {};
       const result = await psa.searchResources(
@@ -173,40 +140,40 @@ export const psaResolvers = {
       for (const resource of result.rows) loaders.resourceById.prime(resource.id, resource);
       return connection('resources', page, result.rows, result.totalCount);
     },
-    utilization: (_: unknown, args: { filter: UtilizationFilterInput }, context: PsaContext) => utilization(args.filter, context),
+    utilization: (_, args, context) => utilization(args.filter, context),
   },
 
   Project: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: PsaContext) =>
+    __resolveReference: (reference, { loaders }) =>
       loaders.projectById.load(referenceKey('Project', reference.id, isCanonicalProjectId)),
-    account: (project: PsaProject) => ({ id: project.accountId }),
-    manager: (project: PsaProject, _: unknown, { loaders }: PsaContext) => loaders.resourceById.load(project.managerId),
-    milestones: (project: PsaProject, _: unknown, { loaders }: PsaContext) => loaders.milestonesByProjectId.load(project.id),
-    resourceRequests: (project: PsaProject, _: unknown, { loaders }: PsaContext) => loaders.resourceRequestsByProjectId.load(project.id),
-    assignments: (project: PsaProject, _: unknown, { loaders }: PsaContext) => loaders.assignmentsByProjectId.load(project.id),
-    timeTotals: async (project: PsaProject, _: unknown, { loaders }: PsaContext) =>
+    account: (project) => ({ id: project.accountId }),
+    manager: (project, _, { loaders }) => existing(loaders.resourceById.load(project.managerId), `Resource ${project.managerId}`),
+    milestones: (project, _, { loaders }) => loaders.milestonesByProjectId.load(project.id),
+    resourceRequests: (project, _, { loaders }) => loaders.resourceRequestsByProjectId.load(project.id),
+    assignments: (project, _, { loaders }) => loaders.assignmentsByProjectId.load(project.id),
+    timeTotals: async (project, _, { loaders }) =>
       timeTotalsOf(await loaders.timeTotalsByProjectId.load(project.id), project.currency),
   },
 
   Resource: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: PsaContext) => loaders.resourceById.load(referenceKey('Resource', reference.id, isNumericId)),
-    costRate: (resource: PsaResource) => money(resource.costRateMinor, resource.currency),
-    billRate: (resource: PsaResource) => money(resource.billRateMinor, resource.currency),
-    assignments: (resource: PsaResource, _: unknown, { loaders }: PsaContext) => loaders.assignmentsByResourceId.load(resource.id),
+    __resolveReference: (reference, { loaders }) => loaders.resourceById.load(referenceKey('Resource', reference.id, isNumericId)),
+    costRate: (resource) => money(resource.costRateMinor, resource.currency),
+    billRate: (resource) => money(resource.billRateMinor, resource.currency),
+    assignments: (resource, _, { loaders }) => loaders.assignmentsByResourceId.load(resource.id),
   },
 
   Milestone: {
-    amount: (milestone: PsaMilestone) => (milestone.billable && milestone.amountMinor !== null ? money(milestone.amountMinor, milestone.currency) : null),
+    amount: (milestone) => (milestone.billable && milestone.amountMinor !== null ? money(milestone.amountMinor, milestone.currency) : null),
   },
 
   ResourceRequest: {
-    assignment: (request: PsaResourceRequest, _: unknown, { loaders }: PsaContext) => loaders.assignmentByRequestId.load(request.id),
+    assignment: (request, _, { loaders }) => loaders.assignmentByRequestId.load(request.id),
   },
 
   Assignment: {
-    resource: (assignment: PsaAssignment, _: unknown, { loaders }: PsaContext) => loaders.resourceById.load(assignment.resourceId),
-    billRate: (assignment: PsaAssignment) => money(assignment.billRateMinor, assignment.currency),
-    costRate: (assignment: PsaAssignment) => money(assignment.costRateMinor, assignment.currency),
-    project: (assignment: PsaAssignment, _: unknown, { loaders }: PsaContext) => loaders.projectById.load(assignment.projectId),
+    resource: (assignment, _, { loaders }) => existing(loaders.resourceById.load(assignment.resourceId), `Resource ${assignment.resourceId}`),
+    billRate: (assignment) => money(assignment.billRateMinor, assignment.currency),
+    costRate: (assignment) => money(assignment.costRateMinor, assignment.currency),
+    project: (assignment, _, { loaders }) => existing(loaders.projectById.load(assignment.projectId), `Project ${assignment.projectId}`),
   },
 };

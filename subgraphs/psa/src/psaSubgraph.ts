@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
@@ -31,10 +31,10 @@ export interface PsaSubgraph extends SubgraphService {
 export function createPsaSubgraph(options: PsaSubgraphOptions, psa: PsaSystem & PsaWrites = openSandboxPsa(options.dataDir, options.world)): PsaSubgraph {
   const bus = options.bus ?? new InMemoryEventBus();
   const relay = psa.relayEvents(bus);
-  const service = createSubgraphService<PsaContext & { writes: PsaWrites }>({
+  const service = createSubgraphService<PsaContext>({
     name: 'psa',
     typeDefs: psaTypeDefs,
-    resolvers: { ...psaResolvers, ...psaMutationResolvers, ...psaSubscriptionResolvers(bus) } as never,
+    resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaSubscriptionResolvers(bus)),
     context: () => ({ psa, writes: psa, loaders: createPsaLoaders(psa) }),
     statementCount: () => psa.statementCount,
     close: async () => {

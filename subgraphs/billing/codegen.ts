@@ -2,11 +2,18 @@
  * How GraphQL Code Generator types this subgraph's resolvers (the repository's `codegen.ts` runs it): the
  * context every resolver gets, and the record each schema type is resolved from (paths from `src/generated/`).
  */
-import type { SubgraphCodegen } from '../platform/codegen/subgraphCodegen.js';
+import { PLATFORM, type SubgraphCodegen } from '../platform/codegen/subgraphCodegen.js';
 
 export const billingCodegen: SubgraphCodegen = {
   contextType: '../billingLoaders.js#BillingContext',
   mappers: {
-
+    Invoice: '../billingPort.js#BillingInvoice',
+    Payment: '../billingPort.js#BillingPayment',
+    InvoiceSummary: '../billingPort.js#InvoiceSummaryRecord',
+    Receivable: '../billingPort.js#ReceivableRecord',
+    // Resolved from the bus event that carried the change, as the subscription delivers it.
+    InvoiceStatusChange: '../invoiceEvents.js#InvoiceStatusEvent',
+    Project: `${PLATFORM}#EntityReference`,
+    Account: `${PLATFORM}#EntityReference`,
   },
 };

@@ -6,9 +6,10 @@
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { type BusEvent, eventStream } from '../../platform/src/events/index.js';
-import { inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
+import { existing, inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
-import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEventData } from './invoiceEvents.js';
+import type { Resolvers, ResolversParentTypes, SubscriptionInvoiceStatusChangedArgs, SubscriptionSubscriberObject } from './generated/resolverTypes.js';
+import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEvent } from './invoiceEvents.js';
 import { BillingSystemError } from './invoiceLifecycle.js';
 
 const invoiceId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isStripeId(v, 'in'), 'a billing invoice ID (in_ followed by 24 letters and digits)');
@@ -25,10 +26,50 @@ async function write<T>(context: BillingContext, change: () => Promise<T>): Prom
   }
 }
 
-export const billingMutationResolvers = {
+// The bus carries every event's data untyped; the invoice status types carry InvoiceStatusEventData (built by invoiceStatusEvent).
+const statusEvent = (event: BusEvent) => event as InvoiceStatusEvent;
+
+/**
+ * The stream's events as graphql-js hands them to the field's `resolve`: `{ invoiceStatusChanged: event }`. An
+ * iterator rather than an async generator, so that ending the subscription ends the stream (and its bus
+ * subscription) at once, not when the next event arrives.
+ */
+function statusChangePayloads(events: AsyncIterableIterator<BusEvent>): AsyncIterableIterator<{ invoiceStatusChanged: InvoiceStatusEvent }> {
+  return {
+    next: async () => {
+      const next = await events.next();
+      return next.done ? next : { done: false, value: { invoiceStatusChanged: statusEvent(next.value) } };
+    },
+    return: async () => {
+      await events.return?.();
+      return { done: true, value: undefined };
+    },
+    throw: async (error: unknown) => {
+      await events.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/**
+ * The generated type of a subscription field is a union of two shapes, which leaves `resolve`'s parameters
+ * untyped; this is the shape that types them: the stream yields `{ invoiceStatusChanged: <the mapped record> }`.
+ */
+type InvoiceStatusChangedSubscription = SubscriptionSubscriberObject<
+  ResolversParentTypes['InvoiceStatusChange'],
+  'invoiceStatusChanged',
+  ResolversParentTypes['Subscription'],
+  BillingContext,
+  Partial<SubscriptionInvoiceStatusChangedArgs>
+>;
+
+export const billingMutationResolvers: Resolvers = {
   Mutation: {
-    finalizeInvoice: (_: unknown, args: { id: string }, context: BillingContext) => write(context, () => context.billing.finalizeInvoice(invoiceId('id', args.id))),
-    recordPayment: (_: unknown, args: { invoiceId: string; amount?: string | null }, context: BillingContext) => {
+    finalizeInvoice: (_, args, context) => write(context, () => context.billing.finalizeInvoice(invoiceId('id', args.id))),
+    recordPayment: (_, args, context) => {
       const id = invoiceId('invoiceId', args.invoiceId);
       let amountMinor: number | undefined;
       if (args.amount != null) {
@@ -40,14 +81,13 @@ export const billingMutationResolvers = {
       }
       return write(context, () => context.billing.payInvoice(id, amountMinor));
     },
-    voidInvoice: (_: unknown, args: { id: string }, context: BillingContext) => write(context, () => context.billing.voidInvoice(invoiceId('id', args.id))),
-    markInvoiceUncollectible: (_: unknown, args: { id: string }, context: BillingContext) =>
-      write(context, () => context.billing.markUncollectible(invoiceId('id', args.id))),
+    voidInvoice: (_, args, context) => write(context, () => context.billing.voidInvoice(invoiceId('id', args.id))),
+    markInvoiceUncollectible: (_, args, context) => write(context, () => context.billing.markUncollectible(invoiceId('id', args.id))),
   },
 
   Subscription: {
     invoiceStatusChanged: {
-      subscribe: (_: unknown, args: { projectId?: string | null; accountId?: string | null }, context: BillingContext) => {
+      subscribe: (_, args, context) => {
         if (args.projectId == null && args.accountId == null) {
           throw inputError(ErrorCode.BAD_USER_INPUT, 'invoiceStatusChanged needs projectId or accountId (or both).', { argument: 'projectId' });
         }
@@ -55,21 +95,32 @@ export const billingMutationResolvers = {
         const accountId =
           args.accountId == null ? null : requireIdFormat('accountId', args.accountId, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
         if (!context.bus) throw new GraphQLError('Subscriptions need an event bus.', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
-        return eventStream(context.bus, INVOICE_STATUS_EVENT_TYPES, (event) => {
-          const data = event.data as InvoiceStatusEventData;
+        const events = eventStream(context.bus, INVOICE_STATUS_EVENT_TYPES, (event) => {
+          const { data } = statusEvent(event);
           return (projectId === null || data.projectId === projectId) && (accountId === null || data.crmAccountId === accountId);
         });
+        return statusChangePayloads(events);
       },
-      resolve: async (event: BusEvent<InvoiceStatusEventData>, _: unknown, context: BillingContext) => {
+      resolve: async ({ invoiceStatusChanged: event }, _, context) => {
         // One subscription keeps one context for its lifetime: give each event fresh loaders, or an invoice
         // read for an earlier event would be served from the DataLoader cache with its old status.
         const today = context.billing.today();
         context.loaders = createBillingLoaders(context.billing, today);
         context.today = today;
+        // Read here, not only by the invoice field: a change whose invoice is gone is refused whatever is selected.
         const invoice = await context.loaders.invoiceById.load(event.data.invoiceId);
         if (!invoice) throw new GraphQLError(`Invoice ${event.data.invoiceId} no longer exists.`, { extensions: { code: ErrorCode.NOT_FOUND } });
-        return { eventId: event.id, invoice, previousStatus: event.data.previousStatus, status: event.data.status, changedAt: event.data.changedAt };
+        return event;
       },
-    },
+    } satisfies InvoiceStatusChangedSubscription,
+  },
+
+  InvoiceStatusChange: {
+    eventId: (event) => event.id,
+    // Served from the loader `resolve` just filled for this event.
+    invoice: (event, _, { loaders }) => existing(loaders.invoiceById.load(event.data.invoiceId), `Invoice ${event.data.invoiceId}`),
+    previousStatus: (event) => event.data.previousStatus,
+    status: (event) => event.data.status,
+    changedAt: (event) => event.data.changedAt,
   },
 };

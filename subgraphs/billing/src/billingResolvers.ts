@@ -17,18 +17,8 @@ import {
   requireIdFormat,
   referenceKey,
 } from '../../platform/src/index.js';
-import type { BillingContext } from './billingLoaders.js';
-import type { BillingInvoice, BillingPayment, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord } from './billingPort.js';
-
-interface InvoiceFilterInput {
-  status?: InvoiceStatus[] | null;
-  projectId?: string | null;
-  accountId?: string | null;
-  overdue?: boolean | null;
-  partiallyPaid?: boolean | null;
-  createdDate?: { from?: string | null; to?: string | null } | null;
-  dueDate?: { from?: string | null; to?: string | null } | null;
-}
+import type { BillingInvoice } from './billingPort.js';
+import type { Resolvers } from './generated/resolverTypes.js';
 
 const isInvoiceId = (id: string) => isStripeId(id, 'in');
 const isAccountId = (id: string) => isSalesforceId(id, 'Account');
@@ -44,10 +34,10 @@ function daysOverdue(invoice: BillingInvoice, today: string): number | null {
   return dayFromIso(today) - dayFromIso(invoice.dueDate);
 }
 
-export const billingResolvers = {
+export const billingResolvers: Resolvers = {
   Query: {
-    invoice: (_: unknown, args: { id: string }, { loaders }: BillingContext) => loaders.invoiceById.load(invoiceId('id', args.id)),
-    invoices: async (_: unknown, args: { filter?: InvoiceFilterInput | null; first?: number | null; after?: string | null }, { billing, loaders, today }: BillingContext) => {
+    invoice: (_, args, { loaders }) => loaders.invoiceById.load(invoiceId('id', args.id)),
+    invoices: async (_, args, { billing, loaders, today }) => {
       const page = pageRequest('invoices', args.first, args.after);
       const filter = args.filter ?? {};
       dateRange('filter.createdDate', filter.createdDate);
@@ -73,34 +63,34 @@ export const billingResolvers = {
   },
 
   Invoice: {
-    __resolveReference: (reference: { id: unknown }, { loaders }: BillingContext) => loaders.invoiceById.load(referenceKey('Invoice', reference.id, isInvoiceId)),
-    project: (invoice: BillingInvoice) => ({ id: invoice.projectId }),
-    account: (invoice: BillingInvoice) => ({ id: invoice.crmAccountId }),
-    subtotal: (invoice: BillingInvoice) => money(invoice.subtotalMinor, invoice.currency),
-    tax: (invoice: BillingInvoice) => money(invoice.taxMinor, invoice.currency),
-    total: (invoice: BillingInvoice) => money(invoice.totalMinor, invoice.currency),
+    __resolveReference: (reference, { loaders }) => loaders.invoiceById.load(referenceKey('Invoice', reference.id, isInvoiceId)),
+    project: (invoice) => ({ id: invoice.projectId }),
+    account: (invoice) => ({ id: invoice.crmAccountId }),
+    subtotal: (invoice) => money(invoice.subtotalMinor, invoice.currency),
+    tax: (invoice) => money(invoice.taxMinor, invoice.currency),
+    total: (invoice) => money(invoice.totalMinor, invoice.currency),
     // The sandbox applies no customer credit balance, so what is due is the total (Stripe: amount_due).
-    amountDue: (invoice: BillingInvoice) => money(invoice.totalMinor, invoice.currency),
-    amountPaid: (invoice: BillingInvoice) => money(invoice.amountPaidMinor, invoice.currency),
-    amountRemaining: (invoice: BillingInvoice) => money(invoice.totalMinor - invoice.amountPaidMinor, invoice.currency),
-    isOverdue: (invoice: BillingInvoice, _: unknown, { today }: BillingContext) => daysOverdue(invoice, today) !== null,
-    daysOverdue: (invoice: BillingInvoice, _: unknown, { today }: BillingContext) => daysOverdue(invoice, today),
-    isPartiallyPaid: (invoice: BillingInvoice) => invoice.status === 'OPEN' && invoice.amountPaidMinor > 0,
-    payments: (invoice: BillingInvoice, _: unknown, { loaders }: BillingContext) => loaders.paymentsByInvoiceId.load(invoice.id),
+    amountDue: (invoice) => money(invoice.totalMinor, invoice.currency),
+    amountPaid: (invoice) => money(invoice.amountPaidMinor, invoice.currency),
+    amountRemaining: (invoice) => money(invoice.totalMinor - invoice.amountPaidMinor, invoice.currency),
+    isOverdue: (invoice, _, { today }) => daysOverdue(invoice, today) !== null,
+    daysOverdue: (invoice, _, { today }) => daysOverdue(invoice, today),
+    isPartiallyPaid: (invoice) => invoice.status === 'OPEN' && invoice.amountPaidMinor > 0,
+    payments: (invoice, _, { loaders }) => loaders.paymentsByInvoiceId.load(invoice.id),
   },
 
   Payment: {
-    amount: (payment: BillingPayment) => money(payment.amountMinor, payment.currency),
+    amount: (payment) => money(payment.amountMinor, payment.currency),
   },
 
   Project: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
-    invoices: async (project: { id: string }, args: { status?: InvoiceStatus[] | null }, { loaders }: BillingContext) => {
+    __resolveReference: (reference) => ({ id: referenceKey('Project', reference.id, isCanonicalProjectId) }),
+    invoices: async (project, args, { loaders }) => {
       const invoices = await loaders.invoicesByProjectId.load(project.id);
       // Filtered here, not in SQL, so that every status filter in a request shares the one batch per project list.
       return args.status == null ? invoices : invoices.filter((invoice) => args.status!.includes(invoice.status));
     },
-    invoiceSummary: async (project: { id: string }, _: unknown, { loaders }: BillingContext) => {
+    invoiceSummary: async (project, _, { loaders }) => {
       const summary = await loaders.invoiceSummaryByProjectId.load(project.id);
       // Without a billing profile there is no currency to state the zeros in: say so rather than invent one.
       if (!summary) throw inputError(ErrorCode.NOT_FOUND, `Billing has no billing profile for project ${project.id}.`, { projectId: project.id });
@@ -109,19 +99,19 @@ export const billingResolvers = {
   },
 
   InvoiceSummary: {
-    billed: (summary: InvoiceSummaryRecord) => money(summary.billedMinor, summary.currency),
-    paid: (summary: InvoiceSummaryRecord) => money(summary.paidMinor, summary.currency),
-    outstanding: (summary: InvoiceSummaryRecord) => money(summary.outstandingMinor, summary.currency),
-    overdue: (summary: InvoiceSummaryRecord) => money(summary.overdueMinor, summary.currency),
+    billed: (summary) => money(summary.billedMinor, summary.currency),
+    paid: (summary) => money(summary.paidMinor, summary.currency),
+    outstanding: (summary) => money(summary.outstandingMinor, summary.currency),
+    overdue: (summary) => money(summary.overdueMinor, summary.currency),
   },
 
   Account: {
-    __resolveReference: (reference: { id: unknown }) => ({ id: referenceKey('Account', reference.id, isAccountId) }),
-    receivables: (account: { id: string }, _: unknown, { loaders }: BillingContext) => loaders.receivablesByAccountId.load(account.id),
+    __resolveReference: (reference) => ({ id: referenceKey('Account', reference.id, isAccountId) }),
+    receivables: (account, _, { loaders }) => loaders.receivablesByAccountId.load(account.id),
   },
 
   Receivable: {
-    outstanding: (receivable: ReceivableRecord) => money(receivable.outstandingMinor, receivable.currency),
-    overdue: (receivable: ReceivableRecord) => money(receivable.overdueMinor, receivable.currency),
+    outstanding: (receivable) => money(receivable.outstandingMinor, receivable.currency),
+    overdue: (receivable) => money(receivable.overdueMinor, receivable.currency),
   },
 };

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { EventBus } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService } from '../../platform/src/index.js';
+import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
 import type { BillingSystem } from './billingPort.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
@@ -32,7 +32,7 @@ export function createBillingSubgraph(config: SandboxSubgraphOptions, options: B
   const service = createSubgraphService<BillingContext>({
     name: 'billing',
     typeDefs: billingTypeDefs,
-    resolvers: { ...billingResolvers, ...billingMutationResolvers } as never,
+    resolvers: mergeResolverMaps(billingResolvers, billingMutationResolvers),
     context: () => {
       const today = billing.today();
       return { billing, today, loaders: createBillingLoaders(billing, today), ...(bus ? { bus } : {}), ...(events ? { events } : {}) };

@@ -27,7 +27,10 @@ export interface InvoiceStatusEventData extends Record<string, unknown> {
   readonly amountPaidMinor: number;
 }
 
-export function invoiceStatusEvent(before: BillingInvoice, after: BillingInvoice, now = new Date()): BusEvent<InvoiceStatusEventData> {
+/** One invoice status change as the bus carries it: what the `InvoiceStatusChange` fields are resolved from. */
+export type InvoiceStatusEvent = BusEvent<InvoiceStatusEventData>;
+
+export function invoiceStatusEvent(before: BillingInvoice, after: BillingInvoice, now = new Date()): InvoiceStatusEvent {
   if (after.status === 'DRAFT') throw new Error('an invoice never moves back to draft');
   return newEvent(INVOICE_EVENT_BY_STATUS[after.status], {
     source: 'billing',

@@ -11,8 +11,6 @@ export const billingCodegen: SubgraphCodegen = {
     Payment: '../billingPort.js#BillingPayment',
     InvoiceSummary: '../billingPort.js#InvoiceSummaryRecord',
     Receivable: '../billingPort.js#ReceivableRecord',
-    // Resolved from the bus event that carried the change, as the subscription delivers it.
-    InvoiceStatusChange: '../invoiceEvents.js#InvoiceStatusEvent',
     Project: `${PLATFORM}#EntityReference`,
     Account: `${PLATFORM}#EntityReference`,
   },

@@ -6,9 +6,9 @@
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { type BusEvent, eventStream } from '../../platform/src/events/index.js';
-import { existing, inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
+import { inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
-import type { Resolvers, ResolversParentTypes, SubscriptionInvoiceStatusChangedArgs, SubscriptionSubscriberObject } from './generated/resolverTypes.js';
+import type { Resolvers, ResolversTypes, SubscriptionInvoiceStatusChangedArgs, SubscriptionResolveFn } from './generated/resolverTypes.js';
 import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEvent } from './invoiceEvents.js';
 import { BillingSystemError } from './invoiceLifecycle.js';
 
@@ -30,41 +30,10 @@ async function write<T>(context: BillingContext, change: () => Promise<T>): Prom
 const statusEvent = (event: BusEvent) => event as InvoiceStatusEvent;
 
 /**
- * The stream's events as graphql-js hands them to the field's `resolve`: `{ invoiceStatusChanged: event }`. An
- * iterator rather than an async generator, so that ending the subscription ends the stream (and its bus
- * subscription) at once, not when the next event arrives.
+ * What `resolve` is: the generated type leaves its parent `any` (it cannot know what `subscribe` streams), so it
+ * is named here as the bus event `subscribe` streams; what it returns is checked against InvoiceStatusChange.
  */
-function statusChangePayloads(events: AsyncIterableIterator<BusEvent>): AsyncIterableIterator<{ invoiceStatusChanged: InvoiceStatusEvent }> {
-  return {
-    next: async () => {
-      const next = await events.next();
-      return next.done ? next : { done: false, value: { invoiceStatusChanged: statusEvent(next.value) } };
-    },
-    return: async () => {
-      await events.return?.();
-      return { done: true, value: undefined };
-    },
-    throw: async (error: unknown) => {
-      await events.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
-
-/**
- * The generated type of a subscription field is a union of two shapes, which leaves `resolve`'s parameters
- * untyped; this is the shape that types them: the stream yields `{ invoiceStatusChanged: <the mapped record> }`.
- */
-type InvoiceStatusChangedSubscription = SubscriptionSubscriberObject<
-  ResolversParentTypes['InvoiceStatusChange'],
-  'invoiceStatusChanged',
-  ResolversParentTypes['Subscription'],
-  BillingContext,
-  Partial<SubscriptionInvoiceStatusChangedArgs>
->;
+type ResolveStatusChange = SubscriptionResolveFn<ResolversTypes['InvoiceStatusChange'], InvoiceStatusEvent, BillingContext, Partial<SubscriptionInvoiceStatusChangedArgs>>;
 
 export const billingMutationResolvers: Resolvers = {
   Mutation: {
@@ -95,32 +64,21 @@ export const billingMutationResolvers: Resolvers = {
         const accountId =
           args.accountId == null ? null : requireIdFormat('accountId', args.accountId, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
         if (!context.bus) throw new GraphQLError('Subscriptions need an event bus.', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
-        const events = eventStream(context.bus, INVOICE_STATUS_EVENT_TYPES, (event) => {
+        return eventStream(context.bus, INVOICE_STATUS_EVENT_TYPES, (event) => {
           const { data } = statusEvent(event);
           return (projectId === null || data.projectId === projectId) && (accountId === null || data.crmAccountId === accountId);
         });
-        return statusChangePayloads(events);
       },
-      resolve: async ({ invoiceStatusChanged: event }, _, context) => {
+      resolve: (async (event, _, context) => {
         // One subscription keeps one context for its lifetime: give each event fresh loaders, or an invoice
         // read for an earlier event would be served from the DataLoader cache with its old status.
         const today = context.billing.today();
         context.loaders = createBillingLoaders(context.billing, today);
         context.today = today;
-        // Read here, not only by the invoice field: a change whose invoice is gone is refused whatever is selected.
         const invoice = await context.loaders.invoiceById.load(event.data.invoiceId);
         if (!invoice) throw new GraphQLError(`Invoice ${event.data.invoiceId} no longer exists.`, { extensions: { code: ErrorCode.NOT_FOUND } });
-        return event;
-      },
-    } satisfies InvoiceStatusChangedSubscription,
-  },
-
-  InvoiceStatusChange: {
-    eventId: (event) => event.id,
-    // Served from the loader `resolve` just filled for this event.
-    invoice: (event, _, { loaders }) => existing(loaders.invoiceById.load(event.data.invoiceId), `Invoice ${event.data.invoiceId}`),
-    previousStatus: (event) => event.data.previousStatus,
-    status: (event) => event.data.status,
-    changedAt: (event) => event.data.changedAt,
+        return { eventId: event.id, invoice, previousStatus: event.data.previousStatus, status: event.data.status, changedAt: event.data.changedAt };
+      }) satisfies ResolveStatusChange,
+    },
   },
 };

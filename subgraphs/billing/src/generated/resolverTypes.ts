@@ -2,7 +2,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { Money as MoneyModel, EntityReference as EntityReferenceModel } from '../../../platform/src/index.js';
 import type { BillingInvoice as BillingInvoiceModel, BillingPayment as BillingPaymentModel, InvoiceSummaryRecord as InvoiceSummaryRecordModel, ReceivableRecord as ReceivableRecordModel } from '../billingPort.js';
-import type { InvoiceStatusEvent as InvoiceStatusEventModel } from '../invoiceEvents.js';
 import type { BillingContext } from '../billingLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -390,7 +389,7 @@ export type ResolversTypes = {
   InvoiceEdge: ResolverTypeWrapper<Omit<InvoiceEdge, 'node'> & { node: ResolversTypes['Invoice'] }>;
   InvoiceFilter: InvoiceFilter;
   InvoiceStatus: InvoiceStatus;
-  InvoiceStatusChange: ResolverTypeWrapper<InvoiceStatusEventModel>;
+  InvoiceStatusChange: ResolverTypeWrapper<Omit<InvoiceStatusChange, 'invoice'> & { invoice: ResolversTypes['Invoice'] }>;
   InvoiceSummary: ResolverTypeWrapper<InvoiceSummaryRecordModel>;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -420,7 +419,7 @@ export type ResolversParentTypes = {
   InvoiceConnection: Omit<InvoiceConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['InvoiceEdge']>, nodes: ReadonlyArray<ResolversParentTypes['Invoice']> };
   InvoiceEdge: Omit<InvoiceEdge, 'node'> & { node: ResolversParentTypes['Invoice'] };
   InvoiceFilter: InvoiceFilter;
-  InvoiceStatusChange: InvoiceStatusEventModel;
+  InvoiceStatusChange: Omit<InvoiceStatusChange, 'invoice'> & { invoice: ResolversParentTypes['Invoice'] };
   InvoiceSummary: InvoiceSummaryRecordModel;
   Money: MoneyModel;
   Mutation: Record<PropertyKey, never>;

@@ -14,6 +14,7 @@
  * are Rust servers that cost next to nothing, and here the subgraphs share a core with the load generator, which
  * must not become what is measured.
  */
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { readFileSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,7 +64,7 @@ function buildSchemas(data: StandardBenchData): Record<StandardSubgraph, GraphQL
       resolvers: {
         Query: { me: () => users[0], user: (_: unknown, { id }: { id: string }) => users.find((user) => user.id === id), users: () => users },
         User: { __resolveReference: (ref: Representation) => users.find((user) => user.id === ref['id']) },
-      } as never,
+      } satisfies GraphQLResolverMap<unknown>,
     }),
     inventory: buildSubgraphSchema({
       typeDefs: parse(data.sdl.inventory),
@@ -80,14 +81,14 @@ function buildSchemas(data: StandardBenchData): Record<StandardSubgraph, GraphQL
             return product.weight === null ? null : Math.trunc(product.weight / 2);
           },
         },
-      } as never,
+      } satisfies GraphQLResolverMap<unknown>,
     }),
     products: buildSubgraphSchema({
       typeDefs: parse(data.sdl.products),
       resolvers: {
         Query: { topProducts: (_: unknown, { first }: { first?: number | null }) => products.slice(0, first ?? 5) },
         Product: { __resolveReference: (ref: Representation) => products.find((product) => product.upc === ref['upc']) },
-      } as never,
+      } satisfies GraphQLResolverMap<unknown>,
     }),
     reviews: buildSubgraphSchema({
       typeDefs: parse(data.sdl.reviews),
@@ -102,7 +103,7 @@ function buildSchemas(data: StandardBenchData): Record<StandardSubgraph, GraphQL
           __resolveReference: (ref: Representation) => ({ upc: ref['upc'] }),
           reviews: (product: { upc: string }) => reviews.filter((review) => review.upc === product.upc),
         },
-      } as never,
+      } satisfies GraphQLResolverMap<unknown>,
     }),
   };
 }

@@ -18,6 +18,7 @@ import { WebSocketServer } from 'ws';
 import { graphqlHttpHandler, sendJson } from '../http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
 import { Metrics } from '../metrics.js';
+import { mergeResolverMaps } from './resolverMaps.js';
 import { scalarResolvers } from './scalars.js';
 
 export interface SubgraphServiceOptions<TContext extends BaseContext> {
@@ -58,7 +59,7 @@ export interface SubgraphService {
 }
 
 export function createSubgraphService<TContext extends BaseContext>(options: SubgraphServiceOptions<TContext>): SubgraphService {
-  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { ...scalarResolvers, ...options.resolvers } as GraphQLResolverMap<unknown> }]);
+  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> }]);
   const metrics = new Metrics();
   const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
   metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', options.statementCount);

@@ -16,7 +16,9 @@ import tseslint from 'typescript-eslint';
 const SYSTEMS = ['crm', 'psa', 'erp', 'billing', 'activation'];
 
 /** Node's globals, for the plain JavaScript files (TypeScript checks the rest). */
-const NODE_GLOBALS = Object.fromEntries(['process', 'console', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer'].map((name) => [name, 'readonly']));
+const NODE_GLOBALS = Object.fromEntries(
+  ['process', 'console', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer'].map((name) => [name, 'readonly']),
+);
 
 /** A zone: files under `target` may not import files under `from` (relative to the repository). */
 const zone = (target, from, message, except = []) => ({ target, from, message, except });
@@ -33,7 +35,11 @@ const layerZones = [
   ...SYSTEMS.flatMap((system) =>
     SYSTEMS.filter((other) => other !== system).map((other) =>
       // Sources only: a subgraph's tests may start the systems it talks to (activation's tests run CRM, ERP and PSA).
-      zone(`./subgraphs/${system}/src`, `./subgraphs/${other}`, `The ${system} subgraph does not import the ${other} subgraph: subgraphs meet only in the supergraph and on the event bus.`),
+      zone(
+        `./subgraphs/${system}/src`,
+        `./subgraphs/${other}`,
+        `The ${system} subgraph does not import the ${other} subgraph: subgraphs meet only in the supergraph and on the event bus.`,
+      ),
     ),
   ),
   ...SYSTEMS.map((system) => zone(`./subgraphs/${system}`, './gateway', 'A subgraph does not import the gateway.')),
@@ -41,7 +47,15 @@ const layerZones = [
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'gateway/dist/', 'data/', 'subgraphs/*/src/generated/', 'test/bench/node_modules/', 'test/bench/results/', 'test/bench/standard/data/'],
+    ignores: [
+      'node_modules/',
+      'gateway/dist/',
+      'data/',
+      'subgraphs/*/src/generated/',
+      'test/bench/node_modules/',
+      'test/bench/results/',
+      'test/bench/standard/data/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

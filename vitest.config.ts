@@ -23,7 +23,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { ...shared, name: 'unit', include: ['subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'supergraph/test/**/*.test.ts', 'docs/**/*.test.ts'] },
+        test: {
+          ...shared,
+          name: 'unit',
+          include: ['subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'supergraph/test/**/*.test.ts', 'docs/**/*.test.ts'],
+        },
       },
       {
         // End-to-end suites run the whole stack over real HTTP; the sandboxes are seeded once for all of them.

@@ -45,7 +45,9 @@ export interface ConfigurationRow {
 export function configurationRows(section: ConfigurationSection): ConfigurationRow[] {
   const path = `${REPO_ROOT}${section.file}`;
   const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true);
-  const declaration = source.statements.find((statement): statement is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(statement) && statement.name.text === section.interfaceName);
+  const declaration = source.statements.find(
+    (statement): statement is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(statement) && statement.name.text === section.interfaceName,
+  );
   if (!declaration) throw new Error(`${section.file} declares no interface ${section.interfaceName}.`);
   const rows: ConfigurationRow[] = [];
   for (const member of declaration.members) {
@@ -55,7 +57,9 @@ export function configurationRows(section: ConfigurationSection): ConfigurationR
     const defaultTag = doc.tags?.find((tag) => tag.tagName.text === 'default');
     const defaultText = defaultTag ? (ts.getTextOfJSDocComment(defaultTag.comment) ?? '') : '';
     // The variables are in the last parenthetical of the comment that names one.
-    const parentheticals = [...`${description} ${defaultText}`.matchAll(/\(([^()]*)\)/g)].map((match) => match[1]!).filter((text) => NAMES_A_VARIABLE.test(text));
+    const parentheticals = [...`${description} ${defaultText}`.matchAll(/\(([^()]*)\)/g)]
+      .map((match) => match[1]!)
+      .filter((text) => NAMES_A_VARIABLE.test(text));
     const named = parentheticals.at(-1);
     if (!named) continue;
     rows.push({

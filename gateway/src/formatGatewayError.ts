@@ -35,7 +35,12 @@ export function createErrorFormatter(production: boolean) {
       if (!CLIENT_SAFE_CODES.has(code)) {
         const masked: Record<string, unknown> = { code: ErrorCode.INTERNAL_SERVER_ERROR };
         if (extensions['serviceName']) masked['serviceName'] = extensions['serviceName'];
-        return { message: 'Unexpected error.', ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions: masked };
+        return {
+          message: 'Unexpected error.',
+          ...(formatted.locations ? { locations: formatted.locations } : {}),
+          ...(formatted.path ? { path: formatted.path } : {}),
+          extensions: masked,
+        };
       }
     }
     return { ...formatted, extensions };

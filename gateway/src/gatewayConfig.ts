@@ -107,7 +107,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     deduplicateInflight: readBoolean(env, 'PSGRAPH_DEDUPLICATE_INFLIGHT') ?? true,
     forwardHeaders: readHeaderList(env, 'PSGRAPH_FORWARD_HEADERS') ?? DEFAULT_FORWARD_HEADERS,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
-    authTokens: (env['PSGRAPH_AUTH_TOKENS'] ?? '').split(',').map((token) => token.trim()).filter((token) => token !== ''),
+    authTokens: (env['PSGRAPH_AUTH_TOKENS'] ?? '')
+      .split(',')
+      .map((token) => token.trim())
+      .filter((token) => token !== ''),
     subscriptionQueueCapacity: readNumber(env, 'PSGRAPH_SUBSCRIPTION_QUEUE', 128, 1, 100_000),
     deduplicateSubscriptions: readBoolean(env, 'PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS') ?? true,
     wsMaxPayloadBytes: readNumber(env, 'PSGRAPH_WS_MAX_PAYLOAD_BYTES', 65_536, 1_024, 104_857_600),

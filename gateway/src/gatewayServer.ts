@@ -58,7 +58,10 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   const countFetch = metrics.counter('psgraph_subgraph_fetches_total', 'HTTP requests the gateway sent to each subgraph, by outcome.');
   const countOperations = metrics.counter('psgraph_subgraph_operations_total', 'Query-plan fetches to each subgraph (several may share one HTTP request).');
   const countRequest = metrics.counter('psgraph_gateway_requests_total', 'GraphQL requests the gateway received.');
-  const countShared = metrics.counter('psgraph_gateway_requests_shared_total', 'GraphQL requests answered with the response of an identical request in flight.');
+  const countShared = metrics.counter(
+    'psgraph_gateway_requests_shared_total',
+    'GraphQL requests answered with the response of an identical request in flight.',
+  );
   const agent: Agent = createSubgraphAgent(config.subgraphConnections);
   const inflight = config.deduplicateInflight ? new InflightRequests() : undefined;
   const subgraphUrls = new Map<string, string>();
@@ -68,7 +71,11 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process.', () => process.memoryUsage.rss());
   metrics.gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
   metrics.gauge('nodejs_heap_total_bytes', 'V8 heap reserved.', () => process.memoryUsage().heapTotal);
-  metrics.gauge('nodejs_external_memory_bytes', 'Memory held outside the V8 heap by JavaScript objects (buffers included).', () => process.memoryUsage().external);
+  metrics.gauge(
+    'nodejs_external_memory_bytes',
+    'Memory held outside the V8 heap by JavaScript objects (buffers included).',
+    () => process.memoryUsage().external,
+  );
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
@@ -116,7 +123,11 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     log,
   });
   metrics.gauge('psgraph_subscriptions_active', 'Client subscriptions open on this gateway.', () => bridge.activeCount);
-  metrics.gauge('psgraph_subscription_upstreams', 'Subscriptions open towards subgraphs (shared by identical client subscriptions).', () => upstreams.stats().upstreams);
+  metrics.gauge(
+    'psgraph_subscription_upstreams',
+    'Subscriptions open towards subgraphs (shared by identical client subscriptions).',
+    () => upstreams.stats().upstreams,
+  );
   const authenticate = (authorization: string | undefined): string | undefined | false => {
     if (config.authTokens.length === 0) return authorization;
     const token = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1];
@@ -139,7 +150,14 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void countRequest() },
       ...(inflight
-        ? [inboundDeduplicationPlugin({ requests: inflight, forwardHeaders: [...new Set(['authorization', ...config.forwardHeaders])], maxWaitMs: config.subgraphTimeoutMs, onShared: () => countShared() })]
+        ? [
+            inboundDeduplicationPlugin({
+              requests: inflight,
+              forwardHeaders: [...new Set(['authorization', ...config.forwardHeaders])],
+              maxWaitMs: config.subgraphTimeoutMs,
+              onShared: () => countShared(),
+            }),
+          ]
         : []),
     ],
   });

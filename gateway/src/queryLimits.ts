@@ -2,15 +2,7 @@
  * Validation rules that reject abusive documents before any subgraph is called: selection depth and alias
  * count. @apollo/gateway has neither (Apollo Router's are licensed), so psgraph brings its own.
  */
-import {
-  type ASTVisitor,
-  type FragmentDefinitionNode,
-  GraphQLError,
-  Kind,
-  type SelectionSetNode,
-  type ValidationContext,
-  type ValidationRule,
-} from 'graphql';
+import { type ASTVisitor, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
 import { ErrorCode } from '../../contracts/errorCodes.js';
 
 /** Rejects a document whose selections nest deeper than `maxDepth` (fragments are followed, once each). */

@@ -199,7 +199,10 @@ export class SubgraphDataSource implements GraphQLDataSource {
     }
     const merged = mergeOperations(groups.map((group) => group[0]!.request));
     const response = (await this.send(merged, batch.headers, groups.length)) as GraphQLResponseBody;
-    const parts = response.data === undefined && response.errors ? groups.map((_, i) => (i === 0 ? response : copyResponse(response as GatewayGraphQLResponse))) : splitResponse(response, groups.length);
+    const parts =
+      response.data === undefined && response.errors
+        ? groups.map((_, i) => (i === 0 ? response : copyResponse(response as GatewayGraphQLResponse)))
+        : splitResponse(response, groups.length);
     groups.forEach((group, i) => {
       group.forEach((member, j) => member.resolve((j === 0 ? parts[i] : copyResponse(parts[i] as GatewayGraphQLResponse)) as GatewayGraphQLResponse));
     });
@@ -214,18 +217,29 @@ export class SubgraphDataSource implements GraphQLDataSource {
       const response = await this.options.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers, body, signal: abort.signal });
       const text = await response.body.text();
       if (response.statusCode !== 200 && !(response.headers['content-type'] ?? '').toString().includes('json')) {
-        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, { status: response.statusCode });
+        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, {
+          status: response.statusCode,
+        });
       }
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch {
-        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode} with a body that is not JSON.`, {
-          status: response.statusCode,
-        });
+        return this.failure(
+          operations,
+          ErrorCode.SUBGRAPH_UNAVAILABLE,
+          `Subgraph "${this.options.name}" answered HTTP ${response.statusCode} with a body that is not JSON.`,
+          {
+            status: response.statusCode,
+          },
+        );
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered with a JSON value that is not a GraphQL response.`);
+        return this.failure(
+          operations,
+          ErrorCode.SUBGRAPH_UNAVAILABLE,
+          `Subgraph "${this.options.name}" answered with a JSON value that is not a GraphQL response.`,
+        );
       }
       this.options.onFetch?.(this.options.name, 'ok', operations);
       return parsed as GatewayGraphQLResponse;
@@ -235,7 +249,8 @@ export class SubgraphDataSource implements GraphQLDataSource {
           timeoutMs: this.options.timeoutMs,
         });
       }
-      const reason = error instanceof undiciErrors.UndiciError || error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+      const reason =
+        error instanceof undiciErrors.UndiciError || error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
       return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" could not be reached (${reason}).`);
     } finally {
       this.requestsInFlight--;

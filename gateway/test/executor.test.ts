@@ -148,8 +148,14 @@ async function answer(server: ApolloServer, query: string, variables?: Record<st
 }
 
 const CASES: ReadonlyArray<{ name: string; query: string; variables?: Record<string, unknown>; tamper?: Tamper }> = [
-  { name: 'union members with type conditions', query: `{ search(term: "a") { __typename ... on Product { id name reviews { stars } } ... on Category { title } } }` },
-  { name: 'interface field and fragments on it', query: `{ node(id: "p1") { id t: __typename ... on Product { name shipping } ... on Node { id } } other: node(id: "c1") { ... on Category { title } } }` },
+  {
+    name: 'union members with type conditions',
+    query: `{ search(term: "a") { __typename ... on Product { id name reviews { stars } } ... on Category { title } } }`,
+  },
+  {
+    name: 'interface field and fragments on it',
+    query: `{ node(id: "p1") { id t: __typename ... on Product { name shipping } ... on Node { id } } other: node(id: "c1") { ... on Category { title } } }`,
+  },
   { name: '@interfaceObject rewrites', query: `{ media { __typename id title rating ... on Book { pages } ... on Film { minutes rating } } }` },
   { name: '@requires', query: `{ products { id shipping weight } }` },
   {
@@ -157,10 +163,16 @@ const CASES: ReadonlyArray<{ name: string; query: string; variables?: Record<str
     query: `query ($a: Boolean = false, $b: Boolean!) { products { id name @include(if: $a) ... @skip(if: $b) { price } ... on Product @include(if: true) { kind } tags @skip(if: false) } }`,
     variables: { b: false },
   },
-  { name: 'a field selected twice through fragments', query: `{ products { id reviews { stars } ... on Product { reviews { body author } id } ...More } } fragment More on Product { reviews { id stars } name }` },
+  {
+    name: 'a field selected twice through fragments',
+    query: `{ products { id reviews { stars } ... on Product { reviews { body author } id } ...More } } fragment More on Product { reviews { id stars } name }`,
+  },
   { name: 'an error inside an entity fetch, with its path', query: `{ products { id name reviews { id stars } } }` },
   { name: 'an error inside an entity fetch under a nullable list', query: `{ maybeProducts { id reviews { id } } }` },
-  { name: 'introspection beside data', query: `{ __typename __schema { queryType { name } } __type(name: "Product") { name fields { name } } products { id } }` },
+  {
+    name: 'introspection beside data',
+    query: `{ __typename __schema { queryType { name } } __type(name: "Product") { name fields { name } } products { id } }`,
+  },
   { name: 'introspection with a variable', query: `query ($t: String!) { __type(name: $t) { kind name } }`, variables: { t: 'SearchResult' } },
   { name: 'variables that do not match their types', query: `query ($term: String!) { search(term: $term) { __typename } }`, variables: { term: 5 } },
   { name: 'a missing required variable', query: `query ($term: String!) { search(term: $term) { __typename } }` },
@@ -201,10 +213,14 @@ const CASES: ReadonlyArray<{ name: string; query: string; variables?: Record<str
       if (service !== 'reviews') return;
       const entities = data['_entities'] as Row[];
       entities[0] = null as never;
-      ((entities[2]!['reviews'] as Row[])[0]!)['stars'] = null;
+      (entities[2]!['reviews'] as Row[])[0]!['stars'] = null;
     },
   },
-  { name: "@skip on a root field with its variable set to null (the plan's condition refuses it)", query: `query ($x: Boolean = false) { products { id } more: products @skip(if: $x) { name } }`, variables: { x: null } },
+  {
+    name: "@skip on a root field with its variable set to null (the plan's condition refuses it)",
+    query: `query ($x: Boolean = false) { products { id } more: products @skip(if: $x) { name } }`,
+    variables: { x: null },
+  },
   { name: 'deep nesting across both subgraphs', query: `{ search(term: "x") { ... on Product { id reviews { id author } shipping } } media { id rating } }` },
 ];
 

@@ -41,7 +41,14 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('identical subgraph queries in flight', () => {
   const build = () => {
     const subgraph = fakeSubgraph();
-    const source = new SubgraphDataSource({ name: 'billing', url: 'http://127.0.0.1:1/graphql', timeoutMs: 5_000, agent: subgraph.agent, forwardHeaders: ['authorization'], inflight: new InflightRequests() });
+    const source = new SubgraphDataSource({
+      name: 'billing',
+      url: 'http://127.0.0.1:1/graphql',
+      timeoutMs: 5_000,
+      agent: subgraph.agent,
+      forwardHeaders: ['authorization'],
+      inflight: new InflightRequests(),
+    });
     return { subgraph, source };
   };
 
@@ -115,10 +122,12 @@ describe('serializing a shared response', () => {
     const stringify = sharedResultStringifier();
     const data = { project: { id: 'p1', name: 'Atlas' } };
     let reads = 0;
-    const counted = { get project() {
-      reads++;
-      return data.project;
-    } };
+    const counted = {
+      get project() {
+        reads++;
+        return data.project;
+      },
+    };
     const first = stringify({ data: counted });
     expect(first).toBe(`${JSON.stringify({ data })}\n`);
     // A follower answered with the same result (a new envelope around the same data): the text is reused.

@@ -9,7 +9,13 @@ const schema = buildSchema(`
 `);
 const rootValue = {
   project: ({ id }: { id: string }) => ({ id, name: `Project ${id}` }),
-  account: ({ id }: { id: string }) => ({ id, name: `Account ${id}`, broken: () => { throw new Error(`broken ${id}`); } }),
+  account: ({ id }: { id: string }) => ({
+    id,
+    name: `Account ${id}`,
+    broken: () => {
+      throw new Error(`broken ${id}`);
+    },
+  }),
 };
 
 describe('merging the operations of one plan level', () => {

@@ -51,7 +51,14 @@ const ANSWERS = [{ data: { a: 'A' } }, { data: { b: 'B' } }, { data: { c: 'C' } 
 describe('batching fetches to a busy subgraph', () => {
   const build = (busyBatchWindowMs: number) => {
     const subgraph = heldSubgraph();
-    const source = new SubgraphDataSource({ name: 'billing', url: 'http://127.0.0.1:1/graphql', timeoutMs: 5_000, agent: subgraph.agent, forwardHeaders: [], busyBatchWindowMs });
+    const source = new SubgraphDataSource({
+      name: 'billing',
+      url: 'http://127.0.0.1:1/graphql',
+      timeoutMs: 5_000,
+      agent: subgraph.agent,
+      forwardHeaders: [],
+      busyBatchWindowMs,
+    });
     return { subgraph, source };
   };
 

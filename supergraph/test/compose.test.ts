@@ -14,7 +14,12 @@ describe('composing rover.yaml', () => {
 
   it('routes each subgraph to its rover.yaml URL', async () => {
     const sdl = await readFile(committed, 'utf8');
-    for (const [name, port] of [['CRM', 4001], ['PSA', 4002], ['ERP', 4003], ['BILLING', 4004]] as const) {
+    for (const [name, port] of [
+      ['CRM', 4001],
+      ['PSA', 4002],
+      ['ERP', 4003],
+      ['BILLING', 4004],
+    ] as const) {
       expect(sdl).toContain(`${name} @join__graph(name: "${name.toLowerCase()}", url: "http://127.0.0.1:${port}/graphql")`);
     }
   });
@@ -24,7 +29,13 @@ describe('composing rover.yaml', () => {
     const crm = config.subgraphs.find((s) => s.name === 'crm')!;
     const broken = `${crm.schemaFile}.broken.graphql`;
     // Two subgraphs resolving the same non-shareable field is a classic composition error.
-    await writeFile(broken, (await readFile(crm.schemaFile, 'utf8')).replace('type Project @key(fields: "id") {\n  id: ID!', 'type Project @key(fields: "id") {\n  id: ID!\n  name: String!'));
+    await writeFile(
+      broken,
+      (await readFile(crm.schemaFile, 'utf8')).replace(
+        'type Project @key(fields: "id") {\n  id: ID!',
+        'type Project @key(fields: "id") {\n  id: ID!\n  name: String!',
+      ),
+    );
     try {
       const outcome = await composeSupergraph({ ...config, subgraphs: config.subgraphs.map((s) => (s.name === 'crm' ? { ...s, schemaFile: broken } : s)) });
       expect('errors' in outcome && outcome.errors.some((error) => error.startsWith('INVALID_FIELD_SHARING'))).toBe(true);

@@ -66,7 +66,10 @@ async function main(): Promise<void> {
     .slice(0, count)
     .map((deal) => deal.id);
   if (deals.length < count) throw new Error(`only ${deals.length} clean open deals in the seeded CRM; asked for ${count}`);
-  const lines = deals.reduce((sum, id) => sum + (crm.prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id = ?').pluck().get(id) as number), 0);
+  const lines = deals.reduce(
+    (sum, id) => sum + (crm.prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id = ?').pluck().get(id) as number),
+    0,
+  );
   const countAll = () => ({
     erpJobs: erp.prepare('SELECT COUNT(*) FROM job').pluck().get() as number,
     erpSchedules: erp.prepare('SELECT COUNT(*) FROM billing_schedule').pluck().get() as number,
@@ -99,7 +102,12 @@ async function main(): Promise<void> {
 
   const runs = new Database(join(dataDir, 'activation.db'), { readonly: true });
   const status = () =>
-    Object.fromEntries((runs.prepare('SELECT status, COUNT(*) AS n FROM activation_run GROUP BY status').all() as Array<{ status: string; n: number }>).map((row) => [row.status, row.n]));
+    Object.fromEntries(
+      (runs.prepare('SELECT status, COUNT(*) AS n FROM activation_run GROUP BY status').all() as Array<{ status: string; n: number }>).map((row) => [
+        row.status,
+        row.n,
+      ]),
+    );
   let last = '';
   for (;;) {
     const now = status();
@@ -115,8 +123,15 @@ async function main(): Promise<void> {
 
   const final = status();
   const after = countAll();
-  const attempts = runs.prepare('SELECT SUM(attempts) AS attempts, SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END) AS retries FROM activation_step').get() as { attempts: number; retries: number };
-  const figures = (await graphql(urls['activation']!, '{ activationFigures { activatedCount touchlessRate cycleTime { p50Seconds p90Seconds p99Seconds maxSeconds meanSeconds } } }')).activationFigures;
+  const attempts = runs
+    .prepare('SELECT SUM(attempts) AS attempts, SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END) AS retries FROM activation_step')
+    .get() as { attempts: number; retries: number };
+  const figures = (
+    await graphql(
+      urls['activation']!,
+      '{ activationFigures { activatedCount touchlessRate cycleTime { p50Seconds p90Seconds p99Seconds maxSeconds meanSeconds } } }',
+    )
+  ).activationFigures;
   const duplicates = {
     erpJobs: after.erpJobs - before.erpJobs - deals.length,
     erpSchedules: after.erpSchedules - before.erpSchedules - deals.length,

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { BENCH_DIR,REPO_ROOT,standardBenchDataDir } from './benchPaths.js';
-import { type BenchProcess,freePort,startProcess,waitUntil } from './processes.js';
-import { expectedTestQueryResponse,loadStandardBenchData,standardSupergraphAt } from './standard/standardSubgraphs.js';
+import { BENCH_DIR, REPO_ROOT, standardBenchDataDir } from './benchPaths.js';
+import { type BenchProcess, freePort, startProcess, waitUntil } from './processes.js';
+import { expectedTestQueryResponse, loadStandardBenchData, standardSupergraphAt } from './standard/standardSubgraphs.js';
 
 /** What the subgraph starters need from the run: its set of live processes (stopped on exit), its log and CPU plan. */
 export interface BenchHost {
@@ -29,12 +29,29 @@ export interface Subgraphs {
 export async function startPsgraphSubgraphs(host: BenchHost): Promise<Subgraphs> {
   const { running, log, othersCpu } = host;
   const dataDir = join(tmpdir(), 'psgraph-bench-data');
-  const ports = Object.fromEntries(await Promise.all(PSGRAPH_SYSTEMS.map(async (name) => [name, await freePort()] as const))) as Record<(typeof PSGRAPH_SYSTEMS)[number], number>;
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], NODE_ENV: 'production', APOLLO_TELEMETRY_DISABLED: '1', PSGRAPH_HOST: '127.0.0.1', PSGRAPH_DATA_DIR: dataDir };
+  const ports = Object.fromEntries(await Promise.all(PSGRAPH_SYSTEMS.map(async (name) => [name, await freePort()] as const))) as Record<
+    (typeof PSGRAPH_SYSTEMS)[number],
+    number
+  >;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    NODE_ENV: 'production',
+    APOLLO_TELEMETRY_DISABLED: '1',
+    PSGRAPH_HOST: '127.0.0.1',
+    PSGRAPH_DATA_DIR: dataDir,
+  };
   for (const name of PSGRAPH_SYSTEMS) env[`PSGRAPH_${name.toUpperCase()}_PORT`] = String(ports[name]);
   log(`starting psgraph's four subgraphs (data in ${dataDir}; the first run seeds it)`);
   const processes = PSGRAPH_SYSTEMS.map((name) =>
-    startProcess({ name, command: process.execPath, args: ['--import', 'tsx', `subgraphs/${name}/src/main.ts`], cwd: REPO_ROOT, env, ...(othersCpu === undefined ? {} : { cpu: 0 }) }),
+    startProcess({
+      name,
+      command: process.execPath,
+      args: ['--import', 'tsx', `subgraphs/${name}/src/main.ts`],
+      cwd: REPO_ROOT,
+      env,
+      ...(othersCpu === undefined ? {} : { cpu: 0 }),
+    }),
   );
   for (const p of processes) running.add(p);
   const stop = async () => {
@@ -59,7 +76,8 @@ export async function startPsgraphSubgraphs(host: BenchHost): Promise<Subgraphs>
   const supergraph = readFileSync(join(REPO_ROOT, 'supergraph', 'supergraph.graphql'), 'utf8').replace(
     /@join__graph\(name: "(\w+)", url: "[^"]*"\)/g,
     // Workloads never reach activation: it points at a closed port, never at a service someone else runs.
-    (_match, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${name in ports ? ports[name as keyof typeof ports] : closedPort}/graphql")`,
+    (_match, name: string) =>
+      `@join__graph(name: "${name}", url: "http://127.0.0.1:${name in ports ? ports[name as keyof typeof ports] : closedPort}/graphql")`,
   );
   return {
     supergraph,

@@ -53,9 +53,13 @@ const forwarding = (forward: boolean): NodeJS.ProcessEnv => (forward ? { FORWARD
  * `PSGRAPH_BENCH_NODE_FLAGS="--max-semi-space-size=16 …"` replaces its Node flags (both named in the report).
  */
 const experimentEnv: NodeJS.ProcessEnv = Object.fromEntries(
-  (process.env['PSGRAPH_BENCH_ENV'] ?? '').split(',').filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
+  (process.env['PSGRAPH_BENCH_ENV'] ?? '')
+    .split(',')
+    .filter((pair) => pair.includes('='))
+    .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
 );
-const psgraphNodeFlags: readonly string[] = process.env['PSGRAPH_BENCH_NODE_FLAGS'] !== undefined ? process.env['PSGRAPH_BENCH_NODE_FLAGS'].split(' ').filter(Boolean) : GATEWAY_NODE_FLAGS;
+const psgraphNodeFlags: readonly string[] =
+  process.env['PSGRAPH_BENCH_NODE_FLAGS'] !== undefined ? process.env['PSGRAPH_BENCH_NODE_FLAGS'].split(' ').filter(Boolean) : GATEWAY_NODE_FLAGS;
 const experimentNote = [
   ...Object.entries(experimentEnv).map(([key, value]) => `${key}=${value}`),
   ...(process.env['PSGRAPH_BENCH_NODE_FLAGS'] !== undefined ? [`Node flags "${psgraphNodeFlags.join(' ')}"`] : []),
@@ -123,13 +127,15 @@ export const CONTENDERS: readonly Contender[] = [
   {
     id: 'hive-rust',
     label: 'Hive Gateway + Rust QP',
-    settings: '@graphql-hive/gateway 2.15.1 with @graphql-hive/router-runtime 1.4.23 (`unifiedGraphHandler`), otherwise defaults; on (d′) `propagateHeaders` forwarding `authorization`',
+    settings:
+      '@graphql-hive/gateway 2.15.1 with @graphql-hive/router-runtime 1.4.23 (`unifiedGraphHandler`), otherwise defaults; on (d′) `propagateHeaders` forwarding `authorization`',
     spec: (options) => hiveSpec('hive-rust', 'hive-router-runtime', options, options.forwardAuthorization),
   },
   {
     id: 'hive-rust-no-auth-forwarding',
     label: 'Hive Gateway + Rust QP, no header forwarded (its defaults)',
-    settings: 'Hive Gateway + Rust QP with its defaults, which drop `authorization` (identical subgraph requests, shared in flight); shown for comparison on (d′) only',
+    settings:
+      'Hive Gateway + Rust QP with its defaults, which drop `authorization` (identical subgraph requests, shared in flight); shown for comparison on (d′) only',
     workloads: ['standard-auth'],
     informational: true,
     spec: (options) => hiveSpec('hive-rust-no-auth-forwarding', 'hive-router-runtime', options, false),

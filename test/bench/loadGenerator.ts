@@ -109,7 +109,13 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const maxRequests = options.maxRequests ?? 5_000_000;
   const timeout = options.requestTimeoutMs ?? 30_000;
-  const pool = new Pool(url.origin, { connections: options.concurrency, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 60_000 });
+  const pool = new Pool(url.origin, {
+    connections: options.concurrency,
+    pipelining: 1,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+    keepAliveTimeout: 60_000,
+  });
   const checker = new ResponseChecker(options.requests);
   const latencies = new Float64Array(MAX_LATENCIES);
   let recorded = 0;

@@ -107,7 +107,11 @@ export function renderMarkdown(report: BenchReport, options: { heading?: string 
       );
     }
   }
-  lines.push('', '| target | ' + report.workloads.map((w) => w.title.replace(/^\((\S+)\).*/, '($1)')).join(' | ') + ' |', '|---|' + report.workloads.map(() => '---|').join(''));
+  lines.push(
+    '',
+    '| target | ' + report.workloads.map((w) => w.title.replace(/^\((\S+)\).*/, '($1)')).join(' | ') + ' |',
+    '|---|' + report.workloads.map(() => '---|').join(''),
+  );
   const targetNames = [...new Set(report.targets.map((t) => t.target))];
   for (const target of targetNames) {
     const cells = report.workloads.map((w) => {

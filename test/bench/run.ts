@@ -13,19 +13,19 @@
  * bounded in time and count.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync,mkdirSync,readFileSync,statSync,writeFileSync } from 'node:fs';
-import { cpus,platform,release,tmpdir,totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { buildGateway } from '../../gateway/build.js';
-import { BENCH_DIR,REPO_ROOT,RESULTS_DIR } from './benchPaths.js';
-import { type BenchHost,type Subgraphs,startPsgraphSubgraphs,startStandardSubgraphs } from './benchSubgraphs.js';
-import { CONTENDERS,type Contender } from './contenders.js';
-import { generateLoad,percentile } from './loadGenerator.js';
-import { type BenchProcess,HAS_TASKSET,freePort,sampleRss,startProcess,waitUntil } from './processes.js';
-import { type BenchReport,type Measurement,type WorkloadResult,checkTargets,renderMarkdown,withLatestRun } from './report.js';
-import { type Query,type SupergraphKind,WORKLOADS,type Workload,buildRequests } from './workloads.js';
+import { BENCH_DIR, REPO_ROOT, RESULTS_DIR } from './benchPaths.js';
+import { type BenchHost, type Subgraphs, startPsgraphSubgraphs, startStandardSubgraphs } from './benchSubgraphs.js';
+import { CONTENDERS, type Contender } from './contenders.js';
+import { generateLoad, percentile } from './loadGenerator.js';
+import { type BenchProcess, HAS_TASKSET, freePort, sampleRss, startProcess, waitUntil } from './processes.js';
+import { type BenchReport, type Measurement, type WorkloadResult, checkTargets, renderMarkdown, withLatestRun } from './report.js';
+import { type Query, type SupergraphKind, WORKLOADS, type Workload, buildRequests } from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,7 +56,14 @@ const concurrency = bounded('concurrency', args.concurrency, 50, 1, 512);
 const rounds = bounded('rounds', args.rounds, quick ? 1 : 2, 1, 10);
 const selectedWorkloads = pick(WORKLOADS, args.workloads, 'workloads');
 const selectedContenders = pick(CONTENDERS, args.contenders, 'contenders');
-const fullRun = !quick && !args.workloads && !args.contenders && args.warmup === undefined && args.duration === undefined && args.concurrency === undefined && args.rounds === undefined;
+const fullRun =
+  !quick &&
+  !args.workloads &&
+  !args.contenders &&
+  args.warmup === undefined &&
+  args.duration === undefined &&
+  args.concurrency === undefined &&
+  args.rounds === undefined;
 
 function pick<T extends { id: string }>(all: readonly T[], raw: string | undefined, name: string): T[] {
   if (!raw) return [...all];
@@ -71,7 +78,6 @@ const cores = cpus().length;
 const gatewayCpu = cores >= 2 ? cores - 1 : undefined;
 const othersCpu = cores > 2 ? `0-${cores - 2}` : cores === 2 ? '0' : undefined;
 const log = (message: string) => console.log(`[bench] ${message}`);
-
 
 ensureInstalled();
 // psgraph runs from its bundle, as `npm run gateway` runs it: built from the sources being measured.
@@ -98,7 +104,13 @@ results.sort((a, b) => WORKLOADS.findIndex((w) => w.id === a.id) - WORKLOADS.fin
 const report: BenchReport = {
   date: new Date().toISOString(),
   commit: commitId(),
-  machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, os: `${platform()} ${release()}` },
+  machine: {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+  },
   settings: {
     quick,
     warmupSeconds,
@@ -137,7 +149,14 @@ async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[
   try {
     subgraphs = kind === 'psgraph' ? await startPsgraphSubgraphs(benchHost) : await startStandardSubgraphs(benchHost);
   } catch (error) {
-    return workloads.map((w) => ({ id: w.id, title: w.title, rotation: w.rotation, concurrency, measurements: [], failure: `subgraphs did not start: ${(error as Error).message}` }));
+    return workloads.map((w) => ({
+      id: w.id,
+      title: w.title,
+      rotation: w.rotation,
+      concurrency,
+      measurements: [],
+      failure: `subgraphs did not start: ${(error as Error).message}`,
+    }));
   }
   const supergraphPath = join(tmpdir(), `psgraph-bench-${kind}-${process.pid}.graphql`);
   writeFileSync(supergraphPath, subgraphs.supergraph);
@@ -149,7 +168,13 @@ async function runSupergraph(kind: SupergraphKind, workloads: readonly Workload[
     try {
       await withGateway(apollo, supergraphPath, false, async (url) => {
         const query: Query = async (body) => {
-          const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, headersTimeout: 60_000, bodyTimeout: 60_000 });
+          const response = await request(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+            headersTimeout: 60_000,
+            bodyTimeout: 60_000,
+          });
           return response.body.json();
         };
         for (const workload of workloads) {
@@ -212,7 +237,13 @@ interface RoundResult {
 }
 
 /** One round: a fresh gateway process, a warm-up, a timed window, the process stopped. */
-async function measureRound(contender: Contender, workload: Workload, requests: Awaited<ReturnType<typeof buildRequests>>, supergraphPath: string, subgraphs: Subgraphs): Promise<RoundResult | Error> {
+async function measureRound(
+  contender: Contender,
+  workload: Workload,
+  requests: Awaited<ReturnType<typeof buildRequests>>,
+  supergraphPath: string,
+  subgraphs: Subgraphs,
+): Promise<RoundResult | Error> {
   try {
     return await withGateway(contender, supergraphPath, workload.uniqueAuthorization, async (url, gateway) => {
       const rss = sampleRss(gateway);
@@ -266,7 +297,14 @@ function combineRounds(contender: Contender, results: ReadonlyArray<RoundResult 
   const errors = sum((r) => r.errors);
   const errorSamples = rounds.flatMap((r) => r.errorSamples).slice(0, 3);
   if (completed === 0) {
-    return { contender: contender.id, label: contender.label, status: 'failed', reason: `no correct response (${errors} wrong): ${errorSamples[0] ?? ''}`, errors, errorSamples };
+    return {
+      contender: contender.id,
+      label: contender.label,
+      status: 'failed',
+      reason: `no correct response (${errors} wrong): ${errorSamples[0] ?? ''}`,
+      errors,
+      errorSamples,
+    };
   }
   const latencies = new Float64Array(sum((r) => r.latencies.length));
   let offset = 0;
@@ -307,7 +345,13 @@ async function withGateway<T>(
     await waitUntil(
       gateway,
       async () => {
-        const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}', headersTimeout: 2_000, bodyTimeout: 2_000 });
+        const response = await request(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"query":"{ __typename }"}',
+          headersTimeout: 2_000,
+          bodyTimeout: 2_000,
+        });
         const text = await response.body.text();
         return response.statusCode === 200 && text.includes('"Query"');
       },
@@ -332,7 +376,8 @@ function ensureInstalled(): void {
 
 function commitId(): string {
   const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() || 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'gateway', 'test/bench', 'subgraphs'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  const dirty =
+    spawnSync('git', ['status', '--porcelain', '--', 'gateway', 'test/bench', 'subgraphs'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
   return dirty ? `${head}+changes` : head;
 }
 

@@ -48,7 +48,9 @@ for (const [name, service] of Object.entries(services)) urls[name] = await servi
 // One account with an invoice: every subscriber watches it.
 const billingDb = (services['billing'] as unknown as { billing: { store: { db: Database } } }).billing.store.db;
 const invoice = billingDb
-  .prepare(`SELECT i.id, i.project_id AS projectId, c.crm_account_id AS accountId FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE i.status = 'OPEN' LIMIT 1`)
+  .prepare(
+    `SELECT i.id, i.project_id AS projectId, c.crm_account_id AS accountId FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE i.status = 'OPEN' LIMIT 1`,
+  )
   .get() as { id: string; projectId: string; accountId: string };
 
 const SUBSCRIPTION = `subscription ($a: ID) { invoiceStatusChanged(accountId: $a) { eventId status invoice { id project { name } } } }`;
@@ -133,7 +135,15 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
     const event = newEvent('invoice.posted', {
       source: 'billing',
       subject: invoice.id,
-      data: { invoiceId: invoice.id, projectId: invoice.projectId, crmAccountId: invoice.accountId, customerId: 'cus_bench', previousStatus: 'DRAFT', status: 'OPEN', changedAt: new Date().toISOString() },
+      data: {
+        invoiceId: invoice.id,
+        projectId: invoice.projectId,
+        crmAccountId: invoice.accountId,
+        customerId: 'cus_bench',
+        previousStatus: 'DRAFT',
+        status: 'OPEN',
+        changedAt: new Date().toISOString(),
+      },
     });
     const published = performance.now();
     await bus.publish(event);
@@ -171,7 +181,9 @@ for (const subscribers of SIZES) {
     console.log(`${subscribers} subscribers, deduplication ${deduplicate ? 'on' : 'off'} …`);
     const outcome = await runScenario({ subscribers, deduplicate });
     outcomes.push(outcome);
-    console.log(`  delivered ${outcome.delivered}/${outcome.expected}, p50 ${outcome.p50Ms.toFixed(1)} ms, p99 ${outcome.p99Ms.toFixed(1)} ms, last client ${outcome.lastClientMs.toFixed(1)} ms, ${(outcome.bytesPerSubscription / 1024).toFixed(1)} KiB/subscription`);
+    console.log(
+      `  delivered ${outcome.delivered}/${outcome.expected}, p50 ${outcome.p50Ms.toFixed(1)} ms, p99 ${outcome.p99Ms.toFixed(1)} ms, last client ${outcome.lastClientMs.toFixed(1)} ms, ${(outcome.bytesPerSubscription / 1024).toFixed(1)} KiB/subscription`,
+    );
   }
 }
 
@@ -189,7 +201,10 @@ console.log(`\n${table}\n`);
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'subscriptions.md'), `${table}\n`);
-writeFileSync(join(resultsDir, 'subscriptions.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, events: EVENTS, outcomes }, null, 2)}\n`);
+writeFileSync(
+  join(resultsDir, 'subscriptions.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, events: EVENTS, outcomes }, null, 2)}\n`,
+);
 
 for (const service of Object.values(services)) await service.stop();
 await bus.close();

@@ -67,7 +67,10 @@ describe('project activation through the gateway, over the default seeded world'
     });
     expect(project.contract.erpProjectId).toBe(project.activation.externalIds.erpProjectId);
     expect(project.code).toBe(project.activation.externalIds.erpProjectCode);
-    const lines = crm.prepare('SELECT role, hours FROM opportunity_line_item WHERE opportunity_id = ? ORDER BY sort_order').all(opportunityId) as Array<{ role: string; hours: number }>;
+    const lines = crm.prepare('SELECT role, hours FROM opportunity_line_item WHERE opportunity_id = ? ORDER BY sort_order').all(opportunityId) as Array<{
+      role: string;
+      hours: number;
+    }>;
     expect(project.resourceRequests).toEqual(lines.map((line) => ({ role: { code: line.role }, hours: line.hours, status: 'OPEN' })));
     expect(project.activation.status).toBe('ACTIVE');
     expect(project.activation.steps.every((step: { status: string }) => step.status === 'SUCCEEDED')).toBe(true);
@@ -90,9 +93,15 @@ describe('project activation through the gateway, over the default seeded world'
         ]),
       );
     }
-    const counts = await stack.query(`{ exceptionCounts { type region system count } integrationExceptions(filter: { type: ["TAX_ID_MISSING"], status: [OPEN] }) { totalCount } }`);
+    const counts = await stack.query(
+      `{ exceptionCounts { type region system count } integrationExceptions(filter: { type: ["TAX_ID_MISSING"], status: [OPEN] }) { totalCount } }`,
+    );
     expect(counts.body.data.integrationExceptions.totalCount).toBe(missing.length);
-    expect(counts.body.data.exceptionCounts.filter((row: { type: string }) => row.type === 'TAX_ID_MISSING').reduce((sum: number, row: { count: number }) => sum + row.count, 0)).toBe(missing.length);
+    expect(
+      counts.body.data.exceptionCounts
+        .filter((row: { type: string }) => row.type === 'TAX_ID_MISSING')
+        .reduce((sum: number, row: { count: number }) => sum + row.count, 0),
+    ).toBe(missing.length);
 
     // Finance enters the tax ID in CRM through the graph, and the run is retried.
     const opportunityId = missing[0]!;

@@ -90,7 +90,10 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
 
     beforeAll(async () => {
       stack = await startStack();
-      const urls: Record<string, string> = { ...Object.fromEntries(Object.entries(stack.subgraphs).map(([name, running]) => [name, running.url])), activation: stack.activation.url };
+      const urls: Record<string, string> = {
+        ...Object.fromEntries(Object.entries(stack.subgraphs).map(([name, running]) => [name, running.url])),
+        activation: stack.activation.url,
+      };
       const supergraph = readFileSync(stack.supergraphPath, 'utf8').replace(/@join__graph\(name: "(\w+)", url: "[^"]*"\)/g, (match, name: string) =>
         urls[name] ? `@join__graph(name: "${name}", url: "${urls[name]}")` : match,
       );
@@ -103,7 +106,11 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
         // The benchmark's workloads.
         ...projects.map((project, i) => ({ name: `unified project view ${i + 1}`, query: PROJECT_QUERY, variables: { id: project.id } })),
         { name: 'portfolio page 1', query: PORTFOLIO_QUERY, variables: { first: 50, filter: { status: ['ACTIVE'], region: ['EUROPE'] } } },
-        { name: 'portfolio page 2', query: PORTFOLIO_QUERY, variables: { first: 20, after: page.body.data.projects.pageInfo.endCursor, filter: { region: ['EUROPE'] } } },
+        {
+          name: 'portfolio page 2',
+          query: PORTFOLIO_QUERY,
+          variables: { first: 20, after: page.body.data.projects.pageInfo.endCursor, filter: { region: ['EUROPE'] } },
+        },
         { name: 'billed vs unbilled', query: BILLED_VS_UNBILLED_QUERY, variables: { fromMonth: '2026-01', toMonth: '2026-06' } },
         // Fragments: named, nested, inline with and without a type condition.
         {
@@ -134,13 +141,29 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
           }`,
           variables: { filter: { status: ['ACTIVE', 'COMPLETED'], region: ['APAC', 'UK_IRELAND'] }, withInvoices: true },
         },
-        { name: '__typename everywhere', query: `query ($id: ID!) { __typename project(id: $id) { __typename id account { __typename id } invoices { __typename id } } }`, variables: { id: third!.id } },
-        { name: 'account across three subgraphs', query: `query ($id: ID!) { account(id: $id) { name customerNumber receivables { outstanding { amount currency } } } }`, variables: { id: first!.account.id } },
+        {
+          name: '__typename everywhere',
+          query: `query ($id: ID!) { __typename project(id: $id) { __typename id account { __typename id } invoices { __typename id } } }`,
+          variables: { id: third!.id },
+        },
+        {
+          name: 'account across three subgraphs',
+          query: `query ($id: ID!) { account(id: $id) { name customerNumber receivables { outstanding { amount currency } } } }`,
+          variables: { id: first!.account.id },
+        },
         // Errors from a subgraph: a bad ID, a page size out of range, an unknown record next to a good one.
         { name: 'error: invalid id', query: `{ project(id: "not-a-project") { id name } }` },
         { name: 'error: page size', query: `{ projects(first: 500) { totalCount } }` },
-        { name: 'error beside data', query: `query ($id: ID!) { good: project(id: $id) { id name } bad: project(id: "prj_00000000000000000000000000") { id name } }`, variables: { id: second!.id } },
-        { name: 'error: invalid invoice id', query: `query ($id: ID!) { project(id: $id) { name } invoice(id: "nope") { number } }`, variables: { id: third!.id } },
+        {
+          name: 'error beside data',
+          query: `query ($id: ID!) { good: project(id: $id) { id name } bad: project(id: "prj_00000000000000000000000000") { id name } }`,
+          variables: { id: second!.id },
+        },
+        {
+          name: 'error: invalid invoice id',
+          query: `query ($id: ID!) { project(id: $id) { name } invoice(id: "nope") { number } }`,
+          variables: { id: third!.id },
+        },
       ];
     });
     afterAll(async () => {
@@ -168,7 +191,12 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
       const data = loadStandardBenchData(standardBenchDataDir());
       requestBody = JSON.parse(data.requestBody) as { query: string };
       const port = await freePort();
-      subgraphs = runTypeScript('test/bench/standard/main.ts', { PORT: String(port), HOST: '127.0.0.1', PSGRAPH_BENCH_DATA: data.dir, PSGRAPH_BENCH_MEMOIZE: 'false' });
+      subgraphs = runTypeScript('test/bench/standard/main.ts', {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PSGRAPH_BENCH_DATA: data.dir,
+        PSGRAPH_BENCH_MEMOIZE: 'false',
+      });
       await subgraphs.waitFor(/ready at/, 60_000);
       workDir = mkdtempSync(join(tmpdir(), 'psgraph-differential-'));
       const supergraph = standardSupergraphAt(data, `http://127.0.0.1:${port}`);
@@ -216,7 +244,11 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
     const standardCases = (): Case[] => [
       { name: 'TestQuery', query: requestBody.query },
       { name: 'TestQuery with authorization', query: requestBody.query, headers: { authorization: 'Bearer someone' } },
-      { name: 'top products with variables', query: `query ($n: Int) { topProducts(first: $n) { upc name shippingEstimate reviews { id author { username name } } } }`, variables: { n: 3 } },
+      {
+        name: 'top products with variables',
+        query: `query ($n: Int) { topProducts(first: $n) { upc name shippingEstimate reviews { id author { username name } } } }`,
+        variables: { n: 3 },
+      },
       { name: 'aliased users', query: `{ me { id } u1: user(id: "2") { name reviews { id } } u2: user(id: "3") { name username } }` },
     ];
 
@@ -225,7 +257,10 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
     });
 
     it("gives identical responses with @apollo/gateway's own executor (PSGRAPH_EXECUTOR=apollo)", async () => {
-      const withApolloExecutor = createGatewayServer({ ...loadGatewayConfig({ PSGRAPH_EXECUTOR: 'apollo' }), port: 0, supergraphPath: join(workDir, 'supergraph.graphql'), production: true }, { log: () => {} });
+      const withApolloExecutor = createGatewayServer(
+        { ...loadGatewayConfig({ PSGRAPH_EXECUTOR: 'apollo' }), port: 0, supergraphPath: join(workDir, 'supergraph.graphql'), production: true },
+        { log: () => {} },
+      );
       try {
         expect(withApolloExecutor.executor).toBeUndefined();
         await compare(standardCases(), await withApolloExecutor.listen(), apollo.url);

@@ -9,7 +9,14 @@ describe('npm start (the embedded default)', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('seeds the sandboxes, starts every service, prints the gateway URL and a first query that works, and stops on Ctrl-C', async () => {
-    const ports = { gateway: await freePort(), crm: await freePort(), psa: await freePort(), erp: await freePort(), billing: await freePort(), activation: await freePort() };
+    const ports = {
+      gateway: await freePort(),
+      crm: await freePort(),
+      psa: await freePort(),
+      erp: await freePort(),
+      billing: await freePort(),
+      activation: await freePort(),
+    };
     const launcher = runTypeScript('gateway/src/cli/start.ts', {
       PSGRAPH_DATA_DIR: dataDir,
       PSGRAPH_GATEWAY_PORT: String(ports.gateway),

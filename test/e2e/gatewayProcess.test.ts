@@ -15,10 +15,13 @@ function delayingProxy(target: string, delayMs: number): Server {
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
       setTimeout(() => {
-        const upstream = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: incoming.method, headers: incoming.headers }, (response) => {
-          outgoing.writeHead(response.statusCode ?? 502, response.headers);
-          response.pipe(outgoing);
-        });
+        const upstream = httpRequest(
+          { host: url.hostname, port: url.port, path: url.pathname, method: incoming.method, headers: incoming.headers },
+          (response) => {
+            outgoing.writeHead(response.statusCode ?? 502, response.headers);
+            response.pipe(outgoing);
+          },
+        );
         upstream.end(Buffer.concat(chunks));
       }, delayMs);
     });
@@ -57,7 +60,10 @@ describe('the gateway process', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ projects(first: 2) { nodes { name invoiceSummary { invoiceCount } } } }' }),
       });
-      const body = (await response.json()) as { data: { projects: { nodes: Array<{ name: string; invoiceSummary: { invoiceCount: number } }> } }; errors?: unknown };
+      const body = (await response.json()) as {
+        data: { projects: { nodes: Array<{ name: string; invoiceSummary: { invoiceCount: number } }> } };
+        errors?: unknown;
+      };
       expect(body.errors).toBeUndefined();
       expect(body.data.projects.nodes).toHaveLength(2);
       expect(typeof body.data.projects.nodes[0]!.invoiceSummary.invoiceCount).toBe('number');

@@ -96,11 +96,18 @@ describe('malformed and oversized requests', () => {
 
   const deep = (levels: number) => `{ projects(first: 1) { nodes { ${'account { hierarchy { '.repeat(levels)}id${' } }'.repeat(levels)} } } }`;
 
-  const cases: Array<[string, () => Promise<{ status: number; body: { errors?: Array<{ message: string; extensions: Record<string, unknown> }> } }>, number, string]> = [
+  const cases: Array<
+    [string, () => Promise<{ status: number; body: { errors?: Array<{ message: string; extensions: Record<string, unknown> }> } }>, number, string]
+  > = [
     ['a body that is not JSON', () => post('{"query": "{ projects { totalCount } }"'), 400, 'BAD_REQUEST'],
     ['a document that does not parse', () => post(JSON.stringify({ query: '{ projects(first: 1) { totalCount ' })), 400, 'GRAPHQL_PARSE_FAILED'],
     ['a field the supergraph does not have', () => post(JSON.stringify({ query: '{ projects { secretField } }' })), 400, 'GRAPHQL_VALIDATION_FAILED'],
-    ['a body over the size limit', () => post(JSON.stringify({ query: `{ projects(first: 1) { totalCount } } #${'x'.repeat(70 * 1024)}` })), 413, 'REQUEST_TOO_LARGE'],
+    [
+      'a body over the size limit',
+      () => post(JSON.stringify({ query: `{ projects(first: 1) { totalCount } } #${'x'.repeat(70 * 1024)}` })),
+      413,
+      'REQUEST_TOO_LARGE',
+    ],
     ['a document nested deeper than the limit', () => post(JSON.stringify({ query: deep(4) })), 400, 'QUERY_TOO_COMPLEX'],
     [
       'a document with more aliases than the limit',
@@ -108,7 +115,12 @@ describe('malformed and oversized requests', () => {
       400,
       'QUERY_TOO_COMPLEX',
     ],
-    ['a batch of operations', () => post(JSON.stringify([{ query: '{ projects { totalCount } }' }, { query: '{ projects { totalCount } }' }])), 400, 'BAD_REQUEST'],
+    [
+      'a batch of operations',
+      () => post(JSON.stringify([{ query: '{ projects { totalCount } }' }, { query: '{ projects { totalCount } }' }])),
+      400,
+      'BAD_REQUEST',
+    ],
     ['a simple (CSRF-able) text/plain request', () => post(JSON.stringify({ query: '{ projects { totalCount } }' }), 'text/plain'), 400, 'BAD_REQUEST'],
   ];
 
@@ -130,7 +142,9 @@ describe('malformed and oversized requests', () => {
   }
 
   it('accepts a document just inside the depth and alias limits', async () => {
-    const { status, body } = await post(JSON.stringify({ query: `{ ${Array.from({ length: 10 }, (_, i) => `a${i}: projects(first: 1) { totalCount }`).join(' ')} }` }));
+    const { status, body } = await post(
+      JSON.stringify({ query: `{ ${Array.from({ length: 10 }, (_, i) => `a${i}: projects(first: 1) { totalCount }`).join(' ')} }` }),
+    );
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
   });
@@ -146,7 +160,12 @@ describe('errors from a subgraph', () => {
       request.resume();
       request.on('end', () => {
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ data: { _entities: [null] }, errors: [{ message: 'SQLITE_CORRUPT: database disk image is malformed (/var/lib/psgraph/crm.db)', path: ['_entities', 0] }] }));
+        response.end(
+          JSON.stringify({
+            data: { _entities: [null] },
+            errors: [{ message: 'SQLITE_CORRUPT: database disk image is malformed (/var/lib/psgraph/crm.db)', path: ['_entities', 0] }],
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));

@@ -31,7 +31,9 @@ describe('the GraphQL IDE in headless Chromium', () => {
 
     await page.goto(stack.gatewayUrl);
     await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
-    const answered = page.waitForResponse((response) => response.request().method() === 'POST' && (response.request().postData() ?? '').includes('FirstProject'));
+    const answered = page.waitForResponse(
+      (response) => response.request().method() === 'POST' && (response.request().postData() ?? '').includes('FirstProject'),
+    );
     await page.click('.graphiql-execute-button');
     const response = await answered;
     const body = (await response.json()) as { data?: { projects: { nodes: Array<Record<string, unknown>> } }; errors?: unknown };

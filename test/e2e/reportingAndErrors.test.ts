@@ -20,7 +20,13 @@ describe('reporting through the gateway', () => {
     const { status, body } = await stack.query(BILLED_VS_UNBILLED_QUERY, { fromMonth: '2026-01', toMonth: '2026-06' });
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
-    const rows = body.data.billedVsUnbilled as Array<{ region: string; month: string; currency: string; billed: { amount: string }; recognizedRevenue: { amount: string } }>;
+    const rows = body.data.billedVsUnbilled as Array<{
+      region: string;
+      month: string;
+      currency: string;
+      billed: { amount: string };
+      recognizedRevenue: { amount: string };
+    }>;
     expect(new Set(rows.map((row) => row.month))).toEqual(new Set(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06']));
     for (const currency of ['USD', 'GBP', 'EUR', 'AUD']) {
       const ledger = erp
@@ -44,7 +50,13 @@ describe('reporting through the gateway', () => {
       { ids },
     );
     expect(report.body.errors).toBeUndefined();
-    const rows = report.body.data.utilization as Array<{ resource: { id: string }; period: string; capacityHours: number; billableHours: number; utilization: number }>;
+    const rows = report.body.data.utilization as Array<{
+      resource: { id: string };
+      period: string;
+      capacityHours: number;
+      billableHours: number;
+      utilization: number;
+    }>;
     expect(rows).toHaveLength(ids.length * 3);
     for (const row of rows) {
       expect(['2026-07', '2026-08', '2026-09']).toContain(row.period);
@@ -67,7 +79,12 @@ describe('bad arguments through the gateway', () => {
     ['a page size over the maximum', '{ projects(first: 500) { totalCount } }', 'PAGE_SIZE_OUT_OF_RANGE', 'psa'],
     ['a page size of zero', '{ invoices(first: 0) { totalCount } }', 'PAGE_SIZE_OUT_OF_RANGE', 'billing'],
     ['an inverted date range', '{ projects(filter: { activeDuring: { from: "2026-06-01", to: "2026-01-01" } }) { totalCount } }', 'INVALID_DATE_RANGE', 'psa'],
-    ['an inverted month range', '{ billedVsUnbilled(groupBy: [MONTH], filter: { fromMonth: "2026-06", toMonth: "2026-01" }) { month } }', 'INVALID_DATE_RANGE', 'erp'],
+    [
+      'an inverted month range',
+      '{ billedVsUnbilled(groupBy: [MONTH], filter: { fromMonth: "2026-06", toMonth: "2026-01" }) { month } }',
+      'INVALID_DATE_RANGE',
+      'erp',
+    ],
     ['a cursor from another list', `{ projects(after: "${Buffer.from('invoices:3').toString('base64url')}") { totalCount } }`, 'INVALID_CURSOR', 'psa'],
   ];
 

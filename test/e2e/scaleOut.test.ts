@@ -71,7 +71,11 @@ describe('scale-out over Redis: two gateways, two billing replicas', () => {
   });
 
   const mutate = async (gateway: number, query: string, variables: Record<string, unknown>) => {
-    const response = await fetch(gatewayUrls[gateway]!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(gatewayUrls[gateway]!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await response.json()) as { data?: any; errors?: unknown };
     expect(body.errors).toBeUndefined();
     return body.data;
@@ -81,7 +85,10 @@ describe('scale-out over Redis: two gateways, two billing replicas', () => {
 
   it('delivers one paid invoice exactly once to a client on each gateway, and loses nothing published after Redis restarts', async () => {
     // An account with two open invoices: one is paid before Redis restarts, the other changes twice after.
-    const open = (await mutate(0, `{ invoices(first: 100, filter: { status: [OPEN] }) { nodes { id account { id } } } }`, {})).invoices.nodes as Array<{ id: string; account: { id: string } }>;
+    const open = (await mutate(0, `{ invoices(first: 100, filter: { status: [OPEN] }) { nodes { id account { id } } } }`, {})).invoices.nodes as Array<{
+      id: string;
+      account: { id: string };
+    }>;
     const byAccount = new Map<string, string[]>();
     for (const invoice of open) byAccount.set(invoice.account.id, [...(byAccount.get(invoice.account.id) ?? []), invoice.id]);
     const [accountId, [paidBefore, changedAfter]] = [...byAccount].find(([, ids]) => ids.length >= 2)! as [string, string[]];
@@ -99,7 +106,10 @@ describe('scale-out over Redis: two gateways, two billing replicas', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     for (const subscription of subscriptions) {
       expect(subscription.results).toHaveLength(1);
-      expect(subscription.results[0]!.data.invoiceStatusChanged).toMatchObject({ status: 'PAID', invoice: { id: paidBefore, project: { name: expect.any(String) } } });
+      expect(subscription.results[0]!.data.invoiceStatusChanged).toMatchObject({
+        status: 'PAID',
+        invoice: { id: paidBefore, project: { name: expect.any(String) } },
+      });
     }
     expect(subscriptions[0]!.results[0]!.data.invoiceStatusChanged.eventId).toBe(subscriptions[1]!.results[0]!.data.invoiceStatusChanged.eventId);
 

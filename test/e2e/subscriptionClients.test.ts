@@ -36,19 +36,36 @@ describe('an app written with Apollo Client (GraphQLWsLink for subscriptions, HT
       query: gql`
         query OpenInvoice {
           invoices(first: 1, filter: { status: [OPEN] }) {
-            nodes { id project { id } }
+            nodes {
+              id
+              project {
+                id
+              }
+            }
           }
         }
       `,
     });
     const invoice = data.invoices.nodes[0]!;
-    const events: Array<{ invoiceStatusChanged: { status: string; invoice: { id: string; project: { name: string; opportunity: { owner: { name: string } } } } } }> = [];
+    const events: Array<{
+      invoiceStatusChanged: { status: string; invoice: { id: string; project: { name: string; opportunity: { owner: { name: string } } } } };
+    }> = [];
     const observable = apollo.subscribe({
       query: gql`
         subscription InvoiceStatus($projectId: ID!) {
           invoiceStatusChanged(projectId: $projectId) {
             status
-            invoice { id project { name opportunity { owner { name } } } }
+            invoice {
+              id
+              project {
+                name
+                opportunity {
+                  owner {
+                    name
+                  }
+                }
+              }
+            }
           }
         }
       `,
@@ -60,7 +77,10 @@ describe('an app written with Apollo Client (GraphQLWsLink for subscriptions, HT
     await apollo.mutate({
       mutation: gql`
         mutation Pay($id: ID!) {
-          recordPayment(invoiceId: $id) { id status }
+          recordPayment(invoiceId: $id) {
+            id
+            status
+          }
         }
       `,
       variables: { id: invoice.id },

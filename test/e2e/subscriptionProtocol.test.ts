@@ -20,7 +20,11 @@ async function rawSocket(url: string): Promise<{ socket: WebSocket; closed: Prom
 
 const send = (socket: WebSocket, message: unknown) => socket.send(typeof message === 'string' ? message : JSON.stringify(message));
 const init = { type: 'connection_init', payload: { authorization: `Bearer ${TOKEN}` } };
-const subscribe = (id: string) => ({ type: 'subscribe', id, payload: { query: 'subscription { invoiceStatusChanged(projectId: "prj_01JFJG60M0Q0CQE75AR8B3HMHQ") { status } }' } });
+const subscribe = (id: string) => ({
+  type: 'subscribe',
+  id,
+  payload: { query: 'subscription { invoiceStatusChanged(projectId: "prj_01JFJG60M0Q0CQE75AR8B3HMHQ") { status } }' },
+});
 const acked = (messages: unknown[]) => eventually(() => messages.some((m) => (m as { type: string }).type === 'connection_ack'), 5_000, 'connection_ack');
 
 describe('the gateway’s graphql-ws protocol discipline, with real sockets', () => {
@@ -78,7 +82,11 @@ describe('the gateway’s graphql-ws protocol discipline, with real sockets', ()
     const { socket, closed, messages } = await rawSocket(stack.gatewayUrl);
     send(socket, init);
     await acked(messages);
-    send(socket, { type: 'subscribe', id: 'big', payload: { query: `subscription { invoiceStatusChanged(projectId: "x") { status } } # ${'x'.repeat(5_000)}` } });
+    send(socket, {
+      type: 'subscribe',
+      id: 'big',
+      payload: { query: `subscription { invoiceStatusChanged(projectId: "x") { status } } # ${'x'.repeat(5_000)}` },
+    });
     expect((await closed).code).toBe(1009);
   });
 
@@ -105,7 +113,11 @@ describe('the gateway’s graphql-ws protocol discipline, with real sockets', ()
     try {
       const query = 'subscription ($p: ID) { invoiceStatusChanged(projectId: $p) { status } }';
       const variables = { p: 'prj_01JFJG60M0Q0CQE75AR8B3HMHQ' };
-      const clients = [wsClient(other.gatewayUrl, { authorization: 'Bearer alpha' }), wsClient(other.gatewayUrl, { authorization: 'Bearer alpha' }), wsClient(other.gatewayUrl, { authorization: 'Bearer beta' })];
+      const clients = [
+        wsClient(other.gatewayUrl, { authorization: 'Bearer alpha' }),
+        wsClient(other.gatewayUrl, { authorization: 'Bearer alpha' }),
+        wsClient(other.gatewayUrl, { authorization: 'Bearer beta' }),
+      ];
       for (const client of clients) collect(client, query, variables);
       await eventually(() => other.gateway.subscriptions.bridge.activeCount === 3);
       expect(other.gateway.subscriptions.upstreams.stats()).toMatchObject({ upstreams: 2, listeners: 3 });

@@ -33,10 +33,13 @@ describe('subscriptions through the gateway', () => {
     return created;
   };
   const invoices = async (filter: Record<string, unknown>, first = 5): Promise<Invoice[]> => {
-    const { body } = await stack.query(`query ($filter: InvoiceFilter, $first: Int) { invoices(filter: $filter, first: $first) { nodes { id status project { id } account { id } } } }`, {
-      filter,
-      first,
-    });
+    const { body } = await stack.query(
+      `query ($filter: InvoiceFilter, $first: Int) { invoices(filter: $filter, first: $first) { nodes { id status project { id } account { id } } } }`,
+      {
+        filter,
+        first,
+      },
+    );
     expect(body.errors).toBeUndefined();
     return body.data.invoices.nodes;
   };
@@ -62,7 +65,11 @@ describe('subscriptions through the gateway', () => {
     expect(paid.body.data.recordPayment.status).toBe('PAID');
 
     const [posted, settled] = await subscription.waitFor(2);
-    const project = (await stack.query(`query ($id: ID!) { project(id: $id) { name manager { name } opportunity { owner { name } account { name } } } }`, { id: draft!.project.id })).body.data.project;
+    const project = (
+      await stack.query(`query ($id: ID!) { project(id: $id) { name manager { name } opportunity { owner { name } account { name } } } }`, {
+        id: draft!.project.id,
+      })
+    ).body.data.project;
     expect(posted!.errors).toBeUndefined();
     expect(posted!.data.invoiceStatusChanged).toMatchObject({
       previousStatus: 'DRAFT',
@@ -149,7 +156,15 @@ describe('subscriptions through the gateway', () => {
         newEvent('invoice.posted', {
           source: 'billing',
           subject: open!.id,
-          data: { invoiceId: open!.id, projectId: open!.project.id, crmAccountId: open!.account.id, customerId: 'cus_test', previousStatus: 'DRAFT', status: 'OPEN', changedAt: new Date().toISOString() },
+          data: {
+            invoiceId: open!.id,
+            projectId: open!.project.id,
+            crmAccountId: open!.account.id,
+            customerId: 'cus_test',
+            previousStatus: 'DRAFT',
+            status: 'OPEN',
+            changedAt: new Date().toISOString(),
+          },
         }),
       );
     }
@@ -174,7 +189,11 @@ describe('subscriptions through the gateway', () => {
   });
 
   it('releases every upstream subscription, socket and timer when clients go away', async () => {
-    await eventually(() => stack.gateway.subscriptions.bridge.activeCount === 0 && stack.gateway.subscriptions.upstreams.stats().connections === 0, 10_000, 'a quiet gateway');
+    await eventually(
+      () => stack.gateway.subscriptions.bridge.activeCount === 0 && stack.gateway.subscriptions.upstreams.stats().connections === 0,
+      10_000,
+      'a quiet gateway',
+    );
     const handles = () => {
       const counts: Record<string, number> = {};
       for (const resource of process.getActiveResourcesInfo()) counts[resource] = (counts[resource] ?? 0) + 1;
@@ -183,7 +202,11 @@ describe('subscriptions through the gateway', () => {
     const before = handles();
     const list = await invoices({ status: ['OPEN'] }, 10);
     const many = list.map((invoice) => collect(client(), INVOICE_STATUS, { projectId: invoice.project.id }));
-    await eventually(() => stack.gateway.subscriptions.upstreams.stats().connections === 1 && stack.subgraphs.billing.service.activeSubscriptions() === new Set(list.map((i) => i.project.id)).size);
+    await eventually(
+      () =>
+        stack.gateway.subscriptions.upstreams.stats().connections === 1 &&
+        stack.subgraphs.billing.service.activeSubscriptions() === new Set(list.map((i) => i.project.id)).size,
+    );
     expect(handles()['TCPSocketWrap'] ?? 0).toBeGreaterThan(before['TCPSocketWrap'] ?? 0);
 
     for (const subscription of many) subscription.unsubscribe();
@@ -210,7 +233,9 @@ describe('staffing subscriptions through the gateway', () => {
 
   it('delivers an assignment confirmed in PSA, hydrated with the project’s CRM opportunity', async () => {
     const { body } = await stack.query(`{ projects(first: 100, filter: { status: [PLANNED] }) { nodes { id assignments { id status } } } }`);
-    const project = (body.data.projects.nodes as Array<{ id: string; assignments: Array<{ id: string; status: string }> }>).find((p) => p.assignments.some((a) => a.status === 'TENTATIVE'))!;
+    const project = (body.data.projects.nodes as Array<{ id: string; assignments: Array<{ id: string; status: string }> }>).find((p) =>
+      p.assignments.some((a) => a.status === 'TENTATIVE'),
+    )!;
     const tentative = project.assignments.find((a) => a.status === 'TENTATIVE')!;
     const subscription = collect(
       client,
@@ -247,15 +272,26 @@ describe('activation progress subscriptions through the gateway', () => {
     const { body } = await stack.query(
       `{ opportunities(first: 100, filter: { awaitingActivation: true }) { nodes { id poRequired poNumber account { taxId creditStatus } } } }`,
     );
-    const deal = (body.data.opportunities.nodes as Array<{ id: string; poRequired: boolean; poNumber: string | null; account: { taxId: string | null; creditStatus: string | null } }>).find(
-      (o) => o.account.taxId !== null && (!o.poRequired || o.poNumber !== null) && o.account.creditStatus !== 'ON_HOLD',
-    )!;
-    const subscription = collect(client, `subscription ($o: ID) { activationUpdated(opportunityId: $o) { eventId previousStatus status run { id opportunity { id name account { name } } } } }`, {
-      o: deal.id,
-    });
+    const deal = (
+      body.data.opportunities.nodes as Array<{
+        id: string;
+        poRequired: boolean;
+        poNumber: string | null;
+        account: { taxId: string | null; creditStatus: string | null };
+      }>
+    ).find((o) => o.account.taxId !== null && (!o.poRequired || o.poNumber !== null) && o.account.creditStatus !== 'ON_HOLD')!;
+    const subscription = collect(
+      client,
+      `subscription ($o: ID) { activationUpdated(opportunityId: $o) { eventId previousStatus status run { id opportunity { id name account { name } } } } }`,
+      {
+        o: deal.id,
+      },
+    );
     await eventually(() => stack.activation.service.activeSubscriptions() === 1, 10_000, 'the upstream subscription');
 
-    const activated = await stack.query(`mutation ($o: ID!) { activateProject(input: { opportunityId: $o, idempotencyKey: "progress-e2e" }) { id status } }`, { o: deal.id });
+    const activated = await stack.query(`mutation ($o: ID!) { activateProject(input: { opportunityId: $o, idempotencyKey: "progress-e2e" }) { id status } }`, {
+      o: deal.id,
+    });
     expect(activated.body.errors).toBeUndefined();
     await eventually(() => subscription.results.some((r) => r.data?.activationUpdated?.status === 'ACTIVE'), 20_000, 'the ACTIVE update');
 

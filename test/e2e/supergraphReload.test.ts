@@ -50,7 +50,10 @@ describe('replacing the supergraph file while requests are in flight', () => {
     let reloadedAt = -1;
     const worker = async (offset: number) => {
       while (reloadedAt < 0 || outcomes.length < reloadedAt + 16) {
-        const { status, body } = await stack.query(PORTFOLIO_QUERY, { first: 10, filter: { region: [['NORTH_AMERICA', 'EUROPE', 'APAC', 'UK_IRELAND'][offset % 4]] } });
+        const { status, body } = await stack.query(PORTFOLIO_QUERY, {
+          first: 10,
+          filter: { region: [['NORTH_AMERICA', 'EUROPE', 'APAC', 'UK_IRELAND'][offset % 4]] },
+        });
         outcomes.push({ status, errors: body.errors?.length ?? 0, nodes: body.data?.projects?.nodes?.length ?? 0 });
       }
     };

@@ -35,7 +35,12 @@ describe("npm test's prerequisite check", () => {
   });
 
   it('passes silently when both are there, found through the variables', () => {
-    const result = runPrerequisiteCheck({ PATH: bareBin, HOME: process.env['HOME'], REDIS_SERVER_BIN: REDIS_SERVER.find()!, PSGRAPH_CHROMIUM: CHROMIUM.find()! });
+    const result = runPrerequisiteCheck({
+      PATH: bareBin,
+      HOME: process.env['HOME'],
+      REDIS_SERVER_BIN: REDIS_SERVER.find()!,
+      PSGRAPH_CHROMIUM: CHROMIUM.find()!,
+    });
 
     expect(result.status).toBe(0);
     expect(result.stdout + result.stderr).toBe('');

@@ -38,7 +38,15 @@ describe('the unified project view through the gateway', () => {
   it('matches PSA: project, manager, milestones, staffing and time totals', () => {
     for (const project of projects) {
       const row = psa.prepare('SELECT * FROM project WHERE id = ?').get(project.id) as Record<string, any>;
-      expect({ psaId: project.psaId, code: project.code, name: project.name, status: project.status, region: project.region, startDate: project.startDate, endDate: project.endDate }).toEqual({
+      expect({
+        psaId: project.psaId,
+        code: project.code,
+        name: project.name,
+        status: project.status,
+        region: project.region,
+        startDate: project.startDate,
+        endDate: project.endDate,
+      }).toEqual({
         psaId: row['psa_id'],
         code: row['code'],
         name: row['name'],
@@ -49,9 +57,15 @@ describe('the unified project view through the gateway', () => {
       });
       expect(project.manager.id).toBe(row['manager_id']);
       expect(project.manager.name).toBe(psa.prepare('SELECT name FROM resource WHERE id = ?').pluck().get(row['manager_id']));
-      expect(project.milestones.map((m: { id: string }) => m.id)).toEqual(psa.prepare('SELECT id FROM milestone WHERE project_id = ? ORDER BY sort_order').pluck().all(project.id));
-      expect(project.assignments.map((a: { id: string }) => a.id).sort()).toEqual(psa.prepare('SELECT id FROM assignment WHERE project_id = ? ORDER BY id').pluck().all(project.id));
-      expect(project.resourceRequests.map((r: { id: string }) => r.id).sort()).toEqual(psa.prepare('SELECT id FROM resource_request WHERE project_id = ? ORDER BY id').pluck().all(project.id));
+      expect(project.milestones.map((m: { id: string }) => m.id)).toEqual(
+        psa.prepare('SELECT id FROM milestone WHERE project_id = ? ORDER BY sort_order').pluck().all(project.id),
+      );
+      expect(project.assignments.map((a: { id: string }) => a.id).sort()).toEqual(
+        psa.prepare('SELECT id FROM assignment WHERE project_id = ? ORDER BY id').pluck().all(project.id),
+      );
+      expect(project.resourceRequests.map((r: { id: string }) => r.id).sort()).toEqual(
+        psa.prepare('SELECT id FROM resource_request WHERE project_id = ? ORDER BY id').pluck().all(project.id),
+      );
 
       const time = psa
         .prepare(
@@ -74,7 +88,9 @@ describe('the unified project view through the gateway', () => {
 
   it('matches CRM: the opportunity, its line items, its account and the external IDs written back', () => {
     for (const project of projects) {
-      const row = crm.prepare('SELECT o.*, a.name AS account_name FROM opportunity o JOIN account a ON a.id = o.account_id WHERE o.project_id = ?').get(project.id) as Record<string, any>;
+      const row = crm
+        .prepare('SELECT o.*, a.name AS account_name FROM opportunity o JOIN account a ON a.id = o.account_id WHERE o.project_id = ?')
+        .get(project.id) as Record<string, any>;
       expect(project.opportunity).toMatchObject({
         id: row['id'],
         name: row['name'],
@@ -89,7 +105,10 @@ describe('the unified project view through the gateway', () => {
       expect(project.account.name).toBe(row['account_name']);
       const lines = crm.prepare('SELECT id FROM opportunity_line_item WHERE opportunity_id = ? ORDER BY sort_order').pluck().all(row['id']);
       expect(project.opportunity.lineItems.map((l: { id: string }) => l.id)).toEqual(lines);
-      const lineTotal = project.opportunity.lineItems.reduce((sum: number, l: { totalPrice: { amount: string } }) => sum + Math.round(Number(l.totalPrice.amount) * 100), 0);
+      const lineTotal = project.opportunity.lineItems.reduce(
+        (sum: number, l: { totalPrice: { amount: string } }) => sum + Math.round(Number(l.totalPrice.amount) * 100),
+        0,
+      );
       expect(decimal(lineTotal)).toBe(project.opportunity.amount.amount);
     }
   });
@@ -97,9 +116,18 @@ describe('the unified project view through the gateway', () => {
   it('matches ERP: contract, billing schedule and the ledger behind the financials', () => {
     for (const project of projects) {
       const job = erp.prepare('SELECT * FROM job WHERE external_id = ?').get(project.id) as Record<string, any>;
-      expect(project.contract).toMatchObject({ erpProjectId: String(job['id']), type: job['contract_type'], value: { amount: decimal(job['value_minor']), currency: job['currency'] } });
+      expect(project.contract).toMatchObject({
+        erpProjectId: String(job['id']),
+        type: job['contract_type'],
+        value: { amount: decimal(job['value_minor']), currency: job['currency'] },
+      });
       const ledger = Object.fromEntries(
-        (erp.prepare('SELECT type, SUM(amount_minor) AS total FROM posting WHERE job_id = ? GROUP BY type').all(job['id']) as Array<{ type: string; total: number }>).map((r) => [r.type, r.total]),
+        (
+          erp.prepare('SELECT type, SUM(amount_minor) AS total FROM posting WHERE job_id = ? GROUP BY type').all(job['id']) as Array<{
+            type: string;
+            total: number;
+          }>
+        ).map((r) => [r.type, r.total]),
       );
       const revenue = ledger['REVENUE'] ?? 0;
       const cost = ledger['TIME_COST'] ?? 0;
@@ -112,7 +140,10 @@ describe('the unified project view through the gateway', () => {
         unbilled: { amount: decimal(revenue - billed) },
         margin: { amount: decimal(revenue - cost) },
       });
-      const scheduleLines = erp.prepare('SELECT COUNT(*) FROM billing_schedule_line l JOIN billing_schedule s ON s.id = l.schedule_id WHERE s.job_id = ?').pluck().get(job['id']);
+      const scheduleLines = erp
+        .prepare('SELECT COUNT(*) FROM billing_schedule_line l JOIN billing_schedule s ON s.id = l.schedule_id WHERE s.job_id = ?')
+        .pluck()
+        .get(job['id']);
       expect(project.billingSchedule.lines).toHaveLength(scheduleLines as number);
       const customer = erp.prepare('SELECT entity_id FROM customer WHERE external_id = ?').pluck().get(project.account.id);
       expect(project.account.customerNumber).toBe(customer);
@@ -121,7 +152,9 @@ describe('the unified project view through the gateway', () => {
 
   it('matches billing: the invoices and the invoice status roll-up', () => {
     for (const project of projects) {
-      const invoices = billing.prepare('SELECT * FROM invoice WHERE project_id = ? ORDER BY created_date DESC, id DESC').all(project.id) as Array<Record<string, any>>;
+      const invoices = billing.prepare('SELECT * FROM invoice WHERE project_id = ? ORDER BY created_date DESC, id DESC').all(project.id) as Array<
+        Record<string, any>
+      >;
       expect(project.invoices.map((i: { id: string }) => i.id)).toEqual(invoices.map((i) => i['id']));
       const finalized = invoices.filter((i) => ['OPEN', 'PAID', 'UNCOLLECTIBLE'].includes(i['status']));
       const open = invoices.filter((i) => i['status'] === 'OPEN');

@@ -40,7 +40,8 @@ const missing = missingPrerequisites();
 if (missing.length > 0) {
   const packages = missing.map((prerequisite) => prerequisite.debianPackage);
   const runner = aptGetRunner();
-  if (!runner) stop(missing, `${packages.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed, and apt-get cannot be run here without a password`);
+  if (!runner)
+    stop(missing, `${packages.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed, and apt-get cannot be run here without a password`);
   process.stdout.write(`== npm test needs ${packages.join(' and ')}: installing with apt-get\n`);
   const installed = run([...runner, 'apt-get', 'update', '-qq']) && run([...runner, 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages]);
   const stillMissing = missingPrerequisites();

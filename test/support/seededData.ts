@@ -19,7 +19,8 @@ declare module 'vitest' {
 
 export function seededDataDir(): string {
   const dir = inject('e2eDataDir');
-  if (!dir || !existsSync(join(dir, 'crm.db'))) throw new Error('The end-to-end stores are not seeded: run the tests through vitest (test/support/globalSetup.ts).');
+  if (!dir || !existsSync(join(dir, 'crm.db')))
+    throw new Error('The end-to-end stores are not seeded: run the tests through vitest (test/support/globalSetup.ts).');
   return dir;
 }
 

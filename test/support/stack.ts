@@ -75,7 +75,11 @@ export interface Stack {
   /** Starts a stopped subgraph again on its former port. */
   startSubgraph(name: StackSystem): Promise<void>;
   /** POSTs a GraphQL request to the gateway. */
-  query<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
+  query<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
   stop(): Promise<void>;
 }
 

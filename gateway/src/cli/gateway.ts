@@ -50,7 +50,9 @@ async function runGateway(): Promise<void> {
     if (cluster.isWorker) process.send?.({ ready: url });
     else console.log(`[gateway] ready at ${url}`);
   } catch (error) {
-    console.error(`${who} failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `${who} failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exit(1);
   }
   let stopping = false;

@@ -102,11 +102,17 @@ export class PsgraphExecutor {
 
   constructor(private readonly options: PsgraphExecutorOptions) {
     this.maxPrepared = options.maxPreparedOperations ?? 1000;
-    this.exposeQueryPlan = (options.gateway as unknown as { config?: { __exposeQueryPlanExperimental?: boolean } }).config?.__exposeQueryPlanExperimental === true;
+    this.exposeQueryPlan =
+      (options.gateway as unknown as { config?: { __exposeQueryPlanExperimental?: boolean } }).config?.__exposeQueryPlanExperimental === true;
     // Registered before the gateway loads; every load and reload starts a new generation with an empty cache.
     options.gateway.onSchemaLoadOrUpdate(() => {
       const loaded = readLoadedSupergraph(options.gateway);
-      this.generation = { loaded, shapeTypes: new TypeRelations(loaded.apiSchema), supergraphTypes: new SupergraphTypes(loaded.supergraphSchema), prepared: new Map() };
+      this.generation = {
+        loaded,
+        shapeTypes: new TypeRelations(loaded.apiSchema),
+        supergraphTypes: new SupergraphTypes(loaded.supergraphSchema),
+        prepared: new Map(),
+      };
     });
   }
 
@@ -135,7 +141,13 @@ export class PsgraphExecutor {
     return response;
   };
 
-  private prepare(generation: Generation, queryHash: string, operationName: string | undefined, document: DocumentNode, definition: OperationDefinitionNode): PreparedOperation {
+  private prepare(
+    generation: Generation,
+    queryHash: string,
+    operationName: string | undefined,
+    document: DocumentNode,
+    definition: OperationDefinitionNode,
+  ): PreparedOperation {
     const key = operationName ? `${queryHash}\u0000${operationName}` : queryHash;
     const cache = generation.prepared;
     const cached = cache.get(key);
@@ -191,7 +203,9 @@ async function run(
   const variables = requestContext.request.variables;
   let shaped: ReturnType<typeof shapeResponse>;
   try {
-    shaped = shapeResponse(prepared.shape, merged, variables, (selection) => introspect(requestContext.schema, selection, prepared.variableDefinitions, variables));
+    shaped = shapeResponse(prepared.shape, merged, variables, (selection) =>
+      introspect(requestContext.schema, selection, prepared.variableDefinitions, variables),
+    );
   } catch (error) {
     if (error instanceof GraphQLError) return { errors: [error] };
     return { errors: [new GraphQLError((error as Error).message, { originalError: error as Error })] };
@@ -202,7 +216,12 @@ async function run(
 }
 
 /** Answers one `__schema` / `__type` field from the API schema, with the variables it uses. */
-function introspect(schema: GraphQLSchema, selection: SelectionNode, definitions: readonly VariableDefinitionNode[], variables: Record<string, unknown> | undefined): unknown {
+function introspect(
+  schema: GraphQLSchema,
+  selection: SelectionNode,
+  definitions: readonly VariableDefinitionNode[],
+  variables: Record<string, unknown> | undefined,
+): unknown {
   const used = new Set<string>();
   visit(selection, { Variable: (node) => void used.add(node.name.value) });
   const document: DocumentNode = {
@@ -217,7 +236,8 @@ function introspect(schema: GraphQLSchema, selection: SelectionNode, definitions
     ],
   };
   const { data, errors } = executeSync({ schema, document, rootValue: {}, variableValues: variables ?? null });
-  if ((errors && errors.length > 0) || !data) throw new Error(`Introspection query for ${JSON.stringify(selection)} should not have failed but got ${JSON.stringify(errors)}`);
+  if ((errors && errors.length > 0) || !data)
+    throw new Error(`Introspection query for ${JSON.stringify(selection)} should not have failed but got ${JSON.stringify(errors)}`);
   const field = selection as { alias?: { value: string }; name: { value: string } };
   return Object.prototype.hasOwnProperty.call(data, field.alias?.value ?? field.name.value) ? data[field.alias?.value ?? field.name.value] : undefined;
 }

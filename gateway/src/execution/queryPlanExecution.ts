@@ -248,7 +248,9 @@ export async function executePlanNode(execution: PlanExecution, node: PlanNode, 
 async function executeFetch(execution: PlanExecution, fetch: FetchNode, cursor: Cursor): Promise<void> {
   const service = execution.dataSource(fetch.serviceName);
   if (!service) throw new Error(`Couldn't find service with name "${fetch.serviceName}"`);
-  const entities: Data[] = Array.isArray(cursor.data) ? (cursor.data as Data[]).filter((entity) => entity !== null && entity !== undefined) : [cursor.data as Data];
+  const entities: Data[] = Array.isArray(cursor.data)
+    ? (cursor.data as Data[]).filter((entity) => entity !== null && entity !== undefined)
+    : [cursor.data as Data];
   if (entities.length < 1) return;
   const variables = Object.create(null) as Data;
   const provided = execution.requestContext.request.variables;
@@ -363,7 +365,11 @@ interface SubgraphError {
 }
 
 /** A subgraph's error as the client sees it: its message and extensions, the client's path, `serviceName`. */
-function downstreamServiceError(original: SubgraphError, serviceName: string, translatePath: (path: SubgraphError['path']) => ResponsePath | undefined): GraphQLError {
+function downstreamServiceError(
+  original: SubgraphError,
+  serviceName: string,
+  translatePath: (path: SubgraphError['path']) => ResponsePath | undefined,
+): GraphQLError {
   const message = original.message || `Error while fetching subquery from service "${serviceName}"`;
   const { extensions } = original;
   const options = { originalError: original as Error, path: translatePath(original.path), extensions: { ...extensions, serviceName } };

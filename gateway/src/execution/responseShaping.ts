@@ -299,7 +299,11 @@ function completeValue(
       const inner = completeValue(run, outputValue, type.ofType, inputValue, selectionSet, path, parentTypeName);
       if (inner.updated === null) {
         if (!inner.hasErrors) {
-          run.errors.push(ERRORS.INVALID_GRAPHQL.err(`Cannot return null for non-nullable ${describeLast(path, typeNameOf(type.ofType), parentTypeName)}.`, { path: Array.from(path) }));
+          run.errors.push(
+            ERRORS.INVALID_GRAPHQL.err(`Cannot return null for non-nullable ${describeLast(path, typeNameOf(type.ofType), parentTypeName)}.`, {
+              path: Array.from(path),
+            }),
+          );
         }
         return { updated: null, isInvalid: true, hasErrors: true };
       }
@@ -308,15 +312,29 @@ function completeValue(
     case 'list': {
       if (inputValue === null) return { updated: null };
       invariant(Array.isArray(inputValue), () => `Invalid non-list value ${String(inputValue)} returned by subgraph for list type ${typeNameOf(type)}`);
-      invariant(outputValue === undefined || Array.isArray(outputValue), () => `Invalid non-list value ${String(outputValue)} returned by subgraph for list type ${typeNameOf(type)}`);
+      invariant(
+        outputValue === undefined || Array.isArray(outputValue),
+        () => `Invalid non-list value ${String(outputValue)} returned by subgraph for list type ${typeNameOf(type)}`,
+      );
       const outputList = outputValue as unknown[] | undefined;
-      invariant(outputList === undefined || inputValue.length === outputList.length, () => `[${String(inputValue)}].length (${inputValue.length}) !== [${String(outputList)}].length (${outputList!.length})`);
+      invariant(
+        outputList === undefined || inputValue.length === outputList.length,
+        () => `[${String(inputValue)}].length (${inputValue.length}) !== [${String(outputList)}].length (${outputList!.length})`,
+      );
       let shouldNullify = false;
       let hasErrors = false;
       const updated = new Array<unknown>(inputValue.length);
       for (let i = 0; i < inputValue.length; i++) {
         path.push(i);
-        const element = completeValue(run, outputList === undefined ? undefined : outputList[i], type.ofType, inputValue[i], selectionSet, path, parentTypeName);
+        const element = completeValue(
+          run,
+          outputList === undefined ? undefined : outputList[i],
+          type.ofType,
+          inputValue[i],
+          selectionSet,
+          path,
+          parentTypeName,
+        );
         path.pop();
         if (element.isInvalid) shouldNullify = true;
         if (element.hasErrors) hasErrors = true;
@@ -328,15 +346,23 @@ function completeValue(
       if (inputValue === null) return { updated: null };
       invariant(selectionSet, () => `Invalid empty selection set for composite type ${type.name}`);
       invariant(typeof inputValue === 'object', () => `Invalid non-object value ${String(inputValue)} returned by subgraph for composite type ${type.name}`);
-      invariant(outputValue === undefined || typeof outputValue === 'object', () => `Invalid non-object value ${String(inputValue)} returned by subgraph for composite type ${type.name}`);
+      invariant(
+        outputValue === undefined || typeof outputValue === 'object',
+        () => `Invalid non-object value ${String(inputValue)} returned by subgraph for composite type ${type.name}`,
+      );
       const input = inputValue as Record<string, unknown>;
       const inputTypename = input['__typename'];
-      invariant(inputTypename === undefined || typeof inputTypename === 'string', () => `Invalid non-string value ${String(inputTypename)} for __typename at ${path.join(',')}`);
+      invariant(
+        inputTypename === undefined || typeof inputTypename === 'string',
+        () => `Invalid non-string value ${String(inputTypename)} for __typename at ${path.join(',')}`,
+      );
       let objectTypeName = type.name;
       if (inputTypename) {
         const kind = run.types.kindOf(inputTypename);
         if (kind === 'unknown' || kind === 'leaf') {
-          run.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${describeLast(path, type.name, parentTypeName)}.`, { path: Array.from(path) }));
+          run.errors.push(
+            ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${describeLast(path, type.name, parentTypeName)}.`, { path: Array.from(path) }),
+          );
           return { updated: null, hasErrors: true };
         }
         objectTypeName = inputTypename;
@@ -350,7 +376,8 @@ function completeValue(
       if (inputValue === null) return { updated: null };
       invariant(outputValue === undefined, () => `Excepted output to be undefined but got ${type.name} for type ${type.name}`);
       const valid = type.isValid(inputValue);
-      if (!valid) run.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${describeLast(path, type.name, parentTypeName)}.`, { path: Array.from(path) }));
+      if (!valid)
+        run.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${describeLast(path, type.name, parentTypeName)}.`, { path: Array.from(path) }));
       return { updated: valid ? inputValue : null, hasErrors: !valid };
     }
   }
@@ -366,7 +393,12 @@ export function shapeResponse(
   variables: Record<string, unknown> | undefined,
   introspect: IntrospectionRunner,
 ): { data: Record<string, unknown> | null; errors: GraphQLError[] } {
-  const run: ShapingRun = { types: shape.types, variables: { __proto__: null, ...shape.defaultedVariables, ...variables } as Record<string, unknown>, errors: [], introspect };
+  const run: ShapingRun = {
+    types: shape.types,
+    variables: { __proto__: null, ...shape.defaultedVariables, ...variables } as Record<string, unknown>,
+    errors: [],
+    introspect,
+  };
   const data = Object.create(null) as Record<string, unknown>;
   const result = applySelectionSet(run, input, shape.selectionSet, data, [], shape.rootTypeName);
   return { data: result === NULL_BUBBLE_UP ? null : data, errors: run.errors };

@@ -102,7 +102,8 @@ export class SubscriptionBridge {
     if (!definition) return { errors: [new GraphQLError('No operation to run.', { extensions: { code: 'BAD_USER_INPUT' } })] };
     // graphql-ws hands over the raw variables; coerce them as the HTTP path does, with the same errors.
     const coerced = getVariableValues(state.apiGraphQLSchema, definition.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>);
-    if (coerced.errors) return { errors: coerced.errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } })) };
+    if (coerced.errors)
+      return { errors: coerced.errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } })) };
 
     const operation = operationFromDocument(state.apiSchema, args.document, operationName === undefined ? {} : { operationName });
     const plan = state.planner.buildQueryPlan(operation);
@@ -279,9 +280,7 @@ class ClientSubscription implements AsyncIterableIterator<ExecutionResult> {
     for (const [name, source] of dataSources) serviceMap[name] = source;
     serviceMap[primary.serviceName] = {
       process: (options) =>
-        options.kind === 'incoming operation' && options.request.query === primary.operation
-          ? Promise.resolve(event as never)
-          : real!.process(options),
+        options.kind === 'incoming operation' && options.request.query === primary.operation ? Promise.resolve(event as never) : real!.process(options),
     };
     try {
       const result = await executeQueryPlan(
@@ -294,11 +293,16 @@ class ClientSubscription implements AsyncIterableIterator<ExecutionResult> {
         this.init.state.apiSchema,
       );
       // Transport failures come back as plain Errors; graphql-ws needs GraphQLErrors.
-      const errors = result.errors?.map((error) => (error instanceof GraphQLError ? error : new GraphQLError((error as Error).message ?? String(error), { originalError: error as Error })));
+      const errors = result.errors?.map((error) =>
+        error instanceof GraphQLError ? error : new GraphQLError((error as Error).message ?? String(error), { originalError: error as Error }),
+      );
       return { data: result.data ?? null, ...(errors && errors.length > 0 ? { errors } : {}) };
     } catch (error) {
       // One event that cannot be hydrated is that event's error; the stream goes on.
-      return { data: null, errors: [new GraphQLError(`Could not hydrate the event: ${(error as Error).message}`, { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+      return {
+        data: null,
+        errors: [new GraphQLError(`Could not hydrate the event: ${(error as Error).message}`, { extensions: { code: 'INTERNAL_SERVER_ERROR' } })],
+      };
     }
   }
 }

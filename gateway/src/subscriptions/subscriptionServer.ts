@@ -6,7 +6,16 @@
  * limits are applied in `onConnect`/`onSubscribe`, and errors are formatted (and masked) in `onNext`.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { type ExecutionResult, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule, parse, specifiedRules, validate } from 'graphql';
+import {
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ValidationRule,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
@@ -61,11 +70,23 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
         }
         const errors = validate(schema, document, [...specifiedRules, ...options.validationRules]);
         if (errors.length > 0) {
-          return errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: error.extensions['code'] ?? ErrorCode.GRAPHQL_VALIDATION_FAILED, ...error.extensions } }));
+          return errors.map(
+            (error) =>
+              new GraphQLError(error.message, {
+                nodes: error.nodes,
+                extensions: { code: error.extensions['code'] ?? ErrorCode.GRAPHQL_VALIDATION_FAILED, ...error.extensions },
+              }),
+          );
         }
-        const operation = document.definitions.find((d) => d.kind === 'OperationDefinition' && (payload.operationName == null || d.name?.value === payload.operationName));
+        const operation = document.definitions.find(
+          (d) => d.kind === 'OperationDefinition' && (payload.operationName == null || d.name?.value === payload.operationName),
+        );
         if (!operation || operation.kind !== 'OperationDefinition' || operation.operation !== 'subscription') {
-          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: ErrorCode.BAD_REQUEST } })];
+          return [
+            new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
+              extensions: { code: ErrorCode.BAD_REQUEST },
+            }),
+          ];
         }
         const contextValue: SubscriptionClientContext = { authorization: ctx.extra.authorization };
         return { schema, document, operationName: payload.operationName ?? null, variableValues: payload.variables ?? {}, contextValue };

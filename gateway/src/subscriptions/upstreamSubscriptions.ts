@@ -198,7 +198,10 @@ function describeUpstreamError(serviceName: string, error: unknown): { message: 
   }
   if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
     const close = error as { code: number; reason: string };
-    return { message: `Subgraph "${serviceName}" closed the subscription (${close.code}${close.reason ? ` ${close.reason}` : ''}).`, code: 'SUBGRAPH_UNAVAILABLE' };
+    return {
+      message: `Subgraph "${serviceName}" closed the subscription (${close.code}${close.reason ? ` ${close.reason}` : ''}).`,
+      code: 'SUBGRAPH_UNAVAILABLE',
+    };
   }
   return { message: `Subgraph "${serviceName}" subscription failed: ${(error as Error)?.message ?? String(error)}`, code: 'SUBGRAPH_UNAVAILABLE' };
 }

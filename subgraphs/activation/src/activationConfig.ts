@@ -41,7 +41,10 @@ export function loadActivationConfig(env: NodeJS.ProcessEnv = process.env): Acti
   const systemUrl = (name: 'crm' | 'erp' | 'psa') => readUrl(env, `PSGRAPH_${name.toUpperCase()}_URL`, `http://${host}:${DEFAULT_PORTS[name]}/graphql`);
   const initialDelayMs = readNumber(env, 'PSGRAPH_ACTIVATION_RETRY_INITIAL_MS', DEFAULT_RETRY_POLICY.initialDelayMs, 1, 60_000);
   const maxDelayMs = readNumber(env, 'PSGRAPH_ACTIVATION_RETRY_MAX_MS', DEFAULT_RETRY_POLICY.maxDelayMs, 1, 600_000);
-  if (maxDelayMs < initialDelayMs) throw new ConfigError(`PSGRAPH_ACTIVATION_RETRY_MAX_MS=${maxDelayMs} is below PSGRAPH_ACTIVATION_RETRY_INITIAL_MS=${initialDelayMs}: the cap must be at least the first delay.`);
+  if (maxDelayMs < initialDelayMs)
+    throw new ConfigError(
+      `PSGRAPH_ACTIVATION_RETRY_MAX_MS=${maxDelayMs} is below PSGRAPH_ACTIVATION_RETRY_INITIAL_MS=${initialDelayMs}: the cap must be at least the first delay.`,
+    );
   return {
     host: base.host,
     port: base.port,

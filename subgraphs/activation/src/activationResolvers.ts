@@ -3,14 +3,25 @@
  * page sizes); reads go through the request's DataLoaders; commands go to the runner, which owns every change.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { connection, existing, inputError, isCanonicalProjectId, isSalesforceId, pageRequest, referenceKey, requireIdFormat } from '../../platform/src/index.js';
+import {
+  connection,
+  existing,
+  inputError,
+  isCanonicalProjectId,
+  isSalesforceId,
+  pageRequest,
+  referenceKey,
+  requireIdFormat,
+} from '../../platform/src/index.js';
 import { cycleTimeSeconds } from './events/activationEvents.js';
 import type { Resolvers } from './generated/resolverTypes.js';
 
 const RUN_ID = /^act_[0-9A-HJKMNP-TV-Z]{26}$/;
 const EXCEPTION_ID = /^exc_[0-9A-HJKMNP-TV-Z]{26}$/;
-const runId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => RUN_ID.test(v), 'an activation run ID (act_ followed by a 26-character ULID)');
-const exceptionId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => EXCEPTION_ID.test(v), 'an exception ID (exc_ followed by a 26-character ULID)');
+const runId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (v) => RUN_ID.test(v), 'an activation run ID (act_ followed by a 26-character ULID)');
+const exceptionId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (v) => EXCEPTION_ID.test(v), 'an exception ID (exc_ followed by a 26-character ULID)');
 const opportunityId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
 
@@ -43,7 +54,11 @@ export const activationResolvers: Resolvers = {
       const page = pageRequest('activationRuns', args.first, args.after);
       const filter = args.filter ?? {};
       const result = store.runs.searchRuns(
-        { statuses: filter.status, opportunityId: filter.opportunityId == null ? null : opportunityId('filter.opportunityId', filter.opportunityId), region: filter.region },
+        {
+          statuses: filter.status,
+          opportunityId: filter.opportunityId == null ? null : opportunityId('filter.opportunityId', filter.opportunityId),
+          region: filter.region,
+        },
         page,
       );
       for (const run of result.rows) loaders.runById.prime(run.id, run);
@@ -60,7 +75,9 @@ export const activationResolvers: Resolvers = {
     activationFigures: (_, args, { store }) => {
       const filter = args.filter ?? {};
       if (filter.from && filter.to && filter.from > filter.to) {
-        throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: from (${filter.from}) is after to (${filter.to}).`, { argument: 'filter' });
+        throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: from (${filter.from}) is after to (${filter.to}).`, {
+          argument: 'filter',
+        });
       }
       const runs = store.runs.activatedRuns(filter.from ?? null, filter.to ?? null, filter.region ?? null);
       const times = runs.map((run) => cycleTimeSeconds(run)!).sort((a, b) => a - b);
@@ -99,8 +116,7 @@ export const activationResolvers: Resolvers = {
       const run = runner.cancelRun(runId('runId', args.runId), 'cancelled by cancelActivation');
       return runner.settled(run.id, awaitMs);
     },
-    resolveException: (_, args, { runner }) =>
-      runner.resolveException(exceptionId('id', args.id), args.resolution.action, args.resolution.note ?? null),
+    resolveException: (_, args, { runner }) => runner.resolveException(exceptionId('id', args.id), args.resolution.action, args.resolution.note ?? null),
   },
 
   ActivationRun: {

@@ -26,7 +26,12 @@ const RUN_ID = /^act_[0-9A-HJKMNP-TV-Z]{26}$/;
  * What `resolve` is: the generated type leaves its parent `any` (it cannot know what `subscribe` streams), so it
  * is named here as the bus event `subscribe` streams; what it returns is checked against ActivationUpdate.
  */
-type ResolveUpdate = SubscriptionResolveFn<ResolversTypes['ActivationUpdate'], BusEvent<ProgressData>, ActivationContext, Partial<SubscriptionActivationUpdatedArgs>>;
+type ResolveUpdate = SubscriptionResolveFn<
+  ResolversTypes['ActivationUpdate'],
+  BusEvent<ProgressData>,
+  ActivationContext,
+  Partial<SubscriptionActivationUpdatedArgs>
+>;
 
 export function activationSubscriptionResolvers(bus: EventBus): Resolvers {
   return {
@@ -36,11 +41,19 @@ export function activationSubscriptionResolvers(bus: EventBus): Resolvers {
           if (args.runId == null && args.opportunityId == null) {
             throw inputError(ErrorCode.BAD_USER_INPUT, 'activationUpdated needs runId or opportunityId (or both).', { argument: 'runId' });
           }
-          const runId = args.runId == null ? null : requireIdFormat('runId', args.runId, (v) => RUN_ID.test(v), 'an activation run ID (act_ followed by a 26-character ULID)');
+          const runId =
+            args.runId == null
+              ? null
+              : requireIdFormat('runId', args.runId, (v) => RUN_ID.test(v), 'an activation run ID (act_ followed by a 26-character ULID)');
           const opportunityId =
             args.opportunityId == null
               ? null
-              : requireIdFormat('opportunityId', args.opportunityId, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
+              : requireIdFormat(
+                  'opportunityId',
+                  args.opportunityId,
+                  (v) => isSalesforceId(v, 'Opportunity'),
+                  'an 18-character Salesforce Opportunity ID (prefix 006)',
+                );
           return eventStream(bus, ['activation.progressed'], (event) => {
             // The bus carries any event's data untyped; activation.progressed's is what the run store wrote.
             const data = event.data as unknown as ProgressData;

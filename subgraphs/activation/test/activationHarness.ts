@@ -58,7 +58,10 @@ export interface SystemsUnderTest {
 }
 
 /** Seeds and starts CRM, ERP and PSA; `bus` builds the shared bus over their data folder (default in-memory). */
-export async function startSystems(world: WorldOptions = TEST_WORLD, openBus: (dataDir: string) => EventBus = () => new InMemoryEventBus()): Promise<SystemsUnderTest> {
+export async function startSystems(
+  world: WorldOptions = TEST_WORLD,
+  openBus: (dataDir: string) => EventBus = () => new InMemoryEventBus(),
+): Promise<SystemsUnderTest> {
   const data = temporaryDataDir('activation');
   const bus = openBus(data.dir);
   const published: BusEvent[] = [];
@@ -101,7 +104,10 @@ export async function startSystems(world: WorldOptions = TEST_WORLD, openBus: (d
       };
     },
     lineItems: (opportunityIds) =>
-      crmDb().prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id IN (SELECT value FROM json_each(?))').pluck().get(JSON.stringify(opportunityIds)) as number,
+      crmDb()
+        .prepare('SELECT COUNT(*) FROM opportunity_line_item WHERE opportunity_id IN (SELECT value FROM json_each(?))')
+        .pluck()
+        .get(JSON.stringify(opportunityIds)) as number,
     counts,
     cleanAwaitingOpportunities: () => {
       const onHold = new Set(erpDb().prepare("SELECT external_id FROM customer WHERE credit_status = 'ON_HOLD'").pluck().all() as string[]);
@@ -142,11 +148,22 @@ export function activationConfig(systems: Pick<SystemsUnderTest, 'dataDir' | 'ur
   };
 }
 
-export function startActivation(systems: SystemsUnderTest, options: { faults?: FaultInjector | null; config?: Partial<ActivationConfig>; bus?: EventBus } = {}): ActivationSubgraph {
-  return createActivationSubgraph(activationConfig(systems, options.config), { bus: options.bus ?? systems.bus, faults: options.faults ?? null, log: () => {} });
+export function startActivation(
+  systems: SystemsUnderTest,
+  options: { faults?: FaultInjector | null; config?: Partial<ActivationConfig>; bus?: EventBus } = {},
+): ActivationSubgraph {
+  return createActivationSubgraph(activationConfig(systems, options.config), {
+    bus: options.bus ?? systems.bus,
+    faults: options.faults ?? null,
+    log: () => {},
+  });
 }
 
-export async function run<T = Record<string, any>>(service: ActivationSubgraph | CrmSubgraph, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+export async function run<T = Record<string, any>>(
+  service: ActivationSubgraph | CrmSubgraph,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GraphQLResponse<T>> {
   return execute<T>(service, query, variables);
 }
 

@@ -5,7 +5,15 @@ import type { StepName } from '../src/saga/activationStates.js';
 import { RUN_FIELDS, type SystemCounts, type SystemsUnderTest, startSystems } from './activationHarness.js';
 
 /** Every step that calls a system; the activation process is killed right after each one's call went through. */
-const CRASH_STEPS: readonly StepName[] = ['VALIDATE', 'ERP_CUSTOMER', 'ERP_PROJECT', 'ERP_BILLING_SCHEDULE', 'PSA_PROJECT', 'PSA_RESOURCE_REQUESTS', 'CRM_LINK'];
+const CRASH_STEPS: readonly StepName[] = [
+  'VALIDATE',
+  'ERP_CUSTOMER',
+  'ERP_PROJECT',
+  'ERP_BILLING_SCHEDULE',
+  'PSA_PROJECT',
+  'PSA_RESOURCE_REQUESTS',
+  'CRM_LINK',
+];
 
 describe('the activation process killed at any step', () => {
   let systems: SystemsUnderTest;
@@ -29,7 +37,11 @@ describe('the activation process killed at any step', () => {
     return child;
   };
   const graphql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const response = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
     return (await response.json()) as { data?: any; errors?: unknown[] };
   };
 
@@ -62,11 +74,26 @@ describe('the activation process killed at any step', () => {
     await systems.crm.flushEvents();
     const eventHang = await first.waitFor(/fault: hanging after \w+ \(VALIDATE, run act_\w+\)/, 15_000);
     const runIds = [/run (act_\w+)\)$/.exec(eventHang)![1]!];
-    const deals = [wonDeal, ...systems.cleanAwaitingOpportunities().filter((id) => id !== wonDeal).slice(0, CRASH_STEPS.length - 1)];
+    const deals = [
+      wonDeal,
+      ...systems
+        .cleanAwaitingOpportunities()
+        .filter((id) => id !== wonDeal)
+        .slice(0, CRASH_STEPS.length - 1),
+    ];
 
     // The others are activated by the mutation, one after the other, each hanging one step further on.
     for (let i = 1; i < CRASH_STEPS.length; i++) {
-      const answer = await graphql(`mutation($id: ID!, $key: String!) { activateProject(input: { opportunityId: $id, idempotencyKey: $key }) { id } }`, { id: deals[i], key: `crash-${i}` });
+      const answer = await graphql(
+        `
+          mutation ($id: ID!, $key: String!) {
+            activateProject(input: { opportunityId: $id, idempotencyKey: $key }) {
+              id
+            }
+          }
+        `,
+        { id: deals[i], key: `crash-${i}` },
+      );
       runIds.push(answer.data.activateProject.id);
       await first.waitFor(new RegExp(`fault: hanging after \\w+ \\(${CRASH_STEPS[i]}, run ${answer.data.activateProject.id}\\)`), 15_000);
     }
@@ -78,7 +105,9 @@ describe('the activation process killed at any step', () => {
     const deadline = Date.now() + 20_000;
     let runs: any[];
     for (;;) {
-      runs = await Promise.all(runIds.map(async (id) => (await graphql(`query($id: ID!) { activationRun(id: $id) { ${RUN_FIELDS} } }`, { id })).data.activationRun));
+      runs = await Promise.all(
+        runIds.map(async (id) => (await graphql(`query($id: ID!) { activationRun(id: $id) { ${RUN_FIELDS} } }`, { id })).data.activationRun),
+      );
       if (runs.every((run) => run.status === 'ACTIVE') || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -89,8 +118,15 @@ describe('the activation process killed at any step', () => {
       expect(run.steps.find((step: { name: string }) => step.name === CRASH_STEPS[i]).attempts, CRASH_STEPS[i]).toBe(2);
     }
     const lines = systems.lineItems(deals);
-    expect(systems.added(before)).toEqual({ erpJobs: deals.length, erpBillingSchedules: deals.length, psaProjects: deals.length, psaResourceRequests: lines, crmLinkedOpportunities: deals.length });
-    for (const run of runs) expect(systems.erpDb().prepare('SELECT COUNT(*) FROM customer WHERE external_id = ?').pluck().get(run.externalIds.accountId)).toBe(1);
+    expect(systems.added(before)).toEqual({
+      erpJobs: deals.length,
+      erpBillingSchedules: deals.length,
+      psaProjects: deals.length,
+      psaResourceRequests: lines,
+      crmLinkedOpportunities: deals.length,
+    });
+    for (const run of runs)
+      expect(systems.erpDb().prepare('SELECT COUNT(*) FROM customer WHERE external_id = ?').pluck().get(run.externalIds.accountId)).toBe(1);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 90_000);

@@ -48,11 +48,19 @@ describe('activating a won deal', () => {
 
     // Every store agrees on the new project's IDs, and holds exactly one of each record.
     const ids = activated.externalIds;
-    const job = systems.erpDb().prepare('SELECT id, entity_id, customer_id FROM job WHERE external_id = ?').get(activated.projectId) as { id: number; entity_id: string; customer_id: number };
+    const job = systems.erpDb().prepare('SELECT id, entity_id, customer_id FROM job WHERE external_id = ?').get(activated.projectId) as {
+      id: number;
+      entity_id: string;
+      customer_id: number;
+    };
     expect(String(job.id)).toBe(ids.erpProjectId);
     expect(job.entity_id).toBe(ids.erpProjectCode);
     expect(String(job.customer_id)).toBe(ids.erpCustomerId);
-    const psaProject = systems.psaDb().prepare('SELECT psa_id, code, status FROM project WHERE id = ?').get(activated.projectId) as { psa_id: string; code: string; status: string };
+    const psaProject = systems.psaDb().prepare('SELECT psa_id, code, status FROM project WHERE id = ?').get(activated.projectId) as {
+      psa_id: string;
+      code: string;
+      status: string;
+    };
     expect(psaProject).toEqual({ psa_id: ids.psaProjectId, code: ids.erpProjectCode, status: 'PLANNED' });
     const opportunity = systems.crmDb().prepare('SELECT project_id, erp_project_id, psa_project_id FROM opportunity WHERE id = ?').get(opportunityId);
     expect(opportunity).toEqual({ project_id: activated.projectId, erp_project_id: ids.erpProjectId, psa_project_id: ids.psaProjectId });
@@ -71,11 +79,22 @@ describe('activating a won deal', () => {
     const closedWon = newEvent('opportunity.closed_won', {
       source: 'crm',
       subject: opportunityId,
-      data: { opportunityId, accountId: systems.crmDb().prepare('SELECT account_id FROM opportunity WHERE id = ?').pluck().get(opportunityId), isWon: true, stage: 'Closed Won', amount: { amount: '1000.00', currency: 'USD' }, deliveryRegion: 'NORTH_AMERICA' },
+      data: {
+        opportunityId,
+        accountId: systems.crmDb().prepare('SELECT account_id FROM opportunity WHERE id = ?').pluck().get(opportunityId),
+        isWon: true,
+        stage: 'Closed Won',
+        amount: { amount: '1000.00', currency: 'USD' },
+        deliveryRegion: 'NORTH_AMERICA',
+      },
     });
     const mutations = Array.from({ length: 20 }, (_, i) => run(activation, ACTIVATE, { opportunityId, key: `client-${i}` }));
     // The same event delivered again (at-least-once) and re-published with new IDs (a CDC replay).
-    const events = [closedWon, closedWon, ...Array.from({ length: 3 }, () => ({ ...closedWon, id: newEvent('x', { source: 'crm', subject: opportunityId, data: {} }).id }))];
+    const events = [
+      closedWon,
+      closedWon,
+      ...Array.from({ length: 3 }, () => ({ ...closedWon, id: newEvent('x', { source: 'crm', subject: opportunityId, data: {} }).id })),
+    ];
     await Promise.all(events.map((event) => systems.bus.publish(event)));
     const responses = await Promise.all(mutations);
     const runIds = new Set(responses.map((response) => response.data!['activateProject'].id));

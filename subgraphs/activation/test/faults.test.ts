@@ -4,15 +4,26 @@ import type { StepName } from '../src/saga/activationStates.js';
 import { type CallSite, type FaultInjector, faultRules } from '../src/systems/faults.js';
 import { ACTIVATE, type SystemCounts, type SystemsUnderTest, contractViolations, run, startActivation, startSystems } from './activationHarness.js';
 
-const REMOTE_STEPS: readonly StepName[] = ['VALIDATE', 'ERP_CUSTOMER', 'ERP_PROJECT', 'ERP_BILLING_SCHEDULE', 'PSA_PROJECT', 'PSA_RESOURCE_REQUESTS', 'CRM_LINK'];
+const REMOTE_STEPS: readonly StepName[] = [
+  'VALIDATE',
+  'ERP_CUSTOMER',
+  'ERP_PROJECT',
+  'ERP_BILLING_SCHEDULE',
+  'PSA_PROJECT',
+  'PSA_RESOURCE_REQUESTS',
+  'CRM_LINK',
+];
 
 /** A fault seam that also records every call made through it, in order. */
 function recording(inner: FaultInjector): FaultInjector & { calls: CallSite[] } {
   const calls: CallSite[] = [];
-  return Object.assign((call: CallSite) => {
-    calls.push(call);
-    return inner(call);
-  }, { calls });
+  return Object.assign(
+    (call: CallSite) => {
+      calls.push(call);
+      return inner(call);
+    },
+    { calls },
+  );
 }
 
 describe('activation under faults', () => {
@@ -39,10 +50,12 @@ describe('activation under faults', () => {
   it('retries timeouts and 503s injected at every step, with lost answers, and completes with no duplicate', async () => {
     const opportunityId = deals[0]!;
     // Two failures per step: a 503 before the call, then a timeout after the system has done the write.
-    const faults = faultRules(REMOTE_STEPS.flatMap((step) => [
-      { step, fault: 'unavailable' as const, times: 1 },
-      { step, fault: 'timeout-after' as const, times: 1 },
-    ]));
+    const faults = faultRules(
+      REMOTE_STEPS.flatMap((step) => [
+        { step, fault: 'unavailable' as const, times: 1 },
+        { step, fault: 'timeout-after' as const, times: 1 },
+      ]),
+    );
     const activation = activationWith(faults);
     const before = systems.counts();
     const response = await run(activation, ACTIVATE, { opportunityId, key: 'transient' });
@@ -53,17 +66,25 @@ describe('activation under faults', () => {
       expect(step.attempts, step.name).toBeGreaterThanOrEqual(3);
       expect(step.status).toBe('SUCCEEDED');
     }
-    expect(delta(before)).toEqual({ erpJobs: 1, erpBillingSchedules: 1, psaProjects: 1, psaResourceRequests: lineCount(opportunityId), crmLinkedOpportunities: 1 });
+    expect(delta(before)).toEqual({
+      erpJobs: 1,
+      erpBillingSchedules: 1,
+      psaProjects: 1,
+      psaResourceRequests: lineCount(opportunityId),
+      crmLinkedOpportunities: 1,
+    });
   });
 
   for (const [k, failing] of (['ERP_PROJECT', 'ERP_BILLING_SCHEDULE', 'PSA_PROJECT', 'PSA_RESOURCE_REQUESTS', 'CRM_LINK'] as const).entries()) {
     it(`compensates the steps before ${failing} in reverse order when it fails for good, and ends COMPENSATED with the cause`, async () => {
       const opportunityId = deals[1 + k]!;
       // Each undo also loses its first answer: compensation must be idempotent too.
-      const faults = recording(faultRules([
-        { step: failing, phase: 'forward', fault: 'permanent' },
-        ...REMOTE_STEPS.map((step) => ({ step, phase: 'compensate' as const, fault: 'timeout-after' as const, times: 1 })),
-      ]));
+      const faults = recording(
+        faultRules([
+          { step: failing, phase: 'forward', fault: 'permanent' },
+          ...REMOTE_STEPS.map((step) => ({ step, phase: 'compensate' as const, fault: 'timeout-after' as const, times: 1 })),
+        ]),
+      );
       const activation = activationWith(faults);
       const before = systems.counts();
       const response = await run(activation, ACTIVATE, { opportunityId, key: `permanent-${failing}` });
@@ -71,7 +92,9 @@ describe('activation under faults', () => {
       expect(result.status, JSON.stringify(result.exceptions)).toBe('COMPENSATED');
       expect(result.cause).toMatch(new RegExp(`^${failing} failed: .*injected permanent failure`));
       const index = REMOTE_STEPS.indexOf(failing);
-      const undone = ['ERP_PROJECT', 'ERP_BILLING_SCHEDULE', 'PSA_PROJECT', 'PSA_RESOURCE_REQUESTS', 'CRM_LINK'].filter((step) => REMOTE_STEPS.indexOf(step as StepName) < index);
+      const undone = ['ERP_PROJECT', 'ERP_BILLING_SCHEDULE', 'PSA_PROJECT', 'PSA_RESOURCE_REQUESTS', 'CRM_LINK'].filter(
+        (step) => REMOTE_STEPS.indexOf(step as StepName) < index,
+      );
       // The undo calls, first occurrence of each, follow the reverse order of the steps.
       const undoOrder = [...new Set(faults.calls.filter((call) => call.phase === 'compensate').map((call) => call.step))];
       expect(undoOrder).toEqual([...undone].reverse());
@@ -87,10 +110,12 @@ describe('activation under faults', () => {
 
   it('hands a compensation that keeps failing to a person (NEEDS_ATTENTION and an exception) after its attempts, and carries on once it is waived', async () => {
     const opportunityId = deals[6]!;
-    const faults = recording(faultRules([
-      { step: 'CRM_LINK', phase: 'forward', fault: 'permanent' },
-      { step: 'PSA_PROJECT', phase: 'compensate', fault: 'unavailable' },
-    ]));
+    const faults = recording(
+      faultRules([
+        { step: 'CRM_LINK', phase: 'forward', fault: 'permanent' },
+        { step: 'PSA_PROJECT', phase: 'compensate', fault: 'unavailable' },
+      ]),
+    );
     const activation = activationWith(faults);
     const before = systems.counts();
     const response = await run(activation, ACTIVATE, { opportunityId, key: 'stuck-undo' });
@@ -108,7 +133,10 @@ describe('activation under faults', () => {
     // Someone deletes the PSA project by hand, then waives the undo: compensation finishes what remains.
     systems.psaDb().prepare('DELETE FROM resource_request WHERE project_id = ?').run(result.projectId);
     systems.psaDb().prepare('DELETE FROM project WHERE id = ?').run(result.projectId);
-    const waived = await run(activation, `mutation { resolveException(id: "${exception.id}", resolution: { action: WAIVE, note: "deleted in Kantata by hand" }) { status resolution resolutionNote } }`);
+    const waived = await run(
+      activation,
+      `mutation { resolveException(id: "${exception.id}", resolution: { action: WAIVE, note: "deleted in Kantata by hand" }) { status resolution resolutionNote } }`,
+    );
     expect(waived.data!['resolveException']).toEqual({ status: 'WAIVED', resolution: 'WAIVE', resolutionNote: 'deleted in Kantata by hand' });
     const done = await activation.runner.waitFor(result.id, ['COMPENSATED'], 5_000);
     expect(done.status).toBe('COMPENSATED');
@@ -119,7 +147,14 @@ describe('activation under faults', () => {
     const activation = started[started.length - 1]!;
     const runs = activation.store.runs.searchRuns({}, { limit: 1, offset: 0 });
     expect(runs.rows.length).toBe(1);
-    const exception = activation.store.exceptions.raise(runs.rows[0]!.id, null, { type: 'PO_MISSING', message: 'test', system: 'CRM', recordType: 'Opportunity', recordId: runs.rows[0]!.opportunityId, field: 'PO_Number__c' });
+    const exception = activation.store.exceptions.raise(runs.rows[0]!.id, null, {
+      type: 'PO_MISSING',
+      message: 'test',
+      system: 'CRM',
+      recordType: 'Opportunity',
+      recordId: runs.rows[0]!.opportunityId,
+      field: 'PO_Number__c',
+    });
     const response = await run(activation, `mutation { resolveException(id: "${exception.id}", resolution: { action: WAIVE }) { status } }`);
     expect(response.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
   });
@@ -127,8 +162,11 @@ describe('activation under faults', () => {
   it('publishes only events that match their contracts, whatever went wrong', async () => {
     for (const activation of started) await activation.flushEvents();
     expect(contractViolations(systems.published())).toEqual([]);
-    expect(systems.published().filter((event) => event.type === 'project.activation_failed').map((event) => (event.data as { outcome: string }).outcome)).toEqual(
-      expect.arrayContaining(['COMPENSATED', 'NEEDS_ATTENTION']),
-    );
+    expect(
+      systems
+        .published()
+        .filter((event) => event.type === 'project.activation_failed')
+        .map((event) => (event.data as { outcome: string }).outcome),
+    ).toEqual(expect.arrayContaining(['COMPENSATED', 'NEEDS_ATTENTION']));
   });
 });

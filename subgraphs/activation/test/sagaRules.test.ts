@@ -32,8 +32,22 @@ function facts(overrides: { opportunity?: Partial<NonNullable<ActivationFacts['o
       ...overrides.opportunity,
     },
     legalEntities: [
-      { id: '1', name: 'Meridian Advisory Inc.', region: 'NORTH_AMERICA', currency: 'USD', rateCardId: '101', rateCardRoles: ['PROJECT_MANAGER', 'SENIOR_CONSULTANT'] },
-      { id: '2', name: 'Meridian Advisory Ltd', region: 'UK_IRELAND', currency: 'GBP', rateCardId: '102', rateCardRoles: ['PROJECT_MANAGER', 'SENIOR_CONSULTANT'] },
+      {
+        id: '1',
+        name: 'Meridian Advisory Inc.',
+        region: 'NORTH_AMERICA',
+        currency: 'USD',
+        rateCardId: '101',
+        rateCardRoles: ['PROJECT_MANAGER', 'SENIOR_CONSULTANT'],
+      },
+      {
+        id: '2',
+        name: 'Meridian Advisory Ltd',
+        region: 'UK_IRELAND',
+        currency: 'GBP',
+        rateCardId: '102',
+        rateCardRoles: ['PROJECT_MANAGER', 'SENIOR_CONSULTANT'],
+      },
     ],
     erpCustomers: new Map(),
     projectManagerIds: ['7000003', '7000010'],
@@ -97,10 +111,15 @@ describe('the plan of a validated deal', () => {
     const parent = { ...account, id: '0015g0000004AAAAA2', name: 'Acme Group', region: 'NORTH_AMERICA', currency: 'USD' };
     const child = { ...account, parentId: parent.id };
     const plan = planActivation(
-      facts({ opportunity: { account: child, hierarchy: [parent, child] }, facts: { erpCustomers: new Map([[parent.id, { erpCustomerId: '5001', creditStatus: 'GOOD', taxExempt: false, paymentTermsDays: 60 }]]) } }),
+      facts({
+        opportunity: { account: child, hierarchy: [parent, child] },
+        facts: { erpCustomers: new Map([[parent.id, { erpCustomerId: '5001', creditStatus: 'GOOD', taxExempt: false, paymentTermsDays: 60 }]]) },
+      }),
       '2026-11-01',
     );
-    expect(plan.customers.map((customer) => [customer.accountId, customer.legalEntityId, customer.additionalLegalEntityIds, customer.paymentTermsDays])).toEqual([
+    expect(
+      plan.customers.map((customer) => [customer.accountId, customer.legalEntityId, customer.additionalLegalEntityIds, customer.paymentTermsDays]),
+    ).toEqual([
       [parent.id, '1', [], 60],
       [child.id, '2', [], 60],
     ]);
@@ -119,7 +138,10 @@ describe('the plan of a validated deal', () => {
     const tm = planActivation(facts({ opportunity: { contractType: 'TIME_AND_MATERIALS' } }), '2026-11-01').billingSchedule;
     expect(tm).toMatchObject({ type: 'TIME_AND_MATERIALS', frequency: 'MONTHLY', inArrears: true });
     expect(tm.lines.every((line) => line.amount === null)).toBe(true);
-    const milestones = planActivation(facts({ opportunity: { contractType: 'MILESTONE', amount: { amount: '100000.01', currency: 'GBP' } } }), '2026-11-01').billingSchedule;
+    const milestones = planActivation(
+      facts({ opportunity: { contractType: 'MILESTONE', amount: { amount: '100000.01', currency: 'GBP' } } }),
+      '2026-11-01',
+    ).billingSchedule;
     expect(milestones.lines.map((line) => line.amount)).toEqual(['33333.33', '33333.33', '33333.35']);
   });
 });
@@ -135,7 +157,7 @@ describe('the state machine', () => {
   it('has final statuses with no way out, and every status reachable from REQUESTED', () => {
     for (const status of FINAL_STATUSES) expect(TRANSITIONS[status]).toEqual([]);
     const reached = new Set(['REQUESTED']);
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const from of reached) for (const to of TRANSITIONS[from as keyof typeof TRANSITIONS]) if (!reached.has(to)) changed = Boolean(reached.add(to));
     }

@@ -20,7 +20,9 @@ describe('validation and the exception workflow', () => {
 
   it('opens one exception per problem, sends nothing downstream, and completes after the data is fixed in CRM', async () => {
     // A deal whose contract requires a PO, on an account without its tax registration: two problems at once.
-    const opportunityId = systems.cleanAwaitingOpportunities().find((id) => systems.crmDb().prepare('SELECT po_required FROM opportunity WHERE id = ?').pluck().get(id) === 1)!;
+    const opportunityId = systems
+      .cleanAwaitingOpportunities()
+      .find((id) => systems.crmDb().prepare('SELECT po_required FROM opportunity WHERE id = ?').pluck().get(id) === 1)!;
     const accountId = systems.crmDb().prepare('SELECT account_id FROM opportunity WHERE id = ?').pluck().get(opportunityId) as string;
     const taxId = systems.crmDb().prepare('SELECT tax_id FROM account WHERE id = ?').pluck().get(accountId) as string;
     const poNumber = systems.crmDb().prepare('SELECT po_number FROM opportunity WHERE id = ?').pluck().get(opportunityId) as string;
@@ -47,9 +49,14 @@ describe('validation and the exception workflow', () => {
     expect(systems.counts()).toEqual(before);
 
     // Exceptions are queryable by type, region and system, and counted.
-    const queue = await run(activation, `{ integrationExceptions(filter: { status: [OPEN], system: [CRM] }) { totalCount nodes { type run { id } } } exceptionCounts { type region system count } }`);
+    const queue = await run(
+      activation,
+      `{ integrationExceptions(filter: { status: [OPEN], system: [CRM] }) { totalCount nodes { type run { id } } } exceptionCounts { type region system count } }`,
+    );
     expect(queue.data!['integrationExceptions'].totalCount).toBe(2);
-    expect(queue.data!['exceptionCounts']).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'TAX_ID_MISSING', system: 'CRM', count: 1, region: parked.region })]));
+    expect(queue.data!['exceptionCounts']).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'TAX_ID_MISSING', system: 'CRM', count: 1, region: parked.region })]),
+    );
 
     // Fix the data in CRM, then retry: the run completes and its exceptions close as fixed at the source.
     await run(systems.crm, `mutation { updateOpportunity(id: "${opportunityId}", input: { poNumber: "${poNumber}" }) { poNumber } }`);
@@ -74,7 +81,10 @@ describe('validation and the exception workflow', () => {
     const parked = (await run(activation, ACTIVATE, { opportunityId, key: 'not-won' })).data!['activateProject'];
     expect(parked.status).toBe('EXCEPTION_OPEN');
     expect(parked.exceptions.map((exception: { type: string }) => exception.type)).toEqual(['OPPORTUNITY_NOT_WON']);
-    const resolved = await run(activation, `mutation { resolveException(id: "${parked.exceptions[0].id}", resolution: { action: RETRY, note: "checked" }) { status } }`);
+    const resolved = await run(
+      activation,
+      `mutation { resolveException(id: "${parked.exceptions[0].id}", resolution: { action: RETRY, note: "checked" }) { status } }`,
+    );
     expect(resolved.data!['resolveException'].status).toBe('RESOLVED');
     // Still not won: re-validation opens the problem again.
     const again = await activation.runner.waitFor(parked.id, ['EXCEPTION_OPEN'], 5_000);
@@ -86,7 +96,8 @@ describe('validation and the exception workflow', () => {
     await run(systems.crm, `mutation { setOpportunityStage(id: "${opportunityId}", stage: "Closed Won") { id } }`);
     await systems.crm.flushEvents();
     const fresh = await activation.runner.waitFor(
-      activation.store.runs.searchRuns({ opportunityId, statuses: ['ACTIVE'] }, { limit: 1, offset: 0 }).rows[0]?.id ?? (await waitForRun(activation, opportunityId, parked.id)),
+      activation.store.runs.searchRuns({ opportunityId, statuses: ['ACTIVE'] }, { limit: 1, offset: 0 }).rows[0]?.id ??
+        (await waitForRun(activation, opportunityId, parked.id)),
       ['ACTIVE'],
       5_000,
     );
@@ -197,7 +208,14 @@ describe('automatic activation from CRM events', () => {
   it('publishes CRM, PSA and activation events that match their contracts', async () => {
     await activation.flushEvents();
     await systems.psa.flushEvents();
-    const ours = systems.published().filter((event) => event.version === 1 && !(event.type === 'opportunity.closed_won' && (event.data as { opportunityId?: string }).opportunityId === 'not-an-id') && Object.keys(event.data).length > 0);
+    const ours = systems
+      .published()
+      .filter(
+        (event) =>
+          event.version === 1 &&
+          !(event.type === 'opportunity.closed_won' && (event.data as { opportunityId?: string }).opportunityId === 'not-an-id') &&
+          Object.keys(event.data).length > 0,
+      );
     expect(ours.length).toBeGreaterThan(10);
     expect(contractViolations(ours)).toEqual([]);
     expect(new Set(ours.map((event) => event.type))).toEqual(

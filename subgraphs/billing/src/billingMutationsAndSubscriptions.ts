@@ -12,7 +12,8 @@ import type { Resolvers, ResolversTypes, SubscriptionInvoiceStatusChangedArgs, S
 import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEvent } from './invoiceEvents.js';
 import { BillingSystemError } from './invoiceLifecycle.js';
 
-const invoiceId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isStripeId(v, 'in'), 'a billing invoice ID (in_ followed by 24 letters and digits)');
+const invoiceId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (v) => isStripeId(v, 'in'), 'a billing invoice ID (in_ followed by 24 letters and digits)');
 
 /** Runs a billing-system write, mapping its typed refusals to GraphQL errors with their stable codes. */
 async function write<T>(context: BillingContext, change: () => Promise<T>): Promise<T> {
@@ -33,7 +34,12 @@ const statusEvent = (event: BusEvent) => event as InvoiceStatusEvent;
  * What `resolve` is: the generated type leaves its parent `any` (it cannot know what `subscribe` streams), so it
  * is named here as the bus event `subscribe` streams; what it returns is checked against InvoiceStatusChange.
  */
-type ResolveStatusChange = SubscriptionResolveFn<ResolversTypes['InvoiceStatusChange'], InvoiceStatusEvent, BillingContext, Partial<SubscriptionInvoiceStatusChangedArgs>>;
+type ResolveStatusChange = SubscriptionResolveFn<
+  ResolversTypes['InvoiceStatusChange'],
+  InvoiceStatusEvent,
+  BillingContext,
+  Partial<SubscriptionInvoiceStatusChangedArgs>
+>;
 
 export const billingMutationResolvers: Resolvers = {
   Mutation: {
@@ -45,7 +51,9 @@ export const billingMutationResolvers: Resolvers = {
         try {
           amountMinor = parseMinor(args.amount);
         } catch {
-          throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "amount" must be a positive amount with at most 2 decimals, got "${args.amount}".`, { argument: 'amount' });
+          throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "amount" must be a positive amount with at most 2 decimals, got "${args.amount}".`, {
+            argument: 'amount',
+          });
         }
       }
       return write(context, () => context.billing.payInvoice(id, amountMinor));
@@ -60,9 +68,12 @@ export const billingMutationResolvers: Resolvers = {
         if (args.projectId == null && args.accountId == null) {
           throw inputError(ErrorCode.BAD_USER_INPUT, 'invoiceStatusChanged needs projectId or accountId (or both).', { argument: 'projectId' });
         }
-        const projectId = args.projectId == null ? null : requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ + ULID)');
+        const projectId =
+          args.projectId == null ? null : requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ + ULID)');
         const accountId =
-          args.accountId == null ? null : requireIdFormat('accountId', args.accountId, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
+          args.accountId == null
+            ? null
+            : requireIdFormat('accountId', args.accountId, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
         if (!context.bus) throw new GraphQLError('Subscriptions need an event bus.', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
         return eventStream(context.bus, INVOICE_STATUS_EVENT_TYPES, (event) => {
           const { data } = statusEvent(event);

@@ -4,4 +4,8 @@ import { loadWorldOptions } from '../../sandboxes/src/index.js';
 import { runSubgraphProcessWithEventBus } from '../../platform/src/subgraph/runSubgraphProcess.js';
 import { createBillingSubgraph } from './billingSubgraph.js';
 
-await runSubgraphProcessWithEventBus('billing', () => ({ ...loadSubgraphConfig('billing'), world: loadWorldOptions() }), (config, bus) => createBillingSubgraph(config, { bus }));
+await runSubgraphProcessWithEventBus(
+  'billing',
+  () => ({ ...loadSubgraphConfig('billing'), world: loadWorldOptions() }),
+  (config, bus) => createBillingSubgraph(config, { bus }),
+);

@@ -59,7 +59,11 @@ function seededSandbox(prefix: string, withSubgraph: boolean) {
 describe('billing sandbox at the default seed volume', () => {
   const seeded = seededSandbox('billing-read', true);
   const db = () => seeded.sandbox.store.db;
-  const count = (sql: string, ...params: unknown[]) => db().prepare(sql).pluck().get(...params) as number;
+  const count = (sql: string, ...params: unknown[]) =>
+    db()
+      .prepare(sql)
+      .pluck()
+      .get(...params) as number;
 
   it('seeds at least 12,000 invoices in every status, from nothing, in a few seconds', () => {
     expect(count('SELECT COUNT(*) FROM invoice')).toBeGreaterThanOrEqual(12_000);
@@ -82,7 +86,11 @@ describe('billing sandbox at the default seed volume', () => {
 
   it('bills only projects of the world, each to its account’s customer in the project’s currency', () => {
     const projects = new Map(seedWorld.projects.map((project) => [project.id, project]));
-    const rows = db().prepare('SELECT project_id, customer_id, currency FROM billing_project').all() as Array<{ project_id: string; customer_id: string; currency: string }>;
+    const rows = db().prepare('SELECT project_id, customer_id, currency FROM billing_project').all() as Array<{
+      project_id: string;
+      customer_id: string;
+      currency: string;
+    }>;
     expect(rows).toHaveLength(seedWorld.projects.length);
     for (const row of rows) {
       const project = projects.get(row.project_id)!;
@@ -103,12 +111,17 @@ describe('billing sandbox at the default seed volume', () => {
   });
 
   it('keeps every invoice’s amount paid equal to the sum of its payments', () => {
-    expect(count('SELECT COUNT(*) FROM invoice i WHERE amount_paid_minor <> (SELECT COALESCE(SUM(amount_minor), 0) FROM payment WHERE invoice_id = i.id)')).toBe(0);
+    expect(
+      count('SELECT COUNT(*) FROM invoice i WHERE amount_paid_minor <> (SELECT COALESCE(SUM(amount_minor), 0) FROM payment WHERE invoice_id = i.id)'),
+    ).toBe(0);
     expect(count("SELECT COUNT(*) FROM invoice WHERE status = 'PAID' AND amount_paid_minor <> total_minor")).toBe(0);
   });
 
   it('has open invoices that are partially paid and open invoices that are overdue', async () => {
-    const result = await execute(seeded.subgraph, '{ partly: invoices(filter: { partiallyPaid: true }) { totalCount } late: invoices(filter: { overdue: true }) { totalCount } }');
+    const result = await execute(
+      seeded.subgraph,
+      '{ partly: invoices(filter: { partiallyPaid: true }) { totalCount } late: invoices(filter: { overdue: true }) { totalCount } }',
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data!['partly'].totalCount).toBeGreaterThan(0);
     expect(result.data!['late'].totalCount).toBeGreaterThan(0);
@@ -153,7 +166,8 @@ describe('billing sandbox at the default seed volume', () => {
     });
 
     it('pages with stable cursors and the same total on every page', async () => {
-      const query = 'query ($after: String) { invoices(first: 50, after: $after, filter: { status: [OPEN] }) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id status } } }';
+      const query =
+        'query ($after: String) { invoices(first: 50, after: $after, filter: { status: [OPEN] }) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id status } } }';
       const first = (await execute(seeded.subgraph, query)).data!['invoices'];
       const second = (await execute(seeded.subgraph, query, { after: first.pageInfo.endCursor })).data!['invoices'];
       expect(first.nodes).toHaveLength(50);
@@ -219,16 +233,17 @@ describe('billing sandbox at the default seed volume', () => {
   });
 
   it('rolls up each project’s invoices exactly as a direct SQL computation does', async () => {
-    const withoutInvoices = db().prepare('SELECT project_id FROM billing_project p WHERE NOT EXISTS (SELECT 1 FROM invoice WHERE project_id = p.project_id) LIMIT 1').pluck().get() as string;
+    const withoutInvoices = db()
+      .prepare('SELECT project_id FROM billing_project p WHERE NOT EXISTS (SELECT 1 FROM invoice WHERE project_id = p.project_id) LIMIT 1')
+      .pluck()
+      .get() as string;
     const withOverdue = db().prepare("SELECT project_id FROM invoice WHERE status = 'OPEN' AND due_date < ? LIMIT 3").pluck().all(TODAY) as string[];
     const projectIds = [withoutInvoices, ...withOverdue, ...seedWorld.projects.slice(0, 25).map((project) => project.id)];
     const expected = projectIds.map((id) => {
       const currency = db().prepare('SELECT currency FROM billing_project WHERE project_id = ?').pluck().get(id) as string;
-      const sum = (where: string, value = 'total_minor') =>
-        count(`SELECT COALESCE(SUM(${value}), 0) FROM invoice WHERE project_id = ? AND ${where}`, id);
+      const sum = (where: string, value = 'total_minor') => count(`SELECT COALESCE(SUM(${value}), 0) FROM invoice WHERE project_id = ? AND ${where}`, id);
       const newest = db().prepare('SELECT status, created_date FROM invoice WHERE project_id = ? ORDER BY created_date DESC, id DESC LIMIT 1').get(id) as
-        | { status: string; created_date: string }
-        | undefined;
+        { status: string; created_date: string } | undefined;
       const money = (minor: number) => ({ amount: formatMinor(minor), currency });
       return {
         id,
@@ -244,9 +259,13 @@ describe('billing sandbox at the default seed volume', () => {
         },
       };
     });
-    const result = await execute(seeded.subgraph, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { id invoiceSummary { ${SUMMARY_FIELDS} } } } }`, {
-      r: projectIds.map((id) => ({ __typename: 'Project', id })),
-    });
+    const result = await execute(
+      seeded.subgraph,
+      `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { id invoiceSummary { ${SUMMARY_FIELDS} } } } }`,
+      {
+        r: projectIds.map((id) => ({ __typename: 'Project', id })),
+      },
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data!['_entities']).toEqual(expected);
     expect(expected[0]!.invoiceSummary.invoiceCount).toBe(0);
@@ -254,10 +273,21 @@ describe('billing sandbox at the default seed volume', () => {
   });
 
   it('lists a project’s invoices newest first, and only the statuses asked for', async () => {
-    const project = { id: db().prepare("SELECT project_id FROM invoice WHERE status = 'OPEN' AND project_id IN (SELECT project_id FROM invoice WHERE status = 'PAID') LIMIT 1").pluck().get() as string };
+    const project = {
+      id: db()
+        .prepare("SELECT project_id FROM invoice WHERE status = 'OPEN' AND project_id IN (SELECT project_id FROM invoice WHERE status = 'PAID') LIMIT 1")
+        .pluck()
+        .get() as string,
+    };
     const expected = db().prepare('SELECT id FROM invoice WHERE project_id = ? ORDER BY created_date DESC, id DESC').pluck().all(project.id);
-    const expectedPaid = db().prepare("SELECT id FROM invoice WHERE project_id = ? AND status = 'PAID' ORDER BY created_date DESC, id DESC").pluck().all(project.id);
-    const result = await execute(seeded.subgraph, `{ _entities(representations: [{ __typename: "Project", id: "${project.id}" }]) { ... on Project { invoices { id } paid: invoices(status: [PAID]) { id } } } }`);
+    const expectedPaid = db()
+      .prepare("SELECT id FROM invoice WHERE project_id = ? AND status = 'PAID' ORDER BY created_date DESC, id DESC")
+      .pluck()
+      .all(project.id);
+    const result = await execute(
+      seeded.subgraph,
+      `{ _entities(representations: [{ __typename: "Project", id: "${project.id}" }]) { ... on Project { invoices { id } paid: invoices(status: [PAID]) { id } } } }`,
+    );
     expect(result.errors).toBeUndefined();
     const entity = result.data!['_entities'][0];
     expect(entity.invoices.map((invoice: { id: string }) => invoice.id)).toEqual(expected);
@@ -267,7 +297,11 @@ describe('billing sandbox at the default seed volume', () => {
   });
 
   it('resolves Invoice and Account references, with receivables per currency from the account’s customer', async () => {
-    const invoice = db().prepare("SELECT id, total_minor, currency FROM invoice WHERE status = 'UNCOLLECTIBLE' LIMIT 1").get() as { id: string; total_minor: number; currency: string };
+    const invoice = db().prepare("SELECT id, total_minor, currency FROM invoice WHERE status = 'UNCOLLECTIBLE' LIMIT 1").get() as {
+      id: string;
+      total_minor: number;
+      currency: string;
+    };
     const multiCurrency = db()
       .prepare(
         `SELECT c.crm_account_id FROM customer c JOIN invoice i ON i.customer_id = c.id AND i.status = 'OPEN'
@@ -275,7 +309,10 @@ describe('billing sandbox at the default seed volume', () => {
       )
       .pluck()
       .get() as string | undefined;
-    const single = db().prepare("SELECT c.crm_account_id FROM customer c JOIN invoice i ON i.customer_id = c.id AND i.status = 'OPEN' LIMIT 1").pluck().get() as string;
+    const single = db()
+      .prepare("SELECT c.crm_account_id FROM customer c JOIN invoice i ON i.customer_id = c.id AND i.status = 'OPEN' LIMIT 1")
+      .pluck()
+      .get() as string;
     const prospect = seedWorld.accounts.find((account) => account.billingCustomerSequence === null)!.crmId;
     const accounts = [single, ...(multiCurrency ? [multiCurrency] : []), prospect];
     const receivables = (accountId: string) =>
@@ -316,12 +353,18 @@ describe('billing sandbox at the default seed volume', () => {
       [
         'a project filter that is not a canonical project ID',
         '{ invoices(filter: { projectId: "PRJ-10001" }) { totalCount } }',
-        { code: 'INVALID_ID', message: 'Argument "filter.projectId" has an invalid ID "PRJ-10001": expected a canonical project ID (prj_ and a 26-character ULID).' },
+        {
+          code: 'INVALID_ID',
+          message: 'Argument "filter.projectId" has an invalid ID "PRJ-10001": expected a canonical project ID (prj_ and a 26-character ULID).',
+        },
       ],
       [
         'an account filter that is not a Salesforce Account ID',
         '{ invoices(filter: { accountId: "0065g0000004CthAAE" }) { totalCount } }',
-        { code: 'INVALID_ID', message: 'Argument "filter.accountId" has an invalid ID "0065g0000004CthAAE": expected an 18-character Salesforce Account ID (prefix 001).' },
+        {
+          code: 'INVALID_ID',
+          message: 'Argument "filter.accountId" has an invalid ID "0065g0000004CthAAE": expected an 18-character Salesforce Account ID (prefix 001).',
+        },
       ],
       [
         'an inverted created date range',
@@ -549,14 +592,34 @@ describe('invoice lifecycle in the billing sandbox', () => {
   });
 
   describe('directly through SQL, where the store’s triggers and constraints are the only guard', () => {
-    const sql = (statement: string, ...params: unknown[]) => () => db().prepare(statement).run(...params);
+    const sql =
+      (statement: string, ...params: unknown[]) =>
+      () =>
+        db()
+          .prepare(statement)
+          .run(...params);
     /** The write that makes each allowed move in the store itself, with the columns Stripe sets on the way. */
     const moves: Record<string, (id: string, invoice: BillingInvoice) => void> = {
-      'DRAFT>OPEN': (id) => sql("UPDATE invoice SET status = 'OPEN', number = ?, finalized_date = ?, due_date = ? WHERE id = ?", `TEST-${id}`, TODAY, TODAY, id)(),
-      'OPEN>PAID': (id, invoice) => sql('INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)', `py_${id.slice(3)}`, id, invoice.totalMinor - invoice.amountPaidMinor, TODAY)(),
+      'DRAFT>OPEN': (id) =>
+        sql("UPDATE invoice SET status = 'OPEN', number = ?, finalized_date = ?, due_date = ? WHERE id = ?", `TEST-${id}`, TODAY, TODAY, id)(),
+      'OPEN>PAID': (id, invoice) =>
+        sql(
+          'INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)',
+          `py_${id.slice(3)}`,
+          id,
+          invoice.totalMinor - invoice.amountPaidMinor,
+          TODAY,
+        )(),
       'OPEN>VOID': (id) => sql("UPDATE invoice SET status = 'VOID', voided_date = ? WHERE id = ?", TODAY, id)(),
       'OPEN>UNCOLLECTIBLE': (id) => sql("UPDATE invoice SET status = 'UNCOLLECTIBLE', marked_uncollectible_date = ? WHERE id = ?", TODAY, id)(),
-      'UNCOLLECTIBLE>PAID': (id, invoice) => sql('INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)', `py_${id.slice(3)}`, id, invoice.totalMinor - invoice.amountPaidMinor, TODAY)(),
+      'UNCOLLECTIBLE>PAID': (id, invoice) =>
+        sql(
+          'INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)',
+          `py_${id.slice(3)}`,
+          id,
+          invoice.totalMinor - invoice.amountPaidMinor,
+          TODAY,
+        )(),
       'UNCOLLECTIBLE>VOID': (id) => sql("UPDATE invoice SET status = 'VOID', voided_date = ? WHERE id = ?", TODAY, id)(),
     };
     const allowedPairs = PAIRS.filter(([from, to]) => ALLOWED.has(`${from}>${to}`));
@@ -594,15 +657,17 @@ describe('invoice lifecycle in the billing sandbox', () => {
 
     it('refuses to mark an invoice paid before its payments cover the total', () => {
       const invoice = anInvoice('OPEN', 'amount_paid_minor > 0');
-      expect(sql("UPDATE invoice SET status = 'PAID', paid_date = ? WHERE id = ?", TODAY, invoice.id)).toThrow('CHECK constraint failed: invoice_paid_in_full_when_paid');
+      expect(sql("UPDATE invoice SET status = 'PAID', paid_date = ? WHERE id = ?", TODAY, invoice.id)).toThrow(
+        'CHECK constraint failed: invoice_paid_in_full_when_paid',
+      );
     });
 
     it('refuses a payment larger than the amount remaining, and rolls the payment back', () => {
       const invoice = anInvoice('OPEN');
       const tooMuch = invoice.totalMinor - invoice.amountPaidMinor + 1;
-      expect(sql('INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)', 'py_TOOMUCH00000000000000000', invoice.id, tooMuch, TODAY)).toThrow(
-        'CHECK constraint failed: invoice_amount_paid_within_total',
-      );
+      expect(
+        sql('INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)', 'py_TOOMUCH00000000000000000', invoice.id, tooMuch, TODAY),
+      ).toThrow('CHECK constraint failed: invoice_amount_paid_within_total');
       expect(read(invoice.id)).toEqual(invoice);
       expect(db().prepare('SELECT COUNT(*) FROM payment WHERE id = ?').pluck().get('py_TOOMUCH00000000000000000')).toBe(0);
     });
@@ -614,9 +679,9 @@ describe('invoice lifecycle in the billing sandbox', () => {
 
     it.each(['DRAFT', 'PAID', 'VOID'] as const)('refuses a payment on a %s invoice', (status) => {
       const invoice = anInvoice(status);
-      expect(sql('INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)', 'py_REFUSED0000000000000000', invoice.id, 1, TODAY)).toThrow(
-        `invoice ${invoice.id} is ${status}: only open or uncollectible invoices take payments`,
-      );
+      expect(
+        sql('INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (?, ?, ?, ?)', 'py_REFUSED0000000000000000', invoice.id, 1, TODAY),
+      ).toThrow(`invoice ${invoice.id} is ${status}: only open or uncollectible invoices take payments`);
     });
 
     it('keeps the number null exactly while the invoice is a draft', () => {

@@ -8,14 +8,15 @@ import type { Resolvers } from './generated/resolverTypes.js';
 
 const opportunityId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
-const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
-const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ followed by a 26-character ULID)');
+const accountId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
+const projectId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ followed by a 26-character ULID)');
 const numericId = (argument: string, id: string) => requireIdFormat(argument, id, isNumericId, 'a numeric internal ID');
 
 export const crmMutationResolvers: Resolvers = {
   Mutation: {
-    setOpportunityStage: async (_, args, { writes }) =>
-      (await writes.setOpportunityStage(opportunityId('id', args.id), args.stage)).opportunity,
+    setOpportunityStage: async (_, args, { writes }) => (await writes.setOpportunityStage(opportunityId('id', args.id), args.stage)).opportunity,
     updateOpportunity: async (_, args, { writes, loaders }) => {
       const id = opportunityId('id', args.id);
       // An omitted field is left as it is: only a key present in the input (even as null) is written.

@@ -16,7 +16,8 @@ import {
 } from '../../platform/src/index.js';
 import type { Resolvers } from './generated/resolverTypes.js';
 
-const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
+const accountId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
 const opportunityId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Opportunity'), 'an 18-character Salesforce Opportunity ID (prefix 006)');
 
@@ -65,8 +66,7 @@ export const crmResolvers: Resolvers = {
   },
 
   Account: {
-    __resolveReference: (reference, { loaders }) =>
-      loaders.accountById.load(referenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account'))),
+    __resolveReference: (reference, { loaders }) => loaders.accountById.load(referenceKey('Account', reference.id, (id) => isSalesforceId(id, 'Account'))),
     billingAddress: (account) => ({
       street: account.street,
       city: account.city,

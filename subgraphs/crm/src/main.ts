@@ -4,4 +4,8 @@ import { loadWorldOptions } from '../../sandboxes/src/index.js';
 import { runSubgraphProcessWithEventBus } from '../../platform/src/subgraph/runSubgraphProcess.js';
 import { createCrmSubgraph } from './crmSubgraph.js';
 
-await runSubgraphProcessWithEventBus('crm', () => ({ ...loadSubgraphConfig('crm'), world: loadWorldOptions() }), (config, bus) => createCrmSubgraph({ ...config, bus }));
+await runSubgraphProcessWithEventBus(
+  'crm',
+  () => ({ ...loadSubgraphConfig('crm'), world: loadWorldOptions() }),
+  (config, bus) => createCrmSubgraph({ ...config, bus }),
+);

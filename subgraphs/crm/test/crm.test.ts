@@ -63,27 +63,32 @@ describe('CRM sandbox at the default seed volume', () => {
   it('links every activated deal to a canonical project ID, and only won deals', () => {
     expect(count('SELECT COUNT(*) FROM opportunity WHERE project_id IS NOT NULL')).toBeGreaterThanOrEqual(1200);
     expect(count('SELECT COUNT(*) FROM opportunity o JOIN opportunity_stage s ON s.name = o.stage_name WHERE project_id IS NOT NULL AND s.is_won = 0')).toBe(0);
-    const ids = db()
-      .prepare('SELECT project_id FROM opportunity WHERE project_id IS NOT NULL LIMIT 100')
-      .pluck()
-      .all() as string[];
+    const ids = db().prepare('SELECT project_id FROM opportunity WHERE project_id IS NOT NULL LIMIT 100').pluck().all() as string[];
     expect(ids.every(isCanonicalProjectId)).toBe(true);
   });
 
   it('resolves a Project reference to the opportunity it was activated from', async () => {
     const project = buildWorld(world).projects[3]!;
-    const result = await execute(crm, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { id opportunity { id isWon account { id } } } } }`, {
-      r: [{ __typename: 'Project', id: project.id }],
-    });
+    const result = await execute(
+      crm,
+      `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { id opportunity { id isWon account { id } } } } }`,
+      {
+        r: [{ __typename: 'Project', id: project.id }],
+      },
+    );
     expect(result.errors).toBeUndefined();
     const opportunity = buildWorld(world).opportunities[project.opportunityIndex]!;
-    expect(result.data!['_entities']).toEqual([{ id: project.id, opportunity: { id: opportunity.crmId, isWon: true, account: { id: buildWorld(world).accounts[opportunity.accountIndex]!.crmId } } }]);
+    expect(result.data!['_entities']).toEqual([
+      { id: project.id, opportunity: { id: opportunity.crmId, isWon: true, account: { id: buildWorld(world).accounts[opportunity.accountIndex]!.crmId } } },
+    ]);
   });
 
   it('rejects an account ID that is not a Salesforce Account ID with INVALID_ID', async () => {
     const result = await execute(crm, '{ account(id: "0065g0000004CthAAE") { id } }');
     expect(result.errors?.[0]?.extensions?.['code']).toBe('INVALID_ID');
-    expect(result.errors?.[0]?.message).toBe('Argument "id" has an invalid ID "0065g0000004CthAAE": expected an 18-character Salesforce Account ID (prefix 001).');
+    expect(result.errors?.[0]?.message).toBe(
+      'Argument "id" has an invalid ID "0065g0000004CthAAE": expected an 18-character Salesforce Account ID (prefix 001).',
+    );
   });
 
   it('rejects a page size over the maximum with PAGE_SIZE_OUT_OF_RANGE', async () => {

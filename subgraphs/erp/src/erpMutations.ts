@@ -28,7 +28,9 @@ export const erpMutationResolvers: Resolvers = {
   Mutation: {
     upsertErpCustomer: async (_, { input }, { writes }) => {
       if (!Number.isInteger(input.paymentTermsDays) || input.paymentTermsDays < 0 || input.paymentTermsDays > 365) {
-        throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.paymentTermsDays" must be a whole number of days from 0 to 365.`, { argument: 'input.paymentTermsDays' });
+        throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.paymentTermsDays" must be a whole number of days from 0 to 365.`, {
+          argument: 'input.paymentTermsDays',
+        });
       }
       const { record, created } = await writes.upsertCustomer({
         externalId: accountId('input.accountId', input.accountId),
@@ -44,7 +46,9 @@ export const erpMutationResolvers: Resolvers = {
     },
     upsertErpProject: async (_, { input }, { writes }) => {
       if (input.startDate > input.endDate) {
-        throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "input" is inverted: startDate (${input.startDate}) is after endDate (${input.endDate}).`, { argument: 'input' });
+        throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "input" is inverted: startDate (${input.startDate}) is after endDate (${input.endDate}).`, {
+          argument: 'input',
+        });
       }
       const { record, created } = await writes.upsertJob({
         externalId: projectId('input.projectId', input.projectId),
@@ -63,7 +67,9 @@ export const erpMutationResolvers: Resolvers = {
     },
     upsertErpBillingSchedule: async (_, { input }, { writes }) => {
       if (input.frequency !== 'MONTHLY' && input.frequency !== 'MILESTONE') {
-        throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.frequency" must be MONTHLY or MILESTONE, got "${input.frequency}".`, { argument: 'input.frequency' });
+        throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "input.frequency" must be MONTHLY or MILESTONE, got "${input.frequency}".`, {
+          argument: 'input.frequency',
+        });
       }
       const timeAndMaterials = input.type === 'TIME_AND_MATERIALS';
       const lines = input.lines.map((line, i) => {

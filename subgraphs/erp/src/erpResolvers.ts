@@ -7,8 +7,17 @@
  * subgraph also hands out `{ id }` Project references of its own (report rows) and resolves their fields itself.
  */
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { type EntityReference, existing, inputError, isCanonicalProjectId, isSalesforceId, money, requireIdFormat, requireMonth,
-  referenceKey, } from '../../platform/src/index.js';
+import {
+  type EntityReference,
+  existing,
+  inputError,
+  isCanonicalProjectId,
+  isSalesforceId,
+  money,
+  requireIdFormat,
+  requireMonth,
+  referenceKey,
+} from '../../platform/src/index.js';
 import type { BillingReportQuery } from './erpPort.js';
 import type { ErpLoaders } from './erpLoaders.js';
 import type { QueryBilledVsUnbilledArgs, Resolvers } from './generated/resolverTypes.js';
@@ -26,14 +35,20 @@ function billingReportQuery(args: QueryBilledVsUnbilledArgs): BillingReportQuery
   const fromMonth = requireMonth('filter.fromMonth', filter.fromMonth);
   const toMonth = requireMonth('filter.toMonth', filter.toMonth);
   if (fromMonth !== null && toMonth !== null && fromMonth > toMonth) {
-    throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: fromMonth (${fromMonth}) is after toMonth (${toMonth}).`, { argument: 'filter' });
+    throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: fromMonth (${fromMonth}) is after toMonth (${toMonth}).`, {
+      argument: 'filter',
+    });
   }
   const projectIds = filter.projectIds ?? null;
   if (projectIds !== null && projectIds.length > MAX_REPORT_PROJECT_IDS) {
-    throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "filter.projectIds" lists ${projectIds.length} projects; at most ${MAX_REPORT_PROJECT_IDS} are allowed.`, {
-      argument: 'filter.projectIds',
-      maximum: MAX_REPORT_PROJECT_IDS,
-    });
+    throw inputError(
+      ErrorCode.BAD_USER_INPUT,
+      `Argument "filter.projectIds" lists ${projectIds.length} projects; at most ${MAX_REPORT_PROJECT_IDS} are allowed.`,
+      {
+        argument: 'filter.projectIds',
+        maximum: MAX_REPORT_PROJECT_IDS,
+      },
+    );
   }
   for (const id of projectIds ?? []) requireIdFormat('filter.projectIds', id, isCanonicalProjectId, CANONICAL_PROJECT_ID);
   return { groupBy: args.groupBy, fromMonth, toMonth, regions: filter.region ?? null, projectIds };

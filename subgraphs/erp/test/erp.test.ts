@@ -83,7 +83,11 @@ describe('ERP sandbox at the default seed volume', () => {
   });
 
   const db = () => (erp.erp as SandboxErp).store.db;
-  const count = (sql: string, ...params: unknown[]) => db().prepare(sql).pluck().get(...params) as number;
+  const count = (sql: string, ...params: unknown[]) =>
+    db()
+      .prepare(sql)
+      .pluck()
+      .get(...params) as number;
   /** Runs `work` and undoes whatever it wrote, so rule tests leave the seeded store as it was. */
   const rolledBack = (work: () => void) => {
     db().exec('SAVEPOINT rule_test');
@@ -95,9 +99,11 @@ describe('ERP sandbox at the default seed volume', () => {
   };
   const postingsOf = (type: string): MonthlyLedger =>
     ledgerOf(
-      (db()
-        .prepare('SELECT j.external_id AS projectId, p.period, p.amount_minor AS amount FROM posting p JOIN job j ON j.id = p.job_id WHERE p.type = ?')
-        .all(type) as Array<{ projectId: string; period: string; amount: number }>).map((row) => [`${row.projectId}|${row.period}`, row.amount] as const),
+      (
+        db()
+          .prepare('SELECT j.external_id AS projectId, p.period, p.amount_minor AS amount FROM posting p JOIN job j ON j.id = p.job_id WHERE p.type = ?')
+          .all(type) as Array<{ projectId: string; period: string; amount: number }>
+      ).map((row) => [`${row.projectId}|${row.period}`, row.amount] as const),
     );
 
   describe('seed', () => {
@@ -117,10 +123,12 @@ describe('ERP sandbox at the default seed volume', () => {
     it("files every job under a customer that exists and is the project's CRM account", () => {
       expect(count('SELECT COUNT(*) FROM job j LEFT JOIN customer c ON c.id = j.customer_id WHERE c.id IS NULL')).toBe(0);
       const accountOfJob = new Map(
-        (db().prepare('SELECT j.external_id, c.external_id AS account_id FROM job j JOIN customer c ON c.id = j.customer_id').all() as Array<{
-          external_id: string;
-          account_id: string;
-        }>).map((row) => [row.external_id, row.account_id]),
+        (
+          db().prepare('SELECT j.external_id, c.external_id AS account_id FROM job j JOIN customer c ON c.id = j.customer_id').all() as Array<{
+            external_id: string;
+            account_id: string;
+          }>
+        ).map((row) => [row.external_id, row.account_id]),
       );
       for (const project of world.projects) expect(accountOfJob.get(project.id)).toBe(world.accounts[project.accountIndex]!.crmId);
       expect(db().pragma('foreign_key_check')).toEqual([]);
@@ -133,11 +141,14 @@ describe('ERP sandbox at the default seed volume', () => {
     });
 
     it("posts each project's cost per month exactly as the approved time's cost", () => {
-      const expected = ledgerOf(plans.flatMap(({ project, approved }) => approved.map((month) => [`${project.id}|${month.month}`, month.approvedCostMinor] as const)));
+      const expected = ledgerOf(
+        plans.flatMap(({ project, approved }) => approved.map((month) => [`${project.id}|${month.month}`, month.approvedCostMinor] as const)),
+      );
       expect(postingsOf('TIME_COST')).toEqual(expected);
       const totalCostOf = (project: SeedProject) =>
         count("SELECT COALESCE(SUM(amount_minor), 0) FROM posting WHERE type = 'TIME_COST' AND job_id = ?", project.erpId);
-      for (const { project, approved } of plans.slice(0, 25)) expect(totalCostOf(project)).toBe(approved.reduce((sum, month) => sum + month.approvedCostMinor, 0));
+      for (const { project, approved } of plans.slice(0, 25))
+        expect(totalCostOf(project)).toBe(approved.reduce((sum, month) => sum + month.approvedCostMinor, 0));
     });
 
     it('posts as billed the subtotals of finalized invoices that were not voided, in the month they were finalized', () => {
@@ -172,7 +183,9 @@ describe('ERP sandbox at the default seed volume', () => {
       expect(byType('FIXED_FEE').some(({ project }) => Object.values(revenueOf(project)).reduce((a, b) => a + b, 0) === project.budgetMinor)).toBe(true);
       for (const { project } of byType('MILESTONE').slice(0, 40)) {
         const completed = project.milestones.filter((milestone) => milestone.actualDay !== null);
-        expect(revenueOf(project)).toEqual(ledgerOf(completed.map((milestone) => [`${project.id}|${monthOf(milestone.actualDay!)}`, milestone.amountMinor] as const)));
+        expect(revenueOf(project)).toEqual(
+          ledgerOf(completed.map((milestone) => [`${project.id}|${monthOf(milestone.actualDay!)}`, milestone.amountMinor] as const)),
+        );
       }
       for (const { project, billing } of byType('RETAINER').slice(0, 40)) {
         const elapsed = billing.lines.filter((line) => lastDayOfMonth(monthOf(line.day)) < world.asOfDay);
@@ -197,9 +210,19 @@ describe('ERP sandbox at the default seed volume', () => {
     const someCustomer = () => db().prepare('SELECT * FROM customer ORDER BY id LIMIT 1').get() as { id: number; external_id: string; subsidiary_id: number };
     const insertCustomer = (id: unknown, externalId: string) =>
       db()
-        .prepare(`INSERT INTO customer (id, entity_id, company_name, subsidiary_id, currency, external_id, terms_days, tax_exempt) VALUES (?, ?, 'Test Co', 1, 'USD', ?, 30, 0)`)
+        .prepare(
+          `INSERT INTO customer (id, entity_id, company_name, subsidiary_id, currency, external_id, terms_days, tax_exempt) VALUES (?, ?, 'Test Co', 1, 'USD', ?, 30, 0)`,
+        )
         .run(id, `CUST-${typeof id === 'number' ? id : 1}`, externalId);
-    const insertJob = (values: { id: number; externalId: string; customerId: number; subsidiaryId: number; currency?: string; rateCardId?: number; budget?: number }) =>
+    const insertJob = (values: {
+      id: number;
+      externalId: string;
+      customerId: number;
+      subsidiaryId: number;
+      currency?: string;
+      rateCardId?: number;
+      budget?: number;
+    }) =>
       db()
         .prepare(
           `INSERT INTO job (id, entity_id, company_name, external_id, customer_id, subsidiary_id, contract_type, currency, value_minor, budget_minor,
@@ -223,7 +246,11 @@ describe('ERP sandbox at the default seed volume', () => {
     });
 
     it('rejects a second job with an external ID already in use', () => {
-      const existing = db().prepare('SELECT external_id, customer_id, subsidiary_id FROM job LIMIT 1').get() as { external_id: string; customer_id: number; subsidiary_id: number };
+      const existing = db().prepare('SELECT external_id, customer_id, subsidiary_id FROM job LIMIT 1').get() as {
+        external_id: string;
+        customer_id: number;
+        subsidiary_id: number;
+      };
       const entity = LEGAL_ENTITIES.find((candidate) => candidate.id === existing.subsidiary_id)!;
       rolledBack(() =>
         expect(() =>
@@ -248,7 +275,9 @@ describe('ERP sandbox at the default seed volume', () => {
 
     it('rejects a job for a customer that does not exist, or that does not trade with the subsidiary, until they are related', () => {
       const customer = db()
-        .prepare('SELECT c.id FROM customer c WHERE c.subsidiary_id = 1 AND NOT EXISTS (SELECT 1 FROM customer_subsidiary r WHERE r.customer_id = c.id AND r.subsidiary_id = 2)')
+        .prepare(
+          'SELECT c.id FROM customer c WHERE c.subsidiary_id = 1 AND NOT EXISTS (SELECT 1 FROM customer_subsidiary r WHERE r.customer_id = c.id AND r.subsidiary_id = 2)',
+        )
         .pluck()
         .get() as number;
       const ukJob = { id: 999_003, externalId: 'prj_TEST', customerId: customer, subsidiaryId: 2, currency: 'GBP', rateCardId: 102 };
@@ -262,15 +291,25 @@ describe('ERP sandbox at the default seed volume', () => {
 
     it("rejects a job priced on a rate card in another currency than the job's", () => {
       const customer = someCustomer();
-      rolledBack(() => expect(() => insertJob({ id: 999_004, externalId: 'prj_TEST', customerId: customer.id, subsidiaryId: customer.subsidiary_id, currency: 'USD', rateCardId: 102 })).toThrow(/FOREIGN KEY constraint failed/));
+      rolledBack(() =>
+        expect(() =>
+          insertJob({ id: 999_004, externalId: 'prj_TEST', customerId: customer.id, subsidiaryId: customer.subsidiary_id, currency: 'USD', rateCardId: 102 }),
+        ).toThrow(/FOREIGN KEY constraint failed/),
+      );
     });
 
     it('rejects amounts that are not whole minor units', () => {
       const jobId = db().prepare('SELECT id FROM job LIMIT 1').pluck().get() as number;
       rolledBack(() => {
-        expect(() => db().prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, '2026-10', 'REVENUE', 12.5)").run(jobId)).toThrow(/CHECK constraint failed/);
-        expect(() => db().prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, '2026-10', 'REVENUE', '12.50')").run(jobId)).toThrow(/CHECK constraint failed/);
-        expect(() => db().prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, '2026-13', 'REVENUE', 1250)").run(jobId)).toThrow(/CHECK constraint failed/);
+        expect(() => db().prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, '2026-10', 'REVENUE', 12.5)").run(jobId)).toThrow(
+          /CHECK constraint failed/,
+        );
+        expect(() => db().prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, '2026-10', 'REVENUE', '12.50')").run(jobId)).toThrow(
+          /CHECK constraint failed/,
+        );
+        expect(() => db().prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, '2026-13', 'REVENUE', 1250)").run(jobId)).toThrow(
+          /CHECK constraint failed/,
+        );
         expect(db().prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, '2026-10', 'REVENUE', 1250)").run(jobId).changes).toBe(1);
       });
     });
@@ -278,7 +317,9 @@ describe('ERP sandbox at the default seed volume', () => {
 
   describe('entities', () => {
     it('resolves an Account that is an ERP customer to its number, legal entity, tax profile, terms and credit status', async () => {
-      const account = world.accounts.find((candidate) => candidate.erpCustomerId !== null && candidate.legalEntityId === 2 && candidate.taxId !== null && !candidate.taxExempt)!;
+      const account = world.accounts.find(
+        (candidate) => candidate.erpCustomerId !== null && candidate.legalEntityId === 2 && candidate.taxId !== null && !candidate.taxExempt,
+      )!;
       const exempt = world.accounts.find((candidate) => candidate.erpCustomerId !== null && candidate.taxExempt && candidate.legalEntityId !== 1)!;
       const result = await execute(erp, ACCOUNTS_QUERY, { r: [account, exempt].map((a) => ({ __typename: 'Account', id: a.crmId })) });
       expect(result.errors).toBeUndefined();
@@ -417,7 +458,9 @@ describe('ERP sandbox at the default seed volume', () => {
     it('groups by region and month exactly as the postings add up', async () => {
       const regionOf = new Map(world.projects.map((project) => [project.id, project.region]));
       const postings = db()
-        .prepare("SELECT j.external_id AS projectId, j.currency, p.period, p.type, p.amount_minor AS amount FROM posting p JOIN job j ON j.id = p.job_id WHERE p.period BETWEEN '2025-04' AND '2026-09'")
+        .prepare(
+          "SELECT j.external_id AS projectId, j.currency, p.period, p.type, p.amount_minor AS amount FROM posting p JOIN job j ON j.id = p.job_id WHERE p.period BETWEEN '2025-04' AND '2026-09'",
+        )
         .all() as Array<{ projectId: string; currency: string; period: string; type: string; amount: number }>;
       const expected = new Map<string, { revenue: number; billed: number }>();
       for (const posting of postings) {
@@ -466,7 +509,10 @@ describe('ERP sandbox at the default seed volume', () => {
 
     it('resolves the fields of the projects it returns', async () => {
       const project = world.projects.find((candidate) => candidate.status === 'ACTIVE')!;
-      const result = await execute(erp, `{ billedVsUnbilled(groupBy: [PROJECT], filter: { projectIds: ["${project.id}"] }) { project { id contract { erpProjectId } } } }`);
+      const result = await execute(
+        erp,
+        `{ billedVsUnbilled(groupBy: [PROJECT], filter: { projectIds: ["${project.id}"] }) { project { id contract { erpProjectId } } } }`,
+      );
       expect(result.data!['billedVsUnbilled']).toEqual([{ project: { id: project.id, contract: { erpProjectId: String(project.erpId) } } }]);
     });
 
@@ -486,7 +532,13 @@ describe('ERP sandbox at the default seed volume', () => {
     });
 
     it.each([
-      { name: 'an empty groupBy', groupBy: [], filter: undefined, code: 'BAD_USER_INPUT', message: 'Argument "groupBy" must name at least one of PROJECT, REGION, MONTH.' },
+      {
+        name: 'an empty groupBy',
+        groupBy: [],
+        filter: undefined,
+        code: 'BAD_USER_INPUT',
+        message: 'Argument "groupBy" must name at least one of PROJECT, REGION, MONTH.',
+      },
       {
         name: 'a month that is not YYYY-MM',
         groupBy: ['MONTH'],

@@ -38,7 +38,8 @@ export function readNumber(env: NodeJS.ProcessEnv, variable: string, fallback: n
   const raw = env[variable];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new ConfigError(`${variable}=${raw} is out of range: expected a number from ${min} to ${max}.`);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new ConfigError(`${variable}=${raw} is out of range: expected a number from ${min} to ${max}.`);
   return value;
 }
 

@@ -4,4 +4,8 @@ import { loadWorldOptions } from '../../sandboxes/src/index.js';
 import { runSubgraphProcessWithEventBus } from '../../platform/src/subgraph/runSubgraphProcess.js';
 import { createPsaSubgraph } from './psaSubgraph.js';
 
-await runSubgraphProcessWithEventBus('psa', () => ({ ...loadSubgraphConfig('psa'), world: loadWorldOptions() }), (config, bus) => createPsaSubgraph({ ...config, bus }));
+await runSubgraphProcessWithEventBus(
+  'psa',
+  () => ({ ...loadSubgraphConfig('psa'), world: loadWorldOptions() }),
+  (config, bus) => createPsaSubgraph({ ...config, bus }),
+);

@@ -11,7 +11,8 @@ const PROJECT_ID = 'a canonical project ID (prj_ followed by a 26-character ULID
 const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, PROJECT_ID);
 
 function dateOrder(argument: string, startDate: string, endDate: string): void {
-  if (startDate > endDate) throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "${argument}" is inverted: startDate (${startDate}) is after endDate (${endDate}).`, { argument });
+  if (startDate > endDate)
+    throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "${argument}" is inverted: startDate (${startDate}) is after endDate (${endDate}).`, { argument });
 }
 
 export const psaMutationResolvers: Resolvers = {
@@ -21,14 +22,20 @@ export const psaMutationResolvers: Resolvers = {
       return writes.createProject({
         ...input,
         id: projectId('input.id', input.id),
-        accountId: requireIdFormat('input.accountId', input.accountId, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)'),
+        accountId: requireIdFormat(
+          'input.accountId',
+          input.accountId,
+          (v) => isSalesforceId(v, 'Account'),
+          'an 18-character Salesforce Account ID (prefix 001)',
+        ),
         managerId: requireIdFormat('input.managerId', input.managerId, isNumericId, 'a numeric PSA resource ID'),
       });
     },
     createResourceRequests: (_, args, { writes }) => {
       args.requests.forEach((request, i) => {
         dateOrder(`requests[${i}]`, request.startDate, request.endDate);
-        if (!(request.hours > 0)) throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "requests[${i}].hours" must be positive.`, { argument: `requests[${i}].hours` });
+        if (!(request.hours > 0))
+          throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "requests[${i}].hours" must be positive.`, { argument: `requests[${i}].hours` });
       });
       return writes.createResourceRequests(projectId('projectId', args.projectId), args.requests);
     },

@@ -29,9 +29,11 @@ export const MAX_UTILIZATION_DAYS = 731;
 export const MAX_UTILIZATION_PERIODS = 24;
 export const MAX_UTILIZATION_RESOURCES = 100;
 
-const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ and a 26-character ULID)');
+const projectId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, isCanonicalProjectId, 'a canonical project ID (prj_ and a 26-character ULID)');
 const resourceId = (argument: string, id: string) => requireIdFormat(argument, id, isNumericId, 'a numeric PSA consultant ID');
-const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
+const accountId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), 'an 18-character Salesforce Account ID (prefix 001)');
 
 const hours = (minutes: number) => minutes / 60;
 
@@ -133,10 +135,7 @@ export const psaResolvers: Resolvers = {
     resources: async (_, args, { psa, loaders }) => {
       const page = pageRequest('resources', args.first, args.after);
       const filter = args.filter ?? {};
-      const result = await psa.searchResources(
-        { roles: filter.role, regions: filter.region, skill: filter.skill, nameContains: filter.nameContains },
-        page,
-      );
+      const result = await psa.searchResources({ roles: filter.role, regions: filter.region, skill: filter.skill, nameContains: filter.nameContains }, page);
       for (const resource of result.rows) loaders.resourceById.prime(resource.id, resource);
       return connection('resources', page, result.rows, result.totalCount);
     },
@@ -144,15 +143,13 @@ export const psaResolvers: Resolvers = {
   },
 
   Project: {
-    __resolveReference: (reference, { loaders }) =>
-      loaders.projectById.load(referenceKey('Project', reference.id, isCanonicalProjectId)),
+    __resolveReference: (reference, { loaders }) => loaders.projectById.load(referenceKey('Project', reference.id, isCanonicalProjectId)),
     account: (project) => ({ id: project.accountId }),
     manager: (project, _, { loaders }) => existing(loaders.resourceById.load(project.managerId), `Resource ${project.managerId}`),
     milestones: (project, _, { loaders }) => loaders.milestonesByProjectId.load(project.id),
     resourceRequests: (project, _, { loaders }) => loaders.resourceRequestsByProjectId.load(project.id),
     assignments: (project, _, { loaders }) => loaders.assignmentsByProjectId.load(project.id),
-    timeTotals: async (project, _, { loaders }) =>
-      timeTotalsOf(await loaders.timeTotalsByProjectId.load(project.id), project.currency),
+    timeTotals: async (project, _, { loaders }) => timeTotalsOf(await loaders.timeTotalsByProjectId.load(project.id), project.currency),
   },
 
   Resource: {

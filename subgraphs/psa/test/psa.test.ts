@@ -46,8 +46,16 @@ describe('PSA sandbox at the default seed volume', () => {
   });
 
   const db = () => (psa.psa as SandboxPsa).store.db;
-  const count = (sql: string, ...params: unknown[]) => db().prepare(sql).pluck().get(...params) as number;
-  const ids = (sql: string, ...params: unknown[]) => db().prepare(sql).pluck().all(...params) as string[];
+  const count = (sql: string, ...params: unknown[]) =>
+    db()
+      .prepare(sql)
+      .pluck()
+      .get(...params) as number;
+  const ids = (sql: string, ...params: unknown[]) =>
+    db()
+      .prepare(sql)
+      .pluck()
+      .all(...params) as string[];
   /** Runs a rule check inside a savepoint, so no test leaves its probes in the store for the next one. */
   const probe = (work: () => void) => {
     db().exec('SAVEPOINT probe');
@@ -93,15 +101,25 @@ describe('PSA sandbox at the default seed volume', () => {
       const columns = (db().prepare('PRAGMA table_info(time_entry)').all() as Array<{ name: string }>).map((column) => column.name);
       expect(columns.filter((name) => /approv|status|submit/i.test(name))).toEqual([]);
       expect(count("SELECT COUNT(*) FROM timesheet WHERE (status = 'APPROVED') <> (approved_on IS NOT NULL)")).toBe(0);
-      expect(count("SELECT COUNT(DISTINCT status) FROM timesheet")).toBe(4);
+      expect(count('SELECT COUNT(DISTINCT status) FROM timesheet')).toBe(4);
     });
 
     it('carries the world projects under their canonical IDs, Kantata workspace IDs and CRM account IDs', () => {
-      const rows = db().prepare('SELECT id, psa_id, account_id, code FROM project').all() as Array<{ id: string; psa_id: string; account_id: string; code: string }>;
+      const rows = db().prepare('SELECT id, psa_id, account_id, code FROM project').all() as Array<{
+        id: string;
+        psa_id: string;
+        account_id: string;
+        code: string;
+      }>;
       expect(rows).toHaveLength(world.projects.length);
       const byId = new Map(rows.map((row) => [row.id, row]));
       for (const project of world.projects) {
-        expect(byId.get(project.id)).toEqual({ id: project.id, psa_id: project.psaId, account_id: world.accounts[project.accountIndex]!.crmId, code: project.code });
+        expect(byId.get(project.id)).toEqual({
+          id: project.id,
+          psa_id: project.psaId,
+          account_id: world.accounts[project.accountIndex]!.crmId,
+          code: project.code,
+        });
       }
       expect(rows.every((row) => isCanonicalProjectId(row.id))).toBe(true);
     });
@@ -134,10 +152,14 @@ describe('PSA sandbox at the default seed volume', () => {
       return isoFromDay(day - weekdayOf(day));
     };
     const insertSheet = (id: number, resourceId: string, projectId: string, weekStart: string, status = 'OPEN') =>
-      db().prepare('INSERT INTO timesheet (id, resource_id, project_id, week_start, status) VALUES (?, ?, ?, ?, ?)').run(id, resourceId, projectId, weekStart, status);
+      db()
+        .prepare('INSERT INTO timesheet (id, resource_id, project_id, week_start, status) VALUES (?, ?, ?, ?, ?)')
+        .run(id, resourceId, projectId, weekStart, status);
     const insertEntry = (id: number, sheetId: number, assignmentId: string, workDate: string) =>
       db()
-        .prepare('INSERT INTO time_entry (id, timesheet_id, assignment_id, work_date, minutes, billable, bill_rate_minor, cost_rate_minor) VALUES (?, ?, ?, ?, 480, 1, 100, 50)')
+        .prepare(
+          'INSERT INTO time_entry (id, timesheet_id, assignment_id, work_date, minutes, billable, bill_rate_minor, cost_rate_minor) VALUES (?, ?, ?, ?, 480, 1, 100, 50)',
+        )
         .run(id, sheetId, assignmentId, workDate);
 
     it('rejects time before the project starts and accepts it from the start date', () => {
@@ -169,7 +191,11 @@ describe('PSA sandbox at the default seed volume', () => {
     });
 
     it('keeps one timesheet per consultant, project and week', () => {
-      const sheet = db().prepare('SELECT resource_id, project_id, week_start FROM timesheet LIMIT 1').get() as { resource_id: string; project_id: string; week_start: string };
+      const sheet = db().prepare('SELECT resource_id, project_id, week_start FROM timesheet LIMIT 1').get() as {
+        resource_id: string;
+        project_id: string;
+        week_start: string;
+      };
       probe(() => expect(() => insertSheet(1, sheet.resource_id, sheet.project_id, sheet.week_start)).toThrow(/UNIQUE constraint failed/));
     });
 
@@ -201,20 +227,24 @@ describe('PSA sandbox at the default seed volume', () => {
       const where = projectId === undefined ? '' : 'WHERE project_id = ?';
       const params = projectId === undefined ? [] : [projectId];
       const fromRollup = db()
-        .prepare(`SELECT project_id, status, entry_count, minutes, billable_minutes, billable_value_minor, cost_minor, last_entry_date
-                  FROM project_time_rollup ${where ? `${where} AND` : 'WHERE'} entry_count > 0 ORDER BY project_id, status`)
+        .prepare(
+          `SELECT project_id, status, entry_count, minutes, billable_minutes, billable_value_minor, cost_minor, last_entry_date
+                  FROM project_time_rollup ${where ? `${where} AND` : 'WHERE'} entry_count > 0 ORDER BY project_id, status`,
+        )
         .all(...params);
       const fromEntries = db()
-        .prepare(`SELECT * FROM (SELECT t.project_id, t.status, COUNT(*) AS entry_count, SUM(e.minutes) AS minutes,
+        .prepare(
+          `SELECT * FROM (SELECT t.project_id, t.status, COUNT(*) AS entry_count, SUM(e.minutes) AS minutes,
                     SUM(CASE WHEN e.billable = 1 THEN e.minutes ELSE 0 END) AS billable_minutes,
                     SUM(CASE WHEN e.billable = 1 THEN (e.minutes * e.bill_rate_minor + 30) / 60 ELSE 0 END) AS billable_value_minor,
                     SUM((e.minutes * e.cost_rate_minor + 30) / 60) AS cost_minor, MAX(e.work_date) AS last_entry_date
-                  FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id GROUP BY t.project_id, t.status) ${where} ORDER BY project_id, status`)
+                  FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id GROUP BY t.project_id, t.status) ${where} ORDER BY project_id, status`,
+        )
         .all(...params);
       return { fromRollup, fromEntries };
     };
 
-    it('keeps every project\'s time rollup equal to its entries from the seed on', () => {
+    it("keeps every project's time rollup equal to its entries from the seed on", () => {
       const { fromRollup, fromEntries } = rollupAgainstEntries();
       expect(fromRollup.length).toBeGreaterThan(1_000);
       expect(fromRollup).toEqual(fromEntries);
@@ -238,7 +268,8 @@ describe('PSA sandbox at the default seed volume', () => {
         expect(sameAsEntries()).toMatchObject([{ status: 'OPEN', entry_count: 2, minutes: 600 }]);
         db().prepare('DELETE FROM time_entry WHERE id = 1').run();
         expect(sameAsEntries()).toMatchObject([{ status: 'OPEN', entry_count: 1, minutes: 120 }]);
-        const setStatus = (status: string, approvedOn: string | null = null) => db().prepare('UPDATE timesheet SET status = ?, approved_on = ? WHERE id = 1').run(status, approvedOn);
+        const setStatus = (status: string, approvedOn: string | null = null) =>
+          db().prepare('UPDATE timesheet SET status = ?, approved_on = ? WHERE id = 1').run(status, approvedOn);
         setStatus('SUBMITTED');
         expect(sameAsEntries()).toMatchObject([{ status: 'SUBMITTED', entry_count: 1 }]);
         setStatus('REJECTED');
@@ -263,7 +294,9 @@ describe('PSA sandbox at the default seed volume', () => {
     it('refuses to shrink a project past its booked time, and to reopen a completed project', () => {
       const project = db().prepare("SELECT id, start_date FROM project WHERE status = 'COMPLETED' LIMIT 1").get() as { id: string; start_date: string };
       probe(() => {
-        expect(() => db().prepare("UPDATE project SET end_date = date(start_date, '+1 day') WHERE id = ?").run(project.id)).toThrow(/booked time would fall outside/);
+        expect(() => db().prepare("UPDATE project SET end_date = date(start_date, '+1 day') WHERE id = ?").run(project.id)).toThrow(
+          /booked time would fall outside/,
+        );
         expect(() => db().prepare("UPDATE project SET status = 'ACTIVE' WHERE id = ?").run(project.id)).toThrow(/status cannot go from COMPLETED to ACTIVE/);
       });
     });
@@ -284,7 +317,12 @@ describe('PSA sandbox at the default seed volume', () => {
         psa,
         `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project {
           id psaId code status region contractType currency startDate endDate account { id } manager { id } milestones { id } } } }`,
-        { r: [{ __typename: 'Project', id: project.id }, { __typename: 'Project', id: `prj_${'0'.repeat(26)}` }] },
+        {
+          r: [
+            { __typename: 'Project', id: project.id },
+            { __typename: 'Project', id: `prj_${'0'.repeat(26)}` },
+          ],
+        },
       );
       expect(result.errors).toBeUndefined();
       expect(result.data!['_entities']).toEqual([
@@ -308,9 +346,13 @@ describe('PSA sandbox at the default seed volume', () => {
 
     it('resolves Resource references, with money in the consultant currency', async () => {
       const consultant = world.consultants[11]!;
-      const result = await execute(psa, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Resource { id name role { code } skills costRate { amount currency } weeklyCapacityHours } } }`, {
-        r: [{ __typename: 'Resource', id: consultant.psaId }],
-      });
+      const result = await execute(
+        psa,
+        `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Resource { id name role { code } skills costRate { amount currency } weeklyCapacityHours } } }`,
+        {
+          r: [{ __typename: 'Resource', id: consultant.psaId }],
+        },
+      );
       expect(result.data!['_entities']).toEqual([
         {
           id: consultant.psaId,
@@ -324,14 +366,20 @@ describe('PSA sandbox at the default seed volume', () => {
     });
 
     it('rejects a malformed Project reference with INVALID_ID', async () => {
-      const result = await execute(psa, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { id } } }`, { r: [{ __typename: 'Project', id: '1000005' }] });
+      const result = await execute(psa, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { id } } }`, {
+        r: [{ __typename: 'Project', id: '1000005' }],
+      });
       expect(result.errors?.[0]?.extensions?.['code']).toBe('INVALID_ID');
     });
 
     it('sums a project time by its timesheets status, matching the store to the minute and the cent', async () => {
       const project = world.projects.find((p) => p.status === 'ACTIVE' && p.contractType === 'TIME_AND_MATERIALS')!;
-      const result = await execute(psa, `query ($id: ID!) { project(id: $id) { timeTotals { timeEntryCount totalHours approvedHours submittedHours openHours
-        approvedBillableHours approvedNonBillableHours approvedBillableValue { amount currency } approvedCost { amount } lastEntryDate } } }`, { id: project.id });
+      const result = await execute(
+        psa,
+        `query ($id: ID!) { project(id: $id) { timeTotals { timeEntryCount totalHours approvedHours submittedHours openHours
+        approvedBillableHours approvedNonBillableHours approvedBillableValue { amount currency } approvedCost { amount } lastEntryDate } } }`,
+        { id: project.id },
+      );
       const sums = db()
         .prepare(
           `SELECT COUNT(*) AS n, SUM(e.minutes) AS total,
@@ -359,15 +407,23 @@ describe('PSA sandbox at the default seed volume', () => {
 
     it('reports zero totals, not null, for a project with no time yet', async () => {
       const project = world.projects.find((p) => p.status === 'PLANNED')!;
-      const result = await execute(psa, `query ($id: ID!) { project(id: $id) { timeTotals { timeEntryCount totalHours approvedCost { amount } lastEntryDate } } }`, { id: project.id });
+      const result = await execute(
+        psa,
+        `query ($id: ID!) { project(id: $id) { timeTotals { timeEntryCount totalHours approvedCost { amount } lastEntryDate } } }`,
+        { id: project.id },
+      );
       expect(result.data!['project'].timeTotals).toEqual({ timeEntryCount: 0, totalHours: 0, approvedCost: { amount: '0.00' }, lastEntryDate: null });
     });
 
     it('links staffing demand to its assignment and the assignment back to its project', async () => {
       const project = world.projects.find((p) => p.status === 'ACTIVE' && p.requests.length > 1)!;
-      const result = await execute(psa, `query ($id: ID!) { project(id: $id) { resourceRequests { id role { code name } status assignment { id resource { id } project { id } } } } }`, {
-        id: project.id,
-      });
+      const result = await execute(
+        psa,
+        `query ($id: ID!) { project(id: $id) { resourceRequests { id role { code name } status assignment { id resource { id } project { id } } } } }`,
+        {
+          id: project.id,
+        },
+      );
       expect(result.data!['project'].resourceRequests).toEqual(
         project.requests.map((request) => ({
           id: request.psaId,
@@ -445,7 +501,9 @@ describe('PSA sandbox at the default seed volume', () => {
     });
 
     it('rejects more than 24 utilization periods with BAD_USER_INPUT', async () => {
-      const error = await firstError('{ utilization(filter: { period: { from: "2026-01-05", to: "2026-07-31" }, granularity: WEEK, resourceIds: ["7000003"] }) { period } }');
+      const error = await firstError(
+        '{ utilization(filter: { period: { from: "2026-01-05", to: "2026-07-31" }, granularity: WEEK, resourceIds: ["7000003"] }) { period } }',
+      );
       expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'filter.period', maximumPeriods: 24 });
       expect(error?.message).toBe('Argument "filter.period" covers 30 weeks; at most 24 periods are allowed per call.');
     });
@@ -458,13 +516,17 @@ describe('PSA sandbox at the default seed volume', () => {
       const listed = ids('SELECT id FROM resource ORDER BY id LIMIT 101');
       const tooMany = await firstError(`query ($ids: [ID!]) { utilization(filter: { period: ${period}, resourceIds: $ids }) { period } }`, { ids: listed });
       expect(tooMany?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', maximumResources: 100 });
-      const exactly = await execute(psa, `query ($ids: [ID!]) { utilization(filter: { period: ${period}, resourceIds: $ids }) { period } }`, { ids: listed.slice(0, 100) });
+      const exactly = await execute(psa, `query ($ids: [ID!]) { utilization(filter: { period: ${period}, resourceIds: $ids }) { period } }`, {
+        ids: listed.slice(0, 100),
+      });
       expect(exactly.errors).toBeUndefined();
       expect(exactly.data!['utilization']).toHaveLength(100);
     });
 
     it('rejects a malformed consultant ID in a utilization filter with INVALID_ID', async () => {
-      const error = await firstError('{ utilization(filter: { period: { from: "2026-09-01", to: "2026-09-30" }, resourceIds: ["7000003", "abc"] }) { period } }');
+      const error = await firstError(
+        '{ utilization(filter: { period: { from: "2026-09-01", to: "2026-09-30" }, resourceIds: ["7000003", "abc"] }) { period } }',
+      );
       expect(error?.extensions).toMatchObject({ code: 'INVALID_ID', argument: 'filter.resourceIds' });
     });
   });
@@ -503,7 +565,11 @@ describe('PSA sandbox at the default seed volume', () => {
       ['activeDuring', { activeDuring: { from: '2025-01-01', to: '2025-03-31' } }, "start_date <= '2025-03-31' AND end_date >= '2025-01-01'"],
       ['activeDuring from only', { activeDuring: { from: '2026-10-01' } }, "end_date >= '2026-10-01'"],
       ['startDate', { startDate: { from: '2025-06-01', to: '2025-06-30' } }, "start_date BETWEEN '2025-06-01' AND '2025-06-30'"],
-      ['combined', { status: ['ACTIVE'], region: ['NORTH_AMERICA'], contractType: ['TIME_AND_MATERIALS'] }, "status = 'ACTIVE' AND region = 'NORTH_AMERICA' AND contract_type = 'TIME_AND_MATERIALS'"],
+      [
+        'combined',
+        { status: ['ACTIVE'], region: ['NORTH_AMERICA'], contractType: ['TIME_AND_MATERIALS'] },
+        "status = 'ACTIVE' AND region = 'NORTH_AMERICA' AND contract_type = 'TIME_AND_MATERIALS'",
+      ],
     ])('narrows projects by %s exactly as the store does', async (_name, filter, where) => {
       const expected = count(`SELECT COUNT(*) FROM project WHERE ${where}`);
       const all = count('SELECT COUNT(*) FROM project');
@@ -522,7 +588,11 @@ describe('PSA sandbox at the default seed volume', () => {
     });
 
     const resources = async (filter: Record<string, unknown>) => {
-      const result = await execute(psa, 'query ($filter: ResourceFilter) { resources(filter: $filter, first: 100) { totalCount nodes { id name role { code } region skills } } }', { filter });
+      const result = await execute(
+        psa,
+        'query ($filter: ResourceFilter) { resources(filter: $filter, first: 100) { totalCount nodes { id name role { code } region skills } } }',
+        { filter },
+      );
       expect(result.errors).toBeUndefined();
       return result.data!['resources'];
     };
@@ -532,7 +602,11 @@ describe('PSA sandbox at the default seed volume', () => {
       ['region', { region: ['APAC', 'EUROPE'] }, "region IN ('APAC', 'EUROPE')"],
       ['skill', { skill: 'snowflake' }, "EXISTS (SELECT 1 FROM resource_skill s WHERE s.resource_id = resource.id AND lower(s.skill) = 'snowflake')"],
       ['nameContains', { nameContains: "o'b" }, "lower(name) LIKE '%o''b%'"],
-      ['combined', { role: ['CONSULTANT'], region: ['NORTH_AMERICA'], skill: 'AWS' }, "role = 'CONSULTANT' AND region = 'NORTH_AMERICA' AND EXISTS (SELECT 1 FROM resource_skill s WHERE s.resource_id = resource.id AND s.skill = 'AWS')"],
+      [
+        'combined',
+        { role: ['CONSULTANT'], region: ['NORTH_AMERICA'], skill: 'AWS' },
+        "role = 'CONSULTANT' AND region = 'NORTH_AMERICA' AND EXISTS (SELECT 1 FROM resource_skill s WHERE s.resource_id = resource.id AND s.skill = 'AWS')",
+      ],
     ])('narrows consultants by %s exactly as the store does', async (_name, filter, where) => {
       const expected = count(`SELECT COUNT(*) FROM resource WHERE ${where}`);
       expect(expected).toBeGreaterThan(0);
@@ -571,7 +645,9 @@ describe('PSA sandbox at the default seed volume', () => {
         `SELECT t.resource_id FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id WHERE t.status = 'APPROVED' AND e.work_date BETWEEN '2026-07-01' AND '2026-09-30'
          GROUP BY t.resource_id ORDER BY SUM(e.minutes) DESC LIMIT 3`,
       );
-      const idle = ids(`SELECT id FROM resource r WHERE NOT EXISTS (SELECT 1 FROM timesheet t WHERE t.resource_id = r.id AND t.week_start BETWEEN '2026-06-20' AND '2026-09-30') LIMIT 1`);
+      const idle = ids(
+        `SELECT id FROM resource r WHERE NOT EXISTS (SELECT 1 FROM timesheet t WHERE t.resource_id = r.id AND t.week_start BETWEEN '2026-06-20' AND '2026-09-30') LIMIT 1`,
+      );
       const selected = [...busy, ...idle];
       const before = psa.psa.statementCount;
       const result = await execute(psa, utilizationQuery, { filter: { period: { from: '2026-07-15', to: '2026-09-30' }, resourceIds: selected } });
@@ -583,7 +659,11 @@ describe('PSA sandbox at the default seed volume', () => {
         const id = row['resource'].id as string;
         const billable = approvedMinutes(id, row['periodStart'], row['periodEnd'], 1) / 60;
         const capacity = (row['resource'].weeklyCapacityHours * weekdays(row['periodStart'], row['periodEnd'])) / 5;
-        expect(row).toMatchObject({ billableHours: billable, nonBillableHours: approvedMinutes(id, row['periodStart'], row['periodEnd'], 0) / 60, capacityHours: capacity });
+        expect(row).toMatchObject({
+          billableHours: billable,
+          nonBillableHours: approvedMinutes(id, row['periodStart'], row['periodEnd'], 0) / 60,
+          capacityHours: capacity,
+        });
         expect(row['utilization']).toBeCloseTo(billable / capacity, 10);
       }
       const first = rows.filter((row) => row['resource'].id === busy[0]);
@@ -598,7 +678,9 @@ describe('PSA sandbox at the default seed volume', () => {
 
     it('reports ISO weeks, including a week that belongs to the next year', async () => {
       const resourceId = ids(`SELECT t.resource_id FROM timesheet t WHERE t.status = 'APPROVED' AND t.week_start = '2025-12-29' LIMIT 1`)[0]!;
-      const result = await execute(psa, utilizationQuery, { filter: { period: { from: '2025-12-17', to: '2026-01-11' }, granularity: 'WEEK', resourceIds: [resourceId] } });
+      const result = await execute(psa, utilizationQuery, {
+        filter: { period: { from: '2025-12-17', to: '2026-01-11' }, granularity: 'WEEK', resourceIds: [resourceId] },
+      });
       expect(result.errors).toBeUndefined();
       const rows = result.data!['utilization'] as Array<Record<string, any>>;
       expect(rows.map((row) => [row['period'], row['periodStart'], row['periodEnd']])).toEqual([
@@ -615,10 +697,15 @@ describe('PSA sandbox at the default seed volume', () => {
     });
 
     it('selects consultants by region and role', async () => {
-      const result = await execute(psa, 'query { utilization(filter: { period: { from: "2026-09-01", to: "2026-09-30" }, region: [APAC], role: ["ANALYST", "DEVELOPER"] }) { resource { id region role { code } } } }');
+      const result = await execute(
+        psa,
+        'query { utilization(filter: { period: { from: "2026-09-01", to: "2026-09-30" }, region: [APAC], role: ["ANALYST", "DEVELOPER"] }) { resource { id region role { code } } } }',
+      );
       expect(result.errors).toBeUndefined();
       const rows = result.data!['utilization'] as Array<{ resource: { id: string; region: string; role: { code: string } } }>;
-      expect(rows.map((row) => row.resource.id).sort()).toEqual(ids("SELECT id FROM resource WHERE region = 'APAC' AND role IN ('ANALYST', 'DEVELOPER') ORDER BY id"));
+      expect(rows.map((row) => row.resource.id).sort()).toEqual(
+        ids("SELECT id FROM resource WHERE region = 'APAC' AND role IN ('ANALYST', 'DEVELOPER') ORDER BY id"),
+      );
     });
 
     it('labels ISO weeks by the year of their Thursday', () => {

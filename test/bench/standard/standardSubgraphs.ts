@@ -45,7 +45,13 @@ export interface StandardBenchData {
 export function loadStandardBenchData(dir: string): StandardBenchData {
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
   const sdl = Object.fromEntries(STANDARD_SUBGRAPHS.map((name) => [name, read(`subgraph-sdl/${name}.graphql`)])) as Record<StandardSubgraph, string>;
-  return { dir, records: JSON.parse(read('data.json')) as StandardRecords, sdl, supergraph: read('supergraph.local.graphql'), requestBody: read('query.json').trim() };
+  return {
+    dir,
+    records: JSON.parse(read('data.json')) as StandardRecords,
+    sdl,
+    supergraph: read('supergraph.local.graphql'),
+    requestBody: read('query.json').trim(),
+  };
 }
 
 /** The supergraph with its subgraphs at `baseUrl` (e.g. `http://127.0.0.1:43121`). */
@@ -253,7 +259,9 @@ export function expectedTestQueryResponse(records: StandardRecords): unknown {
           product: { ...product(r.upc), reviews: reviewsOf(r.upc).map((inner) => ({ ...review(inner), author: authorView() })) },
         })),
       })),
-      topProducts: records.products.slice(0, 5).map((p) => ({ ...product(p.upc), reviews: reviewsOf(p.upc).map((r) => ({ ...review(r), author: authorView() })) })),
+      topProducts: records.products
+        .slice(0, 5)
+        .map((p) => ({ ...product(p.upc), reviews: reviewsOf(p.upc).map((r) => ({ ...review(r), author: authorView() })) })),
     },
   };
 }

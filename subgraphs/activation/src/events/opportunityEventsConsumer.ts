@@ -46,9 +46,13 @@ export function consumeOpportunityEvents(options: OpportunityEventsConsumerOptio
     // Reopened: a run still holding the deal stops and undoes what it did; an active project stays (CRM refuses
     // to reopen a deal once its project is linked). Only a run requested before the reopening is about the deal
     // that was reopened: events arrive late, and a run started afterwards answers a newer request.
-    const holding = store.runs.searchRuns({ opportunityId, statuses: ['REQUESTED', 'VALIDATING', 'EXCEPTION_OPEN', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING'] }, { limit: 1, offset: 0 });
+    const holding = store.runs.searchRuns(
+      { opportunityId, statuses: ['REQUESTED', 'VALIDATING', 'EXCEPTION_OPEN', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING'] },
+      { limit: 1, offset: 0 },
+    );
     const run = holding.rows[0];
-    if (run && run.requestedAt <= event.occurredAt) runner.cancelRun(run.id, `opportunity reopened in CRM (stage "${(event.data as { stage: string }).stage}")`);
+    if (run && run.requestedAt <= event.occurredAt)
+      runner.cancelRun(run.id, `opportunity reopened in CRM (stage "${(event.data as { stage: string }).stage}")`);
   };
   return options.bus.consume({ group: ACTIVATION_CONSUMER_GROUP, consumer: options.consumer, types: [...CONSUMED_EVENT_TYPES], handler: handle });
 }

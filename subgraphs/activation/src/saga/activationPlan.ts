@@ -163,7 +163,12 @@ export function planActivation(facts: ActivationFacts, today: string): Activatio
 }
 
 /** The billing schedule a contract type implies (NetSuite project billing types, §1.4 of the design card). */
-export function planBillingSchedule(contractType: OpportunityFacts['contractType'], valueMinor: number, startDay: number, months: number): ActivationPlan['billingSchedule'] {
+export function planBillingSchedule(
+  contractType: OpportunityFacts['contractType'],
+  valueMinor: number,
+  startDay: number,
+  months: number,
+): ActivationPlan['billingSchedule'] {
   const firstMonth = monthOf(startDay);
   const monthEnds = Array.from({ length: months }, (_, i) => isoFromDay(lastDayOfMonth(addMonths(firstMonth, i))));
   const split = (parts: number): string[] => {
@@ -172,16 +177,31 @@ export function planBillingSchedule(contractType: OpportunityFacts['contractType
   };
   switch (contractType) {
     case 'TIME_AND_MATERIALS':
-      return { type: 'TIME_AND_MATERIALS', frequency: 'MONTHLY', inArrears: true, lines: monthEnds.map((date, i) => ({ date, description: `Time and materials, month ${i + 1}`, amount: null })) };
+      return {
+        type: 'TIME_AND_MATERIALS',
+        frequency: 'MONTHLY',
+        inArrears: true,
+        lines: monthEnds.map((date, i) => ({ date, description: `Time and materials, month ${i + 1}`, amount: null })),
+      };
     case 'FIXED_FEE': {
       const amounts = split(months);
-      return { type: 'FIXED_INTERVAL', frequency: 'MONTHLY', inArrears: true, lines: monthEnds.map((date, i) => ({ date, description: `Fixed fee instalment ${i + 1} of ${months}`, amount: amounts[i]! })) };
+      return {
+        type: 'FIXED_INTERVAL',
+        frequency: 'MONTHLY',
+        inArrears: true,
+        lines: monthEnds.map((date, i) => ({ date, description: `Fixed fee instalment ${i + 1} of ${months}`, amount: amounts[i]! })),
+      };
     }
     case 'MILESTONE': {
       const count = Math.min(3, months);
       const amounts = split(count);
       const dates = Array.from({ length: count }, (_, i) => monthEnds[Math.ceil(((i + 1) * months) / count) - 1]!);
-      return { type: 'MILESTONE', frequency: 'MILESTONE', inArrears: true, lines: dates.map((date, i) => ({ date, description: `Milestone ${i + 1} of ${count}`, amount: amounts[i]! })) };
+      return {
+        type: 'MILESTONE',
+        frequency: 'MILESTONE',
+        inArrears: true,
+        lines: dates.map((date, i) => ({ date, description: `Milestone ${i + 1} of ${count}`, amount: amounts[i]! })),
+      };
     }
     case 'RETAINER': {
       const amounts = split(months);

@@ -18,15 +18,15 @@ import { hostname } from 'node:os';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { inputError } from '../../../platform/src/index.js';
-import { activationFailed,activationRequested,exceptionRaised,exceptionResolved,projectActivated } from '../events/activationEvents.js';
-import type { ActivationRunRecord,ActivationStore,ExceptionRecord,ProjectXref,RunTrigger } from '../store/activationStore.js';
-import type { ActivationSystems,CallContext } from '../systems/activationSystems.js';
+import { activationFailed, activationRequested, exceptionRaised, exceptionResolved, projectActivated } from '../events/activationEvents.js';
+import type { ActivationRunRecord, ActivationStore, ExceptionRecord, ProjectXref, RunTrigger } from '../store/activationStore.js';
+import type { ActivationSystems, CallContext } from '../systems/activationSystems.js';
 import { SystemCallError } from '../systems/systemClient.js';
 import { planActivation } from './activationPlan.js';
-import { COMPENSATED_STEPS,PHASE_OF_STEP,type RunStatus,STEP_NAMES,SYSTEM_OF_STEP,type StepName } from './activationStates.js';
-import { runStep,undoStep } from './activationSteps.js';
+import { COMPENSATED_STEPS, PHASE_OF_STEP, type RunStatus, STEP_NAMES, SYSTEM_OF_STEP, type StepName } from './activationStates.js';
+import { runStep, undoStep } from './activationSteps.js';
 import { validateActivation } from './activationValidation.js';
-import { type RetryPolicy,backoffDelay,sleep } from './retryPolicy.js';
+import { type RetryPolicy, backoffDelay, sleep } from './retryPolicy.js';
 
 export interface ActivationRunnerOptions {
   readonly store: ActivationStore;
@@ -144,11 +144,15 @@ export class ActivationRunner {
   cancelRun(runId: string, cause: string): ActivationRunRecord {
     const run = this.store.runs.requireRun(runId);
     if (run.status === 'ACTIVE') {
-      throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Activation run ${runId} is ACTIVE: its project is live; close it in PSA instead.`, { status: run.status });
+      throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Activation run ${runId} is ACTIVE: its project is live; close it in PSA instead.`, {
+        status: run.status,
+      });
     }
     if (run.status === 'CANCELLED' || run.status === 'COMPENSATED') return run;
     if (run.status === 'NEEDS_ATTENTION') {
-      throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Activation run ${runId} needs attention: resolve its exception (RETRY or WAIVE) first.`, { status: run.status });
+      throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Activation run ${runId} needs attention: resolve its exception (RETRY or WAIVE) first.`, {
+        status: run.status,
+      });
     }
     if (run.status === 'EXCEPTION_OPEN') {
       const events: BusEvent[] = [];
@@ -305,7 +309,15 @@ export class ActivationRunner {
         const { opened, resolved } = this.store.exceptions.syncValidation(run.id, region, problems);
         events.push(...opened.map((exception) => exceptionRaised(exception, run.opportunityId)), ...resolved.map(exceptionResolved));
         const parked = this.store.runs.transition(run.id, 'VALIDATION_FAILED', 'EXCEPTION_OPEN', { reason: 'exceptions opened' });
-        events.push(activationFailed(parked, 'VALIDATION_FAILED', cause, 'VALIDATE', problems.map((problem) => problem.type)));
+        events.push(
+          activationFailed(
+            parked,
+            'VALIDATION_FAILED',
+            cause,
+            'VALIDATE',
+            problems.map((problem) => problem.type),
+          ),
+        );
         this.appendEventsInTransaction(events);
       });
       this.options.onCommit?.();
@@ -315,11 +327,17 @@ export class ActivationRunner {
     this.store.sqlite.transaction(() => {
       const { resolved } = this.store.exceptions.syncValidation(run.id, region, []);
       events.push(...resolved.map(exceptionResolved));
-      this.store.steps.complete(run.id, 'VALIDATE', { problems: 0 }, { accountId: plan.accountId }, {
-        from: 'VALIDATING',
-        to: 'ERP_PROVISIONING',
-        changes: { reason: 'validated', plan, region, cause: null },
-      });
+      this.store.steps.complete(
+        run.id,
+        'VALIDATE',
+        { problems: 0 },
+        { accountId: plan.accountId },
+        {
+          from: 'VALIDATING',
+          to: 'ERP_PROVISIONING',
+          changes: { reason: 'validated', plan, region, cause: null },
+        },
+      );
       this.appendEventsInTransaction(events);
     });
     this.options.onCommit?.();
@@ -340,16 +358,24 @@ export class ActivationRunner {
     if (step === 'PUBLISH_ACTIVATED') {
       const activatedAt = new Date().toISOString();
       const xref = this.xref(run);
-      this.store.steps.complete(run.id, step, { event: 'project.activated' }, {}, {
-        from: 'LINKING',
-        to: 'ACTIVE',
-        changes: { reason: 'activated', activatedAt, events: [projectActivated(run, xref, run.region ?? run.plan!.region, activatedAt)] },
-      });
+      this.store.steps.complete(
+        run.id,
+        step,
+        { event: 'project.activated' },
+        {},
+        {
+          from: 'LINKING',
+          to: 'ACTIVE',
+          changes: { reason: 'activated', activatedAt, events: [projectActivated(run, xref, run.region ?? run.plan!.region, activatedAt)] },
+        },
+      );
       this.options.onCommit?.();
       this.options.log?.(`[activation] run ${run.id}: ${run.opportunityId} is active as ${run.projectId}`);
       return false;
     }
-    const outcome = await this.attempt(run.id, step, 'forward', () => runStep(this.systems, run, step, this.context(run, step, 'forward'), () => this.xref(run)));
+    const outcome = await this.attempt(run.id, step, 'forward', () =>
+      runStep(this.systems, run, step, this.context(run, step, 'forward'), () => this.xref(run)),
+    );
     const nextStatus: RunStatus | null = isLastOfPhase ? (run.status === 'ERP_PROVISIONING' ? 'PSA_PROVISIONING' : 'LINKING') : null;
     if (outcome.ok) {
       const { output, xref } = outcome.value!;
@@ -373,7 +399,10 @@ export class ActivationRunner {
     const steps = this.store.steps.list(run.id);
     const pending = steps
       .filter((step) => COMPENSATED_STEPS.has(step.name))
-      .filter((step) => ['SUCCEEDED', 'COMPENSATING', 'COMPENSATION_FAILED'].includes(step.status) || (step.status === 'FAILED' && step.output?.['maybeApplied'] === true))
+      .filter(
+        (step) =>
+          ['SUCCEEDED', 'COMPENSATING', 'COMPENSATION_FAILED'].includes(step.status) || (step.status === 'FAILED' && step.output?.['maybeApplied'] === true),
+      )
       .reverse();
     const step = pending[0];
     if (!step) {
@@ -388,7 +417,13 @@ export class ActivationRunner {
       this.options.onCommit?.();
       return false;
     }
-    const outcome = await this.attempt(run.id, step.name, 'compensate', () => undoStep(this.systems, run, step.name, this.context(run, step.name, 'compensate')), this.retry.maxCompensationAttempts);
+    const outcome = await this.attempt(
+      run.id,
+      step.name,
+      'compensate',
+      () => undoStep(this.systems, run, step.name, this.context(run, step.name, 'compensate')),
+      this.retry.maxCompensationAttempts,
+    );
     if (outcome.ok) {
       this.store.steps.completeCompensation(run.id, step.name, outcome.value!);
       return true;
@@ -406,7 +441,10 @@ export class ActivationRunner {
         recordId: run.projectId,
         field: null,
       });
-      events.push(exceptionRaised(exception, run.opportunityId), activationFailed(parked, 'NEEDS_ATTENTION', `undo of ${step.name} failed: ${outcome.error}`, step.name));
+      events.push(
+        exceptionRaised(exception, run.opportunityId),
+        activationFailed(parked, 'NEEDS_ATTENTION', `undo of ${step.name} failed: ${outcome.error}`, step.name),
+      );
       this.appendEventsInTransaction(events);
     });
     this.options.onCommit?.();
@@ -418,7 +456,13 @@ export class ActivationRunner {
    * Runs one call with the retry policy: each attempt is counted durably first; a transient failure is retried
    * after a capped, jittered exponential backoff, up to the attempt limit; a permanent one is not retried.
    */
-  private async attempt<T>(runId: string, step: StepName, phase: 'forward' | 'compensate', call: () => Promise<T>, maxAttempts = this.retry.maxAttempts): Promise<StepOutcome<T>> {
+  private async attempt<T>(
+    runId: string,
+    step: StepName,
+    phase: 'forward' | 'compensate',
+    call: () => Promise<T>,
+    maxAttempts = this.retry.maxAttempts,
+  ): Promise<StepOutcome<T>> {
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Halted();
       if (phase === 'forward') this.store.steps.beginAttempt(runId, step);

@@ -3,8 +3,8 @@
  * external-ID upsert, a search before create, a link that refuses a second project), so a step interrupted by a
  * crash is safe to run again; the runner (`activationRunner.ts`) decides when.
  */
-import type { ActivationRunRecord,ProjectXref } from '../store/activationStore.js';
-import type { ActivationSystems,CallContext } from '../systems/activationSystems.js';
+import type { ActivationRunRecord, ProjectXref } from '../store/activationStore.js';
+import type { ActivationSystems, CallContext } from '../systems/activationSystems.js';
 import type { StepName } from './activationStates.js';
 
 /** The IDs a step adds to (or, undone, removes from) the project's cross-reference. */
@@ -55,7 +55,12 @@ export async function runStep(
     }
     case 'CRM_LINK': {
       const xref = recordedXref();
-      await systems.linkProject(context, { projectId: run.projectId, erpProjectId: xref.erpProjectId!, psaProjectId: xref.psaProjectId!, erpCustomerId: xref.erpCustomerId! });
+      await systems.linkProject(context, {
+        projectId: run.projectId,
+        erpProjectId: xref.erpProjectId!,
+        psaProjectId: xref.psaProjectId!,
+        erpCustomerId: xref.erpCustomerId!,
+      });
       return { output: { linked: true }, xref: {} };
     }
     default:

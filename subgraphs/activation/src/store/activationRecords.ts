@@ -2,7 +2,7 @@
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { newEventId } from '../../../platform/src/events/index.js';
 import type { ActivationPlan, Region } from '../saga/activationPlan.js';
-import type { RunStatus,StepName,StepStatus,SystemName } from '../saga/activationStates.js';
+import type { RunStatus, StepName, StepStatus, SystemName } from '../saga/activationStates.js';
 
 export type RunTrigger = 'MUTATION' | 'EVENT';
 export type ExceptionStatus = 'OPEN' | 'RESOLVED' | 'WAIVED' | 'CANCELLED';

@@ -2,11 +2,11 @@
  * The exception queue: one open exception per problem (seeing it again counts an occurrence), each saying what
  * is wrong, in which system and record, and closed when fixed at the source, retried, waived or cancelled.
  */
-import { type PageRequest,type SearchResult,type SqliteStore,WhereBuilder,jsonList,searchPage } from '../../../platform/src/index.js';
+import { type PageRequest, type SearchResult, type SqliteStore, WhereBuilder, jsonList, searchPage } from '../../../platform/src/index.js';
 import type { Region } from '../saga/activationPlan.js';
 import type { SystemName } from '../saga/activationStates.js';
 import type { ProblemInput } from '../saga/activationValidation.js';
-import { type ExceptionRecord,type ExceptionSearch,type ExceptionStatus,newRecordId } from './activationRecords.js';
+import { type ExceptionRecord, type ExceptionSearch, type ExceptionStatus, newRecordId } from './activationRecords.js';
 
 interface ExceptionRow {
   id: string;
@@ -93,13 +93,18 @@ export class ExceptionQueue {
 
   close(ids: readonly string[], status: Exclude<ExceptionStatus, 'OPEN'>, resolution: string, note: string | null): void {
     this.sqlite
-      .prepare(`UPDATE integration_exception SET status = ?, resolved_at = ?, resolution = ?, resolution_note = ? WHERE status = 'OPEN' AND id IN (SELECT value FROM json_each(?))`)
+      .prepare(
+        `UPDATE integration_exception SET status = ?, resolved_at = ?, resolution = ?, resolution_note = ? WHERE status = 'OPEN' AND id IN (SELECT value FROM json_each(?))`,
+      )
       .run([status, this.iso(), resolution, note, jsonList(ids)]);
   }
 
   byIds(ids: readonly string[]): Map<string, ExceptionRecord> {
     return new Map(
-      this.sqlite.prepare<ExceptionRow>('SELECT * FROM integration_exception WHERE id IN (SELECT value FROM json_each(?))').all([jsonList(ids)]).map((row) => [row.id, toException(row)]),
+      this.sqlite
+        .prepare<ExceptionRow>('SELECT * FROM integration_exception WHERE id IN (SELECT value FROM json_each(?))')
+        .all([jsonList(ids)])
+        .map((row) => [row.id, toException(row)]),
     );
   }
 
@@ -121,7 +126,12 @@ export class ExceptionQueue {
   }
 
   search(search: ExceptionSearch, page: PageRequest): SearchResult<ExceptionRecord> {
-    return searchPage<ExceptionRow, ExceptionRecord>(this.sqlite, { from: 'integration_exception', where: exceptionWhere(search), orderBy: 'raised_at DESC, id DESC' }, page, toException);
+    return searchPage<ExceptionRow, ExceptionRecord>(
+      this.sqlite,
+      { from: 'integration_exception', where: exceptionWhere(search), orderBy: 'raised_at DESC, id DESC' },
+      page,
+      toException,
+    );
   }
 
   /** Exceptions counted by type, region and owning system (one grouped statement). */

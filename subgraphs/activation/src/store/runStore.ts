@@ -4,11 +4,28 @@
  * keys, and the cross-reference of a project's IDs in every system.
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { type BusEvent,appendToOutbox,newEvent } from '../../../platform/src/events/index.js';
-import { type PageRequest,type SearchResult,type SqliteStore,WhereBuilder,canonicalProjectId,inputError,jsonList,searchPage } from '../../../platform/src/index.js';
+import { type BusEvent, appendToOutbox, newEvent } from '../../../platform/src/events/index.js';
+import {
+  type PageRequest,
+  type SearchResult,
+  type SqliteStore,
+  WhereBuilder,
+  canonicalProjectId,
+  inputError,
+  jsonList,
+  searchPage,
+} from '../../../platform/src/index.js';
 import type { ActivationPlan, Region } from '../saga/activationPlan.js';
-import { RELEASED_STATUSES,type RunStatus,STEP_NAMES,assertTransition } from '../saga/activationStates.js';
-import { type ActivationRunRecord,type ProjectXref,type RunSearch,type RunTrigger,type TransitionChanges,type TransitionRecord,newRecordId } from './activationRecords.js';
+import { RELEASED_STATUSES, type RunStatus, STEP_NAMES, assertTransition } from '../saga/activationStates.js';
+import {
+  type ActivationRunRecord,
+  type ProjectXref,
+  type RunSearch,
+  type RunTrigger,
+  type TransitionChanges,
+  type TransitionRecord,
+  newRecordId,
+} from './activationRecords.js';
 import { sqlList } from './activationSchema.js';
 
 interface RunRow {
@@ -73,12 +90,18 @@ export class RunStore {
     eventsOfNewRun: (run: ActivationRunRecord) => readonly BusEvent[] = () => [],
   ): { run: ActivationRunRecord; created: boolean } {
     return this.sqlite.transaction(() => {
-      const keyed = this.sqlite.prepare<{ opportunity_id: string; run_id: string }>('SELECT opportunity_id, run_id FROM idempotency_key WHERE key = ?').get([input.idempotencyKey]);
+      const keyed = this.sqlite
+        .prepare<{ opportunity_id: string; run_id: string }>('SELECT opportunity_id, run_id FROM idempotency_key WHERE key = ?')
+        .get([input.idempotencyKey]);
       if (keyed) {
         if (keyed.opportunity_id !== input.opportunityId) {
-          throw inputError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `Idempotency key "${input.idempotencyKey}" was used to activate opportunity ${keyed.opportunity_id}, not ${input.opportunityId}.`, {
-            argument: 'input.idempotencyKey',
-          });
+          throw inputError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            `Idempotency key "${input.idempotencyKey}" was used to activate opportunity ${keyed.opportunity_id}, not ${input.opportunityId}.`,
+            {
+              argument: 'input.idempotencyKey',
+            },
+          );
         }
         return { run: this.requireRun(keyed.run_id), created: false };
       }
@@ -93,7 +116,9 @@ export class RunStore {
       } else {
         const projectId = this.projectIdOf(input.opportunityId, now);
         const id = newRecordId('act');
-        const seen = this.sqlite.prepare<{ occurred_at: string }>('SELECT occurred_at FROM closed_won_seen WHERE opportunity_id = ?').get([input.opportunityId]);
+        const seen = this.sqlite
+          .prepare<{ occurred_at: string }>('SELECT occurred_at FROM closed_won_seen WHERE opportunity_id = ?')
+          .get([input.opportunityId]);
         this.sqlite
           .prepare(
             `INSERT INTO activation_run (id, opportunity_id, project_id, status, trigger, requested_at, closed_won_at, updated_at)
@@ -102,12 +127,16 @@ export class RunStore {
           .run([id, input.opportunityId, projectId, input.trigger, now, seen?.occurred_at ?? null, now]);
         const insertStep = this.sqlite.prepare('INSERT INTO activation_step (run_id, sequence, name) VALUES (?, ?, ?)');
         STEP_NAMES.forEach((name, i) => insertStep.run([id, i + 1, name]));
-        this.sqlite.prepare('INSERT INTO activation_transition (run_id, from_status, to_status, at, reason) VALUES (?, NULL, ?, ?, ?)').run([id, 'REQUESTED', now, `requested by ${input.trigger.toLowerCase()}`]);
+        this.sqlite
+          .prepare('INSERT INTO activation_transition (run_id, from_status, to_status, at, reason) VALUES (?, NULL, ?, ?, ?)')
+          .run([id, 'REQUESTED', now, `requested by ${input.trigger.toLowerCase()}`]);
         run = this.requireRun(id);
         created = true;
         for (const event of eventsOfNewRun(run)) appendToOutbox(this.sqlite, event);
       }
-      this.sqlite.prepare('INSERT INTO idempotency_key (key, opportunity_id, run_id, created_at) VALUES (?, ?, ?, ?)').run([input.idempotencyKey, input.opportunityId, run.id, now]);
+      this.sqlite
+        .prepare('INSERT INTO idempotency_key (key, opportunity_id, run_id, created_at) VALUES (?, ?, ?, ?)')
+        .run([input.idempotencyKey, input.opportunityId, run.id, now]);
       return { run, created };
     });
   }
@@ -131,7 +160,9 @@ export class RunStore {
         )
         .run([opportunityId, eventId, occurredAt]);
       this.sqlite
-        .prepare(`UPDATE activation_run SET closed_won_at = ? WHERE opportunity_id = ? AND closed_won_at IS NULL AND status NOT IN ${sqlList(RELEASED_STATUSES)}`)
+        .prepare(
+          `UPDATE activation_run SET closed_won_at = ? WHERE opportunity_id = ? AND closed_won_at IS NULL AND status NOT IN ${sqlList(RELEASED_STATUSES)}`,
+        )
         .run([occurredAt, opportunityId]);
     });
   }
@@ -148,7 +179,12 @@ export class RunStore {
   }
 
   runsById(ids: readonly string[]): Map<string, ActivationRunRecord> {
-    return new Map(this.sqlite.prepare<RunRow>('SELECT * FROM activation_run WHERE id IN (SELECT value FROM json_each(?))').all([jsonList(ids)]).map((row) => [row.id, toRun(row)]));
+    return new Map(
+      this.sqlite
+        .prepare<RunRow>('SELECT * FROM activation_run WHERE id IN (SELECT value FROM json_each(?))')
+        .all([jsonList(ids)])
+        .map((row) => [row.id, toRun(row)]),
+    );
   }
 
   /** Each project's activation: the run that holds its deal, else its latest run. */
@@ -229,14 +265,24 @@ export class RunStore {
           now,
           runId,
         ]);
-      this.sqlite.prepare('INSERT INTO activation_transition (run_id, from_status, to_status, at, reason) VALUES (?, ?, ?, ?, ?)').run([runId, from, to, now, changes.reason ?? null]);
+      this.sqlite
+        .prepare('INSERT INTO activation_transition (run_id, from_status, to_status, at, reason) VALUES (?, ?, ?, ?, ?)')
+        .run([runId, from, to, now, changes.reason ?? null]);
       // Every status change is also an event, for the apps that watch a run's progress (activationUpdated).
       appendToOutbox(
         this.sqlite,
         newEvent('activation.progressed', {
           source: 'activation',
           subject: runId,
-          data: { runId, opportunityId: current.opportunityId, projectId: current.projectId, previousStatus: from, status: to, reason: changes.reason ?? null, at: now },
+          data: {
+            runId,
+            opportunityId: current.opportunityId,
+            projectId: current.projectId,
+            previousStatus: from,
+            status: to,
+            reason: changes.reason ?? null,
+            at: now,
+          },
         }),
       );
       also?.();
@@ -251,7 +297,9 @@ export class RunStore {
   }
 
   requestCancel(runId: string, cause: string): ActivationRunRecord {
-    this.sqlite.prepare('UPDATE activation_run SET cancel_requested = 1, cause = COALESCE(cause, ?), updated_at = ? WHERE id = ?').run([cause, this.iso(), runId]);
+    this.sqlite
+      .prepare('UPDATE activation_run SET cancel_requested = 1, cause = COALESCE(cause, ?), updated_at = ? WHERE id = ?')
+      .run([cause, this.iso(), runId]);
     return this.requireRun(runId);
   }
 

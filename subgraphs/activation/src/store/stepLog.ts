@@ -2,9 +2,9 @@
  * Each run's step log: attempts counted before they are made (so a crash mid-call still shows the call may have
  * happened), each step's outcome and output with the IDs it produced, and compensations.
  */
-import { type SqliteStore,jsonList } from '../../../platform/src/index.js';
-import type { RunStatus,StepName,StepStatus } from '../saga/activationStates.js';
-import type { ProjectXref,StepRecord,TransitionChanges } from './activationRecords.js';
+import { type SqliteStore, jsonList } from '../../../platform/src/index.js';
+import type { RunStatus, StepName, StepStatus } from '../saga/activationStates.js';
+import type { ProjectXref, StepRecord, TransitionChanges } from './activationRecords.js';
 import type { RunStore } from './runStore.js';
 
 interface StepRow {
@@ -46,7 +46,9 @@ export class StepLog {
 
   byRunIds(runIds: readonly string[]): Map<string, StepRecord[]> {
     const map = new Map<string, StepRecord[]>();
-    for (const row of this.sqlite.prepare<StepRow>('SELECT * FROM activation_step WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, sequence').all([jsonList(runIds)])) {
+    for (const row of this.sqlite
+      .prepare<StepRow>('SELECT * FROM activation_step WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, sequence')
+      .all([jsonList(runIds)])) {
       const list = map.get(row.run_id) ?? [];
       list.push(toStep(row));
       map.set(row.run_id, list);
@@ -58,7 +60,9 @@ export class StepLog {
   beginAttempt(runId: string, step: StepName): number {
     return this.sqlite.transaction(() => {
       this.sqlite
-        .prepare(`UPDATE activation_step SET status = 'RUNNING', attempts = attempts + 1, started_at = COALESCE(started_at, ?), error = NULL WHERE run_id = ? AND name = ?`)
+        .prepare(
+          `UPDATE activation_step SET status = 'RUNNING', attempts = attempts + 1, started_at = COALESCE(started_at, ?), error = NULL WHERE run_id = ? AND name = ?`,
+        )
         .run([this.iso(), runId, step]);
       return this.sqlite.prepare<{ attempts: number }>('SELECT attempts FROM activation_step WHERE run_id = ? AND name = ?').get([runId, step])!.attempts;
     });
@@ -85,7 +89,9 @@ export class StepLog {
       const columns = Object.entries(xref).filter(([, value]) => value !== undefined);
       if (columns.length > 0) {
         const assignments = columns.map(([key]) => `${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} = ?`).join(', ');
-        this.sqlite.prepare(`UPDATE project_xref SET ${assignments}, updated_at = ? WHERE project_id = ?`).run([...columns.map(([, value]) => value), now, run.projectId]);
+        this.sqlite
+          .prepare(`UPDATE project_xref SET ${assignments}, updated_at = ? WHERE project_id = ?`)
+          .run([...columns.map(([, value]) => value), now, run.projectId]);
       }
       if (next) this.runs.transition(runId, next.from, next.to, next.changes);
     });
@@ -112,12 +118,16 @@ export class StepLog {
 
   completeCompensation(runId: string, step: StepName, xref: Partial<Omit<ProjectXref, 'projectId' | 'opportunityId'>> = {}): void {
     this.sqlite.transaction(() => {
-      this.sqlite.prepare(`UPDATE activation_step SET status = 'COMPENSATED', finished_at = ?, error = NULL WHERE run_id = ? AND name = ?`).run([this.iso(), runId, step]);
+      this.sqlite
+        .prepare(`UPDATE activation_step SET status = 'COMPENSATED', finished_at = ?, error = NULL WHERE run_id = ? AND name = ?`)
+        .run([this.iso(), runId, step]);
       const run = this.runs.requireRun(runId);
       const columns = Object.entries(xref);
       if (columns.length > 0) {
         const assignments = columns.map(([key]) => `${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} = ?`).join(', ');
-        this.sqlite.prepare(`UPDATE project_xref SET ${assignments}, updated_at = ? WHERE project_id = ?`).run([...columns.map(([, value]) => value), this.iso(), run.projectId]);
+        this.sqlite
+          .prepare(`UPDATE project_xref SET ${assignments}, updated_at = ? WHERE project_id = ?`)
+          .run([...columns.map(([, value]) => value), this.iso(), run.projectId]);
       }
     });
   }

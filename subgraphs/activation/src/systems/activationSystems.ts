@@ -95,7 +95,13 @@ export class ActivationSystems {
     const [erp, psa] = await Promise.all([
       this.client.request<{
         legalEntities: Array<{ id: string; name: string; region: string; currency: string; rateCard: { id: string; lines: Array<{ role: string }> } | null }>;
-        _entities: Array<{ id: string; erpCustomerId: string | null; creditStatus: 'GOOD' | 'ON_HOLD' | null; taxProfile: { exempt: boolean } | null; paymentTerms: { days: number } | null } | null>;
+        _entities: Array<{
+          id: string;
+          erpCustomerId: string | null;
+          creditStatus: 'GOOD' | 'ON_HOLD' | null;
+          taxProfile: { exempt: boolean } | null;
+          paymentTerms: { days: number } | null;
+        } | null>;
       }>({
         site: this.site(context, 'erp', 'ActivationErpContext'),
         query: ERP_CONTEXT_QUERY,

@@ -64,10 +64,21 @@ export class SystemClient {
   async request<T>(request: SystemRequest): Promise<T> {
     const { site } = request;
     const fault = this.options.faults?.(site) ?? null;
-    if (fault === 'unavailable') throw new SystemCallError({ system: site.system, transient: true, code: ErrorCode.SUBGRAPH_UNAVAILABLE, message: `${site.system} answered HTTP 503 (injected)` });
+    if (fault === 'unavailable')
+      throw new SystemCallError({
+        system: site.system,
+        transient: true,
+        code: ErrorCode.SUBGRAPH_UNAVAILABLE,
+        message: `${site.system} answered HTTP 503 (injected)`,
+      });
     if (fault === 'timeout-before') throw this.timeoutError(site, true);
     if (fault === 'permanent') {
-      throw new SystemCallError({ system: site.system, transient: false, code: ErrorCode.INVALID_STATE_TRANSITION, message: `${site.system} refused ${site.operationName} (injected permanent failure)` });
+      throw new SystemCallError({
+        system: site.system,
+        transient: false,
+        code: ErrorCode.INVALID_STATE_TRANSITION,
+        message: `${site.system} refused ${site.operationName} (injected permanent failure)`,
+      });
     }
     const data = await this.exchange<T>(request);
     if (fault === 'timeout-after') throw this.timeoutError(site, true);
@@ -102,21 +113,41 @@ export class SystemClient {
       });
     } catch (error) {
       if ((error as Error).name === 'TimeoutError') throw this.timeoutError(site, false);
-      throw new SystemCallError({ system: site.system, transient: true, code: ErrorCode.SUBGRAPH_UNAVAILABLE, message: `${site.system} could not be reached: ${(error as Error).message}` });
+      throw new SystemCallError({
+        system: site.system,
+        transient: true,
+        code: ErrorCode.SUBGRAPH_UNAVAILABLE,
+        message: `${site.system} could not be reached: ${(error as Error).message}`,
+      });
     }
     let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
     try {
       body = (await response.json()) as typeof body;
     } catch {
-      throw new SystemCallError({ system: site.system, transient: response.status >= 500 || response.status === 429, code: ErrorCode.SUBGRAPH_UNAVAILABLE, message: `${site.system} answered HTTP ${response.status} without a GraphQL body` });
+      throw new SystemCallError({
+        system: site.system,
+        transient: response.status >= 500 || response.status === 429,
+        code: ErrorCode.SUBGRAPH_UNAVAILABLE,
+        message: `${site.system} answered HTTP ${response.status} without a GraphQL body`,
+      });
     }
     if (body.errors && body.errors.length > 0) {
       const first = body.errors[0]!;
       const code = first.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR;
-      throw new SystemCallError({ system: site.system, transient: !PERMANENT_CODES.has(code), code, message: `${site.system} ${site.operationName}: ${first.message}` });
+      throw new SystemCallError({
+        system: site.system,
+        transient: !PERMANENT_CODES.has(code),
+        code,
+        message: `${site.system} ${site.operationName}: ${first.message}`,
+      });
     }
     if (!response.ok || body.data === undefined) {
-      throw new SystemCallError({ system: site.system, transient: response.status >= 500 || response.status === 429, code: ErrorCode.SUBGRAPH_UNAVAILABLE, message: `${site.system} answered HTTP ${response.status}` });
+      throw new SystemCallError({
+        system: site.system,
+        transient: response.status >= 500 || response.status === 429,
+        code: ErrorCode.SUBGRAPH_UNAVAILABLE,
+        message: `${site.system} answered HTTP ${response.status}`,
+      });
     }
     return body.data;
   }

@@ -1,12 +1,6 @@
 /** The billing sandbox's rows and the port records they map to, with the queries the adapter shares. */
-import type {
-BillingInvoice,
-BillingPayment,
-InvoiceStatus,
-InvoiceSummaryRecord,
-ReceivableRecord
-} from '../billingPort.js';
-import { BILLED_STATUSES,overdueSql,quoted } from './billingSchema.js';
+import type { BillingInvoice, BillingPayment, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord } from '../billingPort.js';
+import { BILLED_STATUSES, overdueSql, quoted } from './billingSchema.js';
 
 export interface InvoiceRow {
   id: string;

@@ -2,13 +2,8 @@
  * The billing sandbox's tables, with Stripe's invoice lifecycle kept in the store itself by triggers (see
  * `sandboxBilling.ts` for the rules).
  */
-import type {
-InvoiceStatus
-} from '../billingPort.js';
-import {
-INVOICE_STATUSES,
-INVOICE_TRANSITIONS
-} from '../invoiceLifecycle.js';
+import type { InvoiceStatus } from '../billingPort.js';
+import { INVOICE_STATUSES, INVOICE_TRANSITIONS } from '../invoiceLifecycle.js';
 
 /** A Stripe object ID's shape as a GLOB pattern: the prefix, an underscore and 24 base-62 characters. */
 const stripeIdPattern = (prefix: string) => `${prefix}_${'[0-9A-Za-z]'.repeat(24)}`;

@@ -1,11 +1,8 @@
 /** Seeds a fresh billing sandbox from the deterministic world's billing plan. */
-import {
-type SqliteStore,
-isoFromDay
-} from '../../../platform/src/index.js';
+import { type SqliteStore, isoFromDay } from '../../../platform/src/index.js';
 import { planProjectBilling } from '../../../sandboxes/src/world/billing.js';
 import { generateProjectTime } from '../../../sandboxes/src/world/time.js';
-import { type World,billingCustomerIdOf } from '../../../sandboxes/src/world/world.js';
+import { type World, billingCustomerIdOf } from '../../../sandboxes/src/world/world.js';
 
 export const invoiceNumber = (prefix: string, sequence: number) => `${prefix}-${String(sequence).padStart(3, '0')}`;
 

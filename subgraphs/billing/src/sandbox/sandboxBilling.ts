@@ -9,37 +9,39 @@
  */
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { type EventBus,OUTBOX_DDL,type OutboxRelay,appendToOutbox,startOutboxRelay } from '../../../platform/src/events/index.js';
-import {
-type PageRequest,
-type SqliteStore,
-WhereBuilder,
-groupBy,
-jsonList,
-stripeId
-} from '../../../platform/src/index.js';
+import { type EventBus, OUTBOX_DDL, type OutboxRelay, appendToOutbox, startOutboxRelay } from '../../../platform/src/events/index.js';
+import { type PageRequest, type SqliteStore, WhereBuilder, groupBy, jsonList, stripeId } from '../../../platform/src/index.js';
 import { openSandboxStore } from '../../../sandboxes/src/index.js';
-import { type WorldOptions,buildWorld } from '../../../sandboxes/src/world/world.js';
+import { type WorldOptions, buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
-BillingInvoice,
-BillingPayment,
-BillingSystem,
-InvoiceSearch,
-InvoiceStatus,
-InvoiceSummaryRecord,
-ReceivableRecord,
-SearchResult,
+  BillingInvoice,
+  BillingPayment,
+  BillingSystem,
+  InvoiceSearch,
+  InvoiceStatus,
+  InvoiceSummaryRecord,
+  ReceivableRecord,
+  SearchResult,
 } from '../billingPort.js';
 import { invoiceStatusEvent } from '../invoiceEvents.js';
+import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError, canTransition } from '../invoiceLifecycle.js';
 import {
-InvalidPaymentAmountError,
-InvalidTransitionError,
-InvoiceNotFoundError,
-canTransition
-} from '../invoiceLifecycle.js';
-import { INVOICE_COLUMNS,INVOICE_FROM,type InvoiceRow,NEWEST_FIRST,type PaymentRow,RECEIVABLES_SQL,type ReceivableRow,SUMMARY_SQL,type SummaryRow,toInvoice,toPayment,toReceivable,toSummary } from './billingRows.js';
-import { DDL,overdueSql } from './billingSchema.js';
-import { invoiceNumber,seedBilling } from './billingSeed.js';
+  INVOICE_COLUMNS,
+  INVOICE_FROM,
+  type InvoiceRow,
+  NEWEST_FIRST,
+  type PaymentRow,
+  RECEIVABLES_SQL,
+  type ReceivableRow,
+  SUMMARY_SQL,
+  type SummaryRow,
+  toInvoice,
+  toPayment,
+  toReceivable,
+  toSummary,
+} from './billingRows.js';
+import { DDL, overdueSql } from './billingSchema.js';
+import { invoiceNumber, seedBilling } from './billingSeed.js';
 
 /** Reads the sandbox's "now"; tests pin it, so that overdue and the dates of state changes are reproducible. */
 export type Clock = () => Date;

@@ -1,8 +1,5 @@
 /** The CRM sandbox's rows and the port records they map to. */
-import type {
-CrmAccount,
-CrmOpportunity
-} from '../crmPort.js';
+import type { CrmAccount, CrmOpportunity } from '../crmPort.js';
 
 export interface AccountRow {
   id: string;

@@ -1,10 +1,7 @@
 /** Seeds a fresh CRM sandbox from the deterministic world. */
-import {
-type SqliteStore,
-isoFromDay
-} from '../../../platform/src/index.js';
+import { type SqliteStore, isoFromDay } from '../../../platform/src/index.js';
 import { OPPORTUNITY_STAGES } from '../../../sandboxes/src/world/catalog.js';
-import { type World,billingCustomerIdOf } from '../../../sandboxes/src/world/world.js';
+import { type World, billingCustomerIdOf } from '../../../sandboxes/src/world/world.js';
 
 export function seedCrm(store: SqliteStore, world: World): void {
   const insertUser = store.prepare('INSERT INTO crm_user (id, name, email) VALUES (?, ?, ?)');
@@ -41,7 +38,9 @@ export function seedCrm(store: SqliteStore, world: World): void {
     `INSERT INTO opportunity (id, account_id, name, stage_name, currency, close_date, contract_type, service_line, delivery_region,
        po_required, po_number, owner_id, project_id, erp_project_id, psa_project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertLine = store.prepare('INSERT INTO opportunity_line_item (id, opportunity_id, sort_order, role, hours, unit_price_minor) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertLine = store.prepare(
+    'INSERT INTO opportunity_line_item (id, opportunity_id, sort_order, role, hours, unit_price_minor) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   for (const opportunity of world.opportunities) {
     const project = opportunity.projectIndex === null ? null : world.projects[opportunity.projectIndex]!;
     insertOpportunity.run([

@@ -5,35 +5,27 @@
  */
 import { join } from 'node:path';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { type BusEvent,type EventBus,OUTBOX_DDL,appendToOutbox,newEvent,startOutboxRelay } from '../../../platform/src/events/index.js';
-import {
-type PageRequest,
-type SqliteStore,
-WhereBuilder,
-groupBy,
-jsonList,
-money,
-searchPage
-} from '../../../platform/src/index.js';
+import { type BusEvent, type EventBus, OUTBOX_DDL, appendToOutbox, newEvent, startOutboxRelay } from '../../../platform/src/events/index.js';
+import { type PageRequest, type SqliteStore, WhereBuilder, groupBy, jsonList, money, searchPage } from '../../../platform/src/index.js';
 import { inputError } from '../../../platform/src/subgraph/errors.js';
 import { openSandboxStore } from '../../../sandboxes/src/index.js';
 import { ROLES } from '../../../sandboxes/src/world/catalog.js';
 import type { WorldOptions } from '../../../sandboxes/src/world/world.js';
 import { buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
-AccountSearch,
-CrmAccount,
-CrmLineItem,
-CrmOpportunity,
-CrmSystem,
-CrmUser,
-CrmWrites,
-OpportunitySearch,
-ProjectLink,
-SearchResult,
-StageChange,
+  AccountSearch,
+  CrmAccount,
+  CrmLineItem,
+  CrmOpportunity,
+  CrmSystem,
+  CrmUser,
+  CrmWrites,
+  OpportunitySearch,
+  ProjectLink,
+  SearchResult,
+  StageChange,
 } from '../crmPort.js';
-import { type AccountRow,OPPORTUNITY_COLUMNS,OPPORTUNITY_FROM,type OpportunityRow,toAccount,toOpportunity } from './crmRows.js';
+import { type AccountRow, OPPORTUNITY_COLUMNS, OPPORTUNITY_FROM, type OpportunityRow, toAccount, toOpportunity } from './crmRows.js';
 import { DDL } from './crmSchema.js';
 import { seedCrm } from './crmSeed.js';
 
@@ -63,7 +55,9 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
        SELECT account.*, chain.descendant_id, chain.depth FROM chain JOIN account ON account.id = chain.ancestor_id
        ORDER BY chain.descendant_id, chain.depth DESC`,
     );
-    this.opportunitiesByIdStatement = store.prepare<OpportunityRow>(`SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.id IN (SELECT value FROM json_each(?))`);
+    this.opportunitiesByIdStatement = store.prepare<OpportunityRow>(
+      `SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.id IN (SELECT value FROM json_each(?))`,
+    );
     this.opportunitiesByAccountStatement = store.prepare<OpportunityRow>(
       `SELECT ${OPPORTUNITY_COLUMNS} FROM ${OPPORTUNITY_FROM} WHERE o.account_id IN (SELECT value FROM json_each(?)) ORDER BY o.close_date DESC, o.id`,
     );
@@ -136,13 +130,26 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
       .add('o.close_date <= :closeTo', 'closeTo', search.closeTo)
       .raw('s.is_won = 1 AND o.project_id IS NULL', search.awaitingActivation === true)
       .raw('NOT (s.is_won = 1 AND o.project_id IS NULL)', search.awaitingActivation === false);
-    return searchPage<OpportunityRow, CrmOpportunity>(this.store, { from: OPPORTUNITY_FROM, where, orderBy: 'o.close_date DESC, o.id', columns: OPPORTUNITY_COLUMNS }, page, toOpportunity);
+    return searchPage<OpportunityRow, CrmOpportunity>(
+      this.store,
+      { from: OPPORTUNITY_FROM, where, orderBy: 'o.close_date DESC, o.id', columns: OPPORTUNITY_COLUMNS },
+      page,
+      toOpportunity,
+    );
   }
 
   async lineItemsByOpportunityId(opportunityIds: readonly string[]): Promise<Map<string, CrmLineItem[]>> {
     const rows = this.lineItemsStatement.all([jsonList(opportunityIds)]);
     return groupBy(
-      rows.map((row) => ({ id: row.id, opportunityId: row.opportunity_id, role: row.role, roleName: roleNameOf(row.role), hours: row.hours, unitPriceMinor: row.unit_price_minor, currency: row.currency })),
+      rows.map((row) => ({
+        id: row.id,
+        opportunityId: row.opportunity_id,
+        role: row.role,
+        roleName: roleNameOf(row.role),
+        hours: row.hours,
+        unitPriceMinor: row.unit_price_minor,
+        currency: row.currency,
+      })),
       (line) => line.opportunityId,
     );
   }
@@ -156,11 +163,19 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
       const before = this.requireOpportunity(opportunityId);
       const stage = this.store.prepare<{ is_won: number }>('SELECT is_won FROM opportunity_stage WHERE name = ?').get([stageName]);
       if (!stage) {
-        const stages = this.store.prepare<{ name: string }>('SELECT name FROM opportunity_stage ORDER BY sort_order').all().map((row) => row.name);
-        throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "stage" is not a configured stage: "${stageName}". Configured: ${stages.join(', ')}.`, { argument: 'stage' });
+        const stages = this.store
+          .prepare<{ name: string }>('SELECT name FROM opportunity_stage ORDER BY sort_order')
+          .all()
+          .map((row) => row.name);
+        throw inputError(ErrorCode.BAD_USER_INPUT, `Argument "stage" is not a configured stage: "${stageName}". Configured: ${stages.join(', ')}.`, {
+          argument: 'stage',
+        });
       }
       if (before.isWon && before.projectId !== null && stage.is_won === 0) {
-        throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Opportunity ${opportunityId} is already activated as project ${before.projectId}; it cannot be reopened.`);
+        throw inputError(
+          ErrorCode.INVALID_STATE_TRANSITION,
+          `Opportunity ${opportunityId} is already activated as project ${before.projectId}; it cannot be reopened.`,
+        );
       }
       this.store.prepare('UPDATE opportunity SET stage_name = ? WHERE id = ?').run([stageName, opportunityId]);
       const after = this.requireOpportunity(opportunityId);
@@ -192,9 +207,13 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
     return this.store.transaction(() => {
       const opportunity = this.requireOpportunity(link.opportunityId);
       // A deal reopened while its activation was in flight must not be linked: the activation compensates.
-      if (!opportunity.isWon) throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Opportunity ${link.opportunityId} is not won; a project cannot be linked to it.`);
+      if (!opportunity.isWon)
+        throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Opportunity ${link.opportunityId} is not won; a project cannot be linked to it.`);
       if (opportunity.projectId !== null && opportunity.projectId !== link.projectId) {
-        throw inputError(ErrorCode.CONFLICT, `Opportunity ${link.opportunityId} is already linked to project ${opportunity.projectId}; one deal yields one project.`);
+        throw inputError(
+          ErrorCode.CONFLICT,
+          `Opportunity ${link.opportunityId} is already linked to project ${opportunity.projectId}; one deal yields one project.`,
+        );
       }
       const taken = this.store.prepare<{ id: string }>('SELECT id FROM opportunity WHERE project_id = ? AND id <> ?').get([link.projectId, link.opportunityId]);
       if (taken) throw inputError(ErrorCode.CONFLICT, `Project ${link.projectId} is already linked to opportunity ${taken.id}.`);

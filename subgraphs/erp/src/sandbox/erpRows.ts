@@ -1,13 +1,5 @@
 /** The ERP sandbox's rows and the port records they map to. */
-import type {
-ErpBillingSchedule,
-ErpBillingScheduleType,
-ErpContractType,
-ErpCreditStatus,
-ErpCustomer,
-ErpJob,
-ErpLegalEntity
-} from '../erpPort.js';
+import type { ErpBillingSchedule, ErpBillingScheduleType, ErpContractType, ErpCreditStatus, ErpCustomer, ErpJob, ErpLegalEntity } from '../erpPort.js';
 
 export interface SubsidiaryRow {
   id: number;

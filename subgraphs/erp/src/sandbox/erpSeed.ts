@@ -2,16 +2,11 @@
  * Seeds a fresh ERP sandbox from the deterministic world: subsidiaries, customers, jobs with their contracts and
  * billing schedules, and the ledger postings (time cost, revenue recognized, billing) that make its financials.
  */
-import {
-type SqliteStore,
-isoFromDay,
-lastDayOfMonth,
-monthOf
-} from '../../../platform/src/index.js';
-import { type ProjectBilling,TAX_RATE_BY_LEGAL_ENTITY,planProjectBilling } from '../../../sandboxes/src/world/billing.js';
-import { LEGAL_ENTITIES,ROLES,rateCardIdOf,rateCardRate } from '../../../sandboxes/src/world/catalog.js';
-import { type MonthlyTime,generateProjectTime,monthlyApprovedTime } from '../../../sandboxes/src/world/time.js';
-import { type SeedProject,type World } from '../../../sandboxes/src/world/world.js';
+import { type SqliteStore, isoFromDay, lastDayOfMonth, monthOf } from '../../../platform/src/index.js';
+import { type ProjectBilling, TAX_RATE_BY_LEGAL_ENTITY, planProjectBilling } from '../../../sandboxes/src/world/billing.js';
+import { LEGAL_ENTITIES, ROLES, rateCardIdOf, rateCardRate } from '../../../sandboxes/src/world/catalog.js';
+import { type MonthlyTime, generateProjectTime, monthlyApprovedTime } from '../../../sandboxes/src/world/time.js';
+import { type SeedProject, type World } from '../../../sandboxes/src/world/world.js';
 
 const TAX_REGIME_BY_COUNTRY: Readonly<Record<string, string>> = { US: 'US sales tax', GB: 'UK VAT', DE: 'EU VAT', AU: 'AU GST' };
 
@@ -112,12 +107,22 @@ function accountsOnCreditHold(world: World, ledgers: readonly ProjectLedger[]): 
  * the ledger needs months, and writing ~230,000 entries would cost most of the start-up time.
  */
 export function seedErp(store: SqliteStore, world: World): void {
-  const insertSubsidiary = store.prepare('INSERT INTO subsidiary (id, name, country, currency, region, tax_regime, service_tax_rate_bp) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insertSubsidiary = store.prepare(
+    'INSERT INTO subsidiary (id, name, country, currency, region, tax_regime, service_tax_rate_bp) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   const insertRateCard = store.prepare('INSERT INTO rate_card (id, name, subsidiary_id, currency) VALUES (?, ?, ?, ?)');
   const insertRateCardLine = store.prepare('INSERT INTO rate_card_line (rate_card_id, role, role_name, sort_order, bill_rate_minor) VALUES (?, ?, ?, ?, ?)');
   for (const entity of LEGAL_ENTITIES) {
     const taxRate = TAX_RATE_BY_LEGAL_ENTITY[entity.id] ?? 0;
-    insertSubsidiary.run([entity.id, entity.name, entity.country, entity.currency, entity.region, TAX_REGIME_BY_COUNTRY[entity.country] ?? 'Local tax', Math.round(taxRate * 10_000)]);
+    insertSubsidiary.run([
+      entity.id,
+      entity.name,
+      entity.country,
+      entity.currency,
+      entity.region,
+      TAX_REGIME_BY_COUNTRY[entity.country] ?? 'Local tax',
+      Math.round(taxRate * 10_000),
+    ]);
     const rateCardId = rateCardIdOf(entity);
     insertRateCard.run([rateCardId, `${entity.name} standard rates (${entity.currency})`, entity.id, entity.currency]);
     ROLES.forEach((role, i) => insertRateCardLine.run([rateCardId, role.code, role.name, i, rateCardRate(role.code, entity.currency)]));
@@ -185,7 +190,14 @@ export function seedErp(store: SqliteStore, world: World): void {
     const scheduleId = insertSchedule.run([project.erpId, billing.scheduleType, billing.frequency, billing.inArrears ? 1 : 0]).lastInsertRowid;
     const timeAndMaterials = billing.scheduleType === 'TIME_AND_MATERIALS';
     for (const line of billing.lines) {
-      insertScheduleLine.run([scheduleId, line.sequence, isoFromDay(line.day), line.description, timeAndMaterials ? null : line.amountMinor, line.milestonePsaId]);
+      insertScheduleLine.run([
+        scheduleId,
+        line.sequence,
+        isoFromDay(line.day),
+        line.description,
+        timeAndMaterials ? null : line.amountMinor,
+        line.milestonePsaId,
+      ]);
     }
     for (const [period, type, amountMinor] of postings) insertPosting.run([project.erpId, period, type, amountMinor]);
   }

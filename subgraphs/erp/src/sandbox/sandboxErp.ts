@@ -11,34 +11,43 @@
  */
 import { join } from 'node:path';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import {
-type SqliteStore,
-WhereBuilder,
-groupBy,
-jsonList
-} from '../../../platform/src/index.js';
+import { type SqliteStore, WhereBuilder, groupBy, jsonList } from '../../../platform/src/index.js';
 import { inputError } from '../../../platform/src/subgraph/errors.js';
 import { openSandboxStore } from '../../../sandboxes/src/index.js';
-import { type WorldOptions,buildWorld } from '../../../sandboxes/src/world/world.js';
+import { type WorldOptions, buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
-BillingReportQuery,
-BillingReportRow,
-BillingScheduleUpsert,
-CustomerUpsert,
-ErpBillingSchedule,
-ErpBillingScheduleLine,
-ErpCustomer,
-ErpJob,
-ErpLedgerTotals,
-ErpLegalEntity,
-ErpRateCard,
-ErpRateCardLine,
-ErpSystem,
-ErpWrites,
-JobUpsert,
-Upserted
+  BillingReportQuery,
+  BillingReportRow,
+  BillingScheduleUpsert,
+  CustomerUpsert,
+  ErpBillingSchedule,
+  ErpBillingScheduleLine,
+  ErpCustomer,
+  ErpJob,
+  ErpLedgerTotals,
+  ErpLegalEntity,
+  ErpRateCard,
+  ErpRateCardLine,
+  ErpSystem,
+  ErpWrites,
+  JobUpsert,
+  Upserted,
 } from '../erpPort.js';
-import { type CustomerRow,type JobRow,type LedgerTotalsRow,REPORT_DIMENSIONS,type ReportRow,type ScheduleLineRow,type ScheduleRow,type SubsidiaryRow,inJsonList,toCustomer,toJob,toLegalEntity,toSchedule } from './erpRows.js';
+import {
+  type CustomerRow,
+  type JobRow,
+  type LedgerTotalsRow,
+  REPORT_DIMENSIONS,
+  type ReportRow,
+  type ScheduleLineRow,
+  type ScheduleRow,
+  type SubsidiaryRow,
+  inJsonList,
+  toCustomer,
+  toJob,
+  toLegalEntity,
+  toSchedule,
+} from './erpRows.js';
 import { DDL } from './erpSchema.js';
 import { seedErp } from './erpSeed.js';
 
@@ -109,7 +118,9 @@ export class SandboxErp implements ErpSystem, ErpWrites {
 
   async rateCardsById(ids: readonly number[]): Promise<Map<number, ErpRateCard>> {
     return new Map(
-      this.rateCardsStatement.all([jsonList(ids)]).map((row) => [row.id, { id: row.id, name: row.name, currency: row.currency, subsidiaryId: row.subsidiary_id }]),
+      this.rateCardsStatement
+        .all([jsonList(ids)])
+        .map((row) => [row.id, { id: row.id, name: row.name, currency: row.currency, subsidiaryId: row.subsidiary_id }]),
     );
   }
 
@@ -191,7 +202,8 @@ export class SandboxErp implements ErpSystem, ErpWrites {
       let parentId: number | null = null;
       if (upsert.parentExternalId !== null) {
         const parent = this.customersStatement.all([jsonList([upsert.parentExternalId])])[0];
-        if (!parent) throw inputError(ErrorCode.NOT_FOUND, `Parent customer eid:${upsert.parentExternalId} does not exist in the ERP; upsert the parent first.`);
+        if (!parent)
+          throw inputError(ErrorCode.NOT_FOUND, `Parent customer eid:${upsert.parentExternalId} does not exist in the ERP; upsert the parent first.`);
         parentId = parent.id;
       }
       let id: number;
@@ -209,7 +221,17 @@ export class SandboxErp implements ErpSystem, ErpWrites {
             `INSERT INTO customer (id, entity_id, company_name, parent_id, subsidiary_id, currency, external_id, terms_days, tax_id, tax_exempt)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
           )
-          .run([id, `CUST-${id}`, upsert.companyName, parentId, upsert.subsidiaryId, upsert.currency, upsert.externalId, upsert.paymentTermsDays, upsert.taxId]);
+          .run([
+            id,
+            `CUST-${id}`,
+            upsert.companyName,
+            parentId,
+            upsert.subsidiaryId,
+            upsert.currency,
+            upsert.externalId,
+            upsert.paymentTermsDays,
+            upsert.taxId,
+          ]);
       }
       const relate = this.store.prepare('INSERT OR IGNORE INTO customer_subsidiary (customer_id, subsidiary_id, is_primary) VALUES (?, ?, 0)');
       for (const subsidiaryId of upsert.additionalSubsidiaryIds) relate.run([id, subsidiaryId]);
@@ -229,7 +251,10 @@ export class SandboxErp implements ErpSystem, ErpWrites {
         .prepare('SELECT 1 FROM customer_subsidiary WHERE customer_id = ? AND subsidiary_id = ?')
         .get([customer.id, upsert.subsidiaryId]);
       if (!related) {
-        throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Customer ${customer.entity_id} does not trade with subsidiary ${upsert.subsidiaryId}; relate them first.`);
+        throw inputError(
+          ErrorCode.INVALID_STATE_TRANSITION,
+          `Customer ${customer.entity_id} does not trade with subsidiary ${upsert.subsidiaryId}; relate them first.`,
+        );
       }
       const existing = this.jobsStatement.all([jsonList([upsert.externalId])])[0];
       const fields = [

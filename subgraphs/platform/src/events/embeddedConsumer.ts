@@ -1,7 +1,7 @@
 /** One consumer of the embedded event bus: claim, handle, acknowledge — one event at a time (see `embeddedEventBus.ts`). */
-import { failureReason,type ResolvedTiming,Sleeper } from './busSupport.js';
+import { failureReason, type ResolvedTiming, Sleeper } from './busSupport.js';
 import type { EmbeddedConsumerHost, Claimed } from './embeddedEventLog.js';
-import type { ConsumeOptions,Consumer } from './eventBus.js';
+import type { ConsumeOptions, Consumer } from './eventBus.js';
 
 /** One consumer's loop: claim, handle, acknowledge — one event at a time. */
 export class EmbeddedConsumer implements Consumer {
@@ -65,14 +65,17 @@ export class EmbeddedConsumer implements Consumer {
 
   private async deliver({ seq, event }: Claimed): Promise<void> {
     const { group, consumer } = this.options;
-    this.heartbeat = setInterval(() => {
-      if (this.bus.isClosed) return clearInterval(this.heartbeat);
-      try {
-        this.bus.renew(group, seq, consumer);
-      } catch (error) {
-        this.timing.log(`renewing the lease of ${event.id} failed`, error);
-      }
-    }, Math.max(1, Math.floor(this.timing.leaseMs / 3)));
+    this.heartbeat = setInterval(
+      () => {
+        if (this.bus.isClosed) return clearInterval(this.heartbeat);
+        try {
+          this.bus.renew(group, seq, consumer);
+        } catch (error) {
+          this.timing.log(`renewing the lease of ${event.id} failed`, error);
+        }
+      },
+      Math.max(1, Math.floor(this.timing.leaseMs / 3)),
+    );
     this.heartbeat.unref();
     let failure: { reason: string } | undefined;
     try {

@@ -16,11 +16,11 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ConsumerTiming,positive,type ResolvedTiming,resolveTiming,retryDelay,settleWithin,Sleeper } from './busSupport.js';
+import { type ConsumerTiming, positive, type ResolvedTiming, resolveTiming, retryDelay, settleWithin, Sleeper } from './busSupport.js';
 import { EmbeddedConsumer } from './embeddedConsumer.js';
-import type { EmbeddedConsumerHost, Claimed,EventRow,PendingRow } from './embeddedEventLog.js';
-import { FANOUT_BATCH,prepareStatements,SCHEMA,SKIP_LIMIT,toEvent } from './embeddedEventLog.js';
-import type { BusEvent,ConsumeOptions,Consumer,DeadLetter,EventBus,Listener } from './eventBus.js';
+import type { EmbeddedConsumerHost, Claimed, EventRow, PendingRow } from './embeddedEventLog.js';
+import { FANOUT_BATCH, prepareStatements, SCHEMA, SKIP_LIMIT, toEvent } from './embeddedEventLog.js';
+import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
 
 export interface EmbeddedEventBusOptions extends ConsumerTiming {

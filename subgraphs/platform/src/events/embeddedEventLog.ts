@@ -3,7 +3,7 @@
  * letters), its prepared statements and the row format of an event.
  */
 import type Database from 'better-sqlite3';
-import type { BusEvent,ConsumeOptions } from './eventBus.js';
+import type { BusEvent, ConsumeOptions } from './eventBus.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS bus_events (
@@ -64,7 +64,6 @@ export const SKIP_LIMIT = 500;
 /** Events a subscriber poll reads at once. */
 export const FANOUT_BATCH = 500;
 
-
 export function prepareStatements(db: Database.Database) {
   return {
     insert: db.prepare(
@@ -81,27 +80,17 @@ export function prepareStatements(db: Database.Database) {
               (SELECT min(available_at) FROM bus_pending p WHERE p.group_name = g.group_name) AS next_available
        FROM bus_groups g WHERE g.group_name = ?`,
     ),
-    nextAvailable: db.prepare(
-      `SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND available_at <= ? ORDER BY seq LIMIT 1`,
-    ),
-    takeOver: db.prepare(
-      `UPDATE bus_pending SET consumer = ?, deliveries = deliveries + 1, available_at = ? WHERE group_name = ? AND seq = ?`,
-    ),
+    nextAvailable: db.prepare(`SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND available_at <= ? ORDER BY seq LIMIT 1`),
+    takeOver: db.prepare(`UPDATE bus_pending SET consumer = ?, deliveries = deliveries + 1, available_at = ? WHERE group_name = ? AND seq = ?`),
     nextSeq: db.prepare(`SELECT next_seq FROM bus_groups WHERE group_name = ?`).pluck(),
     newEvents: db.prepare(`SELECT * FROM bus_events WHERE seq >= ? ORDER BY seq LIMIT ?`),
     advance: db.prepare(`UPDATE bus_groups SET next_seq = ? WHERE group_name = ?`),
-    hold: db.prepare(
-      `INSERT INTO bus_pending (group_name, seq, consumer, deliveries, available_at) VALUES (?, ?, ?, 1, ?)`,
-    ),
+    hold: db.prepare(`INSERT INTO bus_pending (group_name, seq, consumer, deliveries, available_at) VALUES (?, ?, ?, 1, ?)`),
     renew: db.prepare(`UPDATE bus_pending SET available_at = ? WHERE group_name = ? AND seq = ? AND consumer = ?`),
     ack: db.prepare(`DELETE FROM bus_pending WHERE group_name = ? AND seq = ?`),
     pending: db.prepare(`SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND seq = ?`),
-    backOff: db.prepare(
-      `UPDATE bus_pending SET consumer = NULL, available_at = ?, last_error = ? WHERE group_name = ? AND seq = ?`,
-    ),
-    deadLetter: db.prepare(
-      `INSERT INTO bus_dead_letters (group_name, seq, deliveries, reason, dead_lettered_at) VALUES (?, ?, ?, ?, ?)`,
-    ),
+    backOff: db.prepare(`UPDATE bus_pending SET consumer = NULL, available_at = ?, last_error = ? WHERE group_name = ? AND seq = ?`),
+    deadLetter: db.prepare(`INSERT INTO bus_dead_letters (group_name, seq, deliveries, reason, dead_lettered_at) VALUES (?, ?, ?, ?, ?)`),
     deadLetters: db.prepare(
       `SELECT d.group_name, d.deliveries, d.reason, d.dead_lettered_at, e.*
        FROM bus_dead_letters d JOIN bus_events e ON e.seq = d.seq

@@ -18,7 +18,12 @@ export class InMemoryEventBus implements EventBus {
   }
 
   consume(options: ConsumeOptions): Consumer {
-    const group = this.groups.get(options.group) ?? { offset: 0, retries: [] as BusEvent[], deliveries: new Map<string, number>(), consumers: new Set<() => void>() };
+    const group = this.groups.get(options.group) ?? {
+      offset: 0,
+      retries: [] as BusEvent[],
+      deliveries: new Map<string, number>(),
+      consumers: new Set<() => void>(),
+    };
     this.groups.set(options.group, group);
     const maxDeliveries = options.maxDeliveries ?? 5;
     let stopped = false;
@@ -42,7 +47,13 @@ export class InMemoryEventBus implements EventBus {
           await options.handler(event);
         } catch (error) {
           if (attempt >= maxDeliveries) {
-            this.dead.push({ event, group: options.group, deliveries: attempt, reason: (error as Error).message ?? String(error), deadLetteredAt: new Date().toISOString() });
+            this.dead.push({
+              event,
+              group: options.group,
+              deliveries: attempt,
+              reason: (error as Error).message ?? String(error),
+              deadLetteredAt: new Date().toISOString(),
+            });
           } else {
             group.retries.push(event);
           }

@@ -37,7 +37,9 @@ export interface OutboxRelay {
 
 export function startOutboxRelay(store: SqliteStore, bus: EventBus, options: OutboxRelayOptions = {}): OutboxRelay {
   store.exec(OUTBOX_DDL);
-  const pending = store.prepareBackground<{ sequence: number; event: string }>('SELECT sequence, event FROM event_outbox WHERE published_at IS NULL ORDER BY sequence LIMIT ?');
+  const pending = store.prepareBackground<{ sequence: number; event: string }>(
+    'SELECT sequence, event FROM event_outbox WHERE published_at IS NULL ORDER BY sequence LIMIT ?',
+  );
   const markPublished = store.prepareBackground("UPDATE event_outbox SET published_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE sequence = ?");
   let stopped = false;
   let round: Promise<void> = Promise.resolve();

@@ -3,13 +3,22 @@
  * entry at a time, claiming the entries of consumers that died, and dead-lettering an entry after its last
  * delivery (see `redisEventBus.ts` for the protocol).
  */
-import {
-ErrorReply
-} from 'redis';
-import { failureReason,retryDelay,settleWithin,Sleeper } from './busSupport.js';
-import type { BusEvent,ConsumeOptions,Consumer } from './eventBus.js';
+import { ErrorReply } from 'redis';
+import { failureReason, retryDelay, settleWithin, Sleeper } from './busSupport.js';
+import type { BusEvent, ConsumeOptions, Consumer } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
-import { CLAIM_CALLS_PER_ROUND,CLAIM_COUNT,entriesOf,fromFields,isDisconnect,READ_COUNT,type RedisConnection,retryOnDisconnect,type StreamEntry , type RedisBusContext } from './redisStreams.js';
+import {
+  CLAIM_CALLS_PER_ROUND,
+  CLAIM_COUNT,
+  entriesOf,
+  fromFields,
+  isDisconnect,
+  READ_COUNT,
+  type RedisConnection,
+  retryOnDisconnect,
+  type StreamEntry,
+  type RedisBusContext,
+} from './redisStreams.js';
 
 /** One consumer: a loop over its own blocking connection, handling one entry at a time. */
 export class RedisConsumer implements Consumer {
@@ -228,12 +237,15 @@ export class RedisConsumer implements Consumer {
 
   private async handle(event: BusEvent): Promise<{ reason: string } | undefined> {
     const { group, consumer } = this.options;
-    this.heartbeat = setInterval(() => {
-      if (this.held.size === 0 || this.abandoned) return;
-      this.bus.commands
-        .xClaimJustId(this.bus.stream, group, consumer, 0, [...this.held])
-        .catch((error: unknown) => this.bus.log(`renewing entries of consumer ${consumer} failed`, error));
-    }, Math.max(1, Math.floor(this.timing.leaseMs / 3)));
+    this.heartbeat = setInterval(
+      () => {
+        if (this.held.size === 0 || this.abandoned) return;
+        this.bus.commands
+          .xClaimJustId(this.bus.stream, group, consumer, 0, [...this.held])
+          .catch((error: unknown) => this.bus.log(`renewing entries of consumer ${consumer} failed`, error));
+      },
+      Math.max(1, Math.floor(this.timing.leaseMs / 3)),
+    );
     this.heartbeat.unref();
     try {
       await this.options.handler(event);

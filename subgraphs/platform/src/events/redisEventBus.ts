@@ -19,14 +19,21 @@
  * Connections reconnect with capped exponential backoff; commands issued meanwhile wait in node-redis' offline
  * queue, so a consumer resumes by itself after Redis restarts.
  */
-import {
-ErrorReply
-} from 'redis';
-import { type BusLog,type ConsumerTiming,positive,type ResolvedTiming,resolveTiming,settleWithin } from './busSupport.js';
-import type { BusEvent,ConsumeOptions,Consumer,DeadLetter,EventBus,Listener } from './eventBus.js';
+import { ErrorReply } from 'redis';
+import { type BusLog, type ConsumerTiming, positive, type ResolvedTiming, resolveTiming, settleWithin } from './busSupport.js';
+import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
 import { RedisConsumer } from './redisConsumer.js';
 import { Fanout } from './redisFanout.js';
-import { createConnection,fromFields,redactUrl,type RedisBusContext,type RedisConnection,retryOnDisconnect,type StreamEntry,toFields } from './redisStreams.js';
+import {
+  createConnection,
+  fromFields,
+  redactUrl,
+  type RedisBusContext,
+  type RedisConnection,
+  retryOnDisconnect,
+  type StreamEntry,
+  toFields,
+} from './redisStreams.js';
 
 export interface RedisEventBusOptions extends ConsumerTiming {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` (REDIS_URL). */

@@ -2,9 +2,9 @@
  * The fan-out side of the Redis event bus: pub/sub for latency, and catch-up reads of the stream for what pub/sub
  * dropped while a subscriber was disconnected (see `redisEventBus.ts`).
  */
-import type { BusEvent,Listener } from './eventBus.js';
+import type { BusEvent, Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
-import { CATCH_UP_COUNT,DEDUPE_WINDOW,fromFields,isDisconnect,type RedisConnection,type StreamEntry , type RedisBusContext } from './redisStreams.js';
+import { CATCH_UP_COUNT, DEDUPE_WINDOW, fromFields, isDisconnect, type RedisConnection, type StreamEntry, type RedisBusContext } from './redisStreams.js';
 
 /**
  * The fan-out side of one bus: a subscriber connection on the channel, and a cursor into the stream that

@@ -3,14 +3,14 @@
  * event, the read sizes, and which failures are a lost connection (and so safe to retry).
  */
 import {
-ClientClosedError,
-ClientOfflineError,
-ConnectionTimeoutError,
-createClient,
-DisconnectsClientError,
-ErrorReply,
-SocketClosedUnexpectedlyError,
-SocketTimeoutError,
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  DisconnectsClientError,
+  ErrorReply,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
 } from 'redis';
 import type { BusLog, ResolvedTiming } from './busSupport.js';
 import type { BusEvent } from './eventBus.js';

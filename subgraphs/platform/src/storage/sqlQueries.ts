@@ -31,7 +31,11 @@ export class WhereBuilder {
 
   /** Case-insensitive substring match on `column`; `%`, `_` and `\\` in the value match themselves. */
   contains(column: string, name: string, value: string | null | undefined): this {
-    return this.add(`${column} LIKE '%' || :${name} || '%' ESCAPE '\\'`, name, value?.replace(/[\\%_]/g, (c) => `\\${c}`));
+    return this.add(
+      `${column} LIKE '%' || :${name} || '%' ESCAPE '\\'`,
+      name,
+      value?.replace(/[\\%_]/g, (c) => `\\${c}`),
+    );
   }
 
   raw(clause: string, when: boolean): this {
@@ -43,8 +47,6 @@ export class WhereBuilder {
     return this.clauses.length === 0 ? '' : `WHERE ${this.clauses.join(' AND ')}`;
   }
 }
-
-
 
 /** One statement for the page and one for the count, whatever the page size. */
 export function searchPage<Row, T>(

@@ -21,7 +21,9 @@ export async function runSubgraphProcess<Config extends SubgraphConfig>(
     const url = await service.listen(resolved.port, resolved.host);
     console.log(`[${name}] ready at ${url} (${Date.now() - started} ms)`);
   } catch (error) {
-    console.error(`[${name}] failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `[${name}] failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exit(1);
   }
   let stopping = false;

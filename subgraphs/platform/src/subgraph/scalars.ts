@@ -33,6 +33,11 @@ export const DateTimeScalar = stringScalar(
   'an ISO 8601 instant like "2026-11-01T09:30:00.000Z"',
 );
 
-export const DecimalScalar = stringScalar('Decimal', 'An exact decimal number carried as a string.', (value) => /^-?\d+(\.\d+)?$/.test(value), 'a decimal string like "1234.50"');
+export const DecimalScalar = stringScalar(
+  'Decimal',
+  'An exact decimal number carried as a string.',
+  (value) => /^-?\d+(\.\d+)?$/.test(value),
+  'a decimal string like "1234.50"',
+);
 
 export const scalarResolvers = { Date: DateScalar, DateTime: DateTimeScalar, Decimal: DecimalScalar };

@@ -59,7 +59,9 @@ export interface SubgraphService {
 }
 
 export function createSubgraphService<TContext extends BaseContext>(options: SubgraphServiceOptions<TContext>): SubgraphService {
-  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> }]);
+  const schema = buildSubgraphSchema([
+    { typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> },
+  ]);
   const metrics = new Metrics();
   const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
   metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', options.statementCount);

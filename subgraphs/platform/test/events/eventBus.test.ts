@@ -82,7 +82,10 @@ describe('Redis', () => {
       const consumed = new Set<string>();
       const fannedOut: BusEvent[] = [];
       consumerSide.consume({ group: 'erp-posting', consumer: 'erp-1', handler: async (event) => void consumed.add(event.id) });
-      gatewaySide.subscribe('*', dedupeById((event) => fannedOut.push(event)));
+      gatewaySide.subscribe(
+        '*',
+        dedupeById((event) => fannedOut.push(event)),
+      );
       await untilLive(publisher, [fannedOut]);
 
       const events = counted(150, 'time.posted_to_erp');
@@ -154,7 +157,11 @@ describe('event bus configuration', () => {
 
   it.each([
     ['host:port without a scheme', 'localhost:6379', 'REDIS_URL is not a URL: expected redis://[user:password@]host[:port][/db] or rediss://… for TLS.'],
-    ['another scheme', 'http://localhost:6379', 'REDIS_URL=http://localhost:6379 has scheme http: expected redis://[user:password@]host[:port][/db] or rediss://… for TLS.'],
+    [
+      'another scheme',
+      'http://localhost:6379',
+      'REDIS_URL=http://localhost:6379 has scheme http: expected redis://[user:password@]host[:port][/db] or rediss://… for TLS.',
+    ],
     ['without a host', 'redis:///0', 'REDIS_URL=redis:///0 names no host: expected redis://[user:password@]host[:port][/db] or rediss://… for TLS.'],
     [
       'a database name (the password masked)',

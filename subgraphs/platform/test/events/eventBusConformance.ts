@@ -179,15 +179,24 @@ export function defineEventBusConformance(name: string, harness: EventBusHarness
       const ns = namespace();
       const [gatewayA, gatewayB, billing] = [await open(ns), await open(ns), await open(ns)];
       const received = { a: [] as BusEvent[], b: [] as BusEvent[], paidOnly: [] as BusEvent[] };
-      gatewayA.subscribe('*', dedupeById((event) => received.a.push(event)));
-      gatewayB.subscribe('*', dedupeById((event) => received.b.push(event)));
+      gatewayA.subscribe(
+        '*',
+        dedupeById((event) => received.a.push(event)),
+      );
+      gatewayB.subscribe(
+        '*',
+        dedupeById((event) => received.b.push(event)),
+      );
       const stopPaidOnly = gatewayB.subscribe(['invoice.paid', PROBE], (event) => received.paidOnly.push(event));
       await untilLive(billing, [received.a, received.b, received.paidOnly]);
 
       const paid = counted(10, 'invoice.paid');
       const voided = counted(5, 'invoice.voided');
       for (const event of [...paid, ...voided]) await billing.publish(event);
-      await waitFor(() => real(received.a).length >= 15 && real(received.b).length >= 15 && real(received.paidOnly).length >= 10, 'every subscriber has its events');
+      await waitFor(
+        () => real(received.a).length >= 15 && real(received.b).length >= 15 && real(received.paidOnly).length >= 10,
+        'every subscriber has its events',
+      );
       stopPaidOnly();
       const afterUnsubscribe = newEvent('invoice.paid', { source: 'billing', subject: 'in_late', data: {} });
       await billing.publish(afterUnsubscribe);
@@ -195,9 +204,21 @@ export function defineEventBusConformance(name: string, harness: EventBusHarness
       await delay(200);
 
       const expected = [...paid, ...voided, afterUnsubscribe].map((event) => event.id).sort();
-      expect(real(received.a).map((event) => event.id).sort()).toEqual(expected);
-      expect(real(received.b).map((event) => event.id).sort()).toEqual(expected);
-      expect(real(received.paidOnly).map((event) => event.id).sort()).toEqual(paid.map((event) => event.id).sort());
+      expect(
+        real(received.a)
+          .map((event) => event.id)
+          .sort(),
+      ).toEqual(expected);
+      expect(
+        real(received.b)
+          .map((event) => event.id)
+          .sort(),
+      ).toEqual(expected);
+      expect(
+        real(received.paidOnly)
+          .map((event) => event.id)
+          .sort(),
+      ).toEqual(paid.map((event) => event.id).sort());
       expect(real(received.a).find((event) => event.id === paid[0]!.id)).toEqual(paid[0]);
     });
 
@@ -219,7 +240,9 @@ export function defineEventBusConformance(name: string, harness: EventBusHarness
       latencies.sort((x, y) => x - y);
       const median = latencies[Math.floor(latencies.length / 2)]!;
       const p95 = latencies[Math.floor(latencies.length * 0.95)]!;
-      console.info(`[${name}] publish → subscriber (another bus instance): median ${median.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms over ${latencies.length} events`);
+      console.info(
+        `[${name}] publish → subscriber (another bus instance): median ${median.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms over ${latencies.length} events`,
+      );
       expect(p95).toBeLessThan(1_000);
     });
 
@@ -308,7 +331,10 @@ export function defineEventBusConformance(name: string, harness: EventBusHarness
       const consumed: BusEvent[] = [];
       const fannedOut: BusEvent[] = [];
       bus.consume({ group: 'cross-process', consumer: 'parent', handler: async (event) => void consumed.push(event) });
-      bus.subscribe('*', dedupeById((event) => fannedOut.push(event)));
+      bus.subscribe(
+        '*',
+        dedupeById((event) => fannedOut.push(event)),
+      );
       const child = runChild(harness.childEnv!(ns), { PSGRAPH_TEST_MODE: 'publish', PSGRAPH_TEST_COUNT: '40' });
       children.push(child.process);
       await child.waitFor(/published 40/);
@@ -369,7 +395,9 @@ export function real(inbox: readonly BusEvent[]): BusEvent[] {
 
 /** Events numbered 0..n-1 (`data.i`), spread over three subjects. */
 export function counted(n: number, type = 'test.counted'): BusEvent[] {
-  return [...Array(n).keys()].map((i) => newEvent(type, { source: 'test', subject: `subject-${i % 3}`, data: { i, amount: { minor: 1000 + i, currency: 'USD' }, tags: ['a'], note: null } }));
+  return [...Array(n).keys()].map((i) =>
+    newEvent(type, { source: 'test', subject: `subject-${i % 3}`, data: { i, amount: { minor: 1000 + i, currency: 'USD' }, tags: ['a'], note: null } }),
+  );
 }
 
 export function delay(ms: number): Promise<void> {

@@ -1,15 +1,15 @@
 /** The PSA sandbox's rows and the port records they map to, with the column lists the adapter's queries share. */
 import type {
-AssignmentStatus,
-MilestoneStatus,
-ProjectStatus,
-PsaAssignment,
-PsaMilestone,
-PsaProject,
-PsaResource,
-PsaResourceRequest,
-PsaTimeTotals,
-ResourceRequestStatus
+  AssignmentStatus,
+  MilestoneStatus,
+  ProjectStatus,
+  PsaAssignment,
+  PsaMilestone,
+  PsaProject,
+  PsaResource,
+  PsaResourceRequest,
+  PsaTimeTotals,
+  ResourceRequestStatus,
 } from '../psaPort.js';
 
 export interface ProjectRow {
@@ -173,7 +173,6 @@ export const RESOURCE_COLUMNS = `r.id, r.name, r.email, r.role, ro.name AS role_
 export const RESOURCE_FROM = 'resource r JOIN role ro ON ro.code = r.role';
 export const ASSIGNMENT_SELECT = `SELECT a.id, a.project_id, a.resource_id, a.request_id, a.role, ro.name AS role_name, a.status, a.bill_rate_minor,
   a.cost_rate_minor, p.currency FROM assignment a JOIN role ro ON ro.code = a.role JOIN project p ON p.id = a.project_id`;
-
 
 export const APPROVED_TIME_WHERE = `FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id
   WHERE t.resource_id IN (SELECT value FROM json_each(:resourceIds)) AND t.status = 'APPROVED'

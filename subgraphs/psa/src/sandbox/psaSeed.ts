@@ -1,12 +1,9 @@
 /** Seeds a fresh PSA sandbox from the deterministic world. */
-import {
-type SqliteStore,
-isoFromDay
-} from '../../../platform/src/index.js';
+import { type SqliteStore, isoFromDay } from '../../../platform/src/index.js';
 import { ROLES } from '../../../sandboxes/src/world/catalog.js';
 import { generateProjectTime } from '../../../sandboxes/src/world/time.js';
 import { type World } from '../../../sandboxes/src/world/world.js';
-import { INDEXES,RULES } from './psaSchema.js';
+import { INDEXES, RULES } from './psaSchema.js';
 import { installTimeRollup } from './psaTimeRollup.js';
 
 /**
@@ -53,9 +50,7 @@ export function seedPsa(store: SqliteStore, world: World): void {
   const insertMilestone = store.prepare(
     `INSERT INTO milestone (id, project_id, sort_order, name, target_date, actual_date, status, billable, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertRequest = store.prepare(
-    'INSERT INTO resource_request (id, project_id, role, hours, start_date, end_date, status) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
+  const insertRequest = store.prepare('INSERT INTO resource_request (id, project_id, role, hours, start_date, end_date, status) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertAssignment = store.prepare(
     `INSERT INTO assignment (id, project_id, resource_id, request_id, role, status, bill_rate_minor, cost_rate_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );

@@ -2,9 +2,7 @@
  * The PSA sandbox's project time totals, kept by triggers: one row per project and timesheet status, so that a
  * page of projects reads a handful of rows each instead of every entry.
  */
-import {
-type SqliteStore
-} from '../../../platform/src/index.js';
+import { type SqliteStore } from '../../../platform/src/index.js';
 
 /**
  * Rounds each entry's value half up in integer arithmetic, as `monthlyApprovedTime` does with Math.round, so
@@ -57,7 +55,9 @@ const rollupAddEntry = (entry: 'NEW' | 'OLD') => `INSERT INTO project_time_rollu
   SELECT t.project_id, t.status, ${rollupSums(entry, (x) => x)}, ${entry}.work_date FROM timesheet t WHERE t.id = ${entry}.timesheet_id
   ${ROLLUP_ADD};`;
 
-const rollupRecomputeLast = (key: string) => `UPDATE project_time_rollup SET last_entry_date = (SELECT MAX(e.work_date) FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id
+const rollupRecomputeLast = (
+  key: string,
+) => `UPDATE project_time_rollup SET last_entry_date = (SELECT MAX(e.work_date) FROM timesheet t JOIN time_entry e ON e.timesheet_id = t.id
     WHERE t.project_id = project_time_rollup.project_id AND t.status = project_time_rollup.status)
   WHERE (project_id, status) = ${key};`;
 

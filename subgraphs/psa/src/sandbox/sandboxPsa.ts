@@ -13,36 +13,48 @@
  */
 import { join } from 'node:path';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { type BusEvent,type EventBus,OUTBOX_DDL,appendToOutbox,newEvent,startOutboxRelay } from '../../../platform/src/events/index.js';
-import {
-type PageRequest,
-type SqliteStore,
-WhereBuilder,
-groupBy,
-jsonList,
-searchPage
-} from '../../../platform/src/index.js';
+import { type BusEvent, type EventBus, OUTBOX_DDL, appendToOutbox, newEvent, startOutboxRelay } from '../../../platform/src/events/index.js';
+import { type PageRequest, type SqliteStore, WhereBuilder, groupBy, jsonList, searchPage } from '../../../platform/src/index.js';
 import { inputError } from '../../../platform/src/subgraph/errors.js';
 import { openSandboxStore } from '../../../sandboxes/src/index.js';
-import { type WorldOptions,buildWorld } from '../../../sandboxes/src/world/world.js';
+import { type WorldOptions, buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
-ApprovedTimeQuery,
-NewPsaProject,
-NewResourceRequest,
-ProjectSearch,
-PsaApprovedTime,
-PsaAssignment,
-PsaMilestone,
-PsaProject,
-PsaResource,
-PsaResourceRequest,
-PsaSystem,
-PsaTimeTotals,
-PsaWrites,
-ResourceSearch,
-SearchResult
+  ApprovedTimeQuery,
+  NewPsaProject,
+  NewResourceRequest,
+  ProjectSearch,
+  PsaApprovedTime,
+  PsaAssignment,
+  PsaMilestone,
+  PsaProject,
+  PsaResource,
+  PsaResourceRequest,
+  PsaSystem,
+  PsaTimeTotals,
+  PsaWrites,
+  ResourceSearch,
+  SearchResult,
 } from '../psaPort.js';
-import { APPROVED_TIME_SUMS,APPROVED_TIME_WHERE,ASSIGNMENT_SELECT,type ApprovedTimeRow,type AssignmentRow,type MilestoneRow,type ProjectRow,RESOURCE_COLUMNS,RESOURCE_FROM,type ResourceRequestRow,type ResourceRow,type TimeTotalsRow,toAssignment,toMilestone,toProject,toResource,toResourceRequest,toTimeTotals } from './psaRows.js';
+import {
+  APPROVED_TIME_SUMS,
+  APPROVED_TIME_WHERE,
+  ASSIGNMENT_SELECT,
+  type ApprovedTimeRow,
+  type AssignmentRow,
+  type MilestoneRow,
+  type ProjectRow,
+  RESOURCE_COLUMNS,
+  RESOURCE_FROM,
+  type ResourceRequestRow,
+  type ResourceRow,
+  type TimeTotalsRow,
+  toAssignment,
+  toMilestone,
+  toProject,
+  toResource,
+  toResourceRequest,
+  toTimeTotals,
+} from './psaRows.js';
 import { TABLES } from './psaSchema.js';
 import { seedPsa } from './psaSeed.js';
 import { installTimeRollup } from './psaTimeRollup.js';
@@ -129,7 +141,12 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
   }
 
   async searchResources(search: ResourceSearch, page: PageRequest): Promise<SearchResult<PsaResource>> {
-    return searchPage<ResourceRow, PsaResource>(this.store, { from: RESOURCE_FROM, where: resourceWhere(search), orderBy: 'r.name, r.id', columns: RESOURCE_COLUMNS }, page, toResource);
+    return searchPage<ResourceRow, PsaResource>(
+      this.store,
+      { from: RESOURCE_FROM, where: resourceWhere(search), orderBy: 'r.name, r.id', columns: RESOURCE_COLUMNS },
+      page,
+      toResource,
+    );
   }
 
   async resourcesMatching(search: ResourceSearch, limit: number): Promise<readonly PsaResource[]> {
@@ -166,14 +183,12 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
 
   async approvedTimeByPeriod(query: ApprovedTimeQuery): Promise<readonly PsaApprovedTime[]> {
     const statement = query.granularity === 'WEEK' ? this.approvedTimeByWeekStatement : this.approvedTimeByMonthStatement;
-    return statement
-      .all({ resourceIds: jsonList(query.resourceIds), fromDate: query.fromDate, toDate: query.toDate })
-      .map((row) => ({
-        resourceId: row.resource_id,
-        periodKey: row.period_key,
-        billableMinutes: row.billable_minutes,
-        nonBillableMinutes: row.non_billable_minutes,
-      }));
+    return statement.all({ resourceIds: jsonList(query.resourceIds), fromDate: query.fromDate, toDate: query.toDate }).map((row) => ({
+      resourceId: row.resource_id,
+      periodKey: row.period_key,
+      billableMinutes: row.billable_minutes,
+      nonBillableMinutes: row.non_billable_minutes,
+    }));
   }
 
   async createProject(project: NewPsaProject): Promise<PsaProject> {
@@ -207,23 +222,38 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
 
   async createResourceRequests(projectId: string, requests: readonly NewResourceRequest[]): Promise<PsaResourceRequest[]> {
     return this.store.transaction(() => {
-      if (this.projectsByIdStatement.all([jsonList([projectId])]).length === 0) throw inputError(ErrorCode.NOT_FOUND, `Project ${projectId} does not exist in the PSA.`);
+      if (this.projectsByIdStatement.all([jsonList([projectId])]).length === 0)
+        throw inputError(ErrorCode.NOT_FOUND, `Project ${projectId} does not exist in the PSA.`);
       const nextId = this.store.prepare<{ next: number }>('SELECT COALESCE(MAX(CAST(id AS INTEGER)), 30000000) + 1 AS next FROM resource_request');
-      const insert = this.store.prepare("INSERT INTO resource_request (id, project_id, role, hours, start_date, end_date, status) VALUES (?, ?, ?, ?, ?, ?, 'OPEN')");
+      const insert = this.store.prepare(
+        "INSERT INTO resource_request (id, project_id, role, hours, start_date, end_date, status) VALUES (?, ?, ?, ?, ?, ?, 'OPEN')",
+      );
       const created: string[] = [];
       for (const request of requests) {
         const id = String(nextId.get()!.next);
         insert.run([id, projectId, request.role, request.hours, request.startDate, request.endDate]);
         created.push(id);
       }
-      const byId = new Map((this.requestsStatement.all([jsonList([projectId])]).map(toResourceRequest)).map((request) => [request.id, request]));
+      const byId = new Map(
+        this.requestsStatement
+          .all([jsonList([projectId])])
+          .map(toResourceRequest)
+          .map((request) => [request.id, request]),
+      );
       const result = created.map((id) => byId.get(id)!);
       for (const request of result) {
         this.emit(
           newEvent('resource_request.created', {
             source: 'psa',
             subject: request.id,
-            data: { resourceRequestId: request.id, projectId, role: request.role.code, hours: request.hours, startDate: request.startDate, endDate: request.endDate },
+            data: {
+              resourceRequestId: request.id,
+              projectId,
+              role: request.role.code,
+              hours: request.hours,
+              startDate: request.startDate,
+              endDate: request.endDate,
+            },
           }),
         );
       }
@@ -259,13 +289,20 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
       if (current.status === 'CLOSED') throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Assignment ${assignmentId} is closed; it cannot be confirmed.`);
       if (current.status === 'CONFIRMED') return toAssignment(current);
       this.store.prepare("UPDATE assignment SET status = 'CONFIRMED' WHERE id = ?").run([assignmentId]);
-      if (current.request_id !== null) this.store.prepare("UPDATE resource_request SET status = 'FULFILLED' WHERE id = ? AND status = 'HELD'").run([current.request_id]);
+      if (current.request_id !== null)
+        this.store.prepare("UPDATE resource_request SET status = 'FULFILLED' WHERE id = ? AND status = 'HELD'").run([current.request_id]);
       const confirmed = toAssignment(this.store.prepare<AssignmentRow>(`${ASSIGNMENT_SELECT} WHERE a.id = ?`).get([assignmentId])!);
       this.emit(
         newEvent('assignment.confirmed', {
           source: 'psa',
           subject: confirmed.id,
-          data: { assignmentId: confirmed.id, projectId: confirmed.projectId, resourceId: confirmed.resourceId, resourceRequestId: confirmed.requestId, role: confirmed.role.code },
+          data: {
+            assignmentId: confirmed.id,
+            projectId: confirmed.projectId,
+            resourceId: confirmed.resourceId,
+            resourceRequestId: confirmed.requestId,
+            role: confirmed.role.code,
+          },
         }),
       );
       return confirmed;

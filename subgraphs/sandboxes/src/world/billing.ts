@@ -3,12 +3,12 @@
  * billing). The schedule follows the contract type, as in NetSuite's project billing types: T&M in arrears from
  * approved time, fixed-fee instalments, milestones approved for billing, and retainers in advance.
  */
-import { addMonths,firstDayOfMonth,lastDayOfMonth,monthOf } from '../../../platform/src/values/dates.js';
+import { addMonths, firstDayOfMonth, lastDayOfMonth, monthOf } from '../../../platform/src/values/dates.js';
 import { stripeId } from '../../../platform/src/values/ids.js';
-import { Prng,hashSeed } from '../../../platform/src/values/prng.js';
+import { Prng, hashSeed } from '../../../platform/src/values/prng.js';
 import { LEGAL_ENTITIES } from './catalog.js';
-import { type ProjectTime,monthlyApprovedTime } from './time.js';
-import type { SeedProject,World } from './world.js';
+import { type ProjectTime, monthlyApprovedTime } from './time.js';
+import type { SeedProject, World } from './world.js';
 
 export type BillingScheduleType = 'TIME_AND_MATERIALS' | 'FIXED_INTERVAL' | 'MILESTONE' | 'RETAINER';
 
@@ -104,8 +104,19 @@ export function planProjectBilling(world: World, project: SeedProject, time: Pro
       const overdueBy = world.asOfDay - dueDay;
       const outcome =
         overdueBy < 0
-          ? random.weighted([['OPEN', 66], ['PAID', 28], ['PARTIAL', 4], ['VOID', 2]] as const)
-          : random.weighted([['PAID', 86], ['OPEN', 5], ['PARTIAL', 3], ['VOID', 3], ['UNCOLLECTIBLE', 3]] as const);
+          ? random.weighted([
+              ['OPEN', 66],
+              ['PAID', 28],
+              ['PARTIAL', 4],
+              ['VOID', 2],
+            ] as const)
+          : random.weighted([
+              ['PAID', 86],
+              ['OPEN', 5],
+              ['PARTIAL', 3],
+              ['VOID', 3],
+              ['UNCOLLECTIBLE', 3],
+            ] as const);
       if (outcome === 'PAID') {
         status = 'PAID';
         amountPaidMinor = totalMinor;
@@ -164,7 +175,13 @@ function scheduleLines(project: SeedProject, time: ProjectTime, scheduleType: Bi
       const worked = new Set(monthlyApprovedTime(time).map((month) => month.month));
       return months
         .filter((month) => worked.has(month))
-        .map((month, i) => ({ sequence: i + 1, day: lastDayOfMonth(month), description: `Time and materials, ${month}`, amountMinor: 0, milestonePsaId: null }));
+        .map((month, i) => ({
+          sequence: i + 1,
+          day: lastDayOfMonth(month),
+          description: `Time and materials, ${month}`,
+          amountMinor: 0,
+          milestonePsaId: null,
+        }));
     }
     case 'FIXED_INTERVAL':
     case 'RETAINER': {

@@ -1,11 +1,5 @@
 /** The records of the sandbox world, as every sandbox system seeds from them (`buildWorld` makes them). */
-import {
-type ContractType,
-type CurrencyCode,
-type RegionCode,
-type RoleCode,
-type ServiceLine
-} from './catalog.js';
+import { type ContractType, type CurrencyCode, type RegionCode, type RoleCode, type ServiceLine } from './catalog.js';
 import { type WorldOptions } from './world.js';
 
 export interface SeedAccount {

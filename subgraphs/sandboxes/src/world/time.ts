@@ -4,8 +4,8 @@
  * same generator, which is how they stay consistent with PSA.
  */
 import { monthOf } from '../../../platform/src/values/dates.js';
-import { Prng,hashSeed } from '../../../platform/src/values/prng.js';
-import type { SeedProject,World } from './world.js';
+import { Prng, hashSeed } from '../../../platform/src/values/prng.js';
+import type { SeedProject, World } from './world.js';
 
 export type TimesheetStatus = 'OPEN' | 'SUBMITTED' | 'APPROVED' | 'REJECTED';
 

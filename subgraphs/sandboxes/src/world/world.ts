@@ -6,29 +6,41 @@
  *
  * Everything here is a pure function of `WorldOptions`; nothing reads the clock.
  */
-import { dayFromIso,mondayOf } from '../../../platform/src/values/dates.js';
-import { canonicalProjectId,salesforceId,stripeId } from '../../../platform/src/values/ids.js';
-import { Prng,hashSeed } from '../../../platform/src/values/prng.js';
+import { dayFromIso, mondayOf } from '../../../platform/src/values/dates.js';
+import { canonicalProjectId, salesforceId, stripeId } from '../../../platform/src/values/ids.js';
+import { Prng, hashSeed } from '../../../platform/src/values/prng.js';
 import {
-CITIES,
-COMPANY_WORDS_A,
-COMPANY_WORDS_B,
-CONTRACT_TYPES,
-FIRST_NAMES,
-INDUSTRIES,
-LAST_NAMES,
-OPPORTUNITY_STAGES,
-PAYMENT_TERMS_DAYS,
-REGIONS,
-ROLES,
-type RegionCode,
-type RoleCode,
-SERVICE_LINES,
-SKILLS,
-legalEntityOfRegion,
-rateCardRate
+  CITIES,
+  COMPANY_WORDS_A,
+  COMPANY_WORDS_B,
+  CONTRACT_TYPES,
+  FIRST_NAMES,
+  INDUSTRIES,
+  LAST_NAMES,
+  OPPORTUNITY_STAGES,
+  PAYMENT_TERMS_DAYS,
+  REGIONS,
+  ROLES,
+  type RegionCode,
+  type RoleCode,
+  SERVICE_LINES,
+  SKILLS,
+  legalEntityOfRegion,
+  rateCardRate,
 } from './catalog.js';
-import { type AssignmentStatus,type ProjectStatus,type ResourceRequestStatus,type SeedAccount,type SeedConsultant,type SeedLineItem,type SeedMilestone,type SeedOpportunity,type SeedProject,type SeedResourceRequest,type World } from './seedRecords.js';
+import {
+  type AssignmentStatus,
+  type ProjectStatus,
+  type ResourceRequestStatus,
+  type SeedAccount,
+  type SeedConsultant,
+  type SeedLineItem,
+  type SeedMilestone,
+  type SeedOpportunity,
+  type SeedProject,
+  type SeedResourceRequest,
+  type World,
+} from './seedRecords.js';
 
 /** The world's records are defined beside it; importers take them from here with the world itself. */
 export type * from './seedRecords.js';
@@ -272,7 +284,7 @@ function buildProjects(
   }
   const staff = (role: RoleCode, region: RegionCode, r: Prng): SeedConsultant => {
     const local = byRoleAndRegion.get(`${role}|${region}`);
-    const pool = local && (local.length > 0 && r.chance(0.85)) ? local : byRole.get(role) ?? consultants;
+    const pool = local && local.length > 0 && r.chance(0.85) ? local : (byRole.get(role) ?? consultants);
     return r.pick(pool.length > 0 ? pool : consultants);
   };
 
@@ -301,7 +313,15 @@ function buildProjects(
     };
     const requests: SeedResourceRequest[] = opportunity.lines.map((line, lineIndex) => {
       const requestStatus: ResourceRequestStatus =
-        status === 'PLANNED' ? r.weighted([['OPEN', 5], ['HELD', 3], ['FULFILLED', 4]] as const) : status === 'CANCELLED' ? 'CANCELLED' : 'FULFILLED';
+        status === 'PLANNED'
+          ? r.weighted([
+              ['OPEN', 5],
+              ['HELD', 3],
+              ['FULFILLED', 4],
+            ] as const)
+          : status === 'CANCELLED'
+            ? 'CANCELLED'
+            : 'FULFILLED';
       const consultant = requestStatus === 'FULFILLED' || requestStatus === 'HELD' ? staffOnce(line.role) : null;
       const assignmentStatus: AssignmentStatus = requestStatus === 'HELD' ? 'TENTATIVE' : status === 'COMPLETED' ? 'CLOSED' : 'CONFIRMED';
       return {
@@ -318,7 +338,11 @@ function buildProjects(
               consultantIndex: consultant.index,
               status: assignmentStatus,
               billRateMinor: line.unitPriceMinor,
-              costRateMinor: Math.round((consultant.costRateMinor * (rateCardRate(line.role, opportunity.currency) / Math.max(1, rateCardRate(line.role, consultant.currency)))) / 100) * 100,
+              costRateMinor:
+                Math.round(
+                  (consultant.costRateMinor * (rateCardRate(line.role, opportunity.currency) / Math.max(1, rateCardRate(line.role, consultant.currency)))) /
+                    100,
+                ) * 100,
             }
           : null,
       };
@@ -332,7 +356,11 @@ function buildProjects(
       const targetDay = startDay + Math.round(((m + 1) * durationDays) / milestoneCount) - (m === 0 ? Math.round(durationDays / milestoneCount / 2) : 0);
       const actualDay = targetDay + r.int(-5, 20) <= asOfDay && status !== 'PLANNED' ? Math.min(asOfDay - 1, targetDay + r.int(-5, 20)) : null;
       const last = m === milestoneCount - 1;
-      const amountMinor = billableMilestones ? (last ? opportunity.amountMinor - allocated : Math.round(opportunity.amountMinor / milestoneCount / 100) * 100) : 0;
+      const amountMinor = billableMilestones
+        ? last
+          ? opportunity.amountMinor - allocated
+          : Math.round(opportunity.amountMinor / milestoneCount / 100) * 100
+        : 0;
       allocated += amountMinor;
       milestones.push({
         psaId: String(50_000_000 + index * 10 + m),

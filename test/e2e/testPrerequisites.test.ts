@@ -16,8 +16,11 @@ describe("npm test's prerequisite check", () => {
   symlinkSync(process.execPath, join(bareBin, 'node'));
   afterAll(() => rmSync(bareBin, { recursive: true, force: true }));
 
+  // Chromium is also looked for at /usr/bin/chromium, whatever PATH says: a variable naming no binary stands for "missing".
+  const missing = join(bareBin, 'not-installed');
+
   it('stops at once, naming exactly what to install, where it cannot install them', () => {
-    const result = runPrerequisiteCheck({ PATH: bareBin, HOME: process.env['HOME'] });
+    const result = runPrerequisiteCheck({ PATH: bareBin, HOME: process.env['HOME'], REDIS_SERVER_BIN: missing, PSGRAPH_CHROMIUM: missing });
 
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('npm test stopped before running any test');
@@ -28,7 +31,7 @@ describe("npm test's prerequisite check", () => {
 
   it('names only what is missing', () => {
     const redis = REDIS_SERVER.find()!;
-    const result = runPrerequisiteCheck({ PATH: bareBin, HOME: process.env['HOME'], REDIS_SERVER_BIN: redis });
+    const result = runPrerequisiteCheck({ PATH: bareBin, HOME: process.env['HOME'], REDIS_SERVER_BIN: redis, PSGRAPH_CHROMIUM: missing });
 
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('sudo apt-get install chromium\n');

@@ -16,7 +16,7 @@ import { BENCH_DIR, REPO_ROOT } from './benchPaths.js';
 import type { ProcessSpec } from './processes.js';
 import type { WorkloadId } from './workloads.js';
 
-export type ContenderId = 'psgraph' | 'apollo' | 'hive' | 'hive-rust' | 'psgraph-no-auth-forwarding' | 'hive-rust-no-auth-forwarding';
+export type ContenderId = 'psgraph' | 'apollo' | 'hive' | 'hive-rust' | 'psgraph-no-auth-forwarding' | 'hive-rust-no-auth-forwarding' | 'psgraph-baseline';
 
 export interface Contender {
   readonly id: ContenderId;
@@ -66,12 +66,18 @@ const experimentNote = [
 ].join(', ');
 
 /** psgraph's gateway as `npm run gateway` runs it: the bundle (run.ts builds it first) with its Node flags. */
-function psgraphSpec(name: string, { port, supergraphPath, cpu }: SpecOptions, env: NodeJS.ProcessEnv = {}): ProcessSpec {
+function psgraphSpec(
+  name: string,
+  { port, supergraphPath, cpu }: SpecOptions,
+  env: NodeJS.ProcessEnv = {},
+  bundle = GATEWAY_BUNDLE,
+  root = REPO_ROOT,
+): ProcessSpec {
   return {
     name,
     command: process.execPath,
-    args: [...psgraphNodeFlags, GATEWAY_BUNDLE],
-    cwd: REPO_ROOT,
+    args: [...psgraphNodeFlags, bundle],
+    cwd: root,
     env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath, ...experimentEnv, ...env },
     ...(cpu === undefined ? {} : { cpu }),
   };
@@ -141,3 +147,14 @@ export const CONTENDERS: readonly Contender[] = [
     spec: (options) => hiveSpec('hive-rust-no-auth-forwarding', 'hive-router-runtime', options, false),
   },
 ];
+
+/** psgraph's gateway built at another commit (`--baseline <ref>`), run exactly as the working tree's. */
+export function baselineContender(baseline: { commit: string; bundle: string; root: string }): Contender {
+  return {
+    id: 'psgraph-baseline',
+    label: `psgraph at ${baseline.commit.slice(0, 12)} (baseline)`,
+    settings: `psgraph's gateway built from commit ${baseline.commit} (\`--baseline\`), run as \`psgraph\` is; shown to compare before and after`,
+    informational: true,
+    spec: (options) => psgraphSpec('psgraph-baseline', options, {}, baseline.bundle, baseline.root),
+  };
+}

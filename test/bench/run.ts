@@ -8,6 +8,7 @@
  *   npm run bench -- --workloads project,standard --contenders psgraph,apollo
  *   npm run bench -- --warmup 4 --duration 10 --rounds 2 --concurrency 50 --no-docs
  *   npm run bench -- --extra           then test/bench/subscriptions.bench.ts and activation.bench.ts, when present
+ *   npm run bench -- --baseline main~3 --contenders psgraph,apollo   also psgraph as built at that commit (before and after)
  *
  * Installs the contenders (`npm ci --prefix test/bench`) on first use. Loopback traffic only; every loop is
  * bounded in time and count.
@@ -21,7 +22,8 @@ import { request } from 'undici';
 import { buildGateway } from '../../gateway/build.js';
 import { BENCH_DIR, REPO_ROOT, RESULTS_DIR } from './benchPaths.js';
 import { type BenchHost, type Subgraphs, startPsgraphSubgraphs, startStandardSubgraphs } from './benchSubgraphs.js';
-import { CONTENDERS, type Contender } from './contenders.js';
+import { CONTENDERS, type Contender, baselineContender } from './contenders.js';
+import { prepareBaseline } from './baseline.js';
 import { generateLoad, percentile } from './loadGenerator.js';
 import { type BenchProcess, HAS_TASKSET, freePort, sampleRss, startProcess, waitUntil } from './processes.js';
 import { type BenchReport, type Measurement, type WorkloadResult, checkTargets, renderMarkdown, withLatestRun } from './report.js';
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
     extra: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 
@@ -55,7 +58,9 @@ const concurrency = bounded('concurrency', args.concurrency, 50, 1, 512);
 // Contenders take turns, round after round, so that a slow moment of the machine does not fall on one of them.
 const rounds = bounded('rounds', args.rounds, quick ? 1 : 2, 1, 10);
 const selectedWorkloads = pick(WORKLOADS, args.workloads, 'workloads');
-const selectedContenders = pick(CONTENDERS, args.contenders, 'contenders');
+const log = (message: string) => console.log(`[bench] ${message}`);
+const selectedContenders: Contender[] = pick(CONTENDERS, args.contenders, 'contenders');
+if (args.baseline) selectedContenders.push(baselineContender(prepareBaseline(args.baseline, log)));
 const fullRun =
   !quick &&
   !args.workloads &&
@@ -63,7 +68,8 @@ const fullRun =
   args.warmup === undefined &&
   args.duration === undefined &&
   args.concurrency === undefined &&
-  args.rounds === undefined;
+  args.rounds === undefined &&
+  args.baseline === undefined;
 
 function pick<T extends { id: string }>(all: readonly T[], raw: string | undefined, name: string): T[] {
   if (!raw) return [...all];
@@ -77,7 +83,6 @@ const cores = cpus().length;
 // The gateway under test gets the last core to itself; subgraphs, the load generator and this runner share the rest.
 const gatewayCpu = cores >= 2 ? cores - 1 : undefined;
 const othersCpu = cores > 2 ? `0-${cores - 2}` : cores === 2 ? '0' : undefined;
-const log = (message: string) => console.log(`[bench] ${message}`);
 
 ensureInstalled();
 // psgraph runs from its bundle, as `npm run gateway` runs it: built from the sources being measured.

@@ -2,7 +2,7 @@
  * The stable `extensions.code` values psgraph puts on GraphQL errors. Clients branch on these, never on
  * messages, so a code is never renamed or reused: add new ones, deprecate old ones in the description.
  *
- * The README's "Error codes" table is this list.
+ * docs/operations.md's "Error codes" table is this list (a test keeps the two the same).
  */
 export const ErrorCode = {
   /** An ID argument does not have the format of the system that issues it (e.g. not an 18-character Salesforce ID). */
@@ -47,6 +47,17 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** A subscription ended because the gateway reloaded its supergraph; subscribe again. */
   SUBSCRIPTION_SCHEMA_RELOAD: 'SUBSCRIPTION_SCHEMA_RELOAD',
+  /**
+   * A system of record (Salesforce, Kantata, NetSuite, Stripe) could not be reached, failed, timed out, kept
+   * asking psgraph to slow down, or is failing so often that psgraph stopped calling it for a while (its circuit
+   * is open). `extensions.system` names it; retry later.
+   */
+  SYSTEM_UNAVAILABLE: 'SYSTEM_UNAVAILABLE',
+  /**
+   * A system of record refused psgraph's own credentials, or they lack a permission the call needs.
+   * `extensions.system` names it; an operator fixes the integration user, not the caller.
+   */
+  SYSTEM_PERMISSION_DENIED: 'SYSTEM_PERMISSION_DENIED',
   /** The gateway is shutting down or has no supergraph loaded yet (HTTP 503). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected. In production its message is masked as "Unexpected error." */

@@ -74,7 +74,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     typeDefs: activationTypeDefs,
     resolvers: mergeResolverMaps(activationResolvers, activationSubscriptionResolvers(bus)),
     context: () => ({ store, runner, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
-    statementCount: () => store.statementCount,
+    instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
     close: async () => {
       await consumer.stop();
       await runner.stop();

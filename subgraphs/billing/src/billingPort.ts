@@ -5,8 +5,7 @@
  *
  * Amounts are integers in minor units (as Stripe keeps them) and dates are ISO `YYYY-MM-DD`.
  */
-import type { EventBus, OutboxRelay } from '../../platform/src/events/index.js';
-import type { PageRequest, SearchResult } from '../../platform/src/index.js';
+import type { PageRequest, SearchResult, SystemAdapter } from '../../platform/src/index.js';
 
 export type { SearchResult };
 
@@ -120,14 +119,12 @@ export interface BillingSystem {
   /** Open → uncollectible. */
   markUncollectible(id: string): Promise<BillingInvoice>;
 
-  /**
-   * Starts publishing the system's business events (invoice.posted, invoice.paid, …) to the bus, as Stripe's
-   * webhooks would deliver them; `notify` after a change publishes without waiting for the next poll.
-   */
-  publishEventsTo(bus: EventBus): OutboxRelay;
   /** The billing system's calendar date (ISO): what "overdue" and the dates of state changes are judged by. */
   today(): string;
-  /** SQL statements executed so far (the sandbox's instrumentation). */
-  readonly statementCount: number;
-  close(): void;
 }
+
+/**
+ * Billing as the subgraph runs over it: the port, and where its business events (`invoice.posted`,
+ * `invoice.paid`, …) come from — the sandbox's outbox, or Stripe's webhooks.
+ */
+export type BillingAdapter = SystemAdapter<BillingSystem>;

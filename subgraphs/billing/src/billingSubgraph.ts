@@ -5,30 +5,40 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { EventBus } from '../../platform/src/events/index.js';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
-import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
-import type { BillingSystem } from './billingPort.js';
+import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import type { BillingAdapter, BillingSystem } from './billingPort.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
 import { billingMutationResolvers } from './billingMutationsAndSubscriptions.js';
 import { billingResolvers } from './billingResolvers.js';
-import { openSandboxBilling } from './sandbox/sandboxBilling.js';
+import { type SandboxBilling, openSandboxBilling } from './sandbox/sandboxBilling.js';
 
 export const billingTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
 export interface BillingSubgraph extends SubgraphService {
   readonly billing: BillingSystem;
+  readonly adapter: BillingAdapter;
 }
 
 export interface BillingSubgraphOptions {
   /** The billing system; the SQLite sandbox in the data folder by default. */
-  readonly billing?: BillingSystem;
+  readonly adapter?: BillingAdapter;
   /** Where billing's business events go and subscriptions read them; without one, no events are published. */
   readonly bus?: EventBus;
 }
 
+/** The billing sandbox in the data folder (or one already open, e.g. on a test's clock), as an adapter. */
+export function sandboxBillingAdapter(
+  config: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>,
+  sandbox: SandboxBilling = openSandboxBilling(config.dataDir, config.world),
+): BillingAdapter {
+  return sandboxAdapter(sandbox, sandbox.store);
+}
+
 export function createBillingSubgraph(config: SandboxSubgraphOptions, options: BillingSubgraphOptions = {}): BillingSubgraph {
-  const billing = options.billing ?? openSandboxBilling(config.dataDir, config.world);
+  const adapter = options.adapter ?? sandboxBillingAdapter(config);
+  const billing = adapter.port;
   const bus = options.bus;
-  const events = bus ? billing.publishEventsTo(bus) : undefined;
+  const events = bus ? adapter.relayEvents(bus) : undefined;
   const service = createSubgraphService<BillingContext>({
     name: 'billing',
     typeDefs: billingTypeDefs,
@@ -37,12 +47,12 @@ export function createBillingSubgraph(config: SandboxSubgraphOptions, options: B
       const today = billing.today();
       return { billing, today, loaders: createBillingLoaders(billing, today), ...(bus ? { bus } : {}), ...(events ? { events } : {}) };
     },
-    statementCount: () => billing.statementCount,
+    instrument: (metrics) => adapter.instrument(metrics),
     close: async () => {
       await events?.stop();
-      billing.close();
+      await adapter.close();
     },
     production: config.production,
   });
-  return Object.assign(service, { billing });
+  return Object.assign(service, { billing, adapter });
 }

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFromIso, formatMinor, isCanonicalProjectId, isStripeId, isoFromDay } from '../../platform/src/index.js';
 import { billingCustomerIdOf, buildWorld } from '../../sandboxes/src/world/world.js';
-import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
-import { type BillingSubgraph, createBillingSubgraph } from '../src/billingSubgraph.js';
+import { execute, sqlStatements, temporaryDataDir } from '../../platform/test/testSupport.js';
+import { type BillingSubgraph, createBillingSubgraph, sandboxBillingAdapter } from '../src/billingSubgraph.js';
 import type { BillingInvoice, InvoiceStatus } from '../src/billingPort.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError } from '../src/invoiceLifecycle.js';
 import { type SandboxBilling, openSandboxBilling } from '../src/sandbox/sandboxBilling.js';
@@ -46,7 +46,11 @@ function seededSandbox(prefix: string, withSubgraph: boolean) {
     const started = Date.now();
     state.sandbox = openSandboxBilling(data.dir, world, clock);
     state.seedMs = Date.now() - started;
-    if (withSubgraph) state.subgraph = createBillingSubgraph({ dataDir: data.dir, world, production: false }, { billing: state.sandbox });
+    if (withSubgraph)
+      state.subgraph = createBillingSubgraph(
+        { dataDir: data.dir, world, production: false },
+        { adapter: sandboxBillingAdapter({ dataDir: data.dir, world }, state.sandbox) },
+      );
   });
   afterAll(async () => {
     if (withSubgraph) await state.subgraph.stop();
@@ -417,13 +421,13 @@ describe('billing sandbox at the default seed volume', () => {
   it('costs the same number of SQL statements for 50 projects as for 5, every field selected', async () => {
     const statementsFor = async (projectCount: number) => {
       const representations = seedWorld.projects.slice(100, 100 + projectCount).map((project) => ({ __typename: 'Project', id: project.id }));
-      const before = seeded.subgraph.billing.statementCount;
+      const before = sqlStatements(seeded.subgraph);
       const result = await execute(seeded.subgraph, ENTITIES, { r: representations });
       expect(result.errors).toBeUndefined();
       expect(result.data!['_entities']).toHaveLength(projectCount);
       const invoices = result.data!['_entities'].flatMap((project: { invoices: unknown[] }) => project.invoices);
       expect(invoices.length).toBeGreaterThan(projectCount);
-      return seeded.subgraph.billing.statementCount - before;
+      return sqlStatements(seeded.subgraph) - before;
     };
     const forFive = await statementsFor(5);
     const forFifty = await statementsFor(50);

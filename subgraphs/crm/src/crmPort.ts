@@ -3,8 +3,7 @@
  * would implement it over the REST and SOQL APIs (jsforce). Every lookup takes a batch of keys, because every
  * lookup is called from a DataLoader. Methods are async because a vendor adapter's are.
  */
-import type { EventBus } from '../../platform/src/events/index.js';
-import type { PageRequest, SearchResult } from '../../platform/src/index.js';
+import type { PageRequest, SearchResult, SystemAdapter } from '../../platform/src/index.js';
 
 export type { SearchResult };
 
@@ -101,9 +100,6 @@ export interface CrmSystem {
   searchOpportunities(search: OpportunitySearch, page: PageRequest): Promise<SearchResult<CrmOpportunity>>;
   lineItemsByOpportunityId(opportunityIds: readonly string[]): Promise<Map<string, CrmLineItem[]>>;
   usersById(ids: readonly string[]): Promise<Map<string, CrmUser>>;
-  /** SQL statements executed so far (the sandbox's instrumentation). */
-  readonly statementCount: number;
-  close(): void;
 }
 
 /** A change of an opportunity's stage, and what it meant for its won flag. */
@@ -138,9 +134,10 @@ export interface CrmWrites {
   linkProject(link: ProjectLink): Promise<CrmOpportunity>;
   /** Clears the link when it points at `projectId`; a no-op otherwise (compensation). */
   unlinkProject(opportunityId: string, projectId: string): Promise<CrmOpportunity>;
-  /**
-   * Delivers the CRM's business events to the bus until stopped: the sandbox relays its transactional outbox;
-   * a Salesforce adapter would subscribe to Change Data Capture.
-   */
-  relayEvents(bus: EventBus): { stop(): Promise<void>; flush(): Promise<void> };
 }
+
+/**
+ * The CRM as the subgraph runs over it: the port, and where its business events (`opportunity.closed_won`,
+ * `opportunity.reopened`) come from — the sandbox's outbox, or Salesforce's changes, polled.
+ */
+export type CrmAdapter = SystemAdapter<CrmSystem & CrmWrites>;

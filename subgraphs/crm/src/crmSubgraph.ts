@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
-import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
-import type { CrmSystem, CrmWrites } from './crmPort.js';
+import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import type { CrmAdapter, CrmSystem, CrmWrites } from './crmPort.js';
 import { type CrmContext, createCrmLoaders } from './crmLoaders.js';
 import { crmMutationResolvers } from './crmMutations.js';
 import { crmResolvers } from './crmResolvers.js';
@@ -22,26 +22,34 @@ export interface CrmSubgraphOptions extends SandboxSubgraphOptions {
 
 export interface CrmSubgraph extends SubgraphService {
   readonly crm: CrmSystem & CrmWrites;
+  readonly adapter: CrmAdapter;
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus (tests wait on it). */
   flushEvents(): Promise<void>;
 }
 
-export function createCrmSubgraph(options: CrmSubgraphOptions, crm: CrmSystem & CrmWrites = openSandboxCrm(options.dataDir, options.world)): CrmSubgraph {
+/** The CRM sandbox in the data folder, as an adapter. */
+export function sandboxCrmAdapter(options: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>): CrmAdapter {
+  const sandbox = openSandboxCrm(options.dataDir, options.world);
+  return sandboxAdapter(sandbox, sandbox.store);
+}
+
+export function createCrmSubgraph(options: CrmSubgraphOptions, adapter: CrmAdapter = sandboxCrmAdapter(options)): CrmSubgraph {
+  const crm = adapter.port;
   const bus = options.bus ?? new InMemoryEventBus();
-  const relay = crm.relayEvents(bus);
+  const relay = adapter.relayEvents(bus);
   const service = createSubgraphService<CrmContext>({
     name: 'crm',
     typeDefs: crmTypeDefs,
     resolvers: mergeResolverMaps(crmResolvers, crmMutationResolvers),
     context: () => ({ crm, writes: crm, loaders: createCrmLoaders(crm) }),
-    statementCount: () => crm.statementCount,
+    instrument: (metrics) => adapter.instrument(metrics),
     close: async () => {
       await relay.stop();
+      await adapter.close();
       if (!options.bus) await bus.close();
-      crm.close();
     },
     production: options.production,
   });
-  return Object.assign(service, { crm, bus, flushEvents: () => relay.flush() });
+  return Object.assign(service, { crm, adapter, bus, flushEvents: () => relay.flush() });
 }

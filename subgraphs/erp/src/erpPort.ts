@@ -7,6 +7,7 @@
  * Money is in integer minor units of the record's currency; dates are ISO `YYYY-MM-DD`; periods are `YYYY-MM`.
  * Internal IDs are numbers, as NetSuite's are (its REST API carries them as numeric strings).
  */
+import type { SystemAdapter } from '../../platform/src/index.js';
 
 export type ErpContractType = 'FIXED_FEE' | 'TIME_AND_MATERIALS' | 'MILESTONE' | 'RETAINER';
 export type ErpBillingScheduleType = 'TIME_AND_MATERIALS' | 'FIXED_INTERVAL' | 'MILESTONE' | 'RETAINER';
@@ -141,9 +142,6 @@ export interface ErpSystem {
   ledgerTotalsByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpLedgerTotals>>;
   /** Recognized revenue and billings summed per group, in one grouped query whatever the volume. */
   billingReport(query: BillingReportQuery): Promise<BillingReportRow[]>;
-  /** SQL statements executed so far (the sandbox's instrumentation). */
-  readonly statementCount: number;
-  close(): void;
 }
 
 /** What `PUT customer/eid:<accountId>` carries: the CRM account as ERP needs it. */
@@ -207,3 +205,6 @@ export interface ErpWrites {
   /** Deletes the job; false when there is none. Refused while a billing schedule or postings depend on it. */
   deleteJob(projectExternalId: string): Promise<boolean>;
 }
+
+/** The ERP as the subgraph runs over it: the sandbox, or NetSuite. */
+export type ErpAdapter = SystemAdapter<ErpSystem & ErpWrites>;

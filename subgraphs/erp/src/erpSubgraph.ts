@@ -1,11 +1,12 @@
 /**
- * Builds the ERP subgraph service (schema + resolvers + sandbox), without listening.
+ * Builds the ERP subgraph service (schema + resolvers over an ERP adapter: the sandbox by default), without
+ * listening. This is the one place that picks the adapter.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
-import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
-import type { ErpSystem, ErpWrites } from './erpPort.js';
+import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import type { ErpAdapter, ErpSystem, ErpWrites } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
 import { erpMutationResolvers } from './erpMutations.js';
 import { erpResolvers } from './erpResolvers.js';
@@ -15,18 +16,25 @@ export const erpTypeDefs = parse(readFileSync(new URL('../schema.graphql', impor
 
 export interface ErpSubgraph extends SubgraphService {
   readonly erp: ErpSystem & ErpWrites;
+  readonly adapter: ErpAdapter;
 }
 
-/** Takes the ERP as a port so that tests, and later a NetSuite adapter, can stand in for the sandbox. */
-export function createErpSubgraph(config: SandboxSubgraphOptions, erp: ErpSystem & ErpWrites = openSandboxErp(config.dataDir, config.world)): ErpSubgraph {
+/** The ERP sandbox in the data folder, as an adapter. */
+export function sandboxErpAdapter(config: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>): ErpAdapter {
+  const sandbox = openSandboxErp(config.dataDir, config.world);
+  return sandboxAdapter(sandbox, sandbox.store);
+}
+
+export function createErpSubgraph(config: SandboxSubgraphOptions, adapter: ErpAdapter = sandboxErpAdapter(config)): ErpSubgraph {
+  const erp = adapter.port;
   const service = createSubgraphService<ErpContext>({
     name: 'erp',
     typeDefs: erpTypeDefs,
     resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers),
     context: () => ({ erp, writes: erp, loaders: createErpLoaders(erp) }),
-    statementCount: () => erp.statementCount,
-    close: () => erp.close(),
+    instrument: (metrics) => adapter.instrument(metrics),
+    close: () => adapter.close(),
     production: config.production,
   });
-  return Object.assign(service, { erp });
+  return Object.assign(service, { erp, adapter });
 }

@@ -23,3 +23,4 @@ export type { SubgraphService } from './subgraph/subgraphService.js';
 export { dateRange, referenceKey, requireIdFormat, requireMonth } from './subgraph/validation.js';
 export type { DayRange, EntityReference } from './subgraph/validation.js';
 export { mergeResolverMaps } from './subgraph/resolverMaps.js';
+export type { EventRelay, SystemAdapter } from './subgraph/systemAdapter.js';

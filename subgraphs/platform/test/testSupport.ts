@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SubgraphService } from '../src/index.js';
+import { type SubgraphService, parseMetrics } from '../src/index.js';
 
 export function temporaryDataDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `psgraph-${prefix}-`));
@@ -26,4 +26,9 @@ export async function execute<T = Record<string, any>>(
   const response = await service.apollo.executeOperation({ query, variables }, { contextValue: service.createContext() as never });
   if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
   return response.body.singleResult as GraphQLResponse<T>;
+}
+
+/** SQL statements the subgraph's store has executed so far, as its /metrics reports them (sandbox adapters). */
+export function sqlStatements(service: SubgraphService): number {
+  return parseMetrics(service.metrics.render()).get('psgraph_sql_statements_total') ?? 0;
 }

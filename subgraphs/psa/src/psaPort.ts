@@ -7,8 +7,7 @@
  * Money is in minor units with its currency; dates are ISO `YYYY-MM-DD`; time is in whole minutes, as Kantata
  * keeps it (`time_in_minutes`), so sums stay exact until the resolver turns them into hours.
  */
-import type { EventBus } from '../../platform/src/events/index.js';
-import type { PageRequest, SearchResult } from '../../platform/src/index.js';
+import type { PageRequest, SearchResult, SystemAdapter } from '../../platform/src/index.js';
 
 export type { SearchResult };
 
@@ -164,9 +163,6 @@ export interface PsaSystem {
   timeTotalsByProjectId(projectIds: readonly string[]): Promise<Map<string, PsaTimeTotals>>;
   /** Approved time inside [fromDate, toDate], per consultant and period; periods without time are absent. */
   approvedTimeByPeriod(query: ApprovedTimeQuery): Promise<readonly PsaApprovedTime[]>;
-  /** SQL statements executed so far (the sandbox's instrumentation). */
-  readonly statementCount: number;
-  close(): void;
 }
 
 /** A new project (Kantata workspace) as activation creates it. */
@@ -209,6 +205,10 @@ export interface PsaWrites {
   deleteProject(projectId: string): Promise<boolean>;
   /** Tentative → confirmed (its request fulfilled), emitting `assignment.confirmed`; confirming again changes nothing. */
   confirmAssignment(assignmentId: string): Promise<PsaAssignment>;
-  /** Delivers the PSA's business events to the bus until stopped (sandbox: its outbox). */
-  relayEvents(bus: EventBus): { stop(): Promise<void>; flush(): Promise<void> };
 }
+
+/**
+ * The PSA as the subgraph runs over it: the port, and where its business events (`resource_request.created`,
+ * `assignment.confirmed`) come from — the sandbox's outbox, or Kantata's changes, polled.
+ */
+export type PsaAdapter = SystemAdapter<PsaSystem & PsaWrites>;

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
-import type { SandboxSubgraphOptions } from '../../sandboxes/src/index.js';
+import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
-import type { PsaSystem, PsaWrites } from './psaPort.js';
+import type { PsaAdapter, PsaSystem, PsaWrites } from './psaPort.js';
 import { psaResolvers } from './psaResolvers.js';
 import { psaSubscriptionResolvers } from './psaSubscriptions.js';
 import { openSandboxPsa } from './sandbox/sandboxPsa.js';
@@ -23,26 +23,34 @@ export interface PsaSubgraphOptions extends SandboxSubgraphOptions {
 
 export interface PsaSubgraph extends SubgraphService {
   readonly psa: PsaSystem & PsaWrites;
+  readonly adapter: PsaAdapter;
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus (tests wait on it). */
   flushEvents(): Promise<void>;
 }
 
-export function createPsaSubgraph(options: PsaSubgraphOptions, psa: PsaSystem & PsaWrites = openSandboxPsa(options.dataDir, options.world)): PsaSubgraph {
+/** The PSA sandbox in the data folder, as an adapter. */
+export function sandboxPsaAdapter(options: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>): PsaAdapter {
+  const sandbox = openSandboxPsa(options.dataDir, options.world);
+  return sandboxAdapter(sandbox, sandbox.store);
+}
+
+export function createPsaSubgraph(options: PsaSubgraphOptions, adapter: PsaAdapter = sandboxPsaAdapter(options)): PsaSubgraph {
+  const psa = adapter.port;
   const bus = options.bus ?? new InMemoryEventBus();
-  const relay = psa.relayEvents(bus);
+  const relay = adapter.relayEvents(bus);
   const service = createSubgraphService<PsaContext>({
     name: 'psa',
     typeDefs: psaTypeDefs,
     resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaSubscriptionResolvers(bus)),
     context: () => ({ psa, writes: psa, loaders: createPsaLoaders(psa) }),
-    statementCount: () => psa.statementCount,
+    instrument: (metrics) => adapter.instrument(metrics),
     close: async () => {
       await relay.stop();
+      await adapter.close();
       if (!options.bus) await bus.close();
-      psa.close();
     },
     production: options.production,
   });
-  return Object.assign(service, { psa, bus, flushEvents: () => relay.flush() });
+  return Object.assign(service, { psa, adapter, bus, flushEvents: () => relay.flush() });
 }

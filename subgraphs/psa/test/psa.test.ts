@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFromIso, isCanonicalProjectId, isoFromDay, weekdayOf } from '../../platform/src/index.js';
 import { monthlyApprovedTime, generateProjectTime } from '../../sandboxes/src/world/time.js';
 import { type World, buildWorld } from '../../sandboxes/src/world/world.js';
-import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
+import { execute, sqlStatements, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type PsaSubgraph, createPsaSubgraph } from '../src/psaSubgraph.js';
 import type { SandboxPsa } from '../src/sandbox/sandboxPsa.js';
 import { isoWeekLabel } from '../src/utilizationPeriods.js';
@@ -442,11 +442,11 @@ describe('PSA sandbox at the default seed volume', () => {
       );
       expect(projectIds).toHaveLength(50);
       const statementsFor = async (projects: readonly string[]) => {
-        const before = psa.psa.statementCount;
+        const before = sqlStatements(psa);
         const result = await execute(psa, EVERY_PROJECT_FIELD, { r: projects.map((id) => ({ __typename: 'Project', id })) });
         expect(result.errors).toBeUndefined();
         expect(result.data!['_entities']).toHaveLength(projects.length);
-        return psa.psa.statementCount - before;
+        return sqlStatements(psa) - before;
       };
       const forFive = await statementsFor(projectIds.slice(0, 5));
       const forFifty = await statementsFor(projectIds);
@@ -649,9 +649,9 @@ describe('PSA sandbox at the default seed volume', () => {
         `SELECT id FROM resource r WHERE NOT EXISTS (SELECT 1 FROM timesheet t WHERE t.resource_id = r.id AND t.week_start BETWEEN '2026-06-20' AND '2026-09-30') LIMIT 1`,
       );
       const selected = [...busy, ...idle];
-      const before = psa.psa.statementCount;
+      const before = sqlStatements(psa);
       const result = await execute(psa, utilizationQuery, { filter: { period: { from: '2026-07-15', to: '2026-09-30' }, resourceIds: selected } });
-      expect(psa.psa.statementCount - before).toBe(2);
+      expect(sqlStatements(psa) - before).toBe(2);
       expect(result.errors).toBeUndefined();
       const rows = result.data!['utilization'] as Array<Record<string, any>>;
       expect(rows).toHaveLength(selected.length * 3);

@@ -1,3 +1,4 @@
+export { sandboxAdapter } from './sandboxAdapter.js';
 export { openSandboxStore } from './sandboxStore.js';
 export type { SandboxStoreOptions } from './sandboxStore.js';
 export { loadWorldOptions } from './worldConfig.js';

@@ -31,8 +31,8 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
   readonly resolvers: object;
   /** Builds a fresh context (and fresh DataLoaders) for each request. */
   readonly context: () => TContext;
-  /** Reads how many statements the system's store has executed (exposed on /metrics). */
-  readonly statementCount: () => number;
+  /** Registers what the system adapter counts on this service's /metrics. */
+  readonly instrument?: (metrics: Metrics) => void;
   /** Releases the system adapter (stops its event relay, closes the store) when the service stops. */
   readonly close: () => void | Promise<void>;
   readonly production: boolean;
@@ -64,7 +64,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
   ]);
   const metrics = new Metrics();
   const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
-  metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', options.statementCount);
+  options.instrument?.(metrics);
 
   const apollo = new ApolloServer<TContext>({
     schema,

@@ -124,19 +124,30 @@ export class VendorCalls {
     );
   }
 
+  /**
+   * One attempt, answered by its deadline whether or not the request honours its signal (an SDK may not take
+   * one). The request keeps its concurrency slot until it really ends: the vendor is still serving it.
+   */
   private async attempt<T>(request: VendorRequest<T>): Promise<T> {
     const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new VendorError(this.system, 'TIMEOUT', `${this.system} did not answer within ${this.deadlineMs} ms.`)),
-      this.deadlineMs,
-    );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const timeout = new VendorError(this.system, 'TIMEOUT', `${this.system} did not answer within ${this.deadlineMs} ms.`);
+        controller.abort(timeout);
+        reject(timeout);
+      }, this.deadlineMs);
+    });
+    // Raced below; never left rejected with nobody listening.
+    deadline.catch(() => {});
     try {
-      await this.acquire(controller.signal);
-      try {
-        return await request(controller.signal);
-      } finally {
-        this.release();
-      }
+      await Promise.race([this.acquire(controller.signal), deadline]);
+      const running = Promise.resolve()
+        .then(() => request(controller.signal))
+        .finally(() => this.release());
+      // A request that fails after its deadline has nobody left to tell.
+      running.catch(() => {});
+      return await Promise.race([running, deadline]);
     } catch (error) {
       // Whatever the request threw when its signal fired, the cause is the deadline.
       if (controller.signal.aborted) throw controller.signal.reason;

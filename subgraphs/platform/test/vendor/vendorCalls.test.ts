@@ -93,6 +93,25 @@ describe('VendorCalls', () => {
     expect(error).toMatchObject({ message: 'Acme did not answer within 50 ms.', extensions: { code: ErrorCode.SYSTEM_UNAVAILABLE, failure: 'TIMEOUT' } });
   });
 
+  it('answers at its deadline even when the request ignores its signal (an SDK that takes none)', async () => {
+    const calls = new VendorCalls({ system: 'Acme', deadlineMs: 50, maxAttempts: 1, maxConcurrency: 1 });
+    let finish: (value: string) => void = () => {};
+
+    // The request never answers before finish() below: only the deadline can end this call.
+    await expect(calls.call('read', true, () => new Promise<string>((resolve) => (finish = resolve)))).rejects.toMatchObject({
+      extensions: { failure: 'TIMEOUT' },
+    });
+
+    // The abandoned request still holds its slot until the vendor answers it.
+    let second = false;
+    const next = calls.call('read', true, async () => (second = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(second).toBe(false);
+    finish('late');
+    await next;
+    expect(second).toBe(true);
+  });
+
   it('keeps at most maxConcurrency calls in flight', async () => {
     const calls = new VendorCalls({ system: 'Acme', maxConcurrency: 2 });
     let inFlight = 0;

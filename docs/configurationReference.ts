@@ -27,6 +27,8 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'event-bus', file: 'subgraphs/platform/src/events/openEventBus.ts', interfaceName: 'EventBusConfig' },
   { id: 'sandboxes', file: 'subgraphs/sandboxes/src/world/world.ts', interfaceName: 'WorldOptions' },
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },
+  { id: 'crm', file: 'subgraphs/crm/src/crmConfig.ts', interfaceName: 'CrmSystemSettings' },
+  { id: 'salesforce', file: 'subgraphs/crm/src/salesforce/salesforceConfig.ts', interfaceName: 'SalesforceConfig' },
   { id: 'activation', file: 'subgraphs/activation/src/activationConfig.ts', interfaceName: 'ActivationConfig' },
   { id: 'activation-retry', file: 'subgraphs/activation/src/saga/retryPolicy.ts', interfaceName: 'RetryPolicy' },
 ];

@@ -1,6 +1,7 @@
 /**
- * Builds the CRM subgraph service (schema + resolvers + sandbox), without listening. The CRM's business events
- * (`opportunity.closed_won`, `opportunity.reopened`) are relayed to the event bus for as long as it runs.
+ * Builds the CRM subgraph service (schema + resolvers over a CRM adapter: the sandbox or Salesforce), without
+ * listening; this is the one place that picks the adapter. The CRM's business events (`opportunity.closed_won`,
+ * `opportunity.reopened`) are relayed to the event bus for as long as it runs.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
@@ -11,6 +12,8 @@ import type { CrmAdapter, CrmSystem, CrmWrites } from './crmPort.js';
 import { type CrmContext, createCrmLoaders } from './crmLoaders.js';
 import { crmMutationResolvers } from './crmMutations.js';
 import { crmResolvers } from './crmResolvers.js';
+import type { CrmSystemConfig } from './crmConfig.js';
+import { openSalesforceCrm } from './salesforce/salesforceAdapter.js';
 import { openSandboxCrm } from './sandbox/sandboxCrm.js';
 
 export const crmTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -26,6 +29,16 @@ export interface CrmSubgraph extends SubgraphService {
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus (tests wait on it). */
   flushEvents(): Promise<void>;
+}
+
+/** The adapter the configuration names (`PSGRAPH_CRM_SYSTEM`), its own store in the data folder. */
+export function openCrmAdapter(config: CrmSystemConfig, options: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>): CrmAdapter {
+  switch (config.system) {
+    case 'sandbox':
+      return sandboxCrmAdapter(options);
+    case 'salesforce':
+      return openSalesforceCrm(config.salesforce, { dataDir: options.dataDir, log: (message) => console.error(message) });
+  }
 }
 
 /** The CRM sandbox in the data folder, as an adapter. */

@@ -51,3 +51,11 @@ export function loadSubgraphConfig(name: ServiceName, env: NodeJS.ProcessEnv = p
     production: env['NODE_ENV'] === 'production',
   };
 }
+
+/** One of a fixed set of values, e.g. which system a subgraph runs over. */
+export function readChoice<Choice extends string>(env: NodeJS.ProcessEnv, variable: string, choices: readonly Choice[], fallback: Choice): Choice {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new ConfigError(`${variable}=${raw} is not one psgraph knows: expected ${choices.join(' or ')}.`);
+  return raw as Choice;
+}

@@ -1,4 +1,4 @@
-export { ConfigError, DEFAULT_PORTS, loadSubgraphConfig, readNumber, readPort } from './config.js';
+export { ConfigError, DEFAULT_PORTS, loadSubgraphConfig, readChoice, readNumber, readPort } from './config.js';
 export type { ServiceName, SubgraphConfig, SystemName } from './config.js';
 export { addMonths, dayFromIso, firstDayOfMonth, isIsoDate, isoFromDay, lastDayOfMonth, mondayOf, monthOf, weekdayOf } from './values/dates.js';
 export { inputError, invalidIdError } from './subgraph/errors.js';

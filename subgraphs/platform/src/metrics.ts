@@ -8,7 +8,8 @@ export class Metrics {
 
   /** Declares a counter; returns a function that increments it for a set of labels. */
   counter(name: string, help: string): (labels?: Record<string, string>, by?: number) => void {
-    const entry = { help, values: new Map<string, number>() };
+    // Declared twice (two parts of a service counting the same thing): one counter.
+    const entry = this.counters.get(name) ?? { help, values: new Map<string, number>() };
     this.counters.set(name, entry);
     return (labels = {}, by = 1) => {
       const key = labelKey(labels);

@@ -54,7 +54,7 @@ export class VendorCalls {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly log: (message: string) => void;
-  private readonly count: (labels: Record<string, string>) => void;
+  private count: (labels: Record<string, string>) => void = () => {};
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
   private consecutiveFailures = 0;
@@ -73,8 +73,13 @@ export class VendorCalls {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.log = options.log ?? (() => {});
-    this.count = options.metrics?.counter('psgraph_vendor_api_calls_total', 'Calls to vendor systems, by system, operation and outcome.') ?? (() => {});
-    options.metrics?.gauge('psgraph_vendor_circuit_open', 'Whether calls to the vendor system fail fast (1) because it kept failing.', () =>
+    if (options.metrics) this.instrument(options.metrics);
+  }
+
+  /** Counts every call on `metrics` (the subgraph's /metrics), and reports whether the circuit is open. */
+  instrument(metrics: Metrics): void {
+    this.count = metrics.counter('psgraph_vendor_api_calls_total', 'Calls to vendor systems, by system, operation and outcome.');
+    metrics.gauge('psgraph_vendor_circuit_open', 'Whether calls to the vendor system fail fast (1) because it kept failing.', () =>
       this.state === 'closed' ? 0 : 1,
     );
   }

@@ -48,6 +48,7 @@ export function createBillingSubgraph(config: SandboxSubgraphOptions, options: B
       return { billing, today, loaders: createBillingLoaders(billing, today), ...(bus ? { bus } : {}), ...(events ? { events } : {}) };
     },
     instrument: (metrics) => adapter.instrument(metrics),
+    ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: async () => {
       await events?.stop();
       await adapter.close();

@@ -57,6 +57,7 @@ export function createCrmSubgraph(options: CrmSubgraphOptions, adapter: CrmAdapt
     resolvers: mergeResolverMaps(crmResolvers, crmMutationResolvers),
     context: () => ({ crm, writes: crm, loaders: createCrmLoaders(crm) }),
     instrument: (metrics) => adapter.instrument(metrics),
+    ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: async () => {
       await relay.stop();
       await adapter.close();

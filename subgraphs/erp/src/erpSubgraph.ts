@@ -33,6 +33,7 @@ export function createErpSubgraph(config: SandboxSubgraphOptions, adapter: ErpAd
     resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers),
     context: () => ({ erp, writes: erp, loaders: createErpLoaders(erp) }),
     instrument: (metrics) => adapter.instrument(metrics),
+    ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: () => adapter.close(),
     production: config.production,
   });

@@ -45,6 +45,7 @@ export function createPsaSubgraph(options: PsaSubgraphOptions, adapter: PsaAdapt
     resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaSubscriptionResolvers(bus)),
     context: () => ({ psa, writes: psa, loaders: createPsaLoaders(psa) }),
     instrument: (metrics) => adapter.instrument(metrics),
+    ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: async () => {
       await relay.stop();
       await adapter.close();

@@ -15,7 +15,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { graphqlHttpHandler, sendJson } from '../http/graphqlHttpHandler.js';
+import { type HttpHandler, graphqlHttpHandler, sendJson } from '../http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
 import { Metrics } from '../metrics.js';
 import { mergeResolverMaps } from './resolverMaps.js';
@@ -33,6 +33,8 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
   readonly context: () => TContext;
   /** Registers what the system adapter counts on this service's /metrics. */
   readonly instrument?: (metrics: Metrics) => void;
+  /** Further HTTP endpoints (a vendor's webhooks), beside /graphql, /health and /metrics. */
+  readonly routes?: Readonly<Record<string, HttpHandler>>;
   /** Releases the system adapter (stops its event relay, closes the store) when the service stops. */
   readonly close: () => void | Promise<void>;
   readonly production: boolean;
@@ -82,6 +84,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
   });
   const graphql = graphqlHttpHandler({ server: apollo, context: () => options.context(), maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 });
   const httpServer = createHttpServer({
+    ...options.routes,
     '/graphql': graphql,
     '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
     '/metrics': async (_request, response) => {

@@ -6,6 +6,7 @@
  * is let go — is here, beside it.
  */
 import type { EventBus } from '../events/eventBus.js';
+import type { HttpHandler } from '../http/graphqlHttpHandler.js';
 import type { Metrics } from '../metrics.js';
 
 /** The system's business events on their way to the bus, until stopped. */
@@ -25,6 +26,11 @@ export interface SystemAdapter<Port> {
   relayEvents(bus: EventBus): EventRelay;
   /** Registers what the adapter counts on the subgraph's /metrics (SQL statements, vendor API calls). */
   instrument(metrics: Metrics): void;
+  /**
+   * HTTP endpoints the vendor calls on the subgraph (e.g. `/webhooks/stripe`), served beside `/graphql`. They are
+   * the vendor's way in: each checks the vendor's signature before it believes anything.
+   */
+  readonly routes?: Readonly<Record<string, HttpHandler>>;
   /** Stops the adapter's background work and releases its connections and files. */
   close(): Promise<void>;
 }

@@ -16,20 +16,23 @@ import { createPsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
 import type { ActivationConfig } from '../../subgraphs/activation/src/activationConfig.js';
 import { type ActivationSubgraph, createActivationSubgraph } from '../../subgraphs/activation/src/activationSubgraph.js';
 import { type EventBus, InMemoryEventBus } from '../../subgraphs/platform/src/events/index.js';
-import type { SubgraphService, SystemName } from '../../subgraphs/platform/src/index.js';
+import type { SubgraphService, SystemAdapter, SystemName } from '../../subgraphs/platform/src/index.js';
 import type { SandboxSubgraphOptions } from '../../subgraphs/sandboxes/src/index.js';
 import { E2E_WORLD, seededDataDir } from './seededData.js';
 
 export const SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const satisfies readonly SystemName[];
 export type StackSystem = (typeof SYSTEMS)[number];
 
-type Builder = (config: SandboxSubgraphOptions, bus: EventBus) => SubgraphService;
+/** A system's adapter, opened afresh each time the stack builds its subgraph (e.g. a vendor's over its wire server). */
+export type AdapterFactory = () => SystemAdapter<any>;
+
+type Builder = (config: SandboxSubgraphOptions, bus: EventBus, adapter?: AdapterFactory) => SubgraphService;
 
 const BUILDERS: Record<StackSystem, Builder> = {
-  crm: (config, bus) => createCrmSubgraph({ ...config, bus }),
-  psa: (config, bus) => createPsaSubgraph({ ...config, bus }),
-  erp: (config) => createErpSubgraph(config),
-  billing: (config, bus) => createBillingSubgraph(config, { bus }),
+  crm: (config, bus, adapter) => createCrmSubgraph({ ...config, bus }, adapter?.()),
+  psa: (config, bus, adapter) => createPsaSubgraph({ ...config, bus }, adapter?.()),
+  erp: (config, _bus, adapter) => createErpSubgraph(config, adapter?.()),
+  billing: (config, bus, adapter) => createBillingSubgraph(config, { bus, ...(adapter ? { adapter: adapter() } : {}) }),
 };
 
 /**
@@ -100,6 +103,8 @@ export interface StackOptions {
   readonly privateData?: boolean;
   /** The event bus the subgraphs share. @default a new in-memory bus */
   readonly bus?: EventBus;
+  /** Systems to run over another adapter than their sandbox (a vendor's, over its wire server). */
+  readonly adapters?: Partial<Record<StackSystem, AdapterFactory>>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -111,7 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const file of readdirSync(seeded)) if (file.endsWith('.db')) copyFileSync(join(seeded, file), join(dataDir, file));
   }
   const bus = options.bus ?? new InMemoryEventBus();
-  const build = (name: StackSystem) => BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false }, bus);
+  const build = (name: StackSystem) => BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false }, bus, options.adapters?.[name]);
   const subgraphs = {} as Record<StackSystem, RunningSubgraph>;
   const stopSubgraph = async (name: StackSystem) => subgraphs[name].service.stop();
   const startSubgraph = async (name: StackSystem) => {

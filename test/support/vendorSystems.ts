@@ -1,0 +1,62 @@
+/**
+ * The vendor systems for end-to-end tests: a wire server per vendor (a local server that speaks its API) seeded
+ * from the same world as the sandboxes, and for each system an adapter factory the stack builds its subgraph
+ * with, so that the whole stack runs over the vendors' APIs instead of the sandboxes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
+import { openSalesforceCrm } from '../../subgraphs/crm/src/salesforce/salesforceAdapter.js';
+import { Secret } from '../../subgraphs/platform/src/vendor/secrets.js';
+import { SalesforceWireServer } from '../wire/salesforce/salesforceWireServer.js';
+import { E2E_WORLD } from './seededData.js';
+import type { AdapterFactory, StackSystem } from './stack.js';
+
+export interface VendorSystems {
+  /** Each system's adapter over its vendor, for `startStack({ adapters })`. */
+  readonly adapters: Partial<Record<StackSystem, AdapterFactory>>;
+  readonly salesforce: SalesforceWireServer;
+  /** API requests each vendor has received so far (its wire server's count), by system. */
+  apiRequests(): Partial<Record<StackSystem, number>>;
+  stop(): Promise<void>;
+}
+
+export async function startVendorSystems(): Promise<VendorSystems> {
+  const dir = mkdtempSync(join(tmpdir(), 'psgraph-vendors-'));
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const salesforce = await SalesforceWireServer.start({
+    world: E2E_WORLD,
+    dataDir: join(dir, 'salesforce-wire'),
+    clientId: 'psgraph-e2e',
+    publicJwk: await exportJWK(publicKey),
+    username: 'integration@psgraph.example',
+  });
+  const salesforceKey = new Secret(await exportPKCS8(privateKey));
+  return {
+    adapters: {
+      crm: () =>
+        openSalesforceCrm(
+          {
+            loginUrl: salesforce.url,
+            apiVersion: '62.0',
+            authFlow: 'jwt',
+            clientId: 'psgraph-e2e',
+            username: 'integration@psgraph.example',
+            privateKey: salesforceKey,
+            maxConcurrency: 4,
+            timeoutMs: 10_000,
+            pollIntervalMs: 200,
+          },
+          // The same folder on every build: a restarted CRM subgraph resumes from its poll mark.
+          { dataDir: join(dir, 'crm-adapter') },
+        ),
+    },
+    salesforce,
+    apiRequests: () => ({ crm: salesforce.apiRequests }),
+    async stop() {
+      await salesforce.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

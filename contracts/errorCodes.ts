@@ -41,6 +41,12 @@ export const ErrorCode = {
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   /** The document does not validate against the supergraph (Apollo Server's code, kept). */
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  /** `operationName` names no operation of the document (HTTP 400). */
+  UNKNOWN_OPERATION_NAME: 'UNKNOWN_OPERATION_NAME',
+  /** The document holds several operations and the request names none to run (HTTP 400). */
+  OPERATION_NAME_REQUIRED: 'OPERATION_NAME_REQUIRED',
+  /** A subscription was sent over HTTP; psgraph serves subscriptions over graphql-ws on the same path (HTTP 400). */
+  SUBSCRIPTION_REQUIRES_WEBSOCKET: 'SUBSCRIPTION_REQUIRES_WEBSOCKET',
   /** The document exceeds the gateway's depth or alias limits. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** The request has no valid credentials (HTTP 401; WebSocket close 4403). */

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readNumber, readPort } from '../../subgraphs/platform/src/config.js';
+import { type IdentityOptions, loadIdentityOptions } from './guards/identity.js';
 import { DEFAULT_FORWARD_HEADERS } from './subgraphDataSource.js';
 
 export interface GatewayConfig {
@@ -51,11 +52,10 @@ export interface GatewayConfig {
   /** How long SIGTERM waits for requests in flight. @default 10000 (PSGRAPH_DRAIN_TIMEOUT_MS) */
   readonly drainTimeoutMs: number;
   /**
-   * Accepted bearer tokens. When set, HTTP requests need `Authorization: Bearer <token>` (else 401) and
-   * WebSocket clients need it in `connectionParams.authorization` (else close 4403). Empty: no authentication.
-   * @default none (PSGRAPH_AUTH_TOKENS, comma-separated)
+   * Who may call, and as whom: JWTs verified against a key set, or shared development tokens (see the identity
+   * settings). Without either, every request is a developer with every right.
    */
-  readonly authTokens: readonly string[];
+  readonly identity: IdentityOptions;
   /** Events a subscriber may fall behind by before the oldest are dropped. @default 128 (PSGRAPH_SUBSCRIPTION_QUEUE) */
   readonly subscriptionQueueCapacity: number;
   /** Share identical upstream subscriptions (same subgraph operation, variables and authorization). @default true (PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS) */
@@ -107,10 +107,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     deduplicateInflight: readBoolean(env, 'PSGRAPH_DEDUPLICATE_INFLIGHT') ?? true,
     forwardHeaders: readHeaderList(env, 'PSGRAPH_FORWARD_HEADERS') ?? DEFAULT_FORWARD_HEADERS,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
-    authTokens: (env['PSGRAPH_AUTH_TOKENS'] ?? '')
-      .split(',')
-      .map((token) => token.trim())
-      .filter((token) => token !== ''),
+    identity: loadIdentityOptions(env),
     subscriptionQueueCapacity: readNumber(env, 'PSGRAPH_SUBSCRIPTION_QUEUE', 128, 1, 100_000),
     deduplicateSubscriptions: readBoolean(env, 'PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS') ?? true,
     wsMaxPayloadBytes: readNumber(env, 'PSGRAPH_WS_MAX_PAYLOAD_BYTES', 65_536, 1_024, 104_857_600),

@@ -5,7 +5,7 @@
  * Building is separate from listening: tests start gateways on free ports.
  */
 import './disableApolloTelemetry.js';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import {
@@ -22,6 +22,8 @@ import { Metrics } from '../../subgraphs/platform/src/metrics.js';
 import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
+import { Identity, type Principal } from './guards/identity.js';
+import { operationResolutionPlugin } from './guards/operationResolution.js';
 import { ideHandlers } from './ide/idePage.js';
 import { InflightRequests, inboundDeduplicationPlugin, sharedResultStringifier } from './inflightDeduplication.js';
 import { maxAliasesRule, maxDepthRule } from './queryLimits.js';
@@ -128,11 +130,9 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     'Subscriptions open towards subgraphs (shared by identical client subscriptions).',
     () => upstreams.stats().upstreams,
   );
-  const authenticate = (authorization: string | undefined): string | undefined | false => {
-    if (config.authTokens.length === 0) return authorization;
-    const token = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1];
-    return token !== undefined && config.authTokens.includes(token) ? authorization : false;
-  };
+  const identity = new Identity(config.identity);
+  // The principal of each HTTP request, from the HTTP stage (identity) to the context its GraphQL operation runs in.
+  const principals = new WeakMap<IncomingMessage, Principal>();
 
   const apollo = new ApolloServer<BaseContext>({
     gateway: executor ? executor.asGateway() : gateway,
@@ -149,6 +149,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void countRequest() },
+      operationResolutionPlugin(),
       ...(inflight
         ? [
             inboundDeduplicationPlugin({
@@ -163,7 +164,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   });
 
   let draining = false;
-  const graphql = graphqlHttpHandler({ server: apollo, context: () => ({}), maxBodyBytes: config.maxBodyBytes });
+  const graphql = graphqlHttpHandler({ server: apollo, context: (request) => ({ principal: principals.get(request) }), maxBodyBytes: config.maxBodyBytes });
   const ide = ideHandlers('/graphql');
   const readiness = createReadinessProbe(agent, subgraphUrls);
 
@@ -179,11 +180,13 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       if (request.method === 'GET' && !(request.url ?? '').includes('?') && (request.headers.accept ?? '').includes('text/html')) {
         return ide['/']!(request, response);
       }
-      if (authenticate(request.headers.authorization) === false) {
-        response.setHeader('www-authenticate', 'Bearer');
-        sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, 'A valid "Authorization: Bearer <token>" header is required.');
+      const identified = await identity.identify(request.headers.authorization);
+      if ('refused' in identified) {
+        response.setHeader('www-authenticate', 'Bearer error="invalid_token"');
+        sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
         return;
       }
+      principals.set(request, identified.principal);
       return graphql(request, response);
     },
     '/health': async (_request, response) => sendJson(response, 200, { status: 'ok' }),
@@ -209,7 +212,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     path: '/graphql',
     schema: () => gateway.schema,
     bridge,
-    authenticate,
+    identify: (authorization) => identity.identify(authorization),
     validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
     formatError: createErrorFormatter(config.production),
     maxPayloadBytes: config.wsMaxPayloadBytes,

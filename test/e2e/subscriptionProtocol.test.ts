@@ -1,3 +1,4 @@
+import { loadIdentityOptions } from '../../gateway/src/guards/identity.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Stack, startStack } from '../support/stack.js';
@@ -31,7 +32,7 @@ describe('the gateway’s graphql-ws protocol discipline, with real sockets', ()
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
-      gateway: { authTokens: [TOKEN], wsConnectionInitTimeoutMs: 300, wsMaxPayloadBytes: 4_096, wsKeepAliveMs: 100 },
+      gateway: { identity: { ...loadIdentityOptions({}), devTokens: [TOKEN] }, wsConnectionInitTimeoutMs: 300, wsMaxPayloadBytes: 4_096, wsKeepAliveMs: 100 },
     });
   });
   afterAll(() => stack.stop());
@@ -109,7 +110,7 @@ describe('the gateway’s graphql-ws protocol discipline, with real sockets', ()
   });
 
   it('forwards the caller’s authorization upstream, so callers with different credentials never share an upstream', async () => {
-    const other = await startStack({ gateway: { authTokens: ['alpha', 'beta'] } });
+    const other = await startStack({ gateway: { identity: { ...loadIdentityOptions({}), devTokens: ['alpha', 'beta'] } } });
     try {
       const query = 'subscription ($p: ID) { invoiceStatusChanged(projectId: $p) { status } }';
       const variables = { p: 'prj_01JFJG60M0Q0CQE75AR8B3HMHQ' };

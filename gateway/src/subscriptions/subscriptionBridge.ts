@@ -10,6 +10,7 @@
  * and every subscription ends with SUBSCRIPTION_SCHEMA_RELOAD when the supergraph is reloaded, because its plan
  * belongs to the schema it was made for.
  */
+import type { Principal } from '../guards/identity.js';
 import { type ApolloGateway, type GraphQLDataSource, type ServiceMap, buildOperationContext, executeQueryPlan } from '@apollo/gateway';
 import { type Schema, operationFromDocument } from '@apollo/federation-internals';
 import type { FetchNode, PlanNode, QueryPlan, QueryPlanner } from '@apollo/query-planner';
@@ -32,6 +33,8 @@ import type { UpstreamEvent, UpstreamSubscriptions } from './upstreamSubscriptio
 export interface SubscriptionClientContext {
   /** The client's Authorization value, forwarded to subgraphs on every fetch of its subscription. */
   readonly authorization?: string | undefined;
+  /** Who subscribed (identity), for authorization of each event's hydration. */
+  readonly principal?: Principal;
 }
 
 export interface SubscriptionBridgeOptions {

@@ -19,6 +19,7 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
+import type { Identification, Principal } from '../guards/identity.js';
 import type { SubscriptionBridge, SubscriptionClientContext } from './subscriptionBridge.js';
 
 export interface SubscriptionServerOptions {
@@ -26,8 +27,8 @@ export interface SubscriptionServerOptions {
   readonly path: string;
   readonly schema: () => GraphQLSchema | undefined;
   readonly bridge: SubscriptionBridge;
-  /** Returns the caller's authorization value when it is accepted, `false` when refused (closes 4403). */
-  readonly authenticate: (authorization: string | undefined) => string | undefined | false;
+  /** Who the caller is (closes 4403 when refused); the connection ends (4403) when the credentials expire. */
+  readonly identify: (authorization: string | undefined) => Promise<Identification>;
   readonly validationRules: readonly ValidationRule[];
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Largest frame accepted; larger ones close the socket with 1009. */
@@ -48,15 +49,25 @@ export interface SubscriptionServer {
 export function attachSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: options.maxPayloadBytes });
   const format = (errors: readonly GraphQLError[] | undefined) => errors?.map((error) => options.formatError(error.toJSON(), error));
-  const cleanup = useServer<Record<string, unknown> | undefined, { authorization?: string | undefined }>(
+  const cleanup = useServer<Record<string, unknown> | undefined, { authorization?: string | undefined; principal?: Principal; expiry?: NodeJS.Timeout }>(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const raw = params['authorization'] ?? params['Authorization'] ?? headerOf(ctx.extra.request, 'authorization');
-        const accepted = options.authenticate(typeof raw === 'string' ? raw : undefined);
-        if (accepted === false) return false;
-        ctx.extra.authorization = accepted;
+        const authorization = typeof raw === 'string' ? raw : undefined;
+        const identified = await options.identify(authorization);
+        if ('refused' in identified) return false;
+        ctx.extra.authorization = authorization;
+        ctx.extra.principal = identified.principal;
+        // Credentials that expire end the connection, and so its subscriptions, with graphql-ws's "Forbidden".
+        const expiresAt = identified.principal.expiresAt;
+        if (expiresAt !== null) {
+          const socket = ctx.extra.socket;
+          ctx.extra.expiry = setTimeout(() => socket.close(4403, 'Forbidden'), Math.max(0, expiresAt - Date.now()));
+          ctx.extra.expiry.unref();
+          socket.once('close', () => clearTimeout(ctx.extra.expiry));
+        }
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {
@@ -88,7 +99,10 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
             }),
           ];
         }
-        const contextValue: SubscriptionClientContext = { authorization: ctx.extra.authorization };
+        const contextValue: SubscriptionClientContext = {
+          authorization: ctx.extra.authorization,
+          ...(ctx.extra.principal ? { principal: ctx.extra.principal } : {}),
+        };
         return { schema, document, operationName: payload.operationName ?? null, variableValues: payload.variables ?? {}, contextValue };
       },
       subscribe: (args) => options.bridge.subscribe(args),

@@ -47,6 +47,11 @@ export const ErrorCode = {
   OPERATION_NAME_REQUIRED: 'OPERATION_NAME_REQUIRED',
   /** A subscription was sent over HTTP; psgraph serves subscriptions over graphql-ws on the same path (HTTP 400). */
   SUBSCRIPTION_REQUIRES_WEBSOCKET: 'SUBSCRIPTION_REQUIRES_WEBSOCKET',
+  /**
+   * The operation's estimated cost (demand control) exceeds the maximum for the caller: `extensions.cost` holds
+   * `estimated` and `max`. Ask for fewer items per list or fewer lists (HTTP 400).
+   */
+  COST_ESTIMATED_TOO_EXPENSIVE: 'COST_ESTIMATED_TOO_EXPENSIVE',
   /** The document exceeds the gateway's depth or alias limits. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** The request has no valid credentials (HTTP 401; WebSocket close 4403). */

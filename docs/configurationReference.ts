@@ -28,6 +28,7 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'sandboxes', file: 'subgraphs/sandboxes/src/world/world.ts', interfaceName: 'WorldOptions' },
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },
   { id: 'identity', file: 'gateway/src/guards/identity.ts', interfaceName: 'IdentityOptions' },
+  { id: 'demand-control', file: 'gateway/src/guards/demandControl.ts', interfaceName: 'DemandControlOptions' },
   { id: 'crm', file: 'subgraphs/crm/src/crmConfig.ts', interfaceName: 'CrmSystemSettings' },
   { id: 'salesforce', file: 'subgraphs/crm/src/salesforce/salesforceConfig.ts', interfaceName: 'SalesforceConfig' },
   { id: 'activation', file: 'subgraphs/activation/src/activationConfig.ts', interfaceName: 'ActivationConfig' },

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readNumber, readPort } from '../../subgraphs/platform/src/config.js';
+import { type DemandControlOptions, loadDemandControlOptions } from './guards/demandControl.js';
 import { type IdentityOptions, loadIdentityOptions } from './guards/identity.js';
 import { DEFAULT_FORWARD_HEADERS } from './subgraphDataSource.js';
 
@@ -45,6 +46,10 @@ export interface GatewayConfig {
   readonly maxDepth: number;
   /** Most aliases allowed in one document. @default 30 (PSGRAPH_MAX_ALIASES) */
   readonly maxAliases: number;
+  /** Most lexical tokens allowed in one document: a bound on parsing work before any other check. @default 5000 (PSGRAPH_MAX_TOKENS) */
+  readonly maxTokens: number;
+  /** The cost every operation is estimated at before planning, and the maximum it may have (see the demand-control settings). */
+  readonly demandControl: DemandControlOptions;
   /** Masks unexpected errors and hides stack traces when NODE_ENV is production, as every service does. */
   readonly production: boolean;
   /** Schema introspection (and so the IDE's docs). @default true, false in production (PSGRAPH_INTROSPECTION) */
@@ -100,6 +105,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     maxBodyBytes: readNumber(env, 'PSGRAPH_MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),
     maxDepth: readNumber(env, 'PSGRAPH_MAX_DEPTH', 15, 2, 100),
     maxAliases: readNumber(env, 'PSGRAPH_MAX_ALIASES', 30, 0, 1_000),
+    maxTokens: readNumber(env, 'PSGRAPH_MAX_TOKENS', 5_000, 100, 1_000_000),
+    demandControl: loadDemandControlOptions(env),
     production,
     introspection: introspection ?? !production,
     mergeSubgraphOperations: readBoolean(env, 'PSGRAPH_MERGE_SUBGRAPH_OPERATIONS') ?? true,

@@ -22,6 +22,7 @@ import { Metrics } from '../../subgraphs/platform/src/metrics.js';
 import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
+import { CostModel, demandControlPlugin } from './guards/demandControl.js';
 import { Identity, type Principal } from './guards/identity.js';
 import { operationResolutionPlugin } from './guards/operationResolution.js';
 import { ideHandlers } from './ide/idePage.js';
@@ -105,6 +106,12 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   });
 
   // Registered before Apollo Server loads the gateway, as every onSchemaLoadOrUpdate listener must be.
+  let costModel = CostModel.EMPTY;
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    costModel = CostModel.fromSupergraphSdl(coreSupergraphSdl);
+  });
+  const countCost = metrics.counter('psgraph_operation_cost_total', 'Summed cost of operations: estimated before planning, actual by response shape.');
+  const countRefused = metrics.counter('psgraph_operations_refused_total', 'Operations refused before planning, by reason.');
   const executor = config.executor === 'psgraph' ? new PsgraphExecutor({ gateway, dataSource: (name) => dataSources.get(name) }) : undefined;
 
   const countSubscriptionEvent = metrics.counter('psgraph_subscription_events_total', 'Subscription events delivered to clients (after hydration).');
@@ -139,6 +146,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: !config.production,
     introspection: config.introspection,
+    parseOptions: { maxTokens: config.maxTokens },
     validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
@@ -150,6 +158,16 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void countRequest() },
       operationResolutionPlugin(),
+      demandControlPlugin({
+        options: config.demandControl,
+        model: () => costModel,
+        roles: (context) => (context as { principal?: Principal }).principal?.roles ?? new Set(),
+        record: (estimated, actual) => {
+          countCost({ measure: 'estimated' }, estimated);
+          if (actual === undefined) countRefused({ reason: 'cost' });
+          else countCost({ measure: 'actual' }, actual);
+        },
+      }),
       ...(inflight
         ? [
             inboundDeduplicationPlugin({
@@ -214,6 +232,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     bridge,
     identify: (authorization) => identity.identify(authorization),
     validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
+    maxTokens: config.maxTokens,
     formatError: createErrorFormatter(config.production),
     maxPayloadBytes: config.wsMaxPayloadBytes,
     keepAliveMs: config.wsKeepAliveMs,

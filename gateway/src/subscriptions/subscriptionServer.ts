@@ -30,6 +30,8 @@ export interface SubscriptionServerOptions {
   /** Who the caller is (closes 4403 when refused); the connection ends (4403) when the credentials expire. */
   readonly identify: (authorization: string | undefined) => Promise<Identification>;
   readonly validationRules: readonly ValidationRule[];
+  /** Most lexical tokens a subscription document may have. */
+  readonly maxTokens: number;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Largest frame accepted; larger ones close the socket with 1009. */
   readonly maxPayloadBytes: number;
@@ -75,9 +77,11 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
         if (!schema) return [new GraphQLError('The gateway has no supergraph loaded yet.', { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })];
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, { maxTokens: options.maxTokens });
         } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.GRAPHQL_PARSE_FAILED } })];
+          const message = (error as Error).message;
+          const code = /Document contains more than \d+ tokens/.test(message) ? ErrorCode.QUERY_TOO_COMPLEX : ErrorCode.GRAPHQL_PARSE_FAILED;
+          return [new GraphQLError(message, { extensions: { code } })];
         }
         const errors = validate(schema, document, [...specifiedRules, ...options.validationRules]);
         if (errors.length > 0) {

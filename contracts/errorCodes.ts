@@ -52,6 +52,14 @@ export const ErrorCode = {
    * `estimated` and `max`. Ask for fewer items per list or fewer lists (HTTP 400).
    */
   COST_ESTIMATED_TOO_EXPENSIVE: 'COST_ESTIMATED_TOO_EXPENSIVE',
+  /** An ID of a trusted document (persisted operation) that the manifest does not hold (HTTP 400). */
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  /** This endpoint runs trusted documents only, by ID; a document was sent instead (HTTP 400). */
+  PERSISTED_QUERY_ID_REQUIRED: 'PERSISTED_QUERY_ID_REQUIRED',
+  /** This endpoint runs listed documents only, and this one is not listed (HTTP 400). */
+  QUERY_NOT_IN_SAFELIST: 'QUERY_NOT_IN_SAFELIST',
+  /** The caller made more requests than its rate allows; retry after `Retry-After` seconds (HTTP 429). */
+  RATE_LIMITED: 'RATE_LIMITED',
   /** The document exceeds the gateway's depth or alias limits. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** The request has no valid credentials (HTTP 401; WebSocket close 4403). */

@@ -29,6 +29,7 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },
   { id: 'identity', file: 'gateway/src/guards/identity.ts', interfaceName: 'IdentityOptions' },
   { id: 'demand-control', file: 'gateway/src/guards/demandControl.ts', interfaceName: 'DemandControlOptions' },
+  { id: 'rate-limits', file: 'gateway/src/guards/rateLimits.ts', interfaceName: 'RateLimitOptions' },
   { id: 'crm', file: 'subgraphs/crm/src/crmConfig.ts', interfaceName: 'CrmSystemSettings' },
   { id: 'salesforce', file: 'subgraphs/crm/src/salesforce/salesforceConfig.ts', interfaceName: 'SalesforceConfig' },
   { id: 'activation', file: 'subgraphs/activation/src/activationConfig.ts', interfaceName: 'ActivationConfig' },

@@ -3,9 +3,11 @@
  * gateway with a message naming the variable and what would be valid.
  */
 import { fileURLToPath } from 'node:url';
-import { ConfigError, readNumber, readPort } from '../../subgraphs/platform/src/config.js';
+import { ConfigError, readChoice, readNumber, readPort } from '../../subgraphs/platform/src/config.js';
 import { type DemandControlOptions, loadDemandControlOptions } from './guards/demandControl.js';
 import { type IdentityOptions, loadIdentityOptions } from './guards/identity.js';
+import { type RateLimitOptions, loadRateLimitOptions } from './guards/rateLimits.js';
+import { TRUSTED_DOCUMENT_MODES, type TrustedDocumentMode } from './guards/trustedDocuments.js';
 import { DEFAULT_FORWARD_HEADERS } from './subgraphDataSource.js';
 
 export interface GatewayConfig {
@@ -50,6 +52,12 @@ export interface GatewayConfig {
   readonly maxTokens: number;
   /** The cost every operation is estimated at before planning, and the maximum it may have (see the demand-control settings). */
   readonly demandControl: DemandControlOptions;
+  /** How many requests each principal may make (see the rate-limit settings). */
+  readonly rateLimits: RateLimitOptions;
+  /** Which documents may run on `/graphql`: `off`, `log_unknown`, `safelist` or `require_id`. @default off (PSGRAPH_TRUSTED_DOCUMENTS) */
+  readonly trustedDocuments: TrustedDocumentMode;
+  /** Manifests of trusted documents in Apollo's format, comma-separated paths. @default none (PSGRAPH_TRUSTED_DOCUMENTS_MANIFESTS) */
+  readonly trustedDocumentManifests: readonly string[];
   /** Masks unexpected errors and hides stack traces when NODE_ENV is production, as every service does. */
   readonly production: boolean;
   /** Schema introspection (and so the IDE's docs). @default true, false in production (PSGRAPH_INTROSPECTION) */
@@ -107,6 +115,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     maxAliases: readNumber(env, 'PSGRAPH_MAX_ALIASES', 30, 0, 1_000),
     maxTokens: readNumber(env, 'PSGRAPH_MAX_TOKENS', 5_000, 100, 1_000_000),
     demandControl: loadDemandControlOptions(env),
+    rateLimits: loadRateLimitOptions(env),
+    trustedDocuments: readChoice(env, 'PSGRAPH_TRUSTED_DOCUMENTS', TRUSTED_DOCUMENT_MODES, 'off'),
+    trustedDocumentManifests: (env['PSGRAPH_TRUSTED_DOCUMENTS_MANIFESTS'] ?? '')
+      .split(',')
+      .map((path) => path.trim())
+      .filter(Boolean),
     production,
     introspection: introspection ?? !production,
     mergeSubgraphOperations: readBoolean(env, 'PSGRAPH_MERGE_SUBGRAPH_OPERATIONS') ?? true,

@@ -25,6 +25,8 @@ import type { GatewayConfig } from './gatewayConfig.js';
 import { CostModel, demandControlPlugin } from './guards/demandControl.js';
 import { Identity, type Principal } from './guards/identity.js';
 import { operationResolutionPlugin } from './guards/operationResolution.js';
+import { RateLimits } from './guards/rateLimits.js';
+import { TrustedDocuments } from './guards/trustedDocuments.js';
 import { ideHandlers } from './ide/idePage.js';
 import { InflightRequests, inboundDeduplicationPlugin, sharedResultStringifier } from './inflightDeduplication.js';
 import { maxAliasesRule, maxDepthRule } from './queryLimits.js';
@@ -138,6 +140,8 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     () => upstreams.stats().upstreams,
   );
   const identity = new Identity(config.identity);
+  const rateLimits = new RateLimits(config.rateLimits);
+  const trustedDocuments = TrustedDocuments.fromManifests(config.trustedDocuments, config.trustedDocumentManifests, log);
   // The principal of each HTTP request, from the HTTP stage (identity) to the context its GraphQL operation runs in.
   const principals = new WeakMap<IncomingMessage, Principal>();
 
@@ -147,6 +151,8 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     includeStacktraceInErrorResponses: !config.production,
     introspection: config.introspection,
     parseOptions: { maxTokens: config.maxTokens },
+    // Automatic persisted queries would let a client register any document: not where documents are trusted.
+    ...(config.trustedDocuments === 'off' ? {} : { persistedQueries: false as const }),
     validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
@@ -182,7 +188,12 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   });
 
   let draining = false;
-  const graphql = graphqlHttpHandler({ server: apollo, context: (request) => ({ principal: principals.get(request) }), maxBodyBytes: config.maxBodyBytes });
+  const graphql = graphqlHttpHandler({
+    server: apollo,
+    context: (request) => ({ principal: principals.get(request) }),
+    maxBodyBytes: config.maxBodyBytes,
+    prepareBody: (body) => trustedDocuments.resolve(body),
+  });
   const ide = ideHandlers('/graphql');
   const readiness = createReadinessProbe(agent, subgraphUrls);
 
@@ -202,6 +213,13 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       if ('refused' in identified) {
         response.setHeader('www-authenticate', 'Bearer error="invalid_token"');
         sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
+        return;
+      }
+      const retryAfter = rateLimits.take(identified.principal);
+      if (retryAfter !== undefined) {
+        countRefused({ reason: 'rate_limit' });
+        response.setHeader('retry-after', String(retryAfter));
+        sendJsonError(response, 429, ErrorCode.RATE_LIMITED, `Too many requests: retry after ${retryAfter} s.`);
         return;
       }
       principals.set(request, identified.principal);
@@ -231,6 +249,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     schema: () => gateway.schema,
     bridge,
     identify: (authorization) => identity.identify(authorization),
+    prepareRequest: (payload) => trustedDocuments.resolve(payload),
     validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
     maxTokens: config.maxTokens,
     formatError: createErrorFormatter(config.production),

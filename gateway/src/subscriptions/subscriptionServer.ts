@@ -30,6 +30,8 @@ export interface SubscriptionServerOptions {
   /** Who the caller is (closes 4403 when refused); the connection ends (4403) when the credentials expire. */
   readonly identify: (authorization: string | undefined) => Promise<Identification>;
   readonly validationRules: readonly ValidationRule[];
+  /** Puts the document a trusted document's ID stands for in place, or refuses the subscription (trusted documents). */
+  readonly prepareRequest?: (payload: Record<string, unknown>) => { body: Record<string, unknown> } | { refused: { code: string; message: string } };
   /** Most lexical tokens a subscription document may have. */
   readonly maxTokens: number;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
@@ -72,7 +74,13 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
         }
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, _id, received) => {
+        let payload = received;
+        if (options.prepareRequest) {
+          const prepared = options.prepareRequest(received as unknown as Record<string, unknown>);
+          if ('refused' in prepared) return [new GraphQLError(prepared.refused.message, { extensions: { code: prepared.refused.code } })];
+          payload = prepared.body as unknown as typeof received;
+        }
         const schema = options.schema();
         if (!schema) return [new GraphQLError('The gateway has no supergraph loaded yet.', { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })];
         let document;

@@ -13,6 +13,11 @@ export interface GraphQLHttpHandlerOptions<TContext extends BaseContext> {
   readonly context: (request: IncomingMessage) => Promise<TContext> | TContext;
   /** Largest request body accepted, in bytes; larger bodies get 413 REQUEST_TOO_LARGE. */
   readonly maxBodyBytes: number;
+  /**
+   * Sees a JSON request body before Apollo Server does: to put the document an ID stands for in its place (trusted
+   * documents), or to refuse it with a status and a stable code.
+   */
+  readonly prepareBody?: (body: Record<string, unknown>) => { body: Record<string, unknown> } | { refused: { status: number; code: string; message: string } };
 }
 
 export type HttpHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
@@ -38,6 +43,14 @@ export function graphqlHttpHandler<TContext extends BaseContext>(options: GraphQ
       }
     } else if (body.length > 0) {
       parsedBody = body.toString('utf8');
+    }
+    if (options.prepareBody && parsedBody !== null && typeof parsedBody === 'object' && !Array.isArray(parsedBody)) {
+      const prepared = options.prepareBody(parsedBody as Record<string, unknown>);
+      if ('refused' in prepared) {
+        sendJsonError(response, prepared.refused.status, prepared.refused.code, prepared.refused.message);
+        return;
+      }
+      parsedBody = prepared.body;
     }
     const url = request.url ?? '/';
     const queryIndex = url.indexOf('?');

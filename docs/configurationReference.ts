@@ -32,6 +32,8 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'rate-limits', file: 'gateway/src/guards/rateLimits.ts', interfaceName: 'RateLimitOptions' },
   { id: 'crm', file: 'subgraphs/crm/src/crmConfig.ts', interfaceName: 'CrmSystemSettings' },
   { id: 'salesforce', file: 'subgraphs/crm/src/salesforce/salesforceConfig.ts', interfaceName: 'SalesforceConfig' },
+  { id: 'psa', file: 'subgraphs/psa/src/psaConfig.ts', interfaceName: 'PsaSystemSettings' },
+  { id: 'kantata', file: 'subgraphs/psa/src/kantata/kantataConfig.ts', interfaceName: 'KantataConfig' },
   { id: 'activation', file: 'subgraphs/activation/src/activationConfig.ts', interfaceName: 'ActivationConfig' },
   { id: 'activation-retry', file: 'subgraphs/activation/src/saga/retryPolicy.ts', interfaceName: 'RetryPolicy' },
 ];

@@ -1,7 +1,7 @@
 /**
- * What the PSA subgraph needs from the PSA system. The sandbox implements it over SQLite; a Kantata adapter would
- * implement it over the Kantata OX REST API (workspaces, stories, workspace resources, timesheet submissions) and
- * a Certinia one over SOQL on `pse__*__c`. Every lookup takes a batch of keys, because every lookup is called from
+ * What the PSA subgraph needs from the PSA system. The sandbox implements it over SQLite; the Kantata adapter over
+ * the Kantata OX REST API (workspaces, stories, workspace resources, timesheet submissions) and a local replica;
+ * a Certinia one would over SOQL on `pse__*__c`. Every lookup takes a batch of keys, because every lookup is called from
  * a DataLoader. Methods are async because a vendor adapter's are.
  *
  * Money is in minor units with its currency; dates are ISO `YYYY-MM-DD`; time is in whole minutes, as Kantata
@@ -197,7 +197,11 @@ export interface NewResourceRequest {
 export interface PsaWrites {
   /** Creates the workspace; CONFLICT when a project already has this canonical ID. */
   createProject(project: NewPsaProject): Promise<PsaProject>;
-  /** Opens one staffing request per entry, each emitting `resource_request.created`. Not idempotent. */
+  /**
+   * Opens one staffing request per entry, each emitting `resource_request.created`. Not idempotent, and over a
+   * vendor not atomic either: a failure part-way may leave the earlier requests open (each with its event), so a
+   * caller that retries looks at the project's requests first.
+   */
   createResourceRequests(projectId: string, requests: readonly NewResourceRequest[]): Promise<PsaResourceRequest[]>;
   /** Cancels the project's open and held requests (fulfilled ones stand); returns every request of the project. */
   cancelResourceRequests(projectId: string): Promise<PsaResourceRequest[]>;

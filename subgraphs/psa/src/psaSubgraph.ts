@@ -1,12 +1,15 @@
 /**
- * Builds the PSA subgraph service (schema + resolvers + sandbox), without listening. The PSA's business events
- * (`resource_request.created`, `assignment.confirmed`) are relayed to the event bus for as long as it runs.
+ * Builds the PSA subgraph service (schema + resolvers over a PSA adapter: the sandbox or Kantata), without
+ * listening; this is the one place that picks the adapter. The PSA's business events (`resource_request.created`,
+ * `assignment.confirmed`) are relayed to the event bus for as long as it runs.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import { openKantataPsa } from './kantata/kantataAdapter.js';
+import type { PsaSystemConfig } from './psaConfig.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
 import type { PsaAdapter, PsaSystem, PsaWrites } from './psaPort.js';
@@ -27,6 +30,16 @@ export interface PsaSubgraph extends SubgraphService {
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus (tests wait on it). */
   flushEvents(): Promise<void>;
+}
+
+/** The adapter the configuration names (`PSGRAPH_PSA_SYSTEM`), its own store in the data folder. */
+export function openPsaAdapter(config: PsaSystemConfig, options: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>): PsaAdapter {
+  switch (config.system) {
+    case 'sandbox':
+      return sandboxPsaAdapter(options);
+    case 'kantata':
+      return openKantataPsa(config.kantata, { dataDir: options.dataDir, log: (message) => console.error(message) });
+  }
 }
 
 /** The PSA sandbox in the data folder, as an adapter. */

@@ -106,11 +106,11 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
        GROUP BY project_id`,
     );
     this.approvedTimeByMonthStatement = store.prepare<ApprovedTimeRow>(
-      `SELECT ${APPROVED_TIME_SUMS}, substr(e.work_date, 1, 7) AS period_key ${APPROVED_TIME_WHERE} GROUP BY t.resource_id, period_key`,
+      `SELECT ${APPROVED_TIME_SUMS}, substr(e.work_date, 1, 7) AS period_key ${APPROVED_TIME_WHERE} GROUP BY t.resource_id, period_key ORDER BY resource_id, period_key`,
     );
     // The Monday on or before the work date: step back six days, then forward to the next Monday.
     this.approvedTimeByWeekStatement = store.prepare<ApprovedTimeRow>(
-      `SELECT ${APPROVED_TIME_SUMS}, date(e.work_date, '-6 days', 'weekday 1') AS period_key ${APPROVED_TIME_WHERE} GROUP BY t.resource_id, period_key`,
+      `SELECT ${APPROVED_TIME_SUMS}, date(e.work_date, '-6 days', 'weekday 1') AS period_key ${APPROVED_TIME_WHERE} GROUP BY t.resource_id, period_key ORDER BY resource_id, period_key`,
     );
   }
 

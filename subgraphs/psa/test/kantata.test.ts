@@ -1,0 +1,332 @@
+/**
+ * The Kantata adapter against a server that speaks Kantata OX's REST API (`test/wire/kantata/`): the PSA port's
+ * conformance suite against the sandbox, then what only a real account does to a client — a token revoked
+ * mid-run, 429 storms without Retry-After, outages, changes polled across a restart, a create whose answer is
+ * lost — and credentials that never show. A world of scale 0.3 (the smallest of seed 7 with tentative staffing): the PSA's is the slowest to seed.
+ */
+import { writeFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../contracts/errorCodes.js';
+import { InMemoryEventBus } from '../../platform/src/events/index.js';
+import { type EventRelay, Metrics, parseMetrics } from '../../platform/src/index.js';
+import { Secret } from '../../platform/src/vendor/secrets.js';
+import { recordEvents } from '../../platform/test/portConformance.js';
+import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
+import { buildWorld } from '../../sandboxes/src/world/world.js';
+import { CUSTOM_FIELD_DEFINITIONS, choiceIdOf } from '../../../test/wire/kantata/kantataWireData.js';
+import { KantataWireServer } from '../../../test/wire/kantata/kantataWireServer.js';
+import { ROLES } from '../../sandboxes/src/world/catalog.js';
+import { openKantataPsa } from '../src/kantata/kantataAdapter.js';
+import { type KantataConfig, loadKantataConfig } from '../src/kantata/kantataConfig.js';
+import { loadPsaSystemConfig } from '../src/psaConfig.js';
+import type { PsaAdapter } from '../src/psaPort.js';
+import { createPsaSubgraph, sandboxPsaAdapter } from '../src/psaSubgraph.js';
+import { type PsaPortsUnderTest, describePsaPortConformance, eventually } from './psaPortConformance.js';
+
+const worldOptions = { scale: 0.3, seed: 7, asOf: '2026-11-01' };
+const TOKEN = 'kantata-token-that-must-not-leak';
+
+describe('the Kantata adapter', () => {
+  const data = temporaryDataDir('kantata');
+  const world = buildWorld(worldOptions);
+  let wire: KantataWireServer;
+  const opened: Array<{ adapter: PsaAdapter; relay?: EventRelay }> = [];
+
+  const config = (overrides: Partial<KantataConfig> = {}): KantataConfig => ({
+    apiUrl: wire.url,
+    accessToken: new Secret(TOKEN),
+    serviceName: 'psgraph',
+    maxConcurrency: 4,
+    timeoutMs: 5_000,
+    pollIntervalMs: 60_000,
+    ...overrides,
+  });
+  const open = (folder: string, overrides: Partial<KantataConfig> = {}, resilience = {}) => {
+    const adapter = openKantataPsa(config(overrides), { dataDir: `${data.dir}/${folder}`, resilience });
+    opened.push({ adapter });
+    return adapter;
+  };
+
+  beforeAll(async () => {
+    wire = await KantataWireServer.start({ world: worldOptions, dataDir: `${data.dir}/wire`, accessToken: TOKEN });
+  });
+  afterAll(async () => {
+    for (const { adapter, relay } of opened) {
+      await relay?.stop();
+      await adapter.close();
+    }
+    await wire?.stop();
+    data.remove();
+  });
+
+  describe('conformance', () => {
+    let ports: PsaPortsUnderTest;
+    beforeAll(async () => {
+      const reference = sandboxPsaAdapter({ dataDir: `${data.dir}/sandbox`, world: worldOptions });
+      const candidate = open('conformance');
+      const referenceBus = new InMemoryEventBus();
+      const candidateBus = new InMemoryEventBus();
+      const referenceRelay = reference.relayEvents(referenceBus);
+      const candidateRelay = candidate.relayEvents(candidateBus);
+      opened.push({ adapter: reference, relay: referenceRelay }, { adapter: candidate, relay: candidateRelay });
+      // The first sync lists every record once (the replica); nothing that stood before it is an event.
+      await candidateRelay.flush();
+      ports = { world, reference, candidate, referenceBus, candidateBus, referenceRelay, candidateRelay };
+    });
+    describePsaPortConformance('Kantata', () => ports);
+  });
+
+  /** A resource request someone opens in Kantata itself, as psgraph's own are made (hours and dates on its resource). */
+  const requestInKantata = (workspaceId: string, role: string, approverId: string, minutes: number, start: string, end: string) => {
+    const field = (name: string) => Number(CUSTOM_FIELD_DEFINITIONS.find((definition) => definition.name === name)!.id);
+    const created = wire.act('POST', '/resource_requests', {
+      resource_request: {
+        resource_workspace_id: Number(workspaceId),
+        resource_role_id: 101 + ROLES.findIndex((candidate) => candidate.code === role),
+        approver_ids: [Number(approverId)],
+        custom_fields: [
+          { custom_field_id: field('Requested Minutes'), value: String(minutes) },
+          { custom_field_id: field('Requested Start'), value: start },
+          { custom_field_id: field('Requested End'), value: end },
+        ],
+      },
+    })!;
+    return (created['results'] as Array<{ id: string }>)[0]!.id;
+  };
+  /** A tentative booking confirmed in Kantata (the resource's Booking Status set to Confirmed). */
+  const confirmInKantata = (resourceId: string) =>
+    wire.act('PUT', `/workspace_resources/${resourceId}`, {
+      workspace_resource: { custom_fields: [{ custom_field_id: 7021, value: `[${choiceIdOf('7021', 1)}]` }] },
+    });
+
+  it('reads its settings from the environment, the token also from a file, and never shows it', () => {
+    const tokenFile = `${data.dir}/kantata-token`;
+    writeFileSync(tokenFile, `${TOKEN}\n`);
+    const loaded = loadKantataConfig({ PSGRAPH_KANTATA_ACCESS_TOKEN_FILE: tokenFile, PSGRAPH_KANTATA_POLL_INTERVAL_MS: '5000' });
+    expect(loaded).toMatchObject({ apiUrl: 'https://api.mavenlink.com/api/v1', serviceName: 'psgraph', maxConcurrency: 4, pollIntervalMs: 5_000 });
+    expect(loaded.accessToken.reveal()).toBe(TOKEN);
+    expect(`${JSON.stringify(loaded)} ${inspect(loaded)}`).not.toContain(TOKEN);
+    expect(() => loadKantataConfig({})).toThrow(/PSGRAPH_KANTATA_ACCESS_TOKEN/);
+    expect(loadPsaSystemConfig({})).toEqual({ system: 'sandbox' });
+    expect(loadPsaSystemConfig({ PSGRAPH_PSA_SYSTEM: 'kantata', PSGRAPH_KANTATA_ACCESS_TOKEN: TOKEN })).toMatchObject({ system: 'kantata' });
+    expect(() => loadPsaSystemConfig({ PSGRAPH_PSA_SYSTEM: 'certinia' })).toThrow(/PSGRAPH_PSA_SYSTEM/);
+  });
+
+  it('answers SYSTEM_PERMISSION_DENIED naming Kantata, once and without the token, when the token is revoked mid-run', async () => {
+    const adapter = open('token');
+    const id = world.projects[0]!.id;
+    expect((await adapter.port.projectsById([id])).size).toBe(1);
+    wire.revokeToken(TOKEN);
+    try {
+      const before = wire.apiRequests;
+      const error = await adapter.port.projectsById([id]).catch((caught: unknown) => caught as Error);
+      expect(error).toMatchObject({
+        extensions: { code: ErrorCode.SYSTEM_PERMISSION_DENIED, system: 'Kantata', failure: 'AUTHENTICATION', vendorStatus: 401 },
+      });
+      expect((error as Error).message).toMatch(/Kantata refused psgraph's access token/);
+      // Kantata's tokens do not expire: a refused one is not retried.
+      expect(wire.apiRequests - before).toBe(1);
+      expect(JSON.stringify({ message: (error as Error).message, error, inspected: inspect(error) })).not.toContain(TOKEN);
+    } finally {
+      wire.grantToken(TOKEN);
+    }
+    expect((await adapter.port.projectsById([id])).size).toBe(1);
+  });
+
+  it('rides out a storm of 429s (Kantata sends no Retry-After) and gives up with SYSTEM_UNAVAILABLE when it does not end', async () => {
+    const adapter = open('storm', {}, { initialBackoffMs: 10, maxBackoffMs: 50, maxAttempts: 4 });
+    const metrics = new Metrics();
+    adapter.instrument(metrics);
+    const id = world.projects[1]!.id;
+    const tooMany = { errors: [{ type: 'system', message: 'Too many requests. Please retry your request after a small delay.' }] };
+    wire.inject({ status: 429, body: tooMany, times: 2 });
+    wire.inject({ status: 429, headers: { 'retry-after': '0' }, body: tooMany, times: 1 });
+    expect((await adapter.port.projectsById([id])).size).toBe(1);
+    expect(parseMetrics(metrics.render()).get('psgraph_vendor_api_calls_total{system="Kantata",operation="projectsById",outcome="rate_limited"}')).toBe(3);
+
+    wire.inject({ status: 429, body: tooMany, times: 10 });
+    try {
+      await expect(adapter.port.projectsById([id])).rejects.toMatchObject({
+        message: 'Kantata: Too many requests. Please retry your request after a small delay.',
+        extensions: { code: ErrorCode.SYSTEM_UNAVAILABLE, system: 'Kantata', failure: 'RATE_LIMITED' },
+      });
+    } finally {
+      wire.clearFaults();
+    }
+  });
+
+  it('fails fast while Kantata is down, naming it, and recovers when it is back', async () => {
+    const adapter = open('outage', {}, { maxAttempts: 1, failureThreshold: 2, cooldownMs: 300 });
+    const id = world.projects[2]!.id;
+    await adapter.port.projectsById([id]);
+    await wire.pause();
+    try {
+      for (let i = 0; i < 2; i++)
+        await expect(adapter.port.projectsById([id])).rejects.toMatchObject({ extensions: { code: ErrorCode.SYSTEM_UNAVAILABLE, system: 'Kantata' } });
+      const before = wire.apiRequests;
+      await expect(adapter.port.projectsById([id])).rejects.toThrow(/Kantata is unavailable: it failed 2 times in a row/);
+      expect(wire.apiRequests).toBe(before);
+    } finally {
+      await wire.resume();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect((await adapter.port.projectsById([id])).size).toBe(1);
+  });
+
+  it('never sends a create twice: a lost answer is followed by a search, not by a second POST', async () => {
+    const adapter = open('lost-answer', {}, { initialBackoffMs: 10, maxAttempts: 4 });
+    const template = world.projects[5]!;
+    const project = (id: string) => ({
+      id,
+      accountId: world.accounts[template.accountIndex]!.crmId,
+      code: `PRJ-${id.slice(-4)}`,
+      name: `Lost answer ${id.slice(-4)}`,
+      region: template.region,
+      serviceLine: template.serviceLine,
+      contractType: template.contractType,
+      currency: template.currency,
+      startDate: '2027-02-01',
+      endDate: '2027-04-30',
+      managerId: world.consultants[template.managerIndex]!.psaId,
+    });
+    const isCreate = (method: string, path: string) => method === 'POST' && path === '/workspaces';
+    const posts = () => wire.requests.filter((request) => isCreate(request.method, request.path)).length;
+    const holding = (id: string) => wire.db.prepare('SELECT COUNT(*) FROM external_references WHERE service_model_ref = ?').pluck().get(id);
+
+    // Kantata created the workspace, and its answer was lost.
+    const created = 'prj_01JFJG60M0Q0CQE75AR8B3HMHC';
+    wire.inject({ status: 503, afterwards: true, match: isCreate });
+    let before = posts();
+    expect(await adapter.port.createProject(project(created))).toMatchObject({ id: created, status: 'PLANNED' });
+    expect(posts() - before).toBe(1);
+    expect(holding(created)).toBe(1);
+
+    // Kantata failed before creating anything: one POST, and the failure, named.
+    const failed = 'prj_01JFJG60M0Q0CQE75AR8B3HMHD';
+    wire.inject({ status: 503, body: { errors: [{ type: 'system', message: 'Service is unavailable' }] }, match: isCreate });
+    before = posts();
+    await expect(adapter.port.createProject(project(failed))).rejects.toMatchObject({ extensions: { code: ErrorCode.SYSTEM_UNAVAILABLE, system: 'Kantata' } });
+    expect(posts() - before).toBe(1);
+    expect(holding(failed)).toBe(0);
+    expect(await adapter.port.deleteProject(created)).toBe(true);
+  });
+
+  it('turns changes polled across a restart into events, none missed and none repeated, and keeps time current', async () => {
+    const held = world.projects.flatMap((project) => project.requests.filter((request) => request.status === 'HELD').map((request) => ({ project, request })));
+    // The conformance suite confirmed the first; these two are still tentative.
+    const [, first, second] = held;
+    const target = world.projects.find((project) => project.status === 'ACTIVE')!;
+    const approver = world.consultants[target.managerIndex]!.psaId;
+    const bus = new InMemoryEventBus();
+    const seen = recordEvents(bus);
+    const summary = () => seen.events.map((event) => [event.type, event.subject]);
+    try {
+      const before = open('restart');
+      const relay = before.relayEvents(bus);
+      await relay.flush();
+      const totalsBefore = (await before.port.timeTotalsByProjectId([target.id])).get(target.id)!;
+      const requestA = requestInKantata(target.psaId, 'ANALYST', approver, 960, '2026-11-16', '2026-12-18');
+      confirmInKantata(first!.request.assignment!.psaId);
+      await relay.flush();
+      await eventually(() =>
+        expect(summary()).toEqual([
+          ['assignment.confirmed', first!.request.assignment!.psaId],
+          ['resource_request.created', requestA],
+        ]),
+      );
+      await relay.stop();
+      await before.close();
+
+      // While psgraph is down: a request opened, a booking confirmed, time logged and a timesheet approved.
+      const requestB = requestInKantata(target.psaId, 'DEVELOPER', approver, 2400, '2027-01-04', '2027-02-26');
+      confirmInKantata(second!.request.assignment!.psaId);
+      const user = world.consultants[target.managerIndex]!.psaId;
+      wire.logTime({ workspaceId: target.psaId, userId: user, date: '2026-10-28', minutes: 90, billable: true, rate: 20_000, costRate: 9_000 });
+      const pending = wire.db
+        .prepare("SELECT id FROM timesheet_submissions WHERE workspace_id = ? AND status = 'new' LIMIT 1")
+        .pluck()
+        .get(target.psaId) as string;
+      const pendingMinutes = wire.db.prepare('SELECT SUM(time_in_minutes) FROM time_entries WHERE recent_submission_id = ?').pluck().get(pending) as number;
+      wire.act('PUT', `/timesheet_submissions/${pending}/approve`);
+
+      const after = open('restart');
+      const relayAfter = after.relayEvents(bus);
+      opened.push({ adapter: after, relay: relayAfter });
+      await relayAfter.flush();
+      await eventually(() =>
+        expect(summary()).toEqual([
+          ['assignment.confirmed', first!.request.assignment!.psaId],
+          ['resource_request.created', requestA],
+          ['assignment.confirmed', second!.request.assignment!.psaId],
+          ['resource_request.created', requestB],
+        ]),
+      );
+      expect(seen.events[3]!.data).toEqual({
+        resourceRequestId: requestB,
+        projectId: target.id,
+        role: 'DEVELOPER',
+        hours: 40,
+        startDate: '2027-01-04',
+        endDate: '2027-02-26',
+      });
+      expect(seen.events[2]!.data).toEqual({
+        assignmentId: second!.request.assignment!.psaId,
+        projectId: second!.project.id,
+        resourceId: world.consultants[second!.request.assignment!.consultantIndex]!.psaId,
+        resourceRequestId: second!.request.psaId,
+        role: second!.request.role,
+      });
+      const totalsAfter = (await after.port.timeTotalsByProjectId([target.id])).get(target.id)!;
+      expect(totalsAfter).toMatchObject({
+        timeEntryCount: totalsBefore.timeEntryCount + 1,
+        openMinutes: totalsBefore.openMinutes + 90,
+        approvedMinutes: totalsBefore.approvedMinutes + pendingMinutes,
+        submittedMinutes: totalsBefore.submittedMinutes - pendingMinutes,
+      });
+      expect((await after.port.resourceRequestsByProjectId([second!.project.id])).get(second!.project.id)).toContainEqual(
+        expect.objectContaining({ id: second!.request.psaId, status: 'FULFILLED' }),
+      );
+    } finally {
+      seen.stop();
+    }
+  });
+
+  describe('through the PSA subgraph', () => {
+    const PORTFOLIO = `query ($first: Int) { projects(first: $first, filter: { status: [ACTIVE] }) { totalCount nodes {
+      id code status manager { id name role { code } } milestones { id status amount { amount currency } }
+      resourceRequests { id status assignment { id status } }
+      assignments { id status billRate { amount currency } resource { id name skills } }
+      timeTotals { timeEntryCount approvedHours approvedBillableValue { amount currency } lastEntryDate } } } }`;
+    let subgraph: ReturnType<typeof createPsaSubgraph>;
+    beforeAll(() => {
+      subgraph = createPsaSubgraph({ dataDir: `${data.dir}/subgraph`, world: worldOptions, production: false }, open('subgraph'));
+    });
+    afterAll(async () => {
+      await subgraph?.stop();
+    });
+
+    it('costs Kantata as many calls for a page of 50 projects as for a page of 5', async () => {
+      // The first query waits for the replica's first listing; the ones measured run on it.
+      expect((await execute(subgraph, PORTFOLIO, { first: 1 })).errors).toBeUndefined();
+      const callsFor = async (first: number) => {
+        const before = wire.apiRequests;
+        const result = await execute<{ projects: { nodes: unknown[] } }>(subgraph, PORTFOLIO, { first });
+        expect(result.errors).toBeUndefined();
+        expect(result.data!.projects.nodes).toHaveLength(first);
+        return wire.apiRequests - before;
+      };
+      const five = await callsFor(5);
+      expect(await callsFor(50)).toBe(five);
+      expect(five).toBeGreaterThan(0);
+    });
+
+    it('counts every Kantata call on /metrics, by operation and outcome', async () => {
+      await execute(subgraph, 'query ($id: ID!) { project(id: $id) { id milestones { id } } }', { id: world.projects[4]!.id });
+      const metrics = parseMetrics(subgraph.metrics.render());
+      expect(metrics.get('psgraph_vendor_api_calls_total{system="Kantata",operation="projectsById",outcome="ok"}')).toBeGreaterThan(0);
+      expect(metrics.get('psgraph_vendor_api_calls_total{system="Kantata",operation="sync:time_entries",outcome="ok"}')).toBeGreaterThan(0);
+      expect(metrics.get('psgraph_vendor_circuit_open{system="Kantata"}') ?? metrics.get('psgraph_vendor_circuit_open')).toBe(0);
+    });
+  });
+});

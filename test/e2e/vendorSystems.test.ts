@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetrics } from '../../subgraphs/platform/src/index.js';
+import type { CrmSubgraph } from '../../subgraphs/crm/src/crmSubgraph.js';
+import type { PsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
 import { PORTFOLIO_QUERY, PROJECT_QUERY } from '../support/queries.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { type VendorSystems, startVendorSystems } from '../support/vendorSystems.js';
@@ -19,6 +21,8 @@ describe('psgraph over the vendor systems', () => {
     vendors = await startVendorSystems();
     sandboxes = await startStack();
     stack = await startStack({ adapters: vendors.adapters, privateData: true });
+    // The Kantata replica's first fill (a listing of every record) happens here, not in the first test's query.
+    await (stack.subgraphs.psa.service as unknown as PsaSubgraph).flushEvents();
   });
   afterAll(async () => {
     await stack?.stop();
@@ -44,7 +48,11 @@ describe('psgraph over the vendor systems', () => {
       expect(body.errors).toBeUndefined();
       expect(body.data.projects.nodes).toHaveLength(first);
       const after = vendors.apiRequests();
-      return Object.fromEntries(Object.entries(after).map(([system, count]) => [system, count! - before[system as keyof typeof before]!]));
+      const calls = Object.fromEntries(Object.entries(after).map(([system, count]) => [system, count! - before[system as keyof typeof before]!]));
+      // Salesforce has no recursive query: an account's hierarchy costs one call per level of parents, however
+      // many accounts are on the page. A larger page may reach a deeper hierarchy; that is not a call per project.
+      const depth = Math.max(...body.data.projects.nodes.map((project: { account: { hierarchy: unknown[] } }) => project.account.hierarchy.length));
+      return { ...calls, crm: calls['crm']! - (depth - 1) };
     };
     const five = await callsFor(5);
     const fifty = await callsFor(50);
@@ -77,6 +85,8 @@ describe('psgraph over the vendor systems', () => {
     );
     expect(deal).toBeDefined();
     vendors.salesforce.update('Opportunity', deal.id, { StageName: 'Closed Won' });
+    // Polled now rather than at the next interval: the CRM sees the deal won and tells the activation process.
+    await (stack.subgraphs.crm.service as unknown as CrmSubgraph).flushEvents();
 
     const runs = `query($id: ID!) { activationRuns(first: 5, filter: { opportunityId: $id }) { nodes { status projectId } } }`;
     let run: { status: string; projectId: string } | undefined;

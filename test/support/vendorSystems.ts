@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { openSalesforceCrm } from '../../subgraphs/crm/src/salesforce/salesforceAdapter.js';
 import { Secret } from '../../subgraphs/platform/src/vendor/secrets.js';
+import { openKantataPsa } from '../../subgraphs/psa/src/kantata/kantataAdapter.js';
+import { KantataWireServer } from '../wire/kantata/kantataWireServer.js';
 import { SalesforceWireServer } from '../wire/salesforce/salesforceWireServer.js';
 import { E2E_WORLD } from './seededData.js';
 import type { AdapterFactory, StackSystem } from './stack.js';
@@ -17,6 +19,7 @@ export interface VendorSystems {
   /** Each system's adapter over its vendor, for `startStack({ adapters })`. */
   readonly adapters: Partial<Record<StackSystem, AdapterFactory>>;
   readonly salesforce: SalesforceWireServer;
+  readonly kantata: KantataWireServer;
   /** API requests each vendor has received so far (its wire server's count), by system. */
   apiRequests(): Partial<Record<StackSystem, number>>;
   stop(): Promise<void>;
@@ -33,6 +36,8 @@ export async function startVendorSystems(): Promise<VendorSystems> {
     username: 'integration@psgraph.example',
   });
   const salesforceKey = new Secret(await exportPKCS8(privateKey));
+  const kantataToken = 'kantata-e2e-token';
+  const kantata = await KantataWireServer.start({ world: E2E_WORLD, dataDir: join(dir, 'kantata-wire'), accessToken: kantataToken });
   return {
     adapters: {
       crm: () =>
@@ -46,16 +51,33 @@ export async function startVendorSystems(): Promise<VendorSystems> {
             privateKey: salesforceKey,
             maxConcurrency: 4,
             timeoutMs: 10_000,
-            pollIntervalMs: 200,
+            // Long, as Kantata's below: tests that wait for a change made in Salesforce flush the CRM's events.
+            pollIntervalMs: 60_000,
           },
           // The same folder on every build: a restarted CRM subgraph resumes from its poll mark.
           { dataDir: join(dir, 'crm-adapter') },
         ),
+      psa: () =>
+        openKantataPsa(
+          {
+            apiUrl: kantata.url,
+            accessToken: new Secret(kantataToken),
+            serviceName: 'psgraph',
+            maxConcurrency: 4,
+            timeoutMs: 10_000,
+            // Long: each poll round is a call per endpoint, which would blur the calls a query costs; psgraph's
+            // own writes emit their events without waiting for a poll.
+            pollIntervalMs: 60_000,
+          },
+          { dataDir: join(dir, 'psa-adapter') },
+        ),
     },
     salesforce,
-    apiRequests: () => ({ crm: salesforce.apiRequests }),
+    kantata,
+    apiRequests: () => ({ crm: salesforce.apiRequests, psa: kantata.apiRequests }),
     async stop() {
       await salesforce.stop();
+      await kantata.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -34,6 +34,8 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'salesforce', file: 'subgraphs/crm/src/salesforce/salesforceConfig.ts', interfaceName: 'SalesforceConfig' },
   { id: 'psa', file: 'subgraphs/psa/src/psaConfig.ts', interfaceName: 'PsaSystemSettings' },
   { id: 'kantata', file: 'subgraphs/psa/src/kantata/kantataConfig.ts', interfaceName: 'KantataConfig' },
+  { id: 'erp', file: 'subgraphs/erp/src/erpConfig.ts', interfaceName: 'ErpSystemSettings' },
+  { id: 'netsuite', file: 'subgraphs/erp/src/netsuite/netsuiteConfig.ts', interfaceName: 'NetSuiteConfig' },
   { id: 'activation', file: 'subgraphs/activation/src/activationConfig.ts', interfaceName: 'ActivationConfig' },
   { id: 'activation-retry', file: 'subgraphs/activation/src/saga/retryPolicy.ts', interfaceName: 'RetryPolicy' },
 ];

@@ -1,6 +1,6 @@
 /**
- * What the ERP subgraph needs from the ERP system. The sandbox implements it over SQLite; a NetSuite adapter
- * would implement it over SuiteTalk REST and SuiteQL. Every lookup takes a batch of keys, because every lookup is
+ * What the ERP subgraph needs from the ERP system. The sandbox implements it over SQLite; the NetSuite adapter
+ * (`netsuite/`) over SuiteTalk REST and SuiteQL. Every lookup takes a batch of keys, because every lookup is
  * called from a DataLoader, and is keyed by what the supergraph knows: the CRM account ID and the canonical
  * project ID are the NetSuite `externalId`s of the customer and the job, so no lookup needs an ERP ID first.
  *

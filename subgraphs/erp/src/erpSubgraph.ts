@@ -1,15 +1,17 @@
 /**
- * Builds the ERP subgraph service (schema + resolvers over an ERP adapter: the sandbox by default), without
+ * Builds the ERP subgraph service (schema + resolvers over an ERP adapter: the sandbox or NetSuite), without
  * listening. This is the one place that picks the adapter.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import type { ErpSystemConfig } from './erpConfig.js';
 import type { ErpAdapter, ErpSystem, ErpWrites } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
 import { erpMutationResolvers } from './erpMutations.js';
 import { erpResolvers } from './erpResolvers.js';
+import { openNetSuiteErp } from './netsuite/netsuiteAdapter.js';
 import { openSandboxErp } from './sandbox/sandboxErp.js';
 
 export const erpTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -17,6 +19,16 @@ export const erpTypeDefs = parse(readFileSync(new URL('../schema.graphql', impor
 export interface ErpSubgraph extends SubgraphService {
   readonly erp: ErpSystem & ErpWrites;
   readonly adapter: ErpAdapter;
+}
+
+/** The adapter the configuration names (`PSGRAPH_ERP_SYSTEM`); the sandbox keeps its store in the data folder. */
+export function openErpAdapter(config: ErpSystemConfig, options: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>): ErpAdapter {
+  switch (config.system) {
+    case 'sandbox':
+      return sandboxErpAdapter(options);
+    case 'netsuite':
+      return openNetSuiteErp(config.netsuite, { log: (message) => console.error(message) });
+  }
 }
 
 /** The ERP sandbox in the data folder, as an adapter. */

@@ -61,10 +61,19 @@ describe('psgraph over the vendor systems', () => {
   });
 
   it('reports the vendor API calls it makes on each subgraph’s /metrics', async () => {
-    const metrics = parseMetrics(await (await fetch(stack.subgraphs.crm.url.replace(/\/graphql$/, '/metrics'))).text());
-    const salesforceCalls = [...metrics.entries()].filter(([name]) => name.startsWith('psgraph_vendor_api_calls_total{system="Salesforce"'));
-    expect(salesforceCalls.length).toBeGreaterThan(0);
-    expect(salesforceCalls.reduce((sum, [, count]) => sum + count, 0)).toBeGreaterThan(0);
+    for (const [system, vendor] of [
+      ['crm', 'Salesforce'],
+      ['psa', 'Kantata'],
+      ['erp', 'NetSuite'],
+    ] as const) {
+      const metrics = parseMetrics(await (await fetch(stack.subgraphs[system].url.replace(/\/graphql$/, '/metrics'))).text());
+      const calls = [...metrics.entries()].filter(([name]) => name.startsWith(`psgraph_vendor_api_calls_total{system="${vendor}"`));
+      expect(calls.length, vendor).toBeGreaterThan(0);
+      expect(
+        calls.reduce((sum, [, count]) => sum + count, 0),
+        vendor,
+      ).toBeGreaterThan(0);
+    }
   });
 
   it('activates a deal won in Salesforce, linking the project back onto the opportunity there', async () => {

@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { openSalesforceCrm } from '../../subgraphs/crm/src/salesforce/salesforceAdapter.js';
+import { openNetSuiteErp } from '../../subgraphs/erp/src/netsuite/netsuiteAdapter.js';
 import { Secret } from '../../subgraphs/platform/src/vendor/secrets.js';
 import { openKantataPsa } from '../../subgraphs/psa/src/kantata/kantataAdapter.js';
 import { KantataWireServer } from '../wire/kantata/kantataWireServer.js';
+import { NetSuiteWireServer } from '../wire/netsuite/netsuiteWireServer.js';
 import { SalesforceWireServer } from '../wire/salesforce/salesforceWireServer.js';
 import { E2E_WORLD } from './seededData.js';
 import type { AdapterFactory, StackSystem } from './stack.js';
@@ -20,6 +22,7 @@ export interface VendorSystems {
   readonly adapters: Partial<Record<StackSystem, AdapterFactory>>;
   readonly salesforce: SalesforceWireServer;
   readonly kantata: KantataWireServer;
+  readonly netsuite: NetSuiteWireServer;
   /** API requests each vendor has received so far (its wire server's count), by system. */
   apiRequests(): Partial<Record<StackSystem, number>>;
   stop(): Promise<void>;
@@ -37,6 +40,21 @@ export async function startVendorSystems(): Promise<VendorSystems> {
   });
   const salesforceKey = new Secret(await exportPKCS8(privateKey));
   const kantataToken = 'kantata-e2e-token';
+  const netsuiteAccount = {
+    accountId: '1234567_SB1',
+    consumerKey: 'psgraph-e2e-consumer',
+    consumerSecret: 'consumer-secret',
+    tokenId: 'token-id',
+    tokenSecret: 'token-secret',
+  };
+  const netsuite = await NetSuiteWireServer.start({
+    world: E2E_WORLD,
+    dataDir: join(dir, 'netsuite-wire'),
+    accountId: netsuiteAccount.accountId,
+    consumerKey: netsuiteAccount.consumerKey,
+    consumerSecret: netsuiteAccount.consumerSecret,
+    tokens: { [netsuiteAccount.tokenId]: netsuiteAccount.tokenSecret },
+  });
   const kantata = await KantataWireServer.start({ world: E2E_WORLD, dataDir: join(dir, 'kantata-wire'), accessToken: kantataToken });
   return {
     adapters: {
@@ -71,13 +89,26 @@ export async function startVendorSystems(): Promise<VendorSystems> {
           },
           { dataDir: join(dir, 'psa-adapter') },
         ),
+      erp: () =>
+        openNetSuiteErp({
+          accountId: netsuiteAccount.accountId,
+          baseUrl: netsuite.url,
+          consumerKey: netsuiteAccount.consumerKey,
+          consumerSecret: new Secret(netsuiteAccount.consumerSecret),
+          tokenId: new Secret(netsuiteAccount.tokenId),
+          tokenSecret: new Secret(netsuiteAccount.tokenSecret),
+          maxConcurrency: 4,
+          timeoutMs: 10_000,
+        }),
     },
     salesforce,
     kantata,
-    apiRequests: () => ({ crm: salesforce.apiRequests, psa: kantata.apiRequests }),
+    netsuite,
+    apiRequests: () => ({ crm: salesforce.apiRequests, psa: kantata.apiRequests, erp: netsuite.apiRequests }),
     async stop() {
       await salesforce.stop();
       await kantata.stop();
+      await netsuite.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -36,6 +36,8 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'kantata', file: 'subgraphs/psa/src/kantata/kantataConfig.ts', interfaceName: 'KantataConfig' },
   { id: 'erp', file: 'subgraphs/erp/src/erpConfig.ts', interfaceName: 'ErpSystemSettings' },
   { id: 'netsuite', file: 'subgraphs/erp/src/netsuite/netsuiteConfig.ts', interfaceName: 'NetSuiteConfig' },
+  { id: 'billing', file: 'subgraphs/billing/src/billingConfig.ts', interfaceName: 'BillingSystemSettings' },
+  { id: 'stripe', file: 'subgraphs/billing/src/stripe/stripeConfig.ts', interfaceName: 'StripeConfig' },
   { id: 'activation', file: 'subgraphs/activation/src/activationConfig.ts', interfaceName: 'ActivationConfig' },
   { id: 'activation-retry', file: 'subgraphs/activation/src/saga/retryPolicy.ts', interfaceName: 'RetryPolicy' },
 ];

@@ -1,7 +1,7 @@
 /**
- * What the billing subgraph needs from the billing system. The sandbox implements it over SQLite; a Stripe
- * adapter would implement it over the Stripe API (stripe-node). Every lookup takes a batch of keys, because
- * every lookup is called from a DataLoader. Methods are async because a vendor adapter's are.
+ * What the billing subgraph needs from the billing system. The sandbox implements it over SQLite; the Stripe
+ * adapter (`stripe/`) over the Stripe API. Every lookup takes a batch of keys, because every lookup is called
+ * from a DataLoader. Methods are async because a vendor adapter's are.
  *
  * Amounts are integers in minor units (as Stripe keeps them) and dates are ISO `YYYY-MM-DD`.
  */

@@ -1,16 +1,19 @@
 /**
- * Builds the billing subgraph service (schema + resolvers + sandbox), without listening.
+ * Builds the billing subgraph service (schema + resolvers over a billing adapter: the sandbox or Stripe), without
+ * listening; this is the one place that picks the adapter.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { EventBus } from '../../platform/src/events/index.js';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import type { BillingSystemConfig } from './billingConfig.js';
 import type { BillingAdapter, BillingSystem } from './billingPort.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
 import { billingMutationResolvers } from './billingMutationsAndSubscriptions.js';
 import { billingResolvers } from './billingResolvers.js';
 import { type SandboxBilling, openSandboxBilling } from './sandbox/sandboxBilling.js';
+import { openStripeBilling } from './stripe/stripeAdapter.js';
 
 export const billingTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
@@ -24,6 +27,16 @@ export interface BillingSubgraphOptions {
   readonly adapter?: BillingAdapter;
   /** Where billing's business events go and subscriptions read them; without one, no events are published. */
   readonly bus?: EventBus;
+}
+
+/** The adapter the configuration names (`PSGRAPH_BILLING_SYSTEM`), its own store in the data folder. */
+export function openBillingAdapter(config: BillingSystemConfig, options: Pick<SandboxSubgraphOptions, 'dataDir' | 'world'>): BillingAdapter {
+  switch (config.system) {
+    case 'sandbox':
+      return sandboxBillingAdapter(options);
+    case 'stripe':
+      return openStripeBilling(config.stripe, { dataDir: options.dataDir, log: (message) => console.error(message) });
+  }
 }
 
 /** The billing sandbox in the data folder (or one already open, e.g. on a test's clock), as an adapter. */

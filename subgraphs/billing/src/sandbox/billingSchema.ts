@@ -2,27 +2,19 @@
  * The billing sandbox's tables, with Stripe's invoice lifecycle kept in the store itself by triggers (see
  * `sandboxBilling.ts` for the rules).
  */
-import type { InvoiceStatus } from '../billingPort.js';
+import { quoted } from '../billingTables.js';
 import { INVOICE_STATUSES, INVOICE_TRANSITIONS } from '../invoiceLifecycle.js';
 
 /** A Stripe object ID's shape as a GLOB pattern: the prefix, an underscore and 24 base-62 characters. */
 const stripeIdPattern = (prefix: string) => `${prefix}_${'[0-9A-Za-z]'.repeat(24)}`;
-
-export const quoted = (statuses: readonly string[]) => statuses.map((status) => `'${status}'`).join(', ');
 
 /** The transition table compiled into SQL, so the trigger and the sandbox's own checks never disagree. */
 const ALLOWED_TRANSITION_SQL = INVOICE_STATUSES.filter((from) => INVOICE_TRANSITIONS[from].length > 0)
   .map((from) => `(OLD.status = '${from}' AND NEW.status IN (${quoted(INVOICE_TRANSITIONS[from])}))`)
   .join('\n    OR ');
 
-/** Finalized and not voided: what the customer was actually asked to pay. */
-export const BILLED_STATUSES: readonly InvoiceStatus[] = ['OPEN', 'PAID', 'UNCOLLECTIBLE'];
-
-/** Open and past its due date on `:asOf` (a day that is due today is not yet overdue). */
-export const overdueSql = (alias: string) => `(${alias}.status = 'OPEN' AND ${alias}.due_date < :asOf)`;
-
 export const DDL = `
--- A Stripe customer per CRM account that buys; Stripe keeps the CRM link in metadata[crm_account_id].
+-- A Stripe customer per CRM account that buys; Stripe keeps the CRM link in metadata[psgraph_crm_account_id].
 CREATE TABLE customer (
   id TEXT PRIMARY KEY CHECK (id GLOB '${stripeIdPattern('cus')}'),
   crm_account_id TEXT NOT NULL UNIQUE,

@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { type EventBus, OUTBOX_DDL, type OutboxRelay, appendToOutbox, startOutboxRelay } from '../../../platform/src/events/index.js';
-import { type PageRequest, type SqliteStore, WhereBuilder, groupBy, jsonList, stripeId } from '../../../platform/src/index.js';
+import { type PageRequest, type SqliteStore, groupBy, jsonList, stripeId } from '../../../platform/src/index.js';
 import { openSandboxStore } from '../../../sandboxes/src/index.js';
 import { type WorldOptions, buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
@@ -35,12 +35,13 @@ import {
   type ReceivableRow,
   SUMMARY_SQL,
   type SummaryRow,
+  invoiceSearchWhere,
   toInvoice,
   toPayment,
   toReceivable,
   toSummary,
-} from './billingRows.js';
-import { DDL, overdueSql } from './billingSchema.js';
+} from '../billingTables.js';
+import { DDL } from './billingSchema.js';
 import { invoiceNumber, seedBilling } from './billingSeed.js';
 
 /** Reads the sandbox's "now"; tests pin it, so that overdue and the dates of state changes are reproducible. */
@@ -119,18 +120,7 @@ export class SandboxBilling implements BillingSystem {
   }
 
   async searchInvoices(search: InvoiceSearch, page: PageRequest): Promise<SearchResult<BillingInvoice>> {
-    const where = new WhereBuilder()
-      .add('i.status IN (SELECT value FROM json_each(:statuses))', 'statuses', search.statuses)
-      .add('i.project_id = :projectId', 'projectId', search.projectId)
-      .add('c.crm_account_id = :crmAccountId', 'crmAccountId', search.crmAccountId)
-      .add(overdueSql('i'), 'asOf', search.overdue === true ? search.asOf : null)
-      .add(`NOT ${overdueSql('i')}`, 'asOf', search.overdue === false ? search.asOf : null)
-      .raw("i.status = 'OPEN' AND i.amount_paid_minor > 0", search.partiallyPaid === true)
-      .raw("NOT (i.status = 'OPEN' AND i.amount_paid_minor > 0)", search.partiallyPaid === false)
-      .add('i.created_date >= :createdFrom', 'createdFrom', search.createdFrom)
-      .add('i.created_date <= :createdTo', 'createdTo', search.createdTo)
-      .add('i.due_date >= :dueFrom', 'dueFrom', search.dueFrom)
-      .add('i.due_date <= :dueTo', 'dueTo', search.dueTo);
+    const where = invoiceSearchWhere(search);
     // One statement for the page and one for the count, whatever the page size.
     const rows = this.store
       .prepare<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} ${where} ORDER BY ${NEWEST_FIRST} LIMIT :limit OFFSET :offset`)
@@ -186,7 +176,7 @@ export class SandboxBilling implements BillingSystem {
       const changed = this.invoiceOrThrow(id);
       // Like Stripe's webhooks, the sandbox emits the business event of each status change; the outbox makes
       // it part of the same transaction, so the event exists exactly when the change does.
-      if (changed.status !== invoice.status) appendToOutbox(this.store, invoiceStatusEvent(invoice, changed));
+      if (changed.status !== invoice.status) appendToOutbox(this.store, invoiceStatusEvent(invoice, changed, this.clock()));
       return changed;
     });
   }

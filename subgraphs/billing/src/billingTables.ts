@@ -1,6 +1,19 @@
-/** The billing sandbox's rows and the port records they map to, with the queries the adapter shares. */
-import type { BillingInvoice, BillingPayment, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord } from '../billingPort.js';
-import { BILLED_STATUSES, overdueSql, quoted } from './billingSchema.js';
+/**
+ * The billing tables (customer, billing_project, invoice, payment), their rows and the port records they map to,
+ * and the queries over them: the sandbox stores billing in these tables, and the Stripe adapter's local replica
+ * lays Stripe's records out in them too, so that the port's aggregates (summaries, receivables, searches) are this
+ * very SQL over either store.
+ */
+import { WhereBuilder } from '../../platform/src/index.js';
+import type { BillingInvoice, BillingPayment, InvoiceSearch, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord } from './billingPort.js';
+
+export const quoted = (statuses: readonly string[]) => statuses.map((status) => `'${status}'`).join(', ');
+
+/** Finalized and not voided: what the customer was actually asked to pay. */
+export const BILLED_STATUSES: readonly InvoiceStatus[] = ['OPEN', 'PAID', 'UNCOLLECTIBLE'];
+
+/** Open and past its due date on `:asOf` (a day that is due today is not yet overdue). */
+export const overdueSql = (alias: string) => `(${alias}.status = 'OPEN' AND ${alias}.due_date < :asOf)`;
 
 export interface InvoiceRow {
   id: string;
@@ -143,3 +156,19 @@ FROM customer c JOIN invoice i ON i.customer_id = c.id AND i.status = 'OPEN'
 WHERE c.crm_account_id IN (SELECT value FROM json_each(:accountIds))
 GROUP BY c.crm_account_id, i.currency
 ORDER BY c.crm_account_id, i.currency`;
+
+/** The filters of an invoice search, as one WHERE clause over INVOICE_FROM. */
+export function invoiceSearchWhere(search: InvoiceSearch): WhereBuilder {
+  return new WhereBuilder()
+    .add('i.status IN (SELECT value FROM json_each(:statuses))', 'statuses', search.statuses)
+    .add('i.project_id = :projectId', 'projectId', search.projectId)
+    .add('c.crm_account_id = :crmAccountId', 'crmAccountId', search.crmAccountId)
+    .add(overdueSql('i'), 'asOf', search.overdue === true ? search.asOf : null)
+    .add(`NOT ${overdueSql('i')}`, 'asOf', search.overdue === false ? search.asOf : null)
+    .raw("i.status = 'OPEN' AND i.amount_paid_minor > 0", search.partiallyPaid === true)
+    .raw("NOT (i.status = 'OPEN' AND i.amount_paid_minor > 0)", search.partiallyPaid === false)
+    .add('i.created_date >= :createdFrom', 'createdFrom', search.createdFrom)
+    .add('i.created_date <= :createdTo', 'createdTo', search.createdTo)
+    .add('i.due_date >= :dueFrom', 'dueFrom', search.dueFrom)
+    .add('i.due_date <= :dueTo', 'dueTo', search.dueTo);
+}

@@ -1,0 +1,222 @@
+/**
+ * The billing port over Stripe. Reads are answered from the local replica (`stripeReplica.ts`), filled once by
+ * listing and kept current by webhooks and by the answers to psgraph's own writes: no read costs a Stripe call, and
+ * a page of 50 projects costs what a page of 5 does.
+ *
+ * Writes go to Stripe, each checked first against the invoice as Stripe holds it now (not the replica), so that it
+ * is refused for the sandbox's reasons with the sandbox's codes and messages; then sent with an idempotency key
+ * derived from the write and its inputs; then the answer is recorded in the replica (read-your-writes), with the
+ * business event of the status change — once, however soon Stripe's webhook for the same change arrives.
+ *
+ * - Finalizing numbers the invoice as the sandbox does (the project's prefix and its next sequence) and sets its
+ *   due date (the finalization date plus the customer's payment terms) on the draft, then finalizes it.
+ * - A payment, whole or partial, is recorded as an out-of-band Payment Record (`report_payment`) attached to the
+ *   invoice (`attach_payment`): Stripe adds it to `amount_paid` and makes the invoice paid when it clears it.
+ */
+import type Stripe from 'stripe';
+import { type PageRequest, dayFromIso, isoFromDay } from '../../../platform/src/index.js';
+import { VendorError } from '../../../platform/src/vendor/vendorError.js';
+import type {
+  BillingInvoice,
+  BillingPayment,
+  BillingSystem,
+  InvoiceSearch,
+  InvoiceStatus,
+  InvoiceSummaryRecord,
+  ReceivableRecord,
+  SearchResult,
+} from '../billingPort.js';
+import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError, canTransition } from '../invoiceLifecycle.js';
+import { STRIPE, type StripeClient, idempotencyKey } from './stripeClient.js';
+import { METADATA, STATUS_OF, projectOfInvoice, timestampOf, toReplicaCustomer, toReplicaPayment } from './stripeRecords.js';
+import type { ReplicaChanges, StripeReplica } from './stripeReplica.js';
+import type { StripeSync } from './stripeSync.js';
+
+export interface StripeBillingOptions {
+  /** The billing calendar's "now": what "today" and the dates psgraph sets are judged by. @default the system clock */
+  readonly clock?: () => Date;
+  /** Called after a write recorded business events, so that the relay publishes them now. */
+  readonly afterWrite?: () => void;
+}
+
+export class StripeBilling implements BillingSystem {
+  private readonly clock: () => Date;
+  /** Finalizations one after the other: each takes its project's next number from what the previous one left. */
+  private numbering: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly client: StripeClient,
+    private readonly replica: StripeReplica,
+    private readonly sync: StripeSync,
+    private readonly options: StripeBillingOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  today(): string {
+    return this.clock().toISOString().slice(0, 10);
+  }
+
+  async invoicesById(ids: readonly string[]): Promise<Map<string, BillingInvoice>> {
+    await this.sync.ready();
+    return this.replica.invoicesById(ids);
+  }
+
+  async invoicesByProjectId(projectIds: readonly string[]): Promise<Map<string, BillingInvoice[]>> {
+    await this.sync.ready();
+    return this.replica.invoicesByProjectId(projectIds);
+  }
+
+  async paymentsByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingPayment[]>> {
+    await this.sync.ready();
+    return this.replica.paymentsByInvoiceId(invoiceIds);
+  }
+
+  async invoiceSummariesByProjectId(projectIds: readonly string[], asOf: string): Promise<Map<string, InvoiceSummaryRecord>> {
+    await this.sync.ready();
+    return this.replica.invoiceSummariesByProjectId(projectIds, asOf);
+  }
+
+  async receivablesByAccountId(crmAccountIds: readonly string[], asOf: string): Promise<Map<string, ReceivableRecord[]>> {
+    await this.sync.ready();
+    return this.replica.receivablesByAccountId(crmAccountIds, asOf);
+  }
+
+  async searchInvoices(search: InvoiceSearch, page: PageRequest): Promise<SearchResult<BillingInvoice>> {
+    await this.sync.ready();
+    return this.replica.searchInvoices(search, page);
+  }
+
+  // ---- writes ----
+
+  async finalizeInvoice(id: string): Promise<BillingInvoice> {
+    await this.sync.ready();
+    const finalize = this.numbering.then(async () => {
+      const { invoice, status } = await this.requireInvoice(id, 'OPEN');
+      const projectId = projectOfInvoice(invoice)!;
+      // A number set by an attempt that stopped before finalizing is kept: numbers are never skipped.
+      const number = invoice.number ?? this.replica.nextInvoiceNumber(projectId);
+      if (!number) {
+        throw new VendorError(
+          STRIPE,
+          'VALIDATION',
+          `Stripe holds no billing profile for project ${projectId}: a product with metadata ${METADATA.projectId} and ${METADATA.invoiceNumberPrefix}.`,
+        );
+      }
+      const dueDate = isoFromDay(dayFromIso(this.today()) + this.paymentTermsOf(invoice));
+      await this.client.write('updateInvoice', idempotencyKey('number', id, number, dueDate), (stripe, options) =>
+        stripe.invoices.update(id, { number, due_date: timestampOf(dueDate) }, options),
+      );
+      const finalized = await this.client.write('finalizeInvoice', idempotencyKey('finalize', id, status, number), (stripe, options) =>
+        stripe.invoices.finalizeInvoice(id, { expand: ['customer'] }, options),
+      );
+      return this.record(finalized);
+    });
+    this.numbering = finalize.catch(() => {});
+    return finalize;
+  }
+
+  async payInvoice(id: string, amountMinor?: number): Promise<BillingInvoice> {
+    await this.sync.ready();
+    const { invoice } = await this.requireInvoice(id, 'PAID');
+    const amountRemainingMinor = invoice.total - invoice.amount_paid;
+    const amount = amountMinor ?? amountRemainingMinor;
+    if (!Number.isSafeInteger(amount) || amount < 1 || amount > amountRemainingMinor) {
+      throw new InvalidPaymentAmountError({ invoiceId: id, amountMinor: amount, amountRemainingMinor });
+    }
+    // What was paid before is part of the key: a second payment of the same amount is a second payment, while
+    // this one, repeated after a lost answer, is the same one. Its parameters are the same on every attempt too.
+    const key = idempotencyKey('payInvoice', id, invoice.amount_paid, amount);
+    const at = timestampOf(this.today());
+    const customerId = typeof invoice.customer === 'string' ? invoice.customer : invoice.customer!.id;
+    const record = await this.client.write('reportPayment', key, (stripe, options) =>
+      stripe.paymentRecords.reportPayment(
+        {
+          amount_requested: { currency: invoice.currency, value: amount },
+          initiated_at: at,
+          outcome: 'guaranteed',
+          guaranteed: { guaranteed_at: at },
+          customer_details: { customer: customerId },
+          payment_method_details: { type: 'custom', custom: { display_name: 'Recorded in psgraph' } },
+          processor_details: { type: 'custom', custom: { payment_reference: key } },
+          description: `Payment on invoice ${invoice.number ?? id}`,
+          metadata: { psgraph_invoice_id: id },
+        },
+        options,
+      ),
+    );
+    const paid = await this.client.write('attachPayment', idempotencyKey('attachPayment', id, record.id), (stripe, options) =>
+      stripe.invoices.attachPayment(id, { payment_record: record.id, expand: ['customer', 'payments'] }, options),
+    );
+    let payments = paid.payments?.data ?? [];
+    if (paid.payments?.has_more) {
+      payments = await this.client.listAll('invoicePayments', (page) => this.client.stripe.invoicePayments.list({ ...page, invoice: id, status: 'paid' }));
+    }
+    return this.record(paid, payments);
+  }
+
+  async voidInvoice(id: string): Promise<BillingInvoice> {
+    await this.sync.ready();
+    const { status } = await this.requireInvoice(id, 'VOID');
+    const voided = await this.client.write('voidInvoice', idempotencyKey('void', id, status), (stripe, options) =>
+      stripe.invoices.voidInvoice(id, { expand: ['customer'] }, options),
+    );
+    return this.record(voided);
+  }
+
+  async markUncollectible(id: string): Promise<BillingInvoice> {
+    await this.sync.ready();
+    await this.requireInvoice(id, 'UNCOLLECTIBLE');
+    const written = await this.client.write('markUncollectible', idempotencyKey('markUncollectible', id), (stripe, options) =>
+      stripe.invoices.markUncollectible(id, { expand: ['customer'] }, options),
+    );
+    return this.record(written);
+  }
+
+  // ---- helpers ----
+
+  /**
+   * The invoice as Stripe holds it now, checked as the sandbox checks it before moving it to `to`: one that is not
+   * psgraph's (no project metadata) does not exist as far as billing is concerned.
+   */
+  private async requireInvoice(id: string, to: InvoiceStatus): Promise<{ invoice: Stripe.Invoice; status: InvoiceStatus }> {
+    let invoice: Stripe.Invoice;
+    try {
+      invoice = await this.client.read('retrieveInvoice', (stripe) => stripe.invoices.retrieve(id, { expand: ['customer'] }));
+    } catch (error) {
+      if (error instanceof VendorError && error.failure === 'NOT_FOUND') throw new InvoiceNotFoundError({ invoiceId: id });
+      throw error;
+    }
+    const status = invoice.status ? STATUS_OF[invoice.status] : undefined;
+    if (!status || !projectOfInvoice(invoice) || !invoice.customer) throw new InvoiceNotFoundError({ invoiceId: id });
+    // What Stripe showed is the freshest there is: the replica takes it (with the events of any change it missed).
+    this.apply(await this.sync.invoiceChanges(invoice));
+    if (!canTransition(status, to)) throw new InvalidTransitionError({ invoiceId: id, from: status, to });
+    return { invoice, status };
+  }
+
+  private paymentTermsOf(invoice: Stripe.Invoice): number {
+    const customer = typeof invoice.customer === 'object' && invoice.customer !== null ? toReplicaCustomer(invoice.customer) : undefined;
+    const customerId = typeof invoice.customer === 'string' ? invoice.customer : invoice.customer?.id;
+    const terms = customer?.days_until_due ?? (customerId ? this.replica.customer(customerId)?.days_until_due : null);
+    if (!terms) {
+      throw new VendorError(STRIPE, 'VALIDATION', `Stripe customer ${customerId} has no payment terms: set its metadata ${METADATA.paymentTermsDays} (days).`);
+    }
+    return terms;
+  }
+
+  /** Records Stripe's answer to a write in the replica and returns the invoice as the port reads it. */
+  private async record(invoice: Stripe.Invoice, payments: readonly Stripe.InvoicePayment[] = []): Promise<BillingInvoice> {
+    const changes = await this.sync.invoiceChanges(invoice);
+    const received = payments.map(toReplicaPayment).filter((payment) => payment !== null);
+    this.apply({ ...changes, payments: received });
+    const recorded = this.replica.invoicesById([invoice.id]).get(invoice.id);
+    if (!recorded) throw new InvoiceNotFoundError({ invoiceId: invoice.id });
+    return recorded;
+  }
+
+  private apply(changes: ReplicaChanges): void {
+    const { events } = this.replica.apply(changes, { emit: true });
+    if (events.length > 0) this.options.afterWrite?.();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Stripe's objects as billing knows them: which metadata keys link them to psgraph (docs/vendors/stripe.md asks
+ * the account to carry them), and the rows of the local replica they become. Money is in minor units on both
+ * sides; currencies are lower case in Stripe and upper case in psgraph; Stripe's instants become UTC dates.
+ */
+import type Stripe from 'stripe';
+import { isoFromDay } from '../../../platform/src/index.js';
+import type { InvoiceStatus } from '../billingPort.js';
+
+/** The metadata keys psgraph reads (and never writes). */
+export const METADATA = {
+  /** On an invoice and on a project's product: the canonical project ID (`prj_…`). */
+  projectId: 'psgraph_project_id',
+  /** On a customer (and copied on its invoices): the CRM Account the customer stands for. */
+  crmAccountId: 'psgraph_crm_account_id',
+  /** On a customer: its payment terms in days (due date = finalization date + terms). */
+  paymentTermsDays: 'psgraph_payment_terms_days',
+  /** On a project's product: the prefix of the project's invoice numbers (`MER-00042` → `MER-00042-007`). */
+  invoiceNumberPrefix: 'psgraph_invoice_number_prefix',
+} as const;
+
+const DAY_S = 86_400;
+
+/** The UTC date of a Stripe timestamp (seconds). */
+export const dateOf = (seconds: number): string => isoFromDay(Math.floor(seconds / DAY_S));
+export const optionalDateOf = (seconds: number | null | undefined): string | null => (seconds === null || seconds === undefined ? null : dateOf(seconds));
+/**
+ * A date as a Stripe timestamp: noon UTC, so that the Dashboard shows the same calendar day in any time zone
+ * from UTC−11 to UTC+11.
+ */
+export const timestampOf = (isoDate: string): number => Math.floor(Date.parse(`${isoDate}T12:00:00Z`) / 1000);
+
+export const STATUS_OF: Readonly<Record<string, InvoiceStatus>> = {
+  draft: 'DRAFT',
+  open: 'OPEN',
+  paid: 'PAID',
+  void: 'VOID',
+  uncollectible: 'UNCOLLECTIBLE',
+};
+
+/** A replica invoice row: the billing tables' columns (billingTables.ts), from Stripe's invoice. */
+export interface ReplicaInvoice {
+  readonly id: string;
+  readonly number: string | null;
+  readonly status: InvoiceStatus;
+  readonly project_id: string;
+  readonly customer_id: string;
+  readonly currency: string;
+  readonly description: string;
+  readonly subtotal_minor: number;
+  readonly tax_minor: number;
+  readonly total_minor: number;
+  readonly amount_paid_minor: number;
+  readonly service_period_start: string;
+  readonly service_period_end: string;
+  readonly created_date: string;
+  readonly finalized_date: string | null;
+  readonly due_date: string | null;
+  readonly paid_date: string | null;
+  readonly voided_date: string | null;
+  readonly marked_uncollectible_date: string | null;
+  /** Stripe's `created`, for the order of what was synced. */
+  readonly created_at: number;
+}
+
+export interface ReplicaCustomer {
+  readonly id: string;
+  readonly crm_account_id: string;
+  readonly currency: string | null;
+  readonly days_until_due: number | null;
+}
+
+/** A project's billing profile: its product in Stripe. */
+export interface ReplicaProfile {
+  readonly project_id: string;
+  readonly product_id: string;
+  readonly currency: string;
+  readonly invoice_number_prefix: string;
+}
+
+export interface ReplicaPayment {
+  readonly id: string;
+  readonly invoice_id: string;
+  readonly amount_minor: number;
+  readonly received_date: string;
+  readonly created_at: number;
+}
+
+const idOf = (value: string | { id: string } | null | undefined): string | null =>
+  value === null || value === undefined ? null : typeof value === 'string' ? value : value.id;
+
+/** The project an invoice bills, or null when it is none of psgraph's (no project metadata). */
+export const projectOfInvoice = (invoice: Stripe.Invoice): string | null => invoice.metadata?.[METADATA.projectId] || null;
+
+/**
+ * The replica row of a psgraph invoice, or null for an invoice that is not psgraph's (no project metadata, no
+ * customer) or not a real one (a preview). `lines` are the invoice's line items when the invoice's own first page
+ * of them is not all of them; the service period is the span of their periods.
+ */
+export function toReplicaInvoice(invoice: Stripe.Invoice, lines: readonly Stripe.InvoiceLineItem[] = invoice.lines?.data ?? []): ReplicaInvoice | null {
+  const projectId = projectOfInvoice(invoice);
+  const customerId = idOf(invoice.customer);
+  const status = invoice.status ? STATUS_OF[invoice.status] : undefined;
+  if (!projectId || !customerId || !status || !invoice.id.startsWith('in_')) return null;
+  const starts = lines.map((line) => line.period.start);
+  const ends = lines.map((line) => line.period.end);
+  const transitions = invoice.status_transitions;
+  return {
+    id: invoice.id,
+    number: invoice.number,
+    status,
+    project_id: projectId,
+    customer_id: customerId,
+    currency: invoice.currency.toUpperCase(),
+    description: invoice.description ?? '',
+    subtotal_minor: invoice.subtotal,
+    tax_minor: (invoice.total_taxes ?? []).reduce((sum, tax) => sum + tax.amount, 0),
+    total_minor: invoice.total,
+    amount_paid_minor: invoice.amount_paid,
+    service_period_start: dateOf(starts.length > 0 ? Math.min(...starts) : invoice.period_start),
+    service_period_end: dateOf(ends.length > 0 ? Math.max(...ends) : invoice.period_end),
+    created_date: dateOf(invoice.created),
+    finalized_date: optionalDateOf(transitions.finalized_at),
+    due_date: optionalDateOf(invoice.due_date),
+    paid_date: status === 'PAID' ? optionalDateOf(transitions.paid_at) : null,
+    voided_date: optionalDateOf(transitions.voided_at),
+    marked_uncollectible_date: optionalDateOf(transitions.marked_uncollectible_at),
+    created_at: invoice.created,
+  };
+}
+
+/** A psgraph customer (one that names its CRM account), or null. `fallbackCrmAccountId`: from an invoice's metadata. */
+export function toReplicaCustomer(customer: Stripe.Customer | Stripe.DeletedCustomer, fallbackCrmAccountId?: string | null): ReplicaCustomer | null {
+  if ('deleted' in customer && customer.deleted) return null;
+  const live = customer as Stripe.Customer;
+  const crmAccountId = live.metadata?.[METADATA.crmAccountId] || fallbackCrmAccountId;
+  if (!crmAccountId) return null;
+  const terms = Number(live.metadata?.[METADATA.paymentTermsDays]);
+  return {
+    id: live.id,
+    crm_account_id: crmAccountId,
+    currency: live.currency ? live.currency.toUpperCase() : null,
+    days_until_due: Number.isInteger(terms) && terms > 0 ? terms : null,
+  };
+}
+
+/** A project's billing profile from its product (with `default_price` expanded), or null when the product is no project's. */
+export function toReplicaProfile(product: Stripe.Product): ReplicaProfile | null {
+  const projectId = product.metadata?.[METADATA.projectId];
+  const prefix = product.metadata?.[METADATA.invoiceNumberPrefix];
+  const price = product.default_price;
+  if (!projectId || !prefix || !price || typeof price === 'string' || !product.active) return null;
+  return { project_id: projectId, product_id: product.id, currency: price.currency.toUpperCase(), invoice_number_prefix: prefix };
+}
+
+/** A payment received on an invoice, or null while it is not (an open or canceled invoice payment). */
+export function toReplicaPayment(payment: Stripe.InvoicePayment): ReplicaPayment | null {
+  const paidAt = payment.status_transitions.paid_at;
+  if (payment.status !== 'paid' || paidAt === null || !payment.amount_paid) return null;
+  const underlying = payment.payment;
+  // The payment itself (a charge, a PaymentIntent or a Payment Record), not its link to the invoice, is what was received.
+  const id = idOf(underlying.payment_record) ?? idOf(underlying.payment_intent) ?? idOf(underlying.charge) ?? payment.id;
+  const invoiceId = idOf(payment.invoice as string | { id: string });
+  if (!invoiceId) return null;
+  return { id, invoice_id: invoiceId, amount_minor: payment.amount_paid, received_date: dateOf(paidAt), created_at: payment.created };
+}

@@ -1,0 +1,352 @@
+/**
+ * The Stripe adapter's local read replica (`<data dir>/stripe.db`): exactly the records billing's reads aggregate
+ * — psgraph's customers, the projects' billing profiles (their products), psgraph's invoices and the payments
+ * received on them — laid out in the billing tables the sandbox uses, so that summaries, receivables and searches
+ * are the sandbox's own SQL (billingTables.ts). Stripe cannot answer "the invoices of these 50 projects,
+ * rolled up" without a call per project; the replica answers from one statement.
+ *
+ * It is filled once by listing (`stripeSync.ts`) and kept current by Stripe's webhooks and by the answers to
+ * psgraph's own writes. Every change passes through `apply`, in one transaction with the webhook's event ID (kept
+ * to drop duplicates) and the business events it means (the outbox): an invoice never moves backwards, whatever
+ * order Stripe's events arrive in, and a status change becomes psgraph's event exactly once, whichever way psgraph
+ * learnt of it first.
+ */
+import { type BusEvent, OUTBOX_DDL, appendToOutbox } from '../../../platform/src/events/index.js';
+import { type PageRequest, type SqliteStore, groupBy, jsonList } from '../../../platform/src/index.js';
+import type { BillingInvoice, BillingPayment, InvoiceSearch, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord, SearchResult } from '../billingPort.js';
+import { invoiceStatusEvent } from '../invoiceEvents.js';
+import {
+  INVOICE_COLUMNS,
+  INVOICE_FROM,
+  type InvoiceRow,
+  NEWEST_FIRST,
+  type PaymentRow,
+  RECEIVABLES_SQL,
+  type ReceivableRow,
+  SUMMARY_SQL,
+  type SummaryRow,
+  invoiceSearchWhere,
+  toInvoice,
+  toPayment,
+  toReceivable,
+  toSummary,
+} from '../billingTables.js';
+import type { ReplicaCustomer, ReplicaInvoice, ReplicaPayment, ReplicaProfile } from './stripeRecords.js';
+
+const REPLICA_DDL = `
+CREATE TABLE IF NOT EXISTS customer (
+  id TEXT PRIMARY KEY,
+  crm_account_id TEXT NOT NULL,
+  currency TEXT,
+  days_until_due INTEGER);
+CREATE INDEX IF NOT EXISTS customer_crm_account ON customer(crm_account_id);
+CREATE TABLE IF NOT EXISTS billing_project (
+  project_id TEXT PRIMARY KEY,
+  product_id TEXT NOT NULL UNIQUE,
+  currency TEXT NOT NULL,
+  invoice_number_prefix TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS invoice (
+  id TEXT PRIMARY KEY,
+  number TEXT,
+  status TEXT NOT NULL,
+  project_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  description TEXT NOT NULL,
+  subtotal_minor INTEGER NOT NULL,
+  tax_minor INTEGER NOT NULL,
+  total_minor INTEGER NOT NULL,
+  amount_paid_minor INTEGER NOT NULL,
+  service_period_start TEXT NOT NULL,
+  service_period_end TEXT NOT NULL,
+  created_date TEXT NOT NULL,
+  finalized_date TEXT,
+  due_date TEXT,
+  paid_date TEXT,
+  voided_date TEXT,
+  marked_uncollectible_date TEXT,
+  created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS invoice_project ON invoice(project_id, created_date);
+CREATE INDEX IF NOT EXISTS invoice_customer ON invoice(customer_id, status);
+CREATE INDEX IF NOT EXISTS invoice_created ON invoice(created_date);
+CREATE INDEX IF NOT EXISTS invoice_status_due ON invoice(status, due_date);
+CREATE TABLE IF NOT EXISTS payment (
+  id TEXT PRIMARY KEY,
+  invoice_id TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL,
+  received_date TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS payment_invoice ON payment(invoice_id);
+-- Stripe's event IDs already acted on: a webhook delivered again (Stripe retries, or replays) is dropped.
+CREATE TABLE IF NOT EXISTS stripe_webhook_event (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  received_at TEXT NOT NULL);
+-- How far the first fill has listed each kind of object (Stripe's starting_after cursor), and whether it is done.
+CREATE TABLE IF NOT EXISTS stripe_sync (
+  resource TEXT PRIMARY KEY,
+  cursor TEXT,
+  done INTEGER NOT NULL DEFAULT 0);`;
+
+const INVOICE_FIELDS = [
+  'id',
+  'number',
+  'status',
+  'project_id',
+  'customer_id',
+  'currency',
+  'description',
+  'subtotal_minor',
+  'tax_minor',
+  'total_minor',
+  'amount_paid_minor',
+  'service_period_start',
+  'service_period_end',
+  'created_date',
+  'finalized_date',
+  'due_date',
+  'paid_date',
+  'voided_date',
+  'marked_uncollectible_date',
+  'created_at',
+] as const;
+
+/** How far along the lifecycle a status is: a change to an earlier one is an old event arriving late. */
+const PROGRESS: Readonly<Record<InvoiceStatus, number>> = { DRAFT: 0, OPEN: 1, UNCOLLECTIBLE: 2, PAID: 3, VOID: 3 };
+
+/** When Stripe says each status was reached (seconds), from the invoice's `status_transitions`. */
+export interface StatusTimes {
+  readonly finalized_at: number | null;
+  readonly marked_uncollectible_at: number | null;
+  readonly paid_at: number | null;
+  readonly voided_at: number | null;
+}
+
+export interface InvoiceChange {
+  readonly row: ReplicaInvoice;
+  readonly times: StatusTimes;
+}
+
+/** What one webhook, one page of the first fill, or one psgraph write tells the replica. */
+export interface ReplicaChanges {
+  readonly customers?: readonly ReplicaCustomer[];
+  readonly profiles?: readonly ReplicaProfile[];
+  readonly invoices?: readonly InvoiceChange[];
+  readonly payments?: readonly ReplicaPayment[];
+  /** Drafts deleted in Stripe. */
+  readonly deletedInvoiceIds?: readonly string[];
+}
+
+export interface ApplyOptions {
+  /** Status changes become business events (not while the replica is first filled: those are history). */
+  readonly emit: boolean;
+  /** The webhook's event, recorded with the changes; already recorded: nothing is applied. */
+  readonly event?: { readonly id: string; readonly type: string };
+  /** The first fill's cursor after this page. */
+  readonly syncCursor?: { readonly resource: string; readonly cursor: string | undefined; readonly done: boolean };
+}
+
+export class StripeReplica {
+  private readonly invoicesByIdStatement;
+  private readonly invoicesByProjectStatement;
+  private readonly paymentsStatement;
+  private readonly summaryStatement;
+  private readonly receivablesStatement;
+  private readonly upsertInvoiceStatement;
+  private readonly currentInvoiceStatement;
+
+  constructor(readonly store: SqliteStore) {
+    store.exec(REPLICA_DDL);
+    store.exec(OUTBOX_DDL);
+    this.invoicesByIdStatement = store.prepare<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.id IN (SELECT value FROM json_each(?))`);
+    this.invoicesByProjectStatement = store.prepare<InvoiceRow>(
+      `SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.project_id IN (SELECT value FROM json_each(?)) ORDER BY ${NEWEST_FIRST}`,
+    );
+    // Payments in the order they were received; the sync writes each invoice's oldest first, so the row order breaks ties.
+    this.paymentsStatement = store.prepare<PaymentRow>(
+      `SELECT p.id, p.invoice_id, p.amount_minor, p.received_date, i.currency FROM payment p JOIN invoice i ON i.id = p.invoice_id
+       WHERE p.invoice_id IN (SELECT value FROM json_each(?)) ORDER BY p.received_date, p.created_at, p.rowid`,
+    );
+    this.summaryStatement = store.prepare<SummaryRow>(SUMMARY_SQL);
+    this.receivablesStatement = store.prepare<ReceivableRow>(RECEIVABLES_SQL);
+    this.upsertInvoiceStatement = store.prepare(
+      `INSERT INTO invoice (${INVOICE_FIELDS.join(', ')}) VALUES (${INVOICE_FIELDS.map((field) => `:${field}`).join(', ')})
+       ON CONFLICT (id) DO UPDATE SET ${INVOICE_FIELDS.filter((field) => field !== 'id')
+         .map((field) => `${field} = excluded.${field}`)
+         .join(', ')}`,
+    );
+    this.currentInvoiceStatement = store.prepare<ReplicaInvoice>('SELECT * FROM invoice WHERE id = ?');
+  }
+
+  // ---- the port's reads ----
+
+  invoicesById(ids: readonly string[]): Map<string, BillingInvoice> {
+    return new Map(this.invoicesByIdStatement.all([jsonList(ids)]).map((row) => [row.id, toInvoice(row)]));
+  }
+
+  invoicesByProjectId(projectIds: readonly string[]): Map<string, BillingInvoice[]> {
+    return groupBy(this.invoicesByProjectStatement.all([jsonList(projectIds)]).map(toInvoice), (invoice) => invoice.projectId);
+  }
+
+  paymentsByInvoiceId(invoiceIds: readonly string[]): Map<string, BillingPayment[]> {
+    return groupBy(this.paymentsStatement.all([jsonList(invoiceIds)]).map(toPayment), (payment) => payment.invoiceId);
+  }
+
+  invoiceSummariesByProjectId(projectIds: readonly string[], asOf: string): Map<string, InvoiceSummaryRecord> {
+    return new Map(this.summaryStatement.all({ projectIds: jsonList(projectIds), asOf }).map((row) => [row.project_id, toSummary(row)]));
+  }
+
+  receivablesByAccountId(crmAccountIds: readonly string[], asOf: string): Map<string, ReceivableRecord[]> {
+    return groupBy(this.receivablesStatement.all({ accountIds: jsonList(crmAccountIds), asOf }).map(toReceivable), (receivable) => receivable.crmAccountId);
+  }
+
+  searchInvoices(search: InvoiceSearch, page: PageRequest): SearchResult<BillingInvoice> {
+    const where = invoiceSearchWhere(search);
+    const rows = this.store
+      .prepare<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} ${where} ORDER BY ${NEWEST_FIRST} LIMIT :limit OFFSET :offset`)
+      .all({ ...where.params, limit: page.limit, offset: page.offset });
+    const total = this.store.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM ${INVOICE_FROM} ${where}`).get(where.params)!;
+    return { rows: rows.map(toInvoice), totalCount: total.n };
+  }
+
+  // ---- what writes need ----
+
+  customer(id: string): ReplicaCustomer | undefined {
+    return this.store.prepare<ReplicaCustomer>('SELECT * FROM customer WHERE id = ?').get([id]);
+  }
+
+  profile(projectId: string): ReplicaProfile | undefined {
+    return this.store.prepare<ReplicaProfile>('SELECT * FROM billing_project WHERE project_id = ?').get([projectId]);
+  }
+
+  /** The project's next invoice number: its prefix and one more than the highest sequence it has issued. */
+  nextInvoiceNumber(projectId: string): string | null {
+    const profile = this.profile(projectId);
+    if (!profile) return null;
+    const numbers = this.store
+      .prepare<{ number: string }>("SELECT number FROM invoice WHERE project_id = ? AND number LIKE ? || '-%'")
+      .all([projectId, profile.invoice_number_prefix]);
+    const sequences = numbers.map((row) => Number(row.number.slice(profile.invoice_number_prefix.length + 1))).filter(Number.isInteger);
+    return `${profile.invoice_number_prefix}-${String(Math.max(0, ...sequences) + 1).padStart(3, '0')}`;
+  }
+
+  // ---- the first fill ----
+
+  syncState(resource: string): { cursor: string | null; done: boolean } {
+    const row = this.store.prepare<{ cursor: string | null; done: number }>('SELECT cursor, done FROM stripe_sync WHERE resource = ?').get([resource]);
+    return { cursor: row?.cursor ?? null, done: row?.done === 1 };
+  }
+
+  hasEvent(id: string): boolean {
+    return this.store.prepare('SELECT 1 FROM stripe_webhook_event WHERE id = ?').get([id]) !== undefined;
+  }
+
+  // ---- changes ----
+
+  /**
+   * Applies what Stripe said, in one transaction with the event that said it and the business events it means.
+   * Returns the business events (empty when the webhook's event was seen before, or nothing changed status).
+   */
+  apply(changes: ReplicaChanges, options: ApplyOptions): { duplicate: boolean; events: BusEvent[] } {
+    return this.store.transaction(() => {
+      if (options.event) {
+        const recorded = this.store
+          .prepare("INSERT INTO stripe_webhook_event (id, type, received_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (id) DO NOTHING")
+          .run([options.event.id, options.event.type]);
+        if (recorded.changes === 0) return { duplicate: true, events: [] };
+      }
+      for (const customer of changes.customers ?? []) {
+        this.store
+          .prepare(
+            `INSERT INTO customer (id, crm_account_id, currency, days_until_due) VALUES (:id, :crm_account_id, :currency, :days_until_due)
+             ON CONFLICT (id) DO UPDATE SET crm_account_id = excluded.crm_account_id, currency = excluded.currency, days_until_due = excluded.days_until_due`,
+          )
+          .run({ ...customer });
+      }
+      for (const profile of changes.profiles ?? []) {
+        this.store.prepare('DELETE FROM billing_project WHERE product_id = ? AND project_id <> ?').run([profile.product_id, profile.project_id]);
+        this.store
+          .prepare(
+            `INSERT INTO billing_project (project_id, product_id, currency, invoice_number_prefix) VALUES (:project_id, :product_id, :currency, :invoice_number_prefix)
+             ON CONFLICT (project_id) DO UPDATE SET product_id = excluded.product_id, currency = excluded.currency, invoice_number_prefix = excluded.invoice_number_prefix`,
+          )
+          .run({ ...profile });
+      }
+      const events: BusEvent[] = [];
+      for (const change of changes.invoices ?? []) events.push(...this.applyInvoice(change, options.emit));
+      for (const payment of changes.payments ?? []) {
+        // A payment received is immutable: the first report of it stands.
+        this.store
+          .prepare(
+            `INSERT INTO payment (id, invoice_id, amount_minor, received_date, created_at) VALUES (:id, :invoice_id, :amount_minor, :received_date, :created_at)
+             ON CONFLICT (id) DO NOTHING`,
+          )
+          .run({ ...payment });
+      }
+      for (const id of changes.deletedInvoiceIds ?? []) this.store.prepare("DELETE FROM invoice WHERE id = ? AND status = 'DRAFT'").run([id]);
+      if (options.syncCursor) {
+        const { resource, cursor, done } = options.syncCursor;
+        this.store
+          .prepare(
+            'INSERT INTO stripe_sync (resource, cursor, done) VALUES (?, ?, ?) ON CONFLICT (resource) DO UPDATE SET cursor = excluded.cursor, done = excluded.done',
+          )
+          .run([resource, cursor ?? null, done ? 1 : 0]);
+      }
+      for (const event of events) appendToOutbox(this.store, event);
+      return { duplicate: false, events };
+    });
+  }
+
+  /**
+   * One invoice as Stripe now shows it. Older than what the replica holds (a late event, a page listed before a
+   * webhook came in): ignored. Further along the lifecycle: recorded, with one business event per status it
+   * passed through (an invoice finalized and paid between two looks was posted, then paid).
+   */
+  private applyInvoice(change: InvoiceChange, emit: boolean): BusEvent[] {
+    const current = this.currentInvoiceStatement.get([change.row.id]);
+    const next = change.row;
+    if (current) {
+      if (PROGRESS[next.status] < PROGRESS[current.status]) return [];
+      if (PROGRESS[next.status] === PROGRESS[current.status] && next.status !== current.status) return [];
+    }
+    const sameStatus = current?.status === next.status;
+    // Payments only add up: within one status, a smaller amount paid is an older snapshot.
+    const amountPaid = sameStatus ? Math.max(current.amount_paid_minor, next.amount_paid_minor) : next.amount_paid_minor;
+    this.upsertInvoiceStatement.run({ ...next, amount_paid_minor: amountPaid });
+    if (!emit || sameStatus) return [];
+    const after = this.invoicesById([next.id]).get(next.id);
+    if (!after) return [];
+    // An invoice psgraph never saw before was a draft once.
+    let previous: InvoiceStatus = current?.status ?? 'DRAFT';
+    const events: BusEvent[] = [];
+    for (const status of statusesPassed(previous, next.status, change.times)) {
+      events.push(invoiceStatusEvent({ ...after, status: previous }, { ...after, status }, new Date(timeReached(status, change.times) * 1000)));
+      previous = status;
+    }
+    return events;
+  }
+}
+
+/** The statuses an invoice went through after `from` to reach `to`, by its status transitions. */
+function statusesPassed(from: InvoiceStatus, to: InvoiceStatus, times: StatusTimes): InvoiceStatus[] {
+  const path: InvoiceStatus[] = ['DRAFT', 'OPEN'];
+  if (from === 'UNCOLLECTIBLE' || to === 'UNCOLLECTIBLE' || times.marked_uncollectible_at !== null) path.push('UNCOLLECTIBLE');
+  if (to === 'PAID' || to === 'VOID') path.push(to);
+  const start = path.indexOf(from);
+  const end = path.indexOf(to);
+  return start >= 0 && end > start ? path.slice(start + 1, end + 1) : [];
+}
+
+function timeReached(status: InvoiceStatus, times: StatusTimes): number {
+  const at =
+    status === 'OPEN'
+      ? times.finalized_at
+      : status === 'UNCOLLECTIBLE'
+        ? times.marked_uncollectible_at
+        : status === 'PAID'
+          ? times.paid_at
+          : status === 'VOID'
+            ? times.voided_at
+            : null;
+  return at ?? Math.floor(Date.now() / 1000);
+}

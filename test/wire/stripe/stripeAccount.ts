@@ -1,0 +1,321 @@
+/**
+ * The Stripe account the wire server holds, as the Stripe API shows it: customers, products and their prices,
+ * invoices with their line items, invoice payments and payment records, each in Stripe's JSON shape (API version
+ * of the pinned SDK). Its records are the billing sandbox's world (the same seed) laid out as Stripe objects, so
+ * that the Stripe adapter over this account and the sandbox must give the same answers.
+ *
+ * State changes follow Stripe's invoice lifecycle (finalize, attach a payment, pay out of band, void, mark
+ * uncollectible; refused from the wrong status) and raise the events Stripe raises, which the server delivers as
+ * webhooks. The same changes are what a test makes "in the Dashboard".
+ */
+import { openSandboxBilling } from '../../../subgraphs/billing/src/sandbox/sandboxBilling.js';
+import type { WorldOptions } from '../../../subgraphs/sandboxes/src/index.js';
+import {
+  type Row,
+  StripeApiError,
+  type StripeObject,
+  customerObject,
+  invalid,
+  invoiceObject,
+  noSuch,
+  priceObject,
+  productObject,
+  seededPaymentObject,
+  stamp,
+  wireId,
+} from './stripeObjects.js';
+
+export { StripeApiError, type StripeObject, invalid, noSuch, stamp, wireId };
+
+export const KINDS = ['customer', 'product', 'price', 'invoice', 'invoice_payment', 'payment_record'] as const;
+export type Kind = (typeof KINDS)[number];
+
+export type EventSink = (type: string, object: StripeObject, previousAttributes?: StripeObject) => void;
+
+export class StripeAccount {
+  readonly objects: Readonly<Record<Kind, Map<string, StripeObject>>> = Object.fromEntries(KINDS.map((kind) => [kind, new Map()])) as never;
+  private readonly sorted = new Map<Kind, { list: StripeObject[]; index: Map<string, number> }>();
+
+  constructor(
+    private readonly clock: () => Date,
+    private readonly emit: EventSink,
+  ) {}
+
+  now(): number {
+    return Math.floor(this.clock().getTime() / 1000);
+  }
+
+  get(kind: Kind, id: string): StripeObject {
+    const object = this.objects[kind].get(id);
+    if (!object) throw noSuch(kind, id);
+    return object;
+  }
+
+  add(kind: Kind, object: StripeObject): StripeObject {
+    this.objects[kind].set(object['id'] as string, object);
+    this.sorted.delete(kind);
+    return object;
+  }
+
+  /** A page of a list, newest first (`created`, then ID), after `starting_after` or before `ending_before`. */
+  list(kind: Kind, matches: (object: StripeObject) => boolean, page: { limit: number; startingAfter?: string; endingBefore?: string }) {
+    const { list, index } = this.order(kind);
+    let data: StripeObject[];
+    let hasMore: boolean;
+    if (page.endingBefore !== undefined) {
+      const end = index.get(page.endingBefore);
+      if (end === undefined) throw noSuch(kind, page.endingBefore, 'ending_before');
+      const before = list.slice(0, end).filter(matches);
+      data = before.slice(-page.limit);
+      hasMore = before.length > page.limit;
+    } else {
+      const start = page.startingAfter === undefined ? 0 : index.get(page.startingAfter);
+      if (start === undefined) throw noSuch(kind, page.startingAfter!, 'starting_after');
+      data = [];
+      hasMore = false;
+      for (let i = page.startingAfter === undefined ? 0 : start + 1; i < list.length; i++) {
+        if (!matches(list[i]!)) continue;
+        if (data.length === page.limit) {
+          hasMore = true;
+          break;
+        }
+        data.push(list[i]!);
+      }
+    }
+    return { data, hasMore };
+  }
+
+  private order(kind: Kind) {
+    let cached = this.sorted.get(kind);
+    if (!cached) {
+      const list = [...this.objects[kind].values()].sort((a, b) => b['created'] - a['created'] || (b['id'] < a['id'] ? -1 : b['id'] > a['id'] ? 1 : 0));
+      cached = { list, index: new Map(list.map((object, i) => [object['id'] as string, i])) };
+      this.sorted.set(kind, cached);
+    }
+    return cached;
+  }
+
+  // ---- seed ----
+
+  /** The billing sandbox's records (seeded in `dataDir` from `world`) as this account's objects. */
+  seed(dataDir: string, world: WorldOptions): void {
+    const sandbox = openSandboxBilling(dataDir, world);
+    const db = sandbox.store.db;
+    const opened = stamp('2024-01-02');
+    const customers = db.prepare('SELECT * FROM customer ORDER BY id').all() as Row[];
+    for (const [i, row] of customers.entries()) this.add('customer', customerObject(row, opened + i));
+    const crmAccountOf = new Map(customers.map((row) => [row['id'] as string, row['crm_account_id'] as string]));
+    for (const [i, row] of (db.prepare('SELECT * FROM billing_project ORDER BY project_id').all() as Row[]).entries()) {
+      this.addProject(row['project_id'], row['invoice_number_prefix'], String(row['currency']).toLowerCase(), opened + i);
+    }
+    for (const row of db.prepare('SELECT * FROM invoice').all() as Row[]) this.add('invoice', invoiceObject(row, crmAccountOf.get(row['customer_id'])!));
+    for (const row of db.prepare('SELECT * FROM payment').all() as Row[])
+      this.add('invoice_payment', seededPaymentObject(row, this.get('invoice', row['invoice_id'])));
+    sandbox.store.close();
+  }
+
+  /** A project's billing profile: a product whose default price is in the project's currency. */
+  addProject(projectId: string, prefix: string, currency: string, created = this.now()): StripeObject {
+    this.add('price', priceObject(projectId, currency, created));
+    return this.add('product', productObject(projectId, prefix, created));
+  }
+
+  /** A new draft, as the firm's billing team creates one in the Dashboard (psgraph never creates invoices). */
+  createDraft(options: { customer: string; projectId: string; amount: number; description: string }): StripeObject {
+    const customer = this.get('customer', options.customer);
+    const now = this.now();
+    const invoice = invoiceObject(
+      {
+        id: wireId('in'),
+        status: 'DRAFT',
+        created_date: new Date(now * 1000).toISOString().slice(0, 10),
+        project_id: options.projectId,
+        customer_id: options.customer,
+        currency: customer['currency'],
+        description: options.description,
+        subtotal_minor: options.amount,
+        tax_minor: 0,
+        total_minor: options.amount,
+        amount_paid_minor: 0,
+        service_period_start: new Date(now * 1000).toISOString().slice(0, 10),
+        service_period_end: new Date(now * 1000).toISOString().slice(0, 10),
+        due_date: null,
+        finalized_date: null,
+        paid_date: null,
+        voided_date: null,
+        marked_uncollectible_date: null,
+        number: null,
+      },
+      customer['metadata']['psgraph_crm_account_id'],
+    );
+    invoice['created'] = now;
+    this.add('invoice', invoice);
+    this.emit('invoice.created', invoice);
+    return invoice;
+  }
+
+  // ---- the invoice lifecycle ----
+
+  updateInvoice(id: string, params: StripeObject): StripeObject {
+    const invoice = this.get('invoice', id);
+    const fields = Object.keys(params).filter((key) => key !== 'expand');
+    if (invoice['status'] !== 'draft' && fields.some((field) => field !== 'metadata')) {
+      throw invalid('You can only update the metadata of an invoice that is no longer a draft.', 'invoice_not_editable');
+    }
+    const previous: StripeObject = {};
+    for (const field of fields) previous[field] = invoice[field];
+    if (params['number'] !== undefined) invoice['number'] = params['number'] === '' ? null : String(params['number']);
+    if (params['description'] !== undefined) invoice['description'] = String(params['description']);
+    if (params['due_date'] !== undefined) {
+      const due = Number(params['due_date']);
+      if (!Number.isInteger(due)) throw invalid('Invalid integer: due_date', 'parameter_invalid_integer', 'due_date');
+      invoice['due_date'] = due;
+    }
+    if (params['metadata'] !== undefined) invoice['metadata'] = { ...invoice['metadata'], ...params['metadata'] };
+    this.emit('invoice.updated', invoice, previous);
+    return invoice;
+  }
+
+  finalize(id: string): StripeObject {
+    const invoice = this.get('invoice', id);
+    if (invoice['status'] !== 'draft') throw invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.", 'invoice_not_editable');
+    if (invoice['due_date'] === null) throw invalid('Missing required param: due_date.', 'parameter_missing', 'due_date');
+    const now = this.now();
+    if (invoice['number'] === null) {
+      // Stripe's own numbering when none was set: the customer's prefix and its next sequence.
+      const customer = this.get('customer', invoice['customer']);
+      invoice['number'] = `${customer['invoice_prefix']}-${String(customer['next_invoice_sequence']++).padStart(4, '0')}`;
+    }
+    Object.assign(invoice, { status: 'open', effective_at: now, hosted_invoice_url: `https://invoice.stripe.com/i/acct_wire/${id}` });
+    invoice['status_transitions'].finalized_at = now;
+    this.emit('invoice.finalized', invoice);
+    return invoice;
+  }
+
+  voidInvoice(id: string): StripeObject {
+    const invoice = this.get('invoice', id);
+    if (invoice['status'] !== 'open' && invoice['status'] !== 'uncollectible')
+      throw invalid(`You can only void an open or uncollectible invoice; this one is ${invoice['status']}.`);
+    invoice['status'] = 'void';
+    invoice['status_transitions'].voided_at = this.now();
+    this.emit('invoice.voided', invoice);
+    return invoice;
+  }
+
+  markUncollectible(id: string): StripeObject {
+    const invoice = this.get('invoice', id);
+    if (invoice['status'] !== 'open') throw invalid(`You can only mark an open invoice as uncollectible; this one is ${invoice['status']}.`);
+    invoice['status'] = 'uncollectible';
+    invoice['status_transitions'].marked_uncollectible_at = this.now();
+    this.emit('invoice.marked_uncollectible', invoice);
+    return invoice;
+  }
+
+  /** `POST /v1/invoices/:id/pay`: out of band (no charge) for what remains; psgraph records payments with payment records instead. */
+  pay(id: string, params: StripeObject): StripeObject {
+    const invoice = this.get('invoice', id);
+    if (invoice['status'] !== 'open' && invoice['status'] !== 'uncollectible')
+      throw invalid(`Invoice is ${invoice['status']}: only open or uncollectible invoices can be paid.`);
+    if (params['paid_out_of_band'] !== 'true') {
+      throw new StripeApiError(402, {
+        type: 'card_error',
+        code: 'invoice_no_payment_method_types',
+        message: 'This customer has no attached payment source or default payment method.',
+      });
+    }
+    const record = this.reportPayment({
+      amount_requested: { currency: invoice['currency'], value: String(invoice['amount_remaining']) },
+      initiated_at: String(this.now()),
+      outcome: 'guaranteed',
+      payment_method_details: { type: 'custom' },
+      processor_details: { type: 'custom', custom: { payment_reference: `out of band ${id}` } },
+    });
+    return this.attachPayment(id, { payment_record: record['id'] });
+  }
+
+  reportPayment(params: StripeObject): StripeObject {
+    const requested = params['amount_requested'];
+    const value = Number(requested?.value);
+    if (!requested?.currency) throw invalid('Missing required param: amount_requested[currency].', 'parameter_missing', 'amount_requested[currency]');
+    if (!Number.isInteger(value) || value < 1)
+      throw invalid('Invalid positive integer: amount_requested[value]', 'parameter_invalid_integer', 'amount_requested[value]');
+    if (!params['initiated_at']) throw invalid('Missing required param: initiated_at.', 'parameter_missing', 'initiated_at');
+    if (!params['payment_method_details']) throw invalid('Missing required param: payment_method_details.', 'parameter_missing', 'payment_method_details');
+    if (params['processor_details']?.type !== 'custom')
+      throw invalid('Missing required param: processor_details[type].', 'parameter_missing', 'processor_details[type]');
+    const amount = (v: number) => ({ currency: requested.currency, value: v });
+    const guaranteed = params['outcome'] === 'guaranteed' ? value : 0;
+    return this.add('payment_record', {
+      id: wireId('pr'),
+      object: 'payment_record',
+      amount: amount(value),
+      amount_authorized: amount(guaranteed),
+      amount_canceled: amount(0),
+      amount_failed: amount(params['outcome'] === 'failed' ? value : 0),
+      amount_guaranteed: amount(guaranteed),
+      amount_refunded: amount(0),
+      amount_requested: amount(value),
+      created: this.now(),
+      customer_details: params['customer_details'] ?? null,
+      customer_presence: params['customer_presence'] ?? null,
+      description: params['description'] ?? null,
+      latest_payment_attempt_record: wireId('par'),
+      livemode: false,
+      metadata: params['metadata'] ?? {},
+      payment_method_details: params['payment_method_details'],
+      processor_details: params['processor_details'],
+      reported_by: 'self',
+      shipping_details: null,
+    });
+  }
+
+  /** Credits a guaranteed payment record to the invoice; the payment that clears what remains makes it paid. */
+  attachPayment(id: string, params: StripeObject): StripeObject {
+    const invoice = this.get('invoice', id);
+    if (params['payment_intent']) throw invalid('This account holds no PaymentIntents to attach.', 'resource_missing', 'payment_intent');
+    const recordId = params['payment_record'];
+    if (!recordId) throw invalid('Missing required param: payment_record.', 'parameter_missing', 'payment_record');
+    const record = this.objects.payment_record.get(recordId);
+    if (!record) throw noSuch('payment_record', recordId, 'payment_record');
+    if (invoice['status'] !== 'open' && invoice['status'] !== 'uncollectible')
+      throw invalid(`Invoice is ${invoice['status']}: payments attach only to open or uncollectible invoices.`);
+    if ([...this.objects.invoice_payment.values()].some((payment) => payment['payment'].payment_record === recordId)) {
+      throw invalid(`The payment record ${recordId} is already attached to an invoice.`, 'resource_already_exists', 'payment_record');
+    }
+    if (record['amount_requested'].currency !== invoice['currency'])
+      throw invalid('The payment record is not in the invoice’s currency.', undefined, 'payment_record');
+    const amount = record['amount_guaranteed'].value as number;
+    const now = this.now();
+    const payment = this.add('invoice_payment', {
+      id: wireId('inpay'),
+      object: 'invoice_payment',
+      amount_paid: amount,
+      amount_requested: record['amount_requested'].value,
+      created: now,
+      currency: invoice['currency'],
+      invoice: id,
+      is_default: false,
+      livemode: false,
+      payment: { type: 'payment_record', payment_record: recordId },
+      status: 'paid',
+      status_transitions: { canceled_at: null, paid_at: now },
+    });
+    const previous = { amount_paid: invoice['amount_paid'], amount_remaining: invoice['amount_remaining'] };
+    invoice['amount_paid'] += amount;
+    invoice['amount_remaining'] = Math.max(0, invoice['amount_due'] - invoice['amount_paid']);
+    invoice['amount_overpaid'] = Math.max(0, invoice['amount_paid'] - invoice['amount_due']);
+    this.emit('invoice_payment.paid', payment);
+    this.emit('invoice.updated', invoice, previous);
+    if (invoice['amount_remaining'] === 0) {
+      invoice['status'] = 'paid';
+      invoice['status_transitions'].paid_at = now;
+      this.emit('invoice.paid', invoice);
+    }
+    return invoice;
+  }
+
+  /** The payments of an invoice, newest first, as its `payments` list shows them. */
+  paymentsOf(invoiceId: string): StripeObject[] {
+    return this.list('invoice_payment', (payment) => payment['invoice'] === invoiceId, { limit: 100 }).data;
+  }
+}

@@ -11,6 +11,7 @@ import type { CrmSubgraph } from '../../subgraphs/crm/src/crmSubgraph.js';
 import type { PsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
 import { PORTFOLIO_QUERY, PROJECT_QUERY } from '../support/queries.js';
 import { type Stack, startStack } from '../support/stack.js';
+import { collect, eventually, wsClient } from '../support/subscriptions.js';
 import { type VendorSystems, startVendorSystems } from '../support/vendorSystems.js';
 
 describe('psgraph over the vendor systems', () => {
@@ -23,6 +24,7 @@ describe('psgraph over the vendor systems', () => {
     stack = await startStack({ adapters: vendors.adapters, privateData: true });
     // The Kantata replica's first fill (a listing of every record) happens here, not in the first test's query.
     await (stack.subgraphs.psa.service as unknown as PsaSubgraph).flushEvents();
+    vendors.connectWebhooks(stack.subgraphs.billing.url);
   });
   afterAll(async () => {
     await stack?.stop();
@@ -57,7 +59,10 @@ describe('psgraph over the vendor systems', () => {
     const five = await callsFor(5);
     const fifty = await callsFor(50);
     expect(fifty).toEqual(five);
-    for (const calls of Object.values(five)) expect(calls).toBeGreaterThan(0);
+    // Billing answers from its replica of Stripe (kept by webhooks): a page costs Stripe nothing.
+    const { billing, ...others } = five;
+    expect(billing).toBe(0);
+    for (const calls of Object.values(others)) expect(calls).toBeGreaterThan(0);
   });
 
   it('reports the vendor API calls it makes on each subgraph’s /metrics', async () => {
@@ -65,6 +70,7 @@ describe('psgraph over the vendor systems', () => {
       ['crm', 'Salesforce'],
       ['psa', 'Kantata'],
       ['erp', 'NetSuite'],
+      ['billing', 'Stripe'],
     ] as const) {
       const metrics = parseMetrics(await (await fetch(stack.subgraphs[system].url.replace(/\/graphql$/, '/metrics'))).text());
       const calls = [...metrics.entries()].filter(([name]) => name.startsWith(`psgraph_vendor_api_calls_total{system="${vendor}"`));
@@ -106,5 +112,34 @@ describe('psgraph over the vendor systems', () => {
     expect(run?.status).toBe('ACTIVE');
     const opportunity = vendors.salesforce.db.prepare('SELECT Project_Id__c AS projectId FROM Opportunity WHERE Id = ?').get(deal.id) as { projectId: string };
     expect(opportunity.projectId).toBe(run!.projectId);
+  });
+
+  it('pushes an invoice paid in Stripe to a subscriber of the gateway, hydrated from every vendor', async () => {
+    const open = await stack.query(`{ invoices(first: 1, filter: { status: [OPEN] }) { nodes { id project { id } } } }`);
+    const invoice = open.body.data.invoices.nodes[0];
+    const client = wsClient(stack.gatewayUrl);
+    try {
+      const subscription = collect(
+        client,
+        `subscription($projectId: ID!) { invoiceStatusChanged(projectId: $projectId) {
+          previousStatus status invoice { id status amountRemaining { amount } project { id name account { name } } }
+        } }`,
+        { projectId: invoice.project.id },
+      );
+      await eventually(() => stack.subgraphs.billing.service.activeSubscriptions() > 0, 5_000, 'the upstream subscription');
+      // Paid by the firm's billing team in the Stripe Dashboard: Stripe's webhook tells the billing subgraph.
+      vendors.stripe.account.pay(invoice.id, { paid_out_of_band: 'true' });
+      const [event] = await subscription.waitFor(1);
+      expect(event!.errors).toBeUndefined();
+      const sandboxView = await sandboxes.query(`query($id: ID!) { project(id: $id) { id name account { name } } }`, { id: invoice.project.id });
+      expect(event!.data.invoiceStatusChanged).toEqual({
+        previousStatus: 'OPEN',
+        status: 'PAID',
+        invoice: { id: invoice.id, status: 'PAID', amountRemaining: { amount: '0.00' }, project: sandboxView.body.data.project },
+      });
+      subscription.unsubscribe();
+    } finally {
+      await client.dispose();
+    }
   });
 });

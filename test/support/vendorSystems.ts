@@ -8,12 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { openSalesforceCrm } from '../../subgraphs/crm/src/salesforce/salesforceAdapter.js';
+import { openStripeBilling } from '../../subgraphs/billing/src/stripe/stripeAdapter.js';
 import { openNetSuiteErp } from '../../subgraphs/erp/src/netsuite/netsuiteAdapter.js';
 import { Secret } from '../../subgraphs/platform/src/vendor/secrets.js';
 import { openKantataPsa } from '../../subgraphs/psa/src/kantata/kantataAdapter.js';
 import { KantataWireServer } from '../wire/kantata/kantataWireServer.js';
 import { NetSuiteWireServer } from '../wire/netsuite/netsuiteWireServer.js';
 import { SalesforceWireServer } from '../wire/salesforce/salesforceWireServer.js';
+import { StripeWireServer } from '../wire/stripe/stripeWireServer.js';
 import { E2E_WORLD } from './seededData.js';
 import type { AdapterFactory, StackSystem } from './stack.js';
 
@@ -23,6 +25,9 @@ export interface VendorSystems {
   readonly salesforce: SalesforceWireServer;
   readonly kantata: KantataWireServer;
   readonly netsuite: NetSuiteWireServer;
+  readonly stripe: StripeWireServer;
+  /** Points Stripe's webhooks at the stack's billing subgraph (its URL is known once the stack is up). */
+  connectWebhooks(billingSubgraphUrl: string): void;
   /** API requests each vendor has received so far (its wire server's count), by system. */
   apiRequests(): Partial<Record<StackSystem, number>>;
   stop(): Promise<void>;
@@ -55,6 +60,8 @@ export async function startVendorSystems(): Promise<VendorSystems> {
     consumerSecret: netsuiteAccount.consumerSecret,
     tokens: { [netsuiteAccount.tokenId]: netsuiteAccount.tokenSecret },
   });
+  const stripeKeys = { apiKey: 'sk_test_psgraph_e2e', webhookSecret: 'whsec_psgraph_e2e' };
+  const stripe = await StripeWireServer.start({ world: E2E_WORLD, dataDir: join(dir, 'stripe-wire'), ...stripeKeys });
   const kantata = await KantataWireServer.start({ world: E2E_WORLD, dataDir: join(dir, 'kantata-wire'), accessToken: kantataToken });
   return {
     adapters: {
@@ -100,15 +107,30 @@ export async function startVendorSystems(): Promise<VendorSystems> {
           maxConcurrency: 4,
           timeoutMs: 10_000,
         }),
+      billing: () =>
+        openStripeBilling(
+          {
+            apiUrl: stripe.url,
+            apiKey: new Secret(stripeKeys.apiKey),
+            webhookSecret: new Secret(stripeKeys.webhookSecret),
+            webhookToleranceSeconds: 300,
+            maxConcurrency: 4,
+            timeoutMs: 10_000,
+          },
+          { dataDir: join(dir, 'billing-adapter') },
+        ),
     },
     salesforce,
     kantata,
     netsuite,
-    apiRequests: () => ({ crm: salesforce.apiRequests, psa: kantata.apiRequests, erp: netsuite.apiRequests }),
+    stripe,
+    connectWebhooks: (billingSubgraphUrl) => stripe.setWebhookEndpoint(billingSubgraphUrl.replace(/\/graphql$/, '/webhooks/stripe')),
+    apiRequests: () => ({ crm: salesforce.apiRequests, psa: kantata.apiRequests, erp: netsuite.apiRequests, billing: stripe.apiRequests }),
     async stop() {
       await salesforce.stop();
       await kantata.stop();
       await netsuite.stop();
+      await stripe.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -50,11 +50,13 @@ describe('psgraph over the vendor systems', () => {
       expect(body.errors).toBeUndefined();
       expect(body.data.projects.nodes).toHaveLength(first);
       const after = vendors.apiRequests();
-      const calls = Object.fromEntries(Object.entries(after).map(([system, count]) => [system, count! - before[system as keyof typeof before]!]));
+      const calls: Record<string, number> = Object.fromEntries(
+        Object.entries(after).map(([system, count]) => [system, count! - before[system as keyof typeof before]!]),
+      );
       // Salesforce has no recursive query: an account's hierarchy costs one call per level of parents, however
       // many accounts are on the page. A larger page may reach a deeper hierarchy; that is not a call per project.
       const depth = Math.max(...body.data.projects.nodes.map((project: { account: { hierarchy: unknown[] } }) => project.account.hierarchy.length));
-      return { ...calls, crm: calls['crm']! - (depth - 1) };
+      return { ...calls, crm: calls['crm']! - (depth - 1) } as Record<string, number>;
     };
     const five = await callsFor(5);
     const fifty = await callsFor(50);

@@ -64,6 +64,18 @@ export const ErrorCode = {
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** The request has no valid credentials (HTTP 401; WebSocket close 4403). */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /**
+   * The caller may not see this field or type (field authorization): it is `null`, the rest of the request ran.
+   * Under PSGRAPH_AUTHORIZATION_MODE=reject the whole request is refused with this code (HTTP 403) and
+   * `extensions.unauthorizedPaths`.
+   */
+  UNAUTHORIZED_FIELD_OR_TYPE: 'UNAUTHORIZED_FIELD_OR_TYPE',
+  /**
+   * The caller is known but may not do this: a client user on an endpoint not open to client users, a record of
+   * an account the caller does not belong to written to, a process write asked for by anyone but the process
+   * layer (HTTP 403).
+   */
+  FORBIDDEN: 'FORBIDDEN',
   /** A subscription ended because the gateway reloaded its supergraph; subscribe again. */
   SUBSCRIPTION_SCHEMA_RELOAD: 'SUBSCRIPTION_SCHEMA_RELOAD',
   /**

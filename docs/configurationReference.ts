@@ -28,6 +28,7 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'sandboxes', file: 'subgraphs/sandboxes/src/world/world.ts', interfaceName: 'WorldOptions' },
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },
   { id: 'identity', file: 'gateway/src/guards/identity.ts', interfaceName: 'IdentityOptions' },
+  { id: 'authorization', file: 'gateway/src/guards/fieldAuthorization.ts', interfaceName: 'AuthorizationOptions' },
   { id: 'demand-control', file: 'gateway/src/guards/demandControl.ts', interfaceName: 'DemandControlOptions' },
   { id: 'rate-limits', file: 'gateway/src/guards/rateLimits.ts', interfaceName: 'RateLimitOptions' },
   { id: 'crm', file: 'subgraphs/crm/src/crmConfig.ts', interfaceName: 'CrmSystemSettings' },

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readChoice, readNumber, readPort } from '../../subgraphs/platform/src/config.js';
 import { type DemandControlOptions, loadDemandControlOptions } from './guards/demandControl.js';
+import { type AuthorizationOptions, loadAuthorizationOptions } from './guards/fieldAuthorization.js';
 import { type IdentityOptions, loadIdentityOptions } from './guards/identity.js';
 import { type RateLimitOptions, loadRateLimitOptions } from './guards/rateLimits.js';
 import { TRUSTED_DOCUMENT_MODES, type TrustedDocumentMode } from './guards/trustedDocuments.js';
@@ -69,6 +70,8 @@ export interface GatewayConfig {
    * settings). Without either, every request is a developer with every right.
    */
   readonly identity: IdentityOptions;
+  /** What a caller may see, by the access directives of the subgraph schemas (see the authorization settings). */
+  readonly authorization: AuthorizationOptions;
   /** Events a subscriber may fall behind by before the oldest are dropped. @default 128 (PSGRAPH_SUBSCRIPTION_QUEUE) */
   readonly subscriptionQueueCapacity: number;
   /** Share identical upstream subscriptions (same subgraph operation, variables and authorization). @default true (PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS) */
@@ -129,6 +132,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     forwardHeaders: readHeaderList(env, 'PSGRAPH_FORWARD_HEADERS') ?? DEFAULT_FORWARD_HEADERS,
     drainTimeoutMs: readNumber(env, 'PSGRAPH_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     identity: loadIdentityOptions(env),
+    authorization: loadAuthorizationOptions(env),
     subscriptionQueueCapacity: readNumber(env, 'PSGRAPH_SUBSCRIPTION_QUEUE', 128, 1, 100_000),
     deduplicateSubscriptions: readBoolean(env, 'PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS') ?? true,
     wsMaxPayloadBytes: readNumber(env, 'PSGRAPH_WS_MAX_PAYLOAD_BYTES', 65_536, 1_024, 104_857_600),

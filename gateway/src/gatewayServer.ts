@@ -23,6 +23,7 @@ import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
 import { CostModel, demandControlPlugin } from './guards/demandControl.js';
+import { type AuthorizationDecision, FieldAuthorization, fieldAuthorizationPlugin, withFieldAuthorization } from './guards/fieldAuthorization.js';
 import { Identity, type Principal } from './guards/identity.js';
 import { operationResolutionPlugin } from './guards/operationResolution.js';
 import { RateLimits } from './guards/rateLimits.js';
@@ -109,12 +110,20 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
 
   // Registered before Apollo Server loads the gateway, as every onSchemaLoadOrUpdate listener must be.
   let costModel = CostModel.EMPTY;
+  const fieldAuthorization = new FieldAuthorization(config.authorization);
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     costModel = CostModel.fromSupergraphSdl(coreSupergraphSdl);
+    fieldAuthorization.load(coreSupergraphSdl);
   });
+  // What field authorization withheld from each request, for the executor (keyed by the request's context object).
+  const authorizationDecisions = new WeakMap<object, AuthorizationDecision>();
+  const countUnauthorized = metrics.counter('psgraph_unauthorized_fields_total', 'Fields withheld from (or, in reject mode, refused to) callers, by mode.');
   const countCost = metrics.counter('psgraph_operation_cost_total', 'Summed cost of operations: estimated before planning, actual by response shape.');
   const countRefused = metrics.counter('psgraph_operations_refused_total', 'Operations refused before planning, by reason.');
-  const executor = config.executor === 'psgraph' ? new PsgraphExecutor({ gateway, dataSource: (name) => dataSources.get(name) }) : undefined;
+  const executor =
+    config.executor === 'psgraph'
+      ? new PsgraphExecutor({ gateway, dataSource: (name) => dataSources.get(name), authorization: (context) => authorizationDecisions.get(context) })
+      : undefined;
 
   const countSubscriptionEvent = metrics.counter('psgraph_subscription_events_total', 'Subscription events delivered to clients (after hydration).');
   const countDroppedEvent = metrics.counter('psgraph_subscription_events_dropped_total', "Subscription events dropped because a client's queue was full.");
@@ -146,7 +155,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   const principals = new WeakMap<IncomingMessage, Principal>();
 
   const apollo = new ApolloServer<BaseContext>({
-    gateway: executor ? executor.asGateway() : gateway,
+    gateway: executor ? executor.asGateway() : withFieldAuthorization(gateway, authorizationDecisions),
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: !config.production,
     introspection: config.introspection,
@@ -164,6 +173,12 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void countRequest() },
       operationResolutionPlugin(),
+      fieldAuthorizationPlugin({
+        authorization: fieldAuthorization,
+        principal: (context) => (context as { principal?: Principal }).principal,
+        decisions: authorizationDecisions,
+        record: (fields, mode) => countUnauthorized({ mode }, fields),
+      }),
       demandControlPlugin({
         options: config.demandControl,
         model: () => costModel,
@@ -250,6 +265,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     bridge,
     identify: (authorization) => identity.identify(authorization),
     prepareRequest: (payload) => trustedDocuments.resolve(payload),
+    authorize: (query, schema, document, operation, principal) => fieldAuthorization.decide(query, schema, document, operation, principal),
     validationRules: [maxDepthRule(config.maxDepth), maxAliasesRule(config.maxAliases)],
     maxTokens: config.maxTokens,
     formatError: createErrorFormatter(config.production),

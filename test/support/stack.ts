@@ -78,12 +78,28 @@ export interface Stack {
   /** Starts a stopped subgraph again on its former port. */
   startSubgraph(name: StackSystem): Promise<void>;
   /** POSTs a GraphQL request to the gateway. */
-  query<T = any>(
-    query: string,
-    variables?: Record<string, unknown>,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
+  query: QueryFunction;
+  /** Another gateway over the same subgraphs, with other settings (stopped with the stack). */
+  startGateway(overrides: Partial<GatewayConfig>): Promise<{ readonly url: string; readonly server: GatewayServer; readonly query: QueryFunction }>;
   stop(): Promise<void>;
+}
+
+export type QueryFunction = <T = any>(
+  query: string,
+  variables?: Record<string, unknown>,
+  headers?: Record<string, string>,
+) => Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
+
+/** POSTs GraphQL requests to `url`. */
+export function queryFunction(url: string): QueryFunction {
+  return async (query, variables = {}, headers = {}) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: response.status, body: (await response.json()) as never };
+  };
 }
 
 export interface GraphQLErrorBody {
@@ -146,6 +162,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const gateway = createGatewayServer(config, { log: () => {} });
   const gatewayUrl = await gateway.listen();
+  const extraGateways: GatewayServer[] = [];
   const baseUrl = gatewayUrl.replace(/\/graphql$/, '');
   return {
     gatewayUrl,
@@ -163,15 +180,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     stopSubgraph,
     startSubgraph,
-    async query(query, variables = {}, headers = {}) {
-      const response = await fetch(gatewayUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, body: (await response.json()) as never };
+    query: queryFunction(gatewayUrl),
+    async startGateway(overrides) {
+      const server = createGatewayServer({ ...config, ...overrides }, { log: () => {} });
+      extraGateways.push(server);
+      const url = await server.listen();
+      return { url, server, query: queryFunction(url) };
     },
     async stop() {
+      for (const extra of extraGateways) await extra.stop();
       await gateway.stop();
       await activation.service.stop().catch(() => {});
       for (const name of SYSTEMS) await subgraphs[name].service.stop().catch(() => {});

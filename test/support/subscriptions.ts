@@ -5,7 +5,7 @@ import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export interface CollectedSubscription<T = any> {
-  readonly results: Array<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> }>;
+  readonly results: Array<{ data?: T; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }> }>;
   /** Resolves once `count` results have arrived (rejects after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<CollectedSubscription<T>['results']>;
   readonly completed: Promise<unknown>;

@@ -26,6 +26,7 @@ import {
   getVariableValues,
   visit,
 } from 'graphql';
+import { type AuthorizationDecision, unauthorizedErrors } from '../guards/fieldAuthorization.js';
 import { SupergraphTypes, executePlanNode } from './queryPlanExecution.js';
 import { type CompiledShape, TypeRelations, compileShape, shapeResponse } from './responseShaping.js';
 
@@ -89,6 +90,8 @@ export interface PsgraphExecutorOptions {
   readonly dataSource: (serviceName: string) => GraphQLDataSource | undefined;
   /** Distinct operations kept prepared (least recently used evicted). @default 1000 */
   readonly maxPreparedOperations?: number;
+  /** What field authorization decided for a request (by its context object), if it withheld anything. */
+  readonly authorization?: (context: object) => AuthorizationDecision | undefined;
 }
 
 export class PsgraphExecutor {
@@ -129,8 +132,10 @@ export class PsgraphExecutor {
       const { errors } = getVariableValues(requestContext.schema, definition.variableDefinitions, request.variables ?? {});
       if (errors) return { errors };
     }
-    const prepared = this.prepare(generation, requestContext.queryHash, request.operationName, document, definition);
+    const decision = this.options.authorization?.(requestContext.context);
+    const prepared = this.prepare(generation, requestContext.queryHash, request.operationName, document, definition, decision);
     const response = await run(generation, prepared, requestContext, this.options.dataSource);
+    if (decision) response.errors = [...unauthorizedErrors(decision), ...(response.errors ?? [])];
     const headers = request.http?.headers;
     if (this.exposeQueryPlan && headers?.get('Apollo-Query-Plan-Experimental')) {
       const format = headers.has('Apollo-Query-Plan-Experimental-Format') ? headers.get('Apollo-Query-Plan-Experimental-Format') : 'prettified';
@@ -147,8 +152,11 @@ export class PsgraphExecutor {
     operationName: string | undefined,
     document: DocumentNode,
     definition: OperationDefinitionNode,
+    decision: AuthorizationDecision | undefined,
   ): PreparedOperation {
-    const key = operationName ? `${queryHash}\u0000${operationName}` : queryHash;
+    // An operation with fields withheld is planned without them: prepared apart, per set of rights.
+    const filtered = decision && decision.document !== document ? decision : undefined;
+    const key = `${queryHash}\u0000${operationName ?? ''}${filtered ? `\u0000${filtered.rightsKey}` : ''}`;
     const cache = generation.prepared;
     const cached = cache.get(key);
     if (cached) {
@@ -157,10 +165,14 @@ export class PsgraphExecutor {
       cache.set(key, cached);
       return cached;
     }
-    const operation = operationFromDocument(generation.loaded.apiSchema, document, operationName ? { operationName } : {});
+    const named = operationName ? { operationName } : {};
+    const operation = operationFromDocument(generation.loaded.apiSchema, document, named);
+    const planned = filtered ? operationFromDocument(generation.loaded.apiSchema, filtered.document, named) : operation;
     const prepared: PreparedOperation = {
-      operation,
-      plan: generation.loaded.planner.buildQueryPlan(operation, generation.loaded.planOptions),
+      operation: planned,
+      // Nothing authorized left: no plan, so no fetch; the response is shaped to nulls.
+      plan: filtered?.nothingLeft ? { kind: 'QueryPlan' } : generation.loaded.planner.buildQueryPlan(planned, generation.loaded.planOptions),
+      // Shaped by the client's own operation: a withheld field is null where the client asked for it.
       shape: compileShape(operation, generation.shapeTypes),
       variableDefinitions: definition.variableDefinitions ?? [],
     };

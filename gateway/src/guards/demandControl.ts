@@ -253,7 +253,10 @@ function shapeCost(value: unknown): number {
 export interface DemandControlOptions {
   /** `enforce` refuses operations over their maximum; `measure` only estimates and records. @default enforce (PSGRAPH_COST_MODE) */
   readonly mode: 'enforce' | 'measure';
-  /** The largest estimated cost an operation may have. @default 20000 (PSGRAPH_COST_MAX) */
+  /**
+   * The largest estimated cost an operation may have: the portfolio page of 100 projects with the whole unified
+   * view is about 30,000; ten aliased such pages are refused. @default 50000 (PSGRAPH_COST_MAX)
+   */
   readonly maxCost: number;
   /** Larger or smaller maxima for principals with a role, e.g. `reporting:60000,client:5000` (the smallest applies). @default none (PSGRAPH_COST_MAX_BY_ROLE) */
   readonly maxCostByRole: Readonly<Record<string, number>>;
@@ -272,7 +275,7 @@ export function loadDemandControlOptions(env: NodeJS.ProcessEnv): DemandControlO
   }
   return {
     mode,
-    maxCost: readNumber(env, 'PSGRAPH_COST_MAX', 20_000, 1, 100_000_000),
+    maxCost: readNumber(env, 'PSGRAPH_COST_MAX', 50_000, 1, 100_000_000),
     maxCostByRole: byRole,
     defaultListSize: readNumber(env, 'PSGRAPH_COST_LIST_SIZE', 10, 1, 10_000),
   };

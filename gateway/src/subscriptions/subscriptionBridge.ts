@@ -10,7 +10,6 @@
  * and every subscription ends with SUBSCRIPTION_SCHEMA_RELOAD when the supergraph is reloaded, because its plan
  * belongs to the schema it was made for.
  */
-import type { Principal } from '../guards/identity.js';
 import { type ApolloGateway, type GraphQLDataSource, type ServiceMap, buildOperationContext, executeQueryPlan } from '@apollo/gateway';
 import { type Schema, operationFromDocument } from '@apollo/federation-internals';
 import type { FetchNode, PlanNode, QueryPlan, QueryPlanner } from '@apollo/query-planner';
@@ -27,6 +26,8 @@ import {
 } from 'graphql';
 import { BoundedQueue } from '../../../subgraphs/platform/src/boundedQueue.js';
 import { readLoadedSupergraph } from '../execution/gatewayExecutor.js';
+import { type AuthorizationDecision, nullAtPaths, unauthorizedErrors } from '../guards/fieldAuthorization.js';
+import type { Principal } from '../guards/identity.js';
 import type { UpstreamEvent, UpstreamSubscriptions } from './upstreamSubscriptions.js';
 
 /** What the gateway knows of a subscribing client (built in graphql-ws `onConnect`/`context`). */
@@ -35,6 +36,8 @@ export interface SubscriptionClientContext {
   readonly authorization?: string | undefined;
   /** Who subscribed (identity), for authorization of each event's hydration. */
   readonly principal?: Principal;
+  /** The fields withheld from this subscriber (the document is already without them): null with an error in every event. */
+  readonly withheld?: AuthorizationDecision;
 }
 
 export interface SubscriptionBridgeOptions {
@@ -299,6 +302,12 @@ class ClientSubscription implements AsyncIterableIterator<ExecutionResult> {
       const errors = result.errors?.map((error) =>
         error instanceof GraphQLError ? error : new GraphQLError((error as Error).message ?? String(error), { originalError: error as Error }),
       );
+      const withheld = this.init.context.withheld;
+      if (withheld) {
+        const data = (result.data ?? null) as Record<string, unknown> | null;
+        nullAtPaths(data, withheld.unauthorizedPaths);
+        return { data, errors: [...unauthorizedErrors(withheld), ...(errors ?? [])] };
+      }
       return { data: result.data ?? null, ...(errors && errors.length > 0 ? { errors } : {}) };
     } catch (error) {
       // One event that cannot be hydrated is that event's error; the stream goes on.

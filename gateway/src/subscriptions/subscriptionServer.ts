@@ -11,6 +11,8 @@ import {
   GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  type DocumentNode,
+  type OperationDefinitionNode,
   type ValidationRule,
   parse,
   specifiedRules,
@@ -19,6 +21,7 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
+import type { AuthorizationDecision } from '../guards/fieldAuthorization.js';
 import type { Identification, Principal } from '../guards/identity.js';
 import type { SubscriptionBridge, SubscriptionClientContext } from './subscriptionBridge.js';
 
@@ -32,6 +35,17 @@ export interface SubscriptionServerOptions {
   readonly validationRules: readonly ValidationRule[];
   /** Puts the document a trusted document's ID stands for in place, or refuses the subscription (trusted documents). */
   readonly prepareRequest?: (payload: Record<string, unknown>) => { body: Record<string, unknown> } | { refused: { code: string; message: string } };
+  /**
+   * Field authorization of the subscription for its subscriber: what is withheld (undefined: nothing); throws a
+   * GraphQLError to refuse the subscription (reject mode).
+   */
+  readonly authorize?: (
+    query: string,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    principal: Principal | undefined,
+  ) => AuthorizationDecision | undefined;
   /** Most lexical tokens a subscription document may have. */
   readonly maxTokens: number;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
@@ -111,11 +125,28 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
             }),
           ];
         }
+        let withheld: AuthorizationDecision | undefined;
+        try {
+          withheld = options.authorize?.(payload.query, schema, document, operation, ctx.extra.principal);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        if (withheld?.nothingLeft) {
+          return [new GraphQLError('The caller may not subscribe to this field.', { extensions: { code: ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE } })];
+        }
         const contextValue: SubscriptionClientContext = {
           authorization: ctx.extra.authorization,
           ...(ctx.extra.principal ? { principal: ctx.extra.principal } : {}),
+          ...(withheld ? { withheld } : {}),
         };
-        return { schema, document, operationName: payload.operationName ?? null, variableValues: payload.variables ?? {}, contextValue };
+        // The subscription is planned without what the subscriber may not see; each event then gets nulls and errors there.
+        return {
+          schema,
+          document: withheld?.document ?? document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? {},
+          contextValue,
+        };
       },
       subscribe: (args) => options.bridge.subscribe(args),
       onNext: (_ctx, _id, _payload, _args, result: ExecutionResult) => {

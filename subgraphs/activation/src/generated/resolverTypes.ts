@@ -636,6 +636,22 @@ export type LinkDirectiveArgs = {
 
 export type LinkDirectiveResolver<Result, Parent, ContextType = ActivationContext, Args = LinkDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PsgraphAuthenticatedDirectiveArgs = { };
+
+export type PsgraphAuthenticatedDirectiveResolver<Result, Parent, ContextType = ActivationContext, Args = PsgraphAuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphPolicyDirectiveArgs = {
+  policies: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphPolicyDirectiveResolver<Result, Parent, ContextType = ActivationContext, Args = PsgraphPolicyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphRequiresScopesDirectiveArgs = {
+  scopes: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphRequiresScopesDirectiveResolver<Result, Parent, ContextType = ActivationContext, Args = PsgraphRequiresScopesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = ActivationContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -851,5 +867,8 @@ export type Resolvers<ContextType = ActivationContext> = {
 export type DirectiveResolvers<ContextType = ActivationContext> = {
   inaccessible?: InaccessibleDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
+  psgraphAuthenticated?: PsgraphAuthenticatedDirectiveResolver<any, any, ContextType>;
+  psgraphPolicy?: PsgraphPolicyDirectiveResolver<any, any, ContextType>;
+  psgraphRequiresScopes?: PsgraphRequiresScopesDirectiveResolver<any, any, ContextType>;
   shareable?: ShareableDirectiveResolver<any, any, ContextType>;
 };

@@ -446,6 +446,22 @@ export type LinkDirectiveArgs = {
 
 export type LinkDirectiveResolver<Result, Parent, ContextType = BillingContext, Args = LinkDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PsgraphAuthenticatedDirectiveArgs = { };
+
+export type PsgraphAuthenticatedDirectiveResolver<Result, Parent, ContextType = BillingContext, Args = PsgraphAuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphPolicyDirectiveArgs = {
+  policies: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphPolicyDirectiveResolver<Result, Parent, ContextType = BillingContext, Args = PsgraphPolicyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphRequiresScopesDirectiveArgs = {
+  scopes: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphRequiresScopesDirectiveResolver<Result, Parent, ContextType = BillingContext, Args = PsgraphRequiresScopesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = BillingContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -605,5 +621,8 @@ export type Resolvers<ContextType = BillingContext> = {
 export type DirectiveResolvers<ContextType = BillingContext> = {
   inaccessible?: InaccessibleDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
+  psgraphAuthenticated?: PsgraphAuthenticatedDirectiveResolver<any, any, ContextType>;
+  psgraphPolicy?: PsgraphPolicyDirectiveResolver<any, any, ContextType>;
+  psgraphRequiresScopes?: PsgraphRequiresScopesDirectiveResolver<any, any, ContextType>;
   shareable?: ShareableDirectiveResolver<any, any, ContextType>;
 };

@@ -553,6 +553,22 @@ export type LinkDirectiveArgs = {
 
 export type LinkDirectiveResolver<Result, Parent, ContextType = CrmContext, Args = LinkDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PsgraphAuthenticatedDirectiveArgs = { };
+
+export type PsgraphAuthenticatedDirectiveResolver<Result, Parent, ContextType = CrmContext, Args = PsgraphAuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphPolicyDirectiveArgs = {
+  policies: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphPolicyDirectiveResolver<Result, Parent, ContextType = CrmContext, Args = PsgraphPolicyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphRequiresScopesDirectiveArgs = {
+  scopes: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphRequiresScopesDirectiveResolver<Result, Parent, ContextType = CrmContext, Args = PsgraphRequiresScopesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = CrmContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -731,5 +747,8 @@ export type Resolvers<ContextType = CrmContext> = {
 export type DirectiveResolvers<ContextType = CrmContext> = {
   inaccessible?: InaccessibleDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
+  psgraphAuthenticated?: PsgraphAuthenticatedDirectiveResolver<any, any, ContextType>;
+  psgraphPolicy?: PsgraphPolicyDirectiveResolver<any, any, ContextType>;
+  psgraphRequiresScopes?: PsgraphRequiresScopesDirectiveResolver<any, any, ContextType>;
   shareable?: ShareableDirectiveResolver<any, any, ContextType>;
 };

@@ -292,9 +292,11 @@ export type ProjectFinancials = {
   readonly __typename?: 'ProjectFinancials';
   readonly billed: Money;
   readonly budget: Money;
-  readonly cost: Money;
-  readonly margin: Money;
-  /** Margin ÷ recognized revenue; null before any revenue. */
+  /** Null unless the caller may see costs (finance scope, staff). */
+  readonly cost?: Maybe<Money>;
+  /** Null unless the caller may see margins (finance scope, staff). */
+  readonly margin?: Maybe<Money>;
+  /** Margin ÷ recognized revenue; null before any revenue, or unless the caller may see margins. */
   readonly marginPercent?: Maybe<Scalars['Float']['output']>;
   readonly recognizedRevenue: Money;
   readonly unbilled: Money;
@@ -348,7 +350,8 @@ export type RateCard = {
 
 export type RateCardLine = {
   readonly __typename?: 'RateCardLine';
-  readonly billRate: Money;
+  /** Null unless the caller may see rates (finance scope). */
+  readonly billRate?: Maybe<Money>;
   readonly role: Scalars['String']['output'];
   readonly roleName: Scalars['String']['output'];
 };
@@ -565,6 +568,22 @@ export type LinkDirectiveArgs = {
 
 export type LinkDirectiveResolver<Result, Parent, ContextType = ErpContext, Args = LinkDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PsgraphAuthenticatedDirectiveArgs = { };
+
+export type PsgraphAuthenticatedDirectiveResolver<Result, Parent, ContextType = ErpContext, Args = PsgraphAuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphPolicyDirectiveArgs = {
+  policies: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphPolicyDirectiveResolver<Result, Parent, ContextType = ErpContext, Args = PsgraphPolicyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphRequiresScopesDirectiveArgs = {
+  scopes: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphRequiresScopesDirectiveResolver<Result, Parent, ContextType = ErpContext, Args = PsgraphRequiresScopesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = ErpContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -687,8 +706,8 @@ export type ProjectResolvers<ContextType = ErpContext, ParentType extends Resolv
 export type ProjectFinancialsResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ProjectFinancials'] = ResolversParentTypes['ProjectFinancials']> = {
   billed?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   budget?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  cost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  margin?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  cost?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  margin?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   marginPercent?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   recognizedRevenue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   unbilled?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
@@ -713,7 +732,7 @@ export type RateCardResolvers<ContextType = ErpContext, ParentType extends Resol
 };
 
 export type RateCardLineResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['RateCardLine'] = ResolversParentTypes['RateCardLine']> = {
-  billRate?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  billRate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   roleName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -758,5 +777,8 @@ export type Resolvers<ContextType = ErpContext> = {
 export type DirectiveResolvers<ContextType = ErpContext> = {
   inaccessible?: InaccessibleDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
+  psgraphAuthenticated?: PsgraphAuthenticatedDirectiveResolver<any, any, ContextType>;
+  psgraphPolicy?: PsgraphPolicyDirectiveResolver<any, any, ContextType>;
+  psgraphRequiresScopes?: PsgraphRequiresScopesDirectiveResolver<any, any, ContextType>;
   shareable?: ShareableDirectiveResolver<any, any, ContextType>;
 };

@@ -31,8 +31,10 @@ export type Account = {
 
 export type Assignment = {
   readonly __typename?: 'Assignment';
-  readonly billRate: Money;
-  readonly costRate: Money;
+  /** Null unless the caller may see rates (finance scope). */
+  readonly billRate?: Maybe<Money>;
+  /** Null unless the caller may see costs (finance scope, staff). */
+  readonly costRate?: Maybe<Money>;
   readonly id: Scalars['ID']['output'];
   readonly project: Project;
   readonly resource: Resource;
@@ -311,8 +313,10 @@ export type Region =
 export type Resource = {
   readonly __typename?: 'Resource';
   readonly assignments: ReadonlyArray<Assignment>;
-  readonly billRate: Money;
-  readonly costRate: Money;
+  /** Null unless the caller may see rates (finance scope). */
+  readonly billRate?: Maybe<Money>;
+  /** Null unless the caller may see costs (finance scope, staff). */
+  readonly costRate?: Maybe<Money>;
   readonly email: Scalars['String']['output'];
   /** PSA ID of the consultant. */
   readonly id: Scalars['ID']['output'];
@@ -395,8 +399,8 @@ export type TimeTotals = {
   readonly approvedBillableHours: Scalars['Float']['output'];
   /** Approved billable hours at their bill rates. */
   readonly approvedBillableValue: Money;
-  /** Approved hours at their cost rates. */
-  readonly approvedCost: Money;
+  /** Approved hours at their cost rates; null unless the caller may see costs (finance scope, staff). */
+  readonly approvedCost?: Maybe<Money>;
   readonly approvedHours: Scalars['Float']['output'];
   readonly approvedNonBillableHours: Scalars['Float']['output'];
   readonly lastEntryDate?: Maybe<Scalars['Date']['output']>;
@@ -572,7 +576,7 @@ export type ResolversTypes = {
   ResourceRequestStatus: ResourceRequestStatus;
   Role: ResolverTypeWrapper<PsaRoleModel>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  TimeTotals: ResolverTypeWrapper<Omit<TimeTotals, 'approvedBillableValue' | 'approvedCost'> & { approvedBillableValue: ResolversTypes['Money'], approvedCost: ResolversTypes['Money'] }>;
+  TimeTotals: ResolverTypeWrapper<Omit<TimeTotals, 'approvedBillableValue' | 'approvedCost'> & { approvedBillableValue: ResolversTypes['Money'], approvedCost?: Maybe<ResolversTypes['Money']> }>;
   UtilizationFilter: UtilizationFilter;
   UtilizationGranularity: UtilizationGranularity;
   UtilizationRow: ResolverTypeWrapper<Omit<UtilizationRow, 'resource'> & { resource: ResolversTypes['Resource'] }>;
@@ -612,7 +616,7 @@ export type ResolversParentTypes = {
   ResourceRequestInput: ResourceRequestInput;
   Role: PsaRoleModel;
   Subscription: Record<PropertyKey, never>;
-  TimeTotals: Omit<TimeTotals, 'approvedBillableValue' | 'approvedCost'> & { approvedBillableValue: ResolversParentTypes['Money'], approvedCost: ResolversParentTypes['Money'] };
+  TimeTotals: Omit<TimeTotals, 'approvedBillableValue' | 'approvedCost'> & { approvedBillableValue: ResolversParentTypes['Money'], approvedCost?: Maybe<ResolversParentTypes['Money']> };
   UtilizationFilter: UtilizationFilter;
   UtilizationRow: Omit<UtilizationRow, 'resource'> & { resource: ResolversParentTypes['Resource'] };
   link__Import: Scalars['link__Import']['output'];
@@ -632,6 +636,22 @@ export type LinkDirectiveArgs = {
 
 export type LinkDirectiveResolver<Result, Parent, ContextType = PsaContext, Args = LinkDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PsgraphAuthenticatedDirectiveArgs = { };
+
+export type PsgraphAuthenticatedDirectiveResolver<Result, Parent, ContextType = PsaContext, Args = PsgraphAuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphPolicyDirectiveArgs = {
+  policies: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphPolicyDirectiveResolver<Result, Parent, ContextType = PsaContext, Args = PsgraphPolicyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PsgraphRequiresScopesDirectiveArgs = {
+  scopes: ReadonlyArray<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type PsgraphRequiresScopesDirectiveResolver<Result, Parent, ContextType = PsaContext, Args = PsgraphRequiresScopesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = PsaContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -641,8 +661,8 @@ export type AccountResolvers<ContextType = PsaContext, ParentType extends Resolv
 };
 
 export type AssignmentResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Assignment'] = ResolversParentTypes['Assignment']> = {
-  billRate?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  costRate?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  billRate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  costRate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   resource?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
@@ -744,8 +764,8 @@ export type QueryResolvers<ContextType = PsaContext, ParentType extends Resolver
 export type ResourceResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource'], FederationReferenceType extends FederationReferenceTypes['Resource'] = FederationReferenceTypes['Resource']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Resource']> | FederationReferenceType, FederationReferenceType, ContextType>;
   assignments?: Resolver<ReadonlyArray<ResolversTypes['Assignment']>, ParentType, ContextType>;
-  billRate?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  costRate?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  billRate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  costRate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -789,7 +809,7 @@ export type SubscriptionResolvers<ContextType = PsaContext, ParentType extends R
 export type TimeTotalsResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['TimeTotals'] = ResolversParentTypes['TimeTotals']> = {
   approvedBillableHours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   approvedBillableValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  approvedCost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  approvedCost?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   approvedHours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   approvedNonBillableHours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   lastEntryDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
@@ -843,5 +863,8 @@ export type Resolvers<ContextType = PsaContext> = {
 export type DirectiveResolvers<ContextType = PsaContext> = {
   inaccessible?: InaccessibleDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
+  psgraphAuthenticated?: PsgraphAuthenticatedDirectiveResolver<any, any, ContextType>;
+  psgraphPolicy?: PsgraphPolicyDirectiveResolver<any, any, ContextType>;
+  psgraphRequiresScopes?: PsgraphRequiresScopesDirectiveResolver<any, any, ContextType>;
   shareable?: ShareableDirectiveResolver<any, any, ContextType>;
 };

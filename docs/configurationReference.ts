@@ -24,6 +24,8 @@ export interface ConfigurationSection {
 
 export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'services', file: 'subgraphs/platform/src/config.ts', interfaceName: 'SubgraphConfig' },
+  { id: 'principals', file: 'subgraphs/platform/src/security/principalTokens.ts', interfaceName: 'PrincipalVerificationOptions' },
+  { id: 'signing', file: 'subgraphs/platform/src/security/principalTokens.ts', interfaceName: 'SigningSettings' },
   { id: 'event-bus', file: 'subgraphs/platform/src/events/openEventBus.ts', interfaceName: 'EventBusConfig' },
   { id: 'sandboxes', file: 'subgraphs/sandboxes/src/world/world.ts', interfaceName: 'WorldOptions' },
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },

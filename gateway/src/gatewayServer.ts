@@ -19,6 +19,7 @@ import { ErrorCode } from '../../contracts/errorCodes.js';
 import { graphqlHttpHandler, sendJson, sendJsonError } from '../../subgraphs/platform/src/http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../../subgraphs/platform/src/http/httpServer.js';
 import { Metrics } from '../../subgraphs/platform/src/metrics.js';
+import type { PrincipalSigner } from '../../subgraphs/platform/src/security/principalTokens.js';
 import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
@@ -27,6 +28,7 @@ import { type AuthorizationDecision, FieldAuthorization, fieldAuthorizationPlugi
 import { Identity, type Principal } from './guards/identity.js';
 import { operationResolutionPlugin } from './guards/operationResolution.js';
 import { RateLimits } from './guards/rateLimits.js';
+import { PrincipalForwarding } from './guards/principalForwarding.js';
 import { TrustedDocuments } from './guards/trustedDocuments.js';
 import { ideHandlers } from './ide/idePage.js';
 import { InflightRequests, inboundDeduplicationPlugin, sharedResultStringifier } from './inflightDeduplication.js';
@@ -56,6 +58,8 @@ export interface GatewayServer {
 
 export interface GatewayServerOptions {
   readonly log?: (message: string) => void;
+  /** Signs the principal each subgraph request states (`PSGRAPH_SIGNING_KEY`). @default none: development */
+  readonly signer?: PrincipalSigner;
 }
 
 export function createGatewayServer(config: GatewayConfig, options: GatewayServerOptions = {}): GatewayServer {
@@ -69,6 +73,8 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     'GraphQL requests answered with the response of an identical request in flight.',
   );
   const agent: Agent = createSubgraphAgent(config.subgraphConnections);
+  const principalForwarding = new PrincipalForwarding(options.signer);
+  const statePrincipal = (context: unknown) => principalForwarding.forRequest((context as { principal?: Principal } | undefined)?.principal);
   const inflight = config.deduplicateInflight ? new InflightRequests() : undefined;
   const subgraphUrls = new Map<string, string>();
   const dataSources = new Map<string, SubgraphDataSource>();
@@ -95,6 +101,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
         timeoutMs: config.subgraphTimeoutMs,
         agent,
         forwardHeaders: config.forwardHeaders,
+        principal: statePrincipal,
         mergeOperations: config.mergeSubgraphOperations,
         busyBatchWindowMs: config.busyBatchWindowMs,
         ...(inflight ? { inflight } : {}),
@@ -133,6 +140,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     dataSources,
     subgraphUrls,
     upstreams,
+    principalHeader: (principal) => principalForwarding.forRequest(principal),
     queueCapacity: config.subscriptionQueueCapacity,
     onEvent: () => {
       countSubscriptionEvent();

@@ -9,6 +9,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Agent, errors as undiciErrors } from 'undici';
 import { ErrorCode } from '../../contracts/errorCodes.js';
+import { PRINCIPAL_HEADER } from './guards/principalForwarding.js';
 import type { InflightRequests } from './inflightDeduplication.js';
 import { type GraphQLResponseBody, type OperationRequest, isEntityFetch, isMergeable, mergeOperations, splitResponse } from './operationMerging.js';
 
@@ -21,6 +22,8 @@ export interface SubgraphDataSourceOptions {
   readonly agent: Agent;
   /** Incoming request headers passed on to the subgraph (lower case). */
   readonly forwardHeaders: readonly string[];
+  /** The `psgraph-principal` header for a client request (by its context): who the subgraph serves. */
+  readonly principal?: (context: unknown) => Promise<string | undefined>;
   /**
    * Merge the query operations issued to this subgraph in the same tick (one plan level) into one HTTP request.
    * Mutations are never merged: their order matters.
@@ -120,6 +123,11 @@ export class SubgraphDataSource implements GraphQLDataSource {
           const value = incoming.get(name);
           if (value != null) headers[name] = value;
         }
+      }
+      if (this.options.principal) {
+        const principal = await this.options.principal(processOptions.context);
+        // Part of the headers, so of every sharing key: requests of different principals never share an answer.
+        if (principal) headers[PRINCIPAL_HEADER] = principal;
       }
     }
     const operation: OperationRequest = { query: request.query!, variables: request.variables, operationName: request.operationName };

@@ -18,6 +18,8 @@ import { type ActivationSubgraph, createActivationSubgraph } from '../../subgrap
 import { type EventBus, InMemoryEventBus } from '../../subgraphs/platform/src/events/index.js';
 import type { SubgraphService, SystemAdapter, SystemName } from '../../subgraphs/platform/src/index.js';
 import type { SandboxSubgraphOptions } from '../../subgraphs/sandboxes/src/index.js';
+import { type PrincipalKeys, generatePrincipalKeys } from '../../subgraphs/platform/src/security/generatePrincipalKeys.js';
+import { PrincipalSigner, type PrincipalVerificationOptions } from '../../subgraphs/platform/src/security/principalTokens.js';
 import { E2E_WORLD, seededDataDir } from './seededData.js';
 
 export const SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const satisfies readonly SystemName[];
@@ -39,12 +41,13 @@ const BUILDERS: Record<StackSystem, Builder> = {
  * The activation subgraph of a stack: its own store in the stack's private data folder (or a fresh one), so
  * suites never share runs; quick retries, since the systems are local.
  */
-function buildActivation(dataDir: string, urls: ActivationConfig['systemUrls'], bus: EventBus): ActivationSubgraph {
+function buildActivation(dataDir: string, urls: ActivationConfig['systemUrls'], bus: EventBus, security: StackSecurity | undefined): ActivationSubgraph {
   const config: ActivationConfig = {
     host: '127.0.0.1',
     port: 0,
     dataDir,
     production: false,
+    ...(security ? { principals: security.principals } : {}),
     systemUrls: urls,
     callTimeoutMs: 5_000,
     retry: { initialDelayMs: 20, maxDelayMs: 500, maxAttempts: 6, maxCompensationAttempts: 3 },
@@ -53,7 +56,26 @@ function buildActivation(dataDir: string, urls: ActivationConfig['systemUrls'], 
     awaitMs: 5_000,
     faults: null,
   };
-  return createActivationSubgraph(config, { bus, log: () => {} });
+  return createActivationSubgraph(config, { bus, log: () => {}, ...(security ? { signer: security.activationSigner } : {}) });
+}
+
+/** Signed principals, as in production: the gateway's and activation's own keys, every subgraph requiring a principal. */
+interface StackSecurity {
+  readonly principals: PrincipalVerificationOptions;
+  readonly gatewaySigner: PrincipalSigner;
+  readonly activationSigner: PrincipalSigner;
+  /** The private keys, for tests that sign as the gateway or the process would (or forge). */
+  readonly keys: PrincipalKeys;
+}
+
+async function stackSecurity(): Promise<StackSecurity> {
+  const keys = await generatePrincipalKeys();
+  return {
+    principals: { keys: keys.publicKeys, required: true, processSigners: ['activation'] },
+    gatewaySigner: await PrincipalSigner.fromJwk(keys.gateway),
+    activationSigner: await PrincipalSigner.fromJwk(keys.activation),
+    keys,
+  };
 }
 
 export interface RunningSubgraph {
@@ -72,6 +94,8 @@ export interface Stack {
   readonly supergraphPath: string;
   readonly dataDir: string;
   readonly bus: EventBus;
+  /** The principal keys, when the stack runs with signed principals. */
+  readonly principalKeys?: PrincipalKeys;
   /** Stops a subgraph and starts a fresh one on the same port (an upstream that drops and comes back). */
   restartSubgraph(name: StackSystem, downtimeMs?: number): Promise<void>;
   stopSubgraph(name: StackSystem): Promise<void>;
@@ -121,6 +145,8 @@ export interface StackOptions {
   readonly bus?: EventBus;
   /** Systems to run over another adapter than their sandbox (a vendor's, over its wire server). */
   readonly adapters?: Partial<Record<StackSystem, AdapterFactory>>;
+  /** Signed principals as in production: every subgraph refuses a request without one. @default false (development) */
+  readonly signedPrincipals?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -132,7 +158,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const file of readdirSync(seeded)) if (file.endsWith('.db')) copyFileSync(join(seeded, file), join(dataDir, file));
   }
   const bus = options.bus ?? new InMemoryEventBus();
-  const build = (name: StackSystem) => BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false }, bus, options.adapters?.[name]);
+  const security = options.signedPrincipals ? await stackSecurity() : undefined;
+  const build = (name: StackSystem) =>
+    BUILDERS[name]({ dataDir, world: E2E_WORLD, production: false, ...(security ? { principals: security.principals } : {}) }, bus, options.adapters?.[name]);
   const subgraphs = {} as Record<StackSystem, RunningSubgraph>;
   const stopSubgraph = async (name: StackSystem) => subgraphs[name].service.stop();
   const startSubgraph = async (name: StackSystem) => {
@@ -145,7 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs[name] = { service, url: await service.listen(0, '127.0.0.1') };
   }
   const workDir = mkdtempSync(join(tmpdir(), 'psgraph-gateway-'));
-  const activationService = buildActivation(privateDir ?? workDir, { crm: subgraphs.crm.url, erp: subgraphs.erp.url, psa: subgraphs.psa.url }, bus);
+  const activationService = buildActivation(privateDir ?? workDir, { crm: subgraphs.crm.url, erp: subgraphs.erp.url, psa: subgraphs.psa.url }, bus, security);
   const activation = { service: activationService, url: await activationService.listen(0, '127.0.0.1') };
   const supergraphPath = join(workDir, 'supergraph.graphql');
   copyFileSync(DEFAULT_SUPERGRAPH_PATH, supergraphPath);
@@ -160,7 +188,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     production: options.production ?? false,
     ...options.gateway,
   };
-  const gateway = createGatewayServer(config, { log: () => {} });
+  const gateway = createGatewayServer(config, { log: () => {}, ...(security ? { signer: security.gatewaySigner } : {}) });
   const gatewayUrl = await gateway.listen();
   const extraGateways: GatewayServer[] = [];
   const baseUrl = gatewayUrl.replace(/\/graphql$/, '');
@@ -173,6 +201,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     supergraphPath,
     dataDir,
     bus,
+    ...(security ? { principalKeys: security.keys } : {}),
     async restartSubgraph(name, downtimeMs = 0) {
       await stopSubgraph(name);
       if (downtimeMs > 0) await new Promise((resolve) => setTimeout(resolve, downtimeMs));
@@ -182,7 +211,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startSubgraph,
     query: queryFunction(gatewayUrl),
     async startGateway(overrides) {
-      const server = createGatewayServer({ ...config, ...overrides }, { log: () => {} });
+      const server = createGatewayServer({ ...config, ...overrides }, { log: () => {}, ...(security ? { signer: security.gatewaySigner } : {}) });
       extraGateways.push(server);
       const url = await server.listen();
       return { url, server, query: queryFunction(url) };

@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import '../disableApolloTelemetry.js';
 import { ConfigError } from '../../../subgraphs/platform/src/config.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
+import { PrincipalSigner } from '../../../subgraphs/platform/src/security/principalTokens.js';
 import { createGatewayServer } from '../gatewayServer.js';
 
 const MAX_WORKERS = 64;
@@ -45,7 +46,9 @@ async function runGateway(): Promise<void> {
   let server: ReturnType<typeof createGatewayServer>;
   const who = cluster.isWorker ? `[gateway ${process.pid}]` : '[gateway]';
   try {
-    server = createGatewayServer(loadGatewayConfig());
+    // The gateway's own key (PSGRAPH_SIGNING_KEY) signs the principal each subgraph request states.
+    const signer = await PrincipalSigner.fromEnv();
+    server = createGatewayServer(loadGatewayConfig(), signer ? { signer } : {});
     const url = await server.listen();
     if (cluster.isWorker) process.send?.({ ready: url });
     else console.log(`[gateway] ready at ${url}`);

@@ -47,6 +47,8 @@ export interface SubscriptionBridgeOptions {
   /** Subgraph name → GraphQL endpoint URL. */
   readonly subgraphUrls: ReadonlyMap<string, string>;
   readonly upstreams: UpstreamSubscriptions;
+  /** The `psgraph-principal` header for a subscriber (its upstream connection states who it is). */
+  readonly principalHeader?: (principal: Principal | undefined) => Promise<string | undefined>;
   /** Events a client may fall behind by; past it the oldest waiting event is dropped. @default 128 */
   readonly queueCapacity?: number;
   readonly onEvent?: () => void;
@@ -147,6 +149,7 @@ export class SubscriptionBridge {
         operationName: primary.operationName ?? undefined,
         variables: primaryVariables,
         authorization: context.authorization,
+        principal: () => this.options.principalHeader?.(context.principal) ?? Promise.resolve(undefined),
       },
       { next: (event) => subscription.push({ event }), end: (error) => subscription.push({ end: error }) },
     );

@@ -6,6 +6,7 @@
  */
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { PRINCIPAL_HEADER } from '../guards/principalForwarding.js';
 
 export interface UpstreamEvent {
   readonly data?: Record<string, unknown> | null;
@@ -27,6 +28,11 @@ export interface UpstreamRequest {
   readonly variables: Record<string, unknown>;
   /** Forwarded to the subgraph as connectionParams.authorization, and part of the sharing key. */
   readonly authorization?: string | undefined;
+  /**
+   * The subscriber's `psgraph-principal`, made afresh at each (re)connection (tokens are short-lived). Subscribers
+   * with one authorization have one principal, so it is not part of the key.
+   */
+  readonly principal?: (() => Promise<string | undefined>) | undefined;
 }
 
 export interface UpstreamSubscriptionsOptions {
@@ -116,7 +122,10 @@ export class UpstreamSubscriptions {
       created.client = createClient({
         url: request.url.replace(/^http/, 'ws'),
         webSocketImpl: WebSocket,
-        connectionParams: request.authorization ? { authorization: request.authorization } : {},
+        connectionParams: async () => {
+          const principal = await request.principal?.();
+          return { ...(request.authorization ? { authorization: request.authorization } : {}), ...(principal ? { [PRINCIPAL_HEADER]: principal } : {}) };
+        },
         lazy: true,
         lazyCloseTimeout: 0,
         keepAlive: this.options.keepAliveMs ?? 10_000,

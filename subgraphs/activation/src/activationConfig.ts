@@ -50,6 +50,7 @@ export function loadActivationConfig(env: NodeJS.ProcessEnv = process.env): Acti
     port: base.port,
     dataDir: base.dataDir,
     production: base.production,
+    ...(base.principals ? { principals: base.principals } : {}),
     systemUrls: { crm: systemUrl('crm'), erp: systemUrl('erp'), psa: systemUrl('psa') },
     callTimeoutMs: readNumber(env, 'PSGRAPH_ACTIVATION_CALL_TIMEOUT_MS', 5_000, 50, 600_000),
     retry: {

@@ -2,7 +2,7 @@
  * The activation subgraph's per-request DataLoaders: a page of runs with their steps, transitions, exceptions
  * and IDs costs one store lookup per field, not one per run.
  */
-import { listLoader, recordLoader } from '../../platform/src/index.js';
+import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { ActivationStore } from './store/activationStore.js';
 import type { ActivationRunner } from './saga/activationRunner.js';
 
@@ -22,6 +22,8 @@ export type ActivationLoaders = ReturnType<typeof createActivationLoaders>;
 
 /** What every activation resolver gets: the store to read, the runner that makes every change, and this request's loaders. */
 export interface ActivationContext {
+  /** Who the request acts for: the process API is for the firm's staff. */
+  readonly caller: Caller;
   readonly store: ActivationStore;
   readonly runner: ActivationRunner;
   /** This request's loaders; a subscription replaces them for each event it delivers (activationSubscriptions.ts). */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
+import { type PrincipalSigner, type SubgraphService, createSubgraphService, mergeResolverMaps, requireStaff } from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';
@@ -30,7 +30,12 @@ export interface ActivationSubgraphOptions {
   /** Told when an injected hang begins. @default prints a line (crash tests wait for it) */
   readonly onHang?: (call: CallSite) => void;
   readonly log?: (line: string) => void;
+  /** Signs the process layer's own principal for its calls to the system subgraphs (`PSGRAPH_SIGNING_KEY`). @default none: development */
+  readonly signer?: PrincipalSigner;
 }
+
+/** The process layer's own identity, as its calls to the system subgraphs state it. */
+const PROCESS_PRINCIPAL = { subject: 'psgraph:activation', scopes: [], roles: ['process'], accountIds: null };
 
 export interface ActivationSubgraph extends SubgraphService {
   readonly store: ActivationStore;
@@ -50,6 +55,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     timeoutMs: config.callTimeoutMs,
     faults: options.faults !== undefined ? options.faults : config.faults ? faultRules(config.faults) : null,
     onHang: options.onHang ?? ((call) => log(`[activation] fault: hanging after ${call.operationName} (${call.step ?? 'read'}, run ${call.runId})`)),
+    ...(options.signer ? { principal: () => options.signer!.sign(PROCESS_PRINCIPAL) } : {}),
   });
   const runner = new ActivationRunner({
     store,
@@ -72,8 +78,9 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const service = createSubgraphService<ActivationContext>({
     name: 'activation',
     typeDefs: activationTypeDefs,
-    resolvers: mergeResolverMaps(activationResolvers, activationSubscriptionResolvers(bus)),
-    context: () => ({ store, runner, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
+    resolvers: forStaffOnly(mergeResolverMaps(activationResolvers, activationSubscriptionResolvers(bus))),
+    context: (caller) => ({ caller, store, runner, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
+    ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
     close: async () => {
       await consumer.stop();
@@ -85,4 +92,32 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     production: config.production,
   });
   return Object.assign(service, { store, runner, bus, flushEvents: () => relay.flush() });
+}
+
+type FieldResolver = (parent: unknown, args: unknown, context: ActivationContext, info: unknown) => unknown;
+
+/**
+ * The process API is for the firm's staff: every root field (query, mutation, subscription) refuses a client user
+ * with FORBIDDEN, here where the runs live as well as at the gateway.
+ */
+function forStaffOnly<T extends object>(resolvers: T): T {
+  const guarded: Record<string, unknown> = { ...(resolvers as Record<string, unknown>) };
+  for (const root of ['Query', 'Mutation', 'Subscription']) {
+    const fields = (resolvers as Record<string, Record<string, unknown> | undefined>)[root];
+    if (!fields) continue;
+    guarded[root] = Object.fromEntries(
+      Object.entries(fields).map(([name, resolver]) => {
+        const guard =
+          (resolve: FieldResolver): FieldResolver =>
+          (parent, args, context, info) => {
+            requireStaff(context.caller, 'The activation process API');
+            return resolve(parent, args, context, info);
+          };
+        if (typeof resolver === 'function') return [name, guard(resolver as FieldResolver)];
+        const subscription = resolver as { subscribe: FieldResolver; resolve?: FieldResolver };
+        return [name, { ...subscription, subscribe: guard(subscription.subscribe) }];
+      }),
+    );
+  }
+  return guarded as T;
 }

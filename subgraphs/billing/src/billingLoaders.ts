@@ -2,7 +2,7 @@
  * The billing subgraph's per-request DataLoaders: every entity reference and every list field reaches the
  * billing system through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../platform/src/index.js';
+import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { EventBus, OutboxRelay } from '../../platform/src/events/index.js';
 import type { BillingSystem } from './billingPort.js';
 
@@ -23,6 +23,8 @@ export function createBillingLoaders(billing: BillingSystem, asOf: string) {
 export type BillingLoaders = ReturnType<typeof createBillingLoaders>;
 
 export interface BillingContext {
+  /** Who the request acts for; `billing` is already scoped to what it may see and do. */
+  readonly caller: Caller;
   readonly billing: BillingSystem;
   /** Replaced per event in a subscription (one context lives as long as the subscription). */
   loaders: BillingLoaders;

@@ -6,7 +6,7 @@
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { type BusEvent, eventStream } from '../../platform/src/events/index.js';
-import { inputError, isCanonicalProjectId, isSalesforceId, isStripeId, parseMinor, requireIdFormat } from '../../platform/src/index.js';
+import { inputError, isCanonicalProjectId, isSalesforceId, isStripeId, mayReadAccount, parseMinor, requireIdFormat } from '../../platform/src/index.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
 import type { Resolvers, ResolversTypes, SubscriptionInvoiceStatusChangedArgs, SubscriptionResolveFn } from './generated/resolverTypes.js';
 import { INVOICE_STATUS_EVENT_TYPES, type InvoiceStatusEvent } from './invoiceEvents.js';
@@ -77,7 +77,12 @@ export const billingMutationResolvers: Resolvers = {
         if (!context.bus) throw new GraphQLError('Subscriptions need an event bus.', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
         return eventStream(context.bus, INVOICE_STATUS_EVENT_TYPES, (event) => {
           const { data } = statusEvent(event);
-          return (projectId === null || data.projectId === projectId) && (accountId === null || data.crmAccountId === accountId);
+          // A client user hears of its own accounts' invoices only, whatever it subscribed to.
+          return (
+            (projectId === null || data.projectId === projectId) &&
+            (accountId === null || data.crmAccountId === accountId) &&
+            mayReadAccount(context.caller, data.crmAccountId)
+          );
         });
       },
       resolve: (async (event, _, context) => {

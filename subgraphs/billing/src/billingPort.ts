@@ -84,6 +84,8 @@ export interface InvoiceSearch {
   readonly projectId?: string | null;
   /** The CRM Account whose billing customer was invoiced. */
   readonly crmAccountId?: string | null;
+  /** Only invoices of these CRM accounts (a client user's): how row-level access narrows a search. */
+  readonly crmAccountIds?: readonly string[] | null;
   readonly overdue?: boolean | null;
   readonly partiallyPaid?: boolean | null;
   readonly createdFrom?: string | null;

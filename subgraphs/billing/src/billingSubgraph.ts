@@ -9,6 +9,7 @@ import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import type { BillingSystemConfig } from './billingConfig.js';
 import type { BillingAdapter, BillingSystem } from './billingPort.js';
+import { billingFor } from './billingAccess.js';
 import { type BillingContext, createBillingLoaders } from './billingLoaders.js';
 import { billingMutationResolvers } from './billingMutationsAndSubscriptions.js';
 import { billingResolvers } from './billingResolvers.js';
@@ -56,10 +57,13 @@ export function createBillingSubgraph(config: SandboxSubgraphOptions, options: B
     name: 'billing',
     typeDefs: billingTypeDefs,
     resolvers: mergeResolverMaps(billingResolvers, billingMutationResolvers),
-    context: () => {
-      const today = billing.today();
-      return { billing, today, loaders: createBillingLoaders(billing, today), ...(bus ? { bus } : {}), ...(events ? { events } : {}) };
+    // Each request sees billing as its caller may (row-level access).
+    context: (caller) => {
+      const visible = billingFor(caller, billing);
+      const today = visible.today();
+      return { caller, billing: visible, today, loaders: createBillingLoaders(visible, today), ...(bus ? { bus } : {}), ...(events ? { events } : {}) };
     },
+    ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => adapter.instrument(metrics),
     ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: async () => {

@@ -163,6 +163,7 @@ export function invoiceSearchWhere(search: InvoiceSearch): WhereBuilder {
     .add('i.status IN (SELECT value FROM json_each(:statuses))', 'statuses', search.statuses)
     .add('i.project_id = :projectId', 'projectId', search.projectId)
     .add('c.crm_account_id = :crmAccountId', 'crmAccountId', search.crmAccountId)
+    .add('c.crm_account_id IN (SELECT value FROM json_each(:crmAccountIds))', 'crmAccountIds', search.crmAccountIds)
     .add(overdueSql('i'), 'asOf', search.overdue === true ? search.asOf : null)
     .add(`NOT ${overdueSql('i')}`, 'asOf', search.overdue === false ? search.asOf : null)
     .raw("i.status = 'OPEN' AND i.amount_paid_minor > 0", search.partiallyPaid === true)

@@ -2,7 +2,7 @@
  * The CRM subgraph's per-request DataLoaders: every entity reference and every list field reaches the CRM
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../platform/src/index.js';
+import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { CrmSystem, CrmWrites } from './crmPort.js';
 
 export function createCrmLoaders(crm: CrmSystem) {
@@ -22,6 +22,8 @@ export type CrmLoaders = ReturnType<typeof createCrmLoaders>;
 
 /** What every CRM resolver gets: the system to read, the writes mutations make, and this request's loaders. */
 export interface CrmContext {
+  /** Who the request acts for; `crm` and `writes` are already scoped to what it may do. */
+  readonly caller: Caller;
   readonly crm: CrmSystem;
   readonly writes: CrmWrites;
   readonly loaders: CrmLoaders;

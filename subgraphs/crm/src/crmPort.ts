@@ -68,6 +68,8 @@ export interface CrmUser {
 }
 
 export interface AccountSearch {
+  /** Only these accounts (a client user's): how row-level access narrows a search. */
+  readonly ids?: readonly string[] | null;
   readonly regions?: readonly string[] | null;
   readonly parentId?: string | null;
   readonly topLevel?: boolean | null;
@@ -80,6 +82,8 @@ export interface OpportunitySearch {
   readonly isWon?: boolean | null;
   readonly isClosed?: boolean | null;
   readonly accountId?: string | null;
+  /** Only deals of these accounts (a client user's): how row-level access narrows a search. */
+  readonly accountIds?: readonly string[] | null;
   readonly deliveryRegions?: readonly string[] | null;
   readonly serviceLines?: readonly string[] | null;
   readonly contractTypes?: readonly string[] | null;

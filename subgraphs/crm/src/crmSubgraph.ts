@@ -8,6 +8,7 @@ import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import { crmFor, crmWritesFor } from './crmAccess.js';
 import type { CrmAdapter, CrmSystem, CrmWrites } from './crmPort.js';
 import { type CrmContext, createCrmLoaders } from './crmLoaders.js';
 import { crmMutationResolvers } from './crmMutations.js';
@@ -55,7 +56,12 @@ export function createCrmSubgraph(options: CrmSubgraphOptions, adapter: CrmAdapt
     name: 'crm',
     typeDefs: crmTypeDefs,
     resolvers: mergeResolverMaps(crmResolvers, crmMutationResolvers),
-    context: () => ({ crm, writes: crm, loaders: createCrmLoaders(crm) }),
+    // Each request sees the CRM as its caller may (row-level access).
+    context: (caller) => {
+      const visible = crmFor(caller, crm);
+      return { caller, crm: visible, writes: crmWritesFor(caller, crm), loaders: createCrmLoaders(visible) };
+    },
+    ...(options.principals ? { principals: options.principals } : {}),
     instrument: (metrics) => adapter.instrument(metrics),
     ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: async () => {

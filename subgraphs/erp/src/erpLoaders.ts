@@ -2,7 +2,7 @@
  * The ERP subgraph's per-request DataLoaders: every entity reference and every child field reaches the ERP
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../platform/src/index.js';
+import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { ErpSystem, ErpWrites } from './erpPort.js';
 
 export function createErpLoaders(erp: ErpSystem) {
@@ -23,6 +23,8 @@ export type ErpLoaders = ReturnType<typeof createErpLoaders>;
 
 /** What every ERP resolver gets: the system to read, the writes mutations make, and this request's loaders. */
 export interface ErpContext {
+  /** Who the request acts for; `erp` and `writes` are already scoped to what it may do. */
+  readonly caller: Caller;
   readonly erp: ErpSystem;
   readonly writes: ErpWrites;
   readonly loaders: ErpLoaders;

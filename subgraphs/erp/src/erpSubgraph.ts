@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
+import { erpFor, erpWritesFor } from './erpAccess.js';
 import type { ErpSystemConfig } from './erpConfig.js';
 import type { ErpAdapter, ErpSystem, ErpWrites } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
@@ -43,7 +44,12 @@ export function createErpSubgraph(config: SandboxSubgraphOptions, adapter: ErpAd
     name: 'erp',
     typeDefs: erpTypeDefs,
     resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers),
-    context: () => ({ erp, writes: erp, loaders: createErpLoaders(erp) }),
+    // Each request sees the ERP as its caller may (row-level access).
+    context: (caller) => {
+      const visible = erpFor(caller, erp);
+      return { caller, erp: visible, writes: erpWritesFor(caller, erp), loaders: createErpLoaders(visible) };
+    },
+    ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => adapter.instrument(metrics),
     ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: () => adapter.close(),

@@ -4,6 +4,8 @@
  * seeded world) are the sandboxes' (`subgraphs/sandboxes/src/worldConfig.ts`).
  */
 import { resolve } from 'node:path';
+import { ConfigError } from './configError.js';
+import { type PrincipalVerificationOptions, loadPrincipalVerificationOptions } from './security/principalTokens.js';
 
 export interface SubgraphConfig {
   /** The interface every service listens on. @default 127.0.0.1 (PSGRAPH_HOST) */
@@ -14,6 +16,8 @@ export interface SubgraphConfig {
   readonly dataDir: string;
   /** `production` hides unexpected error messages and stack traces (and turns introspection off at the gateway). @default unset (NODE_ENV) */
   readonly production: boolean;
+  /** How each request's principal is verified (see the principal settings); none: development, none required. */
+  readonly principals?: PrincipalVerificationOptions;
 }
 
 export const DEFAULT_PORTS = { crm: 4001, psa: 4002, erp: 4003, billing: 4004, activation: 4005 } as const;
@@ -22,9 +26,7 @@ export type SystemName = Exclude<ServiceName, 'activation'>;
 /** Every subgraph service: the four systems and the activation process. */
 export type ServiceName = keyof typeof DEFAULT_PORTS;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './configError.js';
 
 export function readPort(env: NodeJS.ProcessEnv, variable: string, fallback: number): number {
   const raw = env[variable];
@@ -49,6 +51,7 @@ export function loadSubgraphConfig(name: ServiceName, env: NodeJS.ProcessEnv = p
     port: readPort(env, `PSGRAPH_${name.toUpperCase()}_PORT`, DEFAULT_PORTS[name]),
     dataDir: resolve(env['PSGRAPH_DATA_DIR'] || 'data'),
     production: env['NODE_ENV'] === 'production',
+    principals: loadPrincipalVerificationOptions(env),
   };
 }
 

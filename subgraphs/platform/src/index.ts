@@ -24,3 +24,17 @@ export { dateRange, referenceKey, requireIdFormat, requireMonth } from './subgra
 export type { DayRange, EntityReference } from './subgraph/validation.js';
 export { mergeResolverMaps } from './subgraph/resolverMaps.js';
 export type { EventRelay, SystemAdapter } from './subgraph/systemAdapter.js';
+export {
+  DEVELOPMENT_CALLER,
+  accountsInScope,
+  forbidden,
+  isClient,
+  mayReadAccount,
+  readable,
+  readableLists,
+  requireProcess,
+  requireStaff,
+} from './security/caller.js';
+export type { Caller } from './security/caller.js';
+export { PRINCIPAL_HEADER, PrincipalSigner, PrincipalVerifier, loadPrincipalVerificationOptions, unsignedPrincipal } from './security/principalTokens.js';
+export type { PrincipalStatement, PrincipalVerificationOptions } from './security/principalTokens.js';

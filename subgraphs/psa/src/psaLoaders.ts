@@ -2,7 +2,7 @@
  * The PSA subgraph's per-request DataLoaders: every entity reference and every list field reaches the PSA
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
-import { listLoader, recordLoader } from '../../platform/src/index.js';
+import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { PsaSystem, PsaWrites } from './psaPort.js';
 
 export function createPsaLoaders(psa: PsaSystem) {
@@ -22,6 +22,8 @@ export type PsaLoaders = ReturnType<typeof createPsaLoaders>;
 
 /** What every PSA resolver gets: the system to read, the writes mutations make, and this request's loaders. */
 export interface PsaContext {
+  /** Who the request acts for; `psa` and `writes` are already scoped to what it may do. */
+  readonly caller: Caller;
   readonly psa: PsaSystem;
   readonly writes: PsaWrites;
   /** Not readonly: a subscription keeps one context for its lifetime and gives each event fresh loaders. */

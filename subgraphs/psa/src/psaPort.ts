@@ -123,6 +123,8 @@ export interface ProjectSearch {
   readonly serviceLines?: readonly string[] | null;
   readonly contractTypes?: readonly string[] | null;
   readonly accountId?: string | null;
+  /** Only projects of these accounts (a client user's): how row-level access narrows a search. */
+  readonly accountIds?: readonly string[] | null;
   /** Overlap: the project's start-to-end span touches [activeFrom, activeTo] (either end optional). */
   readonly activeFrom?: string | null;
   readonly activeTo?: string | null;

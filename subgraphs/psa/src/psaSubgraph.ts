@@ -12,6 +12,7 @@ import { openKantataPsa } from './kantata/kantataAdapter.js';
 import type { PsaSystemConfig } from './psaConfig.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
+import { psaFor, psaWritesFor } from './psaAccess.js';
 import type { PsaAdapter, PsaSystem, PsaWrites } from './psaPort.js';
 import { psaResolvers } from './psaResolvers.js';
 import { psaSubscriptionResolvers } from './psaSubscriptions.js';
@@ -56,7 +57,12 @@ export function createPsaSubgraph(options: PsaSubgraphOptions, adapter: PsaAdapt
     name: 'psa',
     typeDefs: psaTypeDefs,
     resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaSubscriptionResolvers(bus)),
-    context: () => ({ psa, writes: psa, loaders: createPsaLoaders(psa) }),
+    // Each request sees the PSA as its caller may (row-level access).
+    context: (caller) => {
+      const visible = psaFor(caller, psa);
+      return { caller, psa: visible, writes: psaWritesFor(caller, psa), loaders: createPsaLoaders(visible) };
+    },
+    ...(options.principals ? { principals: options.principals } : {}),
     instrument: (metrics) => adapter.instrument(metrics),
     ...(adapter.routes ? { routes: adapter.routes } : {}),
     close: async () => {

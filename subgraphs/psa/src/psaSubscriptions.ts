@@ -5,7 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { type BusEvent, type EventBus, eventStream } from '../../platform/src/events/index.js';
-import { isCanonicalProjectId, requireIdFormat } from '../../platform/src/index.js';
+import { isCanonicalProjectId, requireIdFormat, requireStaff } from '../../platform/src/index.js';
 import type { Resolvers, ResolversTypes, SubscriptionAssignmentChangedArgs, SubscriptionResolveFn } from './generated/resolverTypes.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import type { AssignmentStatus } from './psaPort.js';
@@ -33,7 +33,8 @@ export function psaSubscriptionResolvers(bus: EventBus): Resolvers {
   return {
     Subscription: {
       assignmentChanged: {
-        subscribe: (_, args) => {
+        subscribe: (_, args, { caller }) => {
+          requireStaff(caller, 'Staffing changes');
           const projectId = requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ + ULID)');
           return eventStream(bus, ASSIGNMENT_EVENT_TYPES, (event) => assignmentEventData(event).projectId === projectId);
         },

@@ -4,6 +4,7 @@
  */
 import { ConfigError, readNumber } from '../../platform/src/config.js';
 import { isIsoDate } from '../../platform/src/values/dates.js';
+import type { PrincipalVerificationOptions } from '../../platform/src/security/principalTokens.js';
 import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from './world/world.js';
 
 /** What a sandbox system needs besides the service's own options: where its store lives and what to seed. */
@@ -18,6 +19,8 @@ export interface SandboxOptions {
 export interface SandboxSubgraphOptions extends SandboxOptions {
   /** Hides unexpected error messages. @default NODE_ENV === 'production' */
   readonly production: boolean;
+  /** How callers are verified (the gateway's and the process layer's signed principals). @default none required */
+  readonly principals?: PrincipalVerificationOptions;
 }
 
 export function loadWorldOptions(env: NodeJS.ProcessEnv = process.env): WorldOptions {

@@ -5,6 +5,7 @@
  * here, around the real exchange.
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { PRINCIPAL_HEADER } from '../../../platform/src/security/principalTokens.js';
 import type { CallSite, FaultInjector } from './faults.js';
 
 /** Codes that say "this request can never succeed as it is": retrying would only repeat the refusal. */
@@ -44,6 +45,11 @@ export interface SystemClientOptions {
   readonly faults?: FaultInjector | null;
   /** Told when an injected hang begins (a crash test waits for it, then kills the process). */
   readonly onHang?: (call: CallSite) => void;
+  /**
+   * The process layer's own principal token (`psgraph-principal`), signed with its key: the system subgraphs let
+   * only this identity make the saga's writes. None without a signing key (development).
+   */
+  readonly principal?: () => Promise<string>;
 }
 
 export interface SystemRequest {
@@ -100,6 +106,7 @@ export class SystemClient {
 
   private async exchange<T>({ site, query, variables, idempotencyKey }: SystemRequest): Promise<T> {
     let response: Response;
+    const principal = this.options.principal ? await this.options.principal() : undefined;
     try {
       response = await fetch(this.options.urls[site.system], {
         method: 'POST',
@@ -107,6 +114,7 @@ export class SystemClient {
           'content-type': 'application/json',
           accept: 'application/json',
           ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+          ...(principal ? { [PRINCIPAL_HEADER]: principal } : {}),
         },
         body: JSON.stringify({ query, variables: variables ?? {}, operationName: site.operationName }),
         signal: AbortSignal.timeout(this.timeoutMs),

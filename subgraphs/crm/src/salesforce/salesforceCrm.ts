@@ -106,6 +106,7 @@ export class SalesforceCrm implements CrmSystem, CrmWrites {
 
   async searchAccounts(search: AccountSearch, page: PageRequest): Promise<SearchResult<CrmAccount>> {
     const where = [
+      inList('Id', search.ids),
       inList('Region__c', search.regions),
       equals('ParentId', search.parentId),
       search.type ? `Type = ${soqlString(search.type === 'CUSTOMER' ? 'Customer' : 'Prospect')}` : null,
@@ -147,6 +148,7 @@ export class SalesforceCrm implements CrmSystem, CrmWrites {
       search.isWon === true || search.isWon === false ? `IsWon = ${search.isWon}` : null,
       search.isClosed === true || search.isClosed === false ? `IsClosed = ${search.isClosed}` : null,
       equals('AccountId', search.accountId),
+      inList('AccountId', search.accountIds),
       inList('Delivery_Region__c', search.deliveryRegions),
       inList('Service_Line__c', search.serviceLines),
       inList('Contract_Type__c', search.contractTypes),

@@ -96,6 +96,7 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
 
   async searchAccounts(search: AccountSearch, page: PageRequest): Promise<SearchResult<CrmAccount>> {
     const where = new WhereBuilder()
+      .add('id IN (SELECT value FROM json_each(:ids))', 'ids', search.ids)
       .add('region IN (SELECT value FROM json_each(:regions))', 'regions', search.regions)
       .add('parent_id = :parentId', 'parentId', search.parentId)
       .add('type = :type', 'type', search.type)
@@ -123,6 +124,7 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
       .add('s.is_won = :isWon', 'isWon', search.isWon)
       .add('s.is_closed = :isClosed', 'isClosed', search.isClosed)
       .add('o.account_id = :accountId', 'accountId', search.accountId)
+      .add('o.account_id IN (SELECT value FROM json_each(:accountIds))', 'accountIds', search.accountIds)
       .add('o.delivery_region IN (SELECT value FROM json_each(:regions))', 'regions', search.deliveryRegions)
       .add('o.service_line IN (SELECT value FROM json_each(:serviceLines))', 'serviceLines', search.serviceLines)
       .add('o.contract_type IN (SELECT value FROM json_each(:contractTypes))', 'contractTypes', search.contractTypes)

@@ -2,7 +2,7 @@
  * Builds a system subgraph as a service: its schema, its Apollo Server, and an HTTP server with `/graphql`,
  * `/health` and `/metrics`. Building is separate from listening, so tests start services on free ports.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -15,9 +15,12 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { type HttpHandler, graphqlHttpHandler, sendJson } from '../http/graphqlHttpHandler.js';
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { type HttpHandler, graphqlHttpHandler, sendJson, sendJsonError } from '../http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
 import { Metrics } from '../metrics.js';
+import { type Caller, DEVELOPMENT_CALLER } from '../security/caller.js';
+import { PRINCIPAL_HEADER, type PrincipalVerificationOptions, PrincipalVerifier } from '../security/principalTokens.js';
 import { mergeResolverMaps } from './resolverMaps.js';
 import { scalarResolvers } from './scalars.js';
 
@@ -29,8 +32,10 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
    * @apollo/subgraph, whose own map type is looser, here and only here.
    */
   readonly resolvers: object;
-  /** Builds a fresh context (and fresh DataLoaders) for each request. */
-  readonly context: () => TContext;
+  /** Builds a fresh context (and fresh DataLoaders) for each request, for the caller it acts for. */
+  readonly context: (caller: Caller) => TContext;
+  /** How callers are verified (`psgraph-principal`). @default no keys, none required: every caller is the developer */
+  readonly principals?: PrincipalVerificationOptions;
   /** Registers what the system adapter counts on this service's /metrics. */
   readonly instrument?: (metrics: Metrics) => void;
   /** Further HTTP endpoints (a vendor's webhooks), beside /graphql, /health and /metrics. */
@@ -53,7 +58,7 @@ export interface SubgraphService {
   /** Subscriptions currently open on this subgraph's graphql-ws endpoint. */
   readonly activeSubscriptions: () => number;
   /** A fresh per-request context, as the HTTP handler builds one (tests run operations with it). */
-  readonly createContext: () => BaseContext;
+  readonly createContext: (caller?: Caller) => BaseContext;
   /** Starts Apollo Server and listens; resolves with the GraphQL endpoint URL. */
   listen(port: number, host: string): Promise<string>;
   /** Stops listening after requests in flight finish, then closes the store. */
@@ -82,10 +87,27 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       { requestDidStart: async () => void countRequest() },
     ],
   });
-  const graphql = graphqlHttpHandler({ server: apollo, context: () => options.context(), maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 });
+  const verifier = new PrincipalVerifier(options.principals ?? { required: false, processSigners: ['activation'] });
+  // The verified caller of each HTTP request, from the HTTP stage to the context its operation runs in.
+  const callers = new WeakMap<IncomingMessage, Caller>();
+  const graphql = graphqlHttpHandler({
+    server: apollo,
+    context: (request) => options.context(callers.get(request) ?? DEVELOPMENT_CALLER),
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+  });
+  const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.');
   const httpServer = createHttpServer({
     ...options.routes,
-    '/graphql': graphql,
+    '/graphql': async (request, response) => {
+      const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
+      if ('refused' in identified) {
+        countRefused();
+        sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
+        return;
+      }
+      callers.set(request, identified.caller);
+      return graphql(request, response);
+    },
     '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
     '/metrics': async (_request, response) => {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -100,10 +122,20 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
   metrics.gauge('psgraph_subscriptions_active', 'Subscriptions open on this subgraph (the gateway is its client).', () => activeSubscriptions);
   if (schema.getSubscriptionType()) {
     const server = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: options.maxWebSocketPayloadBytes ?? 64 * 1024 });
-    const cleanup = useServer(
+    const cleanup = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
       {
         schema,
-        context: () => options.context(),
+        // The gateway states the subscriber's principal in the connection parameters; refused: 4403.
+        onConnect: async (ctx) => {
+          const identified = await verifier.identify(ctx.connectionParams?.[PRINCIPAL_HEADER] as string | undefined);
+          if ('refused' in identified) {
+            countRefused();
+            return false;
+          }
+          ctx.extra.caller = identified.caller;
+          return true;
+        },
+        context: (ctx) => options.context(ctx.extra.caller ?? DEVELOPMENT_CALLER),
         onSubscribe: () => void activeSubscriptions++,
         onComplete: () => void activeSubscriptions--,
       },
@@ -119,7 +151,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     apollo: apollo as unknown as ApolloServer<BaseContext>,
     httpServer,
     metrics,
-    createContext: options.context,
+    createContext: (caller = DEVELOPMENT_CALLER) => options.context(caller),
     activeSubscriptions: () => activeSubscriptions,
     async listen(port, host) {
       await apollo.start();

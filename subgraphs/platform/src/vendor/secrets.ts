@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../configError.js';
 
 export class Secret {
   readonly #value: string;

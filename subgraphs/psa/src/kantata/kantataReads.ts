@@ -98,6 +98,7 @@ export class KantataReads implements PsaSystem {
           (!search.serviceLines || search.serviceLines.includes(project.serviceLine)) &&
           (!search.contractTypes || search.contractTypes.includes(project.contractType)) &&
           (search.accountId == null || project.accountId === search.accountId) &&
+          (search.accountIds == null || search.accountIds.includes(project.accountId)) &&
           (search.activeFrom == null || project.endDate >= search.activeFrom) &&
           (search.activeTo == null || project.startDate <= search.activeTo) &&
           (search.startFrom == null || project.startDate >= search.startFrom) &&

@@ -129,6 +129,7 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
       .add('service_line IN (SELECT value FROM json_each(:serviceLines))', 'serviceLines', search.serviceLines)
       .add('contract_type IN (SELECT value FROM json_each(:contractTypes))', 'contractTypes', search.contractTypes)
       .add('account_id = :accountId', 'accountId', search.accountId)
+      .add('account_id IN (SELECT value FROM json_each(:accountIds))', 'accountIds', search.accountIds)
       .add('end_date >= :activeFrom', 'activeFrom', search.activeFrom)
       .add('start_date <= :activeTo', 'activeTo', search.activeTo)
       .add('start_date >= :startFrom', 'startFrom', search.startFrom)

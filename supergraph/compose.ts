@@ -1,10 +1,13 @@
 /**
- * `npm run compose`: writes supergraph/supergraph.graphql from rover.yaml.
- * `npm run compose:check`: exits 1, printing the composition errors or a diff, when the committed file is stale.
+ * `npm run compose`: writes supergraph/supergraph.graphql from rover.yaml, and each audience's supergraph
+ * (supergraph/audiences/<name>.graphql) from it and contracts/audiences/<name>.json.
+ * `npm run compose:check`: exits 1, printing the composition errors or a diff, when a committed file is stale.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { composeSupergraph, readSupergraphConfig } from './composeSupergraph.js';
+import { readAudiences } from '../contracts/audiences.js';
+import { contractSupergraph } from './contracts.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const configPath = `${root}rover.yaml`;
@@ -17,18 +20,36 @@ if ('errors' in outcome) {
   for (const error of outcome.errors) console.error(`  ${error}`);
   process.exit(1);
 }
-if (!check) {
-  await writeFile(outputPath, outcome.supergraphSdl);
-  console.log(`Wrote ${outputPath}`);
-} else {
-  const committed = await readFile(outputPath, 'utf8').catch(() => '');
-  if (committed === outcome.supergraphSdl) {
-    console.log('supergraph/supergraph.graphql is up to date with rover.yaml.');
-  } else {
-    console.error('supergraph/supergraph.graphql is stale: run `npm run compose` and commit the result.');
-    console.error(lineDiff(committed, outcome.supergraphSdl));
-    process.exit(1);
+const audiencesDir = fileURLToPath(new URL('./audiences/', import.meta.url));
+const outputs = new Map<string, string>([[outputPath, outcome.supergraphSdl]]);
+try {
+  for (const audience of readAudiences(`${root}contracts/audiences`)) {
+    outputs.set(`${audiencesDir}${audience.name}.graphql`, contractSupergraph(outcome.supergraphSdl, audience));
   }
+} catch (error) {
+  console.error(`Audience failed: ${(error as Error).message}`);
+  process.exit(1);
+}
+const stray = (await readdir(audiencesDir).catch(() => [] as string[])).map((file) => `${audiencesDir}${file}`).filter((path) => !outputs.has(path));
+if (!check) {
+  await mkdir(audiencesDir, { recursive: true });
+  for (const path of stray) await rm(path);
+  for (const [path, sdl] of outputs) {
+    await writeFile(path, sdl);
+    console.log(`Wrote ${path}`);
+  }
+} else {
+  let stale = stray.length > 0;
+  for (const path of stray) console.error(`${path.slice(root.length)} belongs to no audience: run \`npm run compose\`.`);
+  for (const [path, sdl] of outputs) {
+    const committed = await readFile(path, 'utf8').catch(() => '');
+    if (committed === sdl) continue;
+    stale = true;
+    console.error(`${path.slice(root.length)} is stale: run \`npm run compose\` and commit the result.`);
+    console.error(lineDiff(committed, sdl));
+  }
+  if (stale) process.exit(1);
+  console.log('supergraph/supergraph.graphql and the audiences are up to date with rover.yaml and contracts/audiences.');
 }
 
 /** A minimal line diff (committed → composed), enough to see what changed. */

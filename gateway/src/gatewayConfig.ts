@@ -3,6 +3,7 @@
  * gateway with a message naming the variable and what would be valid.
  */
 import { fileURLToPath } from 'node:url';
+import { AUDIENCES_DIR, type AudienceDefinition, readAudiences } from '../../contracts/audiences.js';
 import { ConfigError, readChoice, readNumber, readPort } from '../../subgraphs/platform/src/config.js';
 import { type DemandControlOptions, loadDemandControlOptions } from './guards/demandControl.js';
 import { type AuthorizationOptions, loadAuthorizationOptions } from './guards/fieldAuthorization.js';
@@ -55,6 +56,16 @@ export interface GatewayConfig {
   readonly demandControl: DemandControlOptions;
   /** How many requests each principal may make (see the rate-limit settings). */
   readonly rateLimits: RateLimitOptions;
+  /**
+   * The audiences served beside `/graphql`, each at its own path with its own filtered schema (defined in
+   * `contracts/audiences/`, built by `npm run compose`); `none` for none. @default every defined audience (PSGRAPH_AUDIENCES, comma-separated)
+   */
+  readonly audiences: readonly AudienceEndpoint[];
+  /**
+   * Whether client users (principals limited to CRM accounts) may use `/graphql`; else they are refused (403) and
+   * use the portal audience, whose documents are trusted ones. @default false (PSGRAPH_GRAPHQL_CLIENT_USERS)
+   */
+  readonly clientUsersOnGraphql: boolean;
   /** Which documents may run on `/graphql`: `off`, `log_unknown`, `safelist` or `require_id`. @default off (PSGRAPH_TRUSTED_DOCUMENTS) */
   readonly trustedDocuments: TrustedDocumentMode;
   /** Manifests of trusted documents in Apollo's format, comma-separated paths. @default none (PSGRAPH_TRUSTED_DOCUMENTS_MANIFESTS) */
@@ -90,6 +101,27 @@ export interface GatewayConfig {
 }
 
 export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL('../../supergraph/supergraph.graphql', import.meta.url));
+const AUDIENCE_SUPERGRAPHS = new URL('../../supergraph/audiences/', import.meta.url);
+
+/** An audience as the gateway serves it: its definition and its supergraph file. */
+export interface AudienceEndpoint extends AudienceDefinition {
+  readonly supergraphPath: string;
+}
+
+function loadAudiences(env: NodeJS.ProcessEnv): AudienceEndpoint[] {
+  const defined = readAudiences(fileURLToPath(AUDIENCES_DIR));
+  const raw = env['PSGRAPH_AUDIENCES'];
+  const wanted = raw === undefined || raw === '' ? defined.map((audience) => audience.name) : raw === 'none' ? [] : raw.split(',').map((name) => name.trim());
+  const unknown = wanted.filter((name) => !defined.some((audience) => audience.name === name));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `PSGRAPH_AUDIENCES names ${unknown.join(', ')}, which contracts/audiences/ does not define (it has ${defined.map((a) => a.name).join(', ') || 'none'}).`,
+    );
+  }
+  return defined
+    .filter((audience) => wanted.includes(audience.name))
+    .map((audience) => ({ ...audience, supergraphPath: fileURLToPath(new URL(`${audience.name}.graphql`, AUDIENCE_SUPERGRAPHS)) }));
+}
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const production = env['NODE_ENV'] === 'production';
@@ -119,6 +151,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     maxTokens: readNumber(env, 'PSGRAPH_MAX_TOKENS', 5_000, 100, 1_000_000),
     demandControl: loadDemandControlOptions(env),
     rateLimits: loadRateLimitOptions(env),
+    audiences: loadAudiences(env),
+    clientUsersOnGraphql: readBoolean(env, 'PSGRAPH_GRAPHQL_CLIENT_USERS') ?? false,
     trustedDocuments: readChoice(env, 'PSGRAPH_TRUSTED_DOCUMENTS', TRUSTED_DOCUMENT_MODES, 'off'),
     trustedDocumentManifests: (env['PSGRAPH_TRUSTED_DOCUMENTS_MANIFESTS'] ?? '')
       .split(',')

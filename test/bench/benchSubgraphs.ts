@@ -13,6 +13,8 @@ export interface BenchHost {
   readonly log: (message: string) => void;
   /** The CPU list the subgraphs are pinned to; undefined on a machine too small to pin. */
   readonly othersCpu: string | undefined;
+  /** Further environment of psgraph's subgraphs (the principal keys they verify with). */
+  readonly psgraphSubgraphEnv?: NodeJS.ProcessEnv;
 }
 
 const PSGRAPH_SYSTEMS = ['crm', 'psa', 'erp', 'billing'] as const;
@@ -40,6 +42,7 @@ export async function startPsgraphSubgraphs(host: BenchHost): Promise<Subgraphs>
     APOLLO_TELEMETRY_DISABLED: '1',
     PSGRAPH_HOST: '127.0.0.1',
     PSGRAPH_DATA_DIR: dataDir,
+    ...host.psgraphSubgraphEnv,
   };
   for (const name of PSGRAPH_SYSTEMS) env[`PSGRAPH_${name.toUpperCase()}_PORT`] = String(ports[name]);
   log(`starting psgraph's four subgraphs (data in ${dataDir}; the first run seeds it)`);

@@ -14,9 +14,19 @@ import { GATEWAY_BUNDLE } from '../../gateway/build.js';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/cli/runtimeFlags.js';
 import { BENCH_DIR, REPO_ROOT } from './benchPaths.js';
 import type { ProcessSpec } from './processes.js';
+import type { BenchSecurity } from './benchSecurity.js';
 import type { WorkloadId } from './workloads.js';
 
-export type ContenderId = 'psgraph' | 'apollo' | 'hive' | 'hive-rust' | 'psgraph-no-auth-forwarding' | 'hive-rust-no-auth-forwarding' | 'psgraph-baseline';
+export type ContenderId =
+  | 'psgraph'
+  | 'apollo'
+  | 'hive'
+  | 'hive-rust'
+  | 'psgraph-no-auth-forwarding'
+  | 'hive-rust-no-auth-forwarding'
+  | 'psgraph-baseline'
+  | 'psgraph-unguarded'
+  | 'psgraph-guarded';
 
 export interface Contender {
   readonly id: ContenderId;
@@ -27,6 +37,8 @@ export interface Contender {
   readonly workloads?: readonly WorkloadId[];
   /** Shown for comparison, not a contender the targets are checked against. */
   readonly informational?: boolean;
+  /** Its clients authenticate with JWTs from the bench's identity provider (every other contender takes any token). */
+  readonly authenticated?: boolean;
   spec(options: SpecOptions): ProcessSpec;
 }
 
@@ -36,6 +48,8 @@ interface SpecOptions {
   readonly cpu?: number;
   /** Pass the client's `authorization` header on to the subgraphs (the unique-authorization workload). */
   readonly forwardAuthorization: boolean;
+  /** The secured gateway's identity and signing settings. */
+  readonly security: BenchSecurity;
 }
 
 /** The environment every gateway gets: nothing of the caller's PSGRAPH_* settings, no telemetry. */
@@ -110,6 +124,24 @@ export const CONTENDERS: readonly Contender[] = [
     workloads: ['standard-auth'],
     informational: true,
     spec: (options) => psgraphSpec('psgraph-no-auth-forwarding', options, { PSGRAPH_FORWARD_HEADERS: 'none' }),
+  },
+  {
+    id: 'psgraph-unguarded',
+    label: 'psgraph, guards off',
+    settings: 'psgraph with demand control off (PSGRAPH_COST_MODE=off) and no identity (the developer principal): the baseline of the guards’ cost',
+    workloads: ['project', 'standard-auth'],
+    informational: true,
+    spec: (options) => psgraphSpec('psgraph-unguarded', options, { PSGRAPH_COST_MODE: 'off' }),
+  },
+  {
+    id: 'psgraph-guarded',
+    label: 'psgraph, guards on',
+    settings:
+      'psgraph with JWT identity (ES256, JWKS file), field authorization, demand control enforcing, and a signed principal on every subgraph request (PSGRAPH_SIGNING_KEY); clients send finance users’ JWTs (distinct ones on d′)',
+    workloads: ['project', 'standard-auth'],
+    informational: true,
+    authenticated: true,
+    spec: (options) => psgraphSpec('psgraph-guarded', options, options.security.gatewayEnv),
   },
   {
     id: 'apollo',

@@ -23,8 +23,8 @@ export interface LoadOptions {
   readonly concurrency: number;
   readonly warmupMs: number;
   readonly windowMs: number;
-  /** Give each request a unique `authorization` header (so no gateway profits from repetition). */
-  readonly uniqueAuthorization?: boolean;
+  /** The `authorization` header of request number `sequence` (e.g. a unique one each, so no gateway profits from repetition). */
+  readonly authorization?: (sequence: number) => string;
   /** Hard bound on requests sent in all. @default 5_000_000 */
   readonly maxRequests?: number;
   /** Deadline of one request. @default 30000 */
@@ -130,7 +130,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const oneRequest = async (): Promise<void> => {
     const index = sequence % options.requests.length;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (options.uniqueAuthorization) headers['authorization'] = `Bearer bench-${process.pid}-${sequence}`;
+    if (options.authorization) headers['authorization'] = options.authorization(sequence);
     sequence++;
     sent++;
     const started = performance.now();

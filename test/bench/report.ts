@@ -68,6 +68,12 @@ export function checkTargets(workloads: readonly WorkloadResult[]): TargetCheck[
     checks.push({ workload: workload.id, target: 'rps ≥ 1.0× best Hive Gateway', value: hiveRatio, met: hiveRatio !== null && hiveRatio >= 1 });
     checks.push({ workload: workload.id, target: 'rps ≥ 3× @apollo/gateway', value: apolloRatio, met: apolloRatio !== null && apolloRatio >= 3 });
     checks.push({ workload: workload.id, target: 'peak RSS ≤ 0.5× Hive Gateway', value: rssRatio, met: rssRatio !== null && rssRatio <= 0.5 });
+    // Identity, field authorization, demand control and signed principals cost at most 10 % of throughput.
+    const guarded = by('psgraph-guarded');
+    const unguarded = by('psgraph-unguarded');
+    const guardsRatio = ok(guarded) && ok(unguarded) ? ratio(guarded.rps, unguarded.rps) : null;
+    if (guardsRatio !== null)
+      checks.push({ workload: workload.id, target: 'rps with guards on ≥ 0.9× guards off', value: guardsRatio, met: guardsRatio >= 0.9 });
   }
   return checks;
 }

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { buildGateway } from '../../gateway/build.js';
 import { BENCH_DIR, REPO_ROOT, RESULTS_DIR } from './benchPaths.js';
+import { createBenchSecurity } from './benchSecurity.js';
 import { type BenchHost, type Subgraphs, startPsgraphSubgraphs, startStandardSubgraphs } from './benchSubgraphs.js';
 import { CONTENDERS, type Contender, baselineContender } from './contenders.js';
 import { prepareBaseline } from './baseline.js';
@@ -90,7 +91,8 @@ await buildGateway();
 if (HAS_TASKSET && othersCpu !== undefined) spawnSync('taskset', ['-cp', othersCpu, String(process.pid)], { stdio: 'ignore' });
 
 const running = new Set<BenchProcess>();
-const benchHost: BenchHost = { running, log, othersCpu };
+const security = await createBenchSecurity();
+const benchHost: BenchHost = { running, log, othersCpu, psgraphSubgraphEnv: security.subgraphEnv };
 const stopAll = async () => Promise.all([...running].map((p) => p.stop()));
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
@@ -263,7 +265,7 @@ async function measureRound(
           concurrency,
           warmupMs: warmupSeconds * 1000,
           windowMs: windowSeconds * 1000,
-          uniqueAuthorization: workload.uniqueAuthorization,
+          ...credentialsOf(contender, workload),
           onWindowStart: async () => {
             subgraphRequestsAtStart = await subgraphs.requestCount();
             cpuAtStart = gateway.cpuSeconds();
@@ -290,6 +292,16 @@ async function measureRound(
   } catch (error) {
     return error as Error;
   }
+}
+
+/**
+ * The credentials a contender's clients send: on the unique-authorization workload a distinct `authorization` per
+ * request; to a gateway that authenticates, JWTs of the bench's identity provider, else any token.
+ */
+function credentialsOf(contender: Contender, workload: Workload): { authorization?: (sequence: number) => string } {
+  if (contender.authenticated) return { authorization: security.authorization(workload.uniqueAuthorization) };
+  if (workload.uniqueAuthorization) return { authorization: (sequence) => `Bearer bench-${process.pid}-${sequence}` };
+  return {};
 }
 
 /** A contender's figures over all its rounds: totals over the total window, percentiles over every latency. */
@@ -343,7 +355,9 @@ async function withGateway<T>(
   body: (url: string, gateway: BenchProcess) => Promise<T>,
 ): Promise<T> {
   const port = await freePort();
-  const gateway = startProcess(contender.spec({ port, supergraphPath, forwardAuthorization, ...(gatewayCpu === undefined ? {} : { cpu: gatewayCpu }) }));
+  const gateway = startProcess(
+    contender.spec({ port, supergraphPath, forwardAuthorization, security, ...(gatewayCpu === undefined ? {} : { cpu: gatewayCpu }) }),
+  );
   running.add(gateway);
   const url = `http://127.0.0.1:${port}/graphql`;
   try {
@@ -352,7 +366,7 @@ async function withGateway<T>(
       async () => {
         const response = await request(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...(contender.authenticated ? { authorization: security.authorization(false)(0) } : {}) },
           body: '{"query":"{ __typename }"}',
           headersTimeout: 2_000,
           bodyTimeout: 2_000,

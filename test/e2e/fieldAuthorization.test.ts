@@ -44,7 +44,8 @@ describe('field authorization', () => {
 
   beforeAll(async () => {
     idp = await IdentityProvider.start();
-    stack = await startStack({ privateData: true, gateway: { identity: loadIdentityOptions(idp.gatewayEnv) } });
+    // Client users on /graphql, to exercise authorization through every path (deployments serve them on /portal/graphql).
+    stack = await startStack({ privateData: true, gateway: { identity: loadIdentityOptions(idp.gatewayEnv), clientUsersOnGraphql: true } });
     const page = await stack.query(
       `{ projects(first: 20, filter: { status: [ACTIVE] }) { nodes { id account { id } assignments { id } } } }`,
       {},

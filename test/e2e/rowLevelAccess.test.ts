@@ -23,7 +23,12 @@ describe('row-level access for client users', () => {
 
   beforeAll(async () => {
     idp = await IdentityProvider.start();
-    stack = await startStack({ privateData: true, signedPrincipals: true, gateway: { identity: loadIdentityOptions(idp.gatewayEnv) } });
+    // Client users on /graphql, to exercise row-level access through every path (deployments serve them on /portal/graphql).
+    stack = await startStack({
+      privateData: true,
+      signedPrincipals: true,
+      gateway: { identity: loadIdentityOptions(idp.gatewayEnv), clientUsersOnGraphql: true },
+    });
     const finance = await as(PERSONAS.finance);
     const open = await stack.query(
       `{ invoices(first: 100, filter: { status: [OPEN] }) { nodes { id account { id } project { id opportunity { id } } } } }`,

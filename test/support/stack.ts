@@ -182,6 +182,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   subgraphUrls['activation'] = activation.url;
   const config: GatewayConfig = {
     ...loadGatewayConfig({}),
+    // The audiences' endpoints only where a suite asks for them: each is a gateway of its own to load.
+    audiences: [],
     port: 0,
     supergraphPath,
     subgraphUrls,

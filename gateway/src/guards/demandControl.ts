@@ -251,8 +251,8 @@ function shapeCost(value: unknown): number {
 }
 
 export interface DemandControlOptions {
-  /** `enforce` refuses operations over their maximum; `measure` only estimates and records. @default enforce (PSGRAPH_COST_MODE) */
-  readonly mode: 'enforce' | 'measure';
+  /** `enforce` refuses operations over their maximum; `measure` only estimates and records; `off` estimates nothing. @default enforce (PSGRAPH_COST_MODE) */
+  readonly mode: 'enforce' | 'measure' | 'off';
   /**
    * The largest estimated cost an operation may have: the portfolio page of 100 projects with the whole unified
    * view is about 30,000; ten aliased such pages are refused. @default 50000 (PSGRAPH_COST_MAX)
@@ -266,7 +266,7 @@ export interface DemandControlOptions {
 
 export function loadDemandControlOptions(env: NodeJS.ProcessEnv): DemandControlOptions {
   const mode = env['PSGRAPH_COST_MODE'] || 'enforce';
-  if (mode !== 'enforce' && mode !== 'measure') throw new ConfigError(`PSGRAPH_COST_MODE=${mode}: expected enforce or measure.`);
+  if (mode !== 'enforce' && mode !== 'measure' && mode !== 'off') throw new ConfigError(`PSGRAPH_COST_MODE=${mode}: expected enforce, measure or off.`);
   const byRole: Record<string, number> = {};
   for (const entry of (env['PSGRAPH_COST_MAX_BY_ROLE'] ?? '').split(',').filter((item) => item.trim())) {
     const [role, max] = entry.split(':').map((part) => part.trim());
@@ -299,13 +299,29 @@ export interface DemandControlPluginOptions {
 
 /** The Apollo Server plugin that estimates (and, enforcing, refuses) before planning, and measures after. */
 export function demandControlPlugin(plugin: DemandControlPluginOptions): ApolloServerPlugin<BaseContext> {
+  if (plugin.options.mode === 'off') return {};
+  // Estimates by operation (and its variables, which may size lists), bounded; a new supergraph is a new model.
+  const estimates = new Map<string, number>();
+  let estimatedWith: CostModel | undefined;
   return {
     async requestDidStart() {
       let estimated: number | undefined;
       return {
-        async didResolveOperation({ schema, document, operation, request, contextValue }) {
+        async didResolveOperation({ schema, document, operation, request, contextValue, queryHash }) {
           if (!operation || operation.operation === 'subscription') return;
-          estimated = estimateCost(schema, plugin.model(), document, operation, request.variables ?? {}, plugin.options);
+          const model = plugin.model();
+          if (model !== estimatedWith) {
+            estimates.clear();
+            estimatedWith = model;
+          }
+          const variables = request.variables ?? {};
+          const key = `${queryHash}\u0000${operation.name?.value ?? ''}${operation.variableDefinitions?.length ? `\u0000${JSON.stringify(variables)}` : ''}`;
+          estimated = estimates.get(key);
+          if (estimated === undefined) {
+            estimated = estimateCost(schema, model, document, operation, variables, plugin.options);
+            if (estimates.size >= 2_000) estimates.delete(estimates.keys().next().value!);
+            estimates.set(key, estimated);
+          }
           const max = maxCostFor(plugin.options, plugin.roles(contextValue));
           if (plugin.options.mode === 'enforce' && estimated > max) {
             plugin.record?.(estimated, undefined);

@@ -101,6 +101,11 @@ export class Identity {
   /** Whether credentials are required at all (a JWT key set or shared tokens are configured). */
   readonly required: boolean;
   private readonly keys: JWTVerifyGetKey | undefined;
+  /**
+   * Tokens verified lately, with their principal, until they expire: a client sends the same token on every
+   * request, and verifying a signature costs more than the rest of the guards together. Bounded.
+   */
+  private readonly verified = new Map<string, Principal>();
 
   constructor(private readonly options: IdentityOptions) {
     this.required = Boolean(options.jwksUrl || options.jwksFile || options.devTokens.length > 0);
@@ -125,6 +130,8 @@ export class Identity {
     const shared = this.options.devTokens.indexOf(token);
     if (shared >= 0) return { principal: unrestrictedPrincipal(`token:${shared + 1}`) };
     if (!this.keys) return { refused: 'The bearer token is not accepted.' };
+    const cached = this.verified.get(token);
+    if (cached && cached.expiresAt !== null && Date.now() < cached.expiresAt + this.options.clockSkewSeconds * 1000) return { principal: cached };
     try {
       const { payload } = await jwtVerify(token, this.keys, {
         algorithms: [...this.options.algorithms],
@@ -133,7 +140,10 @@ export class Identity {
         ...(this.options.issuer ? { issuer: this.options.issuer } : {}),
         ...(this.options.audience ? { audience: this.options.audience } : {}),
       });
-      return { principal: this.principalOf(payload) };
+      const principal = this.principalOf(payload);
+      if (this.verified.size >= 10_000) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, principal);
+      return { principal };
     } catch (error) {
       return { refused: refusal(error) };
     }

@@ -18,7 +18,16 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type DefinitionNode, type DocumentNode, Kind, parse, print, stripIgnoredCharacters } from 'graphql';
+import {
+  type DefinitionNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  Kind,
+  type SelectionSetNode,
+  parse,
+  print,
+  stripIgnoredCharacters,
+} from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { ConfigError } from '../../../subgraphs/platform/src/config.js';
 
@@ -47,6 +56,8 @@ export class TrustedDocuments {
     readonly mode: TrustedDocumentMode,
     operations: readonly ManifestOperation[],
     private readonly log: (message: string) => void = () => {},
+    /** Introspection documents (only `__schema`, `__type`, `__typename`) run in every mode: where introspection is on, the IDE works. */
+    private readonly allowIntrospection = false,
   ) {
     for (const operation of operations) {
       this.byId.set(operation.id, operation.body);
@@ -54,8 +65,17 @@ export class TrustedDocuments {
     }
   }
 
-  /** Reads manifests in Apollo's format; a malformed one stops start-up with the file's name. */
-  static fromManifests(mode: TrustedDocumentMode, files: readonly string[], log?: (message: string) => void): TrustedDocuments {
+  /**
+   * Reads manifests in Apollo's format; a malformed one stops start-up with the file's name. A mode that runs only
+   * listed documents with no manifest at all stops start-up too (`required`), or else runs no document (an
+   * audience defined to require them, served where no manifest was given: it fails closed).
+   */
+  static fromManifests(
+    mode: TrustedDocumentMode,
+    files: readonly string[],
+    options: { log?: (message: string) => void; allowIntrospection?: boolean; required?: boolean } = {},
+  ): TrustedDocuments {
+    const log = options.log ?? (() => {});
     const operations: ManifestOperation[] = [];
     for (const file of files) {
       let manifest: { format?: unknown; version?: unknown; operations?: unknown };
@@ -74,9 +94,10 @@ export class TrustedDocuments {
       }
     }
     if ((mode === 'safelist' || mode === 'require_id') && operations.length === 0) {
-      throw new ConfigError(`Trusted documents mode ${mode} needs a manifest with the operations clients may run.`);
+      if (options.required !== false) throw new ConfigError(`Trusted documents mode ${mode} needs a manifest with the operations clients may run.`);
+      log(`trusted documents ${mode} but no manifest (PSGRAPH_TRUSTED_DOCUMENTS_MANIFESTS): no document runs here`);
     }
-    return new TrustedDocuments(mode, operations, log);
+    return new TrustedDocuments(mode, operations, log, options.allowIntrospection ?? false);
   }
 
   /**
@@ -98,6 +119,7 @@ export class TrustedDocuments {
     }
     const query = body['query'];
     if (this.mode === 'off' || typeof query !== 'string') return { body };
+    if (this.allowIntrospection && isIntrospectionOnly(query)) return { body };
     if (this.mode === 'require_id') {
       return {
         refused: {
@@ -114,6 +136,28 @@ export class TrustedDocuments {
     }
     return { refused: { status: 400, code: ErrorCode.QUERY_NOT_IN_SAFELIST, message: 'This document is not one of the trusted documents.' } };
   }
+}
+
+/** A document whose every operation selects only introspection fields (what an IDE sends to learn the schema). */
+function isIntrospectionOnly(query: string): boolean {
+  let parsed: DocumentNode;
+  try {
+    parsed = parse(query, { maxTokens: 2_000 });
+  } catch {
+    return false;
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of parsed.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const onlyIntrospection = (set: SelectionSetNode, seen: Set<string>): boolean =>
+    set.selections.every((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value.startsWith('__');
+      if (selection.kind === Kind.INLINE_FRAGMENT) return onlyIntrospection(selection.selectionSet, seen);
+      const fragment = fragments.get(selection.name.value);
+      if (!fragment || seen.has(fragment.name.value)) return false;
+      return onlyIntrospection(fragment.selectionSet, new Set([...seen, fragment.name.value]));
+    });
+  const operations = parsed.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+  return operations.length > 0 && operations.every((operation) => operation.operation === 'query' && onlyIntrospection(operation.selectionSet, new Set()));
 }
 
 /** Apollo's normalization: operations, then fragments, each sorted by name; printed without ignored characters. */

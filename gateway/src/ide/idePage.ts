@@ -42,7 +42,8 @@ query FirstProject {
 }
 `;
 
-function page(graphqlPath: string): string {
+/** The IDE's page for the endpoint at `graphqlPath`, opening with `firstQuery`. */
+export function idePage(graphqlPath: string, firstQuery: string = FIRST_QUERY): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -60,14 +61,15 @@ function page(graphqlPath: string): string {
 <script>
   const fetcher = GraphiQL.createFetcher({ url: new URL(${JSON.stringify(graphqlPath)}, location.href).href });
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, { fetcher, defaultQuery: ${JSON.stringify(FIRST_QUERY)}, defaultEditorToolsVisibility: true }),
+    React.createElement(GraphiQL, { fetcher, defaultQuery: ${JSON.stringify(firstQuery)}, defaultEditorToolsVisibility: true }),
   );
 </script>
 </body>
 </html>`;
 }
 
-export function ideHandlers(graphqlPath: string): Record<string, HttpHandler> {
+/** The IDE's static files (shared by every endpoint's page). */
+export function ideAssetHandlers(): Record<string, HttpHandler> {
   const cache = new Map<string, Buffer>();
   const handlers: Record<string, HttpHandler> = {};
   for (const [path, [file, contentType]] of Object.entries(ASSETS)) {
@@ -81,10 +83,5 @@ export function ideHandlers(graphqlPath: string): Record<string, HttpHandler> {
       response.end(body);
     };
   }
-  const html = Buffer.from(page(graphqlPath));
-  handlers['/'] = async (_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': html.length });
-    response.end(html);
-  };
   return handlers;
 }

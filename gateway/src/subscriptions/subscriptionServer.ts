@@ -5,7 +5,7 @@
  * detect dead peers. Apollo Server's plugins do not run here, so authentication, validation and the query
  * limits are applied in `onConnect`/`onSubscribe`, and errors are formatted (and masked) in `onNext`.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import {
   type ExecutionResult,
   GraphQLError,
@@ -19,15 +19,15 @@ import {
   validate,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import type { AuthorizationDecision } from '../guards/fieldAuthorization.js';
 import type { Identification, Principal } from '../guards/identity.js';
 import type { SubscriptionBridge, SubscriptionClientContext } from './subscriptionBridge.js';
 
 export interface SubscriptionServerOptions {
-  readonly httpServer: Server;
-  readonly path: string;
+  /** The endpoint's WebSocket server (the gateway routes each upgrade to it by path; it enforces `maxPayload`). */
+  readonly webSocketServer: WebSocketServer;
   readonly schema: () => GraphQLSchema | undefined;
   readonly bridge: SubscriptionBridge;
   /** Who the caller is (closes 4403 when refused); the connection ends (4403) when the credentials expire. */
@@ -49,8 +49,6 @@ export interface SubscriptionServerOptions {
   /** Most lexical tokens a subscription document may have. */
   readonly maxTokens: number;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  /** Largest frame accepted; larger ones close the socket with 1009. */
-  readonly maxPayloadBytes: number;
   /** Ping interval; a peer that does not answer is terminated. */
   readonly keepAliveMs: number;
   /** Time allowed between connecting and `connection_init` (then 4408). */
@@ -65,7 +63,7 @@ export interface SubscriptionServer {
 }
 
 export function attachSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
-  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: options.maxPayloadBytes });
+  const { webSocketServer } = options;
   const format = (errors: readonly GraphQLError[] | undefined) => errors?.map((error) => options.formatError(error.toJSON(), error));
   const cleanup = useServer<Record<string, unknown> | undefined, { authorization?: string | undefined; principal?: Principal; expiry?: NodeJS.Timeout }>(
     {

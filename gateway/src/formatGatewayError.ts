@@ -25,7 +25,8 @@ export function createErrorFormatter(production: boolean) {
       for (const key of ['limit', 'maximum']) extensions[key] = original.extensions[key];
     }
     // graphql-js's token limit is a parse error to Apollo Server; to clients it is a limit like depth and aliases.
-    if (/Document contains more than \d+ tokens/.test(formatted.message)) extensions['code'] = ErrorCode.QUERY_TOO_COMPLEX;
+    // (graphql-js 16 words it "more that 5000 tokens"; both spellings are matched.)
+    if (/Document contains more (?:than|that) \d+ tokens/.test(formatted.message)) extensions['code'] = ErrorCode.QUERY_TOO_COMPLEX;
     // Federation tags subgraph errors that had no code DOWNSTREAM_SERVICE_ERROR: the subgraph did not say
     // what went wrong, so it is as unexpected as an error without code.
     let code = typeof extensions['code'] === 'string' ? (extensions['code'] as string) : ErrorCode.INTERNAL_SERVER_ERROR;

@@ -14,13 +14,24 @@ export function operationResolutionPlugin(): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, request, document }) {
+        async didResolveOperation({ operation, request, document, schema }) {
           const operationName = request.operationName;
           if (!operation) {
             const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
             throw operationName
               ? badRequest(ErrorCode.UNKNOWN_OPERATION_NAME, `Unknown operation named "${operationName}".`)
               : badRequest(ErrorCode.OPERATION_NAME_REQUIRED, `The document has ${operations.length} operations: name the one to run in "operationName".`);
+          }
+          // An audience's schema may have no mutations or subscriptions at all (the reporting audience): asking for
+          // them is a document that does not validate against this endpoint's schema.
+          const root =
+            operation.operation === 'mutation'
+              ? schema.getMutationType()
+              : operation.operation === 'subscription'
+                ? schema.getSubscriptionType()
+                : schema.getQueryType();
+          if (!root) {
+            throw badRequest(ErrorCode.GRAPHQL_VALIDATION_FAILED, `This endpoint's schema has no ${operation.operation} operations.`);
           }
           if (operation.operation === 'subscription') {
             throw badRequest(

@@ -100,7 +100,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
           document = parse(payload.query, { maxTokens: options.maxTokens });
         } catch (error) {
           const message = (error as Error).message;
-          const code = /Document contains more than \d+ tokens/.test(message) ? ErrorCode.QUERY_TOO_COMPLEX : ErrorCode.GRAPHQL_PARSE_FAILED;
+          const code = /Document contains more (?:than|that) \d+ tokens/.test(message) ? ErrorCode.QUERY_TOO_COMPLEX : ErrorCode.GRAPHQL_PARSE_FAILED;
           return [new GraphQLError(message, { extensions: { code } })];
         }
         const errors = validate(schema, document, [...specifiedRules, ...options.validationRules]);

@@ -24,6 +24,13 @@ export type HttpHandler = (request: IncomingMessage, response: ServerResponse) =
 
 export function graphqlHttpHandler<TContext extends BaseContext>(options: GraphQLHttpHandlerOptions<TContext>): HttpHandler {
   return async (request, response) => {
+    // GraphQL over HTTP has two methods; any other is answered before the body is read.
+    const method = (request.method ?? 'GET').toUpperCase();
+    if (method !== 'GET' && method !== 'POST') {
+      response.setHeader('allow', 'GET, POST');
+      sendJsonError(response, 405, ErrorCode.BAD_REQUEST, `GraphQL is served over GET and POST, not ${method}.`);
+      return;
+    }
     const body = await readBody(request, options.maxBodyBytes);
     if (body === TOO_LARGE) {
       sendJsonError(response, 413, ErrorCode.REQUEST_TOO_LARGE, `Request body exceeds the limit of ${options.maxBodyBytes} bytes.`);
@@ -56,7 +63,7 @@ export function graphqlHttpHandler<TContext extends BaseContext>(options: GraphQ
     const queryIndex = url.indexOf('?');
     const result = await options.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: {
-        method: (request.method ?? 'GET').toUpperCase(),
+        method,
         headers,
         search: queryIndex >= 0 ? url.slice(queryIndex) : '',
         body: parsedBody,

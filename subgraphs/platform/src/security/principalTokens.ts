@@ -20,6 +20,7 @@ import {
   SignJWT,
   UnsecuredJWT,
   createLocalJWKSet,
+  decodeJwt,
   decodeProtectedHeader,
   importJWK,
   jwtVerify,
@@ -73,7 +74,8 @@ export function loadSigningSettings(env: NodeJS.ProcessEnv = process.env): Signi
 
 /** Signs principals with this process's own key (`PSGRAPH_SIGNING_KEY`, a private JWK with a `kid`). */
 export class PrincipalSigner {
-  private readonly cache = new Map<string, { token: string; expiresAt: number }>();
+  /** Tokens by statement, as promises: the parallel fetches of one request wait for one signature, not one each. */
+  private readonly cache = new Map<string, { token: Promise<string>; expiresAt: number }>();
 
   private constructor(
     readonly kid: string,
@@ -112,14 +114,16 @@ export class PrincipalSigner {
     const cached = this.cache.get(key);
     if (cached && cached.expiresAt - now > RENEW_BEFORE_SECONDS * 1000) return cached.token;
     const expiresAt = Math.min(now + LIFETIME_SECONDS * 1000, notAfter ?? Number.POSITIVE_INFINITY);
-    const token = await new SignJWT(claimsOf(statement))
+    const token = new SignJWT(claimsOf(statement))
       .setProtectedHeader({ alg: this.algorithm, kid: this.kid })
       .setAudience(AUDIENCE)
       .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(Math.floor(expiresAt / 1000))
       .sign(this.key);
-    if (this.cache.size > 10_000) this.cache.clear();
+    if (this.cache.size >= 10_000) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { token, expiresAt });
+    // A failed signature is not kept: the next request signs again.
+    token.catch(() => this.cache.get(key)?.token === token && this.cache.delete(key));
     return token;
   }
 }
@@ -179,7 +183,8 @@ export type CallerIdentification = { readonly caller: Caller } | { readonly refu
 /** Verifies `psgraph-principal` headers into callers, caching each token's outcome until it expires. */
 export class PrincipalVerifier {
   private readonly keys: JWTVerifyGetKey | undefined;
-  private readonly verified = new Map<string, { caller: Caller; expiresAt: number }>();
+  /** Outcomes by token, as promises: the concurrent requests of one principal wait for one verification. */
+  private readonly verified = new Map<string, { outcome: Promise<CallerIdentification>; expiresAt: number }>();
 
   constructor(private readonly options: PrincipalVerificationOptions) {
     this.keys = options.keys ? createLocalJWKSet(options.keys) : undefined;
@@ -189,7 +194,18 @@ export class PrincipalVerifier {
     const token = Array.isArray(header) ? header[0] : header;
     if (!token) return this.options.required ? { refused: 'A verified principal is required: call through the gateway.' } : { caller: DEVELOPMENT_CALLER };
     const cached = this.verified.get(token);
-    if (cached && cached.expiresAt > Date.now()) return { caller: cached.caller };
+    if (cached && cached.expiresAt > Date.now()) return cached.outcome;
+    const outcome = this.verify(token);
+    // Kept until the token's expiry once verified (a refusal is not kept: it costs its sender, not others).
+    if (this.verified.size >= 10_000) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { outcome, expiresAt: Date.now() + 5_000 });
+    const settled = await outcome;
+    if ('caller' in settled) this.verified.set(token, { outcome, expiresAt: expiryOf(token) });
+    else this.verified.delete(token);
+    return settled;
+  }
+
+  private async verify(token: string): Promise<CallerIdentification> {
     let algorithm: string | undefined;
     try {
       algorithm = decodeProtectedHeader(token).alg;
@@ -213,13 +229,20 @@ export class PrincipalVerifier {
         algorithms: ['EdDSA', 'ES256'],
         requiredClaims: ['exp', 'sub'],
       });
-      const caller = callerOf(payload, this.options.processSigners.includes(protectedHeader.kid ?? ''));
-      if (this.verified.size > 10_000) this.verified.clear();
-      this.verified.set(token, { caller, expiresAt: (payload.exp ?? 0) * 1000 });
-      return { caller };
+      return { caller: callerOf(payload, this.options.processSigners.includes(protectedHeader.kid ?? '')) };
     } catch {
       return { refused: 'The principal token is not valid (signature, signer, audience or expiry).' };
     }
+  }
+}
+
+/** When a token (already verified) expires, in ms. */
+function expiryOf(token: string): number {
+  try {
+    const exp = decodeJwt(token).exp;
+    return typeof exp === 'number' ? exp * 1000 : 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -92,7 +92,16 @@ function psgraphSpec(
     command: process.execPath,
     args: [...psgraphNodeFlags, bundle],
     cwd: root,
-    env: { ...baseEnv(), PSGRAPH_HOST: '127.0.0.1', PSGRAPH_GATEWAY_PORT: String(port), PSGRAPH_SUPERGRAPH_PATH: supergraphPath, ...experimentEnv, ...env },
+    // The bench's subgraphs do not require a signed principal (benchSecurity.ts), so a gateway without a key may run.
+    env: {
+      ...baseEnv(),
+      PSGRAPH_REQUIRE_PRINCIPAL: 'false',
+      PSGRAPH_HOST: '127.0.0.1',
+      PSGRAPH_GATEWAY_PORT: String(port),
+      PSGRAPH_SUPERGRAPH_PATH: supergraphPath,
+      ...experimentEnv,
+      ...env,
+    },
     ...(cpu === undefined ? {} : { cpu }),
   };
 }

@@ -79,6 +79,8 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
   const port = await freePort();
   const gateway = runTypeScript('gateway/src/cli/gateway.ts', {
     NODE_ENV: 'production',
+    // Its in-process subgraphs take unsigned requests (no principal keys given), so the gateway needs no key.
+    PSGRAPH_REQUIRE_PRINCIPAL: 'false',
     PSGRAPH_GATEWAY_PORT: String(port),
     PSGRAPH_CRM_URL: urls['crm']!,
     PSGRAPH_PSA_URL: urls['psa']!,

@@ -91,10 +91,18 @@ export class PrincipalSigner {
     return new PrincipalSigner(jwk.kid, algorithm, await importJWK(jwk, algorithm));
   }
 
-  /** The signer configured by `PSGRAPH_SIGNING_KEY` (or `_FILE`), if any. */
+  /**
+   * The signer configured by `PSGRAPH_SIGNING_KEY` (or `_FILE`), if any. Where the subgraphs require signed
+   * principals (production), a signer without its key would be refused on every call: it stops here instead.
+   */
   static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<PrincipalSigner | undefined> {
     const secret = loadSigningSettings(env).signingKey;
-    if (!secret) return undefined;
+    if (!secret) {
+      if (principalRequired(env)) {
+        throw new ConfigError('The subgraphs require a signed principal (production), but PSGRAPH_SIGNING_KEY is not set (npm run keys writes it).');
+      }
+      return undefined;
+    }
     let jwk: JWK;
     try {
       jwk = JSON.parse(secret.reveal()) as JWK;
@@ -154,11 +162,7 @@ export function loadPrincipalVerificationOptions(env: NodeJS.ProcessEnv = proces
     }
     if (keys.keys.some((key) => key.d !== undefined)) throw new ConfigError('PSGRAPH_PRINCIPAL_KEYS holds a private key: give the subgraphs public keys only.');
   }
-  const required = env['PSGRAPH_REQUIRE_PRINCIPAL'];
-  if (required !== undefined && required !== '' && required !== 'true' && required !== 'false') {
-    throw new ConfigError(`PSGRAPH_REQUIRE_PRINCIPAL=${required}: expected true or false.`);
-  }
-  const isRequired = required === 'true' || ((required === undefined || required === '') && env['NODE_ENV'] === 'production');
+  const isRequired = principalRequired(env);
   if (isRequired && !keys) throw new ConfigError("A principal is required (production) but PSGRAPH_PRINCIPAL_KEYS is not set: give the signers' public keys.");
   return {
     ...(keys ? { keys } : {}),
@@ -234,6 +238,15 @@ export class PrincipalVerifier {
       return { refused: 'The principal token is not valid (signature, signer, audience or expiry).' };
     }
   }
+}
+
+/** PSGRAPH_REQUIRE_PRINCIPAL: true in production unless set. */
+function principalRequired(env: NodeJS.ProcessEnv): boolean {
+  const required = env['PSGRAPH_REQUIRE_PRINCIPAL'];
+  if (required !== undefined && required !== '' && required !== 'true' && required !== 'false') {
+    throw new ConfigError(`PSGRAPH_REQUIRE_PRINCIPAL=${required}: expected true or false.`);
+  }
+  return required === 'true' || ((required === undefined || required === '') && env['NODE_ENV'] === 'production');
 }
 
 /** When a token (already verified) expires, in ms. */

@@ -241,13 +241,22 @@ function argumentValue(node: FieldNode, definition: GraphQLField<unknown, unknow
  * a scalar nothing; the root (`data`) itself is not counted, as the estimate does not count the root type.
  */
 export function actualCost(data: unknown): number {
-  return data !== null && typeof data === 'object' ? Object.values(data).reduce((sum: number, value) => sum + shapeCost(value), 0) : 0;
+  return data !== null && typeof data === 'object' ? shapeCost(data) - 1 : 0;
 }
 
-function shapeCost(value: unknown): number {
-  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + shapeCost(item), 0);
-  if (value !== null && typeof value === 'object') return 1 + Object.values(value).reduce((sum: number, child) => sum + shapeCost(child), 0);
-  return 0;
+// Runs on every response, so it walks with plain loops: no array per object (Object.values) for the collector.
+function shapeCost(value: object): number {
+  if (Array.isArray(value)) {
+    let sum = 0;
+    for (const item of value as unknown[]) if (item !== null && typeof item === 'object') sum += shapeCost(item);
+    return sum;
+  }
+  let sum = 1;
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child !== null && typeof child === 'object') sum += shapeCost(child);
+  }
+  return sum;
 }
 
 export interface DemandControlOptions {

@@ -89,6 +89,11 @@ export const ErrorCode = {
    * `extensions.system` names it; an operator fixes the integration user, not the caller.
    */
   SYSTEM_PERMISSION_DENIED: 'SYSTEM_PERMISSION_DENIED',
+  /**
+   * The system of record configured for this subgraph does not take this operation through psgraph (yet): make the
+   * change in the system itself. `extensions.system` names it.
+   */
+  SYSTEM_OPERATION_UNSUPPORTED: 'SYSTEM_OPERATION_UNSUPPORTED',
   /** The gateway is shutting down or has no supergraph loaded yet (HTTP 503). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected. In production its message is masked as "Unexpected error." */

@@ -13,6 +13,9 @@ export const psaCodegen: SubgraphCodegen = {
     Milestone: '../psaPort.js#PsaMilestone',
     ResourceRequest: '../psaPort.js#PsaResourceRequest',
     Assignment: '../psaPort.js#PsaAssignment',
+    Timesheet: '../psaDeliveryPort.js#PsaTimesheet',
+    TimeEntry: '../psaDeliveryPort.js#PsaTimeEntry',
+    Expense: '../psaDeliveryPort.js#PsaExpense',
     Account: `${PLATFORM}#EntityReference`,
   },
 };

@@ -3,10 +3,13 @@
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
 import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
+import type { PsaDelivery } from './psaDeliveryPort.js';
 import type { PsaSystem, PsaWrites } from './psaPort.js';
 
-export function createPsaLoaders(psa: PsaSystem) {
+export function createPsaLoaders(psa: PsaSystem, delivery: PsaDelivery) {
   return {
+    timesheetById: recordLoader((ids: readonly string[]) => delivery.timesheetsById(ids)),
+    timeEntriesByTimesheetId: listLoader((ids: readonly string[]) => delivery.timeEntriesByTimesheetId(ids)),
     projectById: recordLoader((ids: readonly string[]) => psa.projectsById(ids)),
     resourceById: recordLoader((ids: readonly string[]) => psa.resourcesById(ids)),
     milestonesByProjectId: listLoader((ids: readonly string[]) => psa.milestonesByProjectId(ids)),
@@ -26,6 +29,8 @@ export interface PsaContext {
   readonly caller: Caller;
   readonly psa: PsaSystem;
   readonly writes: PsaWrites;
+  /** Timesheets, expenses and milestone approvals (staff only). */
+  readonly delivery: PsaDelivery;
   /** Not readonly: a subscription keeps one context for its lifetime and gives each event fresh loaders. */
   loaders: PsaLoaders;
 }

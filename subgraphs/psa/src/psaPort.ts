@@ -8,6 +8,7 @@
  * keeps it (`time_in_minutes`), so sums stay exact until the resolver turns them into hours.
  */
 import type { PageRequest, SearchResult, SystemAdapter } from '../../platform/src/index.js';
+import type { PsaDelivery } from './psaDeliveryPort.js';
 
 export type { SearchResult };
 
@@ -217,4 +218,9 @@ export interface PsaWrites {
  * The PSA as the subgraph runs over it: the port, and where its business events (`resource_request.created`,
  * `assignment.confirmed`) come from — the sandbox's outbox, or Kantata's changes, polled.
  */
-export type PsaAdapter = SystemAdapter<PsaSystem & PsaWrites>;
+export type PsaAdapter = SystemAdapter<PsaPort>;
+
+/** Everything the PSA subgraph asks of the PSA: its reads, activation's writes, and delivery (psaDeliveryPort.ts). */
+export interface PsaPort extends PsaSystem, PsaWrites {
+  readonly delivery: PsaDelivery;
+}

@@ -12,8 +12,9 @@ import { openKantataPsa } from './kantata/kantataAdapter.js';
 import type { PsaSystemConfig } from './psaConfig.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
-import { psaFor, psaWritesFor } from './psaAccess.js';
-import type { PsaAdapter, PsaSystem, PsaWrites } from './psaPort.js';
+import { psaDeliveryFor, psaFor, psaWritesFor } from './psaAccess.js';
+import type { PsaAdapter, PsaPort } from './psaPort.js';
+import { psaDeliveryResolvers } from './psaDeliveryResolvers.js';
 import { psaResolvers } from './psaResolvers.js';
 import { psaSubscriptionResolvers } from './psaSubscriptions.js';
 import { openSandboxPsa } from './sandbox/sandboxPsa.js';
@@ -26,7 +27,7 @@ export interface PsaSubgraphOptions extends SandboxSubgraphOptions {
 }
 
 export interface PsaSubgraph extends SubgraphService {
-  readonly psa: PsaSystem & PsaWrites;
+  readonly psa: PsaPort;
   readonly adapter: PsaAdapter;
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus (tests wait on it). */
@@ -56,11 +57,12 @@ export function createPsaSubgraph(options: PsaSubgraphOptions, adapter: PsaAdapt
   const service = createSubgraphService<PsaContext>({
     name: 'psa',
     typeDefs: psaTypeDefs,
-    resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaSubscriptionResolvers(bus)),
+    resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaDeliveryResolvers, psaSubscriptionResolvers(bus)),
     // Each request sees the PSA as its caller may (row-level access).
     context: (caller) => {
       const visible = psaFor(caller, psa);
-      return { caller, psa: visible, writes: psaWritesFor(caller, psa), loaders: createPsaLoaders(visible) };
+      const delivery = psaDeliveryFor(caller, psa.delivery);
+      return { caller, psa: visible, writes: psaWritesFor(caller, psa), delivery, loaders: createPsaLoaders(visible, delivery) };
     },
     ...(options.principals ? { principals: options.principals } : {}),
     instrument: (metrics) => adapter.instrument(metrics),

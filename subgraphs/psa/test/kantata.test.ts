@@ -113,6 +113,19 @@ describe('the Kantata adapter', () => {
     expect(() => loadPsaSystemConfig({ PSGRAPH_PSA_SYSTEM: 'certinia' })).toThrow(/PSGRAPH_PSA_SYSTEM/);
   });
 
+  it('answers SYSTEM_OPERATION_UNSUPPORTED naming Kantata for delivery approvals, without calling Kantata', async () => {
+    const adapter = open('delivery');
+    await adapter.port.projectsById([world.projects[0]!.id]);
+    const before = wire.apiRequests;
+    for (const call of [() => adapter.port.delivery.approveTimesheet('60000001'), () => adapter.port.delivery.searchTimesheets({}, { limit: 20, offset: 0 })]) {
+      await expect(call()).rejects.toMatchObject({
+        message: expect.stringMatching(/over Kantata is not supported by psgraph yet: do it in Kantata itself\.$/),
+        extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, system: 'Kantata' },
+      });
+    }
+    expect(wire.apiRequests).toBe(before);
+  });
+
   it('answers SYSTEM_PERMISSION_DENIED naming Kantata, once and without the token, when the token is revoked mid-run', async () => {
     const adapter = open('token');
     const id = world.projects[0]!.id;

@@ -199,7 +199,7 @@ describe('PSA sandbox at the default seed volume', () => {
       probe(() => expect(() => insertSheet(1, sheet.resource_id, sheet.project_id, sheet.week_start)).toThrow(/UNIQUE constraint failed/));
     });
 
-    it('moves a timesheet OPEN → SUBMITTED → APPROVED only, with an approval date', () => {
+    it('moves a timesheet OPEN → SUBMITTED → APPROVED with an approval date, and back to OPEN only to correct it', () => {
       const sheetId = ids("SELECT id FROM timesheet WHERE status = 'OPEN' LIMIT 1")[0]!;
       const setStatus = (status: string, approvedOn: string | null = null) =>
         db().prepare('UPDATE timesheet SET status = ?, approved_on = ? WHERE id = ?').run(status, approvedOn, sheetId);
@@ -208,7 +208,10 @@ describe('PSA sandbox at the default seed volume', () => {
         setStatus('SUBMITTED');
         expect(() => setStatus('APPROVED')).toThrow(/CHECK constraint failed/);
         setStatus('APPROVED', '2026-10-30');
-        expect(() => setStatus('OPEN')).toThrow(/status cannot go from APPROVED to OPEN/);
+        expect(() => setStatus('REJECTED', '2026-10-30')).toThrow(/status cannot go from APPROVED to REJECTED/);
+        expect(() => setStatus('SUBMITTED', '2026-10-30')).toThrow(/status cannot go from APPROVED to SUBMITTED/);
+        expect(() => setStatus('OPEN', '2026-10-30')).toThrow(/CHECK constraint failed/);
+        setStatus('OPEN');
       });
     });
 

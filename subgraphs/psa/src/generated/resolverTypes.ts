@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { Money as MoneyModel, EntityReference as EntityReferenceModel } from '../../../platform/src/index.js';
 import type { PsaProject as PsaProjectModel, PsaResource as PsaResourceModel, PsaRole as PsaRoleModel, PsaMilestone as PsaMilestoneModel, PsaResourceRequest as PsaResourceRequestModel, PsaAssignment as PsaAssignmentModel } from '../psaPort.js';
+import type { PsaTimesheet as PsaTimesheetModel, PsaTimeEntry as PsaTimeEntryModel, PsaExpense as PsaExpenseModel } from '../psaDeliveryPort.js';
 import type { PsaContext } from '../psaLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -65,6 +66,21 @@ export type ContractType =
   | 'RETAINER'
   | 'TIME_AND_MATERIALS';
 
+export type CreateExpenseInput = {
+  /** The amount paid, in its own currency (which need not be the project's). */
+  readonly amount: Scalars['Decimal']['input'];
+  readonly billable: Scalars['Boolean']['input'];
+  readonly category: ExpenseCategory;
+  readonly currency: CurrencyCode;
+  readonly description: Scalars['String']['input'];
+  readonly incurredOn: Scalars['Date']['input'];
+  readonly projectId: Scalars['ID']['input'];
+  /** Where the receipt is kept (a document ID or URL). */
+  readonly receiptRef?: InputMaybe<Scalars['String']['input']>;
+  /** PSA ID of the consultant who incurred it (staffed on the project). */
+  readonly resourceId: Scalars['ID']['input'];
+};
+
 export type CreateProjectInput = {
   /** The client's 18-character Salesforce Account ID. */
   readonly accountId: Scalars['ID']['input'];
@@ -92,6 +108,67 @@ export type CurrencyCode =
 export type DateRange = {
   readonly from?: InputMaybe<Scalars['Date']['input']>;
   readonly to?: InputMaybe<Scalars['Date']['input']>;
+};
+
+export type Expense = {
+  readonly __typename?: 'Expense';
+  readonly amount: Money;
+  readonly approvedOn?: Maybe<Scalars['Date']['output']>;
+  readonly billable: Scalars['Boolean']['output'];
+  readonly category: ExpenseCategory;
+  readonly description: Scalars['String']['output'];
+  readonly id: Scalars['ID']['output'];
+  readonly incurredOn: Scalars['Date']['output'];
+  readonly project: Project;
+  readonly receiptRef?: Maybe<Scalars['String']['output']>;
+  readonly resource: Resource;
+  readonly status: ExpenseStatus;
+  readonly statusReason?: Maybe<Scalars['String']['output']>;
+  /** How many times it has been approved; postings to ERP are keyed by expense and version. */
+  readonly version: Scalars['Int']['output'];
+};
+
+export type ExpenseCategory =
+  | 'LODGING'
+  | 'MEALS'
+  | 'OTHER'
+  | 'SOFTWARE'
+  | 'SUBCONTRACTOR'
+  | 'TRAVEL';
+
+export type ExpenseConnection = {
+  readonly __typename?: 'ExpenseConnection';
+  readonly edges: ReadonlyArray<ExpenseEdge>;
+  readonly nodes: ReadonlyArray<Expense>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+export type ExpenseEdge = {
+  readonly __typename?: 'ExpenseEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Expense;
+};
+
+export type ExpenseFilter = {
+  readonly projectId?: InputMaybe<Scalars['ID']['input']>;
+  readonly resourceId?: InputMaybe<Scalars['ID']['input']>;
+  readonly status?: InputMaybe<ReadonlyArray<ExpenseStatus>>;
+};
+
+export type ExpenseStatus =
+  | 'APPROVED'
+  | 'DRAFT'
+  | 'REJECTED'
+  | 'SUBMITTED';
+
+export type LogTimeInput = {
+  /** PSA ID of a confirmed assignment: the consultant, project, role and rates the time is booked on. */
+  readonly assignmentId: Scalars['ID']['input'];
+  readonly billable?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Decimal hours, in whole minutes (0.25 = 15 minutes); more than 0 and at most 24. */
+  readonly hours: Scalars['Float']['input'];
+  readonly workDate: Scalars['Date']['input'];
 };
 
 export type Milestone = {
@@ -127,16 +204,77 @@ export type Money = {
  */
 export type Mutation = {
   readonly __typename?: 'Mutation';
+  /** SUBMITTED → APPROVED with a new version, emitting `expense.approved`; idempotent. */
+  readonly approveExpense: Expense;
+  /** COMPLETED → APPROVED_FOR_BILLING (billable milestones), emitting `milestone.approved_for_billing`; idempotent. */
+  readonly approveMilestoneForBilling: Milestone;
+  /** SUBMITTED → APPROVED with a new version, emitting `timesheet.approved` (its entries, to post to ERP); idempotent. */
+  readonly approveTimesheet: Timesheet;
   /** Cancels the project's open and held requests; fulfilled ones stand. Returns all the project's requests. */
   readonly cancelResourceRequests: ReadonlyArray<ResourceRequest>;
+  /** PLANNED → COMPLETED on its actual date, emitting `milestone.completed`; a milestone already completed is returned as it is. */
+  readonly completeMilestone: Milestone;
   /** Confirms a tentative assignment (its request becomes fulfilled) and emits `assignment.confirmed`; idempotent. */
   readonly confirmAssignment: Assignment;
+  /** Changes an entry of an open timesheet; time on a submitted or approved timesheet is locked (reopen it first). */
+  readonly correctTimeEntry: TimeEntry;
+  /** Records an expense (DRAFT) by a consultant staffed on the project. Not idempotent. */
+  readonly createExpense: Expense;
   /** Creates a project (Kantata workspace) whose external reference is the canonical ID; CONFLICT when one exists. */
   readonly createPsaProject: Project;
   /** Opens one staffing request per entry (status OPEN), each emitting `resource_request.created`. Not idempotent. */
   readonly createResourceRequests: ReadonlyArray<ResourceRequest>;
   /** Hard-deletes a project nobody is staffed on, with its requests (Kantata DELETE); false when there is none. */
   readonly deletePsaProject: Scalars['Boolean']['output'];
+  /** Books time on a confirmed assignment, in the consultant's open timesheet for that week (opened if none). Not idempotent. */
+  readonly logTime: TimeEntry;
+  /** SUBMITTED → REJECTED; idempotent. */
+  readonly rejectExpense: Expense;
+  /** SUBMITTED → REJECTED, emitting `timesheet.rejected`; idempotent. */
+  readonly rejectTimesheet: Timesheet;
+  /** REJECTED → DRAFT, or APPROVED → DRAFT to correct it, emitting `expense.unapproved`; idempotent. */
+  readonly reopenExpense: Expense;
+  /** REJECTED → OPEN, or APPROVED → OPEN to correct it, emitting `timesheet.unapproved` (what was posted is reversed); idempotent. */
+  readonly reopenTimesheet: Timesheet;
+  /** DRAFT → SUBMITTED; idempotent. */
+  readonly submitExpense: Expense;
+  /** OPEN → SUBMITTED, emitting `timesheet.submitted`; idempotent. */
+  readonly submitTimesheet: Timesheet;
+  /** APPROVED_FOR_BILLING → COMPLETED, emitting `milestone.billing_approval_withdrawn`; idempotent. */
+  readonly withdrawMilestoneBillingApproval: Milestone;
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationApproveExpenseArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationApproveMilestoneForBillingArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationApproveTimesheetArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -157,8 +295,43 @@ export type MutationCancelResourceRequestsArgs = {
  * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
  * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
  */
+export type MutationCompleteMilestoneArgs = {
+  actualDate: Scalars['Date']['input'];
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
 export type MutationConfirmAssignmentArgs = {
   assignmentId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationCorrectTimeEntryArgs = {
+  id: Scalars['ID']['input'];
+  input: TimeEntryCorrectionInput;
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationCreateExpenseArgs = {
+  input: CreateExpenseInput;
 };
 
 
@@ -193,6 +366,99 @@ export type MutationCreateResourceRequestsArgs = {
  */
 export type MutationDeletePsaProjectArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationLogTimeArgs = {
+  input: LogTimeInput;
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationRejectExpenseArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationRejectTimesheetArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationReopenExpenseArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationReopenTimesheetArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationSubmitExpenseArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationSubmitTimesheetArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationWithdrawMilestoneBillingApprovalArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 /** Relay-style page information. */
@@ -263,6 +529,10 @@ export type ProjectStatus =
 
 export type Query = {
   readonly __typename?: 'Query';
+  /** An expense by PSA ID. */
+  readonly expense?: Maybe<Expense>;
+  /** Expenses filtered and paged (at most 100 per page), ordered by date incurred then ID. */
+  readonly expenses: ExpenseConnection;
   /** A project by its canonical ID (prj_…). */
   readonly project?: Maybe<Project>;
   /** The portfolio: projects filtered and paged (at most 100 per page), ordered by start date then ID. */
@@ -270,8 +540,24 @@ export type Query = {
   /** A consultant by PSA ID. */
   readonly resource?: Maybe<Resource>;
   readonly resources: ResourceConnection;
+  /** A weekly timesheet by PSA ID. */
+  readonly timesheet?: Maybe<Timesheet>;
+  /** Timesheets filtered and paged (at most 100 per page), ordered by week then ID. */
+  readonly timesheets: TimesheetConnection;
   /** Utilization per consultant and period, from approved time (at most 100 consultants, 24 periods). */
   readonly utilization: ReadonlyArray<UtilizationRow>;
+};
+
+
+export type QueryExpenseArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryExpensesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ExpenseFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -295,6 +581,18 @@ export type QueryResourceArgs = {
 export type QueryResourcesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ResourceFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryTimesheetArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryTimesheetsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<TimesheetFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -393,6 +691,26 @@ export type SubscriptionAssignmentChangedArgs = {
   projectId: Scalars['ID']['input'];
 };
 
+export type TimeEntry = {
+  readonly __typename?: 'TimeEntry';
+  readonly assignmentId: Scalars['ID']['output'];
+  /** Null unless the caller may see rates (finance scope). */
+  readonly billRate?: Maybe<Money>;
+  readonly billable: Scalars['Boolean']['output'];
+  /** Null unless the caller may see costs (finance scope, staff). */
+  readonly costRate?: Maybe<Money>;
+  readonly hours: Scalars['Float']['output'];
+  readonly id: Scalars['ID']['output'];
+  readonly role: Role;
+  readonly timesheet: Timesheet;
+  readonly workDate: Scalars['Date']['output'];
+};
+
+export type TimeEntryCorrectionInput = {
+  readonly billable?: InputMaybe<Scalars['Boolean']['input']>;
+  readonly hours?: InputMaybe<Scalars['Float']['input']>;
+};
+
 /** Totals of the time booked on a project (hours are decimal hours). */
 export type TimeTotals = {
   readonly __typename?: 'TimeTotals';
@@ -411,6 +729,52 @@ export type TimeTotals = {
   readonly timeEntryCount: Scalars['Int']['output'];
   readonly totalHours: Scalars['Float']['output'];
 };
+
+/** One consultant's time on one project for one week (Kantata's timesheet submission, Certinia's timecard). */
+export type Timesheet = {
+  readonly __typename?: 'Timesheet';
+  readonly approvedOn?: Maybe<Scalars['Date']['output']>;
+  readonly entries: ReadonlyArray<TimeEntry>;
+  readonly id: Scalars['ID']['output'];
+  readonly project: Project;
+  readonly resource: Resource;
+  readonly status: TimesheetStatus;
+  /** Why it was last rejected or reopened. */
+  readonly statusReason?: Maybe<Scalars['String']['output']>;
+  readonly totalHours: Scalars['Float']['output'];
+  /** How many times it has been approved; postings to ERP are keyed by timesheet entry and version. */
+  readonly version: Scalars['Int']['output'];
+  /** The Monday of the week. */
+  readonly weekStart: Scalars['Date']['output'];
+};
+
+export type TimesheetConnection = {
+  readonly __typename?: 'TimesheetConnection';
+  readonly edges: ReadonlyArray<TimesheetEdge>;
+  readonly nodes: ReadonlyArray<Timesheet>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+export type TimesheetEdge = {
+  readonly __typename?: 'TimesheetEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Timesheet;
+};
+
+export type TimesheetFilter = {
+  readonly projectId?: InputMaybe<Scalars['ID']['input']>;
+  readonly resourceId?: InputMaybe<Scalars['ID']['input']>;
+  readonly status?: InputMaybe<ReadonlyArray<TimesheetStatus>>;
+  /** Weeks starting inside this range. */
+  readonly weekStart?: InputMaybe<DateRange>;
+};
+
+export type TimesheetStatus =
+  | 'APPROVED'
+  | 'OPEN'
+  | 'REJECTED'
+  | 'SUBMITTED';
 
 export type UtilizationFilter = {
   readonly granularity?: InputMaybe<UtilizationGranularity>;
@@ -546,21 +910,30 @@ export type ResolversTypes = {
   AssignmentChange: ResolverTypeWrapper<Omit<AssignmentChange, 'assignment'> & { assignment: ResolversTypes['Assignment'] }>;
   AssignmentStatus: AssignmentStatus;
   ContractType: ContractType;
+  CreateExpenseInput: CreateExpenseInput;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CreateProjectInput: CreateProjectInput;
   CurrencyCode: CurrencyCode;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateRange: DateRange;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
+  Expense: ResolverTypeWrapper<PsaExpenseModel>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ExpenseCategory: ExpenseCategory;
+  ExpenseConnection: ResolverTypeWrapper<Omit<ExpenseConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['ExpenseEdge']>, nodes: ReadonlyArray<ResolversTypes['Expense']> }>;
+  ExpenseEdge: ResolverTypeWrapper<Omit<ExpenseEdge, 'node'> & { node: ResolversTypes['Expense'] }>;
+  ExpenseFilter: ExpenseFilter;
+  ExpenseStatus: ExpenseStatus;
+  LogTimeInput: LogTimeInput;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Milestone: ResolverTypeWrapper<PsaMilestoneModel>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   MilestoneStatus: MilestoneStatus;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Project: ResolverTypeWrapper<PsaProjectModel>;
   ProjectConnection: ResolverTypeWrapper<Omit<ProjectConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['ProjectEdge']>, nodes: ReadonlyArray<ResolversTypes['Project']> }>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ProjectEdge: ResolverTypeWrapper<Omit<ProjectEdge, 'node'> & { node: ResolversTypes['Project'] }>;
   ProjectFilter: ProjectFilter;
   ProjectStatus: ProjectStatus;
@@ -571,12 +944,18 @@ export type ResolversTypes = {
   ResourceEdge: ResolverTypeWrapper<Omit<ResourceEdge, 'node'> & { node: ResolversTypes['Resource'] }>;
   ResourceFilter: ResourceFilter;
   ResourceRequest: ResolverTypeWrapper<PsaResourceRequestModel>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ResourceRequestInput: ResourceRequestInput;
   ResourceRequestStatus: ResourceRequestStatus;
   Role: ResolverTypeWrapper<PsaRoleModel>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TimeEntry: ResolverTypeWrapper<PsaTimeEntryModel>;
+  TimeEntryCorrectionInput: TimeEntryCorrectionInput;
   TimeTotals: ResolverTypeWrapper<Omit<TimeTotals, 'approvedBillableValue' | 'approvedCost'> & { approvedBillableValue: ResolversTypes['Money'], approvedCost?: Maybe<ResolversTypes['Money']> }>;
+  Timesheet: ResolverTypeWrapper<PsaTimesheetModel>;
+  TimesheetConnection: ResolverTypeWrapper<Omit<TimesheetConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['TimesheetEdge']>, nodes: ReadonlyArray<ResolversTypes['Timesheet']> }>;
+  TimesheetEdge: ResolverTypeWrapper<Omit<TimesheetEdge, 'node'> & { node: ResolversTypes['Timesheet'] }>;
+  TimesheetFilter: TimesheetFilter;
+  TimesheetStatus: TimesheetStatus;
   UtilizationFilter: UtilizationFilter;
   UtilizationGranularity: UtilizationGranularity;
   UtilizationRow: ResolverTypeWrapper<Omit<UtilizationRow, 'resource'> & { resource: ResolversTypes['Resource'] }>;
@@ -591,19 +970,26 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   Assignment: PsaAssignmentModel;
   AssignmentChange: Omit<AssignmentChange, 'assignment'> & { assignment: ResolversParentTypes['Assignment'] };
+  CreateExpenseInput: CreateExpenseInput;
+  Boolean: Scalars['Boolean']['output'];
   CreateProjectInput: CreateProjectInput;
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
+  Expense: PsaExpenseModel;
+  Int: Scalars['Int']['output'];
+  ExpenseConnection: Omit<ExpenseConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['ExpenseEdge']>, nodes: ReadonlyArray<ResolversParentTypes['Expense']> };
+  ExpenseEdge: Omit<ExpenseEdge, 'node'> & { node: ResolversParentTypes['Expense'] };
+  ExpenseFilter: ExpenseFilter;
+  LogTimeInput: LogTimeInput;
+  Float: Scalars['Float']['output'];
   Milestone: PsaMilestoneModel;
-  Boolean: Scalars['Boolean']['output'];
   Money: MoneyModel;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Project: PsaProjectModel;
   ProjectConnection: Omit<ProjectConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['ProjectEdge']>, nodes: ReadonlyArray<ResolversParentTypes['Project']> };
-  Int: Scalars['Int']['output'];
   ProjectEdge: Omit<ProjectEdge, 'node'> & { node: ResolversParentTypes['Project'] };
   ProjectFilter: ProjectFilter;
   Query: Record<PropertyKey, never>;
@@ -612,11 +998,16 @@ export type ResolversParentTypes = {
   ResourceEdge: Omit<ResourceEdge, 'node'> & { node: ResolversParentTypes['Resource'] };
   ResourceFilter: ResourceFilter;
   ResourceRequest: PsaResourceRequestModel;
-  Float: Scalars['Float']['output'];
   ResourceRequestInput: ResourceRequestInput;
   Role: PsaRoleModel;
   Subscription: Record<PropertyKey, never>;
+  TimeEntry: PsaTimeEntryModel;
+  TimeEntryCorrectionInput: TimeEntryCorrectionInput;
   TimeTotals: Omit<TimeTotals, 'approvedBillableValue' | 'approvedCost'> & { approvedBillableValue: ResolversParentTypes['Money'], approvedCost?: Maybe<ResolversParentTypes['Money']> };
+  Timesheet: PsaTimesheetModel;
+  TimesheetConnection: Omit<TimesheetConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['TimesheetEdge']>, nodes: ReadonlyArray<ResolversParentTypes['Timesheet']> };
+  TimesheetEdge: Omit<TimesheetEdge, 'node'> & { node: ResolversParentTypes['Timesheet'] };
+  TimesheetFilter: TimesheetFilter;
   UtilizationFilter: UtilizationFilter;
   UtilizationRow: Omit<UtilizationRow, 'resource'> & { resource: ResolversParentTypes['Resource'] };
   link__Import: Scalars['link__Import']['output'];
@@ -690,6 +1081,34 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
   name: 'Decimal';
 }
 
+export type ExpenseResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Expense'] = ResolversParentTypes['Expense']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  approvedOn?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  billable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  category?: Resolver<ResolversTypes['ExpenseCategory'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incurredOn?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  receiptRef?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  resource?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ExpenseStatus'], ParentType, ContextType>;
+  statusReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ExpenseConnectionResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['ExpenseConnection'] = ResolversParentTypes['ExpenseConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['ExpenseEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['Expense']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ExpenseEdgeResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['ExpenseEdge'] = ResolversParentTypes['ExpenseEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Expense'], ParentType, ContextType>;
+};
+
 export type MilestoneResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Milestone'] = ResolversParentTypes['Milestone']> = {
   actualDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   amount?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
@@ -706,11 +1125,25 @@ export type MoneyResolvers<ContextType = PsaContext, ParentType extends Resolver
 };
 
 export type MutationResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  approveExpense?: Resolver<ResolversTypes['Expense'], ParentType, ContextType, RequireFields<MutationApproveExpenseArgs, 'id'>>;
+  approveMilestoneForBilling?: Resolver<ResolversTypes['Milestone'], ParentType, ContextType, RequireFields<MutationApproveMilestoneForBillingArgs, 'id'>>;
+  approveTimesheet?: Resolver<ResolversTypes['Timesheet'], ParentType, ContextType, RequireFields<MutationApproveTimesheetArgs, 'id'>>;
   cancelResourceRequests?: Resolver<ReadonlyArray<ResolversTypes['ResourceRequest']>, ParentType, ContextType, RequireFields<MutationCancelResourceRequestsArgs, 'projectId'>>;
+  completeMilestone?: Resolver<ResolversTypes['Milestone'], ParentType, ContextType, RequireFields<MutationCompleteMilestoneArgs, 'actualDate' | 'id'>>;
   confirmAssignment?: Resolver<ResolversTypes['Assignment'], ParentType, ContextType, RequireFields<MutationConfirmAssignmentArgs, 'assignmentId'>>;
+  correctTimeEntry?: Resolver<ResolversTypes['TimeEntry'], ParentType, ContextType, RequireFields<MutationCorrectTimeEntryArgs, 'id' | 'input'>>;
+  createExpense?: Resolver<ResolversTypes['Expense'], ParentType, ContextType, RequireFields<MutationCreateExpenseArgs, 'input'>>;
   createPsaProject?: Resolver<ResolversTypes['Project'], ParentType, ContextType, RequireFields<MutationCreatePsaProjectArgs, 'input'>>;
   createResourceRequests?: Resolver<ReadonlyArray<ResolversTypes['ResourceRequest']>, ParentType, ContextType, RequireFields<MutationCreateResourceRequestsArgs, 'projectId' | 'requests'>>;
   deletePsaProject?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePsaProjectArgs, 'id'>>;
+  logTime?: Resolver<ResolversTypes['TimeEntry'], ParentType, ContextType, RequireFields<MutationLogTimeArgs, 'input'>>;
+  rejectExpense?: Resolver<ResolversTypes['Expense'], ParentType, ContextType, RequireFields<MutationRejectExpenseArgs, 'id' | 'reason'>>;
+  rejectTimesheet?: Resolver<ResolversTypes['Timesheet'], ParentType, ContextType, RequireFields<MutationRejectTimesheetArgs, 'id' | 'reason'>>;
+  reopenExpense?: Resolver<ResolversTypes['Expense'], ParentType, ContextType, RequireFields<MutationReopenExpenseArgs, 'id' | 'reason'>>;
+  reopenTimesheet?: Resolver<ResolversTypes['Timesheet'], ParentType, ContextType, RequireFields<MutationReopenTimesheetArgs, 'id' | 'reason'>>;
+  submitExpense?: Resolver<ResolversTypes['Expense'], ParentType, ContextType, RequireFields<MutationSubmitExpenseArgs, 'id'>>;
+  submitTimesheet?: Resolver<ResolversTypes['Timesheet'], ParentType, ContextType, RequireFields<MutationSubmitTimesheetArgs, 'id'>>;
+  withdrawMilestoneBillingApproval?: Resolver<ResolversTypes['Milestone'], ParentType, ContextType, RequireFields<MutationWithdrawMilestoneBillingApprovalArgs, 'id' | 'reason'>>;
 };
 
 export type PageInfoResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -754,10 +1187,14 @@ export type ProjectEdgeResolvers<ContextType = PsaContext, ParentType extends Re
 };
 
 export type QueryResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  expense?: Resolver<Maybe<ResolversTypes['Expense']>, ParentType, ContextType, RequireFields<QueryExpenseArgs, 'id'>>;
+  expenses?: Resolver<ResolversTypes['ExpenseConnection'], ParentType, ContextType, RequireFields<QueryExpensesArgs, 'first'>>;
   project?: Resolver<Maybe<ResolversTypes['Project']>, ParentType, ContextType, RequireFields<QueryProjectArgs, 'id'>>;
   projects?: Resolver<ResolversTypes['ProjectConnection'], ParentType, ContextType, RequireFields<QueryProjectsArgs, 'first'>>;
   resource?: Resolver<Maybe<ResolversTypes['Resource']>, ParentType, ContextType, RequireFields<QueryResourceArgs, 'id'>>;
   resources?: Resolver<ResolversTypes['ResourceConnection'], ParentType, ContextType, RequireFields<QueryResourcesArgs, 'first'>>;
+  timesheet?: Resolver<Maybe<ResolversTypes['Timesheet']>, ParentType, ContextType, RequireFields<QueryTimesheetArgs, 'id'>>;
+  timesheets?: Resolver<ResolversTypes['TimesheetConnection'], ParentType, ContextType, RequireFields<QueryTimesheetsArgs, 'first'>>;
   utilization?: Resolver<ReadonlyArray<ResolversTypes['UtilizationRow']>, ParentType, ContextType, RequireFields<QueryUtilizationArgs, 'filter'>>;
 };
 
@@ -806,6 +1243,18 @@ export type SubscriptionResolvers<ContextType = PsaContext, ParentType extends R
   assignmentChanged?: SubscriptionResolver<ResolversTypes['AssignmentChange'], "assignmentChanged", ParentType, ContextType, RequireFields<SubscriptionAssignmentChangedArgs, 'projectId'>>;
 };
 
+export type TimeEntryResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['TimeEntry'] = ResolversParentTypes['TimeEntry']> = {
+  assignmentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  billRate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  billable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  costRate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  hours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  timesheet?: Resolver<ResolversTypes['Timesheet'], ParentType, ContextType>;
+  workDate?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+};
+
 export type TimeTotalsResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['TimeTotals'] = ResolversParentTypes['TimeTotals']> = {
   approvedBillableHours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   approvedBillableValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
@@ -817,6 +1266,31 @@ export type TimeTotalsResolvers<ContextType = PsaContext, ParentType extends Res
   submittedHours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   timeEntryCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   totalHours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type TimesheetResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Timesheet'] = ResolversParentTypes['Timesheet']> = {
+  approvedOn?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  entries?: Resolver<ReadonlyArray<ResolversTypes['TimeEntry']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  resource?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['TimesheetStatus'], ParentType, ContextType>;
+  statusReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  totalHours?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weekStart?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+};
+
+export type TimesheetConnectionResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['TimesheetConnection'] = ResolversParentTypes['TimesheetConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['TimesheetEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['Timesheet']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TimesheetEdgeResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['TimesheetEdge'] = ResolversParentTypes['TimesheetEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Timesheet'], ParentType, ContextType>;
 };
 
 export type UtilizationRowResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['UtilizationRow'] = ResolversParentTypes['UtilizationRow']> = {
@@ -841,6 +1315,9 @@ export type Resolvers<ContextType = PsaContext> = {
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
+  Expense?: ExpenseResolvers<ContextType>;
+  ExpenseConnection?: ExpenseConnectionResolvers<ContextType>;
+  ExpenseEdge?: ExpenseEdgeResolvers<ContextType>;
   Milestone?: MilestoneResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
@@ -855,7 +1332,11 @@ export type Resolvers<ContextType = PsaContext> = {
   ResourceRequest?: ResourceRequestResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TimeEntry?: TimeEntryResolvers<ContextType>;
   TimeTotals?: TimeTotalsResolvers<ContextType>;
+  Timesheet?: TimesheetResolvers<ContextType>;
+  TimesheetConnection?: TimesheetConnectionResolvers<ContextType>;
+  TimesheetEdge?: TimesheetEdgeResolvers<ContextType>;
   UtilizationRow?: UtilizationRowResolvers<ContextType>;
   link__Import?: GraphQLScalarType;
 };

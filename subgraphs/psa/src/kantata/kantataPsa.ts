@@ -10,6 +10,8 @@ import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { inputError } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import type { NewPsaProject, NewResourceRequest, PsaAssignment, PsaProject, PsaResourceRequest, PsaWrites } from '../psaPort.js';
+import type { PsaDelivery } from '../psaDeliveryPort.js';
+import { kantataDelivery } from './kantataDelivery.js';
 import { CUSTOM_FIELDS, CustomValues, type FieldKey, customFieldParam } from './kantataCatalog.js';
 import { type Envelope, KANTATA, resultsOf, sideLoaded } from './kantataClient.js';
 import { KantataReads, WORKSPACE_PARAMS } from './kantataReads.js';
@@ -18,6 +20,9 @@ import type { ResourceRow } from './kantataReplica.js';
 import { RESOURCE_PARAMS, isoStamp, resourceRow } from './kantataSync.js';
 
 export class KantataPsa extends KantataReads implements PsaWrites {
+  /** Timesheets, expenses and milestone approvals: not through psgraph over Kantata yet (kantataDelivery.ts). */
+  readonly delivery: PsaDelivery = kantataDelivery;
+
   async createProject(project: NewPsaProject): Promise<PsaProject> {
     if (await this.findWorkspace(project.id))
       throw inputError(ErrorCode.CONFLICT, `A project with external reference ${project.id} already exists in the PSA.`);

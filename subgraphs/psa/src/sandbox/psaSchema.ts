@@ -137,6 +137,18 @@ CREATE INDEX time_entry_assignment ON time_entry(assignment_id);
 const TIME_ENTRY_PLACEMENT = `SELECT RAISE(ABORT, 'time entry ' || time_entry_id || ': ' || problem) FROM time_entry_misplacement WHERE time_entry_id = NEW.id;`;
 const TIME_LOCKED = `'time entry: its timesheet is submitted or approved, so its time is locked'`;
 
+/**
+ * Timesheets move OPEN → SUBMITTED → APPROVED | REJECTED, back to OPEN from REJECTED, and from APPROVED to correct
+ * them (un-approved: what was posted from them is reversed). Shared with `installDelivery`, which replaces the
+ * older rule (without the way back from APPROVED) in stores seeded before it.
+ */
+export const TIMESHEET_STATUS_TRANSITION = `CREATE TRIGGER timesheet_status_transition BEFORE UPDATE OF status ON timesheet
+  WHEN NEW.status IS NOT OLD.status AND NOT (
+       (OLD.status = 'OPEN' AND NEW.status = 'SUBMITTED')
+    OR (OLD.status = 'SUBMITTED' AND NEW.status IN ('APPROVED', 'REJECTED'))
+    OR (OLD.status IN ('REJECTED', 'APPROVED') AND NEW.status = 'OPEN'))
+  BEGIN SELECT RAISE(ABORT, 'timesheet: status cannot go from ' || OLD.status || ' to ' || NEW.status); END;`;
+
 /** The PSA's rules, enforced on every change after the load. */
 export const RULES = `
 CREATE TRIGGER time_entry_placement_insert AFTER INSERT ON time_entry BEGIN ${TIME_ENTRY_PLACEMENT} END;
@@ -155,12 +167,7 @@ CREATE TRIGGER time_entry_locked_delete BEFORE DELETE ON time_entry
 CREATE TRIGGER timesheet_identity_is_fixed BEFORE UPDATE OF resource_id, project_id, week_start ON timesheet
   WHEN NEW.resource_id IS NOT OLD.resource_id OR NEW.project_id IS NOT OLD.project_id OR NEW.week_start IS NOT OLD.week_start
   BEGIN SELECT RAISE(ABORT, 'timesheet: its consultant, project and week cannot change'); END;
-CREATE TRIGGER timesheet_status_transition BEFORE UPDATE OF status ON timesheet
-  WHEN NEW.status IS NOT OLD.status AND NOT (
-       (OLD.status = 'OPEN' AND NEW.status = 'SUBMITTED')
-    OR (OLD.status = 'SUBMITTED' AND NEW.status IN ('APPROVED', 'REJECTED'))
-    OR (OLD.status = 'REJECTED' AND NEW.status = 'OPEN'))
-  BEGIN SELECT RAISE(ABORT, 'timesheet: status cannot go from ' || OLD.status || ' to ' || NEW.status); END;
+${TIMESHEET_STATUS_TRANSITION}
 
 CREATE TRIGGER assignment_identity_is_fixed BEFORE UPDATE OF resource_id, project_id ON assignment
   WHEN NEW.resource_id IS NOT OLD.resource_id OR NEW.project_id IS NOT OLD.project_id

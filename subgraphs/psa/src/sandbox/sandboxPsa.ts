@@ -55,9 +55,11 @@ import {
   toResourceRequest,
   toTimeTotals,
 } from './psaRows.js';
+import { installDelivery } from './psaDeliverySchema.js';
 import { TABLES } from './psaSchema.js';
 import { seedPsa } from './psaSeed.js';
 import { installTimeRollup } from './psaTimeRollup.js';
+import { SandboxPsaDelivery } from './sandboxPsaDelivery.js';
 
 export class SandboxPsa implements PsaSystem, PsaWrites {
   private readonly projectsByIdStatement;
@@ -71,9 +73,13 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
   private readonly approvedTimeByMonthStatement;
   private readonly approvedTimeByWeekStatement;
 
+  /** Timesheets, expenses and milestone approvals: the PSA as the system of record for delivery. */
+  readonly delivery: SandboxPsaDelivery;
+
   constructor(readonly store: SqliteStore) {
     // Kantata's subscribed events, kept in an outbox written with each change and relayed to the bus.
     store.exec(OUTBOX_DDL);
+    this.delivery = new SandboxPsaDelivery(store);
     this.projectsByIdStatement = store.prepare<ProjectRow>('SELECT * FROM project WHERE id IN (SELECT value FROM json_each(?))');
     this.resourcesByIdStatement = store.prepare<ResourceRow>(`SELECT ${RESOURCE_COLUMNS} FROM ${RESOURCE_FROM} WHERE r.id IN (SELECT value FROM json_each(?))`);
     this.milestonesStatement = store.prepare<MilestoneRow>(
@@ -337,5 +343,6 @@ export function openSandboxPsa(dataDir: string, world: WorldOptions): SandboxPsa
   const store = openSandboxStore({ file: join(dataDir, 'psa.db'), ddl: TABLES, world, seed: (fresh) => seedPsa(fresh, buildWorld(world)) });
   // A store seeded before the time rollup existed gets it now.
   installTimeRollup(store);
+  installDelivery(store);
   return new SandboxPsa(store);
 }

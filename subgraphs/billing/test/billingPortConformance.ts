@@ -9,7 +9,8 @@
  */
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import type { EventBus } from '../../platform/src/events/index.js';
+import { EventContracts } from '../../activation/src/events/eventContracts.js';
+import type { BusEvent, EventBus } from '../../platform/src/events/index.js';
 import type { EventRelay } from '../../platform/src/index.js';
 import { expectSameOutcome, recordEvents } from '../../platform/test/portConformance.js';
 import type { World } from '../../sandboxes/src/world/world.js';
@@ -34,6 +35,8 @@ export interface BillingPortsUnderTest {
 /** A well-formed invoice ID no system holds. */
 const MISSING_INVOICE = 'in_000000000000000000000000';
 const MISSING_PROJECT = 'prj_01HZZZZZZZZZZZZZZZZZZZZZZZ';
+
+const contracts = new EventContracts();
 
 export function describeBillingPortConformance(name: string, ports: () => BillingPortsUnderTest): void {
   describe(`the billing port over ${name} answers as the sandbox does`, () => {
@@ -128,6 +131,9 @@ export function describeBillingPortConformance(name: string, ports: () => Billin
       const [paid] = await untouched('PAID', 1);
       const referenceEvents = recordEvents(referenceBus);
       const candidateEvents = recordEvents(candidateBus);
+      // Whole events, as a consumer receives them, for their contracts.
+      const published: BusEvent[] = [];
+      const stopPublished = [referenceBus, candidateBus].map((bus) => bus.subscribe('*', (event) => void published.push(event)));
       try {
         await same('finalizeInvoice', (port) => port.finalizeInvoice(draft!.id));
         await same('finalizeInvoice again', (port) => port.finalizeInvoice(draft!.id));
@@ -165,9 +171,12 @@ export function describeBillingPortConformance(name: string, ports: () => Billin
           ['invoice.paid', uncollectible!.id],
           ['invoice.voided', uncollectibleToVoid!.id],
         ]);
+        expect(published).toHaveLength(2 * referenceEvents.events.length);
+        for (const event of published) expect(contracts.check(event), `${event.type} ${event.subject} against its contract`).toEqual({ valid: true });
       } finally {
         referenceEvents.stop();
         candidateEvents.stop();
+        for (const stop of stopPublished) stop();
       }
 
       const written = [draft, toPay, toVoid, toWriteOff, partlyPaid, uncollectible, uncollectibleToVoid].map((invoice) => invoice!.id);

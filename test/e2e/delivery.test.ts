@@ -1,0 +1,82 @@
+/**
+ * Delivery through the gateway, as people use it over HTTP with their own tokens: a delivery manager finds a
+ * submitted timesheet and approves it (the PSA announces `timesheet.approved` on the bus, for posting to ERP), sees
+ * no rates; finance, without `psa:write`, cannot approve; a client-portal user sees no timesheets at all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../contracts/errorCodes.js';
+import { loadIdentityOptions } from '../../gateway/src/guards/identity.js';
+import type { BusEvent } from '../../subgraphs/platform/src/events/index.js';
+import type { PsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
+import { IdentityProvider, PERSONAS, type PersonaClaims, clientUser } from '../support/identityProvider.js';
+import { type Stack, startStack } from '../support/stack.js';
+
+describe('timesheet approval through the gateway', () => {
+  let idp: IdentityProvider;
+  let stack: Stack;
+  const published: BusEvent[] = [];
+  const as = async (persona: PersonaClaims) => ({ authorization: await idp.bearer(persona) });
+
+  beforeAll(async () => {
+    idp = await IdentityProvider.start();
+    stack = await startStack({
+      privateData: true,
+      signedPrincipals: true,
+      gateway: { identity: loadIdentityOptions(idp.gatewayEnv), clientUsersOnGraphql: true },
+    });
+    stack.bus.subscribe(['timesheet.approved'], (event) => void published.push(event));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await idp?.stop();
+  });
+
+  it('lets a delivery manager approve a submitted timesheet, once, without seeing its rates', async () => {
+    const manager = await as(PERSONAS.deliveryManager);
+    const found = await stack.query(
+      `{ timesheets(filter: { status: [SUBMITTED] }, first: 1) { totalCount nodes { id version weekStart project { id name } resource { name } totalHours entries { hours billRate { amount } } } } }`,
+      {},
+      manager,
+    );
+    expect(found.status).toBe(200);
+    const sheet = found.body.data.timesheets.nodes[0];
+    expect(sheet.project.name).toEqual(expect.any(String));
+    expect(sheet.entries.length).toBeGreaterThan(0);
+    expect(sheet.entries.every((entry: { billRate: unknown }) => entry.billRate === null)).toBe(true);
+    expect(found.body.errors!.every((error) => error.extensions?.['code'] === ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE)).toBe(true);
+
+    const approve = `mutation ($id: ID!) { approveTimesheet(id: $id) { id status version approvedOn } }`;
+    const approved = await stack.query(approve, { id: sheet.id }, manager);
+    expect(approved.body.errors).toBeUndefined();
+    expect(approved.body.data.approveTimesheet).toMatchObject({ id: sheet.id, status: 'APPROVED', version: sheet.version + 1 });
+    const again = await stack.query(approve, { id: sheet.id }, manager);
+    expect(again.body.data.approveTimesheet).toEqual(approved.body.data.approveTimesheet);
+
+    await (stack.subgraphs.psa.service as unknown as PsaSubgraph).flushEvents();
+    expect(published.map((event) => [event.subject, event.data['version'], (event.data['entries'] as unknown[]).length])).toEqual([
+      [sheet.id, sheet.version + 1, sheet.entries.length],
+    ]);
+    const totals = await stack.query(`query ($id: ID!) { timesheet(id: $id) { status totalHours } }`, { id: sheet.id }, manager);
+    expect(totals.body.data.timesheet).toEqual({ status: 'APPROVED', totalHours: sheet.totalHours });
+  });
+
+  it('does not let finance approve without psa:write, nor a client user see timesheets', async () => {
+    const manager = await as(PERSONAS.deliveryManager);
+    const submitted = await stack.query(`{ timesheets(filter: { status: [SUBMITTED] }, first: 1) { nodes { id } } }`, {}, manager);
+    const id = submitted.body.data.timesheets.nodes[0].id as string;
+
+    const byFinance = await stack.query(`mutation ($id: ID!) { approveTimesheet(id: $id) { status } }`, { id }, await as(PERSONAS.finance));
+    expect(byFinance.body.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE);
+    expect(byFinance.body.data?.approveTimesheet ?? null).toBeNull();
+
+    const account = (await stack.query(`{ projects(first: 1) { nodes { account { id } } } }`, {}, manager)).body.data.projects.nodes[0].account.id as string;
+    const client = await as(clientUser([account], 'psa:write'));
+    const listed = await stack.query(`{ timesheets { totalCount } }`, {}, client);
+    expect(listed.body.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE);
+    const approve = await stack.query(`mutation ($id: ID!) { approveTimesheet(id: $id) { status } }`, { id }, client);
+    expect(approve.body.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE);
+
+    const still = await stack.query(`query ($id: ID!) { timesheet(id: $id) { status } }`, { id }, manager);
+    expect(still.body.data.timesheet).toEqual({ status: 'SUBMITTED' });
+  });
+});

@@ -8,6 +8,7 @@
  * Internal IDs are numbers, as NetSuite's are (its REST API carries them as numeric strings).
  */
 import type { SystemAdapter } from '../../platform/src/index.js';
+import type { ErpPostings } from './erpPostingsPort.js';
 
 export type ErpContractType = 'FIXED_FEE' | 'TIME_AND_MATERIALS' | 'MILESTONE' | 'RETAINER';
 export type ErpBillingScheduleType = 'TIME_AND_MATERIALS' | 'FIXED_INTERVAL' | 'MILESTONE' | 'RETAINER';
@@ -207,4 +208,9 @@ export interface ErpWrites {
 }
 
 /** The ERP as the subgraph runs over it: the sandbox, or NetSuite. */
-export type ErpAdapter = SystemAdapter<ErpSystem & ErpWrites>;
+export type ErpAdapter = SystemAdapter<ErpPort>;
+
+/** Everything the ERP subgraph asks of the ERP: its reads, activation's writes, and delivery postings (erpPostingsPort.ts). */
+export interface ErpPort extends ErpSystem, ErpWrites {
+  readonly postings: ErpPostings;
+}

@@ -8,7 +8,7 @@ import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import { erpFor, erpWritesFor } from './erpAccess.js';
 import type { ErpSystemConfig } from './erpConfig.js';
-import type { ErpAdapter, ErpSystem, ErpWrites } from './erpPort.js';
+import type { ErpAdapter, ErpPort } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
 import { erpMutationResolvers } from './erpMutations.js';
 import { erpResolvers } from './erpResolvers.js';
@@ -18,7 +18,7 @@ import { openSandboxErp } from './sandbox/sandboxErp.js';
 export const erpTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
 export interface ErpSubgraph extends SubgraphService {
-  readonly erp: ErpSystem & ErpWrites;
+  readonly erp: ErpPort;
   readonly adapter: ErpAdapter;
 }
 

@@ -96,6 +96,17 @@ describe('the NetSuite adapter', () => {
     describeErpPortConformance('NetSuite', () => ports);
   });
 
+  it('answers SYSTEM_OPERATION_UNSUPPORTED naming NetSuite for delivery postings, without calling NetSuite', async () => {
+    const adapter = open();
+    const before = wire.apiRequests;
+    await expect(adapter.port.postings.postingTermsByProjectId([world.projects[0]!.id])).rejects.toMatchObject({
+      message: 'Reading posting terms over NetSuite is not supported by psgraph yet: do it in NetSuite itself.',
+      extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, system: 'NetSuite' },
+    });
+    await expect(adapter.port.postings.reverseDelivery(['time:1:v1'])).rejects.toMatchObject({ extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED } });
+    expect(wire.apiRequests).toBe(before);
+  });
+
   it('signs every request with token-based authentication, and a wrong secret or a revoked token is refused once, never retried, never shown', async () => {
     const project = world.projects[0]!.id;
     const wrongSecret = open({ tokenSecret: new Secret('n0t-the-t0ken-s3cr3t') });

@@ -6,6 +6,8 @@
  * it; the writes themselves are ones NetSuite deduplicates (an external-ID upsert, the same values PATCHed again,
  * a delete by internal ID), so a write whose answer was lost is safe to send again.
  */
+import type { ErpPostings } from '../erpPostingsPort.js';
+import { netsuitePostings } from './netsuitePostings.js';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { groupBy, inputError } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
@@ -64,6 +66,9 @@ const eid = (externalId: string) => `eid:${encodeURIComponent(externalId)}`;
 const reference = (id: number | string) => ({ id: String(id) });
 
 export class NetSuiteErp implements ErpSystem, ErpWrites {
+  /** Delivery postings: not through psgraph over NetSuite yet (netsuitePostings.ts). */
+  readonly postings: ErpPostings = netsuitePostings;
+
   constructor(private readonly netsuite: NetSuiteClient) {}
 
   // ---- reads ----

@@ -48,10 +48,15 @@ import {
   toLegalEntity,
   toSchedule,
 } from './erpRows.js';
+import { installPostings } from './erpPostingsSchema.js';
 import { DDL } from './erpSchema.js';
 import { seedErp } from './erpSeed.js';
+import { SandboxErpPostings } from './sandboxErpPostings.js';
 
 export class SandboxErp implements ErpSystem, ErpWrites {
+  /** Delivery postings: time, expenses and milestones posted from the PSA, with their terms. */
+  readonly postings: SandboxErpPostings;
+
   private readonly allLegalEntitiesStatement;
   private readonly legalEntitiesStatement;
   private readonly customersStatement;
@@ -63,6 +68,7 @@ export class SandboxErp implements ErpSystem, ErpWrites {
   private readonly ledgerTotalsStatement;
 
   constructor(readonly store: SqliteStore) {
+    this.postings = new SandboxErpPostings(store);
     this.allLegalEntitiesStatement = store.prepare<SubsidiaryRow>('SELECT * FROM subsidiary ORDER BY id');
     this.legalEntitiesStatement = store.prepare<SubsidiaryRow>('SELECT * FROM subsidiary WHERE id IN (SELECT value FROM json_each(?))');
     this.customersStatement = store.prepare<CustomerRow>('SELECT * FROM customer WHERE external_id IN (SELECT value FROM json_each(?))');
@@ -372,5 +378,6 @@ export class SandboxErp implements ErpSystem, ErpWrites {
 /** Opens (creating and seeding on first use) the ERP sandbox in `dataDir/erp.db`. */
 export function openSandboxErp(dataDir: string, world: WorldOptions): SandboxErp {
   const store = openSandboxStore({ file: join(dataDir, 'erp.db'), ddl: DDL, world, seed: (fresh) => seedErp(fresh, buildWorld(world)) });
+  installPostings(store, () => buildWorld(world));
   return new SandboxErp(store);
 }

@@ -5,17 +5,7 @@
  * submissions with their consultant, project and week, which both the reads and the events need. Until it does,
  * every call answers SYSTEM_OPERATION_UNSUPPORTED naming Kantata — never an empty list that would read as "none".
  */
-import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { inputError } from '../../../platform/src/index.js';
+import { unsupportedOperations } from '../../../platform/src/vendor/unsupportedOperations.js';
 import { DELIVERY_OPERATIONS, type PsaDelivery } from '../psaDeliveryPort.js';
 
-const unsupported = (what: string) => () =>
-  Promise.reject(
-    inputError(ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, `${what} over Kantata is not supported by psgraph yet: do it in Kantata itself.`, {
-      system: 'Kantata',
-    }),
-  );
-
-export const kantataDelivery = Object.fromEntries(
-  Object.entries(DELIVERY_OPERATIONS).map(([name, what]) => [name, unsupported(what)]),
-) as unknown as PsaDelivery;
+export const kantataDelivery: PsaDelivery = unsupportedOperations<PsaDelivery>('Kantata', DELIVERY_OPERATIONS);

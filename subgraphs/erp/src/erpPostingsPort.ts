@@ -1,0 +1,111 @@
+/**
+ * What posting delivery to ERP needs from the ERP: the terms a posting is checked against (the contract's rates by
+ * role and effective date, its purchase order, whether the job is open, the accounting periods, the employees ERP
+ * knows), and the postings themselves — approved time as time transactions (NetSuite `timeBill`), approved
+ * expenses (`expenseReport` lines) and milestones approved for billing (billable schedule lines), each with its
+ * effect on the job's ledger (cost, and revenue not yet billed).
+ *
+ * A posting's external ID is its source record and version (`time:<entry>:v<version>`, `expense:<id>:v<n>`,
+ * `milestone:<id>:v<n>`), the key of NetSuite's `eid:` upserts: posting it again changes nothing, and a correction
+ * (a new version) is a new posting after the old one is reversed. Reversing is idempotent too.
+ */
+import type { ErpJob } from './erpPort.js';
+
+export type DeliveryPostingKind = 'TIME' | 'EXPENSE' | 'MILESTONE';
+export type DeliveryPostingStatus = 'POSTED' | 'REVERSED';
+export type ErpJobStatus = 'IN_PROGRESS' | 'CLOSED';
+
+/** One of the contract's bill rates for a role, valid from `effectiveFrom` to `effectiveTo` (open-ended when null). */
+export interface ContractRate {
+  readonly role: string;
+  readonly effectiveFrom: string;
+  readonly effectiveTo: string | null;
+  readonly billRateMinor: number;
+}
+
+export interface ErpPurchaseOrder {
+  readonly number: string;
+  readonly expiresOn: string;
+  readonly amountMinor: number;
+  /** Billable amounts posted against the job so far (reversals deducted). */
+  readonly consumedMinor: number;
+  readonly currency: string;
+}
+
+/** Everything a posting to one job is checked against. */
+export interface PostingTerms {
+  readonly projectId: string;
+  readonly job: ErpJob;
+  readonly status: ErpJobStatus;
+  readonly contractRates: readonly ContractRate[];
+  /** Null when the job has none on file (whether one is required is `job.poRequired`). */
+  readonly purchaseOrder: ErpPurchaseOrder | null;
+  /** Billable amounts posted so far, for fixed-fee budgets (reversals deducted). */
+  readonly postedBillableMinor: number;
+}
+
+export interface ErpEmployee {
+  readonly id: number;
+  readonly entityId: string;
+  /** The PSA resource ID: the employee's `externalId`. */
+  readonly resourceId: string;
+  readonly active: boolean;
+}
+
+export interface DeliveryPosting {
+  /** `time:<entry>:v<version>` and so on: the upsert key. */
+  readonly externalId: string;
+  readonly kind: DeliveryPostingKind;
+  readonly projectId: string;
+  /** The PSA resource ID (time and expenses); its employee must be known to ERP. */
+  readonly resourceId: string | null;
+  /** The service item: the role for time, the category for expenses, null for milestones. */
+  readonly item: string | null;
+  readonly date: string;
+  /** Time only. */
+  readonly minutes: number | null;
+  /** Time only: the bill rate per hour. */
+  readonly rateMinor: number | null;
+  /** What the customer will be billed (0 when not billable). */
+  readonly billableMinor: number;
+  /** What it cost the firm. */
+  readonly costMinor: number;
+  readonly billable: boolean;
+  readonly currency: string;
+  readonly memo: string;
+}
+
+export interface PostedDelivery extends DeliveryPosting {
+  readonly id: number;
+  readonly status: DeliveryPostingStatus;
+  readonly postedAt: string;
+  readonly reversedAt: string | null;
+}
+
+export interface ErpPostings {
+  postingTermsByProjectId(projectIds: readonly string[]): Promise<Map<string, PostingTerms>>;
+  employeesByResourceId(resourceIds: readonly string[]): Promise<Map<string, ErpEmployee>>;
+  /** `YYYY-MM` → whether the period is closed to posting; a period ERP does not have is absent. */
+  periodsClosed(periods: readonly string[]): Promise<Map<string, boolean>>;
+  /**
+   * Posts all of them or none (one transaction), each once: an external ID already posted is left as it is and
+   * reported as not created. Refused (nothing written) when a job, employee or open period is missing.
+   */
+  postDelivery(postings: readonly DeliveryPosting[]): Promise<Array<{ readonly externalId: string; readonly created: boolean }>>;
+  /** Reverses postings by external ID (their ledger effect undone); what is reversed already, or absent, is reported false. */
+  reverseDelivery(externalIds: readonly string[]): Promise<Array<{ readonly externalId: string; readonly reversed: boolean }>>;
+  postingsByExternalId(externalIds: readonly string[]): Promise<Map<string, PostedDelivery>>;
+  /** Ordered by date, then ID. */
+  postingsByProjectId(projectIds: readonly string[]): Promise<Map<string, PostedDelivery[]>>;
+}
+
+/** Every call of the postings port, by what it does (as a refusal names it). */
+export const POSTINGS_OPERATIONS: Record<keyof ErpPostings, string> = {
+  postingTermsByProjectId: 'Reading posting terms',
+  employeesByResourceId: 'Reading employees',
+  periodsClosed: 'Reading accounting periods',
+  postDelivery: 'Posting delivery',
+  reverseDelivery: 'Reversing delivery postings',
+  postingsByExternalId: 'Reading delivery postings',
+  postingsByProjectId: 'Reading delivery postings',
+};

@@ -1,0 +1,233 @@
+/**
+ * Delivery postings in the ERP sandbox (`erpPostingsPort.ts`): the terms they are checked against, and the
+ * postings, each with its ledger lines in the same transaction — cost (TIME_COST) and revenue not yet billed
+ * (REVENUE) in the period of its date — so that the job's financials and the billed-versus-unbilled report move
+ * with every posting and every reversal. The store refuses a posting in a closed period or on a closed job.
+ */
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { type SqliteStore, groupBy, inputError, jsonList } from '../../../platform/src/index.js';
+import type { ErpJob } from '../erpPort.js';
+import type {
+  ContractRate,
+  DeliveryPosting,
+  ErpEmployee,
+  ErpJobStatus,
+  ErpPostings,
+  ErpPurchaseOrder,
+  PostedDelivery,
+  PostingTerms,
+} from '../erpPostingsPort.js';
+import { type JobRow, toJob } from './erpRows.js';
+
+interface PostingRow {
+  id: number;
+  external_id: string;
+  kind: DeliveryPosting['kind'];
+  project_id: string;
+  resource_id: string | null;
+  item: string | null;
+  trandate: string;
+  minutes: number | null;
+  rate_minor: number | null;
+  billable_minor: number;
+  cost_minor: number;
+  billable: number;
+  currency: string;
+  memo: string;
+  status: PostedDelivery['status'];
+  posted_at: string;
+  reversed_at: string | null;
+}
+
+const POSTING_SELECT = `SELECT d.*, j.external_id AS project_id, e.external_id AS resource_id
+  FROM delivery_posting d JOIN job j ON j.id = d.job_id LEFT JOIN employee e ON e.id = d.employee_id`;
+
+const toPosted = (row: PostingRow): PostedDelivery => ({
+  id: row.id,
+  externalId: row.external_id,
+  kind: row.kind,
+  projectId: row.project_id,
+  resourceId: row.resource_id,
+  item: row.item,
+  date: row.trandate,
+  minutes: row.minutes,
+  rateMinor: row.rate_minor,
+  billableMinor: row.billable_minor,
+  costMinor: row.cost_minor,
+  billable: row.billable === 1,
+  currency: row.currency,
+  memo: row.memo,
+  status: row.status,
+  postedAt: row.posted_at,
+  reversedAt: row.reversed_at,
+});
+
+export class SandboxErpPostings implements ErpPostings {
+  constructor(private readonly store: SqliteStore) {}
+
+  async postingTermsByProjectId(projectIds: readonly string[]): Promise<Map<string, PostingTerms>> {
+    const jobs = this.store
+      .prepare<JobRow & { status: ErpJobStatus }>(
+        'SELECT j.*, c.terms_days FROM job j JOIN customer c ON c.id = j.customer_id WHERE j.external_id IN (SELECT value FROM json_each(?))',
+      )
+      .all([jsonList(projectIds)]);
+    const jobIds = jsonList(jobs.map((job) => job.id));
+    const rates = groupBy(
+      this.store
+        .prepare<ContractRate & { jobId: number }>(
+          `SELECT job_id AS jobId, role, effective_from AS effectiveFrom, effective_to AS effectiveTo, bill_rate_minor AS billRateMinor
+           FROM contract_rate WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY job_id, role, effective_from`,
+        )
+        .all([jobIds]),
+      (rate) => rate.jobId,
+    );
+    const posted = new Map(
+      this.store
+        .prepare<{ jobId: number; billable: number }>(
+          `SELECT job_id AS jobId, SUM(billable_minor) AS billable FROM delivery_posting
+           WHERE job_id IN (SELECT value FROM json_each(?)) AND status = 'POSTED' GROUP BY job_id`,
+        )
+        .all([jobIds])
+        .map((row) => [row.jobId, row.billable]),
+    );
+    const orders = new Map(
+      this.store
+        .prepare<{ job_id: number; po_number: string; expires_on: string; amount_minor: number }>(
+          'SELECT * FROM purchase_order WHERE job_id IN (SELECT value FROM json_each(?))',
+        )
+        .all([jobIds])
+        .map((row) => [row.job_id, row]),
+    );
+    return new Map(
+      jobs.map((row) => {
+        const job: ErpJob = toJob(row);
+        const order = orders.get(row.id);
+        const purchaseOrder: ErpPurchaseOrder | null = order
+          ? {
+              number: order.po_number,
+              expiresOn: order.expires_on,
+              amountMinor: order.amount_minor,
+              consumedMinor: posted.get(row.id) ?? 0,
+              currency: job.currency,
+            }
+          : null;
+        const contractRates = (rates.get(row.id) ?? []).map(({ role, effectiveFrom, effectiveTo, billRateMinor }) => ({
+          role,
+          effectiveFrom,
+          effectiveTo,
+          billRateMinor,
+        }));
+        return [
+          row.external_id!,
+          { projectId: row.external_id!, job, status: row.status, contractRates, purchaseOrder, postedBillableMinor: posted.get(row.id) ?? 0 },
+        ];
+      }),
+    );
+  }
+
+  async employeesByResourceId(resourceIds: readonly string[]): Promise<Map<string, ErpEmployee>> {
+    const rows = this.store
+      .prepare<{ id: number; entity_id: string; external_id: string; inactive: number }>(
+        'SELECT id, entity_id, external_id, inactive FROM employee WHERE external_id IN (SELECT value FROM json_each(?))',
+      )
+      .all([jsonList(resourceIds)]);
+    return new Map(rows.map((row) => [row.external_id, { id: row.id, entityId: row.entity_id, resourceId: row.external_id, active: row.inactive === 0 }]));
+  }
+
+  async periodsClosed(periods: readonly string[]): Promise<Map<string, boolean>> {
+    const rows = this.store
+      .prepare<{ period: string; closed: number }>('SELECT period, closed FROM accounting_period WHERE period IN (SELECT value FROM json_each(?))')
+      .all([jsonList(periods)]);
+    return new Map(rows.map((row) => [row.period, row.closed === 1]));
+  }
+
+  async postDelivery(postings: readonly DeliveryPosting[]): Promise<Array<{ externalId: string; created: boolean }>> {
+    return this.store.transaction(() => {
+      const insert = this.store.prepare(
+        `INSERT INTO delivery_posting (external_id, kind, job_id, employee_id, item, trandate, minutes, rate_minor, billable_minor, cost_minor, billable,
+           currency, memo, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const postedAt = new Date().toISOString();
+      return postings.map((posting) => {
+        if (this.store.prepare('SELECT 1 FROM delivery_posting WHERE external_id = ?').get([posting.externalId]))
+          return { externalId: posting.externalId, created: false };
+        const job = this.store
+          .prepare<{ id: number; status: string; currency: string }>('SELECT id, status, currency FROM job WHERE external_id = ?')
+          .get([posting.projectId]);
+        if (!job) throw inputError(ErrorCode.NOT_FOUND, `Posting ${posting.externalId}: project ${posting.projectId} has no job in ERP.`);
+        if (job.currency !== posting.currency)
+          throw inputError(ErrorCode.BAD_USER_INPUT, `Posting ${posting.externalId}: it is in ${posting.currency}, its job in ${job.currency}.`);
+        const period = posting.date.slice(0, 7);
+        const closed = this.store.prepare<{ closed: number }>('SELECT closed FROM accounting_period WHERE period = ?').get([period]);
+        if (!closed || closed.closed === 1)
+          throw inputError(
+            ErrorCode.INVALID_STATE_TRANSITION,
+            `Posting ${posting.externalId}: the accounting period ${period} is ${closed ? 'closed' : 'not open in ERP'}.`,
+          );
+        if (job.status !== 'IN_PROGRESS')
+          throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Posting ${posting.externalId}: the job of ${posting.projectId} is closed.`);
+        let employeeId: number | null = null;
+        if (posting.resourceId !== null) {
+          const employee = this.store
+            .prepare<{ id: number; inactive: number }>('SELECT id, inactive FROM employee WHERE external_id = ?')
+            .get([posting.resourceId]);
+          if (!employee || employee.inactive === 1)
+            throw inputError(ErrorCode.NOT_FOUND, `Posting ${posting.externalId}: consultant ${posting.resourceId} is not an active employee in ERP.`);
+          employeeId = employee.id;
+        }
+        insert.run([
+          posting.externalId,
+          posting.kind,
+          job.id,
+          employeeId,
+          posting.item,
+          posting.date,
+          posting.minutes,
+          posting.rateMinor,
+          posting.billable ? posting.billableMinor : 0,
+          posting.costMinor,
+          posting.billable ? 1 : 0,
+          posting.currency,
+          posting.memo,
+          postedAt,
+        ]);
+        this.ledger(job.id, period, posting.billable ? posting.billableMinor : 0, posting.costMinor);
+        return { externalId: posting.externalId, created: true };
+      });
+    });
+  }
+
+  async reverseDelivery(externalIds: readonly string[]): Promise<Array<{ externalId: string; reversed: boolean }>> {
+    return this.store.transaction(() => {
+      const reversedAt = new Date().toISOString();
+      return externalIds.map((externalId) => {
+        const row = this.store.prepare<PostingRow>(`${POSTING_SELECT} WHERE d.external_id = ?`).get([externalId]);
+        if (!row || row.status === 'REVERSED') return { externalId, reversed: false };
+        this.store.prepare("UPDATE delivery_posting SET status = 'REVERSED', reversed_at = ? WHERE id = ?").run([reversedAt, row.id]);
+        const jobId = this.store.prepare<{ job_id: number }>('SELECT job_id FROM delivery_posting WHERE id = ?').get([row.id])!.job_id;
+        // The reversal lands in the original's period, as a reversing journal in the same period would.
+        this.ledger(jobId, row.trandate.slice(0, 7), -row.billable_minor, -row.cost_minor);
+        return { externalId, reversed: true };
+      });
+    });
+  }
+
+  async postingsByExternalId(externalIds: readonly string[]): Promise<Map<string, PostedDelivery>> {
+    const rows = this.store.prepare<PostingRow>(`${POSTING_SELECT} WHERE d.external_id IN (SELECT value FROM json_each(?))`).all([jsonList(externalIds)]);
+    return new Map(rows.map((row) => [row.external_id, toPosted(row)]));
+  }
+
+  async postingsByProjectId(projectIds: readonly string[]): Promise<Map<string, PostedDelivery[]>> {
+    const rows = this.store
+      .prepare<PostingRow>(`${POSTING_SELECT} WHERE j.external_id IN (SELECT value FROM json_each(?)) ORDER BY d.trandate, d.id`)
+      .all([jsonList(projectIds)]);
+    return groupBy(rows.map(toPosted), (posting) => posting.projectId);
+  }
+
+  /** The job's ledger lines for one posting (or, negative, its reversal): revenue not yet billed, and cost. */
+  private ledger(jobId: number, period: string, revenueMinor: number, costMinor: number): void {
+    const insert = this.store.prepare('INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, ?, ?, ?)');
+    if (revenueMinor !== 0) insert.run([jobId, period, 'REVENUE', revenueMinor]);
+    if (costMinor !== 0) insert.run([jobId, period, 'TIME_COST', costMinor]);
+  }
+}

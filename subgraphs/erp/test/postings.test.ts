@@ -1,0 +1,138 @@
+/**
+ * Delivery postings in the ERP sandbox: the terms a posting is checked against come from the same world as the
+ * deals (negotiated rates, purchase orders, closed jobs, employees, periods); a posting is made once per external
+ * ID with its ledger lines, a batch is all or nothing, a refusal names what is wrong, and a reversal undoes the
+ * ledger effect once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../contracts/errorCodes.js';
+import { addMonths, isoFromDay, monthOf } from '../../platform/src/index.js';
+import { temporaryDataDir } from '../../platform/test/testSupport.js';
+import { type World, buildWorld } from '../../sandboxes/src/world/world.js';
+import type { DeliveryPosting } from '../src/erpPostingsPort.js';
+import { type SandboxErp, openSandboxErp } from '../src/sandbox/sandboxErp.js';
+
+const worldOptions = { scale: 0.3, seed: 5, asOf: '2026-11-01' };
+
+describe('delivery postings in the ERP sandbox', () => {
+  const data = temporaryDataDir('erp-postings');
+  let erp: SandboxErp;
+  let world: World;
+  beforeAll(() => {
+    world = buildWorld(worldOptions);
+    erp = openSandboxErp(data.dir, worldOptions);
+  });
+  afterAll(() => {
+    erp.close();
+    data.remove();
+  });
+
+  const active = () => world.projects.find((project) => project.status === 'ACTIVE' && world.opportunities[project.opportunityIndex]!.poRequired)!;
+  const consultantOf = (project: (typeof world.projects)[number]) =>
+    world.consultants[project.requests.find((request) => request.assignment?.status === 'CONFIRMED')!.assignment!.consultantIndex]!;
+  const time = (externalId: string, overrides: Partial<DeliveryPosting> = {}): DeliveryPosting => {
+    const project = active();
+    return {
+      externalId,
+      kind: 'TIME',
+      projectId: project.id,
+      resourceId: consultantOf(project).psaId,
+      item: 'SENIOR_CONSULTANT',
+      date: '2026-10-20',
+      minutes: 450,
+      rateMinor: 20_000,
+      billableMinor: 150_000,
+      costMinor: 80_000,
+      billable: true,
+      currency: project.currency,
+      memo: 'Week of 2026-10-19',
+      ...overrides,
+    };
+  };
+
+  it('gives each job its contract’s negotiated rates, purchase order and status, and ERP’s employees and periods', async () => {
+    const project = active();
+    const opportunity = world.opportunities[project.opportunityIndex]!;
+    const completed = world.projects.find((candidate) => candidate.status === 'COMPLETED')!;
+    const terms = await erp.postings.postingTermsByProjectId([project.id, completed.id, 'prj_01JFJG60M0Q0CQE75AR8B3HMHQ']);
+    expect([...terms.keys()].sort()).toEqual([project.id, completed.id].sort());
+    expect(terms.get(project.id)).toMatchObject({
+      status: 'IN_PROGRESS',
+      purchaseOrder: { number: opportunity.poNumber, expiresOn: isoFromDay(project.endDay + 90), amountMinor: opportunity.amountMinor, consumedMinor: 0 },
+      postedBillableMinor: 0,
+    });
+    expect(
+      terms
+        .get(project.id)!
+        .contractRates.map((rate) => [rate.role, rate.billRateMinor, rate.effectiveFrom, rate.effectiveTo])
+        .sort(),
+    ).toEqual(opportunity.lines.map((line) => [line.role, line.unitPriceMinor, isoFromDay(project.startDay), null]).sort());
+    expect(terms.get(completed.id)!.status).toBe('CLOSED');
+
+    const consultant = consultantOf(project);
+    const employees = await erp.postings.employeesByResourceId([consultant.psaId, '99999999']);
+    expect([...employees.values()]).toEqual([
+      { id: 500_000 + consultant.index, entityId: `EMP-${500_000 + consultant.index}`, resourceId: consultant.psaId, active: true },
+    ]);
+
+    const asOfMonth = monthOf(world.asOfDay);
+    const periods = await erp.postings.periodsClosed([addMonths(asOfMonth, -4), addMonths(asOfMonth, -3), asOfMonth, addMonths(asOfMonth, 12), '2099-01']);
+    expect(Object.fromEntries(periods)).toEqual({
+      [addMonths(asOfMonth, -4)]: true,
+      [addMonths(asOfMonth, -3)]: false,
+      [asOfMonth]: false,
+      [addMonths(asOfMonth, 12)]: false,
+    });
+  });
+
+  it('posts once per external ID with its ledger lines, and reverses once', async () => {
+    const project = active();
+    const ledger = async () => (await erp.ledgerTotalsByProjectId([project.id])).get(project.id)!;
+    const before = await ledger();
+    const posting = time('time:900000001:v1');
+    expect(await erp.postings.postDelivery([posting])).toEqual([{ externalId: posting.externalId, created: true }]);
+    expect(await erp.postings.postDelivery([posting])).toEqual([{ externalId: posting.externalId, created: false }]);
+    expect(await ledger()).toMatchObject({
+      recognizedRevenueMinor: before.recognizedRevenueMinor + 150_000,
+      costMinor: before.costMinor + 80_000,
+      billedMinor: before.billedMinor,
+    });
+    const terms = (await erp.postings.postingTermsByProjectId([project.id])).get(project.id)!;
+    expect(terms.postedBillableMinor).toBe(150_000);
+    expect(terms.purchaseOrder!.consumedMinor).toBe(150_000);
+    expect((await erp.postings.postingsByExternalId([posting.externalId])).get(posting.externalId)).toMatchObject({
+      ...posting,
+      status: 'POSTED',
+      reversedAt: null,
+    });
+
+    expect(await erp.postings.reverseDelivery([posting.externalId, 'time:404:v1'])).toEqual([
+      { externalId: posting.externalId, reversed: true },
+      { externalId: 'time:404:v1', reversed: false },
+    ]);
+    expect(await erp.postings.reverseDelivery([posting.externalId])).toEqual([{ externalId: posting.externalId, reversed: false }]);
+    expect(await ledger()).toMatchObject({ recognizedRevenueMinor: before.recognizedRevenueMinor, costMinor: before.costMinor });
+    expect((await erp.postings.postingTermsByProjectId([project.id])).get(project.id)!.postedBillableMinor).toBe(0);
+    expect((await erp.postings.postingsByProjectId([project.id])).get(project.id)!.map((row) => [row.externalId, row.status])).toEqual([
+      [posting.externalId, 'REVERSED'],
+    ]);
+  });
+
+  it('refuses a batch with a closed period, an unknown consultant, a closed job or another currency, and writes none of it', async () => {
+    const project = active();
+    const completed = world.projects.find((candidate) => candidate.status === 'COMPLETED')!;
+    const good = time('time:900000002:v1');
+    const refusals: Array<[DeliveryPosting, string, RegExp]> = [
+      [time('time:900000003:v1', { date: '2024-01-15' }), ErrorCode.INVALID_STATE_TRANSITION, /accounting period 2024-01 is closed/],
+      [time('time:900000004:v1', { resourceId: '99999999' }), ErrorCode.NOT_FOUND, /consultant 99999999 is not an active employee in ERP/],
+      [time('time:900000005:v1', { projectId: completed.id, currency: completed.currency }), ErrorCode.INVALID_STATE_TRANSITION, /is closed/],
+      [time('time:900000006:v1', { currency: project.currency === 'USD' ? 'EUR' : 'USD' }), ErrorCode.BAD_USER_INPUT, /its job in/],
+      [time('time:900000007:v1', { projectId: 'prj_01JFJG60M0Q0CQE75AR8B3HMHQ' }), ErrorCode.NOT_FOUND, /has no job in ERP/],
+    ];
+    for (const [bad, code, message] of refusals) {
+      const refused = await erp.postings.postDelivery([good, bad]).catch((error: unknown) => error as { message: string; extensions: { code: string } });
+      expect(refused, bad.externalId).toMatchObject({ extensions: { code }, message: expect.stringMatching(message) });
+    }
+    expect((await erp.postings.postingsByExternalId([good.externalId, ...refusals.map(([bad]) => bad.externalId)])).size).toBe(0);
+  });
+});

@@ -6,6 +6,8 @@
  */
 import { type Caller, isClient, readable, requireProcess, requireStaff } from '../../platform/src/index.js';
 import type { ErpSystem, ErpWrites } from './erpPort.js';
+import { guardedPort } from '../../platform/src/subgraph/guardedPort.js';
+import { type ErpPostings, POSTINGS_OPERATIONS } from './erpPostingsPort.js';
 
 export function erpFor(caller: Caller, erp: ErpSystem): ErpSystem {
   if (!isClient(caller) || caller.accountIds === null) return erp;
@@ -64,4 +66,12 @@ export function erpWritesFor(caller: Caller, writes: ErpWrites): ErpWrites {
       return writes.deleteJob(projectId);
     },
   };
+}
+
+/**
+ * Delivery postings are the posting process's: it alone reads the terms it checks against and writes postings and
+ * reversals, under its own identity, as it alone makes the activation saga's writes.
+ */
+export function erpPostingsFor(caller: Caller, postings: ErpPostings): ErpPostings {
+  return guardedPort(postings, POSTINGS_OPERATIONS, (what) => requireProcess(caller, what));
 }

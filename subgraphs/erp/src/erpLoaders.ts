@@ -4,6 +4,7 @@
  */
 import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { ErpSystem, ErpWrites } from './erpPort.js';
+import type { ErpPostings } from './erpPostingsPort.js';
 
 export function createErpLoaders(erp: ErpSystem) {
   return {
@@ -27,5 +28,7 @@ export interface ErpContext {
   readonly caller: Caller;
   readonly erp: ErpSystem;
   readonly writes: ErpWrites;
+  /** Delivery postings: the posting process's (its own identity only). */
+  readonly postings: ErpPostings;
   readonly loaders: ErpLoaders;
 }

@@ -11,10 +11,11 @@ import type { Resolvers } from './generated/resolverTypes.js';
 const ACCOUNT_ID = 'an 18-character Salesforce Account ID (prefix 001)';
 const PROJECT_ID = 'a canonical project ID (prj_ followed by a 26-character ULID)';
 const accountId = (argument: string, id: string) => requireIdFormat(argument, id, (v) => isSalesforceId(v, 'Account'), ACCOUNT_ID);
-const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, PROJECT_ID);
+export const projectId = (argument: string, id: string) => requireIdFormat(argument, id, isCanonicalProjectId, PROJECT_ID);
 const legalEntityId = (argument: string, id: string) => Number(requireIdFormat(argument, id, isNumericId, 'a numeric NetSuite subsidiary ID'));
 
-function amount(argument: string, value: string): number {
+/** A non-negative decimal amount argument, in minor units. */
+export function amount(argument: string, value: string): number {
   try {
     const minor = parseMinor(value);
     if (minor < 0) throw new Error('negative');

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
-import { erpFor, erpWritesFor } from './erpAccess.js';
+import { erpFor, erpWritesFor, erpPostingsFor } from './erpAccess.js';
+import { erpPostingResolvers } from './erpPostingResolvers.js';
 import type { ErpSystemConfig } from './erpConfig.js';
 import type { ErpAdapter, ErpPort } from './erpPort.js';
 import { type ErpContext, createErpLoaders } from './erpLoaders.js';
@@ -43,11 +44,11 @@ export function createErpSubgraph(config: SandboxSubgraphOptions, adapter: ErpAd
   const service = createSubgraphService<ErpContext>({
     name: 'erp',
     typeDefs: erpTypeDefs,
-    resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers),
+    resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers, erpPostingResolvers),
     // Each request sees the ERP as its caller may (row-level access).
     context: (caller) => {
       const visible = erpFor(caller, erp);
-      return { caller, erp: visible, writes: erpWritesFor(caller, erp), loaders: createErpLoaders(visible) };
+      return { caller, erp: visible, writes: erpWritesFor(caller, erp), postings: erpPostingsFor(caller, erp.postings), loaders: createErpLoaders(visible) };
     },
     ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => adapter.instrument(metrics),

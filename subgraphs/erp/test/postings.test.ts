@@ -6,10 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
-import { addMonths, isoFromDay, monthOf } from '../../platform/src/index.js';
+import { type Caller, addMonths, isoFromDay, monthOf } from '../../platform/src/index.js';
 import { temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type World, buildWorld } from '../../sandboxes/src/world/world.js';
 import type { DeliveryPosting } from '../src/erpPostingsPort.js';
+import { type ErpSubgraph, createErpSubgraph } from '../src/erpSubgraph.js';
 import { type SandboxErp, openSandboxErp } from '../src/sandbox/sandboxErp.js';
 
 const worldOptions = { scale: 0.3, seed: 5, asOf: '2026-11-01' };
@@ -134,5 +135,76 @@ describe('delivery postings in the ERP sandbox', () => {
       expect(refused, bad.externalId).toMatchObject({ extensions: { code }, message: expect.stringMatching(message) });
     }
     expect((await erp.postings.postingsByExternalId([good.externalId, ...refusals.map(([bad]) => bad.externalId)])).size).toBe(0);
+  });
+});
+
+describe('delivery postings through the ERP subgraph', () => {
+  const data = temporaryDataDir('erp-postings-graphql');
+  let service: ErpSubgraph;
+  let world: World;
+  beforeAll(() => {
+    world = buildWorld(worldOptions);
+    service = createErpSubgraph({ dataDir: data.dir, world: worldOptions, production: false });
+  });
+  afterAll(async () => {
+    await service.stop();
+    data.remove();
+  });
+  const PROCESS: Caller = { subject: 'psgraph:activation', scopes: new Set(), roles: new Set(['process']), accountIds: null, process: true };
+  const STAFF: Caller = { ...PROCESS, subject: 'staff-dana', roles: new Set(['delivery']), process: false };
+  const run = async (caller: Caller, query: string, variables: Record<string, unknown> = {}) => {
+    const response = await service.apollo.executeOperation({ query, variables }, { contextValue: service.createContext(caller) as never });
+    if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+    return response.body.singleResult as { data?: Record<string, any>; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  };
+  const CONTEXT = `query ($p: [ID!]!, $r: [ID!]!, $m: [String!]!) { erpPostingContext(projectIds: $p, resourceIds: $r, periods: $m) {
+    terms { projectId status contractType currency poRequired budget { amount } contractRates { role effectiveFrom billRate { amount currency } }
+      purchaseOrder { number expiresOn amount { amount } consumed { amount } } postedBillable { amount } }
+    employees { erpEmployeeId resourceId active } periods { period closed } } }`;
+  const POST = `mutation ($postings: [DeliveryPostingInput!]!) { postErpDelivery(postings: $postings) { externalId created } }`;
+
+  it('gives the posting process the context and takes its postings; nobody else', async () => {
+    const project = world.projects.find((candidate) => candidate.status === 'ACTIVE')!;
+    const consultant = world.consultants[project.requests.find((request) => request.assignment?.status === 'CONFIRMED')!.assignment!.consultantIndex]!;
+    const variables = { p: [project.id], r: [consultant.psaId], m: ['2026-10'] };
+    const context = await run(PROCESS, CONTEXT, variables);
+    expect(context.errors).toBeUndefined();
+    expect(context.data!['erpPostingContext']).toMatchObject({
+      terms: [{ projectId: project.id, status: 'IN_PROGRESS', currency: project.currency, postedBillable: { amount: '0.00' } }],
+      employees: [{ resourceId: consultant.psaId, active: true }],
+      periods: [{ period: '2026-10', closed: false }],
+    });
+    const posting = {
+      externalId: 'time:900000101:v1',
+      kind: 'TIME',
+      projectId: project.id,
+      resourceId: consultant.psaId,
+      item: 'CONSULTANT',
+      date: '2026-10-21',
+      minutes: 90,
+      rate: '150.00',
+      billable: true,
+      billableAmount: '225.00',
+      cost: '120.00',
+      currency: project.currency,
+      memo: 'time entry 900000101',
+    };
+    expect((await run(PROCESS, POST, { postings: [posting] })).data!['postErpDelivery']).toEqual([{ externalId: posting.externalId, created: true }]);
+    expect((await run(PROCESS, POST, { postings: [posting] })).data!['postErpDelivery']).toEqual([{ externalId: posting.externalId, created: false }]);
+    const after = await run(PROCESS, CONTEXT, variables);
+    expect(after.data!['erpPostingContext'].terms[0].postedBillable).toEqual({ amount: '225.00' });
+
+    for (const query of [CONTEXT, POST]) {
+      const refused = await run(STAFF, query, query === POST ? { postings: [posting] } : variables);
+      expect(refused.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.FORBIDDEN);
+    }
+    const malformed = await run(PROCESS, POST, { postings: [{ ...posting, externalId: 'time:abc' }] });
+    expect(malformed.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.INVALID_ID);
+    const noMinutes = await run(PROCESS, POST, { postings: [{ ...posting, externalId: 'time:900000102:v1', minutes: null }] });
+    expect(noMinutes.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.BAD_USER_INPUT);
+    const reversed = await run(PROCESS, `mutation ($ids: [ID!]!) { reverseErpDelivery(externalIds: $ids) { externalId reversed } }`, {
+      ids: [posting.externalId],
+    });
+    expect(reversed.data!['reverseErpDelivery']).toEqual([{ externalId: posting.externalId, reversed: true }]);
   });
 });

@@ -5,6 +5,7 @@
  * are written by the activation process alone.
  */
 import { type Caller, accountsInScope, isClient, readable, requireProcess, requireStaff } from '../../platform/src/index.js';
+import { guardedPort } from '../../platform/src/subgraph/guardedPort.js';
 import { DELIVERY_OPERATIONS, type PsaDelivery } from './psaDeliveryPort.js';
 import type { PsaSystem, PsaWrites } from './psaPort.js';
 
@@ -62,16 +63,5 @@ export function psaWritesFor(caller: Caller, writes: PsaWrites): PsaWrites {
  * schema also asks `psa:write` for the approvals); a client user does neither.
  */
 export function psaDeliveryFor(caller: Caller, delivery: PsaDelivery): PsaDelivery {
-  if (!isClient(caller)) return delivery;
-  const staffOnly =
-    <Args extends unknown[], Result>(what: string, call: (...args: Args) => Promise<Result>) =>
-    async (...args: Args): Promise<Result> => {
-      requireStaff(caller, what);
-      return call(...args);
-    };
-  const guarded = Object.entries(DELIVERY_OPERATIONS).map(([name, what]) => {
-    const call = delivery[name as keyof PsaDelivery] as (...args: unknown[]) => Promise<unknown>;
-    return [name, staffOnly(what, call.bind(delivery))];
-  });
-  return Object.fromEntries(guarded) as unknown as PsaDelivery;
+  return isClient(caller) ? guardedPort(delivery, DELIVERY_OPERATIONS, (what) => requireStaff(caller, what)) : delivery;
 }

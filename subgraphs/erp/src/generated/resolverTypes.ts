@@ -37,6 +37,13 @@ export type Account = {
   readonly taxProfile?: Maybe<TaxProfile>;
 };
 
+export type AccountingPeriod = {
+  readonly __typename?: 'AccountingPeriod';
+  readonly closed: Scalars['Boolean']['output'];
+  /** `YYYY-MM`. */
+  readonly period: Scalars['String']['output'];
+};
+
 export type BilledVsUnbilledRow = {
   readonly __typename?: 'BilledVsUnbilledRow';
   readonly billed: Money;
@@ -128,6 +135,14 @@ export type Contract = {
   readonly value: Money;
 };
 
+export type ContractRate = {
+  readonly __typename?: 'ContractRate';
+  readonly billRate: Money;
+  readonly effectiveFrom: Scalars['Date']['output'];
+  readonly effectiveTo?: Maybe<Scalars['Date']['output']>;
+  readonly role: Scalars['String']['output'];
+};
+
 export type ContractType =
   | 'FIXED_FEE'
   | 'MILESTONE'
@@ -174,6 +189,62 @@ export type DateRange = {
   readonly to?: InputMaybe<Scalars['Date']['input']>;
 };
 
+export type DeliveryPostingInput = {
+  readonly billable: Scalars['Boolean']['input'];
+  /** What the customer will be billed (0 when not billable). */
+  readonly billableAmount: Scalars['Decimal']['input'];
+  readonly cost: Scalars['Decimal']['input'];
+  readonly currency: CurrencyCode;
+  readonly date: Scalars['Date']['input'];
+  /** The source record and version, e.g. `time:900000001:v2`: the upsert key. */
+  readonly externalId: Scalars['ID']['input'];
+  /** Service item: the role for time, the category for expenses. */
+  readonly item?: InputMaybe<Scalars['String']['input']>;
+  readonly kind: DeliveryPostingKind;
+  readonly memo: Scalars['String']['input'];
+  readonly minutes?: InputMaybe<Scalars['Int']['input']>;
+  readonly projectId: Scalars['ID']['input'];
+  readonly rate?: InputMaybe<Scalars['Decimal']['input']>;
+  /** PSA resource ID (time and expenses). */
+  readonly resourceId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type DeliveryPostingKind =
+  | 'EXPENSE'
+  | 'MILESTONE'
+  | 'TIME';
+
+export type DeliveryPostingResult = {
+  readonly __typename?: 'DeliveryPostingResult';
+  readonly created: Scalars['Boolean']['output'];
+  readonly externalId: Scalars['ID']['output'];
+};
+
+export type DeliveryReversalResult = {
+  readonly __typename?: 'DeliveryReversalResult';
+  readonly externalId: Scalars['ID']['output'];
+  readonly reversed: Scalars['Boolean']['output'];
+};
+
+export type ErpEmployee = {
+  readonly __typename?: 'ErpEmployee';
+  readonly active: Scalars['Boolean']['output'];
+  readonly erpEmployeeId: Scalars['ID']['output'];
+  /** The PSA resource ID: the employee's external ID. */
+  readonly resourceId: Scalars['ID']['output'];
+};
+
+export type ErpJobStatus =
+  | 'CLOSED'
+  | 'IN_PROGRESS';
+
+export type ErpPostingContext = {
+  readonly __typename?: 'ErpPostingContext';
+  readonly employees: ReadonlyArray<ErpEmployee>;
+  readonly periods: ReadonlyArray<AccountingPeriod>;
+  readonly terms: ReadonlyArray<PostingTerms>;
+};
+
 export type LegalEntity = {
   readonly __typename?: 'LegalEntity';
   readonly country: Scalars['String']['output'];
@@ -206,6 +277,10 @@ export type Mutation = {
   readonly deleteErpBillingSchedule: Scalars['Boolean']['output'];
   /** Deletes the job; false when there is none. Refused (INVALID_STATE_TRANSITION) while a schedule or postings depend on it. */
   readonly deleteErpProject: Scalars['Boolean']['output'];
+  /** Posts approved time, expenses and milestones (all or none), each once per external ID (`time:<entry>:v<version>`, …). */
+  readonly postErpDelivery: ReadonlyArray<DeliveryPostingResult>;
+  /** Reverses postings by external ID, each once; false for what is reversed already or absent. */
+  readonly reverseErpDelivery: ReadonlyArray<DeliveryReversalResult>;
   /** Creates the job's billing schedule, or replaces its lines (one schedule per job). */
   readonly upsertErpBillingSchedule: BillingScheduleUpsertResult;
   /** `PUT customer/eid:<accountId>`: creates the account's customer, or updates it (name, parent, tax ID, subsidiaries). */
@@ -232,6 +307,26 @@ export type MutationDeleteErpBillingScheduleArgs = {
  */
 export type MutationDeleteErpProjectArgs = {
   projectId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes to the ERP, idempotent as NetSuite's `PUT <record>/eid:<externalId>` upserts are: the same call twice
+ * leaves one record. Deletes are idempotent too, and refuse a record other records depend on. They are the
+ * activation saga's steps, so they are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationPostErpDeliveryArgs = {
+  postings: ReadonlyArray<DeliveryPostingInput>;
+};
+
+
+/**
+ * Writes to the ERP, idempotent as NetSuite's `PUT <record>/eid:<externalId>` upserts are: the same call twice
+ * leaves one record. Deletes are idempotent too, and refuse a record other records depend on. They are the
+ * activation saga's steps, so they are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationReverseErpDeliveryArgs = {
+  externalIds: ReadonlyArray<Scalars['ID']['input']>;
 };
 
 
@@ -277,6 +372,22 @@ export type PaymentTerms = {
   readonly __typename?: 'PaymentTerms';
   readonly days: Scalars['Int']['output'];
   readonly name: Scalars['String']['output'];
+};
+
+/** A job's terms, as a posting is checked against them. */
+export type PostingTerms = {
+  readonly __typename?: 'PostingTerms';
+  /** Planned cost of the job. */
+  readonly budget: Money;
+  readonly contractRates: ReadonlyArray<ContractRate>;
+  readonly contractType: ContractType;
+  readonly currency: CurrencyCode;
+  readonly poRequired: Scalars['Boolean']['output'];
+  /** Billable amounts posted so far (reversals deducted). */
+  readonly postedBillable: Money;
+  readonly projectId: Scalars['ID']['output'];
+  readonly purchaseOrder?: Maybe<PurchaseOrder>;
+  readonly status: ErpJobStatus;
 };
 
 export type Project = {
@@ -327,10 +438,20 @@ export type ProjectUpsertResult = {
   readonly erpProjectId: Scalars['ID']['output'];
 };
 
+export type PurchaseOrder = {
+  readonly __typename?: 'PurchaseOrder';
+  readonly amount: Money;
+  readonly consumed: Money;
+  readonly expiresOn: Scalars['Date']['output'];
+  readonly number: Scalars['String']['output'];
+};
+
 export type Query = {
   readonly __typename?: 'Query';
   /** Billed against recognized-but-unbilled revenue, grouped as asked (always also by currency). */
   readonly billedVsUnbilled: ReadonlyArray<BilledVsUnbilledRow>;
+  /** What delivery postings are checked against: the jobs' terms, the employees ERP knows, the periods' status. For the posting process. */
+  readonly erpPostingContext: ErpPostingContext;
   readonly legalEntities: ReadonlyArray<LegalEntity>;
 };
 
@@ -338,6 +459,13 @@ export type Query = {
 export type QueryBilledVsUnbilledArgs = {
   filter?: InputMaybe<BillingReportFilter>;
   groupBy: ReadonlyArray<BillingGroupBy>;
+};
+
+
+export type QueryErpPostingContextArgs = {
+  periods: ReadonlyArray<Scalars['String']['input']>;
+  projectIds: ReadonlyArray<Scalars['ID']['input']>;
+  resourceIds: ReadonlyArray<Scalars['ID']['input']>;
 };
 
 export type RateCard = {
@@ -476,11 +604,12 @@ export type FederationReferenceTypes = {
 export type ResolversTypes = {
   Account: ResolverTypeWrapper<EntityReferenceModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  AccountingPeriod: ResolverTypeWrapper<AccountingPeriod>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BilledVsUnbilledRow: ResolverTypeWrapper<BillingReportRowModel>;
   BillingGroupBy: BillingGroupBy;
   BillingReportFilter: BillingReportFilter;
   BillingSchedule: ResolverTypeWrapper<ErpBillingScheduleModel>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BillingScheduleLine: ResolverTypeWrapper<ErpBillingScheduleLineModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   BillingScheduleLineInput: BillingScheduleLineInput;
@@ -488,6 +617,7 @@ export type ResolversTypes = {
   BillingScheduleUpsertInput: BillingScheduleUpsertInput;
   BillingScheduleUpsertResult: ResolverTypeWrapper<Omit<BillingScheduleUpsertResult, 'billingSchedule'> & { billingSchedule: ResolversTypes['BillingSchedule'] }>;
   Contract: ResolverTypeWrapper<ErpJobModel>;
+  ContractRate: ResolverTypeWrapper<Omit<ContractRate, 'billRate'> & { billRate: ResolversTypes['Money'] }>;
   ContractType: ContractType;
   CreditStatus: CreditStatus;
   CurrencyCode: CurrencyCode;
@@ -497,16 +627,25 @@ export type ResolversTypes = {
   DateRange: DateRange;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
+  DeliveryPostingInput: DeliveryPostingInput;
+  DeliveryPostingKind: DeliveryPostingKind;
+  DeliveryPostingResult: ResolverTypeWrapper<DeliveryPostingResult>;
+  DeliveryReversalResult: ResolverTypeWrapper<DeliveryReversalResult>;
+  ErpEmployee: ResolverTypeWrapper<ErpEmployee>;
+  ErpJobStatus: ErpJobStatus;
+  ErpPostingContext: ResolverTypeWrapper<Omit<ErpPostingContext, 'terms'> & { terms: ReadonlyArray<ResolversTypes['PostingTerms']> }>;
   LegalEntity: ResolverTypeWrapper<ErpLegalEntityModel>;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PaymentTerms: ResolverTypeWrapper<PaymentTerms>;
+  PostingTerms: ResolverTypeWrapper<Omit<PostingTerms, 'budget' | 'contractRates' | 'postedBillable' | 'purchaseOrder'> & { budget: ResolversTypes['Money'], contractRates: ReadonlyArray<ResolversTypes['ContractRate']>, postedBillable: ResolversTypes['Money'], purchaseOrder?: Maybe<ResolversTypes['PurchaseOrder']> }>;
   Project: ResolverTypeWrapper<EntityReferenceModel>;
   ProjectFinancials: ResolverTypeWrapper<ErpLedgerTotalsModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ProjectUpsertInput: ProjectUpsertInput;
   ProjectUpsertResult: ResolverTypeWrapper<ProjectUpsertResult>;
+  PurchaseOrder: ResolverTypeWrapper<Omit<PurchaseOrder, 'amount' | 'consumed'> & { amount: ResolversTypes['Money'], consumed: ResolversTypes['Money'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RateCard: ResolverTypeWrapper<ErpRateCardModel>;
   RateCardLine: ResolverTypeWrapper<ErpRateCardLineModel>;
@@ -521,32 +660,41 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Account: EntityReferenceModel;
   ID: Scalars['ID']['output'];
+  AccountingPeriod: AccountingPeriod;
+  Boolean: Scalars['Boolean']['output'];
   BilledVsUnbilledRow: BillingReportRowModel;
   BillingReportFilter: BillingReportFilter;
   BillingSchedule: ErpBillingScheduleModel;
-  Boolean: Scalars['Boolean']['output'];
   BillingScheduleLine: ErpBillingScheduleLineModel;
   Int: Scalars['Int']['output'];
   BillingScheduleLineInput: BillingScheduleLineInput;
   BillingScheduleUpsertInput: BillingScheduleUpsertInput;
   BillingScheduleUpsertResult: Omit<BillingScheduleUpsertResult, 'billingSchedule'> & { billingSchedule: ResolversParentTypes['BillingSchedule'] };
   Contract: ErpJobModel;
+  ContractRate: Omit<ContractRate, 'billRate'> & { billRate: ResolversParentTypes['Money'] };
   CustomerUpsertInput: CustomerUpsertInput;
   CustomerUpsertResult: CustomerUpsertResult;
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
+  DeliveryPostingInput: DeliveryPostingInput;
+  DeliveryPostingResult: DeliveryPostingResult;
+  DeliveryReversalResult: DeliveryReversalResult;
+  ErpEmployee: ErpEmployee;
+  ErpPostingContext: Omit<ErpPostingContext, 'terms'> & { terms: ReadonlyArray<ResolversParentTypes['PostingTerms']> };
   LegalEntity: ErpLegalEntityModel;
   Money: MoneyModel;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   PaymentTerms: PaymentTerms;
+  PostingTerms: Omit<PostingTerms, 'budget' | 'contractRates' | 'postedBillable' | 'purchaseOrder'> & { budget: ResolversParentTypes['Money'], contractRates: ReadonlyArray<ResolversParentTypes['ContractRate']>, postedBillable: ResolversParentTypes['Money'], purchaseOrder?: Maybe<ResolversParentTypes['PurchaseOrder']> };
   Project: EntityReferenceModel;
   ProjectFinancials: ErpLedgerTotalsModel;
   Float: Scalars['Float']['output'];
   ProjectUpsertInput: ProjectUpsertInput;
   ProjectUpsertResult: ProjectUpsertResult;
+  PurchaseOrder: Omit<PurchaseOrder, 'amount' | 'consumed'> & { amount: ResolversParentTypes['Money'], consumed: ResolversParentTypes['Money'] };
   Query: Record<PropertyKey, never>;
   RateCard: ErpRateCardModel;
   RateCardLine: ErpRateCardLineModel;
@@ -599,6 +747,11 @@ export type AccountResolvers<ContextType = ErpContext, ParentType extends Resolv
   taxProfile?: Resolver<Maybe<ResolversTypes['TaxProfile']>, ParentType, ContextType>;
 };
 
+export type AccountingPeriodResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['AccountingPeriod'] = ResolversParentTypes['AccountingPeriod']> = {
+  closed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  period?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type BilledVsUnbilledRowResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['BilledVsUnbilledRow'] = ResolversParentTypes['BilledVsUnbilledRow']> = {
   billed?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['CurrencyCode'], ParentType, ContextType>;
@@ -643,6 +796,13 @@ export type ContractResolvers<ContextType = ErpContext, ParentType extends Resol
   value?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
+export type ContractRateResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ContractRate'] = ResolversParentTypes['ContractRate']> = {
+  billRate?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  effectiveFrom?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  effectiveTo?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type CustomerUpsertResultResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['CustomerUpsertResult'] = ResolversParentTypes['CustomerUpsertResult']> = {
   created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   customerNumber?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -661,6 +821,28 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
   name: 'Decimal';
 }
 
+export type DeliveryPostingResultResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['DeliveryPostingResult'] = ResolversParentTypes['DeliveryPostingResult']> = {
+  created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  externalId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type DeliveryReversalResultResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['DeliveryReversalResult'] = ResolversParentTypes['DeliveryReversalResult']> = {
+  externalId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reversed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type ErpEmployeeResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpEmployee'] = ResolversParentTypes['ErpEmployee']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  erpEmployeeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type ErpPostingContextResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpPostingContext'] = ResolversParentTypes['ErpPostingContext']> = {
+  employees?: Resolver<ReadonlyArray<ResolversTypes['ErpEmployee']>, ParentType, ContextType>;
+  periods?: Resolver<ReadonlyArray<ResolversTypes['AccountingPeriod']>, ParentType, ContextType>;
+  terms?: Resolver<ReadonlyArray<ResolversTypes['PostingTerms']>, ParentType, ContextType>;
+};
+
 export type LegalEntityResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['LegalEntity'] = ResolversParentTypes['LegalEntity']> = {
   country?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['CurrencyCode'], ParentType, ContextType>;
@@ -678,6 +860,8 @@ export type MoneyResolvers<ContextType = ErpContext, ParentType extends Resolver
 export type MutationResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   deleteErpBillingSchedule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteErpBillingScheduleArgs, 'projectId'>>;
   deleteErpProject?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteErpProjectArgs, 'projectId'>>;
+  postErpDelivery?: Resolver<ReadonlyArray<ResolversTypes['DeliveryPostingResult']>, ParentType, ContextType, RequireFields<MutationPostErpDeliveryArgs, 'postings'>>;
+  reverseErpDelivery?: Resolver<ReadonlyArray<ResolversTypes['DeliveryReversalResult']>, ParentType, ContextType, RequireFields<MutationReverseErpDeliveryArgs, 'externalIds'>>;
   upsertErpBillingSchedule?: Resolver<ResolversTypes['BillingScheduleUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertErpBillingScheduleArgs, 'input'>>;
   upsertErpCustomer?: Resolver<ResolversTypes['CustomerUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertErpCustomerArgs, 'input'>>;
   upsertErpProject?: Resolver<ResolversTypes['ProjectUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertErpProjectArgs, 'input'>>;
@@ -693,6 +877,18 @@ export type PageInfoResolvers<ContextType = ErpContext, ParentType extends Resol
 export type PaymentTermsResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['PaymentTerms'] = ResolversParentTypes['PaymentTerms']> = {
   days?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PostingTermsResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['PostingTerms'] = ResolversParentTypes['PostingTerms']> = {
+  budget?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  contractRates?: Resolver<ReadonlyArray<ResolversTypes['ContractRate']>, ParentType, ContextType>;
+  contractType?: Resolver<ResolversTypes['ContractType'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['CurrencyCode'], ParentType, ContextType>;
+  poRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  postedBillable?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  purchaseOrder?: Resolver<Maybe<ResolversTypes['PurchaseOrder']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ErpJobStatus'], ParentType, ContextType>;
 };
 
 export type ProjectResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['Project'] = ResolversParentTypes['Project'], FederationReferenceType extends FederationReferenceTypes['Project'] = FederationReferenceTypes['Project']> = {
@@ -719,8 +915,16 @@ export type ProjectUpsertResultResolvers<ContextType = ErpContext, ParentType ex
   erpProjectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
+export type PurchaseOrderResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['PurchaseOrder'] = ResolversParentTypes['PurchaseOrder']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  consumed?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  expiresOn?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  number?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   billedVsUnbilled?: Resolver<ReadonlyArray<ResolversTypes['BilledVsUnbilledRow']>, ParentType, ContextType, RequireFields<QueryBilledVsUnbilledArgs, 'groupBy'>>;
+  erpPostingContext?: Resolver<ResolversTypes['ErpPostingContext'], ParentType, ContextType, RequireFields<QueryErpPostingContextArgs, 'periods' | 'projectIds' | 'resourceIds'>>;
   legalEntities?: Resolver<ReadonlyArray<ResolversTypes['LegalEntity']>, ParentType, ContextType>;
 };
 
@@ -750,23 +954,31 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type Resolvers<ContextType = ErpContext> = {
   Account?: AccountResolvers<ContextType>;
+  AccountingPeriod?: AccountingPeriodResolvers<ContextType>;
   BilledVsUnbilledRow?: BilledVsUnbilledRowResolvers<ContextType>;
   BillingSchedule?: BillingScheduleResolvers<ContextType>;
   BillingScheduleLine?: BillingScheduleLineResolvers<ContextType>;
   BillingScheduleUpsertResult?: BillingScheduleUpsertResultResolvers<ContextType>;
   Contract?: ContractResolvers<ContextType>;
+  ContractRate?: ContractRateResolvers<ContextType>;
   CustomerUpsertResult?: CustomerUpsertResultResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
+  DeliveryPostingResult?: DeliveryPostingResultResolvers<ContextType>;
+  DeliveryReversalResult?: DeliveryReversalResultResolvers<ContextType>;
+  ErpEmployee?: ErpEmployeeResolvers<ContextType>;
+  ErpPostingContext?: ErpPostingContextResolvers<ContextType>;
   LegalEntity?: LegalEntityResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PaymentTerms?: PaymentTermsResolvers<ContextType>;
+  PostingTerms?: PostingTermsResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   ProjectFinancials?: ProjectFinancialsResolvers<ContextType>;
   ProjectUpsertResult?: ProjectUpsertResultResolvers<ContextType>;
+  PurchaseOrder?: PurchaseOrderResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RateCard?: RateCardResolvers<ContextType>;
   RateCardLine?: RateCardLineResolvers<ContextType>;

@@ -8,6 +8,7 @@
  * own) and the instant an event says the change happened (`changedAt`: the vendor's clock, to its precision).
  */
 import { GraphQLError } from 'graphql';
+import { eventually } from '../../platform/test/testSupport.js';
 import { describe, expect, it } from 'vitest';
 import { EventContracts } from '../../activation/src/events/eventContracts.js';
 import type { BusEvent, EventBus } from '../../platform/src/events/index.js';
@@ -198,16 +199,5 @@ export function describeBillingPortConformance(name: string, ports: () => Billin
   });
 }
 
-/** Retries an expectation until it holds or a few seconds pass (events cross a bus). */
-export async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
+/** Retries an expectation until it holds (events cross a bus). */
+export { eventually };

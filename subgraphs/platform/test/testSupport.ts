@@ -32,3 +32,17 @@ export async function execute<T = Record<string, any>>(
 export function sqlStatements(service: SubgraphService): number {
   return parseMetrics(service.metrics.render()).get('psgraph_sql_statements_total') ?? 0;
 }
+
+/** Retries an expectation until it holds or `timeoutMs` passes (events cross a bus, consumers run on their own). */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}

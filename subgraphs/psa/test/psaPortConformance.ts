@@ -4,6 +4,7 @@
  * same totals, the same refusals with the same codes and messages — and the same business events. A vendor
  * adapter "works" when this passes against a server that speaks its vendor's wire format.
  */
+import { eventually } from '../../platform/test/testSupport.js';
 import { describe, expect, it } from 'vitest';
 import type { EventBus } from '../../platform/src/events/index.js';
 import type { EventRelay } from '../../platform/src/index.js';
@@ -168,16 +169,5 @@ export function describePsaPortConformance(name: string, ports: () => PsaPortsUn
   });
 }
 
-/** Retries an expectation until it holds or a few seconds pass (events cross a bus). */
-export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
+/** Retries an expectation until it holds (events cross a bus). */
+export { eventually };

@@ -11,6 +11,8 @@ export const activationCodegen: SubgraphCodegen = {
     ActivationStep: '../store/activationRecords.js#StepRecord',
     ActivationTransition: '../store/activationRecords.js#TransitionRecord',
     IntegrationException: '../store/activationRecords.js#ExceptionRecord',
+    BillingException: '../posting/postingStore.js#BillingExceptionRecord',
+    DeliveryLine: '../posting/postingStore.js#LineRecord',
     Opportunity: `${PLATFORM}#EntityReference`,
     Project: `${PLATFORM}#EntityReference`,
   },

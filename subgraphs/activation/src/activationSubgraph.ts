@@ -19,6 +19,10 @@ import { type ActivationStore, openActivationStore } from './store/activationSto
 import { ActivationSystems } from './systems/activationSystems.js';
 import { type CallSite, type FaultInjector, faultRules } from './systems/faults.js';
 import { SystemClient } from './systems/systemClient.js';
+import { DeliveryPoster } from './posting/deliveryPoster.js';
+import { consumeDeliveryEvents } from './posting/deliveryEventsConsumer.js';
+import { postingResolvers } from './posting/postingResolvers.js';
+import { PostingSystems } from './posting/postingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
@@ -40,6 +44,8 @@ const PROCESS_PRINCIPAL = { subject: 'psgraph:activation', scopes: [], roles: ['
 export interface ActivationSubgraph extends SubgraphService {
   readonly store: ActivationStore;
   readonly runner: ActivationRunner;
+  /** Posts approved delivery to ERP (the posting process). */
+  readonly poster: DeliveryPoster;
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus. */
   flushEvents(): Promise<void>;
@@ -74,16 +80,26 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     consumer: `activation-${process.pid}-${randomBytes(3).toString('hex')}`,
     log,
   });
+  const poster = new DeliveryPoster({ store: store.postings, systems: new PostingSystems(client), onCommit: () => relay.notify(), log });
+  const deliveryConsumer = consumeDeliveryEvents({
+    bus,
+    poster,
+    deadLetters: store.deadLetters,
+    contracts: new EventContracts(),
+    consumer: `posting-${process.pid}-${randomBytes(3).toString('hex')}`,
+    log,
+  });
   runner.start();
   const service = createSubgraphService<ActivationContext>({
     name: 'activation',
     typeDefs: activationTypeDefs,
-    resolvers: forStaffOnly(mergeResolverMaps(activationResolvers, activationSubscriptionResolvers(bus))),
-    context: (caller) => ({ caller, store, runner, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
+    resolvers: forStaffOnly(mergeResolverMaps(activationResolvers, postingResolvers, activationSubscriptionResolvers(bus))),
+    context: (caller) => ({ caller, store, runner, poster, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
     close: async () => {
       await consumer.stop();
+      await deliveryConsumer.stop();
       await runner.stop();
       await relay.stop();
       if (!options.bus) await bus.close();
@@ -91,7 +107,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     },
     production: config.production,
   });
-  return Object.assign(service, { store, runner, bus, flushEvents: () => relay.flush() });
+  return Object.assign(service, { store, runner, poster, bus, flushEvents: () => relay.flush() });
 }
 
 type FieldResolver = (parent: unknown, args: unknown, context: ActivationContext, info: unknown) => unknown;

@@ -6,7 +6,7 @@
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { inputError, isNumericId, money, requireIdFormat } from '../../platform/src/index.js';
 import { amount, projectId } from './erpMutations.js';
-import type { CurrencyCode, Resolvers } from './generated/resolverTypes.js';
+import type { CurrencyCode, Region, Resolvers } from './generated/resolverTypes.js';
 import type { DeliveryPosting } from './erpPostingsPort.js';
 
 /** `time:<entry>:v<version>`, `expense:<id>:v<n>`, `milestone:<id>:v<n>`. */
@@ -43,6 +43,7 @@ export const erpPostingResolvers: Resolvers = {
         terms: [...terms.values()].map((term) => ({
           projectId: term.projectId,
           status: term.status,
+          region: term.region as Region,
           contractType: term.job.contractType,
           currency: term.job.currency as CurrencyCode,
           poRequired: term.job.poRequired,

@@ -37,6 +37,8 @@ export interface PostingTerms {
   readonly projectId: string;
   readonly job: ErpJob;
   readonly status: ErpJobStatus;
+  /** The region of the job's legal entity. */
+  readonly region: string;
   readonly contractRates: readonly ContractRate[];
   /** Null when the job has none on file (whether one is required is `job.poRequired`). */
   readonly purchaseOrder: ErpPurchaseOrder | null;

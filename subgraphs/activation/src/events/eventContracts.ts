@@ -8,6 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import type { BusEvent } from '../../../platform/src/events/index.js';
+import type { DeadLetters } from '../store/deadLetters.js';
 
 /** The folder of the contracts, shared by every service. */
 export const EVENT_CONTRACTS_DIR = fileURLToPath(new URL('../../../../contracts/events/', import.meta.url));
@@ -46,5 +48,35 @@ export class EventContracts {
     if (validate(event)) return { valid: true };
     const errors = (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? 'is invalid'}`);
     return { valid: false, reason: `does not match ${type} v${version}: ${errors.join('; ')}` };
+  }
+}
+
+/**
+ * A consumer's handler that first checks each event against its contract: one that does not match is recorded as a
+ * dead letter with the reason and acknowledged — acting on it could be wrong, and retrying it would fail the same
+ * way — and never reaches `handle`.
+ */
+export function contractChecked(
+  options: { readonly contracts: EventContracts; readonly deadLetters: DeadLetters; readonly log?: (line: string) => void; readonly name: string },
+  handle: (event: BusEvent) => Promise<void>,
+): (event: BusEvent) => Promise<void> {
+  return async (event) => {
+    const check = options.contracts.check(event);
+    if (check.valid) return handle(event);
+    options.deadLetters.record({
+      eventId: typeof event?.id === 'string' ? event.id : null,
+      type: typeof event?.type === 'string' ? event.type : null,
+      reason: check.reason,
+      payload: safeJson(event),
+    });
+    options.log?.(`[${options.name}] dead-lettered event ${String(event?.id)}: ${check.reason}`);
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return String(value);
   }
 }

@@ -8,7 +8,7 @@
 import type { BusEvent, Consumer, EventBus } from '../../../platform/src/events/index.js';
 import type { ActivationRunner } from '../saga/activationRunner.js';
 import type { ActivationStore } from '../store/activationStore.js';
-import type { EventContracts } from './eventContracts.js';
+import { type EventContracts, contractChecked } from './eventContracts.js';
 
 export const ACTIVATION_CONSUMER_GROUP = 'activation';
 export const CONSUMED_EVENT_TYPES = ['opportunity.closed_won', 'opportunity.reopened'] as const;
@@ -25,42 +25,26 @@ export interface OpportunityEventsConsumerOptions {
 
 export function consumeOpportunityEvents(options: OpportunityEventsConsumerOptions): Consumer {
   const { store, runner, contracts } = options;
-  const handle = async (event: BusEvent): Promise<void> => {
-    const check = contracts.check(event);
-    if (!check.valid) {
-      store.deadLetters.record({
-        eventId: typeof event?.id === 'string' ? event.id : null,
-        type: typeof event?.type === 'string' ? event.type : null,
-        reason: check.reason,
-        payload: safeJson(event),
-      });
-      options.log?.(`[activation] dead-lettered event ${String(event?.id)}: ${check.reason}`);
-      return;
-    }
-    const opportunityId = (event.data as { opportunityId: string }).opportunityId;
-    if (event.type === 'opportunity.closed_won') {
-      store.runs.recordClosedWon(opportunityId, event.id, event.occurredAt);
-      runner.activate(opportunityId, `event:${event.id}`, 'EVENT');
-      return;
-    }
-    // Reopened: a run still holding the deal stops and undoes what it did; an active project stays (CRM refuses
-    // to reopen a deal once its project is linked). Only a run requested before the reopening is about the deal
-    // that was reopened: events arrive late, and a run started afterwards answers a newer request.
-    const holding = store.runs.searchRuns(
-      { opportunityId, statuses: ['REQUESTED', 'VALIDATING', 'EXCEPTION_OPEN', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING'] },
-      { limit: 1, offset: 0 },
-    );
-    const run = holding.rows[0];
-    if (run && run.requestedAt <= event.occurredAt)
-      runner.cancelRun(run.id, `opportunity reopened in CRM (stage "${(event.data as { stage: string }).stage}")`);
-  };
+  const handle = contractChecked(
+    { contracts, deadLetters: store.deadLetters, log: options.log, name: 'activation' },
+    async (event: BusEvent): Promise<void> => {
+      const opportunityId = (event.data as { opportunityId: string }).opportunityId;
+      if (event.type === 'opportunity.closed_won') {
+        store.runs.recordClosedWon(opportunityId, event.id, event.occurredAt);
+        runner.activate(opportunityId, `event:${event.id}`, 'EVENT');
+        return;
+      }
+      // Reopened: a run still holding the deal stops and undoes what it did; an active project stays (CRM refuses
+      // to reopen a deal once its project is linked). Only a run requested before the reopening is about the deal
+      // that was reopened: events arrive late, and a run started afterwards answers a newer request.
+      const holding = store.runs.searchRuns(
+        { opportunityId, statuses: ['REQUESTED', 'VALIDATING', 'EXCEPTION_OPEN', 'ERP_PROVISIONING', 'PSA_PROVISIONING', 'LINKING'] },
+        { limit: 1, offset: 0 },
+      );
+      const run = holding.rows[0];
+      if (run && run.requestedAt <= event.occurredAt)
+        runner.cancelRun(run.id, `opportunity reopened in CRM (stage "${(event.data as { stage: string }).stage}")`);
+    },
+  );
   return options.bus.consume({ group: ACTIVATION_CONSUMER_GROUP, consumer: options.consumer, types: [...CONSUMED_EVENT_TYPES], handler: handle });
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? 'undefined';
-  } catch {
-    return String(value);
-  }
 }

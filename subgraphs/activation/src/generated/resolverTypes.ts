@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { Money as MoneyModel, EntityReference as EntityReferenceModel } from '../../../platform/src/index.js';
 import type { ActivationRunRecord as ActivationRunRecordModel, StepRecord as StepRecordModel, TransitionRecord as TransitionRecordModel, ExceptionRecord as ExceptionRecordModel } from '../store/activationRecords.js';
+import type { BillingExceptionRecord as BillingExceptionRecordModel, LineRecord as LineRecordModel } from '../posting/postingStore.js';
 import type { ActivationContext } from '../activationLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -176,6 +177,88 @@ export type ActivationUpdate = {
   readonly status: ActivationStatus;
 };
 
+/** A problem that holds one approved line (a time entry at one approval version) back from ERP, and how to fix it. */
+export type BillingException = {
+  readonly __typename?: 'BillingException';
+  readonly actual?: Maybe<Scalars['String']['output']>;
+  /** How often the line was checked and found so. */
+  readonly attempts: Scalars['Int']['output'];
+  readonly detectedAt: Scalars['DateTime']['output'];
+  readonly entityId: Scalars['ID']['output'];
+  /** The record and field at fault. */
+  readonly entityType: Scalars['String']['output'];
+  readonly expected?: Maybe<Scalars['String']['output']>;
+  readonly field: Scalars['String']['output'];
+  /** Exception ID (bex_ + ULID). */
+  readonly id: Scalars['ID']['output'];
+  readonly message: Scalars['String']['output'];
+  readonly note?: Maybe<Scalars['String']['output']>;
+  /** The system and team that own the fix. */
+  readonly ownerSystem: Scalars['String']['output'];
+  readonly ownerTeam: Scalars['String']['output'];
+  readonly project: Project;
+  /** How to resolve it. */
+  readonly resolution: Scalars['String']['output'];
+  readonly resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The line held back: `time:<entry>:v<version>`. */
+  readonly sourceKey: Scalars['ID']['output'];
+  readonly status: BillingExceptionStatus;
+  readonly type: BillingExceptionType;
+};
+
+export type BillingExceptionConnection = {
+  readonly __typename?: 'BillingExceptionConnection';
+  readonly edges: ReadonlyArray<BillingExceptionEdge>;
+  readonly nodes: ReadonlyArray<BillingException>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+export type BillingExceptionEdge = {
+  readonly __typename?: 'BillingExceptionEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: BillingException;
+};
+
+export type BillingExceptionFilter = {
+  /** CRM, PSA or ERP. */
+  readonly ownerSystem?: InputMaybe<Scalars['String']['input']>;
+  /** The team that owns the fix, e.g. Sales operations. */
+  readonly ownerTeam?: InputMaybe<Scalars['String']['input']>;
+  readonly projectId?: InputMaybe<Scalars['ID']['input']>;
+  readonly status?: InputMaybe<ReadonlyArray<BillingExceptionStatus>>;
+  readonly type?: InputMaybe<ReadonlyArray<BillingExceptionType>>;
+};
+
+export type BillingExceptionStatus =
+  | 'OPEN'
+  | 'RESOLVED'
+  | 'WAIVED';
+
+/** Why approved delivery was held back from ERP. */
+export type BillingExceptionType =
+  /** The work date's accounting period is closed (or not set up). */
+  | 'CLOSED_PERIOD'
+  /** Not in the contract's currency. */
+  | 'CURRENCY_MISMATCH'
+  /** ERP refused the posting itself. */
+  | 'ERP_REFUSED'
+  /** The contract requires a purchase order and has none. */
+  | 'MISSING_PO'
+  /** The purchase order has too little left. */
+  | 'PO_EXHAUSTED'
+  /** The purchase order expired before the work date. */
+  | 'PO_EXPIRED'
+  /** The project's ERP job is closed. */
+  | 'PROJECT_CLOSED'
+  /** The bill rate differs from the contract's rate for the role on the work date (or the contract has none). */
+  | 'RATE_MISMATCH'
+  /** The consultant is not an active employee in ERP. */
+  | 'UNKNOWN_CONSULTANT'
+  /** The project has no job in ERP. */
+  | 'UNMAPPED_ID';
+
 export type ContractType =
   | 'FIXED_FEE'
   | 'MILESTONE'
@@ -203,6 +286,29 @@ export type DateRange = {
   readonly from?: InputMaybe<Scalars['Date']['input']>;
   readonly to?: InputMaybe<Scalars['Date']['input']>;
 };
+
+/** One approved line on its way to ERP. */
+export type DeliveryLine = {
+  readonly __typename?: 'DeliveryLine';
+  readonly approvedAt: Scalars['DateTime']['output'];
+  readonly openExceptions: ReadonlyArray<BillingException>;
+  readonly postedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly recordId: Scalars['ID']['output'];
+  readonly sourceKey: Scalars['ID']['output'];
+  readonly status: DeliveryLineStatus;
+  readonly version: Scalars['Int']['output'];
+};
+
+export type DeliveryLineStatus =
+  /** Held back by open billing exceptions. */
+  | 'EXCEPTION'
+  /** Taken in, not yet checked or posted. */
+  | 'PENDING'
+  | 'POSTED'
+  /** Posted, then reversed when its approval was corrected. */
+  | 'REVERSED'
+  /** Withdrawn by a correction before it posted. */
+  | 'WITHDRAWN';
 
 export type ExceptionAction =
   /** The cause is fixed at its source: close the exception and, once none of its run is open, retry the run. */
@@ -301,6 +407,10 @@ export type Mutation = {
   readonly resolveException: IntegrationException;
   /** Re-validates a run parked on exceptions (after the data was fixed), or retries a compensation that needed attention. */
   readonly retryActivation: ActivationRun;
+  /** Checks the held-back line again (after its cause was fixed at the source) and posts it if nothing holds it back any more. */
+  readonly retryBillingException: BillingException;
+  /** Accepts the problem (e.g. a rate agreed outside the contract): it is not checked again, and the line posts as it is. */
+  readonly waiveBillingException: BillingException;
 };
 
 
@@ -322,6 +432,17 @@ export type MutationResolveExceptionArgs = {
 
 export type MutationRetryActivationArgs = {
   runId: Scalars['ID']['input'];
+};
+
+
+export type MutationRetryBillingExceptionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationWaiveBillingExceptionArgs = {
+  id: Scalars['ID']['input'];
+  note: Scalars['String']['input'];
 };
 
 export type Opportunity = {
@@ -373,10 +494,16 @@ export type Query = {
   readonly activationRun?: Maybe<ActivationRun>;
   /** Activation runs, newest first, filtered and paged (at most 100 per page). */
   readonly activationRuns: ActivationRunConnection;
+  /** A billing exception by its ID (bex_…). */
+  readonly billingException?: Maybe<BillingException>;
+  /** The billing exception queue (approved delivery held back from ERP), newest first, filtered and paged (at most 100 per page). */
+  readonly billingExceptions: BillingExceptionConnection;
   /** Exceptions counted by type, region and owning system (by default only the open ones). */
   readonly exceptionCounts: ReadonlyArray<ExceptionCount>;
   /** The integration exception queue, newest first, filtered and paged (at most 100 per page). */
   readonly integrationExceptions: IntegrationExceptionConnection;
+  /** Where each approved entry of a timesheet approval stands on its way to ERP (posted, held back, reversed). */
+  readonly timesheetPosting: ReadonlyArray<DeliveryLine>;
 };
 
 
@@ -397,6 +524,18 @@ export type QueryActivationRunsArgs = {
 };
 
 
+export type QueryBillingExceptionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryBillingExceptionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<BillingExceptionFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryExceptionCountsArgs = {
   status?: InputMaybe<ReadonlyArray<ExceptionStatus>>;
 };
@@ -406,6 +545,12 @@ export type QueryIntegrationExceptionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<IntegrationExceptionFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryTimesheetPostingArgs = {
+  timesheetId: Scalars['ID']['input'];
+  version: Scalars['Int']['input'];
 };
 
 /** The firm's delivery regions; each has one legal entity. */
@@ -554,6 +699,12 @@ export type ResolversTypes = {
   ActivationTransition: ResolverTypeWrapper<TransitionRecordModel>;
   ActivationTrigger: ActivationTrigger;
   ActivationUpdate: ResolverTypeWrapper<Omit<ActivationUpdate, 'run'> & { run: ResolversTypes['ActivationRun'] }>;
+  BillingException: ResolverTypeWrapper<BillingExceptionRecordModel>;
+  BillingExceptionConnection: ResolverTypeWrapper<Omit<BillingExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['BillingExceptionEdge']>, nodes: ReadonlyArray<ResolversTypes['BillingException']> }>;
+  BillingExceptionEdge: ResolverTypeWrapper<Omit<BillingExceptionEdge, 'node'> & { node: ResolversTypes['BillingException'] }>;
+  BillingExceptionFilter: BillingExceptionFilter;
+  BillingExceptionStatus: BillingExceptionStatus;
+  BillingExceptionType: BillingExceptionType;
   ContractType: ContractType;
   CurrencyCode: CurrencyCode;
   CycleTimeFigures: ResolverTypeWrapper<CycleTimeFigures>;
@@ -561,6 +712,8 @@ export type ResolversTypes = {
   DateRange: DateRange;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
+  DeliveryLine: ResolverTypeWrapper<LineRecordModel>;
+  DeliveryLineStatus: DeliveryLineStatus;
   ExceptionAction: ExceptionAction;
   ExceptionCount: ResolverTypeWrapper<ExceptionCount>;
   ExceptionResolutionInput: ExceptionResolutionInput;
@@ -600,11 +753,16 @@ export type ResolversParentTypes = {
   ActivationStep: StepRecordModel;
   ActivationTransition: TransitionRecordModel;
   ActivationUpdate: Omit<ActivationUpdate, 'run'> & { run: ResolversParentTypes['ActivationRun'] };
+  BillingException: BillingExceptionRecordModel;
+  BillingExceptionConnection: Omit<BillingExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['BillingExceptionEdge']>, nodes: ReadonlyArray<ResolversParentTypes['BillingException']> };
+  BillingExceptionEdge: Omit<BillingExceptionEdge, 'node'> & { node: ResolversParentTypes['BillingException'] };
+  BillingExceptionFilter: BillingExceptionFilter;
   CycleTimeFigures: CycleTimeFigures;
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
+  DeliveryLine: LineRecordModel;
   ExceptionCount: ExceptionCount;
   ExceptionResolutionInput: ExceptionResolutionInput;
   IntegrationException: ExceptionRecordModel;
@@ -722,6 +880,40 @@ export type ActivationUpdateResolvers<ContextType = ActivationContext, ParentTyp
   status?: Resolver<ResolversTypes['ActivationStatus'], ParentType, ContextType>;
 };
 
+export type BillingExceptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BillingException'] = ResolversParentTypes['BillingException']> = {
+  actual?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  detectedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  entityId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expected?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  ownerSystem?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerTeam?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  resolution?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceKey?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['BillingExceptionStatus'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['BillingExceptionType'], ParentType, ContextType>;
+};
+
+export type BillingExceptionConnectionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BillingExceptionConnection'] = ResolversParentTypes['BillingExceptionConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['BillingExceptionEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['BillingException']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type BillingExceptionEdgeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BillingExceptionEdge'] = ResolversParentTypes['BillingExceptionEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType>;
+};
+
 export type CycleTimeFiguresResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['CycleTimeFigures'] = ResolversParentTypes['CycleTimeFigures']> = {
   maxSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   meanSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -741,6 +933,16 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Decimal'], any> {
   name: 'Decimal';
 }
+
+export type DeliveryLineResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['DeliveryLine'] = ResolversParentTypes['DeliveryLine']> = {
+  approvedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  openExceptions?: Resolver<ReadonlyArray<ResolversTypes['BillingException']>, ParentType, ContextType>;
+  postedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  recordId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  sourceKey?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeliveryLineStatus'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
 
 export type ExceptionCountResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ExceptionCount'] = ResolversParentTypes['ExceptionCount']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -791,6 +993,8 @@ export type MutationResolvers<ContextType = ActivationContext, ParentType extend
   cancelActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationCancelActivationArgs, 'runId'>>;
   resolveException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationResolveExceptionArgs, 'id' | 'resolution'>>;
   retryActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationRetryActivationArgs, 'runId'>>;
+  retryBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionArgs, 'id'>>;
+  waiveBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationWaiveBillingExceptionArgs, 'id' | 'note'>>;
 };
 
 export type OpportunityResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Opportunity'] = ResolversParentTypes['Opportunity']> = {
@@ -825,8 +1029,11 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   activationFigures?: Resolver<ResolversTypes['ActivationFigures'], ParentType, ContextType, Partial<QueryActivationFiguresArgs>>;
   activationRun?: Resolver<Maybe<ResolversTypes['ActivationRun']>, ParentType, ContextType, RequireFields<QueryActivationRunArgs, 'id'>>;
   activationRuns?: Resolver<ResolversTypes['ActivationRunConnection'], ParentType, ContextType, RequireFields<QueryActivationRunsArgs, 'first'>>;
+  billingException?: Resolver<Maybe<ResolversTypes['BillingException']>, ParentType, ContextType, RequireFields<QueryBillingExceptionArgs, 'id'>>;
+  billingExceptions?: Resolver<ResolversTypes['BillingExceptionConnection'], ParentType, ContextType, RequireFields<QueryBillingExceptionsArgs, 'first'>>;
   exceptionCounts?: Resolver<ReadonlyArray<ResolversTypes['ExceptionCount']>, ParentType, ContextType, RequireFields<QueryExceptionCountsArgs, 'status'>>;
   integrationExceptions?: Resolver<ResolversTypes['IntegrationExceptionConnection'], ParentType, ContextType, RequireFields<QueryIntegrationExceptionsArgs, 'first'>>;
+  timesheetPosting?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryTimesheetPostingArgs, 'timesheetId' | 'version'>>;
 };
 
 export type SubscriptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -845,10 +1052,14 @@ export type Resolvers<ContextType = ActivationContext> = {
   ActivationStep?: ActivationStepResolvers<ContextType>;
   ActivationTransition?: ActivationTransitionResolvers<ContextType>;
   ActivationUpdate?: ActivationUpdateResolvers<ContextType>;
+  BillingException?: BillingExceptionResolvers<ContextType>;
+  BillingExceptionConnection?: BillingExceptionConnectionResolvers<ContextType>;
+  BillingExceptionEdge?: BillingExceptionEdgeResolvers<ContextType>;
   CycleTimeFigures?: CycleTimeFiguresResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
+  DeliveryLine?: DeliveryLineResolvers<ContextType>;
   ExceptionCount?: ExceptionCountResolvers<ContextType>;
   IntegrationException?: IntegrationExceptionResolvers<ContextType>;
   IntegrationExceptionConnection?: IntegrationExceptionConnectionResolvers<ContextType>;

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTBOX_DDL } from '../../../platform/src/events/index.js';
 import { SqliteStore } from '../../../platform/src/index.js';
+import { PostingStore } from '../posting/postingStore.js';
 import { ACTIVATION_DDL } from './activationSchema.js';
 import { DeadLetters } from './deadLetters.js';
 import { ExceptionQueue } from './exceptionQueue.js';
@@ -24,6 +25,8 @@ export class ActivationStore {
   readonly steps: StepLog;
   readonly exceptions: ExceptionQueue;
   readonly deadLetters: DeadLetters;
+  /** The posting process's lines and billing exceptions. */
+  readonly postings: PostingStore;
 
   constructor(file: string, options: { now?: () => Date } = {}) {
     mkdirSync(join(file, '..'), { recursive: true });
@@ -36,6 +39,7 @@ export class ActivationStore {
     this.steps = new StepLog(this.sqlite, iso, this.runs);
     this.exceptions = new ExceptionQueue(this.sqlite, iso);
     this.deadLetters = new DeadLetters(this.sqlite, iso);
+    this.postings = new PostingStore(this.sqlite, iso);
   }
 
   get statementCount(): number {

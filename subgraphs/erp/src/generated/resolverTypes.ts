@@ -387,6 +387,8 @@ export type PostingTerms = {
   readonly postedBillable: Money;
   readonly projectId: Scalars['ID']['output'];
   readonly purchaseOrder?: Maybe<PurchaseOrder>;
+  /** The region of the job's legal entity. */
+  readonly region: Region;
   readonly status: ErpJobStatus;
 };
 
@@ -888,6 +890,7 @@ export type PostingTermsResolvers<ContextType = ErpContext, ParentType extends R
   postedBillable?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   purchaseOrder?: Resolver<Maybe<ResolversTypes['PurchaseOrder']>, ParentType, ContextType>;
+  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ErpJobStatus'], ParentType, ContextType>;
 };
 

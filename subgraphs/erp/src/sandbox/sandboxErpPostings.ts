@@ -67,8 +67,9 @@ export class SandboxErpPostings implements ErpPostings {
 
   async postingTermsByProjectId(projectIds: readonly string[]): Promise<Map<string, PostingTerms>> {
     const jobs = this.store
-      .prepare<JobRow & { status: ErpJobStatus }>(
-        'SELECT j.*, c.terms_days FROM job j JOIN customer c ON c.id = j.customer_id WHERE j.external_id IN (SELECT value FROM json_each(?))',
+      .prepare<JobRow & { status: ErpJobStatus; region: string }>(
+        `SELECT j.*, c.terms_days, s.region FROM job j JOIN customer c ON c.id = j.customer_id JOIN subsidiary s ON s.id = j.subsidiary_id
+         WHERE j.external_id IN (SELECT value FROM json_each(?))`,
       )
       .all([jsonList(projectIds)]);
     const jobIds = jsonList(jobs.map((job) => job.id));
@@ -119,7 +120,15 @@ export class SandboxErpPostings implements ErpPostings {
         }));
         return [
           row.external_id!,
-          { projectId: row.external_id!, job, status: row.status, contractRates, purchaseOrder, postedBillableMinor: posted.get(row.id) ?? 0 },
+          {
+            projectId: row.external_id!,
+            job,
+            status: row.status,
+            region: row.region,
+            contractRates,
+            purchaseOrder,
+            postedBillableMinor: posted.get(row.id) ?? 0,
+          },
         ];
       }),
     );

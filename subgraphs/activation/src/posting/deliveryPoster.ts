@@ -1,0 +1,195 @@
+/**
+ * Posting approved delivery from the PSA to ERP, exactly once. An approval (`timesheet.approved`, with its entries)
+ * becomes one line per entry, keyed by entry and version and taken in once however often the event arrives. Lines
+ * are checked against ERP's terms (`postingChecks.ts`): a line that fails opens one billing exception per problem
+ * and posts nothing; the rest post in batches, each posting keyed by its line, so a retry after a crash or a lost
+ * answer changes nothing twice. A correction (`timesheet.unapproved`) reverses what that version posted and
+ * withdraws what it held back; the corrected time arrives as the next version and posts afresh.
+ *
+ * Fixing a problem at its source and retrying the exception posts the line; waiving it accepts the problem and
+ * posts the line as it is.
+ */
+import type { BusEvent } from '../../../platform/src/events/index.js';
+import { SystemCallError } from '../systems/systemClient.js';
+import { type BillingExceptionType, type DeliveryLine, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
+import type { BillingExceptionRecord, LineRecord, PostingStore } from './postingStore.js';
+import type { LineToPost, PostingSystems } from './postingSystems.js';
+
+/** ERP takes at most this many postings per call. */
+const BATCH = 500;
+
+interface TimesheetApproved {
+  timesheetId: string;
+  version: number;
+  projectId: string;
+  resourceId: string;
+  currency: string | null;
+  entries: Array<{
+    timeEntryId: string;
+    role: string;
+    workDate: string;
+    minutes: number;
+    billable: boolean;
+    billRateMinor: number;
+    costRateMinor: number;
+  }>;
+}
+
+/** Each minute priced as the PSA prices it: minutes × rate ÷ 60, rounded half up per entry. */
+const priced = (minutes: number, rateMinor: number) => Math.floor((minutes * rateMinor + 30) / 60);
+
+/** The lines of one timesheet approval. */
+export function timesheetLines(event: BusEvent): DeliveryLine[] {
+  const data = event.data as unknown as TimesheetApproved;
+  return data.entries.map((entry) => ({
+    sourceKey: `time:${entry.timeEntryId}:v${data.version}`,
+    kind: 'TIME',
+    recordId: entry.timeEntryId,
+    version: data.version,
+    parentId: data.timesheetId,
+    projectId: data.projectId,
+    resourceId: data.resourceId,
+    item: entry.role,
+    date: entry.workDate,
+    minutes: entry.minutes,
+    rateMinor: entry.billRateMinor,
+    costRateMinor: entry.costRateMinor,
+    billable: entry.billable,
+    amountMinor: priced(entry.minutes, entry.billRateMinor),
+    costMinor: priced(entry.minutes, entry.costRateMinor),
+    currency: data.currency ?? '',
+    approvedAt: event.occurredAt,
+  }));
+}
+
+export interface DeliveryPosterOptions {
+  readonly store: PostingStore;
+  readonly systems: PostingSystems;
+  /** Told after each commit (wakes the outbox relay). */
+  readonly onCommit?: () => void;
+  readonly log?: (line: string) => void;
+}
+
+export interface PostingOutcome {
+  readonly posted: number;
+  readonly heldBack: number;
+}
+
+export class DeliveryPoster {
+  constructor(private readonly options: DeliveryPosterOptions) {}
+
+  private get store(): PostingStore {
+    return this.options.store;
+  }
+
+  /** `timesheet.approved`: take its lines in (once) and post what is new or still waiting. */
+  async approved(event: BusEvent): Promise<PostingOutcome> {
+    const lines = timesheetLines(event);
+    this.commit(() => this.store.admit(lines, event.id));
+    // Lines of this approval not yet posted (new, or admitted before a crash): post them now.
+    const waiting = this.store.lines(lines.map((line) => line.sourceKey)).filter((record) => record.status === 'PENDING' || record.status === 'EXCEPTION');
+    return this.post(waiting.map((record) => record.line));
+  }
+
+  /** `timesheet.unapproved`: reverse what that version posted in ERP, withdraw what it held back. */
+  async unapproved(event: BusEvent): Promise<void> {
+    const { timesheetId, version, reason } = event.data as { timesheetId: string; version: number; reason: string };
+    const records = this.store.linesOfApproval('TIME', timesheetId, version);
+    const posted = records.filter((record) => record.status === 'POSTED').map((record) => record.line.sourceKey);
+    // ERP first: if the reversal fails, the event is redelivered and nothing here has changed yet.
+    for (let i = 0; i < posted.length; i += BATCH) await this.options.systems.reverse(posted.slice(i, i + BATCH));
+    this.commit(() => this.store.withdraw({ kind: 'TIME', id: timesheetId, version }, records, `timesheet ${timesheetId} v${version} un-approved: ${reason}`));
+  }
+
+  /** Checks lines against ERP's terms, holds back those with problems, and posts the rest. */
+  async post(lines: readonly DeliveryLine[]): Promise<PostingOutcome> {
+    if (lines.length === 0) return { posted: 0, heldBack: 0 };
+    const context = await this.options.systems.context(lines);
+    const consumed = new Map<string, number>();
+    const ready: LineToPost[] = [];
+    const held: Array<{ line: DeliveryLine; problems: Problem[] }> = [];
+    for (const line of lines) {
+      const problems = checkLine(line, context, consumed.get(line.projectId) ?? 0, this.store.waivedTypes(line.sourceKey));
+      if (problems.length > 0) {
+        held.push({ line, problems });
+        continue;
+      }
+      const billableMinor = billableMinorOf(line, context.terms.get(line.projectId)!);
+      consumed.set(line.projectId, (consumed.get(line.projectId) ?? 0) + billableMinor);
+      ready.push({ line, billableMinor });
+    }
+    if (held.length > 0)
+      this.commit(() => held.forEach(({ line, problems }) => this.store.holdBack(line, problems, context.regions.get(line.projectId) ?? null)));
+    for (let i = 0; i < ready.length; i += BATCH) await this.postBatch(ready.slice(i, i + BATCH), context.regions);
+    return { posted: ready.length, heldBack: held.length };
+  }
+
+  /** Retries the line an exception holds back (after its cause was fixed at the source); returns the exception now. */
+  async retry(exceptionId: string): Promise<BillingExceptionRecord | undefined> {
+    const exception = this.store.exceptionsById([exceptionId]).get(exceptionId);
+    if (!exception) return undefined;
+    await this.retryLines([exception.sourceKey]);
+    return this.store.exceptionsById([exceptionId]).get(exceptionId);
+  }
+
+  /** Accepts an exception's problem (the line then posts as it is, if nothing else holds it back). */
+  async waive(exceptionId: string, note: string, by: string): Promise<BillingExceptionRecord | undefined> {
+    const exception = this.store.exceptionsById([exceptionId]).get(exceptionId);
+    if (!exception) return undefined;
+    if (exception.status === 'OPEN') this.commit(() => this.store.waive(exception, note, by));
+    await this.retryLines([exception.sourceKey]);
+    return this.store.exceptionsById([exceptionId]).get(exceptionId);
+  }
+
+  /** Retries every line held back or left pending (oldest first), e.g. after a period was reopened. */
+  async retryWaiting(limit = 10_000): Promise<PostingOutcome> {
+    return this.post(this.store.waiting(limit).map((record) => record.line));
+  }
+
+  private async retryLines(sourceKeys: readonly string[]): Promise<void> {
+    const waiting = this.store.lines(sourceKeys).filter((record: LineRecord) => record.status === 'PENDING' || record.status === 'EXCEPTION');
+    await this.post(waiting.map((record) => record.line));
+  }
+
+  /**
+   * Posts one batch (all or nothing in ERP). A batch ERP refuses as a whole is posted line by line, so that the one
+   * line ERP will not take is held back with ERP's reason and the others post.
+   */
+  private async postBatch(batch: readonly LineToPost[], regions: ReadonlyMap<string, string>): Promise<void> {
+    try {
+      await this.options.systems.post(batch);
+      this.commit(() => this.store.markPosted(batch.map((item) => item.line)));
+    } catch (error) {
+      if (!(error instanceof SystemCallError) || error.transient) throw error;
+      if (batch.length > 1) {
+        for (const item of batch) await this.postBatch([item], regions);
+        return;
+      }
+      const line = batch[0]!.line;
+      this.options.log?.(`[posting] ERP refused ${line.sourceKey}: ${error.message}`);
+      this.commit(() => this.store.holdBack(line, [erpRefusal(line, error)], regions.get(line.projectId) ?? null));
+    }
+  }
+
+  private commit<T>(work: () => T): T {
+    const result = this.store.sqlite.transaction(work);
+    this.options.onCommit?.();
+    return result;
+  }
+}
+
+function erpRefusal(line: DeliveryLine, error: SystemCallError): Problem {
+  const type: BillingExceptionType = 'ERP_REFUSED';
+  return {
+    type,
+    ownerSystem: 'ERP',
+    ownerTeam: 'Integration engineering',
+    entityType: line.kind === 'TIME' ? 'TimeEntry' : line.kind === 'EXPENSE' ? 'Expense' : 'Milestone',
+    entityId: line.recordId,
+    field: 'posting',
+    expected: 'accepted by ERP',
+    actual: error.code,
+    message: `ERP refused the posting: ${error.message}`,
+    resolution: 'Fix what ERP names (its record or setting), then retry.',
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The posting process's API: the billing exception queue, where each approved line stands, and the two actions an
+ * operator takes on an exception — retry once the cause is fixed at its source, or waive the problem so the line
+ * posts as it is. Staff only (the process API's guard), the actions with `integration:operate`.
+ */
+import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { connection, inputError, isCanonicalProjectId, isNumericId, pageRequest, requireIdFormat } from '../../../platform/src/index.js';
+import type { Resolvers } from '../generated/resolverTypes.js';
+
+const BILLING_EXCEPTION_ID = /^bex_[0-9A-HJKMNP-TV-Z]{26}$/;
+const exceptionId = (argument: string, id: string) =>
+  requireIdFormat(argument, id, (value) => BILLING_EXCEPTION_ID.test(value), 'a billing exception ID (bex_ and a ULID)');
+const notFound = (id: string) => inputError(ErrorCode.NOT_FOUND, `Billing exception ${id} does not exist.`);
+
+export const postingResolvers: Resolvers = {
+  Query: {
+    billingExceptions: (_, args, { store }) => {
+      const page = pageRequest('billingExceptions', args.first, args.after);
+      const filter = args.filter ?? {};
+      const projectId =
+        filter.projectId == null
+          ? null
+          : requireIdFormat('filter.projectId', filter.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)');
+      const result = store.postings.searchExceptions(
+        { statuses: filter.status, types: filter.type, projectId, ownerTeam: filter.ownerTeam, ownerSystem: filter.ownerSystem },
+        page,
+      );
+      return connection('billingExceptions', page, result.rows, result.totalCount);
+    },
+    billingException: (_, args, { store }) => store.postings.exceptionsById([exceptionId('id', args.id)]).get(args.id) ?? null,
+    timesheetPosting: (_, args, { store }) =>
+      store.postings.linesOfApproval('TIME', requireIdFormat('timesheetId', args.timesheetId, isNumericId, 'a numeric PSA timesheet ID'), args.version),
+  },
+
+  Mutation: {
+    retryBillingException: async (_, args, { poster }) => (await poster.retry(exceptionId('id', args.id))) ?? Promise.reject(notFound(args.id)),
+    waiveBillingException: async (_, args, { poster, caller }) => {
+      const note = args.note.trim();
+      if (note.length === 0 || note.length > 500)
+        throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "note" must say why, in 1 to 500 characters.', { argument: 'note' });
+      return (await poster.waive(exceptionId('id', args.id), note, caller.subject)) ?? Promise.reject(notFound(args.id));
+    },
+  },
+
+  BillingException: {
+    project: (exception) => ({ id: exception.projectId }),
+  },
+
+  DeliveryLine: {
+    sourceKey: (record) => record.line.sourceKey,
+    recordId: (record) => record.line.recordId,
+    version: (record) => record.line.version,
+    approvedAt: (record) => record.line.approvedAt,
+    openExceptions: (record, _, { store }) => store.postings.exceptionsOfLine(record.line.sourceKey, ['OPEN']),
+  },
+};

@@ -1,0 +1,266 @@
+/**
+ * Approved time from the PSA to ERP through the posting process, over real PSA and ERP subgraphs (HTTP) sharing an
+ * event bus, counted in the stores: a clean approval posts each entry once however often its event arrives; each
+ * broken rule holds its entries back with a billing exception that says what to fix, and nothing of them posts;
+ * fixing the data at its source and retrying posts them; a waived problem posts as it is; a correction reverses
+ * what was posted and the corrected version posts afresh. Every event published matches its contract.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BusEvent } from '../../platform/src/events/index.js';
+import { eventually, execute } from '../../platform/test/testSupport.js';
+import type { ActivationSubgraph } from '../src/activationSubgraph.js';
+import { type SystemsUnderTest, contractViolations, run, startActivation, startSystems } from './activationHarness.js';
+
+/** The ID of the malformed approval one test sends on purpose. */
+const MALFORMED = 'evt_01JFJG60M0Q0CQE75AR8B3HMHQ';
+
+interface Sheet {
+  id: string;
+  version: number;
+  projectId: string;
+  jobId: number;
+  entries: Array<{ id: string; workDate: string; minutes: number }>;
+}
+
+describe('posting approved time to ERP', () => {
+  let systems: SystemsUnderTest;
+  let activation: ActivationSubgraph;
+  const used = new Set<string>();
+
+  beforeAll(async () => {
+    systems = await startSystems();
+    activation = startActivation(systems);
+  });
+  afterAll(async () => {
+    await activation?.stop();
+    await systems?.stop();
+  });
+
+  /** A submitted timesheet on an open time-and-materials job whose every entry is billable, not used by another test. */
+  const submittedSheet = (extra = ''): Sheet => {
+    const candidates = systems
+      .psaDb()
+      .prepare(
+        `SELECT t.id, t.version, t.project_id FROM timesheet t JOIN project p ON p.id = t.project_id
+         WHERE t.status = 'SUBMITTED' AND p.contract_type = 'TIME_AND_MATERIALS'
+           AND NOT EXISTS (SELECT 1 FROM time_entry e WHERE e.timesheet_id = t.id AND e.billable = 0) ${extra}
+         ORDER BY t.id`,
+      )
+      .all() as Array<{ id: number; version: number; project_id: string }>;
+    for (const candidate of candidates) {
+      const job = systems.erpDb().prepare("SELECT id FROM job WHERE external_id = ? AND status = 'IN_PROGRESS'").get(candidate.project_id) as
+        { id: number } | undefined;
+      if (!job || used.has(candidate.project_id)) continue;
+      used.add(candidate.project_id);
+      const entries = systems
+        .psaDb()
+        .prepare('SELECT id, work_date AS workDate, minutes FROM time_entry WHERE timesheet_id = ? ORDER BY work_date, id')
+        .all(candidate.id) as Sheet['entries'];
+      return {
+        id: String(candidate.id),
+        version: candidate.version,
+        projectId: candidate.project_id,
+        jobId: job.id,
+        entries: entries.map((entry) => ({ ...entry, id: String(entry.id) })),
+      };
+    }
+    throw new Error('no submitted timesheet left on an open T&M job');
+  };
+  const psa = (query: string, variables: Record<string, unknown>) => execute(systems.psa, query, variables);
+  const approve = async (sheet: Sheet) => {
+    const approved = await psa(`mutation ($id: ID!) { approveTimesheet(id: $id) { status version } }`, { id: sheet.id });
+    expect(approved.errors).toBeUndefined();
+    await systems.psa.flushEvents();
+    return approved.data!['approveTimesheet'].version as number;
+  };
+  const postingsOf = (sheet: Sheet) =>
+    systems
+      .erpDb()
+      .prepare('SELECT external_id AS key, status, billable_minor AS billable FROM delivery_posting WHERE job_id = ? ORDER BY external_id')
+      .all(sheet.jobId) as Array<{ key: string; status: string; billable: number }>;
+  const keysOf = (sheet: Sheet, version: number) => sheet.entries.map((entry) => `time:${entry.id}:v${version}`).sort();
+  const exceptionsOf = async (sheet: Sheet, status = 'OPEN') =>
+    (
+      await run(
+        activation,
+        `query ($p: ID!, $s: [BillingExceptionStatus!]) { billingExceptions(filter: { projectId: $p, status: $s }, first: 100) { nodes { id type status ownerSystem ownerTeam entityType entityId field expected actual message resolution sourceKey attempts } } }`,
+        {
+          p: sheet.projectId,
+          s: [status],
+        },
+      )
+    ).data!['billingExceptions'].nodes as Array<Record<string, any>>;
+  const published = (type: string, predicate: (event: BusEvent) => boolean = () => true) =>
+    systems.published().filter((event) => event.type === type && predicate(event));
+  const settle = async () => {
+    await systems.psa.flushEvents();
+    await activation.flushEvents();
+  };
+
+  it('posts each entry of an approved timesheet once, however often its approval arrives', async () => {
+    const sheet = submittedSheet();
+    const version = await approve(sheet);
+    await eventually(() => expect(postingsOf(sheet).map((row) => row.key)).toEqual(keysOf(sheet, version)));
+    expect(postingsOf(sheet).every((row) => row.status === 'POSTED' && row.billable > 0)).toBe(true);
+
+    const approval = published('timesheet.approved', (event) => event.subject === sheet.id)[0]!;
+    await systems.bus.publish(approval);
+    await systems.bus.publish(approval);
+    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await settle();
+    expect(postingsOf(sheet).map((row) => row.key)).toEqual(keysOf(sheet, version));
+    expect(published('delivery.posted_to_erp', (event) => event.subject === sheet.id)).toHaveLength(1);
+    const lines = await run(
+      activation,
+      `query ($id: ID!, $v: Int!) { timesheetPosting(timesheetId: $id, version: $v) { sourceKey status postedAt openExceptions { id } } }`,
+      {
+        id: sheet.id,
+        v: version,
+      },
+    );
+    expect(lines.data!['timesheetPosting'].map((line: { status: string }) => line.status)).toEqual(sheet.entries.map(() => 'POSTED'));
+  });
+
+  it('holds back time billed off the contract rate with an exception saying what to fix, and posts it once the rate is fixed', async () => {
+    const sheet = submittedSheet();
+    // The contract in ERP says one thing, the PSA assignment another.
+    systems.erpDb().prepare('UPDATE contract_rate SET bill_rate_minor = bill_rate_minor + 500 WHERE job_id = ?').run(sheet.jobId);
+    const version = await approve(sheet);
+    await eventually(async () => expect(await exceptionsOf(sheet)).toHaveLength(sheet.entries.length));
+    expect(postingsOf(sheet)).toEqual([]);
+    const exceptions = await exceptionsOf(sheet);
+    expect(exceptions[0]).toMatchObject({
+      type: 'RATE_MISMATCH',
+      ownerSystem: 'PSA',
+      ownerTeam: 'Delivery operations',
+      entityType: 'TimeEntry',
+      field: 'assignment.billRate',
+    });
+    expect(exceptions.map((exception) => exception.sourceKey).sort()).toEqual(keysOf(sheet, version));
+    expect(published('billing_exception.raised', (event) => event.data['projectId'] === sheet.projectId)).toHaveLength(sheet.entries.length);
+
+    // Retrying before the fix finds it again.
+    const again = await run(activation, `mutation ($id: ID!) { retryBillingException(id: $id) { status attempts } }`, { id: exceptions[0]!.id });
+    expect(again.data!['retryBillingException']).toEqual({ status: 'OPEN', attempts: 2 });
+
+    systems.erpDb().prepare('UPDATE contract_rate SET bill_rate_minor = bill_rate_minor - 500 WHERE job_id = ?').run(sheet.jobId);
+    for (const exception of exceptions) {
+      const retried = await run(activation, `mutation ($id: ID!) { retryBillingException(id: $id) { status resolvedAt } }`, { id: exception.id });
+      expect(retried.data!['retryBillingException'].status).toBe('RESOLVED');
+    }
+    expect(postingsOf(sheet).map((row) => row.key)).toEqual(keysOf(sheet, version));
+    await settle();
+    expect(published('billing_exception.resolved', (event) => event.data['projectId'] === sheet.projectId)).toHaveLength(sheet.entries.length);
+  });
+
+  it('opens one exception per problem: a closed period, an unknown consultant, a missing PO', async () => {
+    const sheet = submittedSheet();
+    const period = sheet.entries[0]!.workDate.slice(0, 7);
+    const resourceId = systems.psaDb().prepare('SELECT resource_id FROM timesheet WHERE id = ?').pluck().get(Number(sheet.id)) as string;
+    systems.erpDb().prepare('UPDATE accounting_period SET closed = 1 WHERE period = ?').run(period);
+    systems.erpDb().prepare('UPDATE employee SET inactive = 1 WHERE external_id = ?').run(resourceId);
+    try {
+      await approve(sheet);
+      await eventually(async () => expect((await exceptionsOf(sheet)).length).toBeGreaterThanOrEqual(2 * sheet.entries.length));
+      const types = new Set((await exceptionsOf(sheet)).map((exception) => exception.type));
+      expect(types).toEqual(new Set(['CLOSED_PERIOD', 'UNKNOWN_CONSULTANT']));
+      expect(postingsOf(sheet)).toEqual([]);
+    } finally {
+      systems.erpDb().prepare('UPDATE accounting_period SET closed = 0 WHERE period = ?').run(period);
+      systems.erpDb().prepare('UPDATE employee SET inactive = 0 WHERE external_id = ?').run(resourceId);
+    }
+    // Both fixed at the source: one retry of each line posts it and resolves both of its exceptions.
+    const byLine = new Map((await exceptionsOf(sheet)).map((exception) => [exception.sourceKey, exception.id]));
+    for (const id of byLine.values()) await run(activation, `mutation ($id: ID!) { retryBillingException(id: $id) { status } }`, { id });
+    expect(postingsOf(sheet)).toHaveLength(sheet.entries.length);
+    expect(await exceptionsOf(sheet)).toEqual([]);
+
+    const poSheet = submittedSheet(
+      `AND p.id IN (SELECT value FROM json_each('${JSON.stringify(
+        systems.erpDb().prepare('SELECT j.external_id FROM job j JOIN purchase_order o ON o.job_id = j.id').pluck().all(),
+      )}'))`,
+    );
+    systems.erpDb().prepare('DELETE FROM purchase_order WHERE job_id = ?').run(poSheet.jobId);
+    await approve(poSheet);
+    await eventually(async () => expect(await exceptionsOf(poSheet)).toHaveLength(poSheet.entries.length));
+    expect((await exceptionsOf(poSheet))[0]).toMatchObject({ type: 'MISSING_PO', ownerSystem: 'CRM', ownerTeam: 'Sales operations', entityType: 'Project' });
+  });
+
+  it('posts a waived problem as it is', async () => {
+    const sheet = submittedSheet();
+    systems.erpDb().prepare('UPDATE contract_rate SET bill_rate_minor = bill_rate_minor + 100 WHERE job_id = ?').run(sheet.jobId);
+    await approve(sheet);
+    await eventually(async () => expect(await exceptionsOf(sheet)).toHaveLength(sheet.entries.length));
+    for (const exception of await exceptionsOf(sheet)) {
+      const waived = await run(
+        activation,
+        `mutation ($id: ID!) { waiveBillingException(id: $id, note: "Rate agreed by email with the client") { status note resolvedBy } }`,
+        {
+          id: exception.id,
+        },
+      );
+      expect(waived.data!['waiveBillingException']).toEqual({ status: 'WAIVED', note: 'Rate agreed by email with the client', resolvedBy: 'development' });
+    }
+    expect(postingsOf(sheet)).toHaveLength(sheet.entries.length);
+    const missing = await run(activation, `mutation { retryBillingException(id: "bex_01JFJG60M0Q0CQE75AR8B3HMHQ") { status } }`);
+    expect(missing.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+  });
+
+  it('reverses what a version posted when the timesheet is corrected, and posts the corrected version', async () => {
+    const sheet = submittedSheet();
+    const version = await approve(sheet);
+    await eventually(() => expect(postingsOf(sheet)).toHaveLength(sheet.entries.length));
+    const ledger = () =>
+      systems.erpDb().prepare("SELECT COALESCE(SUM(amount_minor), 0) FROM posting WHERE job_id = ? AND type = 'REVENUE'").pluck().get(sheet.jobId) as number;
+    const posted = ledger();
+
+    await psa(`mutation ($id: ID!) { reopenTimesheet(id: $id, reason: "hours on the wrong day") { status } }`, { id: sheet.id });
+    await systems.psa.flushEvents();
+    await eventually(() => expect(postingsOf(sheet).every((row) => row.status === 'REVERSED')).toBe(true));
+    const withoutSheet = ledger();
+    const billedBefore = postingsOf(sheet).reduce((sum, row) => sum + row.billable, 0);
+    expect(withoutSheet).toBe(posted - billedBefore);
+
+    await psa(`mutation ($id: ID!) { correctTimeEntry(id: $id, input: { hours: 2 }) { hours } }`, { id: sheet.entries[0]!.id });
+    await psa(`mutation ($id: ID!) { submitTimesheet(id: $id) { status } }`, { id: sheet.id });
+    const next = await approve(sheet);
+    expect(next).toBe(version + 1);
+    await eventually(() =>
+      expect(
+        postingsOf(sheet)
+          .filter((row) => row.status === 'POSTED')
+          .map((row) => row.key),
+      ).toEqual(keysOf(sheet, next)),
+    );
+    expect(
+      postingsOf(sheet)
+        .filter((row) => row.status === 'REVERSED')
+        .map((row) => row.key),
+    ).toEqual(keysOf(sheet, version));
+  });
+
+  it('dead-letters an approval that does not match its contract, and posts nothing of it', async () => {
+    const before = systems.erpDb().prepare('SELECT COUNT(*) FROM delivery_posting').pluck().get() as number;
+    const malformed = {
+      ...published('timesheet.approved')[0]!,
+      id: 'evt_01JFJG60M0Q0CQE75AR8B3HMHQ',
+      data: { timesheetId: '60000001', entries: 'all of them' },
+    };
+    await systems.bus.publish(malformed as BusEvent);
+    await eventually(() =>
+      expect(activation.store.deadLetters.list(100).find((letter) => letter.eventId === malformed.id)).toMatchObject({
+        type: 'timesheet.approved',
+        reason: expect.stringMatching(/^does not match timesheet.approved v1/),
+      }),
+    );
+    expect(systems.erpDb().prepare('SELECT COUNT(*) FROM delivery_posting').pluck().get()).toBe(before);
+  });
+
+  it('publishes only events that match their contracts', async () => {
+    await settle();
+    // Everything but the malformed approval the dead-letter test sent on purpose.
+    expect(contractViolations(systems.published().filter((event) => event.id !== MALFORMED))).toEqual([]);
+    expect(published('delivery.posted_to_erp').length).toBeGreaterThan(0);
+  });
+});

@@ -240,6 +240,61 @@ describe('posting approved time to ERP', () => {
     ).toEqual(keysOf(sheet, version));
   });
 
+  it('posts approved expenses and milestones approved for billing, holds back an expense in another currency, and reverses a withdrawal', async () => {
+    const sheet = submittedSheet();
+    const staffed = systems.psaDb().prepare('SELECT resource_id FROM timesheet WHERE id = ?').pluck().get(Number(sheet.id)) as string;
+    const currency = systems.psaDb().prepare('SELECT currency FROM project WHERE id = ?').pluck().get(sheet.projectId) as string;
+    const expense = async (amount: string, inCurrency: string) => {
+      const created = await psa(`mutation ($input: CreateExpenseInput!) { createExpense(input: $input) { id } }`, {
+        input: {
+          projectId: sheet.projectId,
+          resourceId: staffed,
+          incurredOn: sheet.entries[0]!.workDate,
+          category: 'TRAVEL',
+          description: 'Client visit',
+          amount,
+          currency: inCurrency,
+          billable: true,
+        },
+      });
+      const id = created.data!['createExpense'].id as string;
+      await psa(`mutation ($id: ID!) { submitExpense(id: $id) { status } }`, { id });
+      await psa(`mutation ($id: ID!) { approveExpense(id: $id) { status } }`, { id });
+      await systems.psa.flushEvents();
+      return id;
+    };
+    const onTime = await expense('240.00', currency);
+    const foreign = await expense('99.00', currency === 'EUR' ? 'USD' : 'EUR');
+    await eventually(() => expect(postingsOf(sheet).map((row) => [row.key, row.billable])).toEqual([[`expense:${onTime}:v1`, 24_000]]));
+    await eventually(async () =>
+      expect((await exceptionsOf(sheet)).map((exception) => [exception.type, exception.entityType, exception.entityId])).toEqual([
+        ['CURRENCY_MISMATCH', 'Expense', foreign],
+      ]),
+    );
+
+    const milestone = systems
+      .psaDb()
+      .prepare("SELECT id, amount_minor FROM milestone WHERE project_id = ? AND status = 'PLANNED' AND billable = 1 ORDER BY sort_order LIMIT 1")
+      .get(sheet.projectId) as { id: string; amount_minor: number } | undefined;
+    const target =
+      milestone ??
+      (systems.psaDb().prepare("SELECT id, amount_minor, project_id FROM milestone WHERE status = 'PLANNED' AND billable = 1 ORDER BY id LIMIT 1").get() as {
+        id: string;
+        amount_minor: number;
+        project_id: string;
+      });
+    await psa(`mutation ($id: ID!) { completeMilestone(id: $id, actualDate: "${sheet.entries[0]!.workDate}") { status } }`, { id: target.id });
+    await psa(`mutation ($id: ID!) { approveMilestoneForBilling(id: $id) { status } }`, { id: target.id });
+    await systems.psa.flushEvents();
+    const milestonePosting = () =>
+      systems.erpDb().prepare('SELECT status, billable_minor AS billable FROM delivery_posting WHERE external_id = ?').get(`milestone:${target.id}:v1`) as
+        { status: string; billable: number } | undefined;
+    await eventually(() => expect(milestonePosting()).toEqual({ status: 'POSTED', billable: target.amount_minor }));
+    await psa(`mutation ($id: ID!) { withdrawMilestoneBillingApproval(id: $id, reason: "acceptance not signed") { status } }`, { id: target.id });
+    await systems.psa.flushEvents();
+    await eventually(() => expect(milestonePosting()).toEqual({ status: 'REVERSED', billable: target.amount_minor }));
+  });
+
   it('dead-letters an approval that does not match its contract, and posts nothing of it', async () => {
     const before = systems.erpDb().prepare('SELECT COUNT(*) FROM delivery_posting').pluck().get() as number;
     const malformed = {

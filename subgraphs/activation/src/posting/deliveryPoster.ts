@@ -11,7 +11,7 @@
  */
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { SystemCallError } from '../systems/systemClient.js';
-import { type BillingExceptionType, type DeliveryLine, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
+import { type BillingExceptionType, type DeliveryKind, type DeliveryLine, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
 import type { BillingExceptionRecord, LineRecord, PostingStore } from './postingStore.js';
 import type { LineToPost, PostingSystems } from './postingSystems.js';
 
@@ -38,7 +38,7 @@ interface TimesheetApproved {
 /** Each minute priced as the PSA prices it: minutes × rate ÷ 60, rounded half up per entry. */
 const priced = (minutes: number, rateMinor: number) => Math.floor((minutes * rateMinor + 30) / 60);
 
-/** The lines of one timesheet approval. */
+/** The lines of one timesheet approval: one per entry. */
 export function timesheetLines(event: BusEvent): DeliveryLine[] {
   const data = event.data as unknown as TimesheetApproved;
   return data.entries.map((entry) => ({
@@ -62,6 +62,82 @@ export function timesheetLines(event: BusEvent): DeliveryLine[] {
   }));
 }
 
+/** The line of an expense approval: its amount billed as incurred (when billable), and its cost to the firm. */
+export function expenseLines(event: BusEvent): DeliveryLine[] {
+  const data = event.data as {
+    expenseId: string;
+    version: number;
+    projectId: string;
+    resourceId: string;
+    incurredOn: string;
+    category: string;
+    amountMinor: number;
+    currency: string;
+    billable: boolean;
+  };
+  return [
+    {
+      sourceKey: `expense:${data.expenseId}:v${data.version}`,
+      kind: 'EXPENSE',
+      recordId: data.expenseId,
+      version: data.version,
+      parentId: null,
+      projectId: data.projectId,
+      resourceId: data.resourceId,
+      item: data.category,
+      date: data.incurredOn,
+      minutes: null,
+      rateMinor: null,
+      costRateMinor: null,
+      billable: data.billable,
+      amountMinor: data.amountMinor,
+      costMinor: data.amountMinor,
+      currency: data.currency,
+      approvedAt: event.occurredAt,
+    },
+  ];
+}
+
+/** The line of a milestone approved for billing: its amount, on the day it was completed. */
+export function milestoneLines(event: BusEvent): DeliveryLine[] {
+  const data = event.data as { milestoneId: string; version: number; projectId: string; actualDate: string; amountMinor: number; currency: string };
+  return [
+    {
+      sourceKey: `milestone:${data.milestoneId}:v${data.version}`,
+      kind: 'MILESTONE',
+      recordId: data.milestoneId,
+      version: data.version,
+      parentId: null,
+      projectId: data.projectId,
+      resourceId: null,
+      item: null,
+      date: data.actualDate,
+      minutes: null,
+      rateMinor: null,
+      costRateMinor: null,
+      billable: true,
+      amountMinor: data.amountMinor,
+      costMinor: 0,
+      currency: data.currency,
+      approvedAt: event.occurredAt,
+    },
+  ];
+}
+
+/** Each approval event, the lines it brings; each correction event, the approval it withdraws. */
+const APPROVALS: Readonly<Record<string, (event: BusEvent) => DeliveryLine[]>> = {
+  'timesheet.approved': timesheetLines,
+  'expense.approved': expenseLines,
+  'milestone.approved_for_billing': milestoneLines,
+};
+const CORRECTIONS: Readonly<Record<string, (data: Record<string, unknown>) => { kind: DeliveryKind; id: string }>> = {
+  'timesheet.unapproved': (data) => ({ kind: 'TIME', id: String(data['timesheetId']) }),
+  'expense.unapproved': (data) => ({ kind: 'EXPENSE', id: String(data['expenseId']) }),
+  'milestone.billing_approval_withdrawn': (data) => ({ kind: 'MILESTONE', id: String(data['milestoneId']) }),
+};
+export const APPROVAL_EVENT_TYPES = Object.keys(APPROVALS);
+export const CORRECTION_EVENT_TYPES = Object.keys(CORRECTIONS);
+
 export interface DeliveryPosterOptions {
   readonly store: PostingStore;
   readonly systems: PostingSystems;
@@ -82,23 +158,24 @@ export class DeliveryPoster {
     return this.options.store;
   }
 
-  /** `timesheet.approved`: take its lines in (once) and post what is new or still waiting. */
+  /** An approval (`timesheet.approved`, `expense.approved`, `milestone.approved_for_billing`): take its lines in, once, and post them. */
   async approved(event: BusEvent): Promise<PostingOutcome> {
-    const lines = timesheetLines(event);
+    const lines = APPROVALS[event.type]!(event);
     this.commit(() => this.store.admit(lines, event.id));
     // Lines of this approval not yet posted (new, or admitted before a crash): post them now.
     const waiting = this.store.lines(lines.map((line) => line.sourceKey)).filter((record) => record.status === 'PENDING' || record.status === 'EXCEPTION');
     return this.post(waiting.map((record) => record.line));
   }
 
-  /** `timesheet.unapproved`: reverse what that version posted in ERP, withdraw what it held back. */
+  /** A correction (`timesheet.unapproved`, …): reverse what that version posted in ERP, withdraw what it held back. */
   async unapproved(event: BusEvent): Promise<void> {
-    const { timesheetId, version, reason } = event.data as { timesheetId: string; version: number; reason: string };
-    const records = this.store.linesOfApproval('TIME', timesheetId, version);
+    const { kind, id } = CORRECTIONS[event.type]!(event.data);
+    const { version, reason } = event.data as { version: number; reason: string };
+    const records = this.store.linesOfApproval(kind, id, version);
     const posted = records.filter((record) => record.status === 'POSTED').map((record) => record.line.sourceKey);
     // ERP first: if the reversal fails, the event is redelivered and nothing here has changed yet.
     for (let i = 0; i < posted.length; i += BATCH) await this.options.systems.reverse(posted.slice(i, i + BATCH));
-    this.commit(() => this.store.withdraw({ kind: 'TIME', id: timesheetId, version }, records, `timesheet ${timesheetId} v${version} un-approved: ${reason}`));
+    this.commit(() => this.store.withdraw({ kind, id, version }, records, `${event.type} (${id} v${version}): ${reason}`));
   }
 
   /** Checks lines against ERP's terms, holds back those with problems, and posts the rest. */

@@ -10,6 +10,7 @@ import type { BusEvent } from '../../subgraphs/platform/src/events/index.js';
 import type { PsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
 import { IdentityProvider, PERSONAS, type PersonaClaims, clientUser } from '../support/identityProvider.js';
 import { type Stack, startStack } from '../support/stack.js';
+import { eventually } from '../support/subscriptions.js';
 
 describe('timesheet approval through the gateway', () => {
   let idp: IdentityProvider;
@@ -58,6 +59,44 @@ describe('timesheet approval through the gateway', () => {
     ]);
     const totals = await stack.query(`query ($id: ID!) { timesheet(id: $id) { status totalHours } }`, { id: sheet.id }, manager);
     expect(totals.body.data.timesheet).toEqual({ status: 'APPROVED', totalHours: sheet.totalHours });
+  });
+
+  it('posts the approved entries to ERP under the process layer’s own identity, and shows each line’s state to operations', async () => {
+    const manager = await as(PERSONAS.deliveryManager);
+    const found = await stack.query(
+      `{ timesheets(filter: { status: [SUBMITTED] }, first: 100) { nodes { id version project { id contractType } entries { id billable } } } }`,
+      {},
+      manager,
+    );
+    const sheet = found.body.data.timesheets.nodes.find(
+      (node: { project: { contractType: string }; entries: Array<{ billable: boolean }> }) =>
+        node.project.contractType === 'TIME_AND_MATERIALS' && node.entries.every((entry) => entry.billable),
+    );
+    const approved = await stack.query(`mutation ($id: ID!) { approveTimesheet(id: $id) { version } }`, { id: sheet.id }, manager);
+    const version = approved.body.data.approveTimesheet.version as number;
+    await (stack.subgraphs.psa.service as unknown as PsaSubgraph).flushEvents();
+
+    const operator = await as(PERSONAS.integrationEngineer);
+    const posting = `query ($id: ID!, $v: Int!) { timesheetPosting(timesheetId: $id, version: $v) { sourceKey status openExceptions { type ownerTeam resolution } } }`;
+    let lines: Array<{ sourceKey: string; status: string; openExceptions: unknown[] }> = [];
+    await eventually(async () => {
+      lines = (await stack.query(posting, { id: sheet.id, v: version }, operator)).body.data.timesheetPosting;
+      return lines.length === sheet.entries.length && lines.every((line) => line.status !== 'PENDING');
+    });
+    // Whatever the seeded data holds for this project, every line is either in ERP or held back saying why.
+    for (const line of lines) {
+      if (line.status === 'POSTED') expect(line.openExceptions).toEqual([]);
+      else
+        expect(line).toMatchObject({
+          status: 'EXCEPTION',
+          openExceptions: [expect.objectContaining({ ownerTeam: expect.any(String), resolution: expect.stringMatching(/retry\.$/) })],
+        });
+    }
+    expect(lines.filter((line) => line.status === 'POSTED').length).toBeGreaterThan(0);
+    expect(lines.map((line) => line.sourceKey).sort()).toEqual(sheet.entries.map((entry: { id: string }) => `time:${entry.id}:v${version}`).sort());
+
+    const asClient = await stack.query(posting, { id: sheet.id, v: version }, await as(clientUser(['001000000000000AAA'])));
+    expect(asClient.body.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE);
   });
 
   it('does not let finance approve without psa:write, nor a client user see timesheets', async () => {

@@ -36,6 +36,8 @@ export interface FaultRule {
   readonly step?: StepName;
   readonly phase?: CallSite['phase'];
   readonly system?: CallSite['system'];
+  /** The GraphQL operation, e.g. `PostDelivery` (the posting process's calls have no saga step). */
+  readonly operationName?: string;
   readonly fault: FaultKind;
   /** How many matching calls fail; afterwards the rule stops matching. @default unlimited */
   readonly times?: number;
@@ -53,6 +55,7 @@ export function faultRules(rules: readonly FaultRule[], random: () => number = M
       if (rule.step !== undefined && rule.step !== call.step) continue;
       if (rule.phase !== undefined && rule.phase !== call.phase) continue;
       if (rule.system !== undefined && rule.system !== call.system) continue;
+      if (rule.operationName !== undefined && rule.operationName !== call.operationName) continue;
       if (rule.probability !== undefined && random() >= rule.probability) continue;
       remaining[i]!--;
       hits++;

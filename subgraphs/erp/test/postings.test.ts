@@ -86,6 +86,33 @@ describe('delivery postings in the ERP sandbox', () => {
     });
   });
 
+  it('gives a newly activated contract its subsidiary’s standard rates and the deal’s PO, and deletes them with the job', async () => {
+    const project = active();
+    const account = world.accounts[project.accountIndex]!;
+    const projectId = 'prj_01JFJG60M0Q0CQE75AR8B3NEW1';
+    const { record } = await erp.upsertJob({
+      externalId: projectId,
+      name: 'New contract',
+      customerExternalId: account.crmId,
+      subsidiaryId: project.legalEntityId,
+      contractType: 'TIME_AND_MATERIALS',
+      currency: project.currency,
+      valueMinor: 1_000_000,
+      poRequired: true,
+      poNumber: 'PO-NEW-1',
+      startDate: '2026-11-01',
+      endDate: '2027-04-30',
+    });
+    const standard = (await erp.rateCardLinesByRateCardId([record.rateCardId])).get(record.rateCardId)!;
+    const terms = (await erp.postings.postingTermsByProjectId([projectId])).get(projectId)!;
+    expect(terms.contractRates.map((rate) => [rate.role, rate.billRateMinor, rate.effectiveFrom]).sort()).toEqual(
+      standard.map((line) => [line.role, line.billRateMinor, '2026-11-01']).sort(),
+    );
+    expect(terms.purchaseOrder).toMatchObject({ number: 'PO-NEW-1', expiresOn: '2027-07-29', amountMinor: 1_000_000, consumedMinor: 0 });
+    expect(await erp.deleteJob(projectId)).toBe(true);
+    expect((await erp.postings.postingTermsByProjectId([projectId])).size).toBe(0);
+  });
+
   it('posts once per external ID with its ledger lines, and reverses once', async () => {
     const project = active();
     const ledger = async () => (await erp.ledgerTotalsByProjectId([project.id])).get(project.id)!;

@@ -292,6 +292,17 @@ export class SandboxErp implements ErpSystem, ErpWrites {
                start_date, end_date, rate_card_id, id, entity_id, external_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run([...fields, id, `PRJ-${id}`, upsert.externalId]);
+        // A new contract bills at its subsidiary's standard rates from its start, until finance records the
+        // negotiated ones; a deal's PO becomes the job's, valid until a quarter after the contract ends.
+        this.store
+          .prepare(
+            'INSERT INTO contract_rate (job_id, role, effective_from, bill_rate_minor) SELECT ?, role, ?, bill_rate_minor FROM rate_card_line WHERE rate_card_id = ?',
+          )
+          .run([id, upsert.startDate, rateCard.id]);
+        if (upsert.poRequired && upsert.poNumber && upsert.valueMinor > 0)
+          this.store
+            .prepare("INSERT INTO purchase_order (job_id, po_number, expires_on, amount_minor) VALUES (?, ?, date(?, '+90 days'), ?)")
+            .run([id, upsert.poNumber, upsert.endDate, upsert.valueMinor]);
       }
       return { record: toJob(this.jobsStatement.all([jsonList([upsert.externalId])])[0]!), created: !existing };
     });
@@ -341,15 +352,18 @@ export class SandboxErp implements ErpSystem, ErpWrites {
       // NetSuite: "This record cannot be deleted because it has dependent records."
       const dependents = this.store
         .prepare<{ schedules: number; postings: number }>(
-          'SELECT (SELECT COUNT(*) FROM billing_schedule WHERE job_id = ?) AS schedules, (SELECT COUNT(*) FROM posting WHERE job_id = ?) AS postings',
+          `SELECT (SELECT COUNT(*) FROM billing_schedule WHERE job_id = ?) AS schedules,
+             (SELECT COUNT(*) FROM posting WHERE job_id = ?) + (SELECT COUNT(*) FROM delivery_posting WHERE job_id = ?) AS postings`,
         )
-        .get([job.id, job.id])!;
+        .get([job.id, job.id, job.id])!;
       if (dependents.schedules > 0 || dependents.postings > 0) {
         throw inputError(
           ErrorCode.INVALID_STATE_TRANSITION,
           `Job ${job.entity_id} cannot be deleted: it has ${dependents.schedules} billing schedule(s) and ${dependents.postings} posting(s).`,
         );
       }
+      this.store.prepare('DELETE FROM contract_rate WHERE job_id = ?').run([job.id]);
+      this.store.prepare('DELETE FROM purchase_order WHERE job_id = ?').run([job.id]);
       this.store.prepare('DELETE FROM job WHERE id = ?').run([job.id]);
       return true;
     });

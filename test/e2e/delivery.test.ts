@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../contracts/errorCodes.js';
 import { loadIdentityOptions } from '../../gateway/src/guards/identity.js';
 import type { BusEvent } from '../../subgraphs/platform/src/events/index.js';
+import type { ErpSubgraph } from '../../subgraphs/erp/src/erpSubgraph.js';
+import type { SandboxErp } from '../../subgraphs/erp/src/sandbox/sandboxErp.js';
 import type { PsaSubgraph } from '../../subgraphs/psa/src/psaSubgraph.js';
 import { IdentityProvider, PERSONAS, type PersonaClaims, clientUser } from '../support/identityProvider.js';
 import { type Stack, startStack } from '../support/stack.js';
-import { eventually } from '../support/subscriptions.js';
+import { collect, eventually, wsClient } from '../support/subscriptions.js';
 
 describe('timesheet approval through the gateway', () => {
   let idp: IdentityProvider;
@@ -97,6 +99,63 @@ describe('timesheet approval through the gateway', () => {
 
     const asClient = await stack.query(posting, { id: sheet.id, v: version }, await as(clientUser(['001000000000000AAA'])));
     expect(asClient.body.errors?.[0]?.extensions?.['code']).toBe(ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE);
+  });
+
+  it('streams billing exceptions and posting progress to operations, hydrated with the project from the PSA', async () => {
+    const manager = await as(PERSONAS.deliveryManager);
+    const operator = await as(PERSONAS.integrationEngineer);
+    const found = await stack.query(
+      `{ timesheets(filter: { status: [SUBMITTED] }, first: 100) { nodes { id project { id name contractType } entries { id billable } } } }`,
+      {},
+      manager,
+    );
+    const sheet = [...found.body.data.timesheets.nodes]
+      .reverse()
+      .find(
+        (node: { project: { contractType: string }; entries: Array<{ billable: boolean }> }) =>
+          node.project.contractType === 'TIME_AND_MATERIALS' && node.entries.every((entry) => entry.billable),
+      );
+    const erpDb = (stack.subgraphs.erp.service as unknown as ErpSubgraph & { erp: SandboxErp }).erp.store.db;
+    const jobId = erpDb.prepare('SELECT id FROM job WHERE external_id = ?').pluck().get(sheet.project.id) as number;
+    erpDb.prepare('UPDATE contract_rate SET bill_rate_minor = bill_rate_minor + 100 WHERE job_id = ?').run(jobId);
+
+    const client = wsClient(stack.gatewayUrl, operator);
+    try {
+      const changes = collect(
+        client,
+        `subscription ($p: ID) { billingExceptionChanged(projectId: $p) { change exception { id type ownerTeam project { id name } } } }`,
+        { p: sheet.project.id },
+      );
+      const progress = collect(client, `subscription ($p: ID) { postingProgress(projectId: $p) { kind postedLines latencySeconds project { name } } }`, {
+        p: sheet.project.id,
+      });
+      await eventually(() => stack.activation.service.activeSubscriptions() === 2, 5_000, 'both subscriptions upstream');
+      await stack.query(`mutation ($id: ID!) { approveTimesheet(id: $id) { status } }`, { id: sheet.id }, manager);
+      await (stack.subgraphs.psa.service as unknown as PsaSubgraph).flushEvents();
+      const raised = await changes.waitFor(sheet.entries.length);
+      expect(raised.map((event) => event.data.billingExceptionChanged)).toEqual(
+        sheet.entries.map(() => ({
+          change: 'RAISED',
+          exception: {
+            id: expect.stringMatching(/^bex_/),
+            type: 'RATE_MISMATCH',
+            ownerTeam: 'Delivery operations',
+            project: { id: sheet.project.id, name: sheet.project.name },
+          },
+        })),
+      );
+
+      erpDb.prepare('UPDATE contract_rate SET bill_rate_minor = bill_rate_minor - 100 WHERE job_id = ?').run(jobId);
+      const first = raised[0]!.data.billingExceptionChanged.exception.id as string;
+      const retried = await stack.query(`mutation ($id: ID!) { retryBillingException(id: $id) { status } }`, { id: first }, operator);
+      expect(retried.body.data.retryBillingException).toEqual({ status: 'RESOLVED' });
+      const [, posted] = [await changes.waitFor(sheet.entries.length + 1), await progress.waitFor(1)];
+      expect(changes.results.at(-1)!.data.billingExceptionChanged).toMatchObject({ change: 'RESOLVED', exception: { id: first } });
+      expect(posted[0]!.data.postingProgress).toMatchObject({ kind: 'TIME', postedLines: 1, project: { name: sheet.project.name } });
+      expect(posted[0]!.data.postingProgress.latencySeconds).toBeGreaterThanOrEqual(0);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('does not let finance approve without psa:write, nor a client user see timesheets', async () => {

@@ -22,6 +22,7 @@ import { SystemClient } from './systems/systemClient.js';
 import { DeliveryPoster } from './posting/deliveryPoster.js';
 import { consumeDeliveryEvents } from './posting/deliveryEventsConsumer.js';
 import { postingResolvers } from './posting/postingResolvers.js';
+import { postingSubscriptionResolvers } from './posting/postingSubscriptions.js';
 import { PostingSystems } from './posting/postingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -93,7 +94,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const service = createSubgraphService<ActivationContext>({
     name: 'activation',
     typeDefs: activationTypeDefs,
-    resolvers: forStaffOnly(mergeResolverMaps(activationResolvers, postingResolvers, activationSubscriptionResolvers(bus))),
+    resolvers: forStaffOnly(mergeResolverMaps(activationResolvers, postingResolvers, activationSubscriptionResolvers(bus), postingSubscriptionResolvers(bus))),
     context: (caller) => ({ caller, store, runner, poster, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),

@@ -207,6 +207,17 @@ export type BillingException = {
   readonly type: BillingExceptionType;
 };
 
+/** One change to a billing exception. */
+export type BillingExceptionChange = {
+  readonly __typename?: 'BillingExceptionChange';
+  readonly at: Scalars['DateTime']['output'];
+  /** RAISED, RESOLVED or WAIVED. */
+  readonly change: Scalars['String']['output'];
+  /** ID of the business event (billing_exception.raised or .resolved) that carried the change. */
+  readonly eventId: Scalars['ID']['output'];
+  readonly exception: BillingException;
+};
+
 export type BillingExceptionConnection = {
   readonly __typename?: 'BillingExceptionConnection';
   readonly edges: ReadonlyArray<BillingExceptionEdge>;
@@ -466,6 +477,24 @@ export type PageInfo = {
   readonly startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** An approval's lines posted to ERP. */
+export type PostingProgress = {
+  readonly __typename?: 'PostingProgress';
+  readonly approvedAt: Scalars['DateTime']['output'];
+  /** ID of the business event (delivery.posted_to_erp). */
+  readonly eventId: Scalars['ID']['output'];
+  /** TIME, EXPENSE or MILESTONE. */
+  readonly kind: Scalars['String']['output'];
+  /** Approval to ERP, in seconds: the approved-time-to-ERP latency of this approval. */
+  readonly latencySeconds: Scalars['Float']['output'];
+  readonly postedAt: Scalars['DateTime']['output'];
+  readonly postedLines: Scalars['Int']['output'];
+  readonly project: Project;
+  /** The timesheet, expense or milestone. */
+  readonly recordId: Scalars['ID']['output'];
+  readonly version: Scalars['Int']['output'];
+};
+
 export type Project = {
   readonly __typename?: 'Project';
   /** The run that activated this project (or is activating it). */
@@ -567,12 +596,31 @@ export type Subscription = {
    * or a deal (or both). Delivered at least once: deduplicate on eventId.
    */
   readonly activationUpdated: ActivationUpdate;
+  /**
+   * Billing exceptions as they are raised, resolved or waived: all of them, or those of a region, a project or the team
+   * that owns the fix (each given narrows). Delivered at least once: deduplicate on eventId.
+   */
+  readonly billingExceptionChanged: BillingExceptionChange;
+  /** Approved delivery posted to ERP, one update per approval posted: of one project, or all. Delivered at least once. */
+  readonly postingProgress: PostingProgress;
 };
 
 
 export type SubscriptionActivationUpdatedArgs = {
   opportunityId?: InputMaybe<Scalars['ID']['input']>;
   runId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type SubscriptionBillingExceptionChangedArgs = {
+  ownerTeam?: InputMaybe<Scalars['String']['input']>;
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+  region?: InputMaybe<Region>;
+};
+
+
+export type SubscriptionPostingProgressArgs = {
+  projectId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type Link__Purpose =
@@ -700,6 +748,7 @@ export type ResolversTypes = {
   ActivationTrigger: ActivationTrigger;
   ActivationUpdate: ResolverTypeWrapper<Omit<ActivationUpdate, 'run'> & { run: ResolversTypes['ActivationRun'] }>;
   BillingException: ResolverTypeWrapper<BillingExceptionRecordModel>;
+  BillingExceptionChange: ResolverTypeWrapper<Omit<BillingExceptionChange, 'exception'> & { exception: ResolversTypes['BillingException'] }>;
   BillingExceptionConnection: ResolverTypeWrapper<Omit<BillingExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['BillingExceptionEdge']>, nodes: ReadonlyArray<ResolversTypes['BillingException']> }>;
   BillingExceptionEdge: ResolverTypeWrapper<Omit<BillingExceptionEdge, 'node'> & { node: ResolversTypes['BillingException'] }>;
   BillingExceptionFilter: BillingExceptionFilter;
@@ -727,6 +776,7 @@ export type ResolversTypes = {
   Opportunity: ResolverTypeWrapper<EntityReferenceModel>;
   OwningSystem: OwningSystem;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PostingProgress: ResolverTypeWrapper<Omit<PostingProgress, 'project'> & { project: ResolversTypes['Project'] }>;
   Project: ResolverTypeWrapper<EntityReferenceModel>;
   ProjectExternalIds: ResolverTypeWrapper<ProjectExternalIds>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -754,6 +804,7 @@ export type ResolversParentTypes = {
   ActivationTransition: TransitionRecordModel;
   ActivationUpdate: Omit<ActivationUpdate, 'run'> & { run: ResolversParentTypes['ActivationRun'] };
   BillingException: BillingExceptionRecordModel;
+  BillingExceptionChange: Omit<BillingExceptionChange, 'exception'> & { exception: ResolversParentTypes['BillingException'] };
   BillingExceptionConnection: Omit<BillingExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['BillingExceptionEdge']>, nodes: ReadonlyArray<ResolversParentTypes['BillingException']> };
   BillingExceptionEdge: Omit<BillingExceptionEdge, 'node'> & { node: ResolversParentTypes['BillingException'] };
   BillingExceptionFilter: BillingExceptionFilter;
@@ -773,6 +824,7 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   Opportunity: EntityReferenceModel;
   PageInfo: PageInfo;
+  PostingProgress: Omit<PostingProgress, 'project'> & { project: ResolversParentTypes['Project'] };
   Project: EntityReferenceModel;
   ProjectExternalIds: ProjectExternalIds;
   Query: Record<PropertyKey, never>;
@@ -902,6 +954,13 @@ export type BillingExceptionResolvers<ContextType = ActivationContext, ParentTyp
   type?: Resolver<ResolversTypes['BillingExceptionType'], ParentType, ContextType>;
 };
 
+export type BillingExceptionChangeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BillingExceptionChange'] = ResolversParentTypes['BillingExceptionChange']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  exception?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType>;
+};
+
 export type BillingExceptionConnectionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BillingExceptionConnection'] = ResolversParentTypes['BillingExceptionConnection']> = {
   edges?: Resolver<ReadonlyArray<ResolversTypes['BillingExceptionEdge']>, ParentType, ContextType>;
   nodes?: Resolver<ReadonlyArray<ResolversTypes['BillingException']>, ParentType, ContextType>;
@@ -1008,6 +1067,18 @@ export type PageInfoResolvers<ContextType = ActivationContext, ParentType extend
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PostingProgressResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['PostingProgress'] = ResolversParentTypes['PostingProgress']> = {
+  approvedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  latencySeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  postedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  postedLines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  recordId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type ProjectResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Project'] = ResolversParentTypes['Project'], FederationReferenceType extends FederationReferenceTypes['Project'] = FederationReferenceTypes['Project']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Project']> | FederationReferenceType, FederationReferenceType, ContextType>;
   activation?: Resolver<Maybe<ResolversTypes['ActivationRun']>, ParentType, ContextType>;
@@ -1038,6 +1109,8 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
 
 export type SubscriptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   activationUpdated?: SubscriptionResolver<ResolversTypes['ActivationUpdate'], "activationUpdated", ParentType, ContextType, Partial<SubscriptionActivationUpdatedArgs>>;
+  billingExceptionChanged?: SubscriptionResolver<ResolversTypes['BillingExceptionChange'], "billingExceptionChanged", ParentType, ContextType, Partial<SubscriptionBillingExceptionChangedArgs>>;
+  postingProgress?: SubscriptionResolver<ResolversTypes['PostingProgress'], "postingProgress", ParentType, ContextType, Partial<SubscriptionPostingProgressArgs>>;
 };
 
 export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['link__Import'], any> {
@@ -1053,6 +1126,7 @@ export type Resolvers<ContextType = ActivationContext> = {
   ActivationTransition?: ActivationTransitionResolvers<ContextType>;
   ActivationUpdate?: ActivationUpdateResolvers<ContextType>;
   BillingException?: BillingExceptionResolvers<ContextType>;
+  BillingExceptionChange?: BillingExceptionChangeResolvers<ContextType>;
   BillingExceptionConnection?: BillingExceptionConnectionResolvers<ContextType>;
   BillingExceptionEdge?: BillingExceptionEdgeResolvers<ContextType>;
   CycleTimeFigures?: CycleTimeFiguresResolvers<ContextType>;
@@ -1068,6 +1142,7 @@ export type Resolvers<ContextType = ActivationContext> = {
   Mutation?: MutationResolvers<ContextType>;
   Opportunity?: OpportunityResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PostingProgress?: PostingProgressResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   ProjectExternalIds?: ProjectExternalIdsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS billing_exception (
   type TEXT NOT NULL CHECK (type IN ${sqlList(BILLING_EXCEPTION_TYPES)}),
   status TEXT NOT NULL CHECK (status IN ('OPEN', 'RESOLVED', 'WAIVED')),
   project_id TEXT NOT NULL,
+  region TEXT,
   owner_system TEXT NOT NULL,
   owner_team TEXT NOT NULL,
   entity_type TEXT NOT NULL,
@@ -79,6 +80,8 @@ export interface BillingExceptionRecord extends Problem {
   readonly sourceKey: string;
   readonly status: BillingExceptionStatus;
   readonly projectId: string;
+  /** The region of the project's legal entity in ERP, when ERP knows the project. */
+  readonly region: string | null;
   readonly attempts: number;
   readonly detectedAt: string;
   readonly resolvedAt: string | null;
@@ -109,6 +112,7 @@ interface ExceptionRow {
   type: BillingExceptionType;
   status: BillingExceptionStatus;
   project_id: string;
+  region: string | null;
   owner_system: Problem['ownerSystem'];
   owner_team: string;
   entity_type: Problem['entityType'];
@@ -139,6 +143,7 @@ const toException = (row: ExceptionRow): BillingExceptionRecord => ({
   type: row.type,
   status: row.status,
   projectId: row.project_id,
+  region: row.region,
   ownerSystem: row.owner_system,
   ownerTeam: row.owner_team,
   entityType: row.entity_type,
@@ -256,14 +261,15 @@ export class PostingStore {
       const id = newRecordId('exc').replace(/^exc_/, 'bex_');
       this.sqlite
         .prepare(
-          `INSERT INTO billing_exception (id, source_key, type, status, project_id, owner_system, owner_team, entity_type, entity_id, field, expected, actual,
-             message, resolution, detected_at) VALUES (?, ?, ?, 'OPEN', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO billing_exception (id, source_key, type, status, project_id, region, owner_system, owner_team, entity_type, entity_id, field, expected,
+             actual, message, resolution, detected_at) VALUES (?, ?, ?, 'OPEN', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run([
           id,
           line.sourceKey,
           problem.type,
           line.projectId,
+          region,
           problem.ownerSystem,
           problem.ownerTeam,
           problem.entityType,
@@ -396,7 +402,17 @@ export class PostingStore {
       newEvent('billing_exception.resolved', {
         source: 'activation',
         subject: exception.id,
-        data: { exceptionId: exception.id, type: exception.type, projectId: exception.projectId, resolution: status, note, resolvedAt: now },
+        data: {
+          exceptionId: exception.id,
+          type: exception.type,
+          projectId: exception.projectId,
+          ownerSystem: exception.ownerSystem,
+          ownerTeam: exception.ownerTeam,
+          region: exception.region,
+          resolution: status,
+          note,
+          resolvedAt: now,
+        },
       }),
     );
   }

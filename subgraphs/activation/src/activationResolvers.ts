@@ -14,6 +14,7 @@ import {
   requireIdFormat,
 } from '../../platform/src/index.js';
 import { cycleTimeSeconds } from './events/activationEvents.js';
+import { latencyFigures } from './figures.js';
 import type { Resolvers } from './generated/resolverTypes.js';
 
 const RUN_ID = /^act_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -41,11 +42,6 @@ const HOW_TO_RESOLVE: Readonly<Record<string, string>> = {
   NO_PROJECT_MANAGER: 'Add a project or engagement manager in PSA, then RETRY.',
   COMPENSATION_FAILED: 'Remove or fix the leftover record in the owning system by hand, then WAIVE; or RETRY once the system accepts the undo.',
 };
-
-function percentile(sorted: readonly number[], p: number): number {
-  // Nearest-rank percentile: the smallest value with at least p % of the values at or below it.
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 export const activationResolvers: Resolvers = {
   Query: {
@@ -85,16 +81,7 @@ export const activationResolvers: Resolvers = {
       return {
         activatedCount: runs.length,
         touchlessRate: runs.length === 0 ? null : (runs.length - withExceptions.size) / runs.length,
-        cycleTime:
-          times.length === 0
-            ? null
-            : {
-                p50Seconds: percentile(times, 50),
-                p90Seconds: percentile(times, 90),
-                p99Seconds: percentile(times, 99),
-                meanSeconds: times.reduce((sum, time) => sum + time, 0) / times.length,
-                maxSeconds: times[times.length - 1]!,
-              },
+        cycleTime: latencyFigures(times),
       };
     },
   },

@@ -295,6 +295,47 @@ describe('posting approved time to ERP', () => {
     await eventually(() => expect(milestonePosting()).toEqual({ status: 'REVERSED', billable: target.amount_minor }));
   });
 
+  it('reports posting health from the lines’ own timestamps, and lists what is stuck with its cause', async () => {
+    const db = activation.store.sqlite.db;
+    const counted = (sql: string) => db.prepare(sql).pluck().get() as number;
+    const figures = await run(
+      activation,
+      `{ postingFigures { approvedLines postedLines heldBackLines pendingLines correctedLines exceptionRate approvedToErp { p50Seconds p99Seconds maxSeconds } openExceptions { type count } } }`,
+    );
+    expect(figures.errors).toBeUndefined();
+    const health = figures.data!['postingFigures'];
+    expect(health).toMatchObject({
+      approvedLines: counted('SELECT COUNT(*) FROM delivery_line'),
+      postedLines: counted("SELECT COUNT(*) FROM delivery_line WHERE status = 'POSTED'"),
+      heldBackLines: counted("SELECT COUNT(*) FROM delivery_line WHERE status = 'EXCEPTION'"),
+      pendingLines: 0,
+      correctedLines: counted("SELECT COUNT(*) FROM delivery_line WHERE status IN ('REVERSED', 'WITHDRAWN')"),
+    });
+    expect(health.exceptionRate).toBeCloseTo(counted('SELECT COUNT(DISTINCT source_key) FROM billing_exception') / health.approvedLines, 10);
+    expect(health.approvedToErp.p50Seconds).toBeGreaterThanOrEqual(0);
+    expect(health.approvedToErp.p99Seconds).toBeLessThanOrEqual(health.approvedToErp.maxSeconds);
+    expect(health.openExceptions.map((row: { type: string }) => row.type).sort()).toEqual(['CURRENCY_MISMATCH', 'MISSING_PO']);
+
+    const future = await run(
+      activation,
+      `query ($from: DateTime!) { postingFigures(filter: { from: $from }) { approvedLines exceptionRate approvedToErp { p50Seconds } } }`,
+      {
+        from: new Date(Date.now() + 60_000).toISOString(),
+      },
+    );
+    expect(future.data!['postingFigures']).toEqual({ approvedLines: 0, exceptionRate: null, approvedToErp: null });
+
+    const stuck = await run(
+      activation,
+      `{ stuckPostings(olderThanMinutes: 0, first: 100) { sourceKey kind status project { id } openExceptions { type ownerTeam } } }`,
+    );
+    const lines = stuck.data!['stuckPostings'] as Array<{ status: string; openExceptions: unknown[] }>;
+    expect(lines).toHaveLength(health.heldBackLines);
+    expect(lines.every((line) => line.status === 'EXCEPTION' && line.openExceptions.length > 0)).toBe(true);
+    expect((await run(activation, `{ stuckPostings(olderThanMinutes: 60) { sourceKey } }`)).data!['stuckPostings']).toEqual([]);
+    expect((await run(activation, `{ stuckPostings(first: 0) { sourceKey } }`)).errors?.[0]?.extensions?.['code']).toBe('PAGE_SIZE_OUT_OF_RANGE');
+  });
+
   it('dead-letters an approval that does not match its contract, and posts nothing of it', async () => {
     const before = systems.erpDb().prepare('SELECT COUNT(*) FROM delivery_posting').pluck().get() as number;
     const malformed = {

@@ -270,6 +270,12 @@ export type BillingExceptionType =
   /** The project has no job in ERP. */
   | 'UNMAPPED_ID';
 
+export type BillingExceptionTypeCount = {
+  readonly __typename?: 'BillingExceptionTypeCount';
+  readonly count: Scalars['Int']['output'];
+  readonly type: BillingExceptionType;
+};
+
 export type ContractType =
   | 'FIXED_FEE'
   | 'MILESTONE'
@@ -302,8 +308,11 @@ export type DateRange = {
 export type DeliveryLine = {
   readonly __typename?: 'DeliveryLine';
   readonly approvedAt: Scalars['DateTime']['output'];
+  /** TIME, EXPENSE or MILESTONE. */
+  readonly kind: Scalars['String']['output'];
   readonly openExceptions: ReadonlyArray<BillingException>;
   readonly postedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly project: Project;
   readonly recordId: Scalars['ID']['output'];
   readonly sourceKey: Scalars['ID']['output'];
   readonly status: DeliveryLineStatus;
@@ -477,6 +486,32 @@ export type PageInfo = {
   readonly startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+export type PostingFigures = {
+  readonly __typename?: 'PostingFigures';
+  /** Lines (time entries, expenses, milestones) approved in the window. */
+  readonly approvedLines: Scalars['Int']['output'];
+  /** Approval (the PSA's event) to posted in ERP, per line. */
+  readonly approvedToErp?: Maybe<CycleTimeFigures>;
+  /** Reversed or withdrawn by corrections. */
+  readonly correctedLines: Scalars['Int']['output'];
+  /** Share of the window's lines ever held back by an exception (the billing exception rate); null without lines. */
+  readonly exceptionRate?: Maybe<Scalars['Float']['output']>;
+  /** Held back by open billing exceptions now. */
+  readonly heldBackLines: Scalars['Int']['output'];
+  readonly openExceptions: ReadonlyArray<BillingExceptionTypeCount>;
+  /** Taken in and not yet checked. */
+  readonly pendingLines: Scalars['Int']['output'];
+  readonly postedLines: Scalars['Int']['output'];
+};
+
+export type PostingFiguresFilter = {
+  /** Lines approved at or after this instant. */
+  readonly from?: InputMaybe<Scalars['DateTime']['input']>;
+  readonly projectId?: InputMaybe<Scalars['ID']['input']>;
+  /** Lines approved at or before this instant. */
+  readonly to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 /** An approval's lines posted to ERP. */
 export type PostingProgress = {
   readonly __typename?: 'PostingProgress';
@@ -531,6 +566,10 @@ export type Query = {
   readonly exceptionCounts: ReadonlyArray<ExceptionCount>;
   /** The integration exception queue, newest first, filtered and paged (at most 100 per page). */
   readonly integrationExceptions: IntegrationExceptionConnection;
+  /** The health of posting delivery to ERP, for lines approved in a window (either end open): throughput, approval-to-ERP time, exceptions. */
+  readonly postingFigures: PostingFigures;
+  /** Approved delivery not in ERP after its SLA (approved more than `olderThanMinutes` ago), oldest first, each with what holds it back. */
+  readonly stuckPostings: ReadonlyArray<DeliveryLine>;
   /** Where each approved entry of a timesheet approval stands on its way to ERP (posted, held back, reversed). */
   readonly timesheetPosting: ReadonlyArray<DeliveryLine>;
 };
@@ -574,6 +613,17 @@ export type QueryIntegrationExceptionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<IntegrationExceptionFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryPostingFiguresArgs = {
+  filter?: InputMaybe<PostingFiguresFilter>;
+};
+
+
+export type QueryStuckPostingsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  olderThanMinutes?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -754,6 +804,7 @@ export type ResolversTypes = {
   BillingExceptionFilter: BillingExceptionFilter;
   BillingExceptionStatus: BillingExceptionStatus;
   BillingExceptionType: BillingExceptionType;
+  BillingExceptionTypeCount: ResolverTypeWrapper<BillingExceptionTypeCount>;
   ContractType: ContractType;
   CurrencyCode: CurrencyCode;
   CycleTimeFigures: ResolverTypeWrapper<CycleTimeFigures>;
@@ -776,6 +827,8 @@ export type ResolversTypes = {
   Opportunity: ResolverTypeWrapper<EntityReferenceModel>;
   OwningSystem: OwningSystem;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PostingFigures: ResolverTypeWrapper<PostingFigures>;
+  PostingFiguresFilter: PostingFiguresFilter;
   PostingProgress: ResolverTypeWrapper<Omit<PostingProgress, 'project'> & { project: ResolversTypes['Project'] }>;
   Project: ResolverTypeWrapper<EntityReferenceModel>;
   ProjectExternalIds: ResolverTypeWrapper<ProjectExternalIds>;
@@ -808,6 +861,7 @@ export type ResolversParentTypes = {
   BillingExceptionConnection: Omit<BillingExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['BillingExceptionEdge']>, nodes: ReadonlyArray<ResolversParentTypes['BillingException']> };
   BillingExceptionEdge: Omit<BillingExceptionEdge, 'node'> & { node: ResolversParentTypes['BillingException'] };
   BillingExceptionFilter: BillingExceptionFilter;
+  BillingExceptionTypeCount: BillingExceptionTypeCount;
   CycleTimeFigures: CycleTimeFigures;
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
@@ -824,6 +878,8 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   Opportunity: EntityReferenceModel;
   PageInfo: PageInfo;
+  PostingFigures: PostingFigures;
+  PostingFiguresFilter: PostingFiguresFilter;
   PostingProgress: Omit<PostingProgress, 'project'> & { project: ResolversParentTypes['Project'] };
   Project: EntityReferenceModel;
   ProjectExternalIds: ProjectExternalIds;
@@ -973,6 +1029,11 @@ export type BillingExceptionEdgeResolvers<ContextType = ActivationContext, Paren
   node?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType>;
 };
 
+export type BillingExceptionTypeCountResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BillingExceptionTypeCount'] = ResolversParentTypes['BillingExceptionTypeCount']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['BillingExceptionType'], ParentType, ContextType>;
+};
+
 export type CycleTimeFiguresResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['CycleTimeFigures'] = ResolversParentTypes['CycleTimeFigures']> = {
   maxSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   meanSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -995,8 +1056,10 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
 
 export type DeliveryLineResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['DeliveryLine'] = ResolversParentTypes['DeliveryLine']> = {
   approvedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   openExceptions?: Resolver<ReadonlyArray<ResolversTypes['BillingException']>, ParentType, ContextType>;
   postedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   recordId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   sourceKey?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['DeliveryLineStatus'], ParentType, ContextType>;
@@ -1067,6 +1130,17 @@ export type PageInfoResolvers<ContextType = ActivationContext, ParentType extend
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PostingFiguresResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['PostingFigures'] = ResolversParentTypes['PostingFigures']> = {
+  approvedLines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  approvedToErp?: Resolver<Maybe<ResolversTypes['CycleTimeFigures']>, ParentType, ContextType>;
+  correctedLines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  exceptionRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  heldBackLines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  openExceptions?: Resolver<ReadonlyArray<ResolversTypes['BillingExceptionTypeCount']>, ParentType, ContextType>;
+  pendingLines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  postedLines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type PostingProgressResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['PostingProgress'] = ResolversParentTypes['PostingProgress']> = {
   approvedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1104,6 +1178,8 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   billingExceptions?: Resolver<ResolversTypes['BillingExceptionConnection'], ParentType, ContextType, RequireFields<QueryBillingExceptionsArgs, 'first'>>;
   exceptionCounts?: Resolver<ReadonlyArray<ResolversTypes['ExceptionCount']>, ParentType, ContextType, RequireFields<QueryExceptionCountsArgs, 'status'>>;
   integrationExceptions?: Resolver<ResolversTypes['IntegrationExceptionConnection'], ParentType, ContextType, RequireFields<QueryIntegrationExceptionsArgs, 'first'>>;
+  postingFigures?: Resolver<ResolversTypes['PostingFigures'], ParentType, ContextType, Partial<QueryPostingFiguresArgs>>;
+  stuckPostings?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryStuckPostingsArgs, 'first' | 'olderThanMinutes'>>;
   timesheetPosting?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryTimesheetPostingArgs, 'timesheetId' | 'version'>>;
 };
 
@@ -1129,6 +1205,7 @@ export type Resolvers<ContextType = ActivationContext> = {
   BillingExceptionChange?: BillingExceptionChangeResolvers<ContextType>;
   BillingExceptionConnection?: BillingExceptionConnectionResolvers<ContextType>;
   BillingExceptionEdge?: BillingExceptionEdgeResolvers<ContextType>;
+  BillingExceptionTypeCount?: BillingExceptionTypeCountResolvers<ContextType>;
   CycleTimeFigures?: CycleTimeFiguresResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
@@ -1142,6 +1219,7 @@ export type Resolvers<ContextType = ActivationContext> = {
   Mutation?: MutationResolvers<ContextType>;
   Opportunity?: OpportunityResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PostingFigures?: PostingFiguresResolvers<ContextType>;
   PostingProgress?: PostingProgressResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   ProjectExternalIds?: ProjectExternalIdsResolvers<ContextType>;

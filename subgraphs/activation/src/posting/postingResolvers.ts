@@ -5,7 +5,9 @@
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { connection, inputError, isCanonicalProjectId, isNumericId, pageRequest, requireIdFormat } from '../../../platform/src/index.js';
+import { latencyFigures } from '../figures.js';
 import type { Resolvers } from '../generated/resolverTypes.js';
+import type { LineStatus } from './postingStore.js';
 
 const BILLING_EXCEPTION_ID = /^bex_[0-9A-HJKMNP-TV-Z]{26}$/;
 const exceptionId = (argument: string, id: string) =>
@@ -28,6 +30,41 @@ export const postingResolvers: Resolvers = {
       return connection('billingExceptions', page, result.rows, result.totalCount);
     },
     billingException: (_, args, { store }) => store.postings.exceptionsById([exceptionId('id', args.id)]).get(args.id) ?? null,
+    postingFigures: (_, args, { store }) => {
+      const filter = args.filter ?? {};
+      if (filter.from && filter.to && filter.from > filter.to)
+        throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: from (${filter.from}) is after to (${filter.to}).`, {
+          argument: 'filter',
+        });
+      const projectId =
+        filter.projectId == null
+          ? null
+          : requireIdFormat('filter.projectId', filter.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)');
+      const { byStatus, everHeldBack, latencies, openByType } = store.postings.figures({ from: filter.from ?? null, to: filter.to ?? null, projectId });
+      const count = (...statuses: LineStatus[]) => statuses.reduce((sum, status) => sum + (byStatus.get(status) ?? 0), 0);
+      const approvedLines = count('PENDING', 'POSTED', 'EXCEPTION', 'REVERSED', 'WITHDRAWN');
+      return {
+        approvedLines,
+        postedLines: count('POSTED'),
+        heldBackLines: count('EXCEPTION'),
+        pendingLines: count('PENDING'),
+        correctedLines: count('REVERSED', 'WITHDRAWN'),
+        exceptionRate: approvedLines === 0 ? null : everHeldBack / approvedLines,
+        approvedToErp: latencyFigures(latencies),
+        openExceptions: openByType.map((row) => ({ type: row.type, count: row.n })),
+      };
+    },
+    stuckPostings: (_, args, { store }) => {
+      const minutes = args.olderThanMinutes ?? 60;
+      const first = args.first ?? 20;
+      if (!Number.isInteger(minutes) || minutes < 0 || minutes > 525_600)
+        throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "olderThanMinutes" must be a whole number of minutes from 0 to a year.', {
+          argument: 'olderThanMinutes',
+        });
+      if (!Number.isInteger(first) || first < 1 || first > 100)
+        throw inputError(ErrorCode.PAGE_SIZE_OUT_OF_RANGE, 'Argument "first" must be from 1 to 100.', { argument: 'first' });
+      return store.postings.stuck(new Date(Date.now() - minutes * 60_000).toISOString(), first);
+    },
     timesheetPosting: (_, args, { store }) =>
       store.postings.linesOfApproval('TIME', requireIdFormat('timesheetId', args.timesheetId, isNumericId, 'a numeric PSA timesheet ID'), args.version),
   },
@@ -48,6 +85,8 @@ export const postingResolvers: Resolvers = {
 
   DeliveryLine: {
     sourceKey: (record) => record.line.sourceKey,
+    kind: (record) => record.line.kind,
+    project: (record) => ({ id: record.line.projectId }),
     recordId: (record) => record.line.recordId,
     version: (record) => record.line.version,
     approvedAt: (record) => record.line.approvedAt,

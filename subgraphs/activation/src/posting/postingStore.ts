@@ -229,6 +229,47 @@ export class PostingStore {
     return new Map(rows.map((row) => [row.status, row.n]));
   }
 
+  /**
+   * The health of posting for lines approved in a window (ISO instants, either end open; optionally one project):
+   * lines by status, how many were ever held back, each posted line's approval-to-ERP time in seconds, and the
+   * open exceptions by type.
+   */
+  figures(window: { from: string | null; to: string | null; projectId: string | null }) {
+    const inWindow = () =>
+      new WhereBuilder()
+        .add('l.approved_at >= :from', 'from', window.from)
+        .add('l.approved_at <= :to', 'to', window.to)
+        .add('l.project_id = :projectId', 'projectId', window.projectId);
+    const where = inWindow();
+    const byStatus = new Map(
+      this.sqlite
+        .prepare<{ status: LineStatus; n: number }>(`SELECT l.status, COUNT(*) AS n FROM delivery_line l ${where} GROUP BY l.status`)
+        .all(where.params)
+        .map((row) => [row.status, row.n]),
+    );
+    const held = inWindow().raw('EXISTS (SELECT 1 FROM billing_exception e WHERE e.source_key = l.source_key)', true);
+    const everHeldBack = this.sqlite.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM delivery_line l ${held}`).get(held.params)!.n;
+    const posted = inWindow().raw('l.posted_at IS NOT NULL', true);
+    const latencies = this.sqlite
+      .prepare<{ seconds: number }>(`SELECT (julianday(l.posted_at) - julianday(l.approved_at)) * 86400.0 AS seconds FROM delivery_line l ${posted}`)
+      .all(posted.params)
+      .map((row) => Math.max(0, row.seconds));
+    const openByType = this.sqlite
+      .prepare<{ type: BillingExceptionType; n: number }>(
+        `SELECT type, COUNT(*) AS n FROM billing_exception WHERE status = 'OPEN' ${window.projectId ? 'AND project_id = :projectId' : ''} GROUP BY type ORDER BY n DESC, type`,
+      )
+      .all(window.projectId ? { projectId: window.projectId } : {});
+    return { byStatus, everHeldBack, latencies, openByType };
+  }
+
+  /** Lines approved before `approvedBefore` and still not in ERP (pending or held back), oldest first: the stuck list. */
+  stuck(approvedBefore: string, limit: number): LineRecord[] {
+    return this.sqlite
+      .prepare<LineRow>("SELECT * FROM delivery_line WHERE status IN ('PENDING', 'EXCEPTION') AND approved_at < ? ORDER BY approved_at, source_key LIMIT ?")
+      .all([approvedBefore, limit])
+      .map(toLine);
+  }
+
   /** The waived problem types of a line: those are not checked again (the line posts as it is). */
   waivedTypes(sourceKey: string): Set<BillingExceptionType> {
     return new Set(

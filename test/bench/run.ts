@@ -7,7 +7,7 @@
  *   npm run bench -- --quick           one short round (about 5 minutes), docs left alone
  *   npm run bench -- --workloads project,standard --contenders psgraph,apollo
  *   npm run bench -- --warmup 4 --duration 10 --rounds 2 --concurrency 50 --no-docs
- *   npm run bench -- --extra           then test/bench/subscriptions.bench.ts and activation.bench.ts, when present
+ *   npm run bench -- --extra           then test/bench/subscriptions.bench.ts, activation.bench.ts and posting.bench.ts
  *   npm run bench -- --baseline main~3 --contenders psgraph,apollo   also psgraph as built at that commit (before and after)
  *
  * Installs the contenders (`npm ci --prefix test/bench`) on first use. Loopback traffic only; every loop is
@@ -402,11 +402,11 @@ function commitId(): string {
 
 /** The other benchmarks under test/bench (standalone scripts that print their own figures), when present. */
 function runOtherBenches(): void {
-  for (const file of ['subscriptions.bench.ts', 'activation.bench.ts']) {
+  for (const file of ['subscriptions.bench.ts', 'activation.bench.ts', 'posting.bench.ts']) {
     const path = join(BENCH_DIR, file);
     if (!existsSync(path)) continue;
     log(`running test/bench/${file}`);
-    const result = spawnSync(process.execPath, ['--import', 'tsx', path], { cwd: REPO_ROOT, stdio: 'inherit', timeout: 10 * 60_000 });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path], { cwd: REPO_ROOT, stdio: 'inherit', timeout: 30 * 60_000 });
     if (result.status !== 0) log(`test/bench/${file} ended with ${result.status ?? result.signal}`);
   }
 }

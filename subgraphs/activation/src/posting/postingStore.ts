@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS billing_exception (
 CREATE UNIQUE INDEX IF NOT EXISTS billing_exception_open ON billing_exception(source_key, type) WHERE status = 'OPEN';
 CREATE INDEX IF NOT EXISTS billing_exception_status ON billing_exception(status, detected_at);
 CREATE INDEX IF NOT EXISTS billing_exception_project ON billing_exception(project_id, status);
+CREATE INDEX IF NOT EXISTS billing_exception_line ON billing_exception(source_key, status);
 -- An approval withdrawn by a correction: its lines, should its approval event arrive late, are taken in withdrawn.
 CREATE TABLE IF NOT EXISTS withdrawn_approval (
   kind TEXT NOT NULL,

@@ -52,6 +52,19 @@ CREATE TABLE IF NOT EXISTS delivery_posting (
   CHECK ((status = 'REVERSED') = (reversed_at IS NOT NULL)),
   CHECK ((kind = 'TIME') = (minutes IS NOT NULL AND rate_minor IS NOT NULL AND employee_id IS NOT NULL)));
 CREATE INDEX IF NOT EXISTS delivery_posting_job ON delivery_posting(job_id, trandate);
+-- What each job has posted to bill, kept by triggers: a posting's checks read it (PO consumption) on every batch,
+-- and summing a busy job's postings each time would grow with every posting.
+CREATE TABLE IF NOT EXISTS job_posted_total (
+  job_id INTEGER PRIMARY KEY REFERENCES job(id),
+  billable_minor INTEGER NOT NULL);
+DROP TRIGGER IF EXISTS delivery_posting_total_insert;
+CREATE TRIGGER delivery_posting_total_insert AFTER INSERT ON delivery_posting WHEN NEW.status = 'POSTED' BEGIN
+  INSERT INTO job_posted_total (job_id, billable_minor) VALUES (NEW.job_id, NEW.billable_minor)
+    ON CONFLICT (job_id) DO UPDATE SET billable_minor = billable_minor + excluded.billable_minor; END;
+DROP TRIGGER IF EXISTS delivery_posting_total_reverse;
+CREATE TRIGGER delivery_posting_total_reverse AFTER UPDATE OF status ON delivery_posting
+  WHEN OLD.status = 'POSTED' AND NEW.status = 'REVERSED' BEGIN
+  UPDATE job_posted_total SET billable_minor = billable_minor - OLD.billable_minor WHERE job_id = OLD.job_id; END;
 
 -- NetSuite refuses a transaction dated in a closed period, and an entry against a closed job.
 DROP TRIGGER IF EXISTS delivery_posting_open_period;

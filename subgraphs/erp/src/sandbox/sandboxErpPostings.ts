@@ -85,8 +85,7 @@ export class SandboxErpPostings implements ErpPostings {
     const posted = new Map(
       this.store
         .prepare<{ jobId: number; billable: number }>(
-          `SELECT job_id AS jobId, SUM(billable_minor) AS billable FROM delivery_posting
-           WHERE job_id IN (SELECT value FROM json_each(?)) AND status = 'POSTED' GROUP BY job_id`,
+          'SELECT job_id AS jobId, billable_minor AS billable FROM job_posted_total WHERE job_id IN (SELECT value FROM json_each(?))',
         )
         .all([jobIds])
         .map((row) => [row.jobId, row.billable]),

@@ -1,0 +1,177 @@
+/**
+ * Proof by counting records: 10,000 approved time entries, 5 % of them faulty in each way a posting can be
+ * (a rate off the contract, a closed period, a consultant ERP does not know, a contract whose PO is missing), go
+ * through the posting process over real ERP and PSA subgraphs — every approval sent twice. Exactly the faulty
+ * entries become exceptions and every other entry is in ERP once; fixing the data at its source (or waiving the
+ * rate) and retrying posts the rest, once; and ERP's billable total equals the entries' value.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BusEvent, newEvent } from '../../platform/src/events/index.js';
+import type { ActivationSubgraph } from '../src/activationSubgraph.js';
+import { type SystemsUnderTest, startActivation, startSystems } from './activationHarness.js';
+
+const ENTRIES = 10_000;
+const PER_SHEET = 5;
+const UNKNOWN_CONSULTANT = '99999991';
+
+interface PlannedEntry {
+  readonly key: string;
+  readonly valueMinor: number;
+  readonly fault: 'RATE_MISMATCH' | 'CLOSED_PERIOD' | 'UNKNOWN_CONSULTANT' | 'MISSING_PO' | null;
+}
+
+describe('10,000 approved entries, 5 % faulty, through posting', () => {
+  let systems: SystemsUnderTest;
+  let activation: ActivationSubgraph;
+  const planned: PlannedEntry[] = [];
+  const events: BusEvent[] = [];
+
+  beforeAll(async () => {
+    systems = await startSystems();
+    activation = startActivation(systems);
+    const erp = systems.erpDb();
+    const jobs = erp
+      .prepare(
+        `SELECT j.id, j.external_id AS projectId, j.currency, j.po_required AS poRequired, r.role, r.bill_rate_minor AS rate, r.effective_from AS "from"
+         FROM job j JOIN contract_rate r ON r.job_id = j.id
+         WHERE j.status = 'IN_PROGRESS' AND j.contract_type = 'TIME_AND_MATERIALS' AND r.effective_to IS NULL GROUP BY j.id ORDER BY j.id`,
+      )
+      .all() as Array<{ id: number; projectId: string; currency: string; poRequired: number; role: string; rate: number; from: string }>;
+    const closed = erp.prepare('SELECT period FROM accounting_period WHERE closed = 1 ORDER BY period DESC').pluck().get() as string;
+    // Contracts in force since before the last closed period, so that the only fault of a late entry is its period.
+    const clean = jobs.filter((job) => job.poRequired === 0 && job.from <= `${closed}-15`);
+    // One contract that requires a PO loses it: its sheets are the MISSING_PO ones.
+    const withoutPo = jobs.find((job) => job.poRequired === 1)!;
+    erp.prepare('DELETE FROM purchase_order WHERE job_id = ?').run(withoutPo.id);
+    const employees = erp.prepare('SELECT external_id FROM employee WHERE inactive = 0 ORDER BY id').pluck().all() as string[];
+    const open = erp.prepare('SELECT period FROM accounting_period WHERE closed = 0 ORDER BY period').pluck().all() as string[];
+    let entryId = 6_000_000_000;
+    for (let sheet = 0; sheet < ENTRIES / PER_SHEET; sheet++) {
+      // Sheet-level faults: one sheet in 200 by an unknown consultant, one in 200 on the contract without its PO.
+      const sheetFault = sheet % 200 === 7 ? 'UNKNOWN_CONSULTANT' : sheet % 200 === 11 ? 'MISSING_PO' : null;
+      const job = sheetFault === 'MISSING_PO' ? withoutPo : clean[sheet % clean.length]!;
+      const period = open.find((candidate) => `${candidate}-01` >= job.from)!;
+      const monday = new Date(`${period}-01T00:00:00Z`);
+      monday.setUTCDate(monday.getUTCDate() + ((8 - monday.getUTCDay()) % 7) + 7 * (sheet % 3));
+      const entries = Array.from({ length: PER_SHEET }, (_, day) => {
+        const id = entryId++;
+        // Entry-level faults: one entry in 50 billed off the rate, one in 50 dated in a closed period.
+        const entryFault = sheetFault ?? (id % 50 === 3 ? 'RATE_MISMATCH' : id % 50 === 29 ? 'CLOSED_PERIOD' : null);
+        const date = new Date(monday);
+        date.setUTCDate(date.getUTCDate() + day);
+        const workDate = entryFault === 'CLOSED_PERIOD' ? `${closed}-15` : date.toISOString().slice(0, 10);
+        const rate = entryFault === 'RATE_MISMATCH' ? job.rate + 1_000 : job.rate;
+        const minutes = 60 * (1 + (id % 8));
+        planned.push({ key: `time:${id}:v1`, valueMinor: Math.floor((minutes * rate + 30) / 60), fault: entryFault });
+        return {
+          timeEntryId: String(id),
+          assignmentId: '40000001',
+          role: job.role,
+          workDate,
+          minutes,
+          billable: true,
+          billRateMinor: rate,
+          costRateMinor: Math.round(rate / 2),
+        };
+      });
+      events.push(
+        newEvent('timesheet.approved', {
+          source: 'psa',
+          subject: String(81_000_000 + sheet),
+          data: {
+            timesheetId: String(81_000_000 + sheet),
+            projectId: job.projectId,
+            resourceId: sheetFault === 'UNKNOWN_CONSULTANT' ? UNKNOWN_CONSULTANT : employees[sheet % employees.length]!,
+            weekStart: monday.toISOString().slice(0, 10),
+            version: 1,
+            approvedOn: '2026-11-02',
+            currency: job.currency,
+            entries,
+          },
+        }),
+      );
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await activation?.stop();
+    await systems?.stop();
+  });
+
+  const erpPostings = () =>
+    systems.erpDb().prepare("SELECT external_id AS key, billable_minor AS billable FROM delivery_posting WHERE external_id GLOB 'time:6*'").all() as Array<{
+      key: string;
+      billable: number;
+    }>;
+  const lineStatuses = () =>
+    new Map(
+      (
+        activation.store.sqlite.db.prepare("SELECT source_key, status FROM delivery_line WHERE source_key GLOB 'time:6*'").all() as Array<{
+          source_key: string;
+          status: string;
+        }>
+      ).map((row) => [row.source_key, row.status]),
+    );
+  const settled = async () => {
+    for (const deadline = Date.now() + 240_000; Date.now() < deadline;) {
+      const statuses = lineStatuses();
+      if (statuses.size === ENTRIES && [...statuses.values()].every((status) => status === 'POSTED' || status === 'EXCEPTION')) return statuses;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`not settled: ${lineStatuses().size} lines taken in`);
+  };
+
+  it('holds back exactly the faulty entries, posts every other one once, and posts the rest once fixed', async () => {
+    const faulty = planned.filter((entry) => entry.fault !== null);
+    expect(faulty.length / ENTRIES).toBeCloseTo(0.05, 2);
+    // Every approval twice, the copies interleaved: duplicates and replays.
+    for (const event of events) await systems.bus.publish(event);
+    for (const event of events) await systems.bus.publish(event);
+    const statuses = await settled();
+
+    const held = [...statuses].filter(([, status]) => status === 'EXCEPTION').map(([key]) => key);
+    expect(held.sort()).toEqual(faulty.map((entry) => entry.key).sort());
+    const posted = erpPostings();
+    expect(posted.length).toBe(ENTRIES - faulty.length);
+    expect(new Set(posted.map((row) => row.key)).size).toBe(posted.length);
+    const exceptions = activation.store.sqlite.db
+      .prepare("SELECT e.source_key AS key, e.type FROM billing_exception e WHERE e.status = 'OPEN' AND e.source_key GLOB 'time:6*'")
+      .all() as Array<{ key: string; type: string }>;
+    const faultOf = new Map(faulty.map((entry) => [entry.key, entry.fault]));
+    // One exception per problem, each naming the problem the entry was given.
+    expect(exceptions.length).toBe(faulty.length);
+    for (const exception of exceptions) expect(exception.type, exception.key).toBe(faultOf.get(exception.key));
+
+    // Fixed at their sources: the consultant is set up in ERP, the PO recorded, the period reopened for late
+    // postings; the off-contract rate is accepted by finance (waived).
+    const erp = systems.erpDb();
+    erp
+      .prepare('INSERT INTO employee (id, entity_id, name, external_id, subsidiary_id) VALUES (?, ?, ?, ?, (SELECT MIN(id) FROM subsidiary))')
+      .run(999_991, 'EMP-999991', 'New Joiner', UNKNOWN_CONSULTANT);
+    const missingPoJob = erp
+      .prepare(
+        "SELECT j.id, j.value_minor FROM job j WHERE j.po_required = 1 AND NOT EXISTS (SELECT 1 FROM purchase_order o WHERE o.job_id = j.id) AND j.status = 'IN_PROGRESS' ORDER BY j.id LIMIT 1",
+      )
+      .get() as { id: number; value_minor: number };
+    erp
+      .prepare('INSERT INTO purchase_order (job_id, po_number, expires_on, amount_minor) VALUES (?, ?, ?, ?)')
+      .run(missingPoJob.id, 'PO-LATE-1', '2030-12-31', 1_000_000_000);
+    erp.prepare('UPDATE accounting_period SET closed = 0').run();
+    for (const exception of activation.store.postings.searchExceptions({ statuses: ['OPEN'], types: ['RATE_MISMATCH'] }, { limit: 1_000, offset: 0 }).rows)
+      await activation.poster.waive(exception.id, 'Rate agreed with the client', 'finance-frank');
+    const retried = await activation.poster.retryWaiting();
+    expect(retried).toEqual({ posted: faulty.length - faulty.filter((entry) => entry.fault === 'RATE_MISMATCH').length, heldBack: 0 });
+
+    const all = erpPostings();
+    expect(all.length).toBe(ENTRIES);
+    expect(new Set(all.map((row) => row.key)).size).toBe(ENTRIES);
+    expect([...lineStatuses().values()].every((status) => status === 'POSTED')).toBe(true);
+    // ERP bills exactly what was approved, at the rate each entry was approved at (the waived ones included).
+    expect(all.reduce((sum, row) => sum + row.billable, 0)).toBe(planned.reduce((sum, entry) => sum + entry.valueMinor, 0));
+    expect(activation.store.postings.searchExceptions({ statuses: ['OPEN'] }, { limit: 1, offset: 0 }).totalCount).toBe(0);
+
+    // Sent again once everything is posted: nothing changes.
+    for (const event of events.slice(0, 50)) await systems.bus.publish(event);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(erpPostings().length).toBe(ENTRIES);
+  }, 300_000);
+});

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BusEvent, newEvent } from '../../platform/src/events/index.js';
 import type { ActivationSubgraph } from '../src/activationSubgraph.js';
-import { type SystemsUnderTest, startActivation, startSystems } from './activationHarness.js';
+import { type SystemsUnderTest, run, startActivation, startSystems } from './activationHarness.js';
 
 const ENTRIES = 10_000;
 const PER_SHEET = 5;
@@ -164,8 +164,38 @@ describe('10,000 approved entries, 5 % faulty, through posting', () => {
     erp.prepare('UPDATE accounting_period SET closed = 0').run();
     for (const exception of activation.store.postings.searchExceptions({ statuses: ['OPEN'], types: ['RATE_MISMATCH'] }, { limit: 1_000, offset: 0 }).rows)
       await activation.poster.waive(exception.id, 'Rate agreed with the client', 'finance-frank');
-    const retried = await activation.poster.retryWaiting();
-    expect(retried).toEqual({ posted: faulty.length - faulty.filter((entry) => entry.fault === 'RATE_MISMATCH').length, heldBack: 0 });
+    const others = faulty.filter((entry) => entry.fault !== 'RATE_MISMATCH').length;
+    const retry = `mutation ($preview: Boolean) {
+      retryBillingExceptions(filter: { type: [CLOSED_PERIOD, UNKNOWN_CONSULTANT, MISSING_PO] }, preview: $preview) { exceptions lines posted stillHeldBack }
+    }`;
+    // The queue by region adds up to the whole queue.
+    const byRegion = await Promise.all(
+      ['NORTH_AMERICA', 'UK_IRELAND', 'EUROPE', 'APAC'].map(
+        async (region) =>
+          (await run(activation, `query ($r: Region!) { billingExceptions(filter: { status: [OPEN], region: [$r] }) { totalCount } }`, { r: region })).data![
+            'billingExceptions'
+          ].totalCount as number,
+      ),
+    );
+    expect(byRegion.reduce((sum, count) => sum + count, 0)).toBe(others);
+    expect((await run(activation, retry, { preview: true })).data!['retryBillingExceptions']).toEqual({
+      exceptions: others,
+      lines: others,
+      posted: 0,
+      stillHeldBack: others,
+    });
+    expect((await run(activation, retry, { preview: false })).data!['retryBillingExceptions']).toEqual({
+      exceptions: others,
+      lines: others,
+      posted: others,
+      stillHeldBack: 0,
+    });
+    expect((await run(activation, retry, { preview: false })).data!['retryBillingExceptions']).toEqual({
+      exceptions: 0,
+      lines: 0,
+      posted: 0,
+      stillHeldBack: 0,
+    });
 
     const all = erpPostings();
     expect(all.length).toBe(ENTRIES);

@@ -238,6 +238,7 @@ export type BillingExceptionFilter = {
   /** The team that owns the fix, e.g. Sales operations. */
   readonly ownerTeam?: InputMaybe<Scalars['String']['input']>;
   readonly projectId?: InputMaybe<Scalars['ID']['input']>;
+  readonly region?: InputMaybe<ReadonlyArray<Region>>;
   readonly status?: InputMaybe<ReadonlyArray<BillingExceptionStatus>>;
   readonly type?: InputMaybe<ReadonlyArray<BillingExceptionType>>;
 };
@@ -274,6 +275,18 @@ export type BillingExceptionTypeCount = {
   readonly __typename?: 'BillingExceptionTypeCount';
   readonly count: Scalars['Int']['output'];
   readonly type: BillingExceptionType;
+};
+
+export type BulkRetryOutcome = {
+  readonly __typename?: 'BulkRetryOutcome';
+  /** Open exceptions the filter selected. */
+  readonly exceptions: Scalars['Int']['output'];
+  /** Lines they held back. */
+  readonly lines: Scalars['Int']['output'];
+  /** Lines posted by this retry (0 in a preview). */
+  readonly posted: Scalars['Int']['output'];
+  /** Lines still held back after it (all of them in a preview). */
+  readonly stillHeldBack: Scalars['Int']['output'];
 };
 
 export type ContractType =
@@ -429,6 +442,11 @@ export type Mutation = {
   readonly retryActivation: ActivationRun;
   /** Checks the held-back line again (after its cause was fixed at the source) and posts it if nothing holds it back any more. */
   readonly retryBillingException: BillingException;
+  /**
+   * Checks again every line held back by the open exceptions the filter selects (status is ignored: open ones only),
+   * e.g. every CLOSED_PERIOD after a period was reopened. With `preview: true` it only counts them.
+   */
+  readonly retryBillingExceptions: BulkRetryOutcome;
   /** Accepts the problem (e.g. a rate agreed outside the contract): it is not checked again, and the line posts as it is. */
   readonly waiveBillingException: BillingException;
 };
@@ -457,6 +475,12 @@ export type MutationRetryActivationArgs = {
 
 export type MutationRetryBillingExceptionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationRetryBillingExceptionsArgs = {
+  filter: BillingExceptionFilter;
+  preview?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -805,6 +829,7 @@ export type ResolversTypes = {
   BillingExceptionStatus: BillingExceptionStatus;
   BillingExceptionType: BillingExceptionType;
   BillingExceptionTypeCount: ResolverTypeWrapper<BillingExceptionTypeCount>;
+  BulkRetryOutcome: ResolverTypeWrapper<BulkRetryOutcome>;
   ContractType: ContractType;
   CurrencyCode: CurrencyCode;
   CycleTimeFigures: ResolverTypeWrapper<CycleTimeFigures>;
@@ -862,6 +887,7 @@ export type ResolversParentTypes = {
   BillingExceptionEdge: Omit<BillingExceptionEdge, 'node'> & { node: ResolversParentTypes['BillingException'] };
   BillingExceptionFilter: BillingExceptionFilter;
   BillingExceptionTypeCount: BillingExceptionTypeCount;
+  BulkRetryOutcome: BulkRetryOutcome;
   CycleTimeFigures: CycleTimeFigures;
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
@@ -1034,6 +1060,13 @@ export type BillingExceptionTypeCountResolvers<ContextType = ActivationContext, 
   type?: Resolver<ResolversTypes['BillingExceptionType'], ParentType, ContextType>;
 };
 
+export type BulkRetryOutcomeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BulkRetryOutcome'] = ResolversParentTypes['BulkRetryOutcome']> = {
+  exceptions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  posted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stillHeldBack?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type CycleTimeFiguresResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['CycleTimeFigures'] = ResolversParentTypes['CycleTimeFigures']> = {
   maxSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   meanSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -1116,6 +1149,7 @@ export type MutationResolvers<ContextType = ActivationContext, ParentType extend
   resolveException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationResolveExceptionArgs, 'id' | 'resolution'>>;
   retryActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationRetryActivationArgs, 'runId'>>;
   retryBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionArgs, 'id'>>;
+  retryBillingExceptions?: Resolver<ResolversTypes['BulkRetryOutcome'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionsArgs, 'filter' | 'preview'>>;
   waiveBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationWaiveBillingExceptionArgs, 'id' | 'note'>>;
 };
 
@@ -1206,6 +1240,7 @@ export type Resolvers<ContextType = ActivationContext> = {
   BillingExceptionConnection?: BillingExceptionConnectionResolvers<ContextType>;
   BillingExceptionEdge?: BillingExceptionEdgeResolvers<ContextType>;
   BillingExceptionTypeCount?: BillingExceptionTypeCountResolvers<ContextType>;
+  BulkRetryOutcome?: BulkRetryOutcomeResolvers<ContextType>;
   CycleTimeFigures?: CycleTimeFiguresResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;

@@ -218,6 +218,13 @@ export class DeliveryPoster {
     return this.store.exceptionsById([exceptionId]).get(exceptionId);
   }
 
+  /** Retries the lines these exceptions hold back (each line once, however many of its exceptions are given). */
+  async retryMany(exceptions: readonly BillingExceptionRecord[]): Promise<PostingOutcome> {
+    const keys = [...new Set(exceptions.map((exception) => exception.sourceKey))];
+    const waiting = this.store.lines(keys).filter((record) => record.status === 'PENDING' || record.status === 'EXCEPTION');
+    return this.post(waiting.map((record) => record.line));
+  }
+
   /** Retries every line held back or left pending (oldest first), e.g. after a period was reopened. */
   async retryWaiting(limit = 10_000): Promise<PostingOutcome> {
     return this.post(this.store.waiting(limit).map((record) => record.line));

@@ -6,27 +6,29 @@
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { connection, inputError, isCanonicalProjectId, isNumericId, pageRequest, requireIdFormat } from '../../../platform/src/index.js';
 import { latencyFigures } from '../figures.js';
-import type { Resolvers } from '../generated/resolverTypes.js';
-import type { LineStatus } from './postingStore.js';
+import type { BillingExceptionFilter, Resolvers } from '../generated/resolverTypes.js';
+import type { BillingExceptionSearch, LineStatus } from './postingStore.js';
 
 const BILLING_EXCEPTION_ID = /^bex_[0-9A-HJKMNP-TV-Z]{26}$/;
 const exceptionId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (value) => BILLING_EXCEPTION_ID.test(value), 'a billing exception ID (bex_ and a ULID)');
+/** Open exceptions one bulk retry may take (each a line checked and posted in batches). */
+const MAX_BULK_RETRY = 10_000;
+
+function exceptionSearch(filter: BillingExceptionFilter | null | undefined): BillingExceptionSearch {
+  const given = filter ?? {};
+  const projectId =
+    given.projectId == null ? null : requireIdFormat('filter.projectId', given.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)');
+  return { statuses: given.status, types: given.type, regions: given.region, projectId, ownerTeam: given.ownerTeam, ownerSystem: given.ownerSystem };
+}
+
 const notFound = (id: string) => inputError(ErrorCode.NOT_FOUND, `Billing exception ${id} does not exist.`);
 
 export const postingResolvers: Resolvers = {
   Query: {
     billingExceptions: (_, args, { store }) => {
       const page = pageRequest('billingExceptions', args.first, args.after);
-      const filter = args.filter ?? {};
-      const projectId =
-        filter.projectId == null
-          ? null
-          : requireIdFormat('filter.projectId', filter.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)');
-      const result = store.postings.searchExceptions(
-        { statuses: filter.status, types: filter.type, projectId, ownerTeam: filter.ownerTeam, ownerSystem: filter.ownerSystem },
-        page,
-      );
+      const result = store.postings.searchExceptions(exceptionSearch(args.filter), page);
       return connection('billingExceptions', page, result.rows, result.totalCount);
     },
     billingException: (_, args, { store }) => store.postings.exceptionsById([exceptionId('id', args.id)]).get(args.id) ?? null,
@@ -70,6 +72,21 @@ export const postingResolvers: Resolvers = {
   },
 
   Mutation: {
+    retryBillingExceptions: async (_, args, { store, poster }) => {
+      const matched = store.postings.searchExceptions({ ...exceptionSearch(args.filter), statuses: ['OPEN'] }, { limit: MAX_BULK_RETRY, offset: 0 });
+      if (matched.totalCount > MAX_BULK_RETRY)
+        throw inputError(
+          ErrorCode.BAD_USER_INPUT,
+          `The filter selects ${matched.totalCount} open exceptions; narrow it to at most ${MAX_BULK_RETRY} per retry.`,
+          {
+            argument: 'filter',
+          },
+        );
+      const lines = new Set(matched.rows.map((exception) => exception.sourceKey)).size;
+      if (args.preview) return { exceptions: matched.totalCount, lines, posted: 0, stillHeldBack: lines };
+      const outcome = await poster.retryMany(matched.rows);
+      return { exceptions: matched.totalCount, lines, posted: outcome.posted, stillHeldBack: outcome.heldBack };
+    },
     retryBillingException: async (_, args, { poster }) => (await poster.retry(exceptionId('id', args.id))) ?? Promise.reject(notFound(args.id)),
     waiveBillingException: async (_, args, { poster, caller }) => {
       const note = args.note.trim();

@@ -93,6 +93,7 @@ export interface BillingExceptionRecord extends Problem {
 export interface BillingExceptionSearch {
   readonly statuses?: readonly BillingExceptionStatus[] | null;
   readonly types?: readonly BillingExceptionType[] | null;
+  readonly regions?: readonly string[] | null;
   readonly projectId?: string | null;
   readonly ownerTeam?: string | null;
   readonly ownerSystem?: string | null;
@@ -419,6 +420,7 @@ export class PostingStore {
     const where = new WhereBuilder()
       .add('status IN (SELECT value FROM json_each(:statuses))', 'statuses', search.statuses)
       .add('type IN (SELECT value FROM json_each(:types))', 'types', search.types)
+      .add('region IN (SELECT value FROM json_each(:regions))', 'regions', search.regions)
       .add('project_id = :projectId', 'projectId', search.projectId)
       .add('owner_team = :ownerTeam', 'ownerTeam', search.ownerTeam)
       .add('owner_system = :ownerSystem', 'ownerSystem', search.ownerSystem);

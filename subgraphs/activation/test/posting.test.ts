@@ -336,6 +336,46 @@ describe('posting approved time to ERP', () => {
     expect((await run(activation, `{ stuckPostings(first: 0) { sourceKey } }`)).errors?.[0]?.extensions?.['code']).toBe('PAGE_SIZE_OUT_OF_RANGE');
   });
 
+  it('reconciles a project across the PSA, the process and ERP, naming each difference and what each system says', async () => {
+    const sheet = submittedSheet('AND (SELECT COUNT(*) FROM time_entry e WHERE e.timesheet_id = t.id) >= 2');
+    const version = await approve(sheet);
+    await eventually(() => expect(postingsOf(sheet)).toHaveLength(sheet.entries.length));
+    const reconcile = async () =>
+      (
+        await run(
+          activation,
+          `query ($p: ID!) { reconcileProject(projectId: $p) { project { id } lines erpPostings differences { type sourceKey psaRecord psa process erp detail } } }`,
+          { p: sheet.projectId },
+        )
+      ).data!['reconcileProject'];
+    const clean = await reconcile();
+    expect(clean).toMatchObject({ project: { id: sheet.projectId }, differences: [] });
+    expect(clean.lines).toBe(activation.store.sqlite.db.prepare('SELECT COUNT(*) FROM delivery_line WHERE project_id = ?').pluck().get(sheet.projectId));
+    expect(clean.erpPostings).toBe(systems.erpDb().prepare('SELECT COUNT(*) FROM delivery_posting WHERE job_id = ?').pluck().get(sheet.jobId));
+
+    const [first, second] = keysOf(sheet, version);
+    // ERP changed behind the process's back, and a re-approval in the PSA whose events were lost.
+    systems.erpDb().prepare('UPDATE delivery_posting SET cost_minor = cost_minor + 1 WHERE external_id = ?').run(first);
+    systems.erpDb().prepare("UPDATE delivery_posting SET status = 'REVERSED', reversed_at = '2026-12-01T00:00:00.000Z' WHERE external_id = ?").run(second);
+    systems.psaDb().prepare('UPDATE timesheet SET version = version + 1 WHERE id = ?').run(Number(sheet.id));
+    const found = (await reconcile()).differences as Array<{ type: string; sourceKey: string | null; psa: string | null; erp: string | null }>;
+    expect(found.filter((difference) => difference.type === 'AMOUNT_DIFFERS').map((difference) => difference.sourceKey)).toEqual([first]);
+    expect(found.find((difference) => difference.type === 'MISSING_IN_ERP')).toMatchObject({ sourceKey: second, erp: 'REVERSED' });
+    expect(found.find((difference) => difference.type === 'APPROVAL_NOT_TAKEN_IN')).toMatchObject({
+      sourceKey: null,
+      psa: expect.stringMatching(`^approved v${version + 1} on`),
+    });
+    // The lines of the version the PSA replaced are still posted (the second is reversed in ERP: already listed).
+    expect(
+      found
+        .filter((difference) => difference.type === 'CORRECTION_NOT_APPLIED')
+        .map((difference) => difference.sourceKey)
+        .sort(),
+    ).toEqual(keysOf(sheet, version));
+    const bad = await run(activation, `{ reconcileProject(projectId: "nope") { lines } }`);
+    expect(bad.errors?.[0]?.extensions?.['code']).toBe('INVALID_ID');
+  });
+
   it('dead-letters an approval that does not match its contract, and posts nothing of it', async () => {
     const before = systems.erpDb().prepare('SELECT COUNT(*) FROM delivery_posting').pluck().get() as number;
     const malformed = {

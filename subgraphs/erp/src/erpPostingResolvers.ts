@@ -67,6 +67,17 @@ export const erpPostingResolvers: Resolvers = {
         periods: [...closed].map(([period, isClosed]) => ({ period, closed: isClosed })),
       };
     },
+    erpDeliveryPostings: async (_, args, { postings }) => {
+      const id = projectId('projectId', args.projectId);
+      return ((await postings.postingsByProjectId([id])).get(id) ?? []).map((posting) => ({
+        externalId: posting.externalId,
+        kind: posting.kind,
+        status: posting.status,
+        date: posting.date,
+        billableAmount: money(posting.billableMinor, posting.currency),
+        cost: money(posting.costMinor, posting.currency),
+      }));
+    },
   },
 
   Mutation: {

@@ -592,6 +592,12 @@ export type Query = {
   readonly integrationExceptions: IntegrationExceptionConnection;
   /** The health of posting delivery to ERP, for lines approved in a window (either end open): throughput, approval-to-ERP time, exceptions. */
   readonly postingFigures: PostingFigures;
+  /**
+   * Compares one project across the PSA, the posting process and ERP, for the delivery the process took in: lists
+   * every approval not taken in, posting missing from or unexpected in ERP, amount that differs, and correction not
+   * applied, with what each system says.
+   */
+  readonly reconcileProject: Reconciliation;
   /** Approved delivery not in ERP after its SLA (approved more than `olderThanMinutes` ago), oldest first, each with what holds it back. */
   readonly stuckPostings: ReadonlyArray<DeliveryLine>;
   /** Where each approved entry of a timesheet approval stands on its way to ERP (posted, held back, reversed). */
@@ -645,6 +651,11 @@ export type QueryPostingFiguresArgs = {
 };
 
 
+export type QueryReconcileProjectArgs = {
+  projectId: Scalars['ID']['input'];
+};
+
+
 export type QueryStuckPostingsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   olderThanMinutes?: InputMaybe<Scalars['Int']['input']>;
@@ -655,6 +666,43 @@ export type QueryTimesheetPostingArgs = {
   timesheetId: Scalars['ID']['input'];
   version: Scalars['Int']['input'];
 };
+
+export type Reconciliation = {
+  readonly __typename?: 'Reconciliation';
+  readonly checkedAt: Scalars['DateTime']['output'];
+  readonly differences: ReadonlyArray<ReconciliationDifference>;
+  /** Postings ERP holds for it. */
+  readonly erpPostings: Scalars['Int']['output'];
+  /** Lines the posting process holds for the project. */
+  readonly lines: Scalars['Int']['output'];
+  readonly project: Project;
+};
+
+export type ReconciliationDifference = {
+  readonly __typename?: 'ReconciliationDifference';
+  readonly detail: Scalars['String']['output'];
+  readonly erp?: Maybe<Scalars['String']['output']>;
+  readonly process?: Maybe<Scalars['String']['output']>;
+  /** What the PSA, the process and ERP each say (null: it has nothing). */
+  readonly psa?: Maybe<Scalars['String']['output']>;
+  /** The PSA record, e.g. `timesheet 60000123`. */
+  readonly psaRecord: Scalars['String']['output'];
+  /** The line's key (`time:<entry>:v<version>`), when there is one. */
+  readonly sourceKey?: Maybe<Scalars['ID']['output']>;
+  readonly type: ReconciliationDifferenceType;
+};
+
+export type ReconciliationDifferenceType =
+  /** ERP holds other amounts than were approved. */
+  | 'AMOUNT_DIFFERS'
+  /** Approved in the PSA, never taken in by the posting process (a lost event). */
+  | 'APPROVAL_NOT_TAKEN_IN'
+  /** Still posted at a version the PSA no longer approves. */
+  | 'CORRECTION_NOT_APPLIED'
+  /** Posted by the process, absent or reversed in ERP. */
+  | 'MISSING_IN_ERP'
+  /** Posted in ERP without a posted line (a reversal that did not arrive, or a key the process never took in). */
+  | 'UNEXPECTED_IN_ERP';
 
 /** The firm's delivery regions; each has one legal entity. */
 export type Region =
@@ -858,6 +906,9 @@ export type ResolversTypes = {
   Project: ResolverTypeWrapper<EntityReferenceModel>;
   ProjectExternalIds: ResolverTypeWrapper<ProjectExternalIds>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Reconciliation: ResolverTypeWrapper<Omit<Reconciliation, 'project'> & { project: ResolversTypes['Project'] }>;
+  ReconciliationDifference: ResolverTypeWrapper<ReconciliationDifference>;
+  ReconciliationDifferenceType: ReconciliationDifferenceType;
   Region: Region;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
@@ -910,6 +961,8 @@ export type ResolversParentTypes = {
   Project: EntityReferenceModel;
   ProjectExternalIds: ProjectExternalIds;
   Query: Record<PropertyKey, never>;
+  Reconciliation: Omit<Reconciliation, 'project'> & { project: ResolversParentTypes['Project'] };
+  ReconciliationDifference: ReconciliationDifference;
   Subscription: Record<PropertyKey, never>;
   link__Import: Scalars['link__Import']['output'];
   String: Scalars['String']['output'];
@@ -1213,8 +1266,27 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   exceptionCounts?: Resolver<ReadonlyArray<ResolversTypes['ExceptionCount']>, ParentType, ContextType, RequireFields<QueryExceptionCountsArgs, 'status'>>;
   integrationExceptions?: Resolver<ResolversTypes['IntegrationExceptionConnection'], ParentType, ContextType, RequireFields<QueryIntegrationExceptionsArgs, 'first'>>;
   postingFigures?: Resolver<ResolversTypes['PostingFigures'], ParentType, ContextType, Partial<QueryPostingFiguresArgs>>;
+  reconcileProject?: Resolver<ResolversTypes['Reconciliation'], ParentType, ContextType, RequireFields<QueryReconcileProjectArgs, 'projectId'>>;
   stuckPostings?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryStuckPostingsArgs, 'first' | 'olderThanMinutes'>>;
   timesheetPosting?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryTimesheetPostingArgs, 'timesheetId' | 'version'>>;
+};
+
+export type ReconciliationResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Reconciliation'] = ResolversParentTypes['Reconciliation']> = {
+  checkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  differences?: Resolver<ReadonlyArray<ResolversTypes['ReconciliationDifference']>, ParentType, ContextType>;
+  erpPostings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+};
+
+export type ReconciliationDifferenceResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ReconciliationDifference'] = ResolversParentTypes['ReconciliationDifference']> = {
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  erp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  process?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  psa?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  psaRecord?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceKey?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['ReconciliationDifferenceType'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -1259,6 +1331,8 @@ export type Resolvers<ContextType = ActivationContext> = {
   Project?: ProjectResolvers<ContextType>;
   ProjectExternalIds?: ProjectExternalIdsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Reconciliation?: ReconciliationResolvers<ContextType>;
+  ReconciliationDifference?: ReconciliationDifferenceResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   link__Import?: GraphQLScalarType;
 };

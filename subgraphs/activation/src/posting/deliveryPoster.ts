@@ -14,6 +14,7 @@ import { SystemCallError } from '../systems/systemClient.js';
 import { type BillingExceptionType, type DeliveryKind, type DeliveryLine, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
 import type { BillingExceptionRecord, LineRecord, PostingStore } from './postingStore.js';
 import type { LineToPost, PostingSystems } from './postingSystems.js';
+import type { Reconciliation } from './reconciliation.js';
 
 /** ERP takes at most this many postings per call. */
 const BATCH = 500;
@@ -216,6 +217,11 @@ export class DeliveryPoster {
     if (exception.status === 'OPEN') this.commit(() => this.store.waive(exception, note, by));
     await this.retryLines([exception.sourceKey]);
     return this.store.exceptionsById([exceptionId]).get(exceptionId);
+  }
+
+  /** Compares one project across the PSA, the process's lines and ERP. */
+  reconcile(projectId: string): Promise<Reconciliation> {
+    return this.options.systems.reconcile(projectId, this.store);
   }
 
   /** Retries the lines these exceptions hold back (each line once, however many of its exceptions are given). */

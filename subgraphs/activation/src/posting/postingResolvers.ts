@@ -67,6 +67,10 @@ export const postingResolvers: Resolvers = {
         throw inputError(ErrorCode.PAGE_SIZE_OUT_OF_RANGE, 'Argument "first" must be from 1 to 100.', { argument: 'first' });
       return store.postings.stuck(new Date(Date.now() - minutes * 60_000).toISOString(), first);
     },
+    reconcileProject: async (_, args, { poster }) => {
+      const report = await poster.reconcile(requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)'));
+      return { ...report, project: { id: report.projectId } };
+    },
     timesheetPosting: (_, args, { store }) =>
       store.postings.linesOfApproval('TIME', requireIdFormat('timesheetId', args.timesheetId, isNumericId, 'a numeric PSA timesheet ID'), args.version),
   },

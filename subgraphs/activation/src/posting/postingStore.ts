@@ -216,6 +216,16 @@ export class PostingStore {
       .map(toLine);
   }
 
+  /** Every line of a project, in key order. */
+  linesOfProject(projectId: string): LineRecord[] {
+    return this.sqlite.prepare<LineRow>('SELECT * FROM delivery_line WHERE project_id = ? ORDER BY source_key').all([projectId]).map(toLine);
+  }
+
+  /** The day (`YYYY-MM-DD`) of the earliest approval the process took in, or null before any. */
+  firstApprovalDate(): string | null {
+    return this.sqlite.prepare<{ first: string | null }>('SELECT substr(MIN(approved_at), 1, 10) AS first FROM delivery_line').get()!.first;
+  }
+
   /** Lines waiting to post (new, or held by exceptions), oldest approval first. */
   waiting(limit: number): LineRecord[] {
     return this.sqlite

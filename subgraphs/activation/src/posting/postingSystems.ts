@@ -8,6 +8,8 @@ import { formatMinor, parseMinor } from '../../../platform/src/index.js';
 import type { CallSite } from '../systems/faults.js';
 import type { SystemClient } from '../systems/systemClient.js';
 import type { ContractTerms, DeliveryLine, PostingContext } from './postingChecks.js';
+import type { PostingStore } from './postingStore.js';
+import { type Reconciliation, reconcileProject } from './reconciliation.js';
 
 const CONTEXT_QUERY = `query PostingContext($projectIds: [ID!]!, $resourceIds: [ID!]!, $periods: [String!]!) {
   erpPostingContext(projectIds: $projectIds, resourceIds: $resourceIds, periods: $periods) {
@@ -118,6 +120,11 @@ export class PostingSystems {
         })),
       },
     });
+  }
+
+  /** Compares one project across the PSA, the process's lines and ERP (reconciliation.ts). */
+  reconcile(projectId: string, store: PostingStore): Promise<Reconciliation> {
+    return reconcileProject(projectId, store, this.client);
   }
 
   async reverse(sourceKeys: readonly string[]): Promise<void> {

@@ -220,10 +220,24 @@ export type DeliveryPostingResult = {
   readonly externalId: Scalars['ID']['output'];
 };
 
+export type DeliveryPostingStatus =
+  | 'POSTED'
+  | 'REVERSED';
+
 export type DeliveryReversalResult = {
   readonly __typename?: 'DeliveryReversalResult';
   readonly externalId: Scalars['ID']['output'];
   readonly reversed: Scalars['Boolean']['output'];
+};
+
+export type ErpDeliveryPosting = {
+  readonly __typename?: 'ErpDeliveryPosting';
+  readonly billableAmount: Money;
+  readonly cost: Money;
+  readonly date: Scalars['Date']['output'];
+  readonly externalId: Scalars['ID']['output'];
+  readonly kind: DeliveryPostingKind;
+  readonly status: DeliveryPostingStatus;
 };
 
 export type ErpEmployee = {
@@ -452,6 +466,8 @@ export type Query = {
   readonly __typename?: 'Query';
   /** Billed against recognized-but-unbilled revenue, grouped as asked (always also by currency). */
   readonly billedVsUnbilled: ReadonlyArray<BilledVsUnbilledRow>;
+  /** A project's delivery postings, posted and reversed, by date. For reconciliation by the posting process. */
+  readonly erpDeliveryPostings: ReadonlyArray<ErpDeliveryPosting>;
   /** What delivery postings are checked against: the jobs' terms, the employees ERP knows, the periods' status. For the posting process. */
   readonly erpPostingContext: ErpPostingContext;
   readonly legalEntities: ReadonlyArray<LegalEntity>;
@@ -461,6 +477,11 @@ export type Query = {
 export type QueryBilledVsUnbilledArgs = {
   filter?: InputMaybe<BillingReportFilter>;
   groupBy: ReadonlyArray<BillingGroupBy>;
+};
+
+
+export type QueryErpDeliveryPostingsArgs = {
+  projectId: Scalars['ID']['input'];
 };
 
 
@@ -632,7 +653,9 @@ export type ResolversTypes = {
   DeliveryPostingInput: DeliveryPostingInput;
   DeliveryPostingKind: DeliveryPostingKind;
   DeliveryPostingResult: ResolverTypeWrapper<DeliveryPostingResult>;
+  DeliveryPostingStatus: DeliveryPostingStatus;
   DeliveryReversalResult: ResolverTypeWrapper<DeliveryReversalResult>;
+  ErpDeliveryPosting: ResolverTypeWrapper<Omit<ErpDeliveryPosting, 'billableAmount' | 'cost'> & { billableAmount: ResolversTypes['Money'], cost: ResolversTypes['Money'] }>;
   ErpEmployee: ResolverTypeWrapper<ErpEmployee>;
   ErpJobStatus: ErpJobStatus;
   ErpPostingContext: ResolverTypeWrapper<Omit<ErpPostingContext, 'terms'> & { terms: ReadonlyArray<ResolversTypes['PostingTerms']> }>;
@@ -683,6 +706,7 @@ export type ResolversParentTypes = {
   DeliveryPostingInput: DeliveryPostingInput;
   DeliveryPostingResult: DeliveryPostingResult;
   DeliveryReversalResult: DeliveryReversalResult;
+  ErpDeliveryPosting: Omit<ErpDeliveryPosting, 'billableAmount' | 'cost'> & { billableAmount: ResolversParentTypes['Money'], cost: ResolversParentTypes['Money'] };
   ErpEmployee: ErpEmployee;
   ErpPostingContext: Omit<ErpPostingContext, 'terms'> & { terms: ReadonlyArray<ResolversParentTypes['PostingTerms']> };
   LegalEntity: ErpLegalEntityModel;
@@ -833,6 +857,15 @@ export type DeliveryReversalResultResolvers<ContextType = ErpContext, ParentType
   reversed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type ErpDeliveryPostingResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpDeliveryPosting'] = ResolversParentTypes['ErpDeliveryPosting']> = {
+  billableAmount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  cost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  externalId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['DeliveryPostingKind'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeliveryPostingStatus'], ParentType, ContextType>;
+};
+
 export type ErpEmployeeResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpEmployee'] = ResolversParentTypes['ErpEmployee']> = {
   active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   erpEmployeeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -927,6 +960,7 @@ export type PurchaseOrderResolvers<ContextType = ErpContext, ParentType extends 
 
 export type QueryResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   billedVsUnbilled?: Resolver<ReadonlyArray<ResolversTypes['BilledVsUnbilledRow']>, ParentType, ContextType, RequireFields<QueryBilledVsUnbilledArgs, 'groupBy'>>;
+  erpDeliveryPostings?: Resolver<ReadonlyArray<ResolversTypes['ErpDeliveryPosting']>, ParentType, ContextType, RequireFields<QueryErpDeliveryPostingsArgs, 'projectId'>>;
   erpPostingContext?: Resolver<ResolversTypes['ErpPostingContext'], ParentType, ContextType, RequireFields<QueryErpPostingContextArgs, 'periods' | 'projectIds' | 'resourceIds'>>;
   legalEntities?: Resolver<ReadonlyArray<ResolversTypes['LegalEntity']>, ParentType, ContextType>;
 };
@@ -970,6 +1004,7 @@ export type Resolvers<ContextType = ErpContext> = {
   Decimal?: GraphQLScalarType;
   DeliveryPostingResult?: DeliveryPostingResultResolvers<ContextType>;
   DeliveryReversalResult?: DeliveryReversalResultResolvers<ContextType>;
+  ErpDeliveryPosting?: ErpDeliveryPostingResolvers<ContextType>;
   ErpEmployee?: ErpEmployeeResolvers<ContextType>;
   ErpPostingContext?: ErpPostingContextResolvers<ContextType>;
   LegalEntity?: LegalEntityResolvers<ContextType>;

@@ -90,7 +90,8 @@ export async function reconcileProject(projectId: string, store: PostingStore, c
           detail: 'ERP holds other amounts than were approved.',
         });
       }
-    } else if (posting?.status === 'POSTED') {
+    } else if (posting?.status === 'POSTED' && record.status !== 'PENDING') {
+      // A pending line posted in ERP is in flight (ERP answered, the process has not recorded it yet): not a difference.
       differences.push({
         type: 'UNEXPECTED_IN_ERP',
         sourceKey: line.sourceKey,

@@ -4,6 +4,7 @@
  * every sandbox store — the proof that a guarantee held — and check every event published against its contract.
  */
 import type Database from 'better-sqlite3';
+import { type RunningProcess, runTypeScript } from '../../../test/support/processes.js';
 import { type BusEvent, type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
 import type { WorldOptions } from '../../sandboxes/src/world/world.js';
 import { type GraphQLResponse, execute, temporaryDataDir } from '../../platform/test/testSupport.js';
@@ -190,3 +191,21 @@ export const ACTIVATE = `mutation Activate($opportunityId: ID!, $key: String!) {
 }`;
 
 export const RUN_QUERY = `query Run($id: ID!) { activationRun(id: $id) { ${RUN_FIELDS} } }`;
+
+/** The activation subgraph as its own process (`main.ts`) over these systems, with an optional fault seam (crash tests). */
+export function activationProcess(
+  systems: Pick<SystemsUnderTest, 'dataDir' | 'urls'>,
+  port: number,
+  faults: unknown[] | null,
+  env: NodeJS.ProcessEnv = {},
+): RunningProcess {
+  return runTypeScript('subgraphs/activation/src/main.ts', {
+    PSGRAPH_DATA_DIR: systems.dataDir,
+    PSGRAPH_ACTIVATION_PORT: String(port),
+    PSGRAPH_CRM_URL: systems.urls.crm,
+    PSGRAPH_ERP_URL: systems.urls.erp,
+    PSGRAPH_PSA_URL: systems.urls.psa,
+    PSGRAPH_ACTIVATION_FAULTS: faults ? JSON.stringify(faults) : '',
+    ...env,
+  });
+}

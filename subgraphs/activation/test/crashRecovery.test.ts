@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, freePort, runTypeScript } from '../../../test/support/processes.js';
+import { type RunningProcess, freePort } from '../../../test/support/processes.js';
 import { EmbeddedEventBus } from '../../platform/src/events/index.js';
 import type { StepName } from '../src/saga/activationStates.js';
-import { RUN_FIELDS, type SystemCounts, type SystemsUnderTest, startSystems } from './activationHarness.js';
+import { RUN_FIELDS, type SystemCounts, type SystemsUnderTest, activationProcess, startSystems } from './activationHarness.js';
 
 /** Every step that calls a system; the activation process is killed right after each one's call went through. */
 const CRASH_STEPS: readonly StepName[] = [
@@ -21,17 +21,11 @@ describe('the activation process killed at any step', () => {
   const processes: RunningProcess[] = [];
 
   const start = (faults: unknown[] | null): RunningProcess => {
-    const child = runTypeScript('subgraphs/activation/src/main.ts', {
-      PSGRAPH_DATA_DIR: systems.dataDir,
-      PSGRAPH_ACTIVATION_PORT: String(port),
-      PSGRAPH_CRM_URL: systems.urls.crm,
-      PSGRAPH_ERP_URL: systems.urls.erp,
-      PSGRAPH_PSA_URL: systems.urls.psa,
+    const child = activationProcess(systems, port, faults, {
       PSGRAPH_ACTIVATION_LEASE_MS: '1000',
       PSGRAPH_ACTIVATION_AWAIT_MS: '0',
       PSGRAPH_ACTIVATION_RETRY_INITIAL_MS: '5',
       PSGRAPH_ACTIVATION_RETRY_MAX_MS: '50',
-      PSGRAPH_ACTIVATION_FAULTS: faults ? JSON.stringify(faults) : '',
     });
     processes.push(child);
     return child;

@@ -5,10 +5,10 @@
  * it. Counted in ERP's store: every entry posted exactly once, and the approval announced once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, freePort, runTypeScript } from '../../../test/support/processes.js';
+import { type RunningProcess, freePort } from '../../../test/support/processes.js';
 import { EmbeddedEventBus } from '../../platform/src/events/index.js';
 import { execute } from '../../platform/test/testSupport.js';
-import { type SystemsUnderTest, startSystems } from './activationHarness.js';
+import { type SystemsUnderTest, activationProcess, startSystems } from './activationHarness.js';
 
 describe('the posting process killed after its ERP write, before recording it', () => {
   let systems: SystemsUnderTest;
@@ -16,14 +16,7 @@ describe('the posting process killed after its ERP write, before recording it', 
   const processes: RunningProcess[] = [];
 
   const start = (faults: unknown[] | null): RunningProcess => {
-    const child = runTypeScript('subgraphs/activation/src/main.ts', {
-      PSGRAPH_DATA_DIR: systems.dataDir,
-      PSGRAPH_ACTIVATION_PORT: String(port),
-      PSGRAPH_CRM_URL: systems.urls.crm,
-      PSGRAPH_ERP_URL: systems.urls.erp,
-      PSGRAPH_PSA_URL: systems.urls.psa,
-      PSGRAPH_ACTIVATION_FAULTS: faults ? JSON.stringify(faults) : '',
-    });
+    const child = activationProcess(systems, port, faults);
     processes.push(child);
     return child;
   };

@@ -1,5 +1,5 @@
 export { sandboxAdapter } from './sandboxAdapter.js';
-export { openSandboxStore } from './sandboxStore.js';
+export { hasColumn, openSandboxStore } from './sandboxStore.js';
 export type { SandboxStoreOptions } from './sandboxStore.js';
 export { loadWorldOptions } from './worldConfig.js';
 export type { SandboxOptions, SandboxSubgraphOptions } from './worldConfig.js';

@@ -11,8 +11,8 @@
  */
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { SystemCallError } from '../systems/systemClient.js';
-import { type BillingExceptionType, type DeliveryKind, type DeliveryLine, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
-import type { BillingExceptionRecord, LineRecord, PostingStore } from './postingStore.js';
+import { type BillingExceptionType, type DeliveryKind, type DeliveryLine, ENTITY_OF_KIND, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
+import type { BillingExceptionRecord, PostingStore } from './postingStore.js';
 import type { LineToPost, PostingSystems } from './postingSystems.js';
 import type { Reconciliation } from './reconciliation.js';
 
@@ -164,8 +164,7 @@ export class DeliveryPoster {
     const lines = APPROVALS[event.type]!(event);
     this.commit(() => this.store.admit(lines, event.id));
     // Lines of this approval not yet posted (new, or admitted before a crash): post them now.
-    const waiting = this.store.lines(lines.map((line) => line.sourceKey)).filter((record) => record.status === 'PENDING' || record.status === 'EXCEPTION');
-    return this.post(waiting.map((record) => record.line));
+    return this.postWaiting(lines.map((line) => line.sourceKey));
   }
 
   /** A correction (`timesheet.unapproved`, …): reverse what that version posted in ERP, withdraw what it held back. */
@@ -206,7 +205,7 @@ export class DeliveryPoster {
   async retry(exceptionId: string): Promise<BillingExceptionRecord | undefined> {
     const exception = this.store.exceptionsById([exceptionId]).get(exceptionId);
     if (!exception) return undefined;
-    await this.retryLines([exception.sourceKey]);
+    await this.postWaiting([exception.sourceKey]);
     return this.store.exceptionsById([exceptionId]).get(exceptionId);
   }
 
@@ -215,7 +214,7 @@ export class DeliveryPoster {
     const exception = this.store.exceptionsById([exceptionId]).get(exceptionId);
     if (!exception) return undefined;
     if (exception.status === 'OPEN') this.commit(() => this.store.waive(exception, note, by));
-    await this.retryLines([exception.sourceKey]);
+    await this.postWaiting([exception.sourceKey]);
     return this.store.exceptionsById([exceptionId]).get(exceptionId);
   }
 
@@ -226,9 +225,7 @@ export class DeliveryPoster {
 
   /** Retries the lines these exceptions hold back (each line once, however many of its exceptions are given). */
   async retryMany(exceptions: readonly BillingExceptionRecord[]): Promise<PostingOutcome> {
-    const keys = [...new Set(exceptions.map((exception) => exception.sourceKey))];
-    const waiting = this.store.lines(keys).filter((record) => record.status === 'PENDING' || record.status === 'EXCEPTION');
-    return this.post(waiting.map((record) => record.line));
+    return this.postWaiting([...new Set(exceptions.map((exception) => exception.sourceKey))]);
   }
 
   /** Retries every line held back or left pending (oldest first), e.g. after a period was reopened. */
@@ -236,9 +233,10 @@ export class DeliveryPoster {
     return this.post(this.store.waiting(limit).map((record) => record.line));
   }
 
-  private async retryLines(sourceKeys: readonly string[]): Promise<void> {
-    const waiting = this.store.lines(sourceKeys).filter((record: LineRecord) => record.status === 'PENDING' || record.status === 'EXCEPTION');
-    await this.post(waiting.map((record) => record.line));
+  /** Posts those of these lines still waiting (pending, or held back); the rest are where they should be. */
+  private postWaiting(sourceKeys: readonly string[]): Promise<PostingOutcome> {
+    const waiting = this.store.lines(sourceKeys).filter((record) => record.status === 'PENDING' || record.status === 'EXCEPTION');
+    return this.post(waiting.map((record) => record.line));
   }
 
   /**
@@ -274,7 +272,7 @@ function erpRefusal(line: DeliveryLine, error: SystemCallError): Problem {
     type,
     ownerSystem: 'ERP',
     ownerTeam: 'Integration engineering',
-    entityType: line.kind === 'TIME' ? 'TimeEntry' : line.kind === 'EXPENSE' ? 'Expense' : 'Milestone',
+    entityType: ENTITY_OF_KIND[line.kind],
     entityId: line.recordId,
     field: 'posting',
     expected: 'accepted by ERP',

@@ -9,6 +9,8 @@
  * currency is the contract's; the consultant is an active ERP employee.
  */
 
+import { formatMinor } from '../../../platform/src/index.js';
+
 export type DeliveryKind = 'TIME' | 'EXPENSE' | 'MILESTONE';
 
 export const BILLING_EXCEPTION_TYPES = [
@@ -88,8 +90,9 @@ export interface Problem {
   readonly resolution: string;
 }
 
-const ENTITY: Record<DeliveryKind, Problem['entityType']> = { TIME: 'TimeEntry', EXPENSE: 'Expense', MILESTONE: 'Milestone' };
-const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency}`;
+/** The PSA record a line of each kind comes from, as exceptions name it. */
+export const ENTITY_OF_KIND: Record<DeliveryKind, Problem['entityType']> = { TIME: 'TimeEntry', EXPENSE: 'Expense', MILESTONE: 'Milestone' };
+const money = (minor: number, currency: string) => `${formatMinor(minor)} ${currency}`;
 
 /** What the line bills the customer under its contract: time by the hour on T&M only, the rest as approved. */
 export function billableMinorOf(line: DeliveryLine, terms: ContractTerms): number {
@@ -105,7 +108,7 @@ export function billableMinorOf(line: DeliveryLine, terms: ContractTerms): numbe
 export function checkLine(line: DeliveryLine, context: PostingContext, consumedBefore = 0, waived: ReadonlySet<BillingExceptionType> = new Set()): Problem[] {
   const problems: Problem[] = [];
   const problem = (fields: Omit<Problem, 'entityType' | 'entityId'> & Partial<Pick<Problem, 'entityType' | 'entityId'>>) => {
-    if (!waived.has(fields.type)) problems.push({ entityType: ENTITY[line.kind], entityId: line.recordId, ...fields });
+    if (!waived.has(fields.type)) problems.push({ entityType: ENTITY_OF_KIND[line.kind], entityId: line.recordId, ...fields });
   };
   const terms = context.terms.get(line.projectId);
   if (!terms) {

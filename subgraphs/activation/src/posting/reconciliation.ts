@@ -4,7 +4,7 @@
  * ERP once with the same amounts, nothing ERP holds is posted without a line, and no line stays posted at a
  * version the PSA no longer approves. Each difference names the record in each system and what each says.
  */
-import { parseMinor } from '../../../platform/src/index.js';
+import { formatMinor, parseMinor } from '../../../platform/src/index.js';
 import type { CallSite } from '../systems/faults.js';
 import type { SystemClient } from '../systems/systemClient.js';
 import type { LineRecord, PostingStore } from './postingStore.js';
@@ -42,7 +42,6 @@ interface TimesheetsAnswer {
 }
 
 const site = (system: CallSite['system'], operationName: string): CallSite => ({ system, operationName, step: null, phase: 'read', runId: null });
-const money = (minor: number) => (minor / 100).toFixed(2);
 
 export async function reconcileProject(projectId: string, store: PostingStore, client: SystemClient): Promise<Reconciliation> {
   const records = store.linesOfProject(projectId);
@@ -84,9 +83,9 @@ export async function reconcileProject(projectId: string, store: PostingStore, c
           type: 'AMOUNT_DIFFERS',
           sourceKey: line.sourceKey,
           psaRecord: psaRecordOf(record),
-          psa: `value ${money(line.amountMinor)}, cost ${money(line.costMinor)}`,
+          psa: `value ${formatMinor(line.amountMinor)}, cost ${formatMinor(line.costMinor)}`,
           process: 'POSTED',
-          erp: `billable ${money(billable)}, cost ${money(cost)}`,
+          erp: `billable ${formatMinor(billable)}, cost ${formatMinor(cost)}`,
           detail: 'ERP holds other amounts than were approved.',
         });
       }

@@ -5,6 +5,7 @@
  * so that a store seeded before them gets them, filled from the same world as the rest.
  */
 import { type SqliteStore, addMonths, isoFromDay, monthOf } from '../../../platform/src/index.js';
+import { hasColumn } from '../../../sandboxes/src/index.js';
 import type { World } from '../../../sandboxes/src/world/world.js';
 
 const TABLES = `
@@ -76,9 +77,6 @@ CREATE TRIGGER delivery_posting_open_job BEFORE INSERT ON delivery_posting
   WHEN (SELECT status FROM job WHERE id = NEW.job_id) <> 'IN_PROGRESS'
   BEGIN SELECT RAISE(ABORT, 'delivery_posting: its job is closed'); END;
 `;
-
-const hasColumn = (store: SqliteStore, table: string, column: string) =>
-  (store.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((info) => info.name === column);
 
 /** Periods open to posting: the last three months before the world's "today" and everything after. */
 const OPEN_MONTHS_BEFORE_AS_OF = 3;

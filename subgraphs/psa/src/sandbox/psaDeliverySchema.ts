@@ -4,9 +4,8 @@
  * them gets them too: seeded approvals count as version 1.
  */
 import type { SqliteStore } from '../../../platform/src/index.js';
-import { TIMESHEET_STATUS_TRANSITION } from './psaSchema.js';
-
-const NUMERIC_ID = (column: string) => `${column} GLOB '[1-9]*' AND ${column} NOT GLOB '*[^0-9]*' AND length(${column}) <= 16`;
+import { hasColumn } from '../../../sandboxes/src/index.js';
+import { NUMERIC_ID, TIMESHEET_STATUS_TRANSITION } from './psaSchema.js';
 
 export const EXPENSE_CATEGORIES = ['TRAVEL', 'LODGING', 'MEALS', 'SOFTWARE', 'SUBCONTRACTOR', 'OTHER'] as const;
 
@@ -58,9 +57,6 @@ CREATE TRIGGER milestone_status_transition BEFORE UPDATE OF status ON milestone
 DROP TRIGGER IF EXISTS timesheet_status_transition;
 ${TIMESHEET_STATUS_TRANSITION}
 `;
-
-const hasColumn = (store: SqliteStore, table: string, column: string) =>
-  (store.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((info) => info.name === column);
 
 /** Adds what delivery needs to a PSA store, once; safe to run on every open. */
 export function installDelivery(store: SqliteStore): void {

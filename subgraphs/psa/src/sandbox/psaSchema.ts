@@ -3,7 +3,8 @@
  * triggers), so that no caller can get around them: see `sandboxPsa.ts` for what they keep.
  */
 
-const NUMERIC_ID = (column: string) => `${column} GLOB '[1-9]*' AND ${column} NOT GLOB '*[^0-9]*' AND length(${column}) <= 16`;
+/** A Kantata-style numeric ID column: digits, no leading zero, at most 16 of them. */
+export const NUMERIC_ID = (column: string) => `${column} GLOB '[1-9]*' AND ${column} NOT GLOB '*[^0-9]*' AND length(${column}) <= 16`;
 const ISO_DATE = (column: string) => `${column} = date(${column})`;
 const REGIONS = `('NORTH_AMERICA', 'UK_IRELAND', 'EUROPE', 'APAC')`;
 const CURRENCIES = `('USD', 'GBP', 'EUR', 'AUD')`;

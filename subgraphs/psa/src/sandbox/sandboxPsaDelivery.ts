@@ -12,6 +12,7 @@ import {
   WhereBuilder,
   dayFromIso,
   groupBy,
+  isNumericId,
   isoFromDay,
   jsonList,
   mondayOf,
@@ -143,7 +144,7 @@ export class SandboxPsaDelivery implements PsaDelivery {
   async timesheetsById(ids: readonly string[]): Promise<Map<string, PsaTimesheet>> {
     const rows = this.store
       .prepare<TimesheetRow>(`SELECT ${TIMESHEET_COLUMNS} FROM timesheet WHERE id IN (SELECT value FROM json_each(?))`)
-      .all([jsonList(ids.filter((id) => /^[1-9][0-9]{0,15}$/.test(id)).map(Number))]);
+      .all([jsonList(ids.filter(isNumericId).map(Number))]);
     return new Map(rows.map((row) => [String(row.id), toTimesheet(row)]));
   }
 
@@ -486,7 +487,7 @@ export class SandboxPsaDelivery implements PsaDelivery {
   }
 
   private timesheetRow(id: string): TimesheetRow | undefined {
-    if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+    if (!isNumericId(id)) return undefined;
     return this.store.prepare<TimesheetRow>(`SELECT ${TIMESHEET_COLUMNS} FROM timesheet WHERE id = ?`).get([Number(id)]);
   }
 
@@ -495,7 +496,7 @@ export class SandboxPsaDelivery implements PsaDelivery {
   }
 
   private timeEntry(id: string): PsaTimeEntry | undefined {
-    if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+    if (!isNumericId(id)) return undefined;
     const row = this.store.prepare<TimeEntryRow>(`${TIME_ENTRY_SELECT} WHERE e.id = ?`).get([Number(id)]);
     return row ? toTimeEntry(row) : undefined;
   }

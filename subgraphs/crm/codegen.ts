@@ -11,6 +11,8 @@ export const crmCodegen: SubgraphCodegen = {
     Opportunity: '../crmPort.js#CrmOpportunity',
     OpportunityLineItem: '../crmPort.js#CrmLineItem',
     User: '../crmPort.js#CrmUser',
+    AccountBillingStatus: '../crmPort.js#AccountBillingStatus',
+    AccountReceivable: '../crmPort.js#AccountReceivable',
     Project: `${PLATFORM}#EntityReference`,
   },
 };

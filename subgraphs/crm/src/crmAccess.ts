@@ -1,7 +1,8 @@
 /**
  * The CRM as one caller may see it (row-level access, enforced here where the data lives): a client user reads
  * only its own accounts and their deals — by ID, in searches, in hierarchies and through entity references — and
- * writes nothing; corrections are for staff; the project link is the activation process's own write.
+ * writes nothing; corrections are for staff; the project link and the billing status are the process layer's own
+ * writes.
  */
 import { type Caller, accountsInScope, isClient, readable, readableLists, requireProcess, requireStaff } from '../../platform/src/index.js';
 import type { CrmSystem, CrmWrites } from './crmPort.js';
@@ -20,6 +21,7 @@ export function crmFor(caller: Caller, crm: CrmSystem): CrmSystem {
     // Reached only through a deal the caller may read.
     lineItemsByOpportunityId: (ids) => crm.lineItemsByOpportunityId(ids),
     usersById: (ids) => crm.usersById(ids),
+    accountBillingStatusByAccountId: async (ids) => readable(caller, await crm.accountBillingStatusByAccountId(ids), (status) => status.accountId),
   };
 }
 
@@ -44,6 +46,10 @@ export function crmWritesFor(caller: Caller, writes: CrmWrites): CrmWrites {
     unlinkProject: async (id, projectId) => {
       requireProcess(caller, 'Unlinking a deal from its project');
       return writes.unlinkProject(id, projectId);
+    },
+    recordAccountBillingStatus: async (update) => {
+      requireProcess(caller, 'Recording an account’s billing status');
+      return writes.recordAccountBillingStatus(update);
     },
   };
 }

@@ -15,6 +15,7 @@ export function createCrmLoaders(crm: CrmSystem) {
     opportunityByProjectId: recordLoader((ids: readonly string[]) => crm.opportunitiesByProjectId(ids)),
     lineItemsByOpportunityId: listLoader((ids: readonly string[]) => crm.lineItemsByOpportunityId(ids)),
     userById: recordLoader((ids: readonly string[]) => crm.usersById(ids)),
+    billingStatusByAccountId: recordLoader((ids: readonly string[]) => crm.accountBillingStatusByAccountId(ids)),
   };
 }
 

@@ -104,6 +104,40 @@ export interface CrmSystem {
   searchOpportunities(search: OpportunitySearch, page: PageRequest): Promise<SearchResult<CrmOpportunity>>;
   lineItemsByOpportunityId(opportunityIds: readonly string[]): Promise<Map<string, CrmLineItem[]>>;
   usersById(ids: readonly string[]): Promise<Map<string, CrmUser>>;
+  /** The billing status last recorded on each account (accounts never given one are absent). */
+  accountBillingStatusByAccountId(accountIds: readonly string[]): Promise<Map<string, AccountBillingStatus>>;
+}
+
+/** An invoice's status as billing reports it (Stripe's invoice statuses). */
+export type InvoiceStatus = 'DRAFT' | 'OPEN' | 'PAID' | 'VOID' | 'UNCOLLECTIBLE';
+
+/** What an account owes in one currency, in minor units. */
+export interface AccountReceivable {
+  readonly currency: string;
+  readonly outstandingMinor: number;
+  /** The part of the outstanding amount past its due date. */
+  readonly overdueMinor: number;
+}
+
+/**
+ * The account's billing position as the process layer pushes it to the CRM on each invoice event
+ * (`invoice.posted`, `.paid`, `.voided`, `.marked_uncollectible`), so that an account leader sees it in the CRM.
+ */
+export interface AccountBillingStatusUpdate {
+  /** 18-character Salesforce Account ID. */
+  readonly accountId: string;
+  /** ISO instant of the billing event this reflects; kept and answered as UTC (`2026-11-02T09:30:00.000Z`). */
+  readonly asOf: string;
+  /** Per currency; empty when nothing is owed. */
+  readonly receivables: readonly AccountReceivable[];
+  readonly lastInvoiceId: string;
+  readonly lastInvoiceNumber: string | null;
+  readonly lastInvoiceStatus: InvoiceStatus;
+}
+
+export interface AccountBillingStatus extends AccountBillingStatusUpdate {
+  /** When the CRM last took an update (its own clock). */
+  readonly updatedAt: string;
 }
 
 /** A change of an opportunity's stage, and what it meant for its won flag. */
@@ -138,6 +172,12 @@ export interface CrmWrites {
   linkProject(link: ProjectLink): Promise<CrmOpportunity>;
   /** Clears the link when it points at `projectId`; a no-op otherwise (compensation). */
   unlinkProject(opportunityId: string, projectId: string): Promise<CrmOpportunity>;
+  /**
+   * Records the account's billing status unless the one stored is as new or newer (its `asOf` >= this one's):
+   * then nothing is written and `applied` is false, so events arriving out of order never move it back and a
+   * replay is a no-op. NOT_FOUND for an unknown account.
+   */
+  recordAccountBillingStatus(update: AccountBillingStatusUpdate): Promise<{ readonly applied: boolean }>;
 }
 
 /**

@@ -80,6 +80,12 @@ export const crmResolvers: Resolvers = {
     hierarchy: async (account, _, { loaders }) => [...(await loaders.ancestorsByAccountId.load(account.id)), account],
     opportunities: (account, _, { loaders }) => loaders.opportunitiesByAccountId.load(account.id),
     externalIds: (account) => ({ erpCustomerId: account.erpCustomerId, billingCustomerId: account.billingCustomerId }),
+    billingStatus: (account, _, { loaders }) => loaders.billingStatusByAccountId.load(account.id),
+  },
+
+  AccountReceivable: {
+    outstanding: (receivable) => money(receivable.outstandingMinor, receivable.currency),
+    overdue: (receivable) => money(receivable.overdueMinor, receivable.currency),
   },
 
   Opportunity: {

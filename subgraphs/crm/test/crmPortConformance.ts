@@ -10,7 +10,7 @@ import type { EventBus } from '../../platform/src/events/index.js';
 import type { EventRelay } from '../../platform/src/index.js';
 import { expectSameOutcome, recordEvents } from '../../platform/test/portConformance.js';
 import type { World } from '../../sandboxes/src/world/world.js';
-import type { CrmAdapter } from '../src/crmPort.js';
+import type { AccountBillingStatus, AccountBillingStatusUpdate, CrmAdapter } from '../src/crmPort.js';
 
 export interface CrmPortsUnderTest {
   readonly world: World;
@@ -145,7 +145,56 @@ export function describeCrmPortConformance(name: string, ports: () => CrmPortsUn
       await same('setAccountTaxId', (port) => port.setAccountTaxId(account.crmId, 'DE123456789'));
       await same('setAccountTaxId missing', (port) => port.setAccountTaxId(missingAccount, 'DE1'));
     });
+
+    it('records an account’s billing status, keeps the newest asOf however the events arrive, and refuses an unknown account', async () => {
+      const [first, second] = accountIds().slice(20, 22) as [string, string];
+      const posted: AccountBillingStatusUpdate = {
+        accountId: first,
+        asOf: '2026-11-02T09:30:00.000Z',
+        receivables: [
+          { currency: 'USD', outstandingMinor: 1_250_050, overdueMinor: 0 },
+          { currency: 'EUR', outstandingMinor: 99, overdueMinor: 99 },
+        ],
+        lastInvoiceId: 'in_1QconformanceA',
+        lastInvoiceNumber: 'PSG-0042',
+        lastInvoiceStatus: 'OPEN',
+      };
+      const paid: AccountBillingStatusUpdate = {
+        ...posted,
+        asOf: '2026-11-20T16:00:00.000Z',
+        receivables: [],
+        lastInvoiceStatus: 'PAID',
+      };
+      const statuses = async (port: CrmAdapter['port']) => withoutClock(await port.accountBillingStatusByAccountId([first, second, missingAccount]));
+
+      expect(await same('no billing status yet', statuses)).toEqual({ value: new Map() });
+      expect(await same('recordAccountBillingStatus', (port) => port.recordAccountBillingStatus(posted))).toEqual({ value: { applied: true } });
+      expect(await same('billing status after recording', statuses)).toEqual({ value: new Map([[first, posted]]) });
+      expect(await same('recordAccountBillingStatus replayed', (port) => port.recordAccountBillingStatus(posted))).toEqual({ value: { applied: false } });
+      expect(await same('recordAccountBillingStatus newer', (port) => port.recordAccountBillingStatus(paid))).toEqual({ value: { applied: true } });
+      const late = { ...posted, asOf: '2026-11-20T15:59:59.999Z' };
+      expect(await same('recordAccountBillingStatus older, arriving late', (port) => port.recordAccountBillingStatus(late))).toEqual({
+        value: { applied: false },
+      });
+      // The same instant written with another offset is the same instant: not newer.
+      const sameInstant = { ...posted, asOf: '2026-11-20T17:00:00.000+01:00' };
+      expect(await same('recordAccountBillingStatus same instant', (port) => port.recordAccountBillingStatus(sameInstant))).toEqual({
+        value: { applied: false },
+      });
+      expect(await same('billing status after the newer one', statuses)).toEqual({ value: new Map([[first, paid]]) });
+      const refused = await same('recordAccountBillingStatus missing account', (port) =>
+        port.recordAccountBillingStatus({ ...posted, accountId: missingAccount }),
+      );
+      expect(refused).toEqual({ error: { code: 'NOT_FOUND', message: `Account ${missingAccount} does not exist in the CRM.` } });
+      const updatedAt = (await ports().candidate.port.accountBillingStatusByAccountId([first])).get(first)?.updatedAt;
+      expect(Date.parse(updatedAt!)).toBeGreaterThan(Date.now() - 60_000);
+    });
   });
+}
+
+/** Billing statuses without `updatedAt`: each adapter stamps it with its own clock. */
+function withoutClock(statuses: Map<string, AccountBillingStatus>): Map<string, AccountBillingStatusUpdate> {
+  return new Map([...statuses].map(([id, { updatedAt: _updatedAt, ...status }]) => [id, status]));
 }
 
 /** Retries an expectation until it holds (events cross a bus). */

@@ -67,7 +67,9 @@ CREATE TABLE "OpportunityStage" ("ApiName" TEXT PRIMARY KEY, "MasterLabel" TEXT,
   "IsClosed" INTEGER, "IsWon" INTEGER, "ForecastCategoryName" TEXT, "IsActive" INTEGER);
 CREATE TABLE "Account" ("Id" TEXT PRIMARY KEY, "Name" TEXT, "Type" TEXT, "Industry" TEXT, "Region__c" TEXT, "CurrencyIsoCode" TEXT,
   "BillingStreet" TEXT, "BillingCity" TEXT, "BillingState" TEXT, "BillingPostalCode" TEXT, "BillingCountry" TEXT,
-  "OwnerId" TEXT, "ParentId" TEXT, "Tax_Id__c" TEXT, "ERP_Customer_Id__c" TEXT, "Billing_Customer_Id__c" TEXT, "SystemModstamp" TEXT);
+  "OwnerId" TEXT, "ParentId" TEXT, "Tax_Id__c" TEXT, "ERP_Customer_Id__c" TEXT, "Billing_Customer_Id__c" TEXT,
+  "psgraph_Receivables__c" TEXT, "psgraph_Last_Invoice_Id__c" TEXT, "psgraph_Last_Invoice_Number__c" TEXT, "psgraph_Last_Invoice_Status__c" TEXT,
+  "psgraph_Billing_Status_As_Of__c" TEXT, "psgraph_Billing_Status_Updated__c" TEXT, "SystemModstamp" TEXT);
 CREATE TABLE "Opportunity" ("Id" TEXT PRIMARY KEY, "AccountId" TEXT, "Name" TEXT, "StageName" TEXT, "IsWon" INTEGER, "IsClosed" INTEGER,
   "Probability" REAL, "ForecastCategoryName" TEXT, "Amount" REAL, "CurrencyIsoCode" TEXT, "CloseDate" TEXT,
   "Contract_Type__c" TEXT, "Service_Line__c" TEXT, "Delivery_Region__c" TEXT, "PO_Required__c" INTEGER, "PO_Number__c" TEXT,
@@ -82,6 +84,12 @@ const READ_ONLY = new Set(['Id', 'IsWon', 'IsClosed', 'ForecastCategoryName', 'S
 /** External-ID fields (unique, usable in upserts). */
 const EXTERNAL_IDS: Readonly<Record<string, readonly string[]>> = { Opportunity: ['Project_Id__c'], Account: [] };
 const BOOLEAN_FIELDS = new Set(['IsWon', 'IsClosed', 'PO_Required__c', 'IsActive']);
+/** DateTime fields: accepted as any ISO 8601 instant, kept in UTC, answered as Salesforce writes them (`…+0000`). */
+const DATETIME_FIELDS = new Set(['SystemModstamp', 'psgraph_Billing_Status_As_Of__c', 'psgraph_Billing_Status_Updated__c']);
+/** Picklist fields with restricted values. */
+const PICKLISTS: Readonly<Record<string, readonly string[]>> = {
+  psgraph_Last_Invoice_Status__c: ['DRAFT', 'OPEN', 'PAID', 'VOID', 'UNCOLLECTIBLE'],
+};
 
 export class SalesforceWireServer {
   readonly db: Database.Database;
@@ -279,7 +287,17 @@ export class SalesforceWireServer {
       if (!column) throw new ApiError(400, [{ message: `No such column '${name}' on sobject of type ${sObject}`, errorCode: 'INVALID_FIELD' }]);
       if (READ_ONLY.has(column))
         throw new ApiError(400, [{ message: `Unable to create/update fields: ${column}.`, errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE', fields: [column] }]);
-      changes[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+      changes[column] = typeof value === 'boolean' ? (value ? 1 : 0) : DATETIME_FIELDS.has(column) && value !== null ? dateTimeValue(column, value) : value;
+      const allowed = PICKLISTS[column];
+      if (allowed && value !== null && !allowed.includes(String(value))) {
+        throw new ApiError(400, [
+          {
+            message: `${column}: bad value for restricted picklist field: ${String(value)}`,
+            errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+            fields: [column],
+          },
+        ]);
+      }
     }
     const current = this.db.prepare(`SELECT * FROM "${sObject}" WHERE "Id" = ?`).get(id) as Row | undefined;
     if (!current) throw new ApiError(404, [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }]);
@@ -332,7 +350,7 @@ export class SalesforceWireServer {
     const record: Row = { attributes: { type: sObject, url: `/services/data/v${SALESFORCE_API_VERSION}/sobjects/${sObject}/${String(row['Id'])}` } };
     for (const field of fields) {
       const value = row[field];
-      record[field] = BOOLEAN_FIELDS.has(field) ? value === 1 : field === 'SystemModstamp' && typeof value === 'string' ? value.replace('Z', '+0000') : value;
+      record[field] = BOOLEAN_FIELDS.has(field) ? value === 1 : DATETIME_FIELDS.has(field) && typeof value === 'string' ? value.replace('Z', '+0000') : value;
     }
     return record;
   }
@@ -527,6 +545,16 @@ export class SalesforceWireServer {
     }
     return { compositeResponse: responses };
   }
+}
+
+/** A DateTime as written to a record: an ISO 8601 instant, stored in UTC; anything else is refused as Salesforce does. */
+function dateTimeValue(field: string, value: unknown): string {
+  const parsed = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(parsed))
+    throw new ApiError(400, [
+      { message: `Cannot deserialize instance of datetime from VALUE_STRING value ${String(value)}`, errorCode: 'JSON_PARSER_ERROR', fields: [field] },
+    ]);
+  return new Date(parsed).toISOString();
 }
 
 class ApiError extends Error {

@@ -12,6 +12,8 @@ import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { type PageRequest, type SearchResult, groupBy, inputError } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import type {
+  AccountBillingStatus,
+  AccountBillingStatusUpdate,
   AccountSearch,
   CrmAccount,
   CrmLineItem,
@@ -27,6 +29,9 @@ import { type SalesforceClient, soqlString } from './salesforceClient.js';
 import {
   ACCOUNT_FIELDS,
   type AccountRecord,
+  BILLING_STATUS_FIELDS,
+  type BillingStatusRecord,
+  billingStatusFields,
   LINE_ITEM_FIELDS,
   type LineItemRecord,
   OPPORTUNITY_FIELDS,
@@ -34,7 +39,9 @@ import {
   USER_FIELDS,
   type UserRecord,
   select,
+  instant,
   toAccount,
+  toBillingStatus,
   toLineItem,
   toOpportunity,
   toUser,
@@ -184,6 +191,16 @@ export class SalesforceCrm implements CrmSystem, CrmWrites {
     return new Map(records.map((record) => [String(record.Id), toUser(record)]));
   }
 
+  async accountBillingStatusByAccountId(accountIds: readonly string[]): Promise<Map<string, AccountBillingStatus>> {
+    const records = await this.salesforce.queryIn<BillingStatusRecord>('billingStatus', select(BILLING_STATUS_FIELDS, 'Account'), 'Id', accountIds);
+    const statuses = new Map<string, AccountBillingStatus>();
+    for (const record of records) {
+      const status = toBillingStatus(record);
+      if (status) statuses.set(status.accountId, status);
+    }
+    return statuses;
+  }
+
   // ---- writes ----
 
   async setOpportunityStage(opportunityId: string, stageName: string): Promise<StageChange> {
@@ -264,6 +281,24 @@ export class SalesforceCrm implements CrmSystem, CrmWrites {
     if (opportunity.projectId !== projectId) return opportunity;
     await this.patch('unlinkProject', 'Opportunity', opportunityId, { Project_Id__c: null, ERP_Project_Id__c: null, PSA_Project_Id__c: null });
     return this.requireOpportunity(opportunityId);
+  }
+
+  /**
+   * Reads the Account's As-Of first and PATCHes only when this update is newer. The read and the write are two
+   * requests, not one atomic step: two writers racing on one account could let the older land last. The process
+   * layer has a single consumer per flow, so updates to one account arrive one at a time.
+   */
+  async recordAccountBillingStatus(update: AccountBillingStatusUpdate): Promise<{ readonly applied: boolean }> {
+    const asOf = new Date(update.asOf).toISOString();
+    const [current] = await this.salesforce.query<BillingStatusRecord>(
+      'recordAccountBillingStatus',
+      `${select(BILLING_STATUS_FIELDS, 'Account')} WHERE Id = ${soqlString(update.accountId)}`,
+    );
+    if (!current) throw inputError(ErrorCode.NOT_FOUND, `Account ${update.accountId} does not exist in the CRM.`);
+    const storedAsOf = instant(current.psgraph_Billing_Status_As_Of__c);
+    if (storedAsOf !== null && storedAsOf >= asOf) return { applied: false };
+    await this.patch('recordAccountBillingStatus', 'Account', update.accountId, billingStatusFields(update, asOf, new Date().toISOString()));
+    return { applied: true };
   }
 
   // ---- helpers ----

@@ -3,7 +3,8 @@
  * docs/vendors/salesforce.md asks the org to create), and the mapping to the port's records. Money is a decimal in
  * Salesforce and minor units in psgraph.
  */
-import type { CrmAccount, CrmLineItem, CrmOpportunity, CrmUser } from '../crmPort.js';
+import { formatMinor, parseMinor } from '../../../platform/src/index.js';
+import type { AccountBillingStatus, AccountBillingStatusUpdate, CrmAccount, CrmLineItem, CrmOpportunity, CrmUser } from '../crmPort.js';
 
 export const ACCOUNT_FIELDS = [
   'Id',
@@ -51,11 +52,28 @@ export const LINE_ITEM_FIELDS = ['Id', 'OpportunityId', 'SortOrder', 'ProductCod
 
 export const USER_FIELDS = ['Id', 'Name', 'Email'] as const;
 
+/**
+ * The account's billing status, in custom fields on the Account that psgraph alone writes: the receivables as JSON
+ * (a long text area, one entry per currency, amounts as decimals so that a person reading the field sees money),
+ * the last invoice, and two DateTimes — the billing event's instant (which decides what is newer) and when
+ * psgraph wrote it.
+ */
+export const BILLING_STATUS_FIELDS = [
+  'Id',
+  'psgraph_Receivables__c',
+  'psgraph_Last_Invoice_Id__c',
+  'psgraph_Last_Invoice_Number__c',
+  'psgraph_Last_Invoice_Status__c',
+  'psgraph_Billing_Status_As_Of__c',
+  'psgraph_Billing_Status_Updated__c',
+] as const;
+
 export type SalesforceRecord<Fields extends readonly string[]> = { readonly [Field in Fields[number]]: unknown };
 export type AccountRecord = SalesforceRecord<typeof ACCOUNT_FIELDS>;
 export type OpportunityRecord = SalesforceRecord<typeof OPPORTUNITY_FIELDS>;
 export type LineItemRecord = SalesforceRecord<typeof LINE_ITEM_FIELDS>;
 export type UserRecord = SalesforceRecord<typeof USER_FIELDS>;
+export type BillingStatusRecord = SalesforceRecord<typeof BILLING_STATUS_FIELDS>;
 
 /** `SELECT <fields> FROM <sObject>`. */
 export const select = (fields: readonly string[], sObject: string) => `SELECT ${fields.join(', ')} FROM ${sObject}`;
@@ -119,3 +137,49 @@ export const toLineItem = (record: LineItemRecord): CrmLineItem => ({
 });
 
 export const toUser = (record: UserRecord): CrmUser => ({ id: text(record.Id), name: text(record.Name), email: text(record.Email) });
+
+/** A Salesforce DateTime (`2026-11-02T09:30:00.000+0000`) as an ISO instant in UTC; null when empty. */
+export const instant = (value: unknown): string | null =>
+  value === null || value === undefined || value === '' ? null : new Date(String(value)).toISOString();
+
+interface ReceivableJson {
+  readonly currency: string;
+  readonly outstanding: string;
+  readonly overdue: string;
+}
+
+/** Null for an account psgraph never wrote a billing status on. */
+export const toBillingStatus = (record: BillingStatusRecord): AccountBillingStatus | null => {
+  const asOf = instant(record.psgraph_Billing_Status_As_Of__c);
+  if (asOf === null) return null;
+  const receivables = JSON.parse(text(record.psgraph_Receivables__c) || '[]') as ReceivableJson[];
+  return {
+    accountId: text(record.Id),
+    asOf,
+    receivables: receivables.map((entry) => ({
+      currency: entry.currency,
+      outstandingMinor: parseMinor(entry.outstanding),
+      overdueMinor: parseMinor(entry.overdue),
+    })),
+    lastInvoiceId: text(record.psgraph_Last_Invoice_Id__c),
+    lastInvoiceNumber: optional(record.psgraph_Last_Invoice_Number__c),
+    lastInvoiceStatus: text(record.psgraph_Last_Invoice_Status__c) as AccountBillingStatus['lastInvoiceStatus'],
+    updatedAt: instant(record.psgraph_Billing_Status_Updated__c) ?? asOf,
+  };
+};
+
+/** The fields a billing status update PATCHes onto the Account. */
+export const billingStatusFields = (update: AccountBillingStatusUpdate, asOf: string, updatedAt: string): Record<string, unknown> => ({
+  psgraph_Receivables__c: JSON.stringify(
+    update.receivables.map((receivable): ReceivableJson => ({
+      currency: receivable.currency,
+      outstanding: formatMinor(receivable.outstandingMinor),
+      overdue: formatMinor(receivable.overdueMinor),
+    })),
+  ),
+  psgraph_Last_Invoice_Id__c: update.lastInvoiceId,
+  psgraph_Last_Invoice_Number__c: update.lastInvoiceNumber,
+  psgraph_Last_Invoice_Status__c: update.lastInvoiceStatus,
+  psgraph_Billing_Status_As_Of__c: asOf,
+  psgraph_Billing_Status_Updated__c: updatedAt,
+});

@@ -13,6 +13,9 @@ import { ROLES } from '../../../sandboxes/src/world/catalog.js';
 import type { WorldOptions } from '../../../sandboxes/src/world/world.js';
 import { buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
+  AccountBillingStatus,
+  AccountBillingStatusUpdate,
+  AccountReceivable,
   AccountSearch,
   CrmAccount,
   CrmLineItem,
@@ -26,6 +29,7 @@ import type {
   StageChange,
 } from '../crmPort.js';
 import { type AccountRow, OPPORTUNITY_COLUMNS, OPPORTUNITY_FROM, type OpportunityRow, toAccount, toOpportunity } from './crmRows.js';
+import { installBillingStatus } from './crmBillingStatusSchema.js';
 import { DDL } from './crmSchema.js';
 import { seedCrm } from './crmSeed.js';
 
@@ -38,6 +42,7 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
   private readonly opportunitiesByProjectStatement;
   private readonly lineItemsStatement;
   private readonly usersStatement;
+  private readonly billingStatusStatement;
 
   constructor(readonly store: SqliteStore) {
     // Salesforce's Change Data Capture publishes a change's events with the change itself; the sandbox keeps
@@ -69,6 +74,7 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
        WHERE l.opportunity_id IN (SELECT value FROM json_each(?)) ORDER BY l.opportunity_id, l.sort_order`,
     );
     this.usersStatement = store.prepare<CrmUser>('SELECT id, name, email FROM crm_user WHERE id IN (SELECT value FROM json_each(?))');
+    this.billingStatusStatement = store.prepare<BillingStatusRow>('SELECT * FROM account_billing_status WHERE account_id IN (SELECT value FROM json_each(?))');
   }
 
   get statementCount(): number {
@@ -160,6 +166,10 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
     return new Map(this.usersStatement.all([jsonList(ids)]).map((user) => [user.id, user]));
   }
 
+  async accountBillingStatusByAccountId(accountIds: readonly string[]): Promise<Map<string, AccountBillingStatus>> {
+    return new Map(this.billingStatusStatement.all([jsonList(accountIds)]).map((row) => [row.account_id, toBillingStatus(row)]));
+  }
+
   async setOpportunityStage(opportunityId: string, stageName: string): Promise<StageChange> {
     return this.store.transaction(() => {
       const before = this.requireOpportunity(opportunityId);
@@ -237,6 +247,34 @@ export class SandboxCrm implements CrmSystem, CrmWrites {
     });
   }
 
+  async recordAccountBillingStatus(update: AccountBillingStatusUpdate): Promise<{ readonly applied: boolean }> {
+    const asOf = new Date(update.asOf).toISOString();
+    return this.store.transaction(() => {
+      if (this.accountsByIdStatement.all([jsonList([update.accountId])]).length === 0)
+        throw inputError(ErrorCode.NOT_FOUND, `Account ${update.accountId} does not exist in the CRM.`);
+      // Newer asOf wins: a replay, or an event overtaken by a later one, changes nothing.
+      const changed = this.store
+        .prepare(
+          `INSERT INTO account_billing_status (account_id, as_of, receivables, last_invoice_id, last_invoice_number, last_invoice_status, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (account_id) DO UPDATE SET as_of = excluded.as_of, receivables = excluded.receivables,
+             last_invoice_id = excluded.last_invoice_id, last_invoice_number = excluded.last_invoice_number,
+             last_invoice_status = excluded.last_invoice_status, updated_at = excluded.updated_at
+           WHERE excluded.as_of > account_billing_status.as_of`,
+        )
+        .run([
+          update.accountId,
+          asOf,
+          JSON.stringify(update.receivables.map(({ currency, outstandingMinor, overdueMinor }) => ({ currency, outstandingMinor, overdueMinor }))),
+          update.lastInvoiceId,
+          update.lastInvoiceNumber,
+          update.lastInvoiceStatus,
+          new Date().toISOString(),
+        ]).changes;
+      return { applied: changed > 0 };
+    });
+  }
+
   private requireOpportunity(id: string): CrmOpportunity {
     const row = this.opportunitiesByIdStatement.all([jsonList([id])])[0];
     if (!row) throw inputError(ErrorCode.NOT_FOUND, `Opportunity ${id} does not exist in the CRM.`);
@@ -272,9 +310,30 @@ function opportunityEvent(type: string, opportunity: CrmOpportunity, extra: Reco
   });
 }
 
+interface BillingStatusRow {
+  account_id: string;
+  as_of: string;
+  receivables: string;
+  last_invoice_id: string;
+  last_invoice_number: string | null;
+  last_invoice_status: AccountBillingStatus['lastInvoiceStatus'];
+  updated_at: string;
+}
+
+const toBillingStatus = (row: BillingStatusRow): AccountBillingStatus => ({
+  accountId: row.account_id,
+  asOf: row.as_of,
+  receivables: JSON.parse(row.receivables) as AccountReceivable[],
+  lastInvoiceId: row.last_invoice_id,
+  lastInvoiceNumber: row.last_invoice_number,
+  lastInvoiceStatus: row.last_invoice_status,
+  updatedAt: row.updated_at,
+});
+
 /** Opens (creating and seeding on first use) the CRM sandbox in `dataDir/crm.db`. */
 export function openSandboxCrm(dataDir: string, world: WorldOptions): SandboxCrm {
   const store = openSandboxStore({ file: join(dataDir, 'crm.db'), ddl: DDL, world, seed: (fresh) => seedCrm(fresh, buildWorld(world)) });
+  installBillingStatus(store);
   return new SandboxCrm(store);
 }
 

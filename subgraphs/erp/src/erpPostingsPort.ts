@@ -99,6 +99,92 @@ export interface ErpPostings {
   postingsByExternalId(externalIds: readonly string[]): Promise<Map<string, PostedDelivery>>;
   /** Ordered by date, then ID. */
   postingsByProjectId(projectIds: readonly string[]): Promise<Map<string, PostedDelivery[]>>;
+
+  /**
+   * What is due to be invoiced up to a day, per project (all projects with something due when `projectIds` is
+   * null): billable postings not yet billed (time and expenses dated up to then, milestones approved by then) and
+   * the fixed-fee instalments dated up to then and retainer lines not yet billed — a retainer billed in advance, by
+   * the eve of the period it covers (a run at November's end bills December's retainer). Projects with nothing due are absent.
+   */
+  billablesByProjectId(upTo: string, projectIds: readonly string[] | null): Promise<ProjectBillables[]>;
+  /**
+   * Records a billing invoice's status as of a billing event, the newest event winning: an update as old as the
+   * one recorded (a replay, or an event that arrived late) changes nothing and answers `applied: false`. An invoice
+   * that counts as billed (open, paid, uncollectible) marks its sources billed and adds its total to the job's
+   * billings; voiding it takes both back, so its sources are billable again. A source already billed on another
+   * invoice is refused (INVALID_STATE_TRANSITION): nothing is billed twice.
+   */
+  recordInvoiceStatus(update: ErpInvoiceStatusUpdate): Promise<{ readonly applied: boolean }>;
+  /** Each project's invoices as ERP knows them, oldest first. */
+  invoicesByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpInvoiceRecord[]>>;
+  /** Each job's billing position: unbilled work (postings), billings, payments and what is receivable. */
+  billingPositionsByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpBillingPosition>>;
+  /** The firm's unbilled work in progress, live from the postings, per currency. */
+  unbilledWip(): Promise<UnbilledWip[]>;
+}
+
+/** A fixed-fee instalment or retainer line of a job's billing schedule, due and not yet billed. */
+export interface DueScheduleLine {
+  /** `schedule:<projectId>:<sequence>`: how an invoice line names it. */
+  readonly sourceKey: string;
+  readonly sequence: number;
+  readonly date: string;
+  readonly description: string;
+  readonly amountMinor: number;
+}
+
+export interface ProjectBillables {
+  readonly projectId: string;
+  readonly contractType: ErpJob['contractType'];
+  readonly currency: string;
+  /** Posted, billable, not reversed, not billed; by date. */
+  readonly postings: readonly PostedDelivery[];
+  readonly scheduleLines: readonly DueScheduleLine[];
+}
+
+export type ErpInvoiceStatus = 'DRAFT' | 'OPEN' | 'PAID' | 'VOID' | 'UNCOLLECTIBLE';
+
+export interface ErpInvoiceStatusUpdate {
+  /** The billing system's invoice ID (`in_…`). */
+  readonly invoiceId: string;
+  readonly number: string | null;
+  readonly projectId: string;
+  readonly status: ErpInvoiceStatus;
+  /** The invoice's date (its finalization), whose period its billing lands in. */
+  readonly date: string;
+  /** The instant of the billing event this reflects. */
+  readonly asOf: string;
+  readonly currency: string;
+  readonly totalMinor: number;
+  readonly amountPaidMinor: number;
+  /** What the invoice's lines bill: posting external IDs and schedule lines (`schedule:<projectId>:<sequence>`). */
+  readonly sourceKeys: readonly string[];
+}
+
+export interface ErpInvoiceRecord extends ErpInvoiceStatusUpdate {
+  readonly updatedAt: string;
+}
+
+export interface ErpBillingPosition {
+  readonly projectId: string;
+  readonly currency: string;
+  /** Billable postings not on a billed invoice. */
+  readonly unbilledMinor: number;
+  readonly unbilledPostings: number;
+  /** Invoices recorded as billed (open, paid, uncollectible). */
+  readonly billedMinor: number;
+  readonly paidMinor: number;
+  /** Open invoices' unpaid amounts. */
+  readonly receivableMinor: number;
+  /** Uncollectible invoices' unpaid amounts. */
+  readonly writtenOffMinor: number;
+}
+
+export interface UnbilledWip {
+  readonly currency: string;
+  readonly unbilledMinor: number;
+  readonly postings: number;
+  readonly projects: number;
 }
 
 /** Every call of the postings port, by what it does (as a refusal names it). */
@@ -110,4 +196,9 @@ export const POSTINGS_OPERATIONS: Record<keyof ErpPostings, string> = {
   reverseDelivery: 'Reversing delivery postings',
   postingsByExternalId: 'Reading delivery postings',
   postingsByProjectId: 'Reading delivery postings',
+  billablesByProjectId: 'Reading what is due to be invoiced',
+  recordInvoiceStatus: 'Recording an invoice in ERP',
+  invoicesByProjectId: 'Reading invoices in ERP',
+  billingPositionsByProjectId: 'Reading billing positions',
+  unbilledWip: 'Reading unbilled work in progress',
 };

@@ -7,6 +7,7 @@ import { parse } from 'graphql';
 import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import { erpFor, erpWritesFor, erpPostingsFor } from './erpAccess.js';
+import { erpBillingResolvers } from './erpBillingResolvers.js';
 import { erpPostingResolvers } from './erpPostingResolvers.js';
 import type { ErpSystemConfig } from './erpConfig.js';
 import type { ErpAdapter, ErpPort } from './erpPort.js';
@@ -44,7 +45,7 @@ export function createErpSubgraph(config: SandboxSubgraphOptions, adapter: ErpAd
   const service = createSubgraphService<ErpContext>({
     name: 'erp',
     typeDefs: erpTypeDefs,
-    resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers, erpPostingResolvers),
+    resolvers: mergeResolverMaps(erpResolvers, erpMutationResolvers, erpPostingResolvers, erpBillingResolvers),
     // Each request sees the ERP as its caller may (row-level access).
     context: (caller) => {
       const visible = erpFor(caller, erp);

@@ -230,6 +230,32 @@ export type DeliveryReversalResult = {
   readonly reversed: Scalars['Boolean']['output'];
 };
 
+export type ErpBillablePosting = {
+  readonly __typename?: 'ErpBillablePosting';
+  readonly billableAmount: Money;
+  readonly date: Scalars['Date']['output'];
+  readonly externalId: Scalars['ID']['output'];
+  /** Service item: the role for time, the category for expenses. */
+  readonly item?: Maybe<Scalars['String']['output']>;
+  readonly kind: DeliveryPostingKind;
+  readonly memo: Scalars['String']['output'];
+  readonly minutes?: Maybe<Scalars['Int']['output']>;
+  readonly rate?: Maybe<Money>;
+};
+
+export type ErpBillingPosition = {
+  readonly __typename?: 'ErpBillingPosition';
+  readonly billed: Money;
+  readonly paid: Money;
+  readonly projectId: Scalars['ID']['output'];
+  /** Open invoices' unpaid amounts. */
+  readonly receivable: Money;
+  /** Billable postings on no billed invoice. */
+  readonly unbilled: Money;
+  readonly unbilledPostings: Scalars['Int']['output'];
+  readonly writtenOff: Money;
+};
+
 export type ErpDeliveryPosting = {
   readonly __typename?: 'ErpDeliveryPosting';
   readonly billableAmount: Money;
@@ -240,12 +266,66 @@ export type ErpDeliveryPosting = {
   readonly status: DeliveryPostingStatus;
 };
 
+export type ErpDueScheduleLine = {
+  readonly __typename?: 'ErpDueScheduleLine';
+  readonly amount: Money;
+  readonly date: Scalars['Date']['output'];
+  readonly description: Scalars['String']['output'];
+  readonly sequence: Scalars['Int']['output'];
+  /** `schedule:<projectId>:<sequence>`: how an invoice line names it. */
+  readonly sourceKey: Scalars['ID']['output'];
+};
+
 export type ErpEmployee = {
   readonly __typename?: 'ErpEmployee';
   readonly active: Scalars['Boolean']['output'];
   readonly erpEmployeeId: Scalars['ID']['output'];
   /** The PSA resource ID: the employee's external ID. */
   readonly resourceId: Scalars['ID']['output'];
+};
+
+export type ErpInvoice = {
+  readonly __typename?: 'ErpInvoice';
+  readonly amountPaid: Money;
+  /** The billing event this status reflects. */
+  readonly asOf: Scalars['DateTime']['output'];
+  readonly date: Scalars['Date']['output'];
+  readonly invoiceId: Scalars['ID']['output'];
+  readonly number?: Maybe<Scalars['String']['output']>;
+  /** What its lines bill: posting external IDs and schedule lines. */
+  readonly sourceKeys: ReadonlyArray<Scalars['ID']['output']>;
+  readonly status: ErpInvoiceStatus;
+  readonly total: Money;
+  readonly updatedAt: Scalars['DateTime']['output'];
+};
+
+export type ErpInvoiceStatus =
+  | 'DRAFT'
+  | 'OPEN'
+  | 'PAID'
+  | 'UNCOLLECTIBLE'
+  | 'VOID';
+
+export type ErpInvoiceStatusInput = {
+  readonly amountPaid: Scalars['Decimal']['input'];
+  /** The instant of the billing event this reflects. */
+  readonly asOf: Scalars['DateTime']['input'];
+  readonly currency: CurrencyCode;
+  /** The invoice's date: its billing lands in this date's period. */
+  readonly date: Scalars['Date']['input'];
+  /** The billing system's invoice ID (in_…). */
+  readonly invoiceId: Scalars['ID']['input'];
+  readonly number?: InputMaybe<Scalars['String']['input']>;
+  readonly projectId: Scalars['ID']['input'];
+  readonly sourceKeys: ReadonlyArray<Scalars['ID']['input']>;
+  readonly status: ErpInvoiceStatus;
+  readonly total: Scalars['Decimal']['input'];
+};
+
+export type ErpInvoiceStatusResult = {
+  readonly __typename?: 'ErpInvoiceStatusResult';
+  readonly applied: Scalars['Boolean']['output'];
+  readonly invoiceId: Scalars['ID']['output'];
 };
 
 export type ErpJobStatus =
@@ -257,6 +337,22 @@ export type ErpPostingContext = {
   readonly employees: ReadonlyArray<ErpEmployee>;
   readonly periods: ReadonlyArray<AccountingPeriod>;
   readonly terms: ReadonlyArray<PostingTerms>;
+};
+
+export type ErpProjectBillables = {
+  readonly __typename?: 'ErpProjectBillables';
+  readonly contractType: ContractType;
+  readonly currency: CurrencyCode;
+  readonly postings: ReadonlyArray<ErpBillablePosting>;
+  readonly projectId: Scalars['ID']['output'];
+  readonly scheduleLines: ReadonlyArray<ErpDueScheduleLine>;
+};
+
+export type ErpUnbilledWip = {
+  readonly __typename?: 'ErpUnbilledWip';
+  readonly postings: Scalars['Int']['output'];
+  readonly projects: Scalars['Int']['output'];
+  readonly unbilled: Money;
 };
 
 export type LegalEntity = {
@@ -293,6 +389,12 @@ export type Mutation = {
   readonly deleteErpProject: Scalars['Boolean']['output'];
   /** Posts approved time, expenses and milestones (all or none), each once per external ID (`time:<entry>:v<version>`, …). */
   readonly postErpDelivery: ReadonlyArray<DeliveryPostingResult>;
+  /**
+   * Records a billing invoice's status as of a billing event (the newest wins; a replay or a late event answers
+   * applied: false): marks its postings and schedule lines billed, and moves the job's billings and payments.
+   * Refused (INVALID_STATE_TRANSITION) when a source is billed by another invoice already.
+   */
+  readonly recordErpInvoiceStatus: ErpInvoiceStatusResult;
   /** Reverses postings by external ID, each once; false for what is reversed already or absent. */
   readonly reverseErpDelivery: ReadonlyArray<DeliveryReversalResult>;
   /** Creates the job's billing schedule, or replaces its lines (one schedule per job). */
@@ -331,6 +433,16 @@ export type MutationDeleteErpProjectArgs = {
  */
 export type MutationPostErpDeliveryArgs = {
   postings: ReadonlyArray<DeliveryPostingInput>;
+};
+
+
+/**
+ * Writes to the ERP, idempotent as NetSuite's `PUT <record>/eid:<externalId>` upserts are: the same call twice
+ * leaves one record. Deletes are idempotent too, and refuse a record other records depend on. They are the
+ * activation saga's steps, so they are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationRecordErpInvoiceStatusArgs = {
+  input: ErpInvoiceStatusInput;
 };
 
 
@@ -466,10 +578,21 @@ export type Query = {
   readonly __typename?: 'Query';
   /** Billed against recognized-but-unbilled revenue, grouped as asked (always also by currency). */
   readonly billedVsUnbilled: ReadonlyArray<BilledVsUnbilledRow>;
+  /**
+   * What is due to be invoiced up to a day, per project (every project with something due when projectIds is
+   * omitted): unbilled billable postings, and fixed-fee and retainer schedule lines not yet billed. For invoice runs.
+   */
+  readonly erpBillables: ReadonlyArray<ErpProjectBillables>;
+  /** Each job's unbilled work, billings, payments and receivables. For status back to the PSA and for reconciliation. */
+  readonly erpBillingPositions: ReadonlyArray<ErpBillingPosition>;
   /** A project's delivery postings, posted and reversed, by date. For reconciliation by the posting process. */
   readonly erpDeliveryPostings: ReadonlyArray<ErpDeliveryPosting>;
+  /** A project's invoices as ERP recorded them from billing's events, oldest first. For reconciliation. */
+  readonly erpInvoices: ReadonlyArray<ErpInvoice>;
   /** What delivery postings are checked against: the jobs' terms, the employees ERP knows, the periods' status. For the posting process. */
   readonly erpPostingContext: ErpPostingContext;
+  /** The firm's unbilled work in progress, live from the postings, per currency. */
+  readonly erpUnbilledWip: ReadonlyArray<ErpUnbilledWip>;
   readonly legalEntities: ReadonlyArray<LegalEntity>;
 };
 
@@ -480,7 +603,23 @@ export type QueryBilledVsUnbilledArgs = {
 };
 
 
+export type QueryErpBillablesArgs = {
+  projectIds?: InputMaybe<ReadonlyArray<Scalars['ID']['input']>>;
+  upTo: Scalars['Date']['input'];
+};
+
+
+export type QueryErpBillingPositionsArgs = {
+  projectIds: ReadonlyArray<Scalars['ID']['input']>;
+};
+
+
 export type QueryErpDeliveryPostingsArgs = {
+  projectId: Scalars['ID']['input'];
+};
+
+
+export type QueryErpInvoicesArgs = {
   projectId: Scalars['ID']['input'];
 };
 
@@ -655,10 +794,19 @@ export type ResolversTypes = {
   DeliveryPostingResult: ResolverTypeWrapper<DeliveryPostingResult>;
   DeliveryPostingStatus: DeliveryPostingStatus;
   DeliveryReversalResult: ResolverTypeWrapper<DeliveryReversalResult>;
+  ErpBillablePosting: ResolverTypeWrapper<Omit<ErpBillablePosting, 'billableAmount' | 'rate'> & { billableAmount: ResolversTypes['Money'], rate?: Maybe<ResolversTypes['Money']> }>;
+  ErpBillingPosition: ResolverTypeWrapper<Omit<ErpBillingPosition, 'billed' | 'paid' | 'receivable' | 'unbilled' | 'writtenOff'> & { billed: ResolversTypes['Money'], paid: ResolversTypes['Money'], receivable: ResolversTypes['Money'], unbilled: ResolversTypes['Money'], writtenOff: ResolversTypes['Money'] }>;
   ErpDeliveryPosting: ResolverTypeWrapper<Omit<ErpDeliveryPosting, 'billableAmount' | 'cost'> & { billableAmount: ResolversTypes['Money'], cost: ResolversTypes['Money'] }>;
+  ErpDueScheduleLine: ResolverTypeWrapper<Omit<ErpDueScheduleLine, 'amount'> & { amount: ResolversTypes['Money'] }>;
   ErpEmployee: ResolverTypeWrapper<ErpEmployee>;
+  ErpInvoice: ResolverTypeWrapper<Omit<ErpInvoice, 'amountPaid' | 'total'> & { amountPaid: ResolversTypes['Money'], total: ResolversTypes['Money'] }>;
+  ErpInvoiceStatus: ErpInvoiceStatus;
+  ErpInvoiceStatusInput: ErpInvoiceStatusInput;
+  ErpInvoiceStatusResult: ResolverTypeWrapper<ErpInvoiceStatusResult>;
   ErpJobStatus: ErpJobStatus;
   ErpPostingContext: ResolverTypeWrapper<Omit<ErpPostingContext, 'terms'> & { terms: ReadonlyArray<ResolversTypes['PostingTerms']> }>;
+  ErpProjectBillables: ResolverTypeWrapper<Omit<ErpProjectBillables, 'postings' | 'scheduleLines'> & { postings: ReadonlyArray<ResolversTypes['ErpBillablePosting']>, scheduleLines: ReadonlyArray<ResolversTypes['ErpDueScheduleLine']> }>;
+  ErpUnbilledWip: ResolverTypeWrapper<Omit<ErpUnbilledWip, 'unbilled'> & { unbilled: ResolversTypes['Money'] }>;
   LegalEntity: ResolverTypeWrapper<ErpLegalEntityModel>;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -706,9 +854,17 @@ export type ResolversParentTypes = {
   DeliveryPostingInput: DeliveryPostingInput;
   DeliveryPostingResult: DeliveryPostingResult;
   DeliveryReversalResult: DeliveryReversalResult;
+  ErpBillablePosting: Omit<ErpBillablePosting, 'billableAmount' | 'rate'> & { billableAmount: ResolversParentTypes['Money'], rate?: Maybe<ResolversParentTypes['Money']> };
+  ErpBillingPosition: Omit<ErpBillingPosition, 'billed' | 'paid' | 'receivable' | 'unbilled' | 'writtenOff'> & { billed: ResolversParentTypes['Money'], paid: ResolversParentTypes['Money'], receivable: ResolversParentTypes['Money'], unbilled: ResolversParentTypes['Money'], writtenOff: ResolversParentTypes['Money'] };
   ErpDeliveryPosting: Omit<ErpDeliveryPosting, 'billableAmount' | 'cost'> & { billableAmount: ResolversParentTypes['Money'], cost: ResolversParentTypes['Money'] };
+  ErpDueScheduleLine: Omit<ErpDueScheduleLine, 'amount'> & { amount: ResolversParentTypes['Money'] };
   ErpEmployee: ErpEmployee;
+  ErpInvoice: Omit<ErpInvoice, 'amountPaid' | 'total'> & { amountPaid: ResolversParentTypes['Money'], total: ResolversParentTypes['Money'] };
+  ErpInvoiceStatusInput: ErpInvoiceStatusInput;
+  ErpInvoiceStatusResult: ErpInvoiceStatusResult;
   ErpPostingContext: Omit<ErpPostingContext, 'terms'> & { terms: ReadonlyArray<ResolversParentTypes['PostingTerms']> };
+  ErpProjectBillables: Omit<ErpProjectBillables, 'postings' | 'scheduleLines'> & { postings: ReadonlyArray<ResolversParentTypes['ErpBillablePosting']>, scheduleLines: ReadonlyArray<ResolversParentTypes['ErpDueScheduleLine']> };
+  ErpUnbilledWip: Omit<ErpUnbilledWip, 'unbilled'> & { unbilled: ResolversParentTypes['Money'] };
   LegalEntity: ErpLegalEntityModel;
   Money: MoneyModel;
   Mutation: Record<PropertyKey, never>;
@@ -857,6 +1013,27 @@ export type DeliveryReversalResultResolvers<ContextType = ErpContext, ParentType
   reversed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type ErpBillablePostingResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpBillablePosting'] = ResolversParentTypes['ErpBillablePosting']> = {
+  billableAmount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  externalId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  item?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['DeliveryPostingKind'], ParentType, ContextType>;
+  memo?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  minutes?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  rate?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+};
+
+export type ErpBillingPositionResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpBillingPosition'] = ResolversParentTypes['ErpBillingPosition']> = {
+  billed?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  paid?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  receivable?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  unbilled?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  unbilledPostings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  writtenOff?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
 export type ErpDeliveryPostingResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpDeliveryPosting'] = ResolversParentTypes['ErpDeliveryPosting']> = {
   billableAmount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   cost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
@@ -866,16 +1043,55 @@ export type ErpDeliveryPostingResolvers<ContextType = ErpContext, ParentType ext
   status?: Resolver<ResolversTypes['DeliveryPostingStatus'], ParentType, ContextType>;
 };
 
+export type ErpDueScheduleLineResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpDueScheduleLine'] = ResolversParentTypes['ErpDueScheduleLine']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sequence?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sourceKey?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type ErpEmployeeResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpEmployee'] = ResolversParentTypes['ErpEmployee']> = {
   active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   erpEmployeeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
+export type ErpInvoiceResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpInvoice'] = ResolversParentTypes['ErpInvoice']> = {
+  amountPaid?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  invoiceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  number?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceKeys?: Resolver<ReadonlyArray<ResolversTypes['ID']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ErpInvoiceStatus'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ErpInvoiceStatusResultResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpInvoiceStatusResult'] = ResolversParentTypes['ErpInvoiceStatusResult']> = {
+  applied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  invoiceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type ErpPostingContextResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpPostingContext'] = ResolversParentTypes['ErpPostingContext']> = {
   employees?: Resolver<ReadonlyArray<ResolversTypes['ErpEmployee']>, ParentType, ContextType>;
   periods?: Resolver<ReadonlyArray<ResolversTypes['AccountingPeriod']>, ParentType, ContextType>;
   terms?: Resolver<ReadonlyArray<ResolversTypes['PostingTerms']>, ParentType, ContextType>;
+};
+
+export type ErpProjectBillablesResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpProjectBillables'] = ResolversParentTypes['ErpProjectBillables']> = {
+  contractType?: Resolver<ResolversTypes['ContractType'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['CurrencyCode'], ParentType, ContextType>;
+  postings?: Resolver<ReadonlyArray<ResolversTypes['ErpBillablePosting']>, ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  scheduleLines?: Resolver<ReadonlyArray<ResolversTypes['ErpDueScheduleLine']>, ParentType, ContextType>;
+};
+
+export type ErpUnbilledWipResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpUnbilledWip'] = ResolversParentTypes['ErpUnbilledWip']> = {
+  postings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  projects?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unbilled?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
 export type LegalEntityResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['LegalEntity'] = ResolversParentTypes['LegalEntity']> = {
@@ -896,6 +1112,7 @@ export type MutationResolvers<ContextType = ErpContext, ParentType extends Resol
   deleteErpBillingSchedule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteErpBillingScheduleArgs, 'projectId'>>;
   deleteErpProject?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteErpProjectArgs, 'projectId'>>;
   postErpDelivery?: Resolver<ReadonlyArray<ResolversTypes['DeliveryPostingResult']>, ParentType, ContextType, RequireFields<MutationPostErpDeliveryArgs, 'postings'>>;
+  recordErpInvoiceStatus?: Resolver<ResolversTypes['ErpInvoiceStatusResult'], ParentType, ContextType, RequireFields<MutationRecordErpInvoiceStatusArgs, 'input'>>;
   reverseErpDelivery?: Resolver<ReadonlyArray<ResolversTypes['DeliveryReversalResult']>, ParentType, ContextType, RequireFields<MutationReverseErpDeliveryArgs, 'externalIds'>>;
   upsertErpBillingSchedule?: Resolver<ResolversTypes['BillingScheduleUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertErpBillingScheduleArgs, 'input'>>;
   upsertErpCustomer?: Resolver<ResolversTypes['CustomerUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertErpCustomerArgs, 'input'>>;
@@ -960,8 +1177,12 @@ export type PurchaseOrderResolvers<ContextType = ErpContext, ParentType extends 
 
 export type QueryResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   billedVsUnbilled?: Resolver<ReadonlyArray<ResolversTypes['BilledVsUnbilledRow']>, ParentType, ContextType, RequireFields<QueryBilledVsUnbilledArgs, 'groupBy'>>;
+  erpBillables?: Resolver<ReadonlyArray<ResolversTypes['ErpProjectBillables']>, ParentType, ContextType, RequireFields<QueryErpBillablesArgs, 'upTo'>>;
+  erpBillingPositions?: Resolver<ReadonlyArray<ResolversTypes['ErpBillingPosition']>, ParentType, ContextType, RequireFields<QueryErpBillingPositionsArgs, 'projectIds'>>;
   erpDeliveryPostings?: Resolver<ReadonlyArray<ResolversTypes['ErpDeliveryPosting']>, ParentType, ContextType, RequireFields<QueryErpDeliveryPostingsArgs, 'projectId'>>;
+  erpInvoices?: Resolver<ReadonlyArray<ResolversTypes['ErpInvoice']>, ParentType, ContextType, RequireFields<QueryErpInvoicesArgs, 'projectId'>>;
   erpPostingContext?: Resolver<ResolversTypes['ErpPostingContext'], ParentType, ContextType, RequireFields<QueryErpPostingContextArgs, 'periods' | 'projectIds' | 'resourceIds'>>;
+  erpUnbilledWip?: Resolver<ReadonlyArray<ResolversTypes['ErpUnbilledWip']>, ParentType, ContextType>;
   legalEntities?: Resolver<ReadonlyArray<ResolversTypes['LegalEntity']>, ParentType, ContextType>;
 };
 
@@ -1004,9 +1225,16 @@ export type Resolvers<ContextType = ErpContext> = {
   Decimal?: GraphQLScalarType;
   DeliveryPostingResult?: DeliveryPostingResultResolvers<ContextType>;
   DeliveryReversalResult?: DeliveryReversalResultResolvers<ContextType>;
+  ErpBillablePosting?: ErpBillablePostingResolvers<ContextType>;
+  ErpBillingPosition?: ErpBillingPositionResolvers<ContextType>;
   ErpDeliveryPosting?: ErpDeliveryPostingResolvers<ContextType>;
+  ErpDueScheduleLine?: ErpDueScheduleLineResolvers<ContextType>;
   ErpEmployee?: ErpEmployeeResolvers<ContextType>;
+  ErpInvoice?: ErpInvoiceResolvers<ContextType>;
+  ErpInvoiceStatusResult?: ErpInvoiceStatusResultResolvers<ContextType>;
   ErpPostingContext?: ErpPostingContextResolvers<ContextType>;
+  ErpProjectBillables?: ErpProjectBillablesResolvers<ContextType>;
+  ErpUnbilledWip?: ErpUnbilledWipResolvers<ContextType>;
   LegalEntity?: LegalEntityResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;

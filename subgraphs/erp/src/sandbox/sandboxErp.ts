@@ -48,6 +48,7 @@ import {
   toLegalEntity,
   toSchedule,
 } from './erpRows.js';
+import { installInvoicing } from './erpInvoicingSchema.js';
 import { installPostings } from './erpPostingsSchema.js';
 import { DDL } from './erpSchema.js';
 import { seedErp } from './erpSeed.js';
@@ -392,6 +393,9 @@ export class SandboxErp implements ErpSystem, ErpWrites {
 /** Opens (creating and seeding on first use) the ERP sandbox in `dataDir/erp.db`. */
 export function openSandboxErp(dataDir: string, world: WorldOptions): SandboxErp {
   const store = openSandboxStore({ file: join(dataDir, 'erp.db'), ddl: DDL, world, seed: (fresh) => seedErp(fresh, buildWorld(world)) });
-  installPostings(store, () => buildWorld(world));
+  let built: ReturnType<typeof buildWorld> | undefined;
+  const worldOnce = () => (built ??= buildWorld(world));
+  installPostings(store, worldOnce);
+  installInvoicing(store, worldOnce);
   return new SandboxErp(store);
 }

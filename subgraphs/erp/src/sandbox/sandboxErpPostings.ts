@@ -16,7 +16,13 @@ import type {
   ErpPurchaseOrder,
   PostedDelivery,
   PostingTerms,
+  ErpBillingPosition,
+  ErpInvoiceRecord,
+  ErpInvoiceStatusUpdate,
+  ProjectBillables,
+  UnbilledWip,
 } from '../erpPostingsPort.js';
+import { SandboxErpBilling } from './sandboxErpBilling.js';
 import { type JobRow, toJob } from './erpRows.js';
 
 interface PostingRow {
@@ -63,7 +69,11 @@ const toPosted = (row: PostingRow): PostedDelivery => ({
 });
 
 export class SandboxErpPostings implements ErpPostings {
-  constructor(private readonly store: SqliteStore) {}
+  private readonly billing: SandboxErpBilling;
+
+  constructor(private readonly store: SqliteStore) {
+    this.billing = new SandboxErpBilling(store, (where, params) => store.prepare<PostingRow>(`${POSTING_SELECT} ${where}`).all(params).map(toPosted));
+  }
 
   async postingTermsByProjectId(projectIds: readonly string[]): Promise<Map<string, PostingTerms>> {
     const jobs = this.store
@@ -230,6 +240,26 @@ export class SandboxErpPostings implements ErpPostings {
       .prepare<PostingRow>(`${POSTING_SELECT} WHERE j.external_id IN (SELECT value FROM json_each(?)) ORDER BY d.trandate, d.id`)
       .all([jsonList(projectIds)]);
     return groupBy(rows.map(toPosted), (posting) => posting.projectId);
+  }
+
+  async billablesByProjectId(upTo: string, projectIds: readonly string[] | null): Promise<ProjectBillables[]> {
+    return this.billing.billablesByProjectId(upTo, projectIds);
+  }
+
+  async recordInvoiceStatus(update: ErpInvoiceStatusUpdate): Promise<{ applied: boolean }> {
+    return this.billing.recordInvoiceStatus(update);
+  }
+
+  async invoicesByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpInvoiceRecord[]>> {
+    return this.billing.invoicesByProjectId(projectIds);
+  }
+
+  async billingPositionsByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpBillingPosition>> {
+    return this.billing.billingPositionsByProjectId(projectIds);
+  }
+
+  async unbilledWip(): Promise<UnbilledWip[]> {
+    return this.billing.unbilledWip();
   }
 
   /** The job's ledger lines for one posting (or, negative, its reversal): revenue not yet billed, and cost. */

@@ -8,7 +8,7 @@ import { type EnumTypeDefinitionNode, Kind, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import type { Caller } from '../../platform/src/index.js';
-import { temporaryDataDir } from '../../platform/test/testSupport.js';
+import { type GraphQLResponse, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { buildWorld } from '../../sandboxes/src/world/world.js';
 import type { CrmContext } from '../src/crmLoaders.js';
 import { type CrmSubgraph, createCrmSubgraph } from '../src/crmSubgraph.js';
@@ -47,10 +47,10 @@ describe('an account’s billing status in the CRM', () => {
     data.remove();
   });
 
-  const as = async (who: Caller, query: string, variables: Record<string, unknown>) => {
+  const as = async (who: Caller, query: string, variables: Record<string, unknown>): Promise<GraphQLResponse<Record<string, any>>> => {
     const response = await crm.apollo.executeOperation({ query, variables }, { contextValue: crm.createContext(who) as never });
     if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
-    return response.body.singleResult;
+    return response.body.singleResult as GraphQLResponse<Record<string, any>>;
   };
   const input = (accountId: string, overrides: Record<string, unknown> = {}) => ({
     accountId,

@@ -16,6 +16,9 @@ export const psaCodegen: SubgraphCodegen = {
     Timesheet: '../psaDeliveryPort.js#PsaTimesheet',
     TimeEntry: '../psaDeliveryPort.js#PsaTimeEntry',
     Expense: '../psaDeliveryPort.js#PsaExpense',
+    ProjectBillingStatus: '../psaBillingStatusPort.js#ProjectBillingStatus',
+    MilestoneInvoice: '../psaBillingStatusPort.js#MilestoneInvoice',
     Account: `${PLATFORM}#EntityReference`,
+    Invoice: `${PLATFORM}#EntityReference`,
   },
 };

@@ -2,10 +2,11 @@
  * The PSA as one caller may see it (row-level access, enforced here where the data lives): a client user reads
  * only its own accounts' projects — by ID, in searches and through entity references — and what hangs off them;
  * the consultant directory, utilization and staffing changes are for staff; the project and its staffing demand
- * are written by the activation process alone.
+ * are written by the activation process alone, and what billing reports back by the process layer alone.
  */
 import { type Caller, accountsInScope, isClient, readable, requireProcess, requireStaff } from '../../platform/src/index.js';
 import { guardedPort } from '../../platform/src/subgraph/guardedPort.js';
+import type { PsaBillingStatus } from './psaBillingStatusPort.js';
 import { DELIVERY_OPERATIONS, type PsaDelivery } from './psaDeliveryPort.js';
 import type { PsaSystem, PsaWrites } from './psaPort.js';
 
@@ -64,4 +65,24 @@ export function psaWritesFor(caller: Caller, writes: PsaWrites): PsaWrites {
  */
 export function psaDeliveryFor(caller: Caller, delivery: PsaDelivery): PsaDelivery {
   return isClient(caller) ? guardedPort(delivery, DELIVERY_OPERATIONS, (what) => requireStaff(caller, what)) : delivery;
+}
+
+/**
+ * What billing reported back is written by the process layer alone. It is read through a project (or its
+ * milestones) the caller may read, so the reads need no narrowing here; which of its fields a client user sees is
+ * the schema's and the resolvers' to say (unbilled work in progress is the firm's own).
+ */
+export function psaBillingStatusFor(caller: Caller, billingStatus: PsaBillingStatus): PsaBillingStatus {
+  return {
+    projectBillingStatusByProjectId: (ids) => billingStatus.projectBillingStatusByProjectId(ids),
+    milestoneInvoiceByMilestoneId: (ids) => billingStatus.milestoneInvoiceByMilestoneId(ids),
+    recordProjectBillingStatus: async (update) => {
+      requireProcess(caller, 'Recording a project’s billing status');
+      return billingStatus.recordProjectBillingStatus(update);
+    },
+    recordMilestoneInvoice: async (update) => {
+      requireProcess(caller, 'Recording a milestone’s invoice');
+      return billingStatus.recordMilestoneInvoice(update);
+    },
+  };
 }

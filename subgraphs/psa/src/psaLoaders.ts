@@ -3,10 +3,11 @@
  * through one of these, so a page of 50 projects costs one lookup per field, not 50.
  */
 import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
+import type { PsaBillingStatus } from './psaBillingStatusPort.js';
 import type { PsaDelivery } from './psaDeliveryPort.js';
 import type { PsaSystem, PsaWrites } from './psaPort.js';
 
-export function createPsaLoaders(psa: PsaSystem, delivery: PsaDelivery) {
+export function createPsaLoaders(psa: PsaSystem, delivery: PsaDelivery, billingStatus: PsaBillingStatus) {
   return {
     timesheetById: recordLoader((ids: readonly string[]) => delivery.timesheetsById(ids)),
     timeEntriesByTimesheetId: listLoader((ids: readonly string[]) => delivery.timeEntriesByTimesheetId(ids)),
@@ -18,6 +19,8 @@ export function createPsaLoaders(psa: PsaSystem, delivery: PsaDelivery) {
     assignmentsByResourceId: listLoader((ids: readonly string[]) => psa.assignmentsByResourceId(ids)),
     assignmentByRequestId: recordLoader((ids: readonly string[]) => psa.assignmentsByRequestId(ids)),
     timeTotalsByProjectId: recordLoader((ids: readonly string[]) => psa.timeTotalsByProjectId(ids)),
+    billingStatusByProjectId: recordLoader((ids: readonly string[]) => billingStatus.projectBillingStatusByProjectId(ids)),
+    invoiceByMilestoneId: recordLoader((ids: readonly string[]) => billingStatus.milestoneInvoiceByMilestoneId(ids)),
   };
 }
 
@@ -31,6 +34,8 @@ export interface PsaContext {
   readonly writes: PsaWrites;
   /** Timesheets, expenses and milestone approvals (staff only). */
   readonly delivery: PsaDelivery;
+  /** What billing reported back (written by the process layer alone). */
+  readonly billingStatus: PsaBillingStatus;
   /** Not readonly: a subscription keeps one context for its lifetime and gives each event fresh loaders. */
   loaders: PsaLoaders;
 }

@@ -8,6 +8,7 @@
  * keeps it (`time_in_minutes`), so sums stay exact until the resolver turns them into hours.
  */
 import type { PageRequest, SearchResult, SystemAdapter } from '../../platform/src/index.js';
+import type { PsaBillingStatus } from './psaBillingStatusPort.js';
 import type { PsaDelivery } from './psaDeliveryPort.js';
 
 export type { SearchResult };
@@ -220,7 +221,11 @@ export interface PsaWrites {
  */
 export type PsaAdapter = SystemAdapter<PsaPort>;
 
-/** Everything the PSA subgraph asks of the PSA: its reads, activation's writes, and delivery (psaDeliveryPort.ts). */
+/**
+ * Everything the PSA subgraph asks of the PSA: its reads, activation's writes, delivery (psaDeliveryPort.ts) and
+ * what billing reports back (psaBillingStatusPort.ts).
+ */
 export interface PsaPort extends PsaSystem, PsaWrites {
   readonly delivery: PsaDelivery;
+  readonly billingStatus: PsaBillingStatus;
 }

@@ -12,8 +12,9 @@ import { openKantataPsa } from './kantata/kantataAdapter.js';
 import type { PsaSystemConfig } from './psaConfig.js';
 import { type PsaContext, createPsaLoaders } from './psaLoaders.js';
 import { psaMutationResolvers } from './psaMutations.js';
-import { psaDeliveryFor, psaFor, psaWritesFor } from './psaAccess.js';
+import { psaBillingStatusFor, psaDeliveryFor, psaFor, psaWritesFor } from './psaAccess.js';
 import type { PsaAdapter, PsaPort } from './psaPort.js';
+import { psaBillingStatusResolvers } from './psaBillingStatusResolvers.js';
 import { psaDeliveryResolvers } from './psaDeliveryResolvers.js';
 import { psaResolvers } from './psaResolvers.js';
 import { psaSubscriptionResolvers } from './psaSubscriptions.js';
@@ -57,12 +58,20 @@ export function createPsaSubgraph(options: PsaSubgraphOptions, adapter: PsaAdapt
   const service = createSubgraphService<PsaContext>({
     name: 'psa',
     typeDefs: psaTypeDefs,
-    resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaDeliveryResolvers, psaSubscriptionResolvers(bus)),
+    resolvers: mergeResolverMaps(psaResolvers, psaMutationResolvers, psaDeliveryResolvers, psaBillingStatusResolvers, psaSubscriptionResolvers(bus)),
     // Each request sees the PSA as its caller may (row-level access).
     context: (caller) => {
       const visible = psaFor(caller, psa);
       const delivery = psaDeliveryFor(caller, psa.delivery);
-      return { caller, psa: visible, writes: psaWritesFor(caller, psa), delivery, loaders: createPsaLoaders(visible, delivery) };
+      const billingStatus = psaBillingStatusFor(caller, psa.billingStatus);
+      return {
+        caller,
+        psa: visible,
+        writes: psaWritesFor(caller, psa),
+        delivery,
+        billingStatus,
+        loaders: createPsaLoaders(visible, delivery, billingStatus),
+      };
     },
     ...(options.principals ? { principals: options.principals } : {}),
     instrument: (metrics) => adapter.instrument(metrics),

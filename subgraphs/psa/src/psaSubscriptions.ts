@@ -42,7 +42,7 @@ export function psaSubscriptionResolvers(bus: EventBus): Resolvers {
           const data = assignmentEventData(event);
           // One subscription keeps one context: fresh loaders per event, or the first event's reads would be
           // served from cache to every later one.
-          const loaders = createPsaLoaders(context.psa, context.delivery);
+          const loaders = createPsaLoaders(context.psa, context.delivery, context.billingStatus);
           context.loaders = loaders;
           const assignment = (await loaders.assignmentsByProjectId.load(data.projectId)).find((candidate) => candidate.id === data.assignmentId);
           if (!assignment) throw new GraphQLError(`Assignment ${data.assignmentId} no longer exists.`, { extensions: { code: ErrorCode.NOT_FOUND } });

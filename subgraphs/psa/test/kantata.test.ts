@@ -74,7 +74,7 @@ describe('the Kantata adapter', () => {
       await candidateRelay.flush();
       ports = { world, reference, candidate, referenceBus, candidateBus, referenceRelay, candidateRelay };
     });
-    describePsaPortConformance('Kantata', () => ports);
+    describePsaPortConformance('Kantata', () => ports, { billingStatusUnsupportedBy: 'Kantata' });
   });
 
   /** A resource request someone opens in Kantata itself, as psgraph's own are made (hours and dates on its resource). */

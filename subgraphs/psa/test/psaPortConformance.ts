@@ -10,6 +10,7 @@ import type { EventBus } from '../../platform/src/events/index.js';
 import type { EventRelay } from '../../platform/src/index.js';
 import { expectSameOutcome, recordEvents } from '../../platform/test/portConformance.js';
 import type { World } from '../../sandboxes/src/world/world.js';
+import type { MilestoneInvoiceUpdate, ProjectBillingStatusUpdate } from '../src/psaBillingStatusPort.js';
 import type { PsaAdapter } from '../src/psaPort.js';
 
 export interface PsaPortsUnderTest {
@@ -25,7 +26,16 @@ export interface PsaPortsUnderTest {
 
 const MISSING_PROJECT = 'prj_01JFJG60M0Q0CQE75AR8B3HMHQ';
 
-export function describePsaPortConformance(name: string, ports: () => PsaPortsUnderTest): void {
+export interface PsaConformanceOptions {
+  /**
+   * The vendor whose adapter does not take billing status through psgraph yet: every billing status call must
+   * answer SYSTEM_OPERATION_UNSUPPORTED naming it (never an empty answer that reads as "never billed").
+   */
+  readonly billingStatusUnsupportedBy?: string;
+}
+
+export function describePsaPortConformance(name: string, ports: () => PsaPortsUnderTest, options: PsaConformanceOptions = {}): void {
+  describePsaBillingStatusConformance(name, ports, options);
   describe(`the PSA port over ${name} answers as the sandbox does`, () => {
     const same = (what: string, call: (port: PsaAdapter['port']) => Promise<unknown>) =>
       expectSameOutcome(ports().reference.port, ports().candidate.port, call, what);
@@ -167,6 +177,138 @@ export function describePsaPortConformance(name: string, ports: () => PsaPortsUn
       }
     });
   });
+}
+
+/**
+ * What billing reports back (`psaBillingStatusPort.ts`): recorded and read back, a replay and an older asOf
+ * changing nothing, a newer one winning, unknown projects and milestones refused — the same on both adapters,
+ * or, over a vendor that does not take it yet, refused with SYSTEM_OPERATION_UNSUPPORTED naming the vendor.
+ */
+export function describePsaBillingStatusConformance(
+  name: string,
+  ports: () => Pick<PsaPortsUnderTest, 'world' | 'reference' | 'candidate'>,
+  options: PsaConformanceOptions = {},
+): void {
+  describe(`billing status in the PSA port over ${name}`, () => {
+    const same = (what: string, call: (port: PsaAdapter['port']) => Promise<unknown>) =>
+      expectSameOutcome(ports().reference.port, ports().candidate.port, call, what);
+    const projects = () => ports().world.projects.filter((project) => project.milestones.length >= 2);
+    const updates = () => {
+      const project = projects()[5]!;
+      const [firstMilestone, secondMilestone] = project.milestones.map((milestone) => milestone.psaId) as [string, string];
+      const posted: ProjectBillingStatusUpdate = {
+        projectId: project.id,
+        asOf: '2026-11-02T09:30:00.000Z',
+        currency: project.currency,
+        billedMinor: 1_250_050,
+        unbilledMinor: 480_000,
+        lastInvoiceId: 'in_1QconformanceP',
+        lastInvoiceNumber: 'PSG-0101',
+        lastInvoiceStatus: 'OPEN',
+      };
+      const invoiced: MilestoneInvoiceUpdate = {
+        milestoneId: firstMilestone,
+        asOf: '2026-11-02T09:30:00.000Z',
+        invoiceId: 'in_1QconformanceP',
+        invoiceNumber: 'PSG-0101',
+        invoiceStatus: 'OPEN',
+      };
+      return { project, firstMilestone, secondMilestone, posted, invoiced };
+    };
+
+    if (options.billingStatusUnsupportedBy) {
+      const system = options.billingStatusUnsupportedBy;
+      it(`answers SYSTEM_OPERATION_UNSUPPORTED naming ${system} for every billing status call`, async () => {
+        const { project, firstMilestone, posted, invoiced } = updates();
+        const port = ports().candidate.port.billingStatus;
+        for (const call of [
+          () => port.projectBillingStatusByProjectId([project.id]),
+          () => port.milestoneInvoiceByMilestoneId([firstMilestone]),
+          () => port.recordProjectBillingStatus(posted),
+          () => port.recordMilestoneInvoice(invoiced),
+        ]) {
+          await expect(call()).rejects.toMatchObject({
+            message: expect.stringMatching(new RegExp(` over ${system} is not supported by psgraph yet: do it in ${system} itself\\.$`)),
+            extensions: { code: 'SYSTEM_OPERATION_UNSUPPORTED', system },
+          });
+        }
+      });
+      return;
+    }
+
+    it('records a project’s billing status, keeps the newest asOf however the events arrive, and refuses an unknown project', async () => {
+      const { project, posted } = updates();
+      const statuses = async (port: PsaAdapter['port']) =>
+        withoutClock(await port.billingStatus.projectBillingStatusByProjectId([project.id, projects()[6]!.id, MISSING_PROJECT]));
+      const paid: ProjectBillingStatusUpdate = { ...posted, asOf: '2026-11-20T16:00:00.000Z', unbilledMinor: 0, lastInvoiceStatus: 'PAID' };
+
+      expect(await same('no billing status yet', statuses)).toEqual({ value: new Map() });
+      expect(await same('recordProjectBillingStatus', (port) => port.billingStatus.recordProjectBillingStatus(posted))).toEqual({ value: { applied: true } });
+      expect(await same('billing status after recording', statuses)).toEqual({ value: new Map([[project.id, posted]]) });
+      expect(await same('recordProjectBillingStatus replayed', (port) => port.billingStatus.recordProjectBillingStatus(posted))).toEqual({
+        value: { applied: false },
+      });
+      expect(await same('recordProjectBillingStatus newer', (port) => port.billingStatus.recordProjectBillingStatus(paid))).toEqual({
+        value: { applied: true },
+      });
+      const late = { ...posted, asOf: '2026-11-20T15:59:59.999Z' };
+      expect(await same('recordProjectBillingStatus older, arriving late', (port) => port.billingStatus.recordProjectBillingStatus(late))).toEqual({
+        value: { applied: false },
+      });
+      // The same instant written with another offset is the same instant: not newer.
+      const sameInstant = { ...posted, asOf: '2026-11-20T17:00:00.000+01:00' };
+      expect(await same('recordProjectBillingStatus same instant', (port) => port.billingStatus.recordProjectBillingStatus(sameInstant))).toEqual({
+        value: { applied: false },
+      });
+      expect(await same('billing status after the newer one', statuses)).toEqual({ value: new Map([[project.id, paid]]) });
+      const neverInvoiced = { ...posted, projectId: projects()[6]!.id, lastInvoiceId: null, lastInvoiceNumber: null, lastInvoiceStatus: null, billedMinor: 0 };
+      expect(await same('recordProjectBillingStatus without an invoice', (port) => port.billingStatus.recordProjectBillingStatus(neverInvoiced))).toEqual({
+        value: { applied: true },
+      });
+      const refused = await same('recordProjectBillingStatus missing project', (port) =>
+        port.billingStatus.recordProjectBillingStatus({ ...posted, projectId: MISSING_PROJECT }),
+      );
+      expect(refused).toEqual({ error: { code: 'NOT_FOUND', message: `Project ${MISSING_PROJECT} does not exist in the PSA.` } });
+    });
+
+    it('records a milestone’s invoice, a voided one too, newest asOf winning, and refuses an unknown milestone', async () => {
+      const { firstMilestone, secondMilestone, invoiced } = updates();
+      const invoices = async (port: PsaAdapter['port']) =>
+        withoutClock(await port.billingStatus.milestoneInvoiceByMilestoneId([firstMilestone, secondMilestone, '99999999']));
+      const voided: MilestoneInvoiceUpdate = { ...invoiced, asOf: '2026-11-05T12:00:00.000Z', invoiceStatus: 'VOID' };
+
+      expect(await same('no milestone invoice yet', invoices)).toEqual({ value: new Map() });
+      expect(await same('recordMilestoneInvoice', (port) => port.billingStatus.recordMilestoneInvoice(invoiced))).toEqual({ value: { applied: true } });
+      expect(await same('recordMilestoneInvoice replayed', (port) => port.billingStatus.recordMilestoneInvoice(invoiced))).toEqual({
+        value: { applied: false },
+      });
+      expect(await same('recordMilestoneInvoice voided', (port) => port.billingStatus.recordMilestoneInvoice(voided))).toEqual({ value: { applied: true } });
+      expect(await same('recordMilestoneInvoice older, arriving late', (port) => port.billingStatus.recordMilestoneInvoice(invoiced))).toEqual({
+        value: { applied: false },
+      });
+      expect(await same('milestone invoice after the void', invoices)).toEqual({ value: new Map([[firstMilestone, voided]]) });
+      const reinvoiced: MilestoneInvoiceUpdate = {
+        ...invoiced,
+        asOf: '2026-11-06T08:00:00.000Z',
+        invoiceId: 'in_1QconformanceR',
+        invoiceNumber: null,
+        invoiceStatus: 'DRAFT',
+      };
+      expect(await same('recordMilestoneInvoice on a new invoice', (port) => port.billingStatus.recordMilestoneInvoice(reinvoiced))).toEqual({
+        value: { applied: true },
+      });
+      expect(await same('milestone invoice after the new invoice', invoices)).toEqual({ value: new Map([[firstMilestone, reinvoiced]]) });
+      const refused = await same('recordMilestoneInvoice missing milestone', (port) =>
+        port.billingStatus.recordMilestoneInvoice({ ...invoiced, milestoneId: '99999999' }),
+      );
+      expect(refused).toEqual({ error: { code: 'NOT_FOUND', message: 'Milestone 99999999 does not exist in the PSA.' } });
+    });
+  });
+}
+
+/** Records without `updatedAt`: each adapter stamps it with its own clock. */
+function withoutClock<T extends { readonly updatedAt: string }>(records: Map<string, T>): Map<string, Omit<T, 'updatedAt'>> {
+  return new Map([...records].map(([id, { updatedAt: _updatedAt, ...record }]) => [id, record]));
 }
 
 /** Retries an expectation until it holds (events cross a bus). */

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { Money as MoneyModel, EntityReference as EntityReferenceModel } from '../../../platform/src/index.js';
 import type { PsaProject as PsaProjectModel, PsaResource as PsaResourceModel, PsaRole as PsaRoleModel, PsaMilestone as PsaMilestoneModel, PsaResourceRequest as PsaResourceRequestModel, PsaAssignment as PsaAssignmentModel } from '../psaPort.js';
 import type { PsaTimesheet as PsaTimesheetModel, PsaTimeEntry as PsaTimeEntryModel, PsaExpense as PsaExpenseModel } from '../psaDeliveryPort.js';
+import type { ProjectBillingStatus as ProjectBillingStatusModel, MilestoneInvoice as MilestoneInvoiceModel } from '../psaBillingStatusPort.js';
 import type { PsaContext } from '../psaLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -162,6 +163,11 @@ export type ExpenseStatus =
   | 'REJECTED'
   | 'SUBMITTED';
 
+export type Invoice = {
+  readonly __typename?: 'Invoice';
+  readonly id: Scalars['ID']['output'];
+};
+
 export type LogTimeInput = {
   /** PSA ID of a confirmed assignment: the consultant, project, role and rates the time is booked on. */
   readonly assignmentId: Scalars['ID']['input'];
@@ -178,9 +184,48 @@ export type Milestone = {
   readonly amount?: Maybe<Money>;
   readonly billable: Scalars['Boolean']['output'];
   readonly id: Scalars['ID']['output'];
+  /** The invoice the milestone was billed on, as billing last reported it; null until it is invoiced. */
+  readonly invoice?: Maybe<MilestoneInvoice>;
   readonly name: Scalars['String']['output'];
   readonly status: MilestoneStatus;
   readonly targetDate: Scalars['Date']['output'];
+};
+
+/**
+ * The invoice a milestone was billed on, as billing last reported it. A VOID status means the invoice was voided:
+ * the milestone is billable again.
+ */
+export type MilestoneInvoice = {
+  readonly __typename?: 'MilestoneInvoice';
+  /** The instant of the billing event this reflects. */
+  readonly asOf: Scalars['DateTime']['output'];
+  /** The invoice itself, from billing (null with an error when billing cannot be reached). */
+  readonly invoice?: Maybe<Invoice>;
+  /** Billing's ID of the invoice (in_…). */
+  readonly invoiceId: Scalars['ID']['output'];
+  /** Null while the invoice is a draft. */
+  readonly invoiceNumber?: Maybe<Scalars['String']['output']>;
+  readonly invoiceStatus: ReportedInvoiceStatus;
+};
+
+export type MilestoneInvoiceInput = {
+  /** The instant of the billing event this reflects. */
+  readonly asOf: Scalars['DateTime']['input'];
+  /** Billing's ID of the invoice (in_…). */
+  readonly invoiceId: Scalars['ID']['input'];
+  /** Null while the invoice is a draft. */
+  readonly invoiceNumber?: InputMaybe<Scalars['String']['input']>;
+  readonly invoiceStatus: ReportedInvoiceStatus;
+  /** PSA ID of the milestone. */
+  readonly milestoneId: Scalars['ID']['input'];
+};
+
+export type MilestoneInvoiceResult = {
+  readonly __typename?: 'MilestoneInvoiceResult';
+  /** False when the stored invoice was already as of this instant or later (nothing was written). */
+  readonly applied: Scalars['Boolean']['output'];
+  /** The milestone's invoice after the call. */
+  readonly invoice: MilestoneInvoice;
 };
 
 export type MilestoneStatus =
@@ -228,6 +273,17 @@ export type Mutation = {
   readonly deletePsaProject: Scalars['Boolean']['output'];
   /** Books time on a confirmed assignment, in the consultant's open timesheet for that week (opened if none). Not idempotent. */
   readonly logTime: TimeEntry;
+  /**
+   * Records the invoice a milestone was billed on, as of a billing event; the newer asOf wins, as for a project. A
+   * voided invoice is recorded too: the milestone then shows it is billable again.
+   */
+  readonly recordMilestoneInvoice: MilestoneInvoiceResult;
+  /**
+   * Records a project's billing status as of a billing event (the process layer's write, on `invoice.posted`,
+   * `.paid`, `.voided` and `.marked_uncollectible`). The newer asOf wins: when the project's status is already as of
+   * this instant or later nothing is written and `applied` is false, so a replay or a late event changes nothing.
+   */
+  readonly recordProjectBillingStatus: ProjectBillingStatusResult;
   /** SUBMITTED → REJECTED; idempotent. */
   readonly rejectExpense: Expense;
   /** SUBMITTED → REJECTED, emitting `timesheet.rejected`; idempotent. */
@@ -386,6 +442,28 @@ export type MutationLogTimeArgs = {
  * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
  * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
  */
+export type MutationRecordMilestoneInvoiceArgs = {
+  input: MilestoneInvoiceInput;
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationRecordProjectBillingStatusArgs = {
+  input: ProjectBillingStatusInput;
+};
+
+
+/**
+ * Writes to the PSA. Kantata has no idempotency key: a create retried after a timeout creates a second record, so
+ * creates are not idempotent and a caller that may retry searches first (`project(id)`, `Project.resourceRequests`).
+ * Cancels, deletes and confirmations end in the same state however often they are sent. The activation saga's
+ * steps are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
 export type MutationRejectExpenseArgs = {
   id: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
@@ -474,6 +552,8 @@ export type Project = {
   readonly __typename?: 'Project';
   readonly account: Account;
   readonly assignments: ReadonlyArray<Assignment>;
+  /** What has been billed on the project and its last invoice, as billing last reported them; null until it has. */
+  readonly billingStatus?: Maybe<ProjectBillingStatus>;
   readonly code: Scalars['String']['output'];
   readonly contractType: ContractType;
   readonly currency: CurrencyCode;
@@ -491,6 +571,48 @@ export type Project = {
   readonly startDate: Scalars['Date']['output'];
   readonly status: ProjectStatus;
   readonly timeTotals: TimeTotals;
+};
+
+/** A project's billing as the PSA last heard it from billing and ERP: what a project manager sees in the PSA. */
+export type ProjectBillingStatus = {
+  readonly __typename?: 'ProjectBillingStatus';
+  /** The instant of the billing event this status reflects. */
+  readonly asOf: Scalars['DateTime']['output'];
+  /** What billing has invoiced on the project (finalized, not voided). */
+  readonly billed: Money;
+  /** Null while the last invoice is a draft, and when there is none. */
+  readonly lastInvoiceNumber?: Maybe<Scalars['String']['output']>;
+  readonly lastInvoiceStatus?: Maybe<ReportedInvoiceStatus>;
+  /** Work in progress ERP holds that is not invoiced yet: the firm's own figure, for staff. */
+  readonly unbilled: Money;
+  /** When the PSA recorded it. */
+  readonly updatedAt: Scalars['DateTime']['output'];
+};
+
+export type ProjectBillingStatusInput = {
+  /** The instant of the billing event this status reflects. */
+  readonly asOf: Scalars['DateTime']['input'];
+  /** What billing has invoiced (finalized, not voided); at least 0. */
+  readonly billed: Scalars['Decimal']['input'];
+  readonly currency: CurrencyCode;
+  /** Billing's ID of the project's last invoice (in_…); null when it has none. */
+  readonly lastInvoiceId?: InputMaybe<Scalars['ID']['input']>;
+  /** Null while the invoice is a draft, and without an invoice. */
+  readonly lastInvoiceNumber?: InputMaybe<Scalars['String']['input']>;
+  /** Given exactly when lastInvoiceId is. */
+  readonly lastInvoiceStatus?: InputMaybe<ReportedInvoiceStatus>;
+  /** Canonical project ID (prj_…). */
+  readonly projectId: Scalars['ID']['input'];
+  /** Work in progress ERP holds that is not invoiced yet; at least 0. */
+  readonly unbilled: Scalars['Decimal']['input'];
+};
+
+export type ProjectBillingStatusResult = {
+  readonly __typename?: 'ProjectBillingStatusResult';
+  /** False when the stored status was already as of this instant or later (nothing was written). */
+  readonly applied: Scalars['Boolean']['output'];
+  /** The project's status after the call. */
+  readonly billingStatus: ProjectBillingStatus;
 };
 
 export type ProjectConnection = {
@@ -607,6 +729,18 @@ export type Region =
   | 'EUROPE'
   | 'NORTH_AMERICA'
   | 'UK_IRELAND';
+
+/**
+ * An invoice's status as billing last reported it to this system: the same values as billing's InvoiceStatus, named
+ * apart so that this record of a past report is not mistaken for the invoice's live status (and so that the two
+ * schemas can change separately).
+ */
+export type ReportedInvoiceStatus =
+  | 'DRAFT'
+  | 'OPEN'
+  | 'PAID'
+  | 'UNCOLLECTIBLE'
+  | 'VOID';
 
 export type Resource = {
   readonly __typename?: 'Resource';
@@ -925,20 +1059,28 @@ export type ResolversTypes = {
   ExpenseEdge: ResolverTypeWrapper<Omit<ExpenseEdge, 'node'> & { node: ResolversTypes['Expense'] }>;
   ExpenseFilter: ExpenseFilter;
   ExpenseStatus: ExpenseStatus;
+  Invoice: ResolverTypeWrapper<EntityReferenceModel>;
   LogTimeInput: LogTimeInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Milestone: ResolverTypeWrapper<PsaMilestoneModel>;
+  MilestoneInvoice: ResolverTypeWrapper<MilestoneInvoiceModel>;
+  MilestoneInvoiceInput: MilestoneInvoiceInput;
+  MilestoneInvoiceResult: ResolverTypeWrapper<Omit<MilestoneInvoiceResult, 'invoice'> & { invoice: ResolversTypes['MilestoneInvoice'] }>;
   MilestoneStatus: MilestoneStatus;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Project: ResolverTypeWrapper<PsaProjectModel>;
+  ProjectBillingStatus: ResolverTypeWrapper<ProjectBillingStatusModel>;
+  ProjectBillingStatusInput: ProjectBillingStatusInput;
+  ProjectBillingStatusResult: ResolverTypeWrapper<Omit<ProjectBillingStatusResult, 'billingStatus'> & { billingStatus: ResolversTypes['ProjectBillingStatus'] }>;
   ProjectConnection: ResolverTypeWrapper<Omit<ProjectConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['ProjectEdge']>, nodes: ReadonlyArray<ResolversTypes['Project']> }>;
   ProjectEdge: ResolverTypeWrapper<Omit<ProjectEdge, 'node'> & { node: ResolversTypes['Project'] }>;
   ProjectFilter: ProjectFilter;
   ProjectStatus: ProjectStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Region: Region;
+  ReportedInvoiceStatus: ReportedInvoiceStatus;
   Resource: ResolverTypeWrapper<PsaResourceModel>;
   ResourceConnection: ResolverTypeWrapper<Omit<ResourceConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['ResourceEdge']>, nodes: ReadonlyArray<ResolversTypes['Resource']> }>;
   ResourceEdge: ResolverTypeWrapper<Omit<ResourceEdge, 'node'> & { node: ResolversTypes['Resource'] }>;
@@ -982,13 +1124,20 @@ export type ResolversParentTypes = {
   ExpenseConnection: Omit<ExpenseConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['ExpenseEdge']>, nodes: ReadonlyArray<ResolversParentTypes['Expense']> };
   ExpenseEdge: Omit<ExpenseEdge, 'node'> & { node: ResolversParentTypes['Expense'] };
   ExpenseFilter: ExpenseFilter;
+  Invoice: EntityReferenceModel;
   LogTimeInput: LogTimeInput;
   Float: Scalars['Float']['output'];
   Milestone: PsaMilestoneModel;
+  MilestoneInvoice: MilestoneInvoiceModel;
+  MilestoneInvoiceInput: MilestoneInvoiceInput;
+  MilestoneInvoiceResult: Omit<MilestoneInvoiceResult, 'invoice'> & { invoice: ResolversParentTypes['MilestoneInvoice'] };
   Money: MoneyModel;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Project: PsaProjectModel;
+  ProjectBillingStatus: ProjectBillingStatusModel;
+  ProjectBillingStatusInput: ProjectBillingStatusInput;
+  ProjectBillingStatusResult: Omit<ProjectBillingStatusResult, 'billingStatus'> & { billingStatus: ResolversParentTypes['ProjectBillingStatus'] };
   ProjectConnection: Omit<ProjectConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['ProjectEdge']>, nodes: ReadonlyArray<ResolversParentTypes['Project']> };
   ProjectEdge: Omit<ProjectEdge, 'node'> & { node: ResolversParentTypes['Project'] };
   ProjectFilter: ProjectFilter;
@@ -1109,14 +1258,32 @@ export type ExpenseEdgeResolvers<ContextType = PsaContext, ParentType extends Re
   node?: Resolver<ResolversTypes['Expense'], ParentType, ContextType>;
 };
 
+export type InvoiceResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Invoice'] = ResolversParentTypes['Invoice']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type MilestoneResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Milestone'] = ResolversParentTypes['Milestone']> = {
   actualDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   amount?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   billable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  invoice?: Resolver<Maybe<ResolversTypes['MilestoneInvoice']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['MilestoneStatus'], ParentType, ContextType>;
   targetDate?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+};
+
+export type MilestoneInvoiceResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['MilestoneInvoice'] = ResolversParentTypes['MilestoneInvoice']> = {
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  invoice?: Resolver<Maybe<ResolversTypes['Invoice']>, ParentType, ContextType>;
+  invoiceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  invoiceNumber?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  invoiceStatus?: Resolver<ResolversTypes['ReportedInvoiceStatus'], ParentType, ContextType>;
+};
+
+export type MilestoneInvoiceResultResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['MilestoneInvoiceResult'] = ResolversParentTypes['MilestoneInvoiceResult']> = {
+  applied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  invoice?: Resolver<ResolversTypes['MilestoneInvoice'], ParentType, ContextType>;
 };
 
 export type MoneyResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
@@ -1137,6 +1304,8 @@ export type MutationResolvers<ContextType = PsaContext, ParentType extends Resol
   createResourceRequests?: Resolver<ReadonlyArray<ResolversTypes['ResourceRequest']>, ParentType, ContextType, RequireFields<MutationCreateResourceRequestsArgs, 'projectId' | 'requests'>>;
   deletePsaProject?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePsaProjectArgs, 'id'>>;
   logTime?: Resolver<ResolversTypes['TimeEntry'], ParentType, ContextType, RequireFields<MutationLogTimeArgs, 'input'>>;
+  recordMilestoneInvoice?: Resolver<ResolversTypes['MilestoneInvoiceResult'], ParentType, ContextType, RequireFields<MutationRecordMilestoneInvoiceArgs, 'input'>>;
+  recordProjectBillingStatus?: Resolver<ResolversTypes['ProjectBillingStatusResult'], ParentType, ContextType, RequireFields<MutationRecordProjectBillingStatusArgs, 'input'>>;
   rejectExpense?: Resolver<ResolversTypes['Expense'], ParentType, ContextType, RequireFields<MutationRejectExpenseArgs, 'id' | 'reason'>>;
   rejectTimesheet?: Resolver<ResolversTypes['Timesheet'], ParentType, ContextType, RequireFields<MutationRejectTimesheetArgs, 'id' | 'reason'>>;
   reopenExpense?: Resolver<ResolversTypes['Expense'], ParentType, ContextType, RequireFields<MutationReopenExpenseArgs, 'id' | 'reason'>>;
@@ -1157,6 +1326,7 @@ export type ProjectResolvers<ContextType = PsaContext, ParentType extends Resolv
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Project']> | FederationReferenceType, FederationReferenceType, ContextType>;
   account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   assignments?: Resolver<ReadonlyArray<ResolversTypes['Assignment']>, ParentType, ContextType>;
+  billingStatus?: Resolver<Maybe<ResolversTypes['ProjectBillingStatus']>, ParentType, ContextType>;
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   contractType?: Resolver<ResolversTypes['ContractType'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['CurrencyCode'], ParentType, ContextType>;
@@ -1172,6 +1342,20 @@ export type ProjectResolvers<ContextType = PsaContext, ParentType extends Resolv
   startDate?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ProjectStatus'], ParentType, ContextType>;
   timeTotals?: Resolver<ResolversTypes['TimeTotals'], ParentType, ContextType>;
+};
+
+export type ProjectBillingStatusResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['ProjectBillingStatus'] = ResolversParentTypes['ProjectBillingStatus']> = {
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  billed?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  lastInvoiceNumber?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastInvoiceStatus?: Resolver<Maybe<ResolversTypes['ReportedInvoiceStatus']>, ParentType, ContextType>;
+  unbilled?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ProjectBillingStatusResultResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['ProjectBillingStatusResult'] = ResolversParentTypes['ProjectBillingStatusResult']> = {
+  applied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  billingStatus?: Resolver<ResolversTypes['ProjectBillingStatus'], ParentType, ContextType>;
 };
 
 export type ProjectConnectionResolvers<ContextType = PsaContext, ParentType extends ResolversParentTypes['ProjectConnection'] = ResolversParentTypes['ProjectConnection']> = {
@@ -1318,11 +1502,16 @@ export type Resolvers<ContextType = PsaContext> = {
   Expense?: ExpenseResolvers<ContextType>;
   ExpenseConnection?: ExpenseConnectionResolvers<ContextType>;
   ExpenseEdge?: ExpenseEdgeResolvers<ContextType>;
+  Invoice?: InvoiceResolvers<ContextType>;
   Milestone?: MilestoneResolvers<ContextType>;
+  MilestoneInvoice?: MilestoneInvoiceResolvers<ContextType>;
+  MilestoneInvoiceResult?: MilestoneInvoiceResultResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
+  ProjectBillingStatus?: ProjectBillingStatusResolvers<ContextType>;
+  ProjectBillingStatusResult?: ProjectBillingStatusResultResolvers<ContextType>;
   ProjectConnection?: ProjectConnectionResolvers<ContextType>;
   ProjectEdge?: ProjectEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

@@ -11,6 +11,8 @@ import { inputError } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import type { NewPsaProject, NewResourceRequest, PsaAssignment, PsaProject, PsaResourceRequest, PsaWrites } from '../psaPort.js';
 import type { PsaDelivery } from '../psaDeliveryPort.js';
+import type { PsaBillingStatus } from '../psaBillingStatusPort.js';
+import { kantataBillingStatus } from './kantataBillingStatus.js';
 import { kantataDelivery } from './kantataDelivery.js';
 import { CUSTOM_FIELDS, CustomValues, type FieldKey, customFieldParam } from './kantataCatalog.js';
 import { type Envelope, KANTATA, resultsOf, sideLoaded } from './kantataClient.js';
@@ -22,6 +24,8 @@ import { RESOURCE_PARAMS, isoStamp, resourceRow } from './kantataSync.js';
 export class KantataPsa extends KantataReads implements PsaWrites {
   /** Timesheets, expenses and milestone approvals: not through psgraph over Kantata yet (kantataDelivery.ts). */
   readonly delivery: PsaDelivery = kantataDelivery;
+  /** A project's billing status and its milestones' invoices: not through psgraph over Kantata yet (kantataBillingStatus.ts). */
+  readonly billingStatus: PsaBillingStatus = kantataBillingStatus;
 
   async createProject(project: NewPsaProject): Promise<PsaProject> {
     if (await this.findWorkspace(project.id))

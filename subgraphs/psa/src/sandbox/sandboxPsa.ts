@@ -55,10 +55,12 @@ import {
   toResourceRequest,
   toTimeTotals,
 } from './psaRows.js';
+import { installBillingStatus } from './psaBillingStatusSchema.js';
 import { installDelivery } from './psaDeliverySchema.js';
 import { TABLES } from './psaSchema.js';
 import { seedPsa } from './psaSeed.js';
 import { installTimeRollup } from './psaTimeRollup.js';
+import { SandboxPsaBillingStatus } from './sandboxPsaBillingStatus.js';
 import { SandboxPsaDelivery } from './sandboxPsaDelivery.js';
 
 export class SandboxPsa implements PsaSystem, PsaWrites {
@@ -75,11 +77,14 @@ export class SandboxPsa implements PsaSystem, PsaWrites {
 
   /** Timesheets, expenses and milestone approvals: the PSA as the system of record for delivery. */
   readonly delivery: SandboxPsaDelivery;
+  /** What billing reported back: each project's billed and unbilled amounts, each milestone's invoice. */
+  readonly billingStatus: SandboxPsaBillingStatus;
 
   constructor(readonly store: SqliteStore) {
     // Kantata's subscribed events, kept in an outbox written with each change and relayed to the bus.
     store.exec(OUTBOX_DDL);
     this.delivery = new SandboxPsaDelivery(store);
+    this.billingStatus = new SandboxPsaBillingStatus(store);
     this.projectsByIdStatement = store.prepare<ProjectRow>('SELECT * FROM project WHERE id IN (SELECT value FROM json_each(?))');
     this.resourcesByIdStatement = store.prepare<ResourceRow>(`SELECT ${RESOURCE_COLUMNS} FROM ${RESOURCE_FROM} WHERE r.id IN (SELECT value FROM json_each(?))`);
     this.milestonesStatement = store.prepare<MilestoneRow>(
@@ -344,5 +349,6 @@ export function openSandboxPsa(dataDir: string, world: WorldOptions): SandboxPsa
   // A store seeded before the time rollup existed gets it now.
   installTimeRollup(store);
   installDelivery(store);
+  installBillingStatus(store);
   return new SandboxPsa(store);
 }

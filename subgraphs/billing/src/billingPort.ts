@@ -79,6 +79,38 @@ export interface ReceivableRecord {
   readonly openInvoiceCount: number;
 }
 
+/**
+ * One line of an invoice to create: it bills exactly one source (an ERP posting's external ID such as
+ * `time:900000001:v2`, or a billing-schedule line such as `schedule:<projectId>:<sequence>`).
+ */
+export interface InvoiceLineDraft {
+  readonly sourceKey: string;
+  readonly description: string;
+  readonly amountMinor: number;
+}
+
+/** An invoice the process layer asks billing to create (as a draft; finalizing it is a separate step). */
+export interface InvoiceDraft {
+  /** Idempotency key: creating again with the same key returns the same invoice and creates nothing. */
+  readonly key: string;
+  /** Canonical `prj_…` with a billing profile: the invoice's customer and currency come from it. */
+  readonly projectId: string;
+  readonly description: string;
+  /** YYYY-MM-DD */
+  readonly servicePeriodStart: string;
+  readonly servicePeriodEnd: string;
+  /** 1 to 250 lines (Stripe's limit on an invoice's line items), amounts above 0, source keys distinct. */
+  readonly lines: readonly InvoiceLineDraft[];
+}
+
+export interface BillingInvoiceLine {
+  readonly invoiceId: string;
+  /** What the line bills; null on lines psgraph did not write (seeded invoices, lines added in Stripe's Dashboard). */
+  readonly sourceKey: string | null;
+  readonly description: string;
+  readonly amountMinor: number;
+}
+
 export interface InvoiceSearch {
   readonly statuses?: readonly InvoiceStatus[] | null;
   readonly projectId?: string | null;
@@ -109,6 +141,16 @@ export interface BillingSystem {
   /** Newest first. */
   searchInvoices(search: InvoiceSearch, page: PageRequest): Promise<SearchResult<BillingInvoice>>;
 
+  /** Each invoice's lines, in the invoice's line order. */
+  invoiceLinesByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingInvoiceLine[]>>;
+
+  /**
+   * Creates a draft invoice of the project's billing customer, in the project's currency, with one line per
+   * source — all of it or nothing. Tax is 0: tax calculation is out of scope (the total is the lines' sum).
+   * The same key again returns the same invoice (`created: false`); the same key with another draft, a source
+   * already billed by an invoice that is not void, or a project without a billing profile is refused.
+   */
+  createInvoice(draft: InvoiceDraft): Promise<{ readonly invoice: BillingInvoice; readonly created: boolean }>;
   /** Draft → open: assigns the number, the finalized date and the due date (customer's payment terms). */
   finalizeInvoice(id: string): Promise<BillingInvoice>;
   /**

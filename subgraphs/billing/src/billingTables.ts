@@ -1,11 +1,19 @@
 /**
- * The billing tables (customer, billing_project, invoice, payment), their rows and the port records they map to,
+ * The billing tables (customer, billing_project, invoice, invoice_line, payment), their rows and the port records they map to,
  * and the queries over them: the sandbox stores billing in these tables, and the Stripe adapter's local replica
  * lays Stripe's records out in them too, so that the port's aggregates (summaries, receivables, searches) are this
  * very SQL over either store.
  */
 import { WhereBuilder } from '../../platform/src/index.js';
-import type { BillingInvoice, BillingPayment, InvoiceSearch, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord } from './billingPort.js';
+import type {
+  BillingInvoice,
+  BillingInvoiceLine,
+  BillingPayment,
+  InvoiceSearch,
+  InvoiceStatus,
+  InvoiceSummaryRecord,
+  ReceivableRecord,
+} from './billingPort.js';
 
 export const quoted = (statuses: readonly string[]) => statuses.map((status) => `'${status}'`).join(', ');
 
@@ -44,6 +52,14 @@ export interface PaymentRow {
   amount_minor: number;
   currency: string;
   received_date: string;
+}
+
+export interface InvoiceLineRow {
+  invoice_id: string;
+  line_number: number;
+  source_key: string | null;
+  description: string;
+  amount_minor: number;
 }
 
 export interface SummaryRow {
@@ -97,6 +113,24 @@ export const toPayment = (row: PaymentRow): BillingPayment => ({
   currency: row.currency,
   receivedDate: row.received_date,
 });
+
+export const toInvoiceLine = (row: InvoiceLineRow): BillingInvoiceLine => ({
+  invoiceId: row.invoice_id,
+  sourceKey: row.source_key,
+  description: row.description,
+  amountMinor: row.amount_minor,
+});
+
+/** The lines of a batch of invoices (`?`: a JSON list of IDs), each invoice's in its line order. */
+export const INVOICE_LINES_SQL = `SELECT * FROM invoice_line WHERE invoice_id IN (SELECT value FROM json_each(?)) ORDER BY invoice_id, line_number`;
+
+/**
+ * The invoice that bills each of the sources (`?`: a JSON list of source keys) and is not void: what keeps a
+ * source from being billed twice.
+ */
+export const BILLED_SOURCES_SQL = `
+SELECT l.source_key, l.invoice_id FROM invoice_line l JOIN invoice i ON i.id = l.invoice_id
+WHERE l.source_key IN (SELECT value FROM json_each(?)) AND i.status <> 'VOID'`;
 
 export const toSummary = (row: SummaryRow): InvoiceSummaryRecord => ({
   projectId: row.project_id,

@@ -13,10 +13,10 @@ import { temporaryDataDir } from '../../platform/test/testSupport.js';
 import { buildWorld } from '../../sandboxes/src/world/world.js';
 import type { StripeWireServer } from '../../../test/wire/stripe/stripeWireServer.js';
 import { sandboxBillingAdapter } from '../src/billingSubgraph.js';
-import type { BillingAdapter, BillingInvoice } from '../src/billingPort.js';
+import type { BillingAdapter, BillingInvoice, InvoiceDraft } from '../src/billingPort.js';
 import { openSandboxBilling } from '../src/sandbox/sandboxBilling.js';
 import { type BillingPortsUnderTest, describeBillingPortConformance } from './billingPortConformance.js';
-import { READ_ONLY_KEY, type ServedAdapter, openServedAdapter, startStripeWire } from './stripeTestSupport.js';
+import { API_KEY, READ_ONLY_KEY, type ServedAdapter, openServedAdapter, startStripeWire } from './stripeTestSupport.js';
 
 const worldOptions = { scale: 1, seed: 7, asOf: '2026-11-01' };
 const TODAY = '2026-11-01';
@@ -199,6 +199,96 @@ describe('the Stripe adapter', () => {
       expect(wire.requests.slice(before).some((request) => request.path === '/v1/customers')).toBe(false);
       const someInvoice = [...wire.account.objects.invoice.keys()].at(-1)!;
       expect((await cut.adapter.port.invoicesById([someInvoice])).size).toBe(1);
+    });
+
+    describe('creating an invoice cut short', () => {
+      const project = () => world.projects[8]!;
+      const draftFor = (key: string, firstSource: number): InvoiceDraft => ({
+        key,
+        projectId: project().id,
+        description: 'Professional services, September 2026',
+        servicePeriodStart: '2026-09-01',
+        servicePeriodEnd: '2026-09-30',
+        lines: [0, 1, 2].map((i) => ({ sourceKey: `time:${firstSource + i}:v1`, description: `Consulting, entry ${i + 1}`, amountMinor: 10_000 * (i + 1) })),
+      });
+      const invoicesUnder = (key: string) => [...wire.account.objects.invoice.values()].filter((invoice) => invoice['metadata']['psgraph_invoice_key'] === key);
+      const itemsOf = (invoice: Record<string, any>) =>
+        invoice['lines'].data.map((line: Record<string, any>) => [line['metadata']['psgraph_source_key'], line['amount']]);
+
+      it('completes the invoice when tried again after a crash between its items: one invoice, every line once', async () => {
+        const crashing = await open('create-crash', { resilience: { maxAttempts: 1, failureThreshold: 100 } });
+        await crashing.adapter.port.invoicesById([]);
+        const draft = draftFor('stripe-test:crash', 920_000_001);
+        let items = 0;
+        wire.inject({ status: 500, match: (method, path) => method === 'POST' && path === '/v1/invoiceitems' && ++items === 2 });
+        await expect(crashing.adapter.port.createInvoice(draft)).rejects.toMatchObject({
+          extensions: { code: ErrorCode.SYSTEM_UNAVAILABLE, system: 'Stripe' },
+        });
+        expect(invoicesUnder(draft.key).map(itemsOf)).toEqual([[['time:920000001:v1', 10_000]]]);
+
+        const { invoice, created } = await crashing.adapter.port.createInvoice(draft);
+        expect(created).toBe(true);
+        const [inStripe, ...others] = invoicesUnder(draft.key);
+        expect(others).toEqual([]);
+        expect(invoice).toMatchObject({ id: inStripe!['id'], status: 'DRAFT', subtotalMinor: 60_000, totalMinor: 60_000 });
+        expect(itemsOf(inStripe!)).toEqual(draft.lines.map((line) => [line.sourceKey, line.amountMinor]));
+        expect((await crashing.adapter.port.invoiceLinesByInvoiceId([invoice.id])).get(invoice.id)).toEqual(
+          draft.lines.map((line) => ({ invoiceId: invoice.id, ...line })),
+        );
+        const again = await crashing.adapter.port.createInvoice(draft);
+        expect(again).toEqual({ invoice, created: false });
+        expect(invoicesUnder(draft.key)).toHaveLength(1);
+      });
+
+      it('finds a half-created invoice its replica never heard of among the customer’s drafts, and adds only what it lacks', async () => {
+        const draft = draftFor('stripe-test:unrecorded', 930_000_001);
+        // What a process that stopped right after the invoice and its first item left in Stripe (and webhooks are off here).
+        const customer = wire.account.get(
+          'product',
+          [...wire.account.objects.product.values()].find((product) => product['metadata']['psgraph_project_id'] === project().id)!['id'],
+        )['metadata']['psgraph_customer_id'];
+        const left = wire.account.createInvoice({
+          customer,
+          currency: project().currency.toLowerCase(),
+          collection_method: 'send_invoice',
+          days_until_due: '30',
+          description: draft.description,
+          metadata: {
+            psgraph_project_id: project().id,
+            psgraph_invoice_key: draft.key,
+            psgraph_service_period_start: draft.servicePeriodStart,
+            psgraph_service_period_end: draft.servicePeriodEnd,
+          },
+        });
+        const first = draft.lines[0]!;
+        wire.account.createInvoiceItem({
+          invoice: left['id'],
+          currency: left['currency'],
+          amount: String(first.amountMinor),
+          description: first.description,
+          metadata: { psgraph_source_key: first.sourceKey },
+        });
+        const itemCalls = () => wire.requests.filter((request) => request.method === 'POST' && request.path === '/v1/invoiceitems').length;
+        const before = itemCalls();
+        const { invoice, created } = await adapter.port.createInvoice(draft);
+        expect(created).toBe(true);
+        expect(invoice.id).toBe(left['id']);
+        expect(itemCalls() - before).toBe(2);
+        expect(itemsOf(wire.account.get('invoice', left['id']))).toEqual(draft.lines.map((line) => [line.sourceKey, line.amountMinor]));
+        expect(invoicesUnder(draft.key)).toHaveLength(1);
+      });
+
+      it('refuses an invoice item on an invoice that is no longer a draft, as Stripe does', async () => {
+        const { invoice } = await adapter.port.createInvoice(draftFor('stripe-test:finalized', 940_000_001));
+        await adapter.port.finalizeInvoice(invoice.id);
+        const response = await fetch(`${wire.url}/v1/invoiceitems`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ invoice: invoice.id, currency: invoice.currency.toLowerCase(), amount: '100' }).toString(),
+        });
+        expect(response.status).toBe(400);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('invoice_not_editable');
+      });
     });
 
     it('counts every API call it makes on /metrics, by operation and outcome', () => {

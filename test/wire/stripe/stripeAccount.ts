@@ -4,8 +4,8 @@
  * of the pinned SDK). Its records are the billing sandbox's world (the same seed) laid out as Stripe objects, so
  * that the Stripe adapter over this account and the sandbox must give the same answers.
  *
- * State changes follow Stripe's invoice lifecycle (finalize, attach a payment, pay out of band, void, mark
- * uncollectible; refused from the wrong status) and raise the events Stripe raises, which the server delivers as
+ * State changes follow Stripe's invoice lifecycle (create a draft, add invoice items to it, finalize, attach a
+ * payment, pay out of band, void, mark uncollectible; refused from the wrong status) and raise the events Stripe raises, which the server delivers as
  * webhooks. The same changes are what a test makes "in the Dashboard".
  */
 import { openSandboxBilling } from '../../../subgraphs/billing/src/sandbox/sandboxBilling.js';
@@ -16,6 +16,7 @@ import {
   type StripeObject,
   customerObject,
   invalid,
+  invoiceLineObject,
   invoiceObject,
   noSuch,
   priceObject,
@@ -27,7 +28,10 @@ import {
 
 export { StripeApiError, type StripeObject, invalid, noSuch, stamp, wireId };
 
-export const KINDS = ['customer', 'product', 'price', 'invoice', 'invoice_payment', 'payment_record'] as const;
+export const KINDS = ['customer', 'product', 'price', 'invoice', 'invoiceitem', 'invoice_payment', 'payment_record'] as const;
+
+/** Stripe's limit on the line items of one invoice. */
+const MAX_INVOICE_LINES = 250;
 export type Kind = (typeof KINDS)[number];
 
 export type EventSink = (type: string, object: StripeObject, previousAttributes?: StripeObject) => void;
@@ -106,7 +110,7 @@ export class StripeAccount {
     for (const [i, row] of customers.entries()) this.add('customer', customerObject(row, opened + i));
     const crmAccountOf = new Map(customers.map((row) => [row['id'] as string, row['crm_account_id'] as string]));
     for (const [i, row] of (db.prepare('SELECT * FROM billing_project ORDER BY project_id').all() as Row[]).entries()) {
-      this.addProject(row['project_id'], row['invoice_number_prefix'], String(row['currency']).toLowerCase(), opened + i);
+      this.addProject(row['project_id'], row['invoice_number_prefix'], String(row['currency']).toLowerCase(), opened + i, row['customer_id']);
     }
     for (const row of db.prepare('SELECT * FROM invoice').all() as Row[]) this.add('invoice', invoiceObject(row, crmAccountOf.get(row['customer_id'])!));
     for (const row of db.prepare('SELECT * FROM payment').all() as Row[])
@@ -114,13 +118,13 @@ export class StripeAccount {
     sandbox.store.close();
   }
 
-  /** A project's billing profile: a product whose default price is in the project's currency. */
-  addProject(projectId: string, prefix: string, currency: string, created = this.now()): StripeObject {
+  /** A project's billing profile: a product whose default price is in the project's currency (and that names its customer). */
+  addProject(projectId: string, prefix: string, currency: string, created = this.now(), customerId?: string): StripeObject {
     this.add('price', priceObject(projectId, currency, created));
-    return this.add('product', productObject(projectId, prefix, created));
+    return this.add('product', productObject(projectId, prefix, created, customerId));
   }
 
-  /** A new draft, as the firm's billing team creates one in the Dashboard (psgraph never creates invoices). */
+  /** A new draft, as the firm's billing team creates one in the Dashboard. */
   createDraft(options: { customer: string; projectId: string; amount: number; description: string }): StripeObject {
     const customer = this.get('customer', options.customer);
     const now = this.now();
@@ -155,6 +159,129 @@ export class StripeAccount {
   }
 
   // ---- the invoice lifecycle ----
+
+  /**
+   * `POST /v1/invoices`: a draft with no line items (`pending_invoice_items_behavior: 'exclude'`; pending items are
+   * not modelled). `days_until_due` gives a `send_invoice` draft its due date, as Stripe does.
+   */
+  createInvoice(params: StripeObject): StripeObject {
+    if (!params['customer']) throw invalid('Missing required param: customer.', 'parameter_missing', 'customer');
+    const customer = this.get('customer', params['customer']);
+    const method = params['collection_method'] ?? 'charge_automatically';
+    if (method !== 'send_invoice' && method !== 'charge_automatically')
+      throw invalid(`Invalid collection_method: ${method}`, 'parameter_invalid_string', 'collection_method');
+    if (params['pending_invoice_items_behavior'] !== undefined && params['pending_invoice_items_behavior'] !== 'exclude') {
+      throw invalid('This account models no pending invoice items: send pending_invoice_items_behavior=exclude.', undefined, 'pending_invoice_items_behavior');
+    }
+    const daysUntilDue = params['days_until_due'] === undefined ? null : Number(params['days_until_due']);
+    if (daysUntilDue !== null && (!Number.isInteger(daysUntilDue) || daysUntilDue < 0))
+      throw invalid('Invalid integer: days_until_due', 'parameter_invalid_integer', 'days_until_due');
+    if (method === 'send_invoice' && daysUntilDue === null && params['due_date'] === undefined) {
+      throw invalid('Missing required param: days_until_due or due_date (collection_method is send_invoice).', 'parameter_missing', 'days_until_due');
+    }
+    const now = this.now();
+    const today = new Date(now * 1000).toISOString().slice(0, 10);
+    const metadata = (params['metadata'] ?? {}) as Record<string, string>;
+    const invoice = invoiceObject(
+      {
+        id: wireId('in'),
+        status: 'DRAFT',
+        created_date: today,
+        project_id: metadata['psgraph_project_id'] ?? '',
+        customer_id: customer['id'],
+        currency: String(params['currency'] ?? customer['currency']),
+        description: params['description'] ?? null,
+        subtotal_minor: 0,
+        tax_minor: 0,
+        total_minor: 0,
+        amount_paid_minor: 0,
+        service_period_start: today,
+        service_period_end: today,
+        due_date: null,
+        finalized_date: null,
+        paid_date: null,
+        voided_date: null,
+        marked_uncollectible_date: null,
+        number: null,
+      },
+      '',
+    );
+    Object.assign(invoice, {
+      created: now,
+      period_start: now,
+      period_end: now,
+      collection_method: method,
+      auto_advance: params['auto_advance'] === undefined ? method === 'charge_automatically' : params['auto_advance'] === 'true',
+      due_date: daysUntilDue === null ? (params['due_date'] === undefined ? null : Number(params['due_date'])) : now + daysUntilDue * 86_400,
+      metadata: { ...metadata },
+      webhooks_delivered_at: null,
+    });
+    invoice['lines'] = { ...invoice['lines'], data: [], total_count: 0 };
+    this.add('invoice', invoice);
+    this.emit('invoice.created', invoice);
+    return invoice;
+  }
+
+  /** `POST /v1/invoiceitems` on a draft invoice: the invoice gains a line item and its totals are recomputed. */
+  createInvoiceItem(params: StripeObject): StripeObject {
+    const amount = Number(params['amount']);
+    if (params['amount'] === undefined || !Number.isInteger(amount)) throw invalid('Invalid integer: amount', 'parameter_invalid_integer', 'amount');
+    if (!params['currency']) throw invalid('Missing required param: currency.', 'parameter_missing', 'currency');
+    if (!params['invoice'])
+      throw invalid('This account models no pending invoice items: name the draft invoice the item goes on.', 'parameter_missing', 'invoice');
+    const invoice = this.get('invoice', params['invoice']);
+    if (params['customer'] !== undefined && params['customer'] !== invoice['customer']) {
+      throw invalid(`The invoice ${invoice['id']} is not the customer's ${params['customer']}.`, undefined, 'customer');
+    }
+    if (invoice['status'] !== 'draft') {
+      throw invalid(`You can only add invoice items to draft invoices; invoice ${invoice['id']} is ${invoice['status']}.`, 'invoice_not_editable', 'invoice');
+    }
+    if (params['currency'] !== invoice['currency']) {
+      throw invalid(`The currency of the invoice item (${params['currency']}) must match the invoice's (${invoice['currency']}).`, undefined, 'currency');
+    }
+    if (invoice['lines'].data.length >= MAX_INVOICE_LINES) {
+      throw invalid(`An invoice can have at most ${MAX_INVOICE_LINES} line items.`, 'invoice_line_items_limit_exceeded', 'invoice');
+    }
+    const now = this.now();
+    const period = params['period'] ? { start: Number(params['period'].start), end: Number(params['period'].end) } : { start: now, end: now };
+    const item = this.add('invoiceitem', {
+      id: wireId('ii'),
+      object: 'invoiceitem',
+      amount,
+      currency: invoice['currency'],
+      customer: invoice['customer'],
+      date: now,
+      description: params['description'] ?? null,
+      discountable: true,
+      discounts: [],
+      invoice: invoice['id'],
+      livemode: false,
+      metadata: params['metadata'] ?? {},
+      parent: null,
+      period,
+      pricing: null,
+      proration: false,
+      quantity: 1,
+      tax_rates: [],
+      test_clock: null,
+    });
+    const previous = { amount_due: invoice['amount_due'], subtotal: invoice['subtotal'], total: invoice['total'] };
+    invoice['lines'].data.push(invoiceLineObject(invoice, item));
+    invoice['lines'].total_count = invoice['lines'].data.length;
+    // No tax is calculated here: the totals are the items' sum.
+    const subtotal = invoice['lines'].data.reduce((sum: number, line: StripeObject) => sum + line['amount'], 0);
+    Object.assign(invoice, {
+      subtotal,
+      subtotal_excluding_tax: subtotal,
+      total: subtotal,
+      total_excluding_tax: subtotal,
+      amount_due: subtotal,
+      amount_remaining: subtotal - invoice['amount_paid'],
+    });
+    this.emit('invoiceitem.created', item);
+    this.emit('invoice.updated', invoice, previous);
+    return item;
+  }
 
   updateInvoice(id: string, params: StripeObject): StripeObject {
     const invoice = this.get('invoice', id);

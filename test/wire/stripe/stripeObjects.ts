@@ -93,8 +93,8 @@ export function priceObject(projectId: string, currency: string, created: number
   };
 }
 
-/** A project's billing profile: its product, whose metadata names the project and its invoice-number prefix. */
-export function productObject(projectId: string, prefix: string, created: number): StripeObject {
+/** A project's billing profile: its product, whose metadata names the project, its invoice-number prefix and its customer. */
+export function productObject(projectId: string, prefix: string, created: number, customerId?: string): StripeObject {
   const productId = wireId('prod', projectId);
   const priceId = wireId('price', projectId);
   return {
@@ -107,7 +107,7 @@ export function productObject(projectId: string, prefix: string, created: number
     images: [],
     livemode: false,
     marketing_features: [],
-    metadata: { psgraph_project_id: projectId, psgraph_invoice_number_prefix: prefix },
+    metadata: { psgraph_project_id: projectId, psgraph_invoice_number_prefix: prefix, ...(customerId ? { psgraph_customer_id: customerId } : {}) },
     name: `Professional services ${prefix}`,
     package_dimensions: null,
     shippable: null,
@@ -207,6 +207,33 @@ export function invoiceObject(row: Row, crmAccountId: string): StripeObject {
     },
   ]);
   return invoice;
+}
+
+/** A line item for an invoice item added to a draft (its metadata is the item's, as Stripe copies it). */
+export function invoiceLineObject(invoice: StripeObject, item: StripeObject): StripeObject {
+  return {
+    id: wireId('il'),
+    object: 'line_item',
+    amount: item['amount'],
+    currency: invoice['currency'],
+    description: item['description'],
+    discount_amounts: [],
+    discountable: true,
+    discounts: [],
+    invoice: invoice['id'],
+    livemode: false,
+    metadata: item['metadata'],
+    parent: {
+      type: 'invoice_item_details',
+      invoice_item_details: { invoice_item: item['id'], proration: false, proration_details: { credited_items: null }, subscription: null },
+      subscription_item_details: null,
+    },
+    period: item['period'],
+    pretax_credit_amounts: [],
+    pricing: { type: 'price_details', price_details: null, unit_amount_decimal: String(item['amount']) },
+    quantity: 1,
+    taxes: [],
+  };
 }
 
 function tax(amount: number, taxable: number): StripeObject {

@@ -277,6 +277,7 @@ export class StripeWireServer {
             (params['status'] === undefined || invoice['status'] === params['status']),
         ),
       ),
+      route('POST', 'invoices', (params) => this.render('invoice', account.createInvoice(params), expansions(params))),
       route('GET', `invoices/${id}`, retrieve('invoice')),
       route(
         'POST',
@@ -315,6 +316,8 @@ export class StripeWireServer {
         `invoices/${id}/attach_payment`,
         invoiceChange((objectId, params) => account.attachPayment(objectId, params)),
       ),
+      route('POST', 'invoiceitems', (params) => this.render('invoiceitem', account.createInvoiceItem(params), expansions(params))),
+      route('GET', `invoiceitems/${id}`, retrieve('invoiceitem')),
       route('GET', 'invoice_payments', (params) =>
         this.list(
           'invoice_payment',

@@ -5,7 +5,9 @@
  * - status moves only draft → open → paid | void | uncollectible, and uncollectible → paid | void;
  * - the number is null exactly while the invoice is a draft; a finalized invoice's amounts are fixed;
  * - amount_paid is the sum of the payments, never more than the total, and equal to it once paid: the payment
- *   that clears the amount is what makes the invoice paid (as Stripe's `invoice.paid`).
+ *   that clears the amount is what makes the invoice paid (as Stripe's `invoice.paid`);
+ * - a source (an ERP posting, a billing-schedule line) is billed by one invoice that is not void at a time
+ *   (`invoiceLinesSchema.ts`).
  */
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,19 +17,25 @@ import { openSandboxStore } from '../../../sandboxes/src/index.js';
 import { type WorldOptions, buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
   BillingInvoice,
+  BillingInvoiceLine,
   BillingPayment,
   BillingSystem,
+  InvoiceDraft,
   InvoiceSearch,
   InvoiceStatus,
   InvoiceSummaryRecord,
   ReceivableRecord,
   SearchResult,
 } from '../billingPort.js';
+import { BillingProfileNotFoundError, InvoiceKeyReusedError, SourceAlreadyBilledError, compareWithDraft, validateInvoiceDraft } from '../invoiceDrafts.js';
 import { invoiceStatusEvent } from '../invoiceEvents.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError, canTransition } from '../invoiceLifecycle.js';
 import {
+  BILLED_SOURCES_SQL,
   INVOICE_COLUMNS,
   INVOICE_FROM,
+  INVOICE_LINES_SQL,
+  type InvoiceLineRow,
   type InvoiceRow,
   NEWEST_FIRST,
   type PaymentRow,
@@ -37,17 +45,19 @@ import {
   type SummaryRow,
   invoiceSearchWhere,
   toInvoice,
+  toInvoiceLine,
   toPayment,
   toReceivable,
   toSummary,
 } from '../billingTables.js';
 import { DDL } from './billingSchema.js';
 import { invoiceNumber, seedBilling } from './billingSeed.js';
+import { installInvoiceLines } from './invoiceLinesSchema.js';
 
 /** Reads the sandbox's "now"; tests pin it, so that overdue and the dates of state changes are reproducible. */
 export type Clock = () => Date;
 
-/** A random source for new payment IDs: unlike the seed, live IDs must not repeat across runs. */
+/** A random source for new invoice and payment IDs: unlike the seed, live IDs must not repeat across runs. */
 const secureRandom = () => randomInt(2 ** 32) / 2 ** 32;
 
 export class SandboxBilling implements BillingSystem {
@@ -61,12 +71,20 @@ export class SandboxBilling implements BillingSystem {
   private readonly voidStatement;
   private readonly markUncollectibleStatement;
   private readonly insertPaymentStatement;
+  private readonly linesStatement;
+  private readonly billedSourcesStatement;
+  private readonly invoiceByKeyStatement;
+  private readonly profileStatement;
+  private readonly insertInvoiceStatement;
+  private readonly insertLineStatement;
+  private readonly insertCreationStatement;
 
   constructor(
     readonly store: SqliteStore,
     private readonly clock: Clock = () => new Date(),
   ) {
     store.exec(OUTBOX_DDL);
+    installInvoiceLines(store);
     this.invoicesByIdStatement = store.prepare<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.id IN (SELECT value FROM json_each(?))`);
     this.invoicesByProjectStatement = store.prepare<InvoiceRow>(
       `SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.project_id IN (SELECT value FROM json_each(?)) ORDER BY ${NEWEST_FIRST}`,
@@ -89,6 +107,19 @@ export class SandboxBilling implements BillingSystem {
     this.voidStatement = store.prepare(`UPDATE invoice SET status = 'VOID', voided_date = :today WHERE id = :id`);
     this.markUncollectibleStatement = store.prepare(`UPDATE invoice SET status = 'UNCOLLECTIBLE', marked_uncollectible_date = :today WHERE id = :id`);
     this.insertPaymentStatement = store.prepare('INSERT INTO payment (id, invoice_id, amount_minor, received_date) VALUES (:id, :invoiceId, :amount, :today)');
+    this.linesStatement = store.prepare<InvoiceLineRow>(INVOICE_LINES_SQL);
+    this.billedSourcesStatement = store.prepare<{ source_key: string; invoice_id: string }>(BILLED_SOURCES_SQL);
+    this.invoiceByKeyStatement = store.prepare<{ invoice_id: string }>('SELECT invoice_id FROM invoice_creation WHERE key = ?');
+    this.profileStatement = store.prepare<{ customer_id: string; currency: string }>('SELECT customer_id, currency FROM billing_project WHERE project_id = ?');
+    this.insertInvoiceStatement = store.prepare(
+      `INSERT INTO invoice (id, number, status, project_id, customer_id, currency, description, subtotal_minor, tax_minor, total_minor,
+         service_period_start, service_period_end, created_date)
+       VALUES (:id, NULL, 'DRAFT', :projectId, :customerId, :currency, :description, :total, 0, :total, :start, :end, :today)`,
+    );
+    this.insertLineStatement = store.prepare(
+      'INSERT INTO invoice_line (invoice_id, line_number, source_key, description, amount_minor) VALUES (:invoiceId, :lineNumber, :sourceKey, :description, :amountMinor)',
+    );
+    this.insertCreationStatement = store.prepare('INSERT INTO invoice_creation (key, invoice_id) VALUES (?, ?)');
   }
 
   get statementCount(): number {
@@ -119,6 +150,10 @@ export class SandboxBilling implements BillingSystem {
     return groupBy(this.receivablesStatement.all({ accountIds: jsonList(crmAccountIds), asOf }).map(toReceivable), (receivable) => receivable.crmAccountId);
   }
 
+  async invoiceLinesByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingInvoiceLine[]>> {
+    return groupBy(this.linesStatement.all([jsonList(invoiceIds)]).map(toInvoiceLine), (line) => line.invoiceId);
+  }
+
   async searchInvoices(search: InvoiceSearch, page: PageRequest): Promise<SearchResult<BillingInvoice>> {
     const where = invoiceSearchWhere(search);
     // One statement for the page and one for the count, whatever the page size.
@@ -127,6 +162,49 @@ export class SandboxBilling implements BillingSystem {
       .all({ ...where.params, limit: page.limit, offset: page.offset });
     const total = this.store.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM ${INVOICE_FROM} ${where}`).get(where.params)!;
     return { rows: rows.map(toInvoice), totalCount: total.n };
+  }
+
+  /** One transaction: the invoice, its lines and its key are written together or not at all. */
+  async createInvoice(draft: InvoiceDraft): Promise<{ readonly invoice: BillingInvoice; readonly created: boolean }> {
+    validateInvoiceDraft(draft);
+    return this.store.transaction(() => {
+      const profile = this.profileStatement.get([draft.projectId]);
+      if (!profile) throw new BillingProfileNotFoundError(draft.projectId);
+      const existing = this.invoiceByKeyStatement.get([draft.key]);
+      if (existing) {
+        const invoice = this.invoiceOrThrow(existing.invoice_id);
+        const lines = this.linesStatement.all([jsonList([invoice.id])]).map(toInvoiceLine);
+        // The sandbox never holds half an invoice: what is not the same draft is another one.
+        if (compareWithDraft(draft, profile.currency, invoice, lines).kind !== 'same') throw new InvoiceKeyReusedError(draft.key, invoice.id);
+        return { invoice, created: false };
+      }
+      // Checked first to name the source and its invoice; the invoice_line_source_billed_once trigger holds the rule.
+      const billed = this.billedSourcesStatement.get([jsonList(draft.lines.map((line) => line.sourceKey))]);
+      if (billed) throw new SourceAlreadyBilledError(billed.source_key, billed.invoice_id);
+      const id = stripeId('in', secureRandom);
+      this.insertInvoiceStatement.run({
+        id,
+        projectId: draft.projectId,
+        customerId: profile.customer_id,
+        currency: profile.currency,
+        description: draft.description,
+        total: draft.lines.reduce((sum, line) => sum + line.amountMinor, 0),
+        start: draft.servicePeriodStart,
+        end: draft.servicePeriodEnd,
+        today: this.today(),
+      });
+      for (const [index, line] of draft.lines.entries()) {
+        this.insertLineStatement.run({
+          invoiceId: id,
+          lineNumber: index + 1,
+          sourceKey: line.sourceKey,
+          description: line.description,
+          amountMinor: line.amountMinor,
+        });
+      }
+      this.insertCreationStatement.run([draft.key, id]);
+      return { invoice: this.invoiceOrThrow(id), created: true };
+    });
   }
 
   async finalizeInvoice(id: string): Promise<BillingInvoice> {

@@ -12,23 +12,30 @@
  *   due date (the finalization date plus the customer's payment terms) on the draft, then finalizes it.
  * - A payment, whole or partial, is recorded as an out-of-band Payment Record (`report_payment`) attached to the
  *   invoice (`attach_payment`): Stripe adds it to `amount_paid` and makes the invoice paid when it clears it.
+ * - Creating an invoice is a draft invoice (`invoices.create`) and one invoice item per line on it
+ *   (`invoiceItems.create`), each with an idempotency key derived from the draft's key. Stripe forgets those keys
+ *   after 24 hours, so the invoice carries the key in its metadata too: a creation repeated, or cut short by a crash
+ *   between the invoice and its last item, finds the invoice and adds only the items it lacks.
  */
 import type Stripe from 'stripe';
 import { type PageRequest, dayFromIso, isoFromDay } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import type {
   BillingInvoice,
+  BillingInvoiceLine,
   BillingPayment,
   BillingSystem,
+  InvoiceDraft,
   InvoiceSearch,
   InvoiceStatus,
   InvoiceSummaryRecord,
   ReceivableRecord,
   SearchResult,
 } from '../billingPort.js';
+import { BillingProfileNotFoundError, InvoiceKeyReusedError, SourceAlreadyBilledError, compareWithDraft, validateInvoiceDraft } from '../invoiceDrafts.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError, canTransition } from '../invoiceLifecycle.js';
 import { STRIPE, type StripeClient, idempotencyKey } from './stripeClient.js';
-import { METADATA, STATUS_OF, projectOfInvoice, timestampOf, toReplicaCustomer, toReplicaPayment } from './stripeRecords.js';
+import { METADATA, STATUS_OF, keyOfInvoice, projectOfInvoice, timestampOf, toReplicaCustomer, toReplicaLines, toReplicaPayment } from './stripeRecords.js';
 import type { ReplicaChanges, StripeReplica } from './stripeReplica.js';
 import type { StripeSync } from './stripeSync.js';
 
@@ -43,6 +50,8 @@ export class StripeBilling implements BillingSystem {
   private readonly clock: () => Date;
   /** Finalizations one after the other: each takes its project's next number from what the previous one left. */
   private numbering: Promise<unknown> = Promise.resolve();
+  /** Creations one after the other: each checks the sources billed against what the previous one left. */
+  private creating: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: StripeClient,
@@ -87,7 +96,133 @@ export class StripeBilling implements BillingSystem {
     return this.replica.searchInvoices(search, page);
   }
 
+  async invoiceLinesByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingInvoiceLine[]>> {
+    await this.sync.ready();
+    return this.replica.invoiceLinesByInvoiceId(invoiceIds);
+  }
+
   // ---- writes ----
+
+  async createInvoice(draft: InvoiceDraft): Promise<{ readonly invoice: BillingInvoice; readonly created: boolean }> {
+    validateInvoiceDraft(draft);
+    await this.sync.ready();
+    const create = this.creating.then(() => this.create(draft));
+    this.creating = create.catch(() => {});
+    return create;
+  }
+
+  private async create(draft: InvoiceDraft): Promise<{ readonly invoice: BillingInvoice; readonly created: boolean }> {
+    const profile = this.replica.profile(draft.projectId);
+    if (!profile) throw new BillingProfileNotFoundError(draft.projectId);
+    const customerId = this.replica.projectCustomerId(draft.projectId);
+    if (!customerId) {
+      throw new VendorError(
+        STRIPE,
+        'VALIDATION',
+        `Stripe names no customer for project ${draft.projectId}: set metadata ${METADATA.customerId} on its product ${profile.product_id}.`,
+      );
+    }
+    let invoice = await this.invoiceCreatedUnder(draft.key, customerId);
+    let held: BillingInvoiceLine[] = [];
+    if (invoice) {
+      held = (await this.linesOf(invoice)).map((line) => ({
+        invoiceId: line.invoice_id,
+        sourceKey: line.source_key,
+        description: line.description,
+        amountMinor: line.amount_minor,
+      }));
+      const recorded = await this.record(invoice);
+      const comparison = compareWithDraft(draft, profile.currency, recorded, held);
+      if (comparison.kind === 'different') throw new InvoiceKeyReusedError(draft.key, invoice.id);
+      if (comparison.kind === 'same') return { invoice: recorded, created: false };
+    }
+    const missing = draft.lines.filter((line) => !held.some((kept) => kept.sourceKey === line.sourceKey));
+    const billed = this.replica.billedSources(
+      missing.map((line) => line.sourceKey),
+      invoice?.id,
+    );
+    if (billed[0]) throw new SourceAlreadyBilledError(billed[0].source_key, billed[0].invoice_id);
+    const currency = profile.currency.toLowerCase();
+    if (!invoice) {
+      const terms = this.replica.customer(customerId)?.days_until_due;
+      if (!terms) {
+        throw new VendorError(
+          STRIPE,
+          'VALIDATION',
+          `Stripe customer ${customerId} has no payment terms: set its metadata ${METADATA.paymentTermsDays} (days).`,
+        );
+      }
+      const created = await this.client.write('createInvoice', idempotencyKey('createInvoice', draft.key), (stripe, options) =>
+        stripe.invoices.create(
+          {
+            customer: customerId,
+            currency,
+            collection_method: 'send_invoice',
+            days_until_due: terms,
+            auto_advance: false,
+            pending_invoice_items_behavior: 'exclude',
+            description: draft.description,
+            metadata: {
+              [METADATA.projectId]: draft.projectId,
+              [METADATA.crmAccountId]: this.replica.customer(customerId)?.crm_account_id ?? '',
+              [METADATA.invoiceKey]: draft.key,
+              [METADATA.servicePeriodStart]: draft.servicePeriodStart,
+              [METADATA.servicePeriodEnd]: draft.servicePeriodEnd,
+            },
+            expand: ['customer'],
+          },
+          options,
+        ),
+      );
+      // Recorded at once: a retry after a crash before the last item finds it here, even before Stripe's webhook.
+      await this.record(created);
+      invoice = created;
+    }
+    const invoiceId = invoice.id;
+    const period = { start: timestampOf(draft.servicePeriodStart), end: timestampOf(draft.servicePeriodEnd) };
+    // One at a time, in the draft's order: Stripe shows an invoice's items in the order they were added.
+    for (const line of missing) {
+      await this.client.write('createInvoiceItem', idempotencyKey('createInvoiceItem', draft.key, line.sourceKey), (stripe, options) =>
+        stripe.invoiceItems.create(
+          {
+            invoice: invoiceId,
+            customer: customerId,
+            currency,
+            amount: line.amountMinor,
+            description: line.description,
+            period,
+            metadata: { [METADATA.sourceKey]: line.sourceKey },
+          },
+          options,
+        ),
+      );
+    }
+    const complete = await this.client.read('retrieveInvoice', (stripe) => stripe.invoices.retrieve(invoiceId, { expand: ['customer'] }));
+    return { invoice: await this.record(complete), created: true };
+  }
+
+  /**
+   * The invoice psgraph created under `key`: the replica's record of it, or else one of the customer's drafts that
+   * carries the key (a creation whose invoice the replica never heard of: the process stopped before recording it,
+   * and Stripe's webhook has not come yet). Read from Stripe either way, as it is now.
+   */
+  private async invoiceCreatedUnder(key: string, customerId: string): Promise<Stripe.Invoice | undefined> {
+    const known = this.replica.invoiceIdByKey(key);
+    if (known) return this.client.read('retrieveInvoice', (stripe) => stripe.invoices.retrieve(known, { expand: ['customer'] }));
+    const drafts = await this.client.listAll('listDraftInvoices', (page) =>
+      this.client.stripe.invoices.list({ ...page, customer: customerId, status: 'draft' }),
+    );
+    const found = drafts.find((invoice) => keyOfInvoice(invoice) === key);
+    return found && this.client.read('retrieveInvoice', (stripe) => stripe.invoices.retrieve(found.id, { expand: ['customer'] }));
+  }
+
+  /** Every line item of the invoice, as replica rows. */
+  private async linesOf(invoice: Stripe.Invoice) {
+    const lines = invoice.lines?.has_more
+      ? await this.client.listAll('invoiceLines', (page) => this.client.stripe.invoices.listLineItems(invoice.id, page))
+      : (invoice.lines?.data ?? []);
+    return toReplicaLines(invoice.id, lines);
+  }
 
   async finalizeInvoice(id: string): Promise<BillingInvoice> {
     await this.sync.ready();

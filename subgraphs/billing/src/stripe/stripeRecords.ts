@@ -7,7 +7,7 @@ import type Stripe from 'stripe';
 import { isoFromDay } from '../../../platform/src/index.js';
 import type { InvoiceStatus } from '../billingPort.js';
 
-/** The metadata keys psgraph reads (and never writes). */
+/** The metadata keys psgraph reads, and writes on the invoices and invoice items it creates. */
 export const METADATA = {
   /** On an invoice and on a project's product: the canonical project ID (`prj_…`). */
   projectId: 'psgraph_project_id',
@@ -17,6 +17,15 @@ export const METADATA = {
   paymentTermsDays: 'psgraph_payment_terms_days',
   /** On a project's product: the prefix of the project's invoice numbers (`MER-00042` → `MER-00042-007`). */
   invoiceNumberPrefix: 'psgraph_invoice_number_prefix',
+  /** On a project's product: the customer (`cus_…`) its invoices bill. Without it: the customer of its invoices. */
+  customerId: 'psgraph_customer_id',
+  /** On an invoice psgraph created: the idempotency key it was created under. */
+  invoiceKey: 'psgraph_invoice_key',
+  /** On an invoice psgraph created: its service period (also each item's period). */
+  servicePeriodStart: 'psgraph_service_period_start',
+  servicePeriodEnd: 'psgraph_service_period_end',
+  /** On an invoice item psgraph created (and so on its line item): the source it bills. */
+  sourceKey: 'psgraph_source_key',
 } as const;
 
 const DAY_S = 86_400;
@@ -74,6 +83,8 @@ export interface ReplicaCustomer {
 export interface ReplicaProfile {
   readonly project_id: string;
   readonly product_id: string;
+  /** The customer its invoices bill, when the product names it. */
+  readonly customer_id: string | null;
   readonly currency: string;
   readonly invoice_number_prefix: string;
 }
@@ -95,7 +106,8 @@ export const projectOfInvoice = (invoice: Stripe.Invoice): string | null => invo
 /**
  * The replica row of a psgraph invoice, or null for an invoice that is not psgraph's (no project metadata, no
  * customer) or not a real one (a preview). `lines` are the invoice's line items when the invoice's own first page
- * of them is not all of them; the service period is the span of their periods.
+ * of them is not all of them; the service period is the one psgraph wrote on the invoice, or else the span of
+ * their periods.
  */
 export function toReplicaInvoice(invoice: Stripe.Invoice, lines: readonly Stripe.InvoiceLineItem[] = invoice.lines?.data ?? []): ReplicaInvoice | null {
   const projectId = projectOfInvoice(invoice);
@@ -117,17 +129,41 @@ export function toReplicaInvoice(invoice: Stripe.Invoice, lines: readonly Stripe
     tax_minor: (invoice.total_taxes ?? []).reduce((sum, tax) => sum + tax.amount, 0),
     total_minor: invoice.total,
     amount_paid_minor: invoice.amount_paid,
-    service_period_start: dateOf(starts.length > 0 ? Math.min(...starts) : invoice.period_start),
-    service_period_end: dateOf(ends.length > 0 ? Math.max(...ends) : invoice.period_end),
+    // An invoice psgraph created states its period (it has one even before its first item); others span their items'.
+    service_period_start: invoice.metadata?.[METADATA.servicePeriodStart] || dateOf(starts.length > 0 ? Math.min(...starts) : invoice.period_start),
+    service_period_end: invoice.metadata?.[METADATA.servicePeriodEnd] || dateOf(ends.length > 0 ? Math.max(...ends) : invoice.period_end),
     created_date: dateOf(invoice.created),
     finalized_date: optionalDateOf(transitions.finalized_at),
-    due_date: optionalDateOf(invoice.due_date),
+    // Stripe may show a draft's due date from its payment terms; billing's due date is set when it is finalized.
+    due_date: status === 'DRAFT' ? null : optionalDateOf(invoice.due_date),
     paid_date: status === 'PAID' ? optionalDateOf(transitions.paid_at) : null,
     voided_date: optionalDateOf(transitions.voided_at),
     marked_uncollectible_date: optionalDateOf(transitions.marked_uncollectible_at),
     created_at: invoice.created,
   };
 }
+
+/** A replica invoice_line row (billingTables.ts): one of an invoice's line items, in the invoice's order. */
+export interface ReplicaInvoiceLine {
+  readonly invoice_id: string;
+  readonly line_number: number;
+  readonly source_key: string | null;
+  readonly description: string;
+  readonly amount_minor: number;
+}
+
+/** The invoice's line items as replica rows; the source key is the one psgraph put on the invoice item. */
+export const toReplicaLines = (invoiceId: string, lines: readonly Stripe.InvoiceLineItem[]): ReplicaInvoiceLine[] =>
+  lines.map((line, index) => ({
+    invoice_id: invoiceId,
+    line_number: index + 1,
+    source_key: line.metadata?.[METADATA.sourceKey] || null,
+    description: line.description ?? '',
+    amount_minor: line.amount,
+  }));
+
+/** The key psgraph created the invoice under, or null for an invoice psgraph did not create. */
+export const keyOfInvoice = (invoice: Stripe.Invoice): string | null => invoice.metadata?.[METADATA.invoiceKey] || null;
 
 /** A psgraph customer (one that names its CRM account), or null. `fallbackCrmAccountId`: from an invoice's metadata. */
 export function toReplicaCustomer(customer: Stripe.Customer | Stripe.DeletedCustomer, fallbackCrmAccountId?: string | null): ReplicaCustomer | null {
@@ -150,7 +186,13 @@ export function toReplicaProfile(product: Stripe.Product): ReplicaProfile | null
   const prefix = product.metadata?.[METADATA.invoiceNumberPrefix];
   const price = product.default_price;
   if (!projectId || !prefix || !price || typeof price === 'string' || !product.active) return null;
-  return { project_id: projectId, product_id: product.id, currency: price.currency.toUpperCase(), invoice_number_prefix: prefix };
+  return {
+    project_id: projectId,
+    product_id: product.id,
+    customer_id: product.metadata[METADATA.customerId] || null,
+    currency: price.currency.toUpperCase(),
+    invoice_number_prefix: prefix,
+  };
 }
 
 /** A payment received on an invoice, or null while it is not (an open or canceled invoice payment). */

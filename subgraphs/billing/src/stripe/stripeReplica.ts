@@ -1,7 +1,7 @@
 /**
  * The Stripe adapter's local read replica (`<data dir>/stripe.db`): exactly the records billing's reads aggregate
- * — psgraph's customers, the projects' billing profiles (their products), psgraph's invoices and the payments
- * received on them — laid out in the billing tables the sandbox uses, so that summaries, receivables and searches
+ * — psgraph's customers, the projects' billing profiles (their products), psgraph's invoices with their line items
+ * and the keys psgraph created them under, and the payments received on them — laid out in the billing tables the sandbox uses, so that summaries, receivables and searches
  * are the sandbox's own SQL (billingTables.ts). Stripe cannot answer "the invoices of these 50 projects,
  * rolled up" without a call per project; the replica answers from one statement.
  *
@@ -13,11 +13,23 @@
  */
 import { type BusEvent, OUTBOX_DDL, appendToOutbox } from '../../../platform/src/events/index.js';
 import { type PageRequest, type SqliteStore, groupBy, jsonList } from '../../../platform/src/index.js';
-import type { BillingInvoice, BillingPayment, InvoiceSearch, InvoiceStatus, InvoiceSummaryRecord, ReceivableRecord, SearchResult } from '../billingPort.js';
+import type {
+  BillingInvoice,
+  BillingInvoiceLine,
+  BillingPayment,
+  InvoiceSearch,
+  InvoiceStatus,
+  InvoiceSummaryRecord,
+  ReceivableRecord,
+  SearchResult,
+} from '../billingPort.js';
 import { invoiceStatusEvent } from '../invoiceEvents.js';
 import {
+  BILLED_SOURCES_SQL,
   INVOICE_COLUMNS,
   INVOICE_FROM,
+  INVOICE_LINES_SQL,
+  type InvoiceLineRow,
   type InvoiceRow,
   NEWEST_FIRST,
   type PaymentRow,
@@ -27,11 +39,12 @@ import {
   type SummaryRow,
   invoiceSearchWhere,
   toInvoice,
+  toInvoiceLine,
   toPayment,
   toReceivable,
   toSummary,
 } from '../billingTables.js';
-import type { ReplicaCustomer, ReplicaInvoice, ReplicaPayment, ReplicaProfile } from './stripeRecords.js';
+import type { ReplicaCustomer, ReplicaInvoice, ReplicaInvoiceLine, ReplicaPayment, ReplicaProfile } from './stripeRecords.js';
 
 const REPLICA_DDL = `
 CREATE TABLE IF NOT EXISTS customer (
@@ -70,6 +83,18 @@ CREATE INDEX IF NOT EXISTS invoice_project ON invoice(project_id, created_date);
 CREATE INDEX IF NOT EXISTS invoice_customer ON invoice(customer_id, status);
 CREATE INDEX IF NOT EXISTS invoice_created ON invoice(created_date);
 CREATE INDEX IF NOT EXISTS invoice_status_due ON invoice(status, due_date);
+CREATE TABLE IF NOT EXISTS invoice_line (
+  invoice_id TEXT NOT NULL,
+  line_number INTEGER NOT NULL,
+  source_key TEXT,
+  description TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL,
+  PRIMARY KEY (invoice_id, line_number)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS invoice_line_source ON invoice_line(source_key) WHERE source_key IS NOT NULL;
+-- The key each invoice psgraph created was created under (its metadata[psgraph_invoice_key]).
+CREATE TABLE IF NOT EXISTS invoice_creation (
+  key TEXT PRIMARY KEY,
+  invoice_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS payment (
   id TEXT PRIMARY KEY,
   invoice_id TEXT NOT NULL,
@@ -125,6 +150,10 @@ export interface StatusTimes {
 export interface InvoiceChange {
   readonly row: ReplicaInvoice;
   readonly times: StatusTimes;
+  /** All of the invoice's line items, in order (they replace what the replica held). */
+  readonly lines: readonly ReplicaInvoiceLine[];
+  /** The key psgraph created the invoice under; null for invoices psgraph did not create. */
+  readonly key: string | null;
 }
 
 /** What one webhook, one page of the first fill, or one psgraph write tells the replica. */
@@ -154,10 +183,23 @@ export class StripeReplica {
   private readonly receivablesStatement;
   private readonly upsertInvoiceStatement;
   private readonly currentInvoiceStatement;
+  private readonly linesStatement;
+  private readonly billedSourcesStatement;
+  private readonly deleteLinesStatement;
+  private readonly insertLineStatement;
+  private readonly insertCreationStatement;
 
   constructor(readonly store: SqliteStore) {
+    const withoutLines = store.db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'invoice_line'").pluck().get() === 0;
     store.exec(REPLICA_DDL);
     store.exec(OUTBOX_DDL);
+    // A replica filled by an earlier version lacks what this one reads: its lists are read again, from the start.
+    if (withoutLines) store.exec("UPDATE stripe_sync SET cursor = NULL, done = 0 WHERE resource = 'invoices'");
+    const profileColumns = store.db.prepare('PRAGMA table_info(billing_project)').all() as Array<{ name: string }>;
+    if (!profileColumns.some((column) => column.name === 'customer_id')) {
+      store.exec('ALTER TABLE billing_project ADD COLUMN customer_id TEXT');
+      store.exec("UPDATE stripe_sync SET cursor = NULL, done = 0 WHERE resource = 'products'");
+    }
     this.invoicesByIdStatement = store.prepare<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.id IN (SELECT value FROM json_each(?))`);
     this.invoicesByProjectStatement = store.prepare<InvoiceRow>(
       `SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.project_id IN (SELECT value FROM json_each(?)) ORDER BY ${NEWEST_FIRST}`,
@@ -176,6 +218,14 @@ export class StripeReplica {
          .join(', ')}`,
     );
     this.currentInvoiceStatement = store.prepare<ReplicaInvoice>('SELECT * FROM invoice WHERE id = ?');
+    this.linesStatement = store.prepare<InvoiceLineRow>(INVOICE_LINES_SQL);
+    this.billedSourcesStatement = store.prepare<{ source_key: string; invoice_id: string }>(BILLED_SOURCES_SQL);
+    this.deleteLinesStatement = store.prepare('DELETE FROM invoice_line WHERE invoice_id = ?');
+    this.insertLineStatement = store.prepare(
+      `INSERT INTO invoice_line (invoice_id, line_number, source_key, description, amount_minor)
+       VALUES (:invoice_id, :line_number, :source_key, :description, :amount_minor)`,
+    );
+    this.insertCreationStatement = store.prepare('INSERT INTO invoice_creation (key, invoice_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING');
   }
 
   // ---- the port's reads ----
@@ -200,6 +250,10 @@ export class StripeReplica {
     return groupBy(this.receivablesStatement.all({ accountIds: jsonList(crmAccountIds), asOf }).map(toReceivable), (receivable) => receivable.crmAccountId);
   }
 
+  invoiceLinesByInvoiceId(invoiceIds: readonly string[]): Map<string, BillingInvoiceLine[]> {
+    return groupBy(this.linesStatement.all([jsonList(invoiceIds)]).map(toInvoiceLine), (line) => line.invoiceId);
+  }
+
   searchInvoices(search: InvoiceSearch, page: PageRequest): SearchResult<BillingInvoice> {
     const where = invoiceSearchWhere(search);
     const rows = this.store
@@ -217,6 +271,27 @@ export class StripeReplica {
 
   profile(projectId: string): ReplicaProfile | undefined {
     return this.store.prepare<ReplicaProfile>('SELECT * FROM billing_project WHERE project_id = ?').get([projectId]);
+  }
+
+  /** The invoice psgraph created under `key`, as far as the replica knows. */
+  invoiceIdByKey(key: string): string | undefined {
+    return this.store.prepare<{ invoice_id: string }>('SELECT invoice_id FROM invoice_creation WHERE key = ?').get([key])?.invoice_id;
+  }
+
+  /** The invoice (not void, and not `except`) that bills each of these sources. */
+  billedSources(sourceKeys: readonly string[], except?: string): Array<{ source_key: string; invoice_id: string }> {
+    return this.billedSourcesStatement.all([jsonList(sourceKeys)]).filter((row) => row.invoice_id !== except);
+  }
+
+  /** The customer the project's invoices bill: the one its product names, or else the one of its newest invoice. */
+  projectCustomerId(projectId: string): string | null {
+    const row = this.store
+      .prepare<{ customer_id: string | null }>(
+        `SELECT COALESCE(p.customer_id, (SELECT i.customer_id FROM invoice i WHERE i.project_id = p.project_id ORDER BY i.created_at DESC, i.id DESC LIMIT 1)) AS customer_id
+         FROM billing_project p WHERE p.project_id = ?`,
+      )
+      .get([projectId]);
+    return row?.customer_id ?? null;
   }
 
   /** The project's next invoice number: its prefix and one more than the highest sequence it has issued. */
@@ -267,8 +342,10 @@ export class StripeReplica {
         this.store.prepare('DELETE FROM billing_project WHERE product_id = ? AND project_id <> ?').run([profile.product_id, profile.project_id]);
         this.store
           .prepare(
-            `INSERT INTO billing_project (project_id, product_id, currency, invoice_number_prefix) VALUES (:project_id, :product_id, :currency, :invoice_number_prefix)
-             ON CONFLICT (project_id) DO UPDATE SET product_id = excluded.product_id, currency = excluded.currency, invoice_number_prefix = excluded.invoice_number_prefix`,
+            `INSERT INTO billing_project (project_id, product_id, customer_id, currency, invoice_number_prefix)
+             VALUES (:project_id, :product_id, :customer_id, :currency, :invoice_number_prefix)
+             ON CONFLICT (project_id) DO UPDATE SET product_id = excluded.product_id, customer_id = excluded.customer_id, currency = excluded.currency,
+               invoice_number_prefix = excluded.invoice_number_prefix`,
           )
           .run({ ...profile });
       }
@@ -283,7 +360,13 @@ export class StripeReplica {
           )
           .run({ ...payment });
       }
-      for (const id of changes.deletedInvoiceIds ?? []) this.store.prepare("DELETE FROM invoice WHERE id = ? AND status = 'DRAFT'").run([id]);
+      for (const id of changes.deletedInvoiceIds ?? []) {
+        const deleted = this.store.prepare("DELETE FROM invoice WHERE id = ? AND status = 'DRAFT'").run([id]);
+        if (deleted.changes > 0) {
+          this.deleteLinesStatement.run([id]);
+          this.store.prepare('DELETE FROM invoice_creation WHERE invoice_id = ?').run([id]);
+        }
+      }
       if (options.syncCursor) {
         const { resource, cursor, done } = options.syncCursor;
         this.store
@@ -313,6 +396,9 @@ export class StripeReplica {
     // Payments only add up: within one status, a smaller amount paid is an older snapshot.
     const amountPaid = sameStatus ? Math.max(current.amount_paid_minor, next.amount_paid_minor) : next.amount_paid_minor;
     this.upsertInvoiceStatement.run({ ...next, amount_paid_minor: amountPaid });
+    this.deleteLinesStatement.run([next.id]);
+    for (const line of change.lines) this.insertLineStatement.run({ ...line });
+    if (change.key) this.insertCreationStatement.run([change.key, next.id]);
     if (!emit || sameStatus) return [];
     const after = this.invoicesById([next.id]).get(next.id);
     if (!after) return [];

@@ -8,8 +8,17 @@
  */
 import type Stripe from 'stripe';
 import type { StripeClient } from './stripeClient.js';
-import { type ReplicaChanges, type StripeReplica } from './stripeReplica.js';
-import { METADATA, type ReplicaCustomer, toReplicaCustomer, toReplicaInvoice, toReplicaPayment, toReplicaProfile } from './stripeRecords.js';
+import type { InvoiceChange, ReplicaChanges, StripeReplica } from './stripeReplica.js';
+import {
+  METADATA,
+  type ReplicaCustomer,
+  keyOfInvoice,
+  toReplicaCustomer,
+  toReplicaInvoice,
+  toReplicaLines,
+  toReplicaPayment,
+  toReplicaProfile,
+} from './stripeRecords.js';
 
 /** The kinds of object the first fill lists, in the order it lists them (an invoice's customer before the invoice). */
 const RESOURCES = ['customers', 'products', 'invoices', 'invoice_payments'] as const;
@@ -119,13 +128,14 @@ export class StripeSync {
   }
 
   /** The replica's view of an invoice; its line items are read further only when the invoice has more than Stripe embeds. */
-  async invoiceChange(invoice: Stripe.Invoice) {
+  async invoiceChange(invoice: Stripe.Invoice): Promise<InvoiceChange | null> {
     let lines = invoice.lines?.data ?? [];
     if (invoice.lines?.has_more && invoice.metadata?.[METADATA.projectId]) {
+      // Listed in the invoice's order (Stripe lists line items as the invoice shows them).
       lines = await this.client.listAll('invoiceLines', (page) => this.client.stripe.invoices.listLineItems(invoice.id, page));
     }
     const row = toReplicaInvoice(invoice, lines);
-    return row ? { row, times: invoice.status_transitions } : null;
+    return row ? { row, times: invoice.status_transitions, lines: toReplicaLines(invoice.id, lines), key: keyOfInvoice(invoice) } : null;
   }
 
   /**

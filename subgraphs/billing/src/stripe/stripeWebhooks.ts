@@ -94,6 +94,12 @@ async function changesFor(event: Stripe.Event, sync: StripeSync): Promise<Replic
       const received = toReplicaPayment(payment);
       return { ...(await sync.refreshInvoice(invoiceId)), payments: received ? [received] : [] };
     }
+    case 'invoiceitem': {
+      // An item added to (or removed from) an invoice changes the invoice's lines and totals.
+      const item = event.data.object as Stripe.InvoiceItem;
+      const invoiceId = typeof item.invoice === 'string' ? item.invoice : item.invoice?.id;
+      return invoiceId ? sync.refreshInvoice(invoiceId) : {};
+    }
     case 'customer': {
       if (event.type === 'customer.deleted') return {};
       const customer = await sync.refreshCustomer(object.id);

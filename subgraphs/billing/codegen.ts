@@ -9,6 +9,7 @@ export const billingCodegen: SubgraphCodegen = {
   mappers: {
     Invoice: '../billingPort.js#BillingInvoice',
     Payment: '../billingPort.js#BillingPayment',
+    InvoiceLine: '../billingLoaders.js#InvoiceLineView',
     InvoiceSummary: '../billingPort.js#InvoiceSummaryRecord',
     Receivable: '../billingPort.js#ReceivableRecord',
     Project: `${PLATFORM}#EntityReference`,

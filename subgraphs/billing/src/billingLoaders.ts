@@ -4,7 +4,12 @@
  */
 import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { EventBus, OutboxRelay } from '../../platform/src/events/index.js';
-import type { BillingSystem } from './billingPort.js';
+import type { BillingInvoiceLine, BillingSystem } from './billingPort.js';
+
+/** An invoice line as the schema resolves it: with its invoice's currency, which its amount is in. */
+export interface InvoiceLineView extends BillingInvoiceLine {
+  readonly currency: string;
+}
 
 /**
  * `asOf` is the request's "today": the loaders that judge overdue all judge it on the same day, even when a
@@ -15,6 +20,7 @@ export function createBillingLoaders(billing: BillingSystem, asOf: string) {
     invoiceById: recordLoader((ids: readonly string[]) => billing.invoicesById(ids)),
     invoicesByProjectId: listLoader((ids: readonly string[]) => billing.invoicesByProjectId(ids)),
     paymentsByInvoiceId: listLoader((ids: readonly string[]) => billing.paymentsByInvoiceId(ids)),
+    invoiceLinesByInvoiceId: listLoader((ids: readonly string[]) => billing.invoiceLinesByInvoiceId(ids)),
     invoiceSummaryByProjectId: recordLoader((ids: readonly string[]) => billing.invoiceSummariesByProjectId(ids, asOf)),
     receivablesByAccountId: listLoader((ids: readonly string[]) => billing.receivablesByAccountId(ids, asOf)),
   };

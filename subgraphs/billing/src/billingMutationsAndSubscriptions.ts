@@ -41,8 +41,34 @@ type ResolveStatusChange = SubscriptionResolveFn<
   Partial<SubscriptionInvoiceStatusChangedArgs>
 >;
 
+/** A line's amount in minor units; the port refuses amounts that are not above 0. */
+function lineAmountMinor(index: number, amount: string): number {
+  try {
+    return parseMinor(amount);
+  } catch {
+    throw inputError(ErrorCode.BAD_USER_INPUT, `input.lines[${index}].amount must be a positive amount with at most 2 decimals, got "${amount}".`, {
+      argument: `input.lines[${index}].amount`,
+    });
+  }
+}
+
 export const billingMutationResolvers: Resolvers = {
   Mutation: {
+    createBillingInvoice: (_, { input }, context) => {
+      const draft = {
+        key: input.key,
+        projectId: requireIdFormat('input.projectId', input.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ + ULID)'),
+        description: input.description,
+        servicePeriodStart: input.servicePeriodStart,
+        servicePeriodEnd: input.servicePeriodEnd,
+        lines: input.lines.map((line, index) => ({
+          sourceKey: line.sourceKey,
+          description: line.description,
+          amountMinor: lineAmountMinor(index, line.amount),
+        })),
+      };
+      return write(context, () => context.billing.createInvoice(draft));
+    },
     finalizeInvoice: (_, args, context) => write(context, () => context.billing.finalizeInvoice(invoiceId('id', args.id))),
     recordPayment: (_, args, context) => {
       const id = invoiceId('invoiceId', args.invoiceId);

@@ -77,6 +77,11 @@ export const billingResolvers: Resolvers = {
     daysOverdue: (invoice, _, { today }) => daysOverdue(invoice, today),
     isPartiallyPaid: (invoice) => invoice.status === 'OPEN' && invoice.amountPaidMinor > 0,
     payments: (invoice, _, { loaders }) => loaders.paymentsByInvoiceId.load(invoice.id),
+    lines: async (invoice, _, { loaders }) => (await loaders.invoiceLinesByInvoiceId.load(invoice.id)).map((line) => ({ ...line, currency: invoice.currency })),
+  },
+
+  InvoiceLine: {
+    amount: (line) => money(line.amountMinor, line.currency),
   },
 
   Payment: {

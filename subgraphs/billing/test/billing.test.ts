@@ -10,6 +10,8 @@ import { execute, sqlStatements, temporaryDataDir } from '../../platform/test/te
 import { type BillingSubgraph, createBillingSubgraph, sandboxBillingAdapter } from '../src/billingSubgraph.js';
 import type { BillingInvoice, InvoiceStatus } from '../src/billingPort.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError } from '../src/invoiceLifecycle.js';
+import type { Caller } from '../../platform/src/index.js';
+import { billingFor } from '../src/billingAccess.js';
 import { type SandboxBilling, openSandboxBilling } from '../src/sandbox/sandboxBilling.js';
 
 const world = { scale: 1, seed: 7, asOf: '2026-11-01' };
@@ -713,5 +715,151 @@ describe('invoice lifecycle in the billing sandbox', () => {
       expect(sql('UPDATE payment SET amount_minor = 1 WHERE id = ?', paymentId)).toThrow(`payment ${paymentId} is immutable`);
       expect(sql('DELETE FROM payment WHERE id = ?', paymentId)).toThrow(`payment ${paymentId} cannot be deleted`);
     });
+
+    const addLine = (invoiceId: string, lineNumber: number, sourceKey: string | null, amountMinor = 100) =>
+      sql(
+        'INSERT INTO invoice_line (invoice_id, line_number, source_key, description, amount_minor) VALUES (?, ?, ?, ?, ?)',
+        invoiceId,
+        lineNumber,
+        sourceKey,
+        'A line',
+        amountMinor,
+      );
+
+    it('bills a source on one invoice that is not void at a time, and again once that invoice is voided', () => {
+      const [first, second] = [anInvoice('DRAFT'), anInvoice('DRAFT')];
+      addLine(first.id, 2, 'time:990000001:v1')();
+      const billedTwice = 'invoice_line: the source is already billed by an invoice that is not void';
+      expect(addLine(second.id, 2, 'time:990000001:v1')).toThrow(billedTwice);
+      moves['DRAFT>OPEN']!(first.id, first);
+      expect(addLine(second.id, 2, 'time:990000001:v1')).toThrow(billedTwice);
+      sql("UPDATE invoice SET status = 'VOID', voided_date = ? WHERE id = ?", TODAY, first.id)();
+      addLine(second.id, 2, 'time:990000001:v1')();
+      expect(
+        db().prepare('SELECT invoice_id FROM invoice_line WHERE source_key = ? ORDER BY invoice_id = ?').pluck().all('time:990000001:v1', second.id),
+      ).toEqual([first.id, second.id]);
+    });
+
+    it('adds lines that bill a source to drafts only, never edits a line, and keeps a finalized invoice’s lines', () => {
+      const open = anInvoice('OPEN');
+      expect(addLine(open.id, 2, 'time:990000002:v1')).toThrow('invoice_line: lines are added to draft invoices only');
+      expect(addLine(anInvoice('DRAFT').id, 2, 'time:990000003:v1', 0)).toThrow('CHECK constraint failed');
+      expect(sql('UPDATE invoice_line SET amount_minor = amount_minor + 1 WHERE invoice_id = ?', open.id)).toThrow('invoice_line: a line is never edited');
+      expect(sql('DELETE FROM invoice_line WHERE invoice_id = ?', open.id)).toThrow('invoice_line: a finalized invoice keeps its lines');
+    });
+
+    it('gives every seeded invoice one line with its description and subtotal, billing no source', () => {
+      const invoice = anInvoice('PAID');
+      expect(db().prepare('SELECT line_number, source_key, description, amount_minor FROM invoice_line WHERE invoice_id = ?').all(invoice.id)).toEqual([
+        { line_number: 1, source_key: null, description: invoice.description, amount_minor: invoice.subtotalMinor },
+      ]);
+    });
+  });
+});
+
+describe('creating invoices over GraphQL', () => {
+  const seeded = seededSandbox('billing-create', true);
+  const PROCESS: Caller = { subject: 'psgraph:invoicing', scopes: new Set(), roles: new Set(['process']), accountIds: null, process: true };
+  const STAFF: Caller = { ...PROCESS, subject: 'staff-dana', roles: new Set(['finance']), process: false };
+  const project = seedWorld.projects[11]!;
+  const accountId = seedWorld.accounts[project.accountIndex]!.crmId;
+  const otherAccountId = seedWorld.accounts.find((account) => account.crmId !== accountId)!.crmId;
+  const client = (accountIds: string[]): Caller => ({ ...STAFF, subject: 'client-user', roles: new Set(['client']), accountIds: new Set(accountIds) });
+  const run = async (caller: Caller, query: string, variables: Record<string, unknown> = {}) => {
+    const service = seeded.subgraph;
+    const response = await service.apollo.executeOperation({ query, variables }, { contextValue: service.createContext(caller) as never });
+    if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+    return response.body.singleResult as { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  };
+  const LINES = `lines { description amount ${MONEY} sourceKey }`;
+  const CREATE = `mutation ($input: CreateBillingInvoiceInput!) { createBillingInvoice(input: $input) {
+    created invoice { id status number subtotal ${MONEY} tax ${MONEY} total ${MONEY} project { id } ${LINES} } } }`;
+  const input = {
+    key: `graphql-test:${project.id}:2026-10`,
+    projectId: project.id,
+    description: 'Professional services, October 2026',
+    servicePeriodStart: '2026-10-01',
+    servicePeriodEnd: '2026-10-31',
+    lines: [
+      { sourceKey: 'time:950000001:v1', description: 'Consulting, 7.5 h', amount: '1125.00' },
+      { sourceKey: `schedule:${project.id}:2`, description: 'Milestone 2', amount: '2500.5' },
+    ],
+  };
+  const invoiceCount = () => seeded.sandbox.store.db.prepare('SELECT COUNT(*) FROM invoice WHERE project_id = ?').pluck().get(project.id) as number;
+
+  it('refuses createBillingInvoice to staff and to client users: it is the process layer’s write', async () => {
+    const before = invoiceCount();
+    for (const caller of [STAFF, client([accountId])]) {
+      const refused = await run(caller, CREATE, { input });
+      expect(refused.errors?.map((error) => error.extensions?.['code'])).toEqual(['FORBIDDEN']);
+      expect(refused.errors![0]!.message).toBe('Creating an invoice is a write of the activation process; only its own identity may call it.');
+    }
+    expect(invoiceCount()).toBe(before);
+  });
+
+  it('creates the draft for the process identity, once per key, with lines readable on Invoice.lines', async () => {
+    const created = await run(PROCESS, CREATE, { input });
+    expect(created.errors).toBeUndefined();
+    const currency = project.currency;
+    expect(created.data!['createBillingInvoice']).toEqual({
+      created: true,
+      invoice: {
+        id: expect.stringMatching(/^in_[0-9A-Za-z]{24}$/),
+        status: 'DRAFT',
+        number: null,
+        subtotal: { amount: '3625.50', currency },
+        tax: { amount: '0.00', currency },
+        total: { amount: '3625.50', currency },
+        project: { id: project.id },
+        lines: [
+          { description: 'Consulting, 7.5 h', amount: { amount: '1125.00', currency }, sourceKey: 'time:950000001:v1' },
+          { description: 'Milestone 2', amount: { amount: '2500.50', currency }, sourceKey: `schedule:${project.id}:2` },
+        ],
+      },
+    });
+    const id = created.data!['createBillingInvoice'].invoice.id as string;
+    const again = await run(PROCESS, CREATE, { input });
+    expect(again.data!['createBillingInvoice']).toEqual({ ...created.data!['createBillingInvoice'], created: false });
+
+    const read = `query ($id: ID!) { invoice(id: $id) { id ${LINES} } }`;
+    expect((await run(STAFF, read, { id })).data!['invoice'].lines).toEqual(created.data!['createBillingInvoice'].invoice.lines);
+    expect((await run(client([accountId]), read, { id })).data!['invoice'].lines).toHaveLength(2);
+    expect((await run(client([otherAccountId]), read, { id })).data!['invoice']).toBeNull();
+    expect(await seeded.subgraph.billing.invoiceLinesByInvoiceId([id]).then((lines) => lines.get(id)?.map((line) => line.sourceKey))).toEqual([
+      'time:950000001:v1',
+      `schedule:${project.id}:2`,
+    ]);
+    // The port as a client user sees it: another account's invoice has no lines to show.
+    expect((await billingFor(client([otherAccountId]), seeded.subgraph.billing).invoiceLinesByInvoiceId([id])).size).toBe(0);
+  });
+
+  it('reads a seeded invoice’s one line, which bills no source', async () => {
+    const seededInvoice = seeded.sandbox.store.db.prepare("SELECT id, description FROM invoice WHERE status = 'PAID' LIMIT 1").get() as {
+      id: string;
+      description: string;
+    };
+    const result = await run(STAFF, `query ($id: ID!) { invoice(id: $id) { subtotal ${MONEY} lines { description amount ${MONEY} sourceKey } } }`, {
+      id: seededInvoice.id,
+    });
+    const invoice = result.data!['invoice'];
+    expect(invoice.lines).toEqual([{ description: seededInvoice.description, amount: invoice.subtotal, sourceKey: null }]);
+  });
+
+  it('refuses a malformed amount, a key reused for another draft and a source billed twice, each with its code', async () => {
+    const codeOf = async (changed: Record<string, unknown>) => {
+      const result = await run(PROCESS, CREATE, { input: { ...input, ...changed } });
+      return [result.errors?.[0]?.extensions?.['code'], result.errors?.[0]?.message];
+    };
+    expect(await codeOf({ key: 'graphql-test:bad-amount', lines: [{ ...input.lines[0], amount: '12.345' }] })).toEqual([
+      'BAD_USER_INPUT',
+      'input.lines[0].amount must be a positive amount with at most 2 decimals, got "12.345".',
+    ]);
+    expect(await codeOf({ key: 'graphql-test:zero', lines: [{ ...input.lines[0], sourceKey: 'time:950000009:v1', amount: '0.00' }] })).toEqual([
+      'BAD_USER_INPUT',
+      'lines[0].amountMinor: must be a whole number of minor units above 0, got 0.',
+    ]);
+    expect(await codeOf({ projectId: 'prj_nope' })).toEqual(['INVALID_ID', expect.stringContaining('input.projectId')]);
+    expect((await codeOf({ description: 'Another description' }))[0]).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect((await codeOf({ key: 'graphql-test:second' }))[0]).toBe('CONFLICT');
   });
 });

@@ -2,7 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { Money as MoneyModel, EntityReference as EntityReferenceModel } from '../../../platform/src/index.js';
 import type { BillingInvoice as BillingInvoiceModel, BillingPayment as BillingPaymentModel, InvoiceSummaryRecord as InvoiceSummaryRecordModel, ReceivableRecord as ReceivableRecordModel } from '../billingPort.js';
-import type { BillingContext } from '../billingLoaders.js';
+import type { InvoiceLineView as InvoiceLineViewModel, BillingContext } from '../billingLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
@@ -37,6 +37,25 @@ export type ContractType =
   | 'RETAINER'
   | 'TIME_AND_MATERIALS';
 
+export type CreateBillingInvoiceInput = {
+  readonly description: Scalars['String']['input'];
+  /** Idempotency key of this invoice: reuse it only to repeat the same draft. */
+  readonly key: Scalars['ID']['input'];
+  /** 1 to 250 lines, each billing a different source. */
+  readonly lines: ReadonlyArray<InvoiceLineInput>;
+  /** Canonical project ID (prj_…) with a billing profile. */
+  readonly projectId: Scalars['ID']['input'];
+  readonly servicePeriodEnd: Scalars['Date']['input'];
+  readonly servicePeriodStart: Scalars['Date']['input'];
+};
+
+export type CreatedBillingInvoice = {
+  readonly __typename?: 'CreatedBillingInvoice';
+  /** False when the key had created the invoice before (nothing was written). */
+  readonly created: Scalars['Boolean']['output'];
+  readonly invoice: Invoice;
+};
+
 export type CurrencyCode =
   | 'AUD'
   | 'EUR'
@@ -68,6 +87,8 @@ export type Invoice = {
   readonly isOverdue: Scalars['Boolean']['output'];
   /** Open with part of the amount paid. */
   readonly isPartiallyPaid: Scalars['Boolean']['output'];
+  /** The invoice's lines, in order. */
+  readonly lines: ReadonlyArray<InvoiceLine>;
   readonly markedUncollectibleDate?: Maybe<Scalars['Date']['output']>;
   /** Null until the invoice is finalized. */
   readonly number?: Maybe<Scalars['String']['output']>;
@@ -108,6 +129,23 @@ export type InvoiceFilter = {
   readonly partiallyPaid?: InputMaybe<Scalars['Boolean']['input']>;
   readonly projectId?: InputMaybe<Scalars['ID']['input']>;
   readonly status?: InputMaybe<ReadonlyArray<InvoiceStatus>>;
+};
+
+/** One line of an invoice. */
+export type InvoiceLine = {
+  readonly __typename?: 'InvoiceLine';
+  readonly amount: Money;
+  readonly description: Scalars['String']['output'];
+  /** What the line bills (an ERP posting or a schedule line); null on lines psgraph did not write. Internal: not in the portal. */
+  readonly sourceKey?: Maybe<Scalars['String']['output']>;
+};
+
+export type InvoiceLineInput = {
+  /** Exact decimal amount in the project's currency, above 0, at most 2 decimals. */
+  readonly amount: Scalars['Decimal']['input'];
+  readonly description: Scalars['String']['input'];
+  /** What the line bills: an ERP posting's external ID (`time:<entry>:v<version>`) or a schedule line (`schedule:<projectId>:<sequence>`). */
+  readonly sourceKey: Scalars['ID']['input'];
 };
 
 export type InvoiceStatus =
@@ -154,6 +192,13 @@ export type Money = {
 
 export type Mutation = {
   readonly __typename?: 'Mutation';
+  /**
+   * Creates a draft invoice of the project's billing customer, in the project's currency, one line per source (tax
+   * 0: not calculated). The same key again returns the same invoice (created: false); the same key with another
+   * draft is refused (IDEMPOTENCY_KEY_REUSED), and so is a source already billed by an invoice that is not void
+   * (CONFLICT). Finalize it with finalizeInvoice. The process layer's invoice runs' own write: @inaccessible.
+   */
+  readonly createBillingInvoice: CreatedBillingInvoice;
   /** Draft → open: assigns the invoice number and due date. Publishes invoice.posted. */
   readonly finalizeInvoice: Invoice;
   /** Open → uncollectible. Publishes invoice.marked_uncollectible. */
@@ -165,6 +210,11 @@ export type Mutation = {
   readonly recordPayment: Invoice;
   /** Open or uncollectible → void. Publishes invoice.voided. */
   readonly voidInvoice: Invoice;
+};
+
+
+export type MutationCreateBillingInvoiceArgs = {
+  input: CreateBillingInvoiceInput;
 };
 
 
@@ -377,6 +427,9 @@ export type ResolversTypes = {
   Account: ResolverTypeWrapper<EntityReferenceModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ContractType: ContractType;
+  CreateBillingInvoiceInput: CreateBillingInvoiceInput;
+  CreatedBillingInvoice: ResolverTypeWrapper<Omit<CreatedBillingInvoice, 'invoice'> & { invoice: ResolversTypes['Invoice'] }>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CurrencyCode: CurrencyCode;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateRange: DateRange;
@@ -384,10 +437,11 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   Invoice: ResolverTypeWrapper<BillingInvoiceModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   InvoiceConnection: ResolverTypeWrapper<Omit<InvoiceConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['InvoiceEdge']>, nodes: ReadonlyArray<ResolversTypes['Invoice']> }>;
   InvoiceEdge: ResolverTypeWrapper<Omit<InvoiceEdge, 'node'> & { node: ResolversTypes['Invoice'] }>;
   InvoiceFilter: InvoiceFilter;
+  InvoiceLine: ResolverTypeWrapper<InvoiceLineViewModel>;
+  InvoiceLineInput: InvoiceLineInput;
   InvoiceStatus: InvoiceStatus;
   InvoiceStatusChange: ResolverTypeWrapper<Omit<InvoiceStatusChange, 'invoice'> & { invoice: ResolversTypes['Invoice'] }>;
   InvoiceSummary: ResolverTypeWrapper<InvoiceSummaryRecordModel>;
@@ -409,16 +463,20 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Account: EntityReferenceModel;
   ID: Scalars['ID']['output'];
+  CreateBillingInvoiceInput: CreateBillingInvoiceInput;
+  CreatedBillingInvoice: Omit<CreatedBillingInvoice, 'invoice'> & { invoice: ResolversParentTypes['Invoice'] };
+  Boolean: Scalars['Boolean']['output'];
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
   Invoice: BillingInvoiceModel;
   Int: Scalars['Int']['output'];
-  Boolean: Scalars['Boolean']['output'];
   InvoiceConnection: Omit<InvoiceConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['InvoiceEdge']>, nodes: ReadonlyArray<ResolversParentTypes['Invoice']> };
   InvoiceEdge: Omit<InvoiceEdge, 'node'> & { node: ResolversParentTypes['Invoice'] };
   InvoiceFilter: InvoiceFilter;
+  InvoiceLine: InvoiceLineViewModel;
+  InvoiceLineInput: InvoiceLineInput;
   InvoiceStatusChange: Omit<InvoiceStatusChange, 'invoice'> & { invoice: ResolversParentTypes['Invoice'] };
   InvoiceSummary: InvoiceSummaryRecordModel;
   Money: MoneyModel;
@@ -472,6 +530,11 @@ export type AccountResolvers<ContextType = BillingContext, ParentType extends Re
   receivables?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Receivable']>>, ParentType, ContextType>;
 };
 
+export type CreatedBillingInvoiceResolvers<ContextType = BillingContext, ParentType extends ResolversParentTypes['CreatedBillingInvoice'] = ResolversParentTypes['CreatedBillingInvoice']> = {
+  created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  invoice?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType>;
+};
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -500,6 +563,7 @@ export type InvoiceResolvers<ContextType = BillingContext, ParentType extends Re
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isOverdue?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isPartiallyPaid?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lines?: Resolver<ReadonlyArray<ResolversTypes['InvoiceLine']>, ParentType, ContextType>;
   markedUncollectibleDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   number?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   paidDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
@@ -524,6 +588,12 @@ export type InvoiceConnectionResolvers<ContextType = BillingContext, ParentType 
 export type InvoiceEdgeResolvers<ContextType = BillingContext, ParentType extends ResolversParentTypes['InvoiceEdge'] = ResolversParentTypes['InvoiceEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType>;
+};
+
+export type InvoiceLineResolvers<ContextType = BillingContext, ParentType extends ResolversParentTypes['InvoiceLine'] = ResolversParentTypes['InvoiceLine']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type InvoiceStatusChangeResolvers<ContextType = BillingContext, ParentType extends ResolversParentTypes['InvoiceStatusChange'] = ResolversParentTypes['InvoiceStatusChange']> = {
@@ -551,6 +621,7 @@ export type MoneyResolvers<ContextType = BillingContext, ParentType extends Reso
 };
 
 export type MutationResolvers<ContextType = BillingContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  createBillingInvoice?: Resolver<ResolversTypes['CreatedBillingInvoice'], ParentType, ContextType, RequireFields<MutationCreateBillingInvoiceArgs, 'input'>>;
   finalizeInvoice?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType, RequireFields<MutationFinalizeInvoiceArgs, 'id'>>;
   markInvoiceUncollectible?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType, RequireFields<MutationMarkInvoiceUncollectibleArgs, 'id'>>;
   recordPayment?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType, RequireFields<MutationRecordPaymentArgs, 'invoiceId'>>;
@@ -599,12 +670,14 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type Resolvers<ContextType = BillingContext> = {
   Account?: AccountResolvers<ContextType>;
+  CreatedBillingInvoice?: CreatedBillingInvoiceResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceConnection?: InvoiceConnectionResolvers<ContextType>;
   InvoiceEdge?: InvoiceEdgeResolvers<ContextType>;
+  InvoiceLine?: InvoiceLineResolvers<ContextType>;
   InvoiceStatusChange?: InvoiceStatusChangeResolvers<ContextType>;
   InvoiceSummary?: InvoiceSummaryResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;

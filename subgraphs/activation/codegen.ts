@@ -13,6 +13,8 @@ export const activationCodegen: SubgraphCodegen = {
     IntegrationException: '../store/activationRecords.js#ExceptionRecord',
     BillingException: '../posting/postingStore.js#BillingExceptionRecord',
     DeliveryLine: '../posting/postingStore.js#LineRecord',
+    InvoiceRun: '../invoicing/invoicingStore.js#InvoiceRunRecord',
+    Invoice: `${PLATFORM}#EntityReference`,
     Opportunity: `${PLATFORM}#EntityReference`,
     Project: `${PLATFORM}#EntityReference`,
   },

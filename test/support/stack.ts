@@ -173,7 +173,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs[name] = { service, url: await service.listen(0, '127.0.0.1') };
   }
   const workDir = mkdtempSync(join(tmpdir(), 'psgraph-gateway-'));
-  const activationService = buildActivation(privateDir ?? workDir, { crm: subgraphs.crm.url, erp: subgraphs.erp.url, psa: subgraphs.psa.url }, bus, security);
+  const activationService = buildActivation(
+    privateDir ?? workDir,
+    { crm: subgraphs.crm.url, erp: subgraphs.erp.url, psa: subgraphs.psa.url, billing: subgraphs.billing.url },
+    bus,
+    security,
+  );
   const activation = { service: activationService, url: await activationService.listen(0, '127.0.0.1') };
   const supergraphPath = join(workDir, 'supergraph.graphql');
   copyFileSync(DEFAULT_SUPERGRAPH_PATH, supergraphPath);

@@ -8,8 +8,8 @@ import { faultsFromEnvironment } from './systems/faults.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './saga/retryPolicy.js';
 
 export interface ActivationConfig extends SubgraphConfig {
-  /** GraphQL endpoints of the system subgraphs. @default http://127.0.0.1:<port>/graphql (PSGRAPH_CRM_URL, PSGRAPH_ERP_URL, PSGRAPH_PSA_URL) */
-  readonly systemUrls: Readonly<Record<'crm' | 'erp' | 'psa', string>>;
+  /** GraphQL endpoints of the system subgraphs. @default http://127.0.0.1:<port>/graphql (PSGRAPH_CRM_URL, PSGRAPH_ERP_URL, PSGRAPH_PSA_URL, PSGRAPH_BILLING_URL) */
+  readonly systemUrls: Readonly<Record<'crm' | 'erp' | 'psa' | 'billing', string>>;
   /** Deadline of one call to a system. @default 5000 (PSGRAPH_ACTIVATION_CALL_TIMEOUT_MS) */
   readonly callTimeoutMs: number;
   /** Backoff and attempt limits of every saga call: the retry policy's settings. */
@@ -38,7 +38,8 @@ function readUrl(env: NodeJS.ProcessEnv, variable: string, fallback: string): st
 export function loadActivationConfig(env: NodeJS.ProcessEnv = process.env): ActivationConfig {
   const base = loadSubgraphConfig('activation', env);
   const host = env['PSGRAPH_HOST'] || '127.0.0.1';
-  const systemUrl = (name: 'crm' | 'erp' | 'psa') => readUrl(env, `PSGRAPH_${name.toUpperCase()}_URL`, `http://${host}:${DEFAULT_PORTS[name]}/graphql`);
+  const systemUrl = (name: 'crm' | 'erp' | 'psa' | 'billing') =>
+    readUrl(env, `PSGRAPH_${name.toUpperCase()}_URL`, `http://${host}:${DEFAULT_PORTS[name]}/graphql`);
   const initialDelayMs = readNumber(env, 'PSGRAPH_ACTIVATION_RETRY_INITIAL_MS', DEFAULT_RETRY_POLICY.initialDelayMs, 1, 60_000);
   const maxDelayMs = readNumber(env, 'PSGRAPH_ACTIVATION_RETRY_MAX_MS', DEFAULT_RETRY_POLICY.maxDelayMs, 1, 600_000);
   if (maxDelayMs < initialDelayMs)
@@ -51,7 +52,7 @@ export function loadActivationConfig(env: NodeJS.ProcessEnv = process.env): Acti
     dataDir: base.dataDir,
     production: base.production,
     ...(base.principals ? { principals: base.principals } : {}),
-    systemUrls: { crm: systemUrl('crm'), erp: systemUrl('erp'), psa: systemUrl('psa') },
+    systemUrls: { crm: systemUrl('crm'), erp: systemUrl('erp'), psa: systemUrl('psa'), billing: systemUrl('billing') },
     callTimeoutMs: readNumber(env, 'PSGRAPH_ACTIVATION_CALL_TIMEOUT_MS', 5_000, 50, 600_000),
     retry: {
       initialDelayMs,

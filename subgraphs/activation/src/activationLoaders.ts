@@ -2,6 +2,7 @@
  * The activation subgraph's per-request DataLoaders: a page of runs with their steps, transitions, exceptions
  * and IDs costs one store lookup per field, not one per run.
  */
+import type { Invoicer } from './invoicing/invoicer.js';
 import type { DeliveryPoster } from './posting/deliveryPoster.js';
 import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { ActivationStore } from './store/activationStore.js';
@@ -29,6 +30,8 @@ export interface ActivationContext {
   readonly runner: ActivationRunner;
   /** Posts approved delivery to ERP; retries and waives billing exceptions. */
   readonly poster: DeliveryPoster;
+  /** Runs invoicing: what is due becomes invoices in billing. */
+  readonly invoicer: Invoicer;
   /** This request's loaders; a subscription replaces them for each event it delivers (activationSubscriptions.ts). */
   loaders: ActivationLoaders;
   /** How long `activateProject` waits for its run to rest. */

@@ -24,6 +24,10 @@ import { consumeDeliveryEvents } from './posting/deliveryEventsConsumer.js';
 import { postingResolvers } from './posting/postingResolvers.js';
 import { postingSubscriptionResolvers } from './posting/postingSubscriptions.js';
 import { PostingSystems } from './posting/postingSystems.js';
+import { Invoicer } from './invoicing/invoicer.js';
+import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStatusSync.js';
+import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
+import { InvoicingSystems } from './invoicing/invoicingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
@@ -47,6 +51,8 @@ export interface ActivationSubgraph extends SubgraphService {
   readonly runner: ActivationRunner;
   /** Posts approved delivery to ERP (the posting process). */
   readonly poster: DeliveryPoster;
+  /** Runs invoicing (invoice runs, and their resumption). */
+  readonly invoicer: Invoicer;
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus. */
   flushEvents(): Promise<void>;
@@ -90,17 +96,32 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     consumer: `posting-${process.pid}-${randomBytes(3).toString('hex')}`,
     log,
   });
+  const invoicingSystems = new InvoicingSystems(client);
+  const invoicer = new Invoicer({ store: store.invoicing, systems: invoicingSystems, log });
+  const invoiceConsumer = consumeInvoiceEvents({
+    bus,
+    sync: new InvoiceStatusSync(store.invoicing, invoicingSystems, log),
+    deadLetters: store.deadLetters,
+    contracts: new EventContracts(),
+    consumer: `billing-status-${process.pid}-${randomBytes(3).toString('hex')}`,
+    log,
+  });
   runner.start();
+  // Invoices a crashed run left planned or created are carried on once the systems answer.
+  void invoicer.resume().catch((error: Error) => log(`[invoicing] resuming at start-up failed: ${error.message}`));
   const service = createSubgraphService<ActivationContext>({
     name: 'activation',
     typeDefs: activationTypeDefs,
-    resolvers: forStaffOnly(mergeResolverMaps(activationResolvers, postingResolvers, activationSubscriptionResolvers(bus), postingSubscriptionResolvers(bus))),
-    context: (caller) => ({ caller, store, runner, poster, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
+    resolvers: forStaffOnly(
+      mergeResolverMaps(activationResolvers, postingResolvers, invoicingResolvers, activationSubscriptionResolvers(bus), postingSubscriptionResolvers(bus)),
+    ),
+    context: (caller) => ({ caller, store, runner, poster, invoicer, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
     close: async () => {
       await consumer.stop();
       await deliveryConsumer.stop();
+      await invoiceConsumer.stop();
       await runner.stop();
       await relay.stop();
       if (!options.bus) await bus.close();
@@ -108,7 +129,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     },
     production: config.production,
   });
-  return Object.assign(service, { store, runner, poster, bus, flushEvents: () => relay.flush() });
+  return Object.assign(service, { store, runner, poster, invoicer, bus, flushEvents: () => relay.flush() });
 }
 
 type FieldResolver = (parent: unknown, args: unknown, context: ActivationContext, info: unknown) => unknown;

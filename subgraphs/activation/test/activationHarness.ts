@@ -8,6 +8,7 @@ import { type RunningProcess, runTypeScript } from '../../../test/support/proces
 import { type BusEvent, type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
 import type { WorldOptions } from '../../sandboxes/src/world/world.js';
 import { type GraphQLResponse, execute, temporaryDataDir } from '../../platform/test/testSupport.js';
+import { type BillingSubgraph, createBillingSubgraph } from '../../billing/src/billingSubgraph.js';
 import { type CrmSubgraph, createCrmSubgraph } from '../../crm/src/crmSubgraph.js';
 import type { SandboxCrm } from '../../crm/src/sandbox/sandboxCrm.js';
 import { type ErpSubgraph, createErpSubgraph } from '../../erp/src/erpSubgraph.js';
@@ -41,7 +42,8 @@ export interface SystemsUnderTest {
   readonly crm: CrmSubgraph;
   readonly erp: ErpSubgraph;
   readonly psa: PsaSubgraph;
-  readonly urls: { crm: string; erp: string; psa: string };
+  readonly billing: BillingSubgraph;
+  readonly urls: { crm: string; erp: string; psa: string; billing: string };
   /** Every record count that activation can change, across the three stores. */
   counts(): SystemCounts;
   /** What activation added since `before` (the ERP customers aside: upserting a shared master may add none). */
@@ -58,7 +60,7 @@ export interface SystemsUnderTest {
   stop(): Promise<void>;
 }
 
-/** Seeds and starts CRM, ERP and PSA; `bus` builds the shared bus over their data folder (default in-memory). */
+/** Seeds and starts CRM, ERP, PSA and billing; `bus` builds the shared bus over their data folder (default in-memory). */
 export async function startSystems(
   world: WorldOptions = TEST_WORLD,
   openBus: (dataDir: string) => EventBus = () => new InMemoryEventBus(),
@@ -70,7 +72,13 @@ export async function startSystems(
   const crm = createCrmSubgraph({ dataDir: data.dir, world, production: false, bus });
   const erp = createErpSubgraph({ dataDir: data.dir, world, production: false });
   const psa = createPsaSubgraph({ dataDir: data.dir, world, production: false, bus });
-  const urls = { crm: await crm.listen(0, '127.0.0.1'), erp: await erp.listen(0, '127.0.0.1'), psa: await psa.listen(0, '127.0.0.1') };
+  const billing = createBillingSubgraph({ dataDir: data.dir, world, production: false }, { bus });
+  const urls = {
+    crm: await crm.listen(0, '127.0.0.1'),
+    erp: await erp.listen(0, '127.0.0.1'),
+    psa: await psa.listen(0, '127.0.0.1'),
+    billing: await billing.listen(0, '127.0.0.1'),
+  };
   const crmDb = () => (crm.crm as SandboxCrm).store.db;
   const erpDb = () => (erp.erp as SandboxErp).store.db;
   const psaDb = () => (psa.psa as SandboxPsa).store.db;
@@ -90,6 +98,7 @@ export async function startSystems(
     crm,
     erp,
     psa,
+    billing,
     urls,
     crmDb,
     erpDb,
@@ -126,6 +135,7 @@ export async function startSystems(
       await crm.stop();
       await erp.stop();
       await psa.stop();
+      await billing.stop();
       await bus.close();
       data.remove();
     },
@@ -205,6 +215,7 @@ export function activationProcess(
     PSGRAPH_CRM_URL: systems.urls.crm,
     PSGRAPH_ERP_URL: systems.urls.erp,
     PSGRAPH_PSA_URL: systems.urls.psa,
+    PSGRAPH_BILLING_URL: systems.urls.billing,
     PSGRAPH_ACTIVATION_FAULTS: faults ? JSON.stringify(faults) : '',
     ...env,
   });

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { Money as MoneyModel, EntityReference as EntityReferenceModel } from '../../../platform/src/index.js';
 import type { ActivationRunRecord as ActivationRunRecordModel, StepRecord as StepRecordModel, TransitionRecord as TransitionRecordModel, ExceptionRecord as ExceptionRecordModel } from '../store/activationRecords.js';
 import type { BillingExceptionRecord as BillingExceptionRecordModel, LineRecord as LineRecordModel } from '../posting/postingStore.js';
+import type { InvoiceRunRecord as InvoiceRunRecordModel } from '../invoicing/invoicingStore.js';
 import type { ActivationContext } from '../activationLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -417,6 +418,49 @@ export type IntegrationExceptionFilter = {
   readonly type?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
 };
 
+export type Invoice = {
+  readonly __typename?: 'Invoice';
+  readonly id: Scalars['ID']['output'];
+};
+
+export type InvoiceRun = {
+  readonly __typename?: 'InvoiceRun';
+  readonly finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly id: Scalars['ID']['output'];
+  readonly invoices: ReadonlyArray<RunInvoice>;
+  readonly periodEnd: Scalars['Date']['output'];
+  readonly requestedBy: Scalars['String']['output'];
+  readonly startedAt: Scalars['DateTime']['output'];
+  readonly status: InvoiceRunStatus;
+};
+
+export type InvoiceRunOutcome = {
+  readonly __typename?: 'InvoiceRunOutcome';
+  readonly invoices: ReadonlyArray<RunInvoice>;
+  /** Null for a preview. */
+  readonly run?: Maybe<InvoiceRun>;
+};
+
+export type InvoiceRunStatus =
+  | 'COMPLETED'
+  /** Billing refused some invoices (each says why); their sources are free to bill again. */
+  | 'COMPLETED_WITH_FAILURES'
+  | 'RUNNING';
+
+/** One billing status of an invoice and when it reached each system (null: not yet). */
+export type InvoiceStatusSync = {
+  readonly __typename?: 'InvoiceStatusSync';
+  readonly crmAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly erpAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly eventId: Scalars['ID']['output'];
+  readonly invoice: Invoice;
+  readonly occurredAt: Scalars['DateTime']['output'];
+  readonly psaAt?: Maybe<Scalars['DateTime']['output']>;
+  /** A system not told because its vendor adapter does not take billing status, with the reason. */
+  readonly skipped?: Maybe<Scalars['String']['output']>;
+  readonly status: Scalars['String']['output'];
+};
+
 /** An amount of money: an exact decimal amount and its ISO 4217 currency. */
 export type Money = {
   readonly __typename?: 'Money';
@@ -438,6 +482,8 @@ export type Mutation = {
   readonly cancelActivation: ActivationRun;
   /** Resolves an exception: RETRY once its cause is fixed at the source, or WAIVE a failed undo cleaned up by hand. */
   readonly resolveException: IntegrationException;
+  /** Carries on invoices a run planned but could not create or finalize (billing unreachable); answers how many. */
+  readonly resumeInvoicing: Scalars['Int']['output'];
   /** Re-validates a run parked on exceptions (after the data was fixed), or retries a compensation that needed attention. */
   readonly retryActivation: ActivationRun;
   /** Checks the held-back line again (after its cause was fixed at the source) and posts it if nothing holds it back any more. */
@@ -447,6 +493,13 @@ export type Mutation = {
    * e.g. every CLOSED_PERIOD after a period was reopened. With `preview: true` it only counts them.
    */
   readonly retryBillingExceptions: BulkRetryOutcome;
+  /**
+   * Invoices what is due up to periodEnd: each project's unbilled billable postings (time and expenses dated up to
+   * it, approved milestones) and its fixed-fee instalments due by it and next month's retainer, one line per source,
+   * created in billing and finalized (billing publishes invoice.posted). Nothing is billed twice, however often it
+   * runs. With `preview: true` it only lists the invoices it would make.
+   */
+  readonly runInvoicing: InvoiceRunOutcome;
   /** Accepts the problem (e.g. a rate agreed outside the contract): it is not checked again, and the line posts as it is. */
   readonly waiveBillingException: BillingException;
 };
@@ -481,6 +534,11 @@ export type MutationRetryBillingExceptionArgs = {
 export type MutationRetryBillingExceptionsArgs = {
   filter: BillingExceptionFilter;
   preview?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type MutationRunInvoicingArgs = {
+  input: RunInvoicingInput;
 };
 
 
@@ -590,6 +648,11 @@ export type Query = {
   readonly exceptionCounts: ReadonlyArray<ExceptionCount>;
   /** The integration exception queue, newest first, filtered and paged (at most 100 per page). */
   readonly integrationExceptions: IntegrationExceptionConnection;
+  readonly invoiceRun?: Maybe<InvoiceRun>;
+  /** Invoice runs, newest first. */
+  readonly invoiceRuns: ReadonlyArray<InvoiceRun>;
+  /** How far each billing status of an invoice (in_…) has travelled back to ERP, CRM and the PSA. */
+  readonly invoiceStatusSync: ReadonlyArray<InvoiceStatusSync>;
   /** The health of posting delivery to ERP, for lines approved in a window (either end open): throughput, approval-to-ERP time, exceptions. */
   readonly postingFigures: PostingFigures;
   /**
@@ -643,6 +706,21 @@ export type QueryIntegrationExceptionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<IntegrationExceptionFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryInvoiceRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryInvoiceRunsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryInvoiceStatusSyncArgs = {
+  invoiceId: Scalars['ID']['input'];
 };
 
 
@@ -710,6 +788,51 @@ export type Region =
   | 'EUROPE'
   | 'NORTH_AMERICA'
   | 'UK_IRELAND';
+
+/** An invoice a run planned: created in billing under `key`, its idempotency key. */
+export type RunInvoice = {
+  readonly __typename?: 'RunInvoice';
+  readonly description: Scalars['String']['output'];
+  readonly error?: Maybe<Scalars['String']['output']>;
+  readonly errorCode?: Maybe<Scalars['String']['output']>;
+  /** The invoice in billing, once created. */
+  readonly invoice?: Maybe<Invoice>;
+  readonly invoiceNumber?: Maybe<Scalars['String']['output']>;
+  readonly key: Scalars['ID']['output'];
+  readonly lines: ReadonlyArray<RunInvoiceLine>;
+  readonly project: Project;
+  readonly servicePeriodEnd: Scalars['Date']['output'];
+  readonly servicePeriodStart: Scalars['Date']['output'];
+  readonly status: RunInvoiceStatus;
+  readonly total: Money;
+};
+
+/** One invoice line: it bills one source, an ERP posting (time:<entry>:v<n>, …) or a schedule line (schedule:<project>:<n>). */
+export type RunInvoiceLine = {
+  readonly __typename?: 'RunInvoiceLine';
+  readonly amount: Money;
+  readonly description: Scalars['String']['output'];
+  readonly sourceKey: Scalars['ID']['output'];
+};
+
+export type RunInvoiceStatus =
+  /** A draft in billing; not yet finalized. */
+  | 'CREATED'
+  /** Billing refused it; its sources are free again. */
+  | 'FAILED'
+  | 'FINALIZED'
+  /** Planned, its sources claimed; not yet created in billing. */
+  | 'PLANNED'
+  /** Voided in billing after finalization; its sources are free again. */
+  | 'VOIDED';
+
+export type RunInvoicingInput = {
+  /** The last day billed. */
+  readonly periodEnd: Scalars['Date']['input'];
+  readonly preview?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only these projects (every project with something due when omitted); at most 500. */
+  readonly projectIds?: InputMaybe<ReadonlyArray<Scalars['ID']['input']>>;
+};
 
 export type Subscription = {
   readonly __typename?: 'Subscription';
@@ -895,6 +1018,11 @@ export type ResolversTypes = {
   IntegrationExceptionConnection: ResolverTypeWrapper<Omit<IntegrationExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['IntegrationExceptionEdge']>, nodes: ReadonlyArray<ResolversTypes['IntegrationException']> }>;
   IntegrationExceptionEdge: ResolverTypeWrapper<Omit<IntegrationExceptionEdge, 'node'> & { node: ResolversTypes['IntegrationException'] }>;
   IntegrationExceptionFilter: IntegrationExceptionFilter;
+  Invoice: ResolverTypeWrapper<EntityReferenceModel>;
+  InvoiceRun: ResolverTypeWrapper<InvoiceRunRecordModel>;
+  InvoiceRunOutcome: ResolverTypeWrapper<Omit<InvoiceRunOutcome, 'invoices' | 'run'> & { invoices: ReadonlyArray<ResolversTypes['RunInvoice']>, run?: Maybe<ResolversTypes['InvoiceRun']> }>;
+  InvoiceRunStatus: InvoiceRunStatus;
+  InvoiceStatusSync: ResolverTypeWrapper<Omit<InvoiceStatusSync, 'invoice'> & { invoice: ResolversTypes['Invoice'] }>;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Opportunity: ResolverTypeWrapper<EntityReferenceModel>;
@@ -910,6 +1038,10 @@ export type ResolversTypes = {
   ReconciliationDifference: ResolverTypeWrapper<ReconciliationDifference>;
   ReconciliationDifferenceType: ReconciliationDifferenceType;
   Region: Region;
+  RunInvoice: ResolverTypeWrapper<Omit<RunInvoice, 'invoice' | 'lines' | 'project' | 'total'> & { invoice?: Maybe<ResolversTypes['Invoice']>, lines: ReadonlyArray<ResolversTypes['RunInvoiceLine']>, project: ResolversTypes['Project'], total: ResolversTypes['Money'] }>;
+  RunInvoiceLine: ResolverTypeWrapper<Omit<RunInvoiceLine, 'amount'> & { amount: ResolversTypes['Money'] }>;
+  RunInvoiceStatus: RunInvoiceStatus;
+  RunInvoicingInput: RunInvoicingInput;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   link__Purpose: Link__Purpose;
@@ -951,6 +1083,10 @@ export type ResolversParentTypes = {
   IntegrationExceptionConnection: Omit<IntegrationExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['IntegrationExceptionEdge']>, nodes: ReadonlyArray<ResolversParentTypes['IntegrationException']> };
   IntegrationExceptionEdge: Omit<IntegrationExceptionEdge, 'node'> & { node: ResolversParentTypes['IntegrationException'] };
   IntegrationExceptionFilter: IntegrationExceptionFilter;
+  Invoice: EntityReferenceModel;
+  InvoiceRun: InvoiceRunRecordModel;
+  InvoiceRunOutcome: Omit<InvoiceRunOutcome, 'invoices' | 'run'> & { invoices: ReadonlyArray<ResolversParentTypes['RunInvoice']>, run?: Maybe<ResolversParentTypes['InvoiceRun']> };
+  InvoiceStatusSync: Omit<InvoiceStatusSync, 'invoice'> & { invoice: ResolversParentTypes['Invoice'] };
   Money: MoneyModel;
   Mutation: Record<PropertyKey, never>;
   Opportunity: EntityReferenceModel;
@@ -963,6 +1099,9 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   Reconciliation: Omit<Reconciliation, 'project'> & { project: ResolversParentTypes['Project'] };
   ReconciliationDifference: ReconciliationDifference;
+  RunInvoice: Omit<RunInvoice, 'invoice' | 'lines' | 'project' | 'total'> & { invoice?: Maybe<ResolversParentTypes['Invoice']>, lines: ReadonlyArray<ResolversParentTypes['RunInvoiceLine']>, project: ResolversParentTypes['Project'], total: ResolversParentTypes['Money'] };
+  RunInvoiceLine: Omit<RunInvoiceLine, 'amount'> & { amount: ResolversParentTypes['Money'] };
+  RunInvoicingInput: RunInvoicingInput;
   Subscription: Record<PropertyKey, never>;
   link__Import: Scalars['link__Import']['output'];
   String: Scalars['String']['output'];
@@ -1191,6 +1330,36 @@ export type IntegrationExceptionEdgeResolvers<ContextType = ActivationContext, P
   node?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType>;
 };
 
+export type InvoiceResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Invoice'] = ResolversParentTypes['Invoice']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type InvoiceRunResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['InvoiceRun'] = ResolversParentTypes['InvoiceRun']> = {
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  invoices?: Resolver<ReadonlyArray<ResolversTypes['RunInvoice']>, ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  requestedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['InvoiceRunStatus'], ParentType, ContextType>;
+};
+
+export type InvoiceRunOutcomeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['InvoiceRunOutcome'] = ResolversParentTypes['InvoiceRunOutcome']> = {
+  invoices?: Resolver<ReadonlyArray<ResolversTypes['RunInvoice']>, ParentType, ContextType>;
+  run?: Resolver<Maybe<ResolversTypes['InvoiceRun']>, ParentType, ContextType>;
+};
+
+export type InvoiceStatusSyncResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['InvoiceStatusSync'] = ResolversParentTypes['InvoiceStatusSync']> = {
+  crmAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  erpAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  invoice?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  psaAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  skipped?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type MoneyResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
   amount?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['CurrencyCode'], ParentType, ContextType>;
@@ -1200,9 +1369,11 @@ export type MutationResolvers<ContextType = ActivationContext, ParentType extend
   activateProject?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationActivateProjectArgs, 'input'>>;
   cancelActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationCancelActivationArgs, 'runId'>>;
   resolveException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationResolveExceptionArgs, 'id' | 'resolution'>>;
+  resumeInvoicing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   retryActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationRetryActivationArgs, 'runId'>>;
   retryBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionArgs, 'id'>>;
   retryBillingExceptions?: Resolver<ResolversTypes['BulkRetryOutcome'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionsArgs, 'filter' | 'preview'>>;
+  runInvoicing?: Resolver<ResolversTypes['InvoiceRunOutcome'], ParentType, ContextType, RequireFields<MutationRunInvoicingArgs, 'input'>>;
   waiveBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationWaiveBillingExceptionArgs, 'id' | 'note'>>;
 };
 
@@ -1265,6 +1436,9 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   billingExceptions?: Resolver<ResolversTypes['BillingExceptionConnection'], ParentType, ContextType, RequireFields<QueryBillingExceptionsArgs, 'first'>>;
   exceptionCounts?: Resolver<ReadonlyArray<ResolversTypes['ExceptionCount']>, ParentType, ContextType, RequireFields<QueryExceptionCountsArgs, 'status'>>;
   integrationExceptions?: Resolver<ResolversTypes['IntegrationExceptionConnection'], ParentType, ContextType, RequireFields<QueryIntegrationExceptionsArgs, 'first'>>;
+  invoiceRun?: Resolver<Maybe<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunArgs, 'id'>>;
+  invoiceRuns?: Resolver<ReadonlyArray<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunsArgs, 'first'>>;
+  invoiceStatusSync?: Resolver<ReadonlyArray<ResolversTypes['InvoiceStatusSync']>, ParentType, ContextType, RequireFields<QueryInvoiceStatusSyncArgs, 'invoiceId'>>;
   postingFigures?: Resolver<ResolversTypes['PostingFigures'], ParentType, ContextType, Partial<QueryPostingFiguresArgs>>;
   reconcileProject?: Resolver<ResolversTypes['Reconciliation'], ParentType, ContextType, RequireFields<QueryReconcileProjectArgs, 'projectId'>>;
   stuckPostings?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryStuckPostingsArgs, 'first' | 'olderThanMinutes'>>;
@@ -1287,6 +1461,27 @@ export type ReconciliationDifferenceResolvers<ContextType = ActivationContext, P
   psaRecord?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   sourceKey?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['ReconciliationDifferenceType'], ParentType, ContextType>;
+};
+
+export type RunInvoiceResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['RunInvoice'] = ResolversParentTypes['RunInvoice']> = {
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  invoice?: Resolver<Maybe<ResolversTypes['Invoice']>, ParentType, ContextType>;
+  invoiceNumber?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lines?: Resolver<ReadonlyArray<ResolversTypes['RunInvoiceLine']>, ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  servicePeriodEnd?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  servicePeriodStart?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RunInvoiceStatus'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
+export type RunInvoiceLineResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['RunInvoiceLine'] = ResolversParentTypes['RunInvoiceLine']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceKey?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -1322,6 +1517,10 @@ export type Resolvers<ContextType = ActivationContext> = {
   IntegrationException?: IntegrationExceptionResolvers<ContextType>;
   IntegrationExceptionConnection?: IntegrationExceptionConnectionResolvers<ContextType>;
   IntegrationExceptionEdge?: IntegrationExceptionEdgeResolvers<ContextType>;
+  Invoice?: InvoiceResolvers<ContextType>;
+  InvoiceRun?: InvoiceRunResolvers<ContextType>;
+  InvoiceRunOutcome?: InvoiceRunOutcomeResolvers<ContextType>;
+  InvoiceStatusSync?: InvoiceStatusSyncResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Opportunity?: OpportunityResolvers<ContextType>;
@@ -1333,6 +1532,8 @@ export type Resolvers<ContextType = ActivationContext> = {
   Query?: QueryResolvers<ContextType>;
   Reconciliation?: ReconciliationResolvers<ContextType>;
   ReconciliationDifference?: ReconciliationDifferenceResolvers<ContextType>;
+  RunInvoice?: RunInvoiceResolvers<ContextType>;
+  RunInvoiceLine?: RunInvoiceLineResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   link__Import?: GraphQLScalarType;
 };

@@ -109,6 +109,6 @@ export interface TransitionChanges {
 }
 
 /** IDs of psgraph's own records: a prefix and a time-ordered ULID. */
-export function newRecordId(prefix: 'act' | 'exc'): string {
+export function newRecordId(prefix: 'act' | 'exc' | 'ivr'): string {
   return `${prefix}_${newEventId().slice('evt_'.length)}`;
 }

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTBOX_DDL } from '../../../platform/src/events/index.js';
 import { SqliteStore } from '../../../platform/src/index.js';
+import { InvoicingStore } from '../invoicing/invoicingStore.js';
 import { PostingStore } from '../posting/postingStore.js';
 import { ACTIVATION_DDL } from './activationSchema.js';
 import { DeadLetters } from './deadLetters.js';
@@ -27,6 +28,8 @@ export class ActivationStore {
   readonly deadLetters: DeadLetters;
   /** The posting process's lines and billing exceptions. */
   readonly postings: PostingStore;
+  /** The invoicing process's runs, planned invoices, claims and status sync. */
+  readonly invoicing: InvoicingStore;
 
   constructor(file: string, options: { now?: () => Date } = {}) {
     mkdirSync(join(file, '..'), { recursive: true });
@@ -40,6 +43,7 @@ export class ActivationStore {
     this.exceptions = new ExceptionQueue(this.sqlite, iso);
     this.deadLetters = new DeadLetters(this.sqlite, iso);
     this.postings = new PostingStore(this.sqlite, iso);
+    this.invoicing = new InvoicingStore(this.sqlite, iso);
   }
 
   get statementCount(): number {

@@ -22,7 +22,7 @@ export type FaultKind =
   | 'hang';
 
 export interface CallSite {
-  readonly system: 'crm' | 'erp' | 'psa';
+  readonly system: 'crm' | 'erp' | 'psa' | 'billing';
   readonly operationName: string;
   /** The saga step on whose behalf the call is made, when there is one. */
   readonly step: StepName | null;

@@ -81,7 +81,7 @@ describe('the Stripe adapter', () => {
     it('took Stripe’s webhooks for those writes as they arrived, beside its own answers, and acknowledged every one', () => {
       const deliveries = wire.webhooks.deliveries;
       expect(deliveries.map((delivery) => delivery.type)).toEqual(
-        expect.arrayContaining(['invoice.finalized', 'invoice.paid', 'invoice.voided', 'invoice_payment.paid']),
+        expect.arrayContaining(['invoice.created', 'invoiceitem.created', 'invoice.finalized', 'invoice.paid', 'invoice.voided', 'invoice_payment.paid']),
       );
       expect(deliveries.filter((delivery) => delivery.status !== 200)).toEqual([]);
     });
@@ -276,6 +276,32 @@ describe('the Stripe adapter', () => {
         expect(itemCalls() - before).toBe(2);
         expect(itemsOf(wire.account.get('invoice', left['id']))).toEqual(draft.lines.map((line) => [line.sourceKey, line.amountMinor]));
         expect(invoicesUnder(draft.key)).toHaveLength(1);
+      });
+
+      it('sends every call of a creation with an idempotency key, which the server replays and refuses with other parameters', async () => {
+        const creationCalls = wire.requests.filter((request) => request.method === 'POST' && /^\/v1\/(invoices|invoiceitems)$/.test(request.path));
+        expect(creationCalls.length).toBeGreaterThan(0);
+        expect(creationCalls.filter((request) => !request.idempotencyKey)).toEqual([]);
+
+        const customer = [...wire.account.objects.customer.keys()][0]!;
+        const post = (key: string, params: Record<string, string>) =>
+          fetch(`${wire.url}/v1/invoices`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': key },
+            body: new URLSearchParams(params).toString(),
+          });
+        const params = { customer, collection_method: 'send_invoice', days_until_due: '30', description: 'Replayed' };
+        const drafts = () => wire.account.objects.invoice.size;
+        const before = drafts();
+        const first = await post('wire-test-key', params);
+        const replay = await post('wire-test-key', params);
+        expect(replay.headers.get('idempotent-replayed')).toBe('true');
+        expect(((await replay.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+        expect(drafts()).toBe(before + 1);
+        const reused = await post('wire-test-key', { ...params, description: 'Another' });
+        expect(reused.status).toBe(400);
+        expect(((await reused.json()) as { error: { type: string } }).error.type).toBe('idempotency_error');
+        expect(drafts()).toBe(before + 1);
       });
 
       it('refuses an invoice item on an invoice that is no longer a draft, as Stripe does', async () => {

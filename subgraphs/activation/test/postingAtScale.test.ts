@@ -3,10 +3,13 @@
  * (a rate off the contract, a closed period, a consultant ERP does not know, a contract whose PO is missing), go
  * through the posting process over real ERP and PSA subgraphs — every approval sent twice. Exactly the faulty
  * entries become exceptions and every other entry is in ERP once; fixing the data at its source (or waiving the
- * rate) and retrying posts the rest, once; and ERP's billable total equals the entries' value.
+ * rate) and retrying posts the rest, once; and ERP's billable total equals the entries' value. An invoice run then
+ * bills each posting once, the totals agree in ERP, billing, CRM and the PSA, and a payment reaches every one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BusEvent, newEvent } from '../../platform/src/events/index.js';
+import type { SandboxBilling } from '../../billing/src/sandbox/sandboxBilling.js';
+import { eventually, execute } from '../../platform/test/testSupport.js';
 import type { ActivationSubgraph } from '../src/activationSubgraph.js';
 import { type SystemsUnderTest, run, startActivation, startSystems } from './activationHarness.js';
 
@@ -209,5 +212,111 @@ describe('10,000 approved entries, 5 % faulty, through posting', () => {
     for (const event of events.slice(0, 50)) await systems.bus.publish(event);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(erpPostings().length).toBe(ENTRIES);
+  }, 300_000);
+
+  it('invoices each posting once, the totals reconcile across ERP, billing, CRM and the PSA, and a payment reaches all of them', async () => {
+    const billingDb = () => (systems.billing.billing as SandboxBilling).store.db;
+    const projects = [...new Set(events.map((event) => (event.data as { projectId: string }).projectId))].sort();
+    const total = planned.reduce((sum, entry) => sum + entry.valueMinor, 0);
+    const runInvoicing = async () => {
+      const answer = await run(
+        activation,
+        `mutation ($input: RunInvoicingInput!) { runInvoicing(input: $input) { run { status } invoices { status invoice { id } } } }`,
+        {
+          input: { periodEnd: '2026-12-31', projectIds: projects },
+        },
+      );
+      expect(answer.errors).toBeUndefined();
+      return answer.data!['runInvoicing'] as { run: { status: string }; invoices: Array<{ status: string; invoice: { id: string } }> };
+    };
+    const outcome = await runInvoicing();
+    expect(outcome.run.status).toBe('COMPLETED');
+    expect(outcome.invoices.every((invoice) => invoice.status === 'FINALIZED')).toBe(true);
+    // At most 250 lines each: at least ENTRIES / 250 invoices.
+    expect(outcome.invoices.length).toBeGreaterThanOrEqual(ENTRIES / 250);
+    const invoiceIds = outcome.invoices.map((invoice) => invoice.invoice.id);
+
+    // Billing: each posting on exactly one line, the lines' total what was approved.
+    const lines = billingDb().prepare("SELECT source_key AS key, amount_minor AS amount FROM invoice_line WHERE source_key GLOB 'time:6*'").all() as Array<{
+      key: string;
+      amount: number;
+    }>;
+    expect(lines.length).toBe(ENTRIES);
+    expect(new Set(lines.map((line) => line.key)).size).toBe(ENTRIES);
+    expect(lines.reduce((sum, line) => sum + line.amount, 0)).toBe(total);
+    const billedInBilling = billingDb()
+      .prepare('SELECT SUM(total_minor) FROM invoice WHERE id IN (SELECT value FROM json_each(?))')
+      .pluck()
+      .get(JSON.stringify(invoiceIds));
+    expect(billedInBilling).toBe(total);
+
+    // ERP: every posting billed by the invoice that bills it, the invoices' billings equal to billing's.
+    const erp = systems.erpDb();
+    await eventually(
+      () =>
+        expect(erp.prepare("SELECT COUNT(*) FROM delivery_posting WHERE external_id GLOB 'time:6*' AND billed_invoice_id IS NOT NULL").pluck().get()).toBe(
+          ENTRIES,
+        ),
+      120_000,
+    );
+    expect(
+      erp
+        .prepare('SELECT COUNT(*), SUM(total_minor) FROM erp_invoice WHERE invoice_id IN (SELECT value FROM json_each(?))')
+        .raw()
+        .get(JSON.stringify(invoiceIds)),
+    ).toEqual([invoiceIds.length, total]);
+    const billedPairs = erp.prepare("SELECT external_id, billed_invoice_id FROM delivery_posting WHERE external_id GLOB 'time:6*'").raw().all() as Array<
+      [string, string]
+    >;
+    const lineInvoice = new Map(
+      (billingDb().prepare("SELECT source_key, invoice_id FROM invoice_line WHERE source_key GLOB 'time:6*'").raw().all() as Array<[string, string]>).map(
+        ([key, id]) => [key, id],
+      ),
+    );
+    expect(billedPairs.every(([key, invoiceId]) => lineInvoice.get(key) === invoiceId)).toBe(true);
+
+    // CRM and the PSA: every project's status arrived; the PSA's billed is billing's, nothing left unbilled.
+    await eventually(() => {
+      const synced = activation.store.sqlite.db
+        .prepare(
+          'SELECT COUNT(*) FROM invoice_sync WHERE invoice_id IN (SELECT value FROM json_each(?)) AND erp_at IS NOT NULL AND crm_at IS NOT NULL AND psa_at IS NOT NULL',
+        )
+        .pluck()
+        .get(JSON.stringify(invoiceIds));
+      expect(synced).toBe(invoiceIds.length);
+    }, 120_000);
+    for (const projectId of projects) {
+      const psa = systems.psaDb().prepare('SELECT billed_minor, unbilled_minor FROM project_billing_status WHERE project_id = ?').get(projectId) as {
+        billed_minor: number;
+        unbilled_minor: number;
+      };
+      const billed = billingDb()
+        .prepare("SELECT COALESCE(SUM(total_minor), 0) FROM invoice WHERE project_id = ? AND status IN ('OPEN', 'PAID', 'UNCOLLECTIBLE')")
+        .pluck()
+        .get(projectId);
+      expect(psa).toEqual({ billed_minor: billed, unbilled_minor: 0 });
+    }
+
+    // Again: nothing is due, nothing is billed twice.
+    expect((await runInvoicing()).invoices).toEqual([]);
+    expect(billingDb().prepare("SELECT COUNT(*) FROM invoice_line WHERE source_key GLOB 'time:6*'").pluck().get()).toBe(ENTRIES);
+
+    // A payment reaches ERP, CRM, the PSA and a subscriber of the bus.
+    const heard: BusEvent[] = [];
+    const unsubscribe = systems.bus.subscribe(['invoice.paid'], (event) => heard.push(event));
+    const paidId = invoiceIds[0]!;
+    expect((await execute(systems.billing, `mutation ($id: ID!) { recordPayment(invoiceId: $id) { status } }`, { id: paidId })).errors).toBeUndefined();
+    const paidProject = billingDb().prepare('SELECT project_id FROM invoice WHERE id = ?').pluck().get(paidId) as string;
+    await eventually(() => {
+      expect(heard.map((event) => event.subject)).toContain(paidId);
+      expect(erp.prepare('SELECT status FROM erp_invoice WHERE invoice_id = ?').pluck().get(paidId)).toBe('PAID');
+      const account = erp.prepare('SELECT c.external_id FROM job j JOIN customer c ON c.id = j.customer_id WHERE j.external_id = ?').pluck().get(paidProject);
+      expect(systems.crmDb().prepare('SELECT last_invoice_id, last_invoice_status FROM account_billing_status WHERE account_id = ?').get(account)).toEqual({
+        last_invoice_id: paidId,
+        last_invoice_status: 'PAID',
+      });
+      expect(systems.psaDb().prepare('SELECT last_invoice_status FROM project_billing_status WHERE project_id = ?').pluck().get(paidProject)).toBe('PAID');
+    });
+    unsubscribe();
   }, 300_000);
 });

@@ -24,6 +24,7 @@ import { consumeDeliveryEvents } from './posting/deliveryEventsConsumer.js';
 import { postingResolvers } from './posting/postingResolvers.js';
 import { postingSubscriptionResolvers } from './posting/postingSubscriptions.js';
 import { PostingSystems } from './posting/postingSystems.js';
+import { consumeStaffingEvents } from './invoicing/cashFigures.js';
 import { Invoicer } from './invoicing/invoicer.js';
 import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStatusSync.js';
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
@@ -106,6 +107,14 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     consumer: `billing-status-${process.pid}-${randomBytes(3).toString('hex')}`,
     log,
   });
+  const staffingConsumer = consumeStaffingEvents({
+    bus,
+    figures: store.cashFigures,
+    deadLetters: store.deadLetters,
+    contracts: new EventContracts(),
+    consumer: `staffing-figures-${process.pid}-${randomBytes(3).toString('hex')}`,
+    log,
+  });
   runner.start();
   // Invoices a crashed run left planned or created are carried on once the systems answer.
   void invoicer.resume().catch((error: Error) => log(`[invoicing] resuming at start-up failed: ${error.message}`));
@@ -122,6 +131,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
       await consumer.stop();
       await deliveryConsumer.stop();
       await invoiceConsumer.stop();
+      await staffingConsumer.stop();
       await runner.stop();
       await relay.stop();
       if (!options.bus) await bus.close();

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxBilling } from '../../billing/src/sandbox/sandboxBilling.js';
 import { eventually, execute } from '../../platform/test/testSupport.js';
 import type { ActivationSubgraph } from '../src/activationSubgraph.js';
-import type { FaultInjector } from '../src/systems/faults.js';
+import type { FaultInjector, FaultKind } from '../src/systems/faults.js';
+import { newEvent } from '../../platform/src/events/index.js';
 import { type SystemsUnderTest, contractViolations, run, startActivation, startSystems } from './activationHarness.js';
 
 interface Sheet {
@@ -29,13 +30,13 @@ describe('invoicing, and billing status back to every system', () => {
   let systems: SystemsUnderTest;
   let activation: ActivationSubgraph;
   const used = new Set<string>();
-  /** When set, the next call it names is carried out but its answer is lost (a timeout). */
+  /** When set, the next call it names fails so: by default carried out with its answer lost (a timeout). */
   let unreachable: string | null = null;
+  let faultKind: FaultKind = 'timeout-after';
   const faults: FaultInjector = (call) => {
     if (call.operationName !== unreachable) return null;
     unreachable = null;
-    // The call reaches billing and is carried out; only its answer is lost.
-    return 'timeout-after';
+    return faultKind;
   };
 
   beforeAll(async () => {
@@ -235,6 +236,70 @@ describe('invoicing, and billing status back to every system', () => {
     await eventually(() =>
       expect(systems.erpDb().prepare('SELECT COUNT(*) FROM billed_schedule_line WHERE invoice_id = ?').pluck().get(made!['invoice'].id)).toBeGreaterThan(0),
     );
+  });
+
+  it('reports the project-to-cash figures and lists what is stuck with its cause, owner and fix', async () => {
+    // A request confirmed two days after it was made.
+    const projectId = [...used][0]!;
+    const requested = new Date('2026-11-02T09:00:00.000Z');
+    const confirmed = new Date('2026-11-04T09:00:00.000Z');
+    await systems.bus.publish(
+      newEvent('resource_request.created', {
+        source: 'psa',
+        subject: '77000001',
+        occurredAt: requested,
+        data: { resourceRequestId: '77000001', projectId, role: 'CONSULTANT', hours: 80, startDate: '2026-11-09', endDate: '2026-11-20' },
+      }),
+    );
+    await systems.bus.publish(
+      newEvent('assignment.confirmed', {
+        source: 'psa',
+        subject: '78000001',
+        occurredAt: confirmed,
+        data: { assignmentId: '78000001', projectId, resourceId: '40000001', resourceRequestId: '77000001', role: 'CONSULTANT' },
+      }),
+    );
+    // An invoice billing cannot be reached for: planned, not created.
+    const sheet = submittedSheet();
+    await approvedAndPosted(sheet);
+    unreachable = 'CreateInvoice';
+    faultKind = 'unavailable';
+    const [planned] = (await invoicing([sheet.projectId])).invoices;
+    expect(planned).toMatchObject({ status: 'PLANNED', invoice: null });
+
+    const FIGURES = `{ projectToCashFigures {
+      approvalToInvoice { p50Seconds maxSeconds } invoiceToPayment { p50Seconds } staffingLeadTime { p50Seconds maxSeconds }
+      unbilledWip { unbilled { amount currency } postings projects } syncLag { flow pending oldestSince ageSeconds } } }`;
+    await eventually(async () => {
+      const figures = (await run(activation, FIGURES)).data!['projectToCashFigures'];
+      expect(figures.staffingLeadTime).toEqual({ p50Seconds: 172_800, maxSeconds: 172_800 });
+    });
+    const figures = (await run(activation, FIGURES)).data!['projectToCashFigures'];
+    expect(figures.approvalToInvoice.p50Seconds).toBeGreaterThanOrEqual(0);
+    expect(figures.invoiceToPayment.p50Seconds).toBeGreaterThanOrEqual(0);
+    // The planned invoice's postings are unbilled in ERP until it is finalized.
+    const wip = figures.unbilledWip.find((row: { unbilled: { currency: string } }) => row.unbilled.currency === planned!['total'].currency);
+    expect(Number(wip.unbilled.amount)).toBeGreaterThanOrEqual(Number(planned!['total'].amount));
+    expect(figures.syncLag.map((lag: { flow: string }) => lag.flow)).toEqual(['activation', 'posting', 'invoicing', 'billing-status']);
+    expect(figures.syncLag.find((lag: { flow: string }) => lag.flow === 'invoicing')).toMatchObject({ pending: 1, ageSeconds: expect.any(Number) });
+
+    const STUCK = `{ stuckTransactions(olderThanMinutes: 0) { kind reference project { id } since cause owner fix } }`;
+    const stuck = (await run(activation, STUCK)).data!['stuckTransactions'] as Array<Record<string, any>>;
+    expect(stuck).toContainEqual({
+      kind: 'INVOICE_NOT_FINALIZED',
+      reference: planned!['key'],
+      project: { id: sheet.projectId },
+      since: expect.any(String),
+      cause: expect.stringContaining('not yet created'),
+      owner: 'Integration engineering',
+      fix: expect.stringContaining('resumeInvoicing'),
+    });
+    for (const item of stuck) expect(item['cause'] && item['owner'] && item['fix']).toBeTruthy();
+
+    faultKind = 'timeout-after';
+    expect((await run(activation, 'mutation { resumeInvoicing }')).data!['resumeInvoicing']).toBe(1);
+    const after = (await run(activation, STUCK)).data!['stuckTransactions'] as Array<Record<string, any>>;
+    expect(after.map((item) => item['reference'])).not.toContain(planned!['key']);
   });
 
   it('refuses a run for someone without billing:write, and bad arguments with their codes', async () => {

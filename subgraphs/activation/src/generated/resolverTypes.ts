@@ -290,6 +290,13 @@ export type BulkRetryOutcome = {
   readonly stillHeldBack: Scalars['Int']['output'];
 };
 
+export type CashFiguresFilter = {
+  /** Measured over what ended at or after this instant (an invoice finalized, paid, a request confirmed). */
+  readonly from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** … and at or before this instant. */
+  readonly to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 export type ContractType =
   | 'FIXED_FEE'
   | 'MILESTONE'
@@ -369,6 +376,15 @@ export type ExceptionStatus =
   | 'OPEN'
   | 'RESOLVED'
   | 'WAIVED';
+
+export type FlowLag = {
+  readonly __typename?: 'FlowLag';
+  readonly ageSeconds?: Maybe<Scalars['Float']['output']>;
+  /** activation, posting, invoicing or billing-status. */
+  readonly flow: Scalars['String']['output'];
+  readonly oldestSince?: Maybe<Scalars['DateTime']['output']>;
+  readonly pending: Scalars['Int']['output'];
+};
 
 export type IntegrationException = {
   readonly __typename?: 'IntegrationException';
@@ -632,6 +648,20 @@ export type ProjectExternalIds = {
   readonly psaProjectId?: Maybe<Scalars['ID']['output']>;
 };
 
+export type ProjectToCashFigures = {
+  readonly __typename?: 'ProjectToCashFigures';
+  /** From the PSA's approval to the finalization of the invoice that bills it, per billed line (invoices finalized in the window). */
+  readonly approvalToInvoice?: Maybe<CycleTimeFigures>;
+  /** From invoice.posted to invoice.paid, per invoice paid in the window. */
+  readonly invoiceToPayment?: Maybe<CycleTimeFigures>;
+  /** From resource_request.created to its assignment.confirmed, per request confirmed in the window. */
+  readonly staffingLeadTime?: Maybe<CycleTimeFigures>;
+  /** Per flow of the process layer, the oldest item taken in and not finished. */
+  readonly syncLag: ReadonlyArray<FlowLag>;
+  /** Unbilled work in progress, live from ERP's postings, per currency. */
+  readonly unbilledWip: ReadonlyArray<UnbilledWip>;
+};
+
 export type Query = {
   readonly __typename?: 'Query';
   /** Cycle-time figures of the runs activated in a window (closed-won → activated). */
@@ -655,6 +685,8 @@ export type Query = {
   readonly invoiceStatusSync: ReadonlyArray<InvoiceStatusSync>;
   /** The health of posting delivery to ERP, for lines approved in a window (either end open): throughput, approval-to-ERP time, exceptions. */
   readonly postingFigures: PostingFigures;
+  /** Project-to-cash health from the flows' own timestamps: approval to invoice, invoice to payment, unbilled WIP, sync lag per flow, staffing lead time. */
+  readonly projectToCashFigures: ProjectToCashFigures;
   /**
    * Compares one project across the PSA, the posting process and ERP, for the delivery the process took in: lists
    * every approval not taken in, posting missing from or unexpected in ERP, amount that differs, and correction not
@@ -663,6 +695,12 @@ export type Query = {
   readonly reconcileProject: Reconciliation;
   /** Approved delivery not in ERP after its SLA (approved more than `olderThanMinutes` ago), oldest first, each with what holds it back. */
   readonly stuckPostings: ReadonlyArray<DeliveryLine>;
+  /**
+   * Everything stuck between a won deal and cash for longer than olderThanMinutes, oldest first: approved delivery
+   * not posted, milestones posted but not invoiced, invoices not finalized, invoice statuses not yet in ERP, CRM or
+   * the PSA, won deals without their project — each with its cause, owner and fix.
+   */
+  readonly stuckTransactions: ReadonlyArray<StuckTransaction>;
   /** Where each approved entry of a timesheet approval stands on its way to ERP (posted, held back, reversed). */
   readonly timesheetPosting: ReadonlyArray<DeliveryLine>;
 };
@@ -729,12 +767,23 @@ export type QueryPostingFiguresArgs = {
 };
 
 
+export type QueryProjectToCashFiguresArgs = {
+  filter?: InputMaybe<CashFiguresFilter>;
+};
+
+
 export type QueryReconcileProjectArgs = {
   projectId: Scalars['ID']['input'];
 };
 
 
 export type QueryStuckPostingsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  olderThanMinutes?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryStuckTransactionsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   olderThanMinutes?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -834,6 +883,26 @@ export type RunInvoicingInput = {
   readonly projectIds?: InputMaybe<ReadonlyArray<Scalars['ID']['input']>>;
 };
 
+export type StuckKind =
+  | 'APPROVED_NOT_POSTED'
+  | 'INVOICE_NOT_FINALIZED'
+  | 'MILESTONE_NOT_INVOICED'
+  | 'STATUS_NOT_SYNCED'
+  | 'WON_DEAL_WITHOUT_PROJECT';
+
+export type StuckTransaction = {
+  readonly __typename?: 'StuckTransaction';
+  readonly cause: Scalars['String']['output'];
+  readonly fix: Scalars['String']['output'];
+  readonly kind: StuckKind;
+  /** The team that owns the fix. */
+  readonly owner: Scalars['String']['output'];
+  readonly project?: Maybe<Project>;
+  /** The stuck record: a posting key, an invoice key, an invoice and its status, a deal. */
+  readonly reference: Scalars['ID']['output'];
+  readonly since: Scalars['DateTime']['output'];
+};
+
 export type Subscription = {
   readonly __typename?: 'Subscription';
   /**
@@ -866,6 +935,13 @@ export type SubscriptionBillingExceptionChangedArgs = {
 
 export type SubscriptionPostingProgressArgs = {
   projectId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type UnbilledWip = {
+  readonly __typename?: 'UnbilledWip';
+  readonly postings: Scalars['Int']['output'];
+  readonly projects: Scalars['Int']['output'];
+  readonly unbilled: Money;
 };
 
 export type Link__Purpose =
@@ -1001,6 +1077,7 @@ export type ResolversTypes = {
   BillingExceptionType: BillingExceptionType;
   BillingExceptionTypeCount: ResolverTypeWrapper<BillingExceptionTypeCount>;
   BulkRetryOutcome: ResolverTypeWrapper<BulkRetryOutcome>;
+  CashFiguresFilter: CashFiguresFilter;
   ContractType: ContractType;
   CurrencyCode: CurrencyCode;
   CycleTimeFigures: ResolverTypeWrapper<CycleTimeFigures>;
@@ -1014,6 +1091,7 @@ export type ResolversTypes = {
   ExceptionCount: ResolverTypeWrapper<ExceptionCount>;
   ExceptionResolutionInput: ExceptionResolutionInput;
   ExceptionStatus: ExceptionStatus;
+  FlowLag: ResolverTypeWrapper<FlowLag>;
   IntegrationException: ResolverTypeWrapper<ExceptionRecordModel>;
   IntegrationExceptionConnection: ResolverTypeWrapper<Omit<IntegrationExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversTypes['IntegrationExceptionEdge']>, nodes: ReadonlyArray<ResolversTypes['IntegrationException']> }>;
   IntegrationExceptionEdge: ResolverTypeWrapper<Omit<IntegrationExceptionEdge, 'node'> & { node: ResolversTypes['IntegrationException'] }>;
@@ -1033,6 +1111,7 @@ export type ResolversTypes = {
   PostingProgress: ResolverTypeWrapper<Omit<PostingProgress, 'project'> & { project: ResolversTypes['Project'] }>;
   Project: ResolverTypeWrapper<EntityReferenceModel>;
   ProjectExternalIds: ResolverTypeWrapper<ProjectExternalIds>;
+  ProjectToCashFigures: ResolverTypeWrapper<Omit<ProjectToCashFigures, 'unbilledWip'> & { unbilledWip: ReadonlyArray<ResolversTypes['UnbilledWip']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Reconciliation: ResolverTypeWrapper<Omit<Reconciliation, 'project'> & { project: ResolversTypes['Project'] }>;
   ReconciliationDifference: ResolverTypeWrapper<ReconciliationDifference>;
@@ -1042,7 +1121,10 @@ export type ResolversTypes = {
   RunInvoiceLine: ResolverTypeWrapper<Omit<RunInvoiceLine, 'amount'> & { amount: ResolversTypes['Money'] }>;
   RunInvoiceStatus: RunInvoiceStatus;
   RunInvoicingInput: RunInvoicingInput;
+  StuckKind: StuckKind;
+  StuckTransaction: ResolverTypeWrapper<Omit<StuckTransaction, 'project'> & { project?: Maybe<ResolversTypes['Project']> }>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  UnbilledWip: ResolverTypeWrapper<Omit<UnbilledWip, 'unbilled'> & { unbilled: ResolversTypes['Money'] }>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   link__Purpose: Link__Purpose;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -1071,6 +1153,7 @@ export type ResolversParentTypes = {
   BillingExceptionFilter: BillingExceptionFilter;
   BillingExceptionTypeCount: BillingExceptionTypeCount;
   BulkRetryOutcome: BulkRetryOutcome;
+  CashFiguresFilter: CashFiguresFilter;
   CycleTimeFigures: CycleTimeFigures;
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
@@ -1079,6 +1162,7 @@ export type ResolversParentTypes = {
   DeliveryLine: LineRecordModel;
   ExceptionCount: ExceptionCount;
   ExceptionResolutionInput: ExceptionResolutionInput;
+  FlowLag: FlowLag;
   IntegrationException: ExceptionRecordModel;
   IntegrationExceptionConnection: Omit<IntegrationExceptionConnection, 'edges' | 'nodes'> & { edges: ReadonlyArray<ResolversParentTypes['IntegrationExceptionEdge']>, nodes: ReadonlyArray<ResolversParentTypes['IntegrationException']> };
   IntegrationExceptionEdge: Omit<IntegrationExceptionEdge, 'node'> & { node: ResolversParentTypes['IntegrationException'] };
@@ -1096,13 +1180,16 @@ export type ResolversParentTypes = {
   PostingProgress: Omit<PostingProgress, 'project'> & { project: ResolversParentTypes['Project'] };
   Project: EntityReferenceModel;
   ProjectExternalIds: ProjectExternalIds;
+  ProjectToCashFigures: Omit<ProjectToCashFigures, 'unbilledWip'> & { unbilledWip: ReadonlyArray<ResolversParentTypes['UnbilledWip']> };
   Query: Record<PropertyKey, never>;
   Reconciliation: Omit<Reconciliation, 'project'> & { project: ResolversParentTypes['Project'] };
   ReconciliationDifference: ReconciliationDifference;
   RunInvoice: Omit<RunInvoice, 'invoice' | 'lines' | 'project' | 'total'> & { invoice?: Maybe<ResolversParentTypes['Invoice']>, lines: ReadonlyArray<ResolversParentTypes['RunInvoiceLine']>, project: ResolversParentTypes['Project'], total: ResolversParentTypes['Money'] };
   RunInvoiceLine: Omit<RunInvoiceLine, 'amount'> & { amount: ResolversParentTypes['Money'] };
   RunInvoicingInput: RunInvoicingInput;
+  StuckTransaction: Omit<StuckTransaction, 'project'> & { project?: Maybe<ResolversParentTypes['Project']> };
   Subscription: Record<PropertyKey, never>;
+  UnbilledWip: Omit<UnbilledWip, 'unbilled'> & { unbilled: ResolversParentTypes['Money'] };
   link__Import: Scalars['link__Import']['output'];
   String: Scalars['String']['output'];
 };
@@ -1298,6 +1385,13 @@ export type ExceptionCountResolvers<ContextType = ActivationContext, ParentType 
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type FlowLagResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['FlowLag'] = ResolversParentTypes['FlowLag']> = {
+  ageSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  flow?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  oldestSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type IntegrationExceptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['IntegrationException'] = ResolversParentTypes['IntegrationException'], FederationReferenceType extends FederationReferenceTypes['IntegrationException'] = FederationReferenceTypes['IntegrationException']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['IntegrationException']> | FederationReferenceType, FederationReferenceType, ContextType>;
   field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1428,6 +1522,14 @@ export type ProjectExternalIdsResolvers<ContextType = ActivationContext, ParentT
   psaProjectId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 };
 
+export type ProjectToCashFiguresResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ProjectToCashFigures'] = ResolversParentTypes['ProjectToCashFigures']> = {
+  approvalToInvoice?: Resolver<Maybe<ResolversTypes['CycleTimeFigures']>, ParentType, ContextType>;
+  invoiceToPayment?: Resolver<Maybe<ResolversTypes['CycleTimeFigures']>, ParentType, ContextType>;
+  staffingLeadTime?: Resolver<Maybe<ResolversTypes['CycleTimeFigures']>, ParentType, ContextType>;
+  syncLag?: Resolver<ReadonlyArray<ResolversTypes['FlowLag']>, ParentType, ContextType>;
+  unbilledWip?: Resolver<ReadonlyArray<ResolversTypes['UnbilledWip']>, ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   activationFigures?: Resolver<ResolversTypes['ActivationFigures'], ParentType, ContextType, Partial<QueryActivationFiguresArgs>>;
   activationRun?: Resolver<Maybe<ResolversTypes['ActivationRun']>, ParentType, ContextType, RequireFields<QueryActivationRunArgs, 'id'>>;
@@ -1440,8 +1542,10 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   invoiceRuns?: Resolver<ReadonlyArray<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunsArgs, 'first'>>;
   invoiceStatusSync?: Resolver<ReadonlyArray<ResolversTypes['InvoiceStatusSync']>, ParentType, ContextType, RequireFields<QueryInvoiceStatusSyncArgs, 'invoiceId'>>;
   postingFigures?: Resolver<ResolversTypes['PostingFigures'], ParentType, ContextType, Partial<QueryPostingFiguresArgs>>;
+  projectToCashFigures?: Resolver<ResolversTypes['ProjectToCashFigures'], ParentType, ContextType, Partial<QueryProjectToCashFiguresArgs>>;
   reconcileProject?: Resolver<ResolversTypes['Reconciliation'], ParentType, ContextType, RequireFields<QueryReconcileProjectArgs, 'projectId'>>;
   stuckPostings?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryStuckPostingsArgs, 'first' | 'olderThanMinutes'>>;
+  stuckTransactions?: Resolver<ReadonlyArray<ResolversTypes['StuckTransaction']>, ParentType, ContextType, RequireFields<QueryStuckTransactionsArgs, 'first' | 'olderThanMinutes'>>;
   timesheetPosting?: Resolver<ReadonlyArray<ResolversTypes['DeliveryLine']>, ParentType, ContextType, RequireFields<QueryTimesheetPostingArgs, 'timesheetId' | 'version'>>;
 };
 
@@ -1484,10 +1588,26 @@ export type RunInvoiceLineResolvers<ContextType = ActivationContext, ParentType 
   sourceKey?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
+export type StuckTransactionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['StuckTransaction'] = ResolversParentTypes['StuckTransaction']> = {
+  cause?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['StuckKind'], ParentType, ContextType>;
+  owner?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  project?: Resolver<Maybe<ResolversTypes['Project']>, ParentType, ContextType>;
+  reference?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   activationUpdated?: SubscriptionResolver<ResolversTypes['ActivationUpdate'], "activationUpdated", ParentType, ContextType, Partial<SubscriptionActivationUpdatedArgs>>;
   billingExceptionChanged?: SubscriptionResolver<ResolversTypes['BillingExceptionChange'], "billingExceptionChanged", ParentType, ContextType, Partial<SubscriptionBillingExceptionChangedArgs>>;
   postingProgress?: SubscriptionResolver<ResolversTypes['PostingProgress'], "postingProgress", ParentType, ContextType, Partial<SubscriptionPostingProgressArgs>>;
+};
+
+export type UnbilledWipResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['UnbilledWip'] = ResolversParentTypes['UnbilledWip']> = {
+  postings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  projects?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unbilled?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
 export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['link__Import'], any> {
@@ -1514,6 +1634,7 @@ export type Resolvers<ContextType = ActivationContext> = {
   Decimal?: GraphQLScalarType;
   DeliveryLine?: DeliveryLineResolvers<ContextType>;
   ExceptionCount?: ExceptionCountResolvers<ContextType>;
+  FlowLag?: FlowLagResolvers<ContextType>;
   IntegrationException?: IntegrationExceptionResolvers<ContextType>;
   IntegrationExceptionConnection?: IntegrationExceptionConnectionResolvers<ContextType>;
   IntegrationExceptionEdge?: IntegrationExceptionEdgeResolvers<ContextType>;
@@ -1529,12 +1650,15 @@ export type Resolvers<ContextType = ActivationContext> = {
   PostingProgress?: PostingProgressResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   ProjectExternalIds?: ProjectExternalIdsResolvers<ContextType>;
+  ProjectToCashFigures?: ProjectToCashFiguresResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Reconciliation?: ReconciliationResolvers<ContextType>;
   ReconciliationDifference?: ReconciliationDifferenceResolvers<ContextType>;
   RunInvoice?: RunInvoiceResolvers<ContextType>;
   RunInvoiceLine?: RunInvoiceLineResolvers<ContextType>;
+  StuckTransaction?: StuckTransactionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  UnbilledWip?: UnbilledWipResolvers<ContextType>;
   link__Import?: GraphQLScalarType;
 };
 

@@ -102,6 +102,11 @@ export class Invoicer {
     return next;
   }
 
+  /** ERP's unbilled work in progress, live. */
+  unbilledWip() {
+    return this.options.systems.unbilledWip();
+  }
+
   /** What a run would invoice now, without writing anything. */
   async preview(request: InvoiceRunRequest): Promise<InvoiceRunOutcome> {
     const invoices = await this.plan(request);

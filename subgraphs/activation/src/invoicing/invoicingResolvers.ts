@@ -5,7 +5,9 @@
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { inputError, isCanonicalProjectId, isStripeId, money, requireIdFormat } from '../../../platform/src/index.js';
-import type { Resolvers } from '../generated/resolverTypes.js';
+import { latencyFigures } from '../figures.js';
+import type { CurrencyCode, Resolvers } from '../generated/resolverTypes.js';
+import { figuresWindow, stuckArguments } from '../posting/postingResolvers.js';
 import type { PlannedInvoice, RunInvoiceRecord } from './invoicingStore.js';
 
 const MAX_PROJECTS = 500;
@@ -34,6 +36,23 @@ const runInvoice = (invoice: InvoiceLike) => {
 
 export const invoicingResolvers: Resolvers = {
   Query: {
+    projectToCashFigures: async (_, args, { store, invoicer }) => {
+      const window = figuresWindow(args.filter ? { from: args.filter.from ?? null, to: args.filter.to ?? null } : null);
+      return {
+        approvalToInvoice: latencyFigures(store.cashFigures.approvalToInvoice(window)),
+        invoiceToPayment: latencyFigures(store.cashFigures.invoiceToPayment(window)),
+        unbilledWip: (await invoicer.unbilledWip()).map((wip) => ({
+          ...wip,
+          unbilled: { amount: wip.unbilled.amount, currency: wip.unbilled.currency as CurrencyCode },
+        })),
+        syncLag: store.cashFigures.syncLag(new Date()),
+        staffingLeadTime: latencyFigures(store.cashFigures.staffingLeadTimes(window)),
+      };
+    },
+    stuckTransactions: (_, args, { store }) => {
+      const { before, limit } = stuckArguments(args.olderThanMinutes, args.first, 50);
+      return store.cashFigures.stuck(before, limit).map((stuck) => ({ ...stuck, project: stuck.projectId ? { id: stuck.projectId } : null }));
+    },
     invoiceRuns: (_, args, { store }) => {
       const first = args.first ?? 20;
       if (first < 0 || first > MAX_RUNS)

@@ -79,6 +79,7 @@ const BILLING_VIEW = `query BillingView($representations: [_Any!]!) {
     ... on Project { id invoiceSummary { billed { amount currency } } }
   }
 }`;
+const UNBILLED_WIP = `query UnbilledWip { erpUnbilledWip { unbilled { amount currency } postings projects } }`;
 const RECORD_CRM = `mutation RecordAccountBillingStatus($input: AccountBillingStatusInput!) { recordAccountBillingStatus(input: $input) { applied } }`;
 const RECORD_PSA_PROJECT = `mutation RecordProjectBillingStatus($input: ProjectBillingStatusInput!) { recordProjectBillingStatus(input: $input) { applied } }`;
 const RECORD_PSA_MILESTONE = `mutation RecordMilestoneInvoice($input: MilestoneInvoiceInput!) { recordMilestoneInvoice(input: $input) { applied } }`;
@@ -239,6 +240,17 @@ export class InvoicingSystems {
     });
     const position = answer.erpBillingPositions[0];
     return position ? { unbilledMinor: money(position.unbilled), billedMinor: money(position.billed), currency: position.unbilled.currency } : null;
+  }
+
+  /** ERP's unbilled work in progress, live, per currency. */
+  async unbilledWip(): Promise<Array<{ unbilled: { amount: string; currency: string }; postings: number; projects: number }>> {
+    const answer = await this.client.request<{ erpUnbilledWip: Array<{ unbilled: { amount: string; currency: string }; postings: number; projects: number }> }>(
+      {
+        site: this.site('erp', 'UnbilledWip', 'read'),
+        query: UNBILLED_WIP,
+      },
+    );
+    return answer.erpUnbilledWip;
   }
 
   async recordInCrm(input: {

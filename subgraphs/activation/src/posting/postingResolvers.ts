@@ -6,7 +6,7 @@
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { connection, inputError, isCanonicalProjectId, isNumericId, pageRequest, requireIdFormat } from '../../../platform/src/index.js';
 import { latencyFigures } from '../figures.js';
-import type { BillingExceptionFilter, Resolvers } from '../generated/resolverTypes.js';
+import type { BillingExceptionFilter, PostingFiguresFilter, Resolvers } from '../generated/resolverTypes.js';
 import type { BillingExceptionSearch, LineStatus } from './postingStore.js';
 
 const BILLING_EXCEPTION_ID = /^bex_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -22,6 +22,29 @@ function exceptionSearch(filter: BillingExceptionFilter | null | undefined): Bil
   return { statuses: given.status, types: given.type, regions: given.region, projectId, ownerTeam: given.ownerTeam, ownerSystem: given.ownerSystem };
 }
 
+/** A figures filter checked: the window in order, the project ID well formed. */
+export function figuresWindow(filter: PostingFiguresFilter | null | undefined): { from: string | null; to: string | null; projectId: string | null } {
+  const given = filter ?? {};
+  if (given.from && given.to && given.from > given.to)
+    throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: from (${given.from}) is after to (${given.to}).`, { argument: 'filter' });
+  const projectId =
+    given.projectId == null ? null : requireIdFormat('filter.projectId', given.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)');
+  return { from: given.from ?? null, to: given.to ?? null, projectId };
+}
+
+/** `olderThanMinutes` and `first` of a stuck list, checked. */
+export function stuckArguments(olderThanMinutes: number | null | undefined, first: number | null | undefined, defaultFirst: number) {
+  const minutes = olderThanMinutes ?? 60;
+  const limit = first ?? defaultFirst;
+  if (!Number.isInteger(minutes) || minutes < 0 || minutes > 525_600)
+    throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "olderThanMinutes" must be a whole number of minutes from 0 to a year.', {
+      argument: 'olderThanMinutes',
+    });
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw inputError(ErrorCode.PAGE_SIZE_OUT_OF_RANGE, 'Argument "first" must be from 1 to 100.', { argument: 'first' });
+  return { before: new Date(Date.now() - minutes * 60_000).toISOString(), limit };
+}
+
 const notFound = (id: string) => inputError(ErrorCode.NOT_FOUND, `Billing exception ${id} does not exist.`);
 
 export const postingResolvers: Resolvers = {
@@ -33,16 +56,7 @@ export const postingResolvers: Resolvers = {
     },
     billingException: (_, args, { store }) => store.postings.exceptionsById([exceptionId('id', args.id)]).get(args.id) ?? null,
     postingFigures: (_, args, { store }) => {
-      const filter = args.filter ?? {};
-      if (filter.from && filter.to && filter.from > filter.to)
-        throw inputError(ErrorCode.INVALID_DATE_RANGE, `Argument "filter" is inverted: from (${filter.from}) is after to (${filter.to}).`, {
-          argument: 'filter',
-        });
-      const projectId =
-        filter.projectId == null
-          ? null
-          : requireIdFormat('filter.projectId', filter.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)');
-      const { byStatus, everHeldBack, latencies, openByType } = store.postings.figures({ from: filter.from ?? null, to: filter.to ?? null, projectId });
+      const { byStatus, everHeldBack, latencies, openByType } = store.postings.figures(figuresWindow(args.filter));
       const count = (...statuses: LineStatus[]) => statuses.reduce((sum, status) => sum + (byStatus.get(status) ?? 0), 0);
       const approvedLines = count('PENDING', 'POSTED', 'EXCEPTION', 'REVERSED', 'WITHDRAWN');
       return {
@@ -57,15 +71,8 @@ export const postingResolvers: Resolvers = {
       };
     },
     stuckPostings: (_, args, { store }) => {
-      const minutes = args.olderThanMinutes ?? 60;
-      const first = args.first ?? 20;
-      if (!Number.isInteger(minutes) || minutes < 0 || minutes > 525_600)
-        throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "olderThanMinutes" must be a whole number of minutes from 0 to a year.', {
-          argument: 'olderThanMinutes',
-        });
-      if (!Number.isInteger(first) || first < 1 || first > 100)
-        throw inputError(ErrorCode.PAGE_SIZE_OUT_OF_RANGE, 'Argument "first" must be from 1 to 100.', { argument: 'first' });
-      return store.postings.stuck(new Date(Date.now() - minutes * 60_000).toISOString(), first);
+      const { before, limit } = stuckArguments(args.olderThanMinutes, args.first, 20);
+      return store.postings.stuck(before, limit);
     },
     reconcileProject: async (_, args, { poster }) => {
       const report = await poster.reconcile(requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)'));

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTBOX_DDL } from '../../../platform/src/events/index.js';
 import { SqliteStore } from '../../../platform/src/index.js';
+import { CashFigures } from '../invoicing/cashFigures.js';
 import { InvoicingStore } from '../invoicing/invoicingStore.js';
 import { PostingStore } from '../posting/postingStore.js';
 import { ACTIVATION_DDL } from './activationSchema.js';
@@ -30,6 +31,8 @@ export class ActivationStore {
   readonly postings: PostingStore;
   /** The invoicing process's runs, planned invoices, claims and status sync. */
   readonly invoicing: InvoicingStore;
+  /** Project-to-cash figures and stuck lists, and the staffing events they read. */
+  readonly cashFigures: CashFigures;
 
   constructor(file: string, options: { now?: () => Date } = {}) {
     mkdirSync(join(file, '..'), { recursive: true });
@@ -44,6 +47,7 @@ export class ActivationStore {
     this.deadLetters = new DeadLetters(this.sqlite, iso);
     this.postings = new PostingStore(this.sqlite, iso);
     this.invoicing = new InvoicingStore(this.sqlite, iso);
+    this.cashFigures = new CashFigures(this.sqlite);
   }
 
   get statementCount(): number {

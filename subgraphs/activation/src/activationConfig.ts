@@ -20,6 +20,8 @@ export interface ActivationConfig extends SubgraphConfig {
   readonly maxConcurrentRuns: number;
   /** How long `activateProject` waits for the run to rest before answering. @default 5000 (PSGRAPH_ACTIVATION_AWAIT_MS) */
   readonly awaitMs: number;
+  /** How often every project with new activity is reconciled across the systems; 0 turns the schedule off. @default 60 (PSGRAPH_RECONCILE_EVERY_MINUTES) */
+  readonly reconcileEveryMinutes?: number;
   /** Test seam only, refused in production (PSGRAPH_ACTIVATION_FAULTS, a JSON array of rules). */
   readonly faults: readonly FaultRule[] | null;
 }
@@ -63,6 +65,7 @@ export function loadActivationConfig(env: NodeJS.ProcessEnv = process.env): Acti
     leaseMs: readNumber(env, 'PSGRAPH_ACTIVATION_LEASE_MS', 15_000, 200, 3_600_000),
     maxConcurrentRuns: readNumber(env, 'PSGRAPH_ACTIVATION_CONCURRENCY', 16, 1, 1_024),
     awaitMs: readNumber(env, 'PSGRAPH_ACTIVATION_AWAIT_MS', 5_000, 0, 60_000),
+    reconcileEveryMinutes: readNumber(env, 'PSGRAPH_RECONCILE_EVERY_MINUTES', 60, 0, 10_080),
     faults: faultsFromEnvironment(env),
   };
 }

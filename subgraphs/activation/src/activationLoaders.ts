@@ -3,6 +3,7 @@
  * and IDs costs one store lookup per field, not one per run.
  */
 import type { Invoicer } from './invoicing/invoicer.js';
+import type { ReconciliationSchedule } from './invoicing/reconciliationSchedule.js';
 import type { DeliveryPoster } from './posting/deliveryPoster.js';
 import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { ActivationStore } from './store/activationStore.js';
@@ -32,6 +33,8 @@ export interface ActivationContext {
   readonly poster: DeliveryPoster;
   /** Runs invoicing: what is due becomes invoices in billing. */
   readonly invoicer: Invoicer;
+  /** Reconciliation runs, scheduled and on demand. */
+  readonly reconciliations: ReconciliationSchedule;
   /** This request's loaders; a subscription replaces them for each event it delivers (activationSubscriptions.ts). */
   loaders: ActivationLoaders;
   /** How long `activateProject` waits for its run to rest. */

@@ -26,6 +26,7 @@ import { postingSubscriptionResolvers } from './posting/postingSubscriptions.js'
 import { PostingSystems } from './posting/postingSystems.js';
 import { consumeStaffingEvents } from './invoicing/cashFigures.js';
 import { Invoicer } from './invoicing/invoicer.js';
+import { ReconciliationSchedule } from './invoicing/reconciliationSchedule.js';
 import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStatusSync.js';
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
 import { InvoicingSystems } from './invoicing/invoicingSystems.js';
@@ -54,6 +55,8 @@ export interface ActivationSubgraph extends SubgraphService {
   readonly poster: DeliveryPoster;
   /** Runs invoicing (invoice runs, and their resumption). */
   readonly invoicer: Invoicer;
+  /** Reconciliation on a schedule (and on demand). */
+  readonly reconciliations: ReconciliationSchedule;
   readonly bus: EventBus;
   /** Resolves once every event committed so far is on the bus. */
   flushEvents(): Promise<void>;
@@ -115,6 +118,8 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     consumer: `staffing-figures-${process.pid}-${randomBytes(3).toString('hex')}`,
     log,
   });
+  const reconciliations = new ReconciliationSchedule(store.sqlite, (projectId) => poster.reconcile(projectId), log);
+  reconciliations.start(config.reconcileEveryMinutes ?? 0);
   runner.start();
   // Invoices a crashed run left planned or created are carried on once the systems answer.
   void invoicer.resume().catch((error: Error) => log(`[invoicing] resuming at start-up failed: ${error.message}`));
@@ -124,7 +129,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     resolvers: forStaffOnly(
       mergeResolverMaps(activationResolvers, postingResolvers, invoicingResolvers, activationSubscriptionResolvers(bus), postingSubscriptionResolvers(bus)),
     ),
-    context: (caller) => ({ caller, store, runner, poster, invoicer, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
+    context: (caller) => ({ caller, store, runner, poster, invoicer, reconciliations, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
     close: async () => {
@@ -132,6 +137,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
       await deliveryConsumer.stop();
       await invoiceConsumer.stop();
       await staffingConsumer.stop();
+      await reconciliations.stop();
       await runner.stop();
       await relay.stop();
       if (!options.bus) await bus.close();
@@ -139,7 +145,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     },
     production: config.production,
   });
-  return Object.assign(service, { store, runner, poster, invoicer, bus, flushEvents: () => relay.flush() });
+  return Object.assign(service, { store, runner, poster, invoicer, reconciliations, bus, flushEvents: () => relay.flush() });
 }
 
 type FieldResolver = (parent: unknown, args: unknown, context: ActivationContext, info: unknown) => unknown;

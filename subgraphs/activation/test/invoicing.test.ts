@@ -302,6 +302,52 @@ describe('invoicing, and billing status back to every system', () => {
     expect(after.map((item) => item['reference'])).not.toContain(planned!['key']);
   });
 
+  it('reconciles billing against ERP per project, on demand and on the schedule, naming each difference', async () => {
+    const projectId = [...used][0]!;
+    const RECONCILE = `query ($p: ID!) { reconcileProject(projectId: $p) { invoices billingBilled { amount } erpBilled { amount } differences { type sourceKey psaRecord erp billing detail } } }`;
+    const clean = (await run(activation, RECONCILE, { p: projectId })).data!['reconcileProject'];
+    expect(clean.invoices).toBe(1);
+    expect(clean.billingBilled).toEqual(clean.erpBilled);
+    expect(clean.differences).toEqual([]);
+
+    // ERP loses the record of the invoice (a status that never arrived): both the invoice and the totals differ.
+    const invoiceId = billingDb()
+      .prepare(
+        "SELECT i.id FROM invoice i WHERE i.project_id = ? AND i.status = 'PAID' AND EXISTS (SELECT 1 FROM invoice_line l WHERE l.invoice_id = i.id AND l.source_key IS NOT NULL)",
+      )
+      .pluck()
+      .get(projectId) as string;
+    const erp = systems.erpDb();
+    const saved = erp.prepare('SELECT * FROM erp_invoice WHERE invoice_id = ?').get(invoiceId) as Record<string, unknown>;
+    const sources = erp.prepare('SELECT * FROM erp_invoice_source WHERE invoice_id = ?').all(invoiceId) as Array<Record<string, unknown>>;
+    erp.prepare('DELETE FROM erp_invoice_source WHERE invoice_id = ?').run(invoiceId);
+    erp.prepare('DELETE FROM erp_invoice WHERE invoice_id = ?').run(invoiceId);
+    const broken = (await run(activation, RECONCILE, { p: projectId })).data!['reconcileProject'];
+    expect(broken.differences.map((difference: { type: string }) => difference.type).sort()).toEqual(['BILLED_TOTAL_DIFFERS', 'INVOICE_STATUS_NOT_IN_ERP']);
+    expect(broken.differences.find((difference: { type: string }) => difference.type === 'INVOICE_STATUS_NOT_IN_ERP')).toMatchObject({
+      billing: 'PAID',
+      erp: null,
+    });
+
+    const scheduledAnswer = await run(
+      activation,
+      `mutation { runReconciliation { projectsChecked findings { project { id } differences { type } } failures { projectId reason } } }`,
+    );
+    expect(scheduledAnswer.errors).toBeUndefined();
+    const scheduled = scheduledAnswer.data!['runReconciliation'];
+    expect(scheduled.projectsChecked).toBeGreaterThanOrEqual(used.size);
+    expect(scheduled.failures).toEqual([]);
+    expect(scheduled.findings.map((finding: { project: { id: string } }) => finding.project.id)).toEqual([projectId]);
+    const latest = (await run(activation, `{ latestReconciliation { projectsChecked findings { project { id } } } }`)).data!['latestReconciliation'];
+    expect(latest).toEqual({ projectsChecked: scheduled.projectsChecked, findings: [{ project: { id: projectId } }] });
+
+    const columns = Object.keys(saved);
+    erp.prepare(`INSERT INTO erp_invoice (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...Object.values(saved));
+    for (const source of sources)
+      erp.prepare('INSERT INTO erp_invoice_source (invoice_id, source_key) VALUES (?, ?)').run(source['invoice_id'], source['source_key']);
+    expect((await run(activation, RECONCILE, { p: projectId })).data!['reconcileProject'].differences).toEqual([]);
+  });
+
   it('refuses a run for someone without billing:write, and bad arguments with their codes', async () => {
     const bad = await run(activation, RUN, { input: { periodEnd: '30/11/2026' } });
     expect(bad.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');

@@ -516,6 +516,8 @@ export type Mutation = {
    * runs. With `preview: true` it only lists the invoices it would make.
    */
   readonly runInvoicing: InvoiceRunOutcome;
+  /** Reconciles now every project with activity since the last run (what the schedule, PSGRAPH_RECONCILE_EVERY_MINUTES, does). */
+  readonly runReconciliation: ReconciliationRun;
   /** Accepts the problem (e.g. a rate agreed outside the contract): it is not checked again, and the line posts as it is. */
   readonly waiveBillingException: BillingException;
 };
@@ -683,6 +685,8 @@ export type Query = {
   readonly invoiceRuns: ReadonlyArray<InvoiceRun>;
   /** How far each billing status of an invoice (in_…) has travelled back to ERP, CRM and the PSA. */
   readonly invoiceStatusSync: ReadonlyArray<InvoiceStatusSync>;
+  /** The last finished scheduled (or on-demand) reconciliation: the projects it found differences in, and those it could not check. */
+  readonly latestReconciliation?: Maybe<ReconciliationRun>;
   /** The health of posting delivery to ERP, for lines approved in a window (either end open): throughput, approval-to-ERP time, exceptions. */
   readonly postingFigures: PostingFigures;
   /** Project-to-cash health from the flows' own timestamps: approval to invoice, invoice to payment, unbilled WIP, sync lag per flow, staffing lead time. */
@@ -796,10 +800,16 @@ export type QueryTimesheetPostingArgs = {
 
 export type Reconciliation = {
   readonly __typename?: 'Reconciliation';
+  /** What those invoices bill (finalized, not voided), per billing; null without invoices. */
+  readonly billingBilled?: Maybe<Money>;
   readonly checkedAt: Scalars['DateTime']['output'];
   readonly differences: ReadonlyArray<ReconciliationDifference>;
+  /** What ERP recorded as billed from billing's events; null without invoices. */
+  readonly erpBilled?: Maybe<Money>;
   /** Postings ERP holds for it. */
   readonly erpPostings: Scalars['Int']['output'];
+  /** Billing's invoices psgraph made for the project (their lines name what they bill). */
+  readonly invoices: Scalars['Int']['output'];
   /** Lines the posting process holds for the project. */
   readonly lines: Scalars['Int']['output'];
   readonly project: Project;
@@ -807,12 +817,13 @@ export type Reconciliation = {
 
 export type ReconciliationDifference = {
   readonly __typename?: 'ReconciliationDifference';
+  readonly billing?: Maybe<Scalars['String']['output']>;
   readonly detail: Scalars['String']['output'];
   readonly erp?: Maybe<Scalars['String']['output']>;
   readonly process?: Maybe<Scalars['String']['output']>;
-  /** What the PSA, the process and ERP each say (null: it has nothing). */
+  /** What the PSA, the process, ERP and billing each say (null: it has nothing, or is not involved). */
   readonly psa?: Maybe<Scalars['String']['output']>;
-  /** The PSA record, e.g. `timesheet 60000123`. */
+  /** The record at issue, e.g. `timesheet 60000123` or `invoice INV-…`. */
   readonly psaRecord: Scalars['String']['output'];
   /** The line's key (`time:<entry>:v<version>`), when there is one. */
   readonly sourceKey?: Maybe<Scalars['ID']['output']>;
@@ -824,12 +835,37 @@ export type ReconciliationDifferenceType =
   | 'AMOUNT_DIFFERS'
   /** Approved in the PSA, never taken in by the posting process (a lost event). */
   | 'APPROVAL_NOT_TAKEN_IN'
+  /** An invoice line bills another amount than ERP posted. */
+  | 'BILLED_AMOUNT_DIFFERS'
+  /** Billing and ERP disagree on what psgraph billed for the project. */
+  | 'BILLED_TOTAL_DIFFERS'
+  /** One posting billed by more than one live invoice. */
+  | 'BILLED_TWICE'
   /** Still posted at a version the PSA no longer approves. */
   | 'CORRECTION_NOT_APPLIED'
+  /** An invoice finalized in billing whose status ERP does not have, or has another. */
+  | 'INVOICE_STATUS_NOT_IN_ERP'
   /** Posted by the process, absent or reversed in ERP. */
   | 'MISSING_IN_ERP'
   /** Posted in ERP without a posted line (a reversal that did not arrive, or a key the process never took in). */
   | 'UNEXPECTED_IN_ERP';
+
+export type ReconciliationFailure = {
+  readonly __typename?: 'ReconciliationFailure';
+  readonly projectId: Scalars['ID']['output'];
+  readonly reason: Scalars['String']['output'];
+};
+
+export type ReconciliationRun = {
+  readonly __typename?: 'ReconciliationRun';
+  /** Projects that could not be checked (a system unreachable), with the reason; checked again next run. */
+  readonly failures: ReadonlyArray<ReconciliationFailure>;
+  /** The projects with differences, each with them. */
+  readonly findings: ReadonlyArray<Reconciliation>;
+  readonly finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly projectsChecked: Scalars['Int']['output'];
+  readonly startedAt: Scalars['DateTime']['output'];
+};
 
 /** The firm's delivery regions; each has one legal entity. */
 export type Region =
@@ -1113,9 +1149,11 @@ export type ResolversTypes = {
   ProjectExternalIds: ResolverTypeWrapper<ProjectExternalIds>;
   ProjectToCashFigures: ResolverTypeWrapper<Omit<ProjectToCashFigures, 'unbilledWip'> & { unbilledWip: ReadonlyArray<ResolversTypes['UnbilledWip']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Reconciliation: ResolverTypeWrapper<Omit<Reconciliation, 'project'> & { project: ResolversTypes['Project'] }>;
+  Reconciliation: ResolverTypeWrapper<Omit<Reconciliation, 'billingBilled' | 'erpBilled' | 'project'> & { billingBilled?: Maybe<ResolversTypes['Money']>, erpBilled?: Maybe<ResolversTypes['Money']>, project: ResolversTypes['Project'] }>;
   ReconciliationDifference: ResolverTypeWrapper<ReconciliationDifference>;
   ReconciliationDifferenceType: ReconciliationDifferenceType;
+  ReconciliationFailure: ResolverTypeWrapper<ReconciliationFailure>;
+  ReconciliationRun: ResolverTypeWrapper<Omit<ReconciliationRun, 'findings'> & { findings: ReadonlyArray<ResolversTypes['Reconciliation']> }>;
   Region: Region;
   RunInvoice: ResolverTypeWrapper<Omit<RunInvoice, 'invoice' | 'lines' | 'project' | 'total'> & { invoice?: Maybe<ResolversTypes['Invoice']>, lines: ReadonlyArray<ResolversTypes['RunInvoiceLine']>, project: ResolversTypes['Project'], total: ResolversTypes['Money'] }>;
   RunInvoiceLine: ResolverTypeWrapper<Omit<RunInvoiceLine, 'amount'> & { amount: ResolversTypes['Money'] }>;
@@ -1182,8 +1220,10 @@ export type ResolversParentTypes = {
   ProjectExternalIds: ProjectExternalIds;
   ProjectToCashFigures: Omit<ProjectToCashFigures, 'unbilledWip'> & { unbilledWip: ReadonlyArray<ResolversParentTypes['UnbilledWip']> };
   Query: Record<PropertyKey, never>;
-  Reconciliation: Omit<Reconciliation, 'project'> & { project: ResolversParentTypes['Project'] };
+  Reconciliation: Omit<Reconciliation, 'billingBilled' | 'erpBilled' | 'project'> & { billingBilled?: Maybe<ResolversParentTypes['Money']>, erpBilled?: Maybe<ResolversParentTypes['Money']>, project: ResolversParentTypes['Project'] };
   ReconciliationDifference: ReconciliationDifference;
+  ReconciliationFailure: ReconciliationFailure;
+  ReconciliationRun: Omit<ReconciliationRun, 'findings'> & { findings: ReadonlyArray<ResolversParentTypes['Reconciliation']> };
   RunInvoice: Omit<RunInvoice, 'invoice' | 'lines' | 'project' | 'total'> & { invoice?: Maybe<ResolversParentTypes['Invoice']>, lines: ReadonlyArray<ResolversParentTypes['RunInvoiceLine']>, project: ResolversParentTypes['Project'], total: ResolversParentTypes['Money'] };
   RunInvoiceLine: Omit<RunInvoiceLine, 'amount'> & { amount: ResolversParentTypes['Money'] };
   RunInvoicingInput: RunInvoicingInput;
@@ -1468,6 +1508,7 @@ export type MutationResolvers<ContextType = ActivationContext, ParentType extend
   retryBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionArgs, 'id'>>;
   retryBillingExceptions?: Resolver<ResolversTypes['BulkRetryOutcome'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionsArgs, 'filter' | 'preview'>>;
   runInvoicing?: Resolver<ResolversTypes['InvoiceRunOutcome'], ParentType, ContextType, RequireFields<MutationRunInvoicingArgs, 'input'>>;
+  runReconciliation?: Resolver<ResolversTypes['ReconciliationRun'], ParentType, ContextType>;
   waiveBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationWaiveBillingExceptionArgs, 'id' | 'note'>>;
 };
 
@@ -1541,6 +1582,7 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   invoiceRun?: Resolver<Maybe<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunArgs, 'id'>>;
   invoiceRuns?: Resolver<ReadonlyArray<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunsArgs, 'first'>>;
   invoiceStatusSync?: Resolver<ReadonlyArray<ResolversTypes['InvoiceStatusSync']>, ParentType, ContextType, RequireFields<QueryInvoiceStatusSyncArgs, 'invoiceId'>>;
+  latestReconciliation?: Resolver<Maybe<ResolversTypes['ReconciliationRun']>, ParentType, ContextType>;
   postingFigures?: Resolver<ResolversTypes['PostingFigures'], ParentType, ContextType, Partial<QueryPostingFiguresArgs>>;
   projectToCashFigures?: Resolver<ResolversTypes['ProjectToCashFigures'], ParentType, ContextType, Partial<QueryProjectToCashFiguresArgs>>;
   reconcileProject?: Resolver<ResolversTypes['Reconciliation'], ParentType, ContextType, RequireFields<QueryReconcileProjectArgs, 'projectId'>>;
@@ -1550,14 +1592,18 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
 };
 
 export type ReconciliationResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Reconciliation'] = ResolversParentTypes['Reconciliation']> = {
+  billingBilled?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   checkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   differences?: Resolver<ReadonlyArray<ResolversTypes['ReconciliationDifference']>, ParentType, ContextType>;
+  erpBilled?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   erpPostings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  invoices?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   lines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
 };
 
 export type ReconciliationDifferenceResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ReconciliationDifference'] = ResolversParentTypes['ReconciliationDifference']> = {
+  billing?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   erp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   process?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1565,6 +1611,19 @@ export type ReconciliationDifferenceResolvers<ContextType = ActivationContext, P
   psaRecord?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   sourceKey?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['ReconciliationDifferenceType'], ParentType, ContextType>;
+};
+
+export type ReconciliationFailureResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ReconciliationFailure'] = ResolversParentTypes['ReconciliationFailure']> = {
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ReconciliationRunResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ReconciliationRun'] = ResolversParentTypes['ReconciliationRun']> = {
+  failures?: Resolver<ReadonlyArray<ResolversTypes['ReconciliationFailure']>, ParentType, ContextType>;
+  findings?: Resolver<ReadonlyArray<ResolversTypes['Reconciliation']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  projectsChecked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type RunInvoiceResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['RunInvoice'] = ResolversParentTypes['RunInvoice']> = {
@@ -1654,6 +1713,8 @@ export type Resolvers<ContextType = ActivationContext> = {
   Query?: QueryResolvers<ContextType>;
   Reconciliation?: ReconciliationResolvers<ContextType>;
   ReconciliationDifference?: ReconciliationDifferenceResolvers<ContextType>;
+  ReconciliationFailure?: ReconciliationFailureResolvers<ContextType>;
+  ReconciliationRun?: ReconciliationRunResolvers<ContextType>;
   RunInvoice?: RunInvoiceResolvers<ContextType>;
   RunInvoiceLine?: RunInvoiceLineResolvers<ContextType>;
   StuckTransaction?: StuckTransactionResolvers<ContextType>;

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { inputError, isCanonicalProjectId, isStripeId, money, requireIdFormat } from '../../../platform/src/index.js';
 import { latencyFigures } from '../figures.js';
 import type { CurrencyCode, Resolvers } from '../generated/resolverTypes.js';
-import { figuresWindow, stuckArguments } from '../posting/postingResolvers.js';
+import { figuresWindow, reconciliationView, stuckArguments } from '../posting/postingResolvers.js';
 import type { PlannedInvoice, RunInvoiceRecord } from './invoicingStore.js';
 
 const MAX_PROJECTS = 500;
@@ -53,6 +53,10 @@ export const invoicingResolvers: Resolvers = {
       const { before, limit } = stuckArguments(args.olderThanMinutes, args.first, 50);
       return store.cashFigures.stuck(before, limit).map((stuck) => ({ ...stuck, project: stuck.projectId ? { id: stuck.projectId } : null }));
     },
+    latestReconciliation: (_, __, { reconciliations }) => {
+      const latest = reconciliations.latest();
+      return latest ? { ...latest, findings: latest.findings.map(reconciliationView) } : null;
+    },
     invoiceRuns: (_, args, { store }) => {
       const first = args.first ?? 20;
       if (first < 0 || first > MAX_RUNS)
@@ -85,5 +89,9 @@ export const invoicingResolvers: Resolvers = {
       return { run: outcome.run, invoices: outcome.invoices.map(runInvoice) };
     },
     resumeInvoicing: (_, __, { invoicer }) => invoicer.resume(),
+    runReconciliation: async (_, __, { reconciliations }) => {
+      const run = await reconciliations.runOnce();
+      return { ...run, findings: run.findings.map(reconciliationView) };
+    },
   },
 };

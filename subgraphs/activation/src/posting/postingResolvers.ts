@@ -4,10 +4,11 @@
  * posts as it is. Staff only (the process API's guard), the actions with `integration:operate`.
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { connection, inputError, isCanonicalProjectId, isNumericId, pageRequest, requireIdFormat } from '../../../platform/src/index.js';
+import { connection, inputError, money, isCanonicalProjectId, isNumericId, pageRequest, requireIdFormat } from '../../../platform/src/index.js';
 import { latencyFigures } from '../figures.js';
 import type { BillingExceptionFilter, PostingFiguresFilter, Resolvers } from '../generated/resolverTypes.js';
 import type { BillingExceptionSearch, LineStatus } from './postingStore.js';
+import type { Reconciliation } from './reconciliation.js';
 
 const BILLING_EXCEPTION_ID = /^bex_[0-9A-HJKMNP-TV-Z]{26}$/;
 const exceptionId = (argument: string, id: string) =>
@@ -45,6 +46,18 @@ export function stuckArguments(olderThanMinutes: number | null | undefined, firs
   return { before: new Date(Date.now() - minutes * 60_000).toISOString(), limit };
 }
 
+/** A reconciliation as the schema shows it. */
+export function reconciliationView(report: Reconciliation) {
+  const { billing } = report;
+  return {
+    ...report,
+    project: { id: report.projectId },
+    invoices: billing.invoices,
+    billingBilled: billing.currency ? money(billing.billingBilledMinor, billing.currency) : null,
+    erpBilled: billing.currency ? money(billing.erpBilledMinor, billing.currency) : null,
+  };
+}
+
 const notFound = (id: string) => inputError(ErrorCode.NOT_FOUND, `Billing exception ${id} does not exist.`);
 
 export const postingResolvers: Resolvers = {
@@ -75,8 +88,9 @@ export const postingResolvers: Resolvers = {
       return store.postings.stuck(before, limit);
     },
     reconcileProject: async (_, args, { poster }) => {
-      const report = await poster.reconcile(requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)'));
-      return { ...report, project: { id: report.projectId } };
+      return reconciliationView(
+        await poster.reconcile(requireIdFormat('projectId', args.projectId, isCanonicalProjectId, 'a canonical project ID (prj_ and a ULID)')),
+      );
     },
     timesheetPosting: (_, args, { store }) =>
       store.postings.linesOfApproval('TIME', requireIdFormat('timesheetId', args.timesheetId, isNumericId, 'a numeric PSA timesheet ID'), args.version),

@@ -7,9 +7,19 @@
 import { formatMinor, parseMinor } from '../../../platform/src/index.js';
 import type { CallSite } from '../systems/faults.js';
 import type { SystemClient } from '../systems/systemClient.js';
+import { type BillingTotals, reconcileBilling } from '../invoicing/billingReconciliation.js';
 import type { LineRecord, PostingStore } from './postingStore.js';
 
-export type DifferenceType = 'APPROVAL_NOT_TAKEN_IN' | 'MISSING_IN_ERP' | 'UNEXPECTED_IN_ERP' | 'AMOUNT_DIFFERS' | 'CORRECTION_NOT_APPLIED';
+export type DifferenceType =
+  | 'APPROVAL_NOT_TAKEN_IN'
+  | 'MISSING_IN_ERP'
+  | 'UNEXPECTED_IN_ERP'
+  | 'AMOUNT_DIFFERS'
+  | 'CORRECTION_NOT_APPLIED'
+  | 'INVOICE_STATUS_NOT_IN_ERP'
+  | 'BILLED_AMOUNT_DIFFERS'
+  | 'BILLED_TWICE'
+  | 'BILLED_TOTAL_DIFFERS';
 
 export interface Difference {
   readonly type: DifferenceType;
@@ -19,6 +29,8 @@ export interface Difference {
   readonly psa: string | null;
   readonly process: string | null;
   readonly erp: string | null;
+  /** What billing says, for the billing differences. */
+  readonly billing?: string | null;
   readonly detail: string;
 }
 
@@ -27,6 +39,8 @@ export interface Reconciliation {
   readonly checkedAt: string;
   readonly lines: number;
   readonly erpPostings: number;
+  /** Billing's invoices of the project that psgraph made, and the billed totals billing and ERP each hold. */
+  readonly billing: BillingTotals;
   readonly differences: readonly Difference[];
 }
 
@@ -45,13 +59,14 @@ const site = (system: CallSite['system'], operationName: string): CallSite => ({
 
 export async function reconcileProject(projectId: string, store: PostingStore, client: SystemClient): Promise<Reconciliation> {
   const records = store.linesOfProject(projectId);
-  const [erpAnswer, sheets] = await Promise.all([
+  const [erpAnswer, sheets, billing] = await Promise.all([
     client.request<ErpPostingAnswer>({
       site: site('erp', 'ReconcileErpPostings'),
       query: `query ReconcileErpPostings($p: ID!) { erpDeliveryPostings(projectId: $p) { externalId status billableAmount { amount } cost { amount } } }`,
       variables: { p: projectId },
     }),
     timesheetsOf(projectId, client),
+    reconcileBilling(projectId, client),
   ]);
   const erp = new Map(erpAnswer.erpDeliveryPostings.map((posting) => [posting.externalId, posting]));
   const byKey = new Map(records.map((record) => [record.line.sourceKey, record]));
@@ -152,7 +167,8 @@ export async function reconcileProject(projectId: string, store: PostingStore, c
       }
     }
   }
-  return { projectId, checkedAt: new Date().toISOString(), lines: records.length, erpPostings: erp.size, differences };
+  differences.push(...billing.differences);
+  return { projectId, checkedAt: new Date().toISOString(), lines: records.length, erpPostings: erp.size, billing: billing.totals, differences };
 }
 
 async function timesheetsOf(projectId: string, client: SystemClient): Promise<TimesheetsAnswer['timesheets']['nodes']> {

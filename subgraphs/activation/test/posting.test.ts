@@ -37,16 +37,16 @@ describe('posting approved time to ERP', () => {
   });
 
   /** A submitted timesheet on an open time-and-materials job whose every entry is billable, not used by another test. */
-  const submittedSheet = (extra = ''): Sheet => {
+  const submittedSheet = (extra = '', contractType = 'TIME_AND_MATERIALS'): Sheet => {
     const candidates = systems
       .psaDb()
       .prepare(
         `SELECT t.id, t.version, t.project_id FROM timesheet t JOIN project p ON p.id = t.project_id
-         WHERE t.status = 'SUBMITTED' AND p.contract_type = 'TIME_AND_MATERIALS'
+         WHERE t.status = 'SUBMITTED' AND p.contract_type = ?
            AND NOT EXISTS (SELECT 1 FROM time_entry e WHERE e.timesheet_id = t.id AND e.billable = 0) ${extra}
          ORDER BY t.id`,
       )
-      .all() as Array<{ id: number; version: number; project_id: string }>;
+      .all(contractType) as Array<{ id: number; version: number; project_id: string }>;
     for (const candidate of candidates) {
       const job = systems.erpDb().prepare("SELECT id FROM job WHERE external_id = ? AND status = 'IN_PROGRESS'").get(candidate.project_id) as
         { id: number } | undefined;
@@ -156,6 +156,32 @@ describe('posting approved time to ERP', () => {
     expect(postingsOf(sheet).map((row) => row.key)).toEqual(keysOf(sheet, version));
     await settle();
     expect(published('billing_exception.resolved', (event) => event.data['projectId'] === sheet.projectId)).toHaveLength(sheet.entries.length);
+  });
+
+  it('holds back fixed-fee work beyond the budget, and posts it once the budget is raised', async () => {
+    const sheet = submittedSheet('', 'FIXED_FEE');
+    const budget = systems.erpDb().prepare('SELECT budget_minor FROM job WHERE id = ?').pluck().get(sheet.jobId) as number;
+    systems.erpDb().prepare('UPDATE job SET budget_minor = 0 WHERE id = ?').run(sheet.jobId);
+    const version = await approve(sheet);
+    await eventually(async () => expect(await exceptionsOf(sheet)).toHaveLength(sheet.entries.length));
+    expect(postingsOf(sheet)).toEqual([]);
+    const exceptions = await exceptionsOf(sheet);
+    expect(exceptions.every((exception) => exception.type === 'BUDGET_EXCEEDED')).toBe(true);
+    expect(exceptions[0]).toMatchObject({
+      ownerSystem: 'PSA',
+      ownerTeam: 'Project management',
+      entityType: 'Project',
+      field: 'job.budget',
+      actual: expect.stringMatching(/^0\.00 /),
+    });
+
+    systems.erpDb().prepare('UPDATE job SET budget_minor = ? WHERE id = ?').run(budget, sheet.jobId);
+    for (const exception of exceptions) {
+      const retried = await run(activation, `mutation ($id: ID!) { retryBillingException(id: $id) { status } }`, { id: exception.id });
+      expect(retried.data!['retryBillingException'].status).toBe('RESOLVED');
+    }
+    // Time on a fixed fee posts as cost: nothing of it is billed by the hour.
+    expect(postingsOf(sheet)).toEqual(keysOf(sheet, version).map((key) => ({ key, status: 'POSTED', billable: 0 })));
   });
 
   it('opens one exception per problem: a closed period, an unknown consultant, a missing PO', async () => {

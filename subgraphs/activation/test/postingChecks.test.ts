@@ -36,7 +36,11 @@ const terms: ContractTerms = {
     { role: 'SENIOR_CONSULTANT', effectiveFrom: '2026-07-01', effectiveTo: null, billRateMinor: 20_000 },
   ],
   purchaseOrder: { number: 'PO-4711', expiresOn: '2027-03-31', amountMinor: 1_000_000, consumedMinor: 700_000 },
+  budgetMinor: 500_000,
+  postedCostMinor: 400_000,
 };
+/** What earlier lines of the batch took of the PO. */
+const billedBefore = (billableMinor: number) => ({ billableMinor, costMinor: 0 });
 const context = (
   changes: { terms?: Partial<ContractTerms> | null; employees?: Map<string, boolean>; periods?: Map<string, boolean> } = {},
 ): PostingContext => ({
@@ -73,11 +77,31 @@ describe('the checks before posting to ERP', () => {
   it('requires an unexpired purchase order with enough left, counting what earlier lines of the batch take', () => {
     expect(types(checkLine(line, context({ terms: { purchaseOrder: null } })))).toEqual(['MISSING_PO']);
     expect(types(checkLine(line, context({ terms: { purchaseOrder: { ...terms.purchaseOrder!, expiresOn: '2026-10-19' } } })))).toEqual(['PO_EXPIRED']);
-    expect(checkLine(line, context(), 150_000)).toEqual([]);
-    const [exhausted] = checkLine(line, context(), 150_001);
+    expect(checkLine(line, context(), billedBefore(150_000))).toEqual([]);
+    const [exhausted] = checkLine(line, context(), billedBefore(150_001));
     expect(exhausted).toMatchObject({ type: 'PO_EXHAUSTED', ownerSystem: 'CRM', expected: 'at least 10000.01 USD', actual: '10000.00 USD' });
     // A PO bounds what is billed: non-billable time needs none.
     expect(checkLine({ ...line, billable: false }, context({ terms: { purchaseOrder: null } }))).toEqual([]);
+  });
+
+  it('keeps a fixed fee’s work within its budget, counting what is posted and what earlier lines of the batch cost', () => {
+    const fixed = { contractType: 'FIXED_FEE' as const };
+    // 400,000 posted + 67,500 = 467,500: within 500,000.
+    expect(checkLine(line, context({ terms: fixed }))).toEqual([]);
+    expect(checkLine(line, context({ terms: fixed }), { billableMinor: 0, costMinor: 32_500 })).toEqual([]);
+    const [over] = checkLine(line, context({ terms: fixed }), { billableMinor: 0, costMinor: 32_501 });
+    expect(over).toMatchObject({
+      type: 'BUDGET_EXCEEDED',
+      ownerSystem: 'PSA',
+      ownerTeam: 'Project management',
+      field: 'job.budget',
+      expected: 'at least 5000.01 USD',
+      actual: '5000.00 USD',
+      message: expect.stringContaining('has 674.99 USD left'),
+    });
+    // Time-and-materials work bills by the hour: its cost is not held to the budget.
+    expect(checkLine(line, context({ terms: { postedCostMinor: 499_999 } }))).toEqual([]);
+    expect(checkLine(line, context({ terms: { ...fixed, postedCostMinor: 499_999 } }), undefined, new Set(['BUDGET_EXCEEDED'] as const))).toEqual([]);
   });
 
   it('holds back work on an unmapped or closed job, in a closed or unknown period, in another currency, by an unknown consultant', () => {
@@ -105,7 +129,7 @@ describe('the checks before posting to ERP', () => {
       'RATE_MISMATCH',
       'MISSING_PO',
     ]);
-    expect(types(checkLine({ ...line, rateMinor: 1 }, everything, 0, new Set(['RATE_MISMATCH', 'MISSING_PO'] as const)))).toEqual([
+    expect(types(checkLine({ ...line, rateMinor: 1 }, everything, billedBefore(0), new Set(['RATE_MISMATCH', 'MISSING_PO'] as const)))).toEqual([
       'PROJECT_CLOSED',
       'CLOSED_PERIOD',
       'UNKNOWN_CONSULTANT',

@@ -58,6 +58,7 @@ export const erpPostingResolvers: Resolvers = {
               }
             : null,
           postedBillable: money(term.postedBillableMinor, term.job.currency),
+          postedCost: money(term.postedCostMinor, term.job.currency),
         })),
         employees: [...employees.values()].map((employee) => ({
           erpEmployeeId: String(employee.id),

@@ -44,6 +44,8 @@ export interface PostingTerms {
   readonly purchaseOrder: ErpPurchaseOrder | null;
   /** Billable amounts posted so far, for fixed-fee budgets (reversals deducted). */
   readonly postedBillableMinor: number;
+  /** What the job's work has cost so far (its ledger's cost, reversals deducted): a fixed fee's budget is checked against it. */
+  readonly postedCostMinor: number;
 }
 
 export interface ErpEmployee {

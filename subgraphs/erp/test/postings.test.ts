@@ -127,6 +127,8 @@ describe('delivery postings in the ERP sandbox', () => {
     });
     const terms = (await erp.postings.postingTermsByProjectId([project.id])).get(project.id)!;
     expect(terms.postedBillableMinor).toBe(150_000);
+    // The cost a fixed fee's budget is held to is the ledger's: the history and this posting.
+    expect(terms.postedCostMinor).toBe(before.costMinor + 80_000);
     expect(terms.purchaseOrder!.consumedMinor).toBe(150_000);
     expect((await erp.postings.postingsByExternalId([posting.externalId])).get(posting.externalId)).toMatchObject({
       ...posting,
@@ -140,7 +142,10 @@ describe('delivery postings in the ERP sandbox', () => {
     ]);
     expect(await erp.postings.reverseDelivery([posting.externalId])).toEqual([{ externalId: posting.externalId, reversed: false }]);
     expect(await ledger()).toMatchObject({ recognizedRevenueMinor: before.recognizedRevenueMinor, costMinor: before.costMinor });
-    expect((await erp.postings.postingTermsByProjectId([project.id])).get(project.id)!.postedBillableMinor).toBe(0);
+    expect((await erp.postings.postingTermsByProjectId([project.id])).get(project.id)).toMatchObject({
+      postedBillableMinor: 0,
+      postedCostMinor: before.costMinor,
+    });
     expect((await erp.postings.postingsByProjectId([project.id])).get(project.id)!.map((row) => [row.externalId, row.status])).toEqual([
       [posting.externalId, 'REVERSED'],
     ]);

@@ -251,6 +251,8 @@ export type BillingExceptionStatus =
 
 /** Why approved delivery was held back from ERP. */
 export type BillingExceptionType =
+  /** Fixed-fee work beyond the job's budget (planned cost), counting the work already posted. */
+  | 'BUDGET_EXCEEDED'
   /** The work date's accounting period is closed (or not set up). */
   | 'CLOSED_PERIOD'
   /** Not in the contract's currency. */

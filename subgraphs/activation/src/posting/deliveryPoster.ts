@@ -11,7 +11,7 @@
  */
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { SystemCallError } from '../systems/systemClient.js';
-import { type BillingExceptionType, type DeliveryKind, type DeliveryLine, ENTITY_OF_KIND, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
+import { type BatchSoFar, type BillingExceptionType, type DeliveryKind, type DeliveryLine, ENTITY_OF_KIND, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
 import type { BillingExceptionRecord, PostingStore } from './postingStore.js';
 import type { LineToPost, PostingSystems } from './postingSystems.js';
 import type { Reconciliation } from './reconciliation.js';
@@ -182,17 +182,18 @@ export class DeliveryPoster {
   async post(lines: readonly DeliveryLine[]): Promise<PostingOutcome> {
     if (lines.length === 0) return { posted: 0, heldBack: 0 };
     const context = await this.options.systems.context(lines);
-    const consumed = new Map<string, number>();
+    const soFar = new Map<string, BatchSoFar>();
     const ready: LineToPost[] = [];
     const held: Array<{ line: DeliveryLine; problems: Problem[] }> = [];
     for (const line of lines) {
-      const problems = checkLine(line, context, consumed.get(line.projectId) ?? 0, this.store.waivedTypes(line.sourceKey));
+      const before = soFar.get(line.projectId) ?? { billableMinor: 0, costMinor: 0 };
+      const problems = checkLine(line, context, before, this.store.waivedTypes(line.sourceKey));
       if (problems.length > 0) {
         held.push({ line, problems });
         continue;
       }
       const billableMinor = billableMinorOf(line, context.terms.get(line.projectId)!);
-      consumed.set(line.projectId, (consumed.get(line.projectId) ?? 0) + billableMinor);
+      soFar.set(line.projectId, { billableMinor: before.billableMinor + billableMinor, costMinor: before.costMinor + line.costMinor });
       ready.push({ line, billableMinor });
     }
     if (held.length > 0)

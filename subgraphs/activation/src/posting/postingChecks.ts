@@ -23,6 +23,7 @@ export const BILLING_EXCEPTION_TYPES = [
   'MISSING_PO',
   'PO_EXPIRED',
   'PO_EXHAUSTED',
+  'BUDGET_EXCEEDED',
   'ERP_REFUSED',
 ] as const;
 export type BillingExceptionType = (typeof BILLING_EXCEPTION_TYPES)[number];
@@ -67,6 +68,15 @@ export interface ContractTerms {
     readonly billRateMinor: number;
   }>;
   readonly purchaseOrder: { readonly number: string; readonly expiresOn: string; readonly amountMinor: number; readonly consumedMinor: number } | null;
+  /** The job's budget (planned cost) and what posted work has cost so far: a fixed fee's work must stay within it. */
+  readonly budgetMinor: number;
+  readonly postedCostMinor: number;
+}
+
+/** What earlier lines of the same batch take, per project: of the PO (billable) and of the budget (cost). */
+export interface BatchSoFar {
+  readonly billableMinor: number;
+  readonly costMinor: number;
 }
 
 export interface PostingContext {
@@ -102,10 +112,17 @@ export function billableMinorOf(line: DeliveryLine, terms: ContractTerms): numbe
 }
 
 /**
- * Every problem of `line`, given the ERP's terms. `consumedBefore` is what earlier lines of the same batch take of
- * the purchase order, so that a batch cannot overrun a PO that each line alone would fit.
+ * Every problem of `line`, given the ERP's terms. `before` is what earlier lines of the same batch take of the
+ * purchase order and of the budget, so that a batch cannot overrun a PO or a fixed fee's budget that each line alone
+ * would fit.
  */
-export function checkLine(line: DeliveryLine, context: PostingContext, consumedBefore = 0, waived: ReadonlySet<BillingExceptionType> = new Set()): Problem[] {
+export function checkLine(
+  line: DeliveryLine,
+  context: PostingContext,
+  before: BatchSoFar = { billableMinor: 0, costMinor: 0 },
+  waived: ReadonlySet<BillingExceptionType> = new Set(),
+): Problem[] {
+  const consumedBefore = before.billableMinor;
   const problems: Problem[] = [];
   const problem = (fields: Omit<Problem, 'entityType' | 'entityId'> & Partial<Pick<Problem, 'entityType' | 'entityId'>>) => {
     if (!waived.has(fields.type)) problems.push({ entityType: ENTITY_OF_KIND[line.kind], entityId: line.recordId, ...fields });
@@ -244,6 +261,23 @@ export function checkLine(line: DeliveryLine, context: PostingContext, consumedB
         resolution: `Ask the client to raise PO ${order.number} (or issue another), record it in ERP, then retry.`,
       });
     }
+  }
+  // A fixed fee bills its schedule whatever the work costs: work beyond the budget is the firm's loss, so it waits
+  // for someone to agree a change order (or accept the overrun) instead of posting silently.
+  if (terms.contractType === 'FIXED_FEE' && line.costMinor > 0 && terms.postedCostMinor + before.costMinor + line.costMinor > terms.budgetMinor) {
+    const left = Math.max(0, terms.budgetMinor - terms.postedCostMinor - before.costMinor);
+    problem({
+      type: 'BUDGET_EXCEEDED',
+      ownerSystem: 'PSA',
+      ownerTeam: 'Project management',
+      entityType: 'Project',
+      entityId: line.projectId,
+      field: 'job.budget',
+      expected: `at least ${money(terms.postedCostMinor + before.costMinor + line.costMinor, terms.currency)}`,
+      actual: money(terms.budgetMinor, terms.currency),
+      message: `The fixed fee's budget of ${money(terms.budgetMinor, terms.currency)} has ${money(left, terms.currency)} left; this work costs ${money(line.costMinor, terms.currency)}.`,
+      resolution: 'Agree a change order and raise the job’s budget in ERP (then retry), correct the time in the PSA if it belongs elsewhere, or waive to accept the overrun.',
+    });
   }
   return problems;
 }

@@ -162,12 +162,32 @@ const toException = (row: ExceptionRow): BillingExceptionRecord => ({
   note: row.note,
 });
 
+/**
+ * A store made before a billing exception type was added refuses it (SQLite cannot alter a CHECK constraint): the
+ * table is rebuilt under the current definition with every row kept.
+ */
+function widenExceptionTypes(sqlite: SqliteStore): void {
+  const table = sqlite.prepare<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'billing_exception'").get([]);
+  if (!table || BILLING_EXCEPTION_TYPES.every((type) => table.sql.includes(`'${type}'`))) return;
+  const columns = (sqlite.db.prepare('PRAGMA table_info(billing_exception)').all() as Array<{ name: string }>).map((column) => column.name);
+  sqlite.exec('ALTER TABLE billing_exception RENAME TO billing_exception_before');
+  // Its indexes went with it under their names: drop them so the DDL makes them on the new table.
+  for (const index of sqlite.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'billing_exception_before' AND sql IS NOT NULL").pluck().all() as string[])
+    sqlite.exec(`DROP INDEX ${index}`);
+  sqlite.exec(POSTING_DDL);
+  const kept = columns.join(', ');
+  sqlite.exec(`INSERT INTO billing_exception (${kept}) SELECT ${kept} FROM billing_exception_before; DROP TABLE billing_exception_before;`);
+}
+
 export class PostingStore {
   constructor(
     readonly sqlite: SqliteStore,
     private readonly iso: () => string,
   ) {
-    sqlite.exec(POSTING_DDL);
+    sqlite.transaction(() => {
+      widenExceptionTypes(sqlite);
+      sqlite.exec(POSTING_DDL);
+    });
   }
 
   /**

@@ -15,7 +15,8 @@ const CONTEXT_QUERY = `query PostingContext($projectIds: [ID!]!, $resourceIds: [
   erpPostingContext(projectIds: $projectIds, resourceIds: $resourceIds, periods: $periods) {
     terms { projectId status region contractType currency poRequired
       contractRates { role effectiveFrom effectiveTo billRate { amount } }
-      purchaseOrder { number expiresOn amount { amount } consumed { amount } } }
+      purchaseOrder { number expiresOn amount { amount } consumed { amount } }
+      budget { amount } postedCost { amount } }
     employees { resourceId active }
     periods { period closed }
   }
@@ -27,7 +28,9 @@ const REVERSE_MUTATION = `mutation ReverseDelivery($externalIds: [ID!]!) { rever
 interface ContextAnswer {
   erpPostingContext: {
     terms: Array<
-      Omit<ContractTerms, 'contractRates' | 'purchaseOrder'> & {
+      Omit<ContractTerms, 'contractRates' | 'purchaseOrder' | 'budgetMinor' | 'postedCostMinor'> & {
+        budget: { amount: string };
+        postedCost: { amount: string };
         region: string;
         contractRates: Array<{ role: string; effectiveFrom: string; effectiveTo: string | null; billRate: { amount: string } }>;
         purchaseOrder: { number: string; expiresOn: string; amount: { amount: string }; consumed: { amount: string } } | null;
@@ -87,6 +90,8 @@ export class PostingSystems {
                   consumedMinor: parseMinor(term.purchaseOrder.consumed.amount),
                 }
               : null,
+            budgetMinor: parseMinor(term.budget.amount),
+            postedCostMinor: parseMinor(term.postedCost.amount),
           },
         ]),
       ),

@@ -511,6 +511,8 @@ export type PostingTerms = {
   readonly poRequired: Scalars['Boolean']['output'];
   /** Billable amounts posted so far (reversals deducted). */
   readonly postedBillable: Money;
+  /** What posted work has cost so far (reversals deducted); a fixed fee's budget is checked against it. */
+  readonly postedCost: Money;
   readonly projectId: Scalars['ID']['output'];
   readonly purchaseOrder?: Maybe<PurchaseOrder>;
   /** The region of the job's legal entity. */
@@ -812,7 +814,7 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PaymentTerms: ResolverTypeWrapper<PaymentTerms>;
-  PostingTerms: ResolverTypeWrapper<Omit<PostingTerms, 'budget' | 'contractRates' | 'postedBillable' | 'purchaseOrder'> & { budget: ResolversTypes['Money'], contractRates: ReadonlyArray<ResolversTypes['ContractRate']>, postedBillable: ResolversTypes['Money'], purchaseOrder?: Maybe<ResolversTypes['PurchaseOrder']> }>;
+  PostingTerms: ResolverTypeWrapper<Omit<PostingTerms, 'budget' | 'contractRates' | 'postedBillable' | 'postedCost' | 'purchaseOrder'> & { budget: ResolversTypes['Money'], contractRates: ReadonlyArray<ResolversTypes['ContractRate']>, postedBillable: ResolversTypes['Money'], postedCost: ResolversTypes['Money'], purchaseOrder?: Maybe<ResolversTypes['PurchaseOrder']> }>;
   Project: ResolverTypeWrapper<EntityReferenceModel>;
   ProjectFinancials: ResolverTypeWrapper<ErpLedgerTotalsModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -870,7 +872,7 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   PaymentTerms: PaymentTerms;
-  PostingTerms: Omit<PostingTerms, 'budget' | 'contractRates' | 'postedBillable' | 'purchaseOrder'> & { budget: ResolversParentTypes['Money'], contractRates: ReadonlyArray<ResolversParentTypes['ContractRate']>, postedBillable: ResolversParentTypes['Money'], purchaseOrder?: Maybe<ResolversParentTypes['PurchaseOrder']> };
+  PostingTerms: Omit<PostingTerms, 'budget' | 'contractRates' | 'postedBillable' | 'postedCost' | 'purchaseOrder'> & { budget: ResolversParentTypes['Money'], contractRates: ReadonlyArray<ResolversParentTypes['ContractRate']>, postedBillable: ResolversParentTypes['Money'], postedCost: ResolversParentTypes['Money'], purchaseOrder?: Maybe<ResolversParentTypes['PurchaseOrder']> };
   Project: EntityReferenceModel;
   ProjectFinancials: ErpLedgerTotalsModel;
   Float: Scalars['Float']['output'];
@@ -1138,6 +1140,7 @@ export type PostingTermsResolvers<ContextType = ErpContext, ParentType extends R
   currency?: Resolver<ResolversTypes['CurrencyCode'], ParentType, ContextType>;
   poRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   postedBillable?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  postedCost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   purchaseOrder?: Resolver<Maybe<ResolversTypes['PurchaseOrder']>, ParentType, ContextType>;
   region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;

@@ -53,19 +53,21 @@ CREATE TABLE IF NOT EXISTS delivery_posting (
   CHECK ((status = 'REVERSED') = (reversed_at IS NOT NULL)),
   CHECK ((kind = 'TIME') = (minutes IS NOT NULL AND rate_minor IS NOT NULL AND employee_id IS NOT NULL)));
 CREATE INDEX IF NOT EXISTS delivery_posting_job ON delivery_posting(job_id, trandate);
--- What each job has posted to bill, kept by triggers: a posting's checks read it (PO consumption) on every batch,
--- and summing a busy job's postings each time would grow with every posting.
+-- What each job has posted to bill (delivery postings) and what it has cost (its ledger's cost, history included), kept
+-- by triggers: a posting's checks read them (PO consumption, a fixed fee's budget) on every batch, and summing a busy
+-- job's postings each time would grow with every posting.
 CREATE TABLE IF NOT EXISTS job_posted_total (
   job_id INTEGER PRIMARY KEY REFERENCES job(id),
-  billable_minor INTEGER NOT NULL);
+  billable_minor INTEGER NOT NULL,
+  cost_minor INTEGER NOT NULL DEFAULT 0);
 DROP TRIGGER IF EXISTS delivery_posting_total_insert;
 CREATE TRIGGER delivery_posting_total_insert AFTER INSERT ON delivery_posting WHEN NEW.status = 'POSTED' BEGIN
-  INSERT INTO job_posted_total (job_id, billable_minor) VALUES (NEW.job_id, NEW.billable_minor)
-    ON CONFLICT (job_id) DO UPDATE SET billable_minor = billable_minor + excluded.billable_minor; END;
+  INSERT INTO job_posted_total (job_id, billable_minor, cost_minor) VALUES (NEW.job_id, NEW.billable_minor, NEW.cost_minor)
+    ON CONFLICT (job_id) DO UPDATE SET billable_minor = billable_minor + excluded.billable_minor, cost_minor = cost_minor + excluded.cost_minor; END;
 DROP TRIGGER IF EXISTS delivery_posting_total_reverse;
 CREATE TRIGGER delivery_posting_total_reverse AFTER UPDATE OF status ON delivery_posting
   WHEN OLD.status = 'POSTED' AND NEW.status = 'REVERSED' BEGIN
-  UPDATE job_posted_total SET billable_minor = billable_minor - OLD.billable_minor WHERE job_id = OLD.job_id; END;
+  UPDATE job_posted_total SET billable_minor = billable_minor - OLD.billable_minor, cost_minor = cost_minor - OLD.cost_minor WHERE job_id = OLD.job_id; END;
 
 -- NetSuite refuses a transaction dated in a closed period, and an entry against a closed job.
 DROP TRIGGER IF EXISTS delivery_posting_open_period;
@@ -89,7 +91,16 @@ export function installPostings(store: SqliteStore, world: () => World): void {
     if (!hasColumn(store, 'job', 'status')) {
       store.exec("ALTER TABLE job ADD COLUMN status TEXT NOT NULL DEFAULT 'IN_PROGRESS' CHECK (status IN ('IN_PROGRESS', 'CLOSED'))");
     }
+    const totalsExist = store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'job_posted_total'").get() !== undefined;
+    const costKnown = totalsExist && hasColumn(store, 'job_posted_total', 'cost_minor');
+    if (totalsExist && !costKnown) store.exec('ALTER TABLE job_posted_total ADD COLUMN cost_minor INTEGER NOT NULL DEFAULT 0');
     store.exec(TABLES);
+    if (!costKnown) {
+      // What each job has cost so far is its ledger's cost — the history and every posting since — which a fixed
+      // fee's budget is checked against; the triggers keep it from here on.
+      store.exec(`INSERT OR IGNORE INTO job_posted_total (job_id, billable_minor, cost_minor) SELECT id, 0, 0 FROM job;
+        UPDATE job_posted_total SET cost_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM posting p WHERE p.job_id = job_posted_total.job_id AND p.type = 'TIME_COST');`);
+    }
     if (store.db.prepare('SELECT COUNT(*) AS n FROM employee').pluck().get() === 0) fillFromWorld(store, world());
   });
 }

@@ -92,14 +92,15 @@ export class SandboxErpPostings implements ErpPostings {
         .all([jobIds]),
       (rate) => rate.jobId,
     );
-    const posted = new Map(
+    const totals = new Map(
       this.store
-        .prepare<{ jobId: number; billable: number }>(
-          'SELECT job_id AS jobId, billable_minor AS billable FROM job_posted_total WHERE job_id IN (SELECT value FROM json_each(?))',
+        .prepare<{ jobId: number; billable: number; cost: number }>(
+          'SELECT job_id AS jobId, billable_minor AS billable, cost_minor AS cost FROM job_posted_total WHERE job_id IN (SELECT value FROM json_each(?))',
         )
         .all([jobIds])
-        .map((row) => [row.jobId, row.billable]),
+        .map((row) => [row.jobId, row]),
     );
+    const posted = new Map([...totals].map(([jobId, total]) => [jobId, total.billable]));
     const orders = new Map(
       this.store
         .prepare<{ job_id: number; po_number: string; expires_on: string; amount_minor: number }>(
@@ -137,6 +138,7 @@ export class SandboxErpPostings implements ErpPostings {
             contractRates,
             purchaseOrder,
             postedBillableMinor: posted.get(row.id) ?? 0,
+            postedCostMinor: totals.get(row.id)?.cost ?? 0,
           },
         ];
       }),

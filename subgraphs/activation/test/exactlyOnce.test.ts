@@ -56,6 +56,21 @@ describe('activating a won deal', () => {
     expect(String(job.id)).toBe(ids.erpProjectId);
     expect(job.entity_id).toBe(ids.erpProjectCode);
     expect(String(job.customer_id)).toBe(ids.erpCustomerId);
+    // The contract bills each role sold at the deal's price for it, from the start of the work.
+    const sold = systems
+      .crmDb()
+      .prepare('SELECT role, unit_price_minor AS rate FROM opportunity_line_item WHERE opportunity_id = ? ORDER BY sort_order, id')
+      .all(opportunityId) as Array<{ role: string; rate: number }>;
+    const start = systems.erpDb().prepare('SELECT start_date FROM job WHERE id = ?').pluck().get(job.id);
+    const rates = new Map(
+      (
+        systems.erpDb().prepare('SELECT role, bill_rate_minor AS rate FROM contract_rate WHERE job_id = ? AND effective_from = ?').all(job.id, start) as Array<{
+          role: string;
+          rate: number;
+        }>
+      ).map((row) => [row.role, row.rate]),
+    );
+    for (const line of sold) expect(rates.get(line.role), line.role).toBe(sold.find((first) => first.role === line.role)!.rate);
     const psaProject = systems.psaDb().prepare('SELECT psa_id, code, status FROM project WHERE id = ?').get(activated.projectId) as {
       psa_id: string;
       code: string;

@@ -24,8 +24,8 @@ function facts(overrides: { opportunity?: Partial<NonNullable<ActivationFacts['o
       poNumber: 'PO-123456',
       linkedProjectId: null,
       lineItems: [
-        { id: '00k5g0000004CGIAA2', role: 'PROJECT_MANAGER', hours: 200 },
-        { id: '00k5g0000004CGJAA2', role: 'SENIOR_CONSULTANT', hours: 600 },
+        { id: '00k5g0000004CGIAA2', role: 'PROJECT_MANAGER', hours: 200, unitPrice: { amount: '190.00' } },
+        { id: '00k5g0000004CGJAA2', role: 'SENIOR_CONSULTANT', hours: 600, unitPrice: { amount: '150.00' } },
       ],
       account,
       hierarchy: [account],
@@ -74,7 +74,7 @@ describe('validation of a deal', () => {
         opportunity: {
           poNumber: null,
           account: { ...account, taxId: null },
-          lineItems: [{ id: '00k5g0000004CGKAA2', role: 'QUANTUM_ARCHITECT', hours: 100 }],
+          lineItems: [{ id: '00k5g0000004CGKAA2', role: 'QUANTUM_ARCHITECT', hours: 100, unitPrice: { amount: '250.00' } }],
           amount: { amount: '120000.00', currency: 'EUR' },
         },
       }),
@@ -132,6 +132,17 @@ describe('the plan of a validated deal', () => {
       { role: 'SENIOR_CONSULTANT', hours: 600, startDate: '2026-11-15', endDate: '2027-03-31' },
     ]);
     expect(planActivation(facts(), '2026-11-01').managerId).toBe(plan.managerId);
+    // The deal's prices become the contract's rates, one per role (the first line's price when a role is sold twice).
+    expect(plan.contractRates).toEqual([
+      { role: 'PROJECT_MANAGER', billRate: '190.00' },
+      { role: 'SENIOR_CONSULTANT', billRate: '150.00' },
+    ]);
+    const twice = facts();
+    const doubled = {
+      ...twice.opportunity!,
+      lineItems: [...twice.opportunity!.lineItems, { id: '00k5g0000004CGLAA2', role: 'SENIOR_CONSULTANT', hours: 10, unitPrice: { amount: '99.00' } }],
+    };
+    expect(planActivation({ ...twice, opportunity: doubled }, '2026-11-01').contractRates).toContainEqual({ role: 'SENIOR_CONSULTANT', billRate: '150.00' });
   });
 
   it('bills time and materials monthly with no amounts, and splits a milestone contract to the cent', () => {

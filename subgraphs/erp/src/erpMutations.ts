@@ -63,6 +63,9 @@ export const erpMutationResolvers: Resolvers = {
         poNumber: input.poNumber ?? null,
         startDate: input.startDate,
         endDate: input.endDate,
+        ...(input.contractRates
+          ? { contractRates: input.contractRates.map((rate, i) => ({ role: rate.role, billRateMinor: amount(`input.contractRates[${i}].billRate`, rate.billRate) })) }
+          : {}),
       });
       return { erpProjectId: String(record.id), code: record.entityId, created };
     },

@@ -176,6 +176,11 @@ export interface JobUpsert {
   readonly poNumber: string | null;
   readonly startDate: string;
   readonly endDate: string;
+  /**
+   * The deal's negotiated bill rate per role, effective from the start: the contract's rates for those roles (others
+   * keep the subsidiary's standard rates). Absent: a new job gets the standard rates, an existing one keeps its own.
+   */
+  readonly contractRates?: ReadonlyArray<{ readonly role: string; readonly billRateMinor: number }>;
 }
 
 export interface BillingScheduleUpsert {

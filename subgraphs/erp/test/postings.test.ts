@@ -113,6 +113,38 @@ describe('delivery postings in the ERP sandbox', () => {
     expect((await erp.postings.postingTermsByProjectId([projectId])).size).toBe(0);
   });
 
+  it('takes the deal’s negotiated rates for the roles it sold, keeping standard rates for the others, once however often upserted', async () => {
+    const project = active();
+    const account = world.accounts[project.accountIndex]!;
+    const projectId = 'prj_01JFJG60M0Q0CQE75AR8B3NEW2';
+    const upsert = {
+      externalId: projectId,
+      name: 'Negotiated contract',
+      customerExternalId: account.crmId,
+      subsidiaryId: project.legalEntityId,
+      contractType: 'TIME_AND_MATERIALS' as const,
+      currency: project.currency,
+      valueMinor: 1_000_000,
+      poRequired: false,
+      poNumber: null,
+      startDate: '2026-11-01',
+      endDate: '2027-04-30',
+    };
+    const { record } = await erp.upsertJob(upsert);
+    const standard = (await erp.rateCardLinesByRateCardId([record.rateCardId])).get(record.rateCardId)!;
+    const [sold, other] = standard;
+    const negotiated = { role: sold!.role, billRateMinor: sold!.billRateMinor - 1_234 };
+    await erp.upsertJob({ ...upsert, contractRates: [negotiated] });
+    await erp.upsertJob({ ...upsert, contractRates: [negotiated] });
+    const rates = (await erp.postings.postingTermsByProjectId([projectId])).get(projectId)!.contractRates;
+    expect(rates.filter((rate) => rate.role === sold!.role)).toEqual([
+      { role: sold!.role, effectiveFrom: '2026-11-01', effectiveTo: null, billRateMinor: negotiated.billRateMinor },
+    ]);
+    expect(rates.find((rate) => rate.role === other!.role)!.billRateMinor).toBe(other!.billRateMinor);
+    expect(rates).toHaveLength(standard.length);
+    expect(await erp.deleteJob(projectId)).toBe(true);
+  });
+
   it('posts once per external ID with its ledger lines, and reverses once', async () => {
     const project = active();
     const ledger = async () => (await erp.ledgerTotalsByProjectId([project.id])).get(project.id)!;

@@ -32,7 +32,7 @@ export interface OpportunityFacts {
   readonly poNumber: string | null;
   /** The project this deal is already linked to in CRM, if any. */
   readonly linkedProjectId: string | null;
-  readonly lineItems: ReadonlyArray<{ readonly id: string; readonly role: string; readonly hours: number }>;
+  readonly lineItems: ReadonlyArray<{ readonly id: string; readonly role: string; readonly hours: number; readonly unitPrice: { readonly amount: string } }>;
   readonly account: AccountFacts;
   /** The account's chain from its top-level parent down to the account itself. */
   readonly hierarchy: readonly AccountFacts[];
@@ -98,6 +98,8 @@ export interface ActivationPlan {
     readonly lines: ReadonlyArray<{ readonly date: string; readonly description: string; readonly amount: string | null }>;
   };
   readonly resourceRequests: ReadonlyArray<{ readonly role: string; readonly hours: number; readonly startDate: string; readonly endDate: string }>;
+  /** The deal's negotiated bill rate per role (a line item's unit price): the ERP contract's rates. Absent in plans made before. */
+  readonly contractRates?: ReadonlyArray<{ readonly role: string; readonly billRate: string }>;
   readonly managerId: string;
 }
 
@@ -157,6 +159,10 @@ export function planActivation(facts: ActivationFacts, today: string): Activatio
     customers,
     billingSchedule: planBillingSchedule(opportunity.contractType, parseMinor(opportunity.amount.amount), startDay, months),
     resourceRequests: opportunity.lineItems.map((line) => ({ role: line.role, hours: line.hours, startDate, endDate })),
+    // One rate per role: the first line item's price for it (a deal sells each role once at one price).
+    contractRates: [...new Map(opportunity.lineItems.map((line) => [line.role, line.unitPrice.amount] as const).reverse()).entries()]
+      .map(([role, billRate]) => ({ role, billRate }))
+      .sort((a, b) => a.role.localeCompare(b.role)),
     // The same deal always gets the same manager, whichever retry or process plans it.
     managerId: managers[stableHash(opportunity.id) % managers.length]!,
   };

@@ -32,7 +32,7 @@ interface OpportunityAnswer {
     poRequired: boolean;
     poNumber: string | null;
     externalIds: { projectId: string | null };
-    lineItems: Array<{ id: string; role: string; hours: number }>;
+    lineItems: Array<{ id: string; role: string; hours: number; unitPrice: { amount: string } }>;
     account: AccountAnswer & { hierarchy: AccountAnswer[] };
   } | null;
 }
@@ -50,7 +50,7 @@ const OPPORTUNITY_QUERY = `query ActivationOpportunity($id: ID!) {
   opportunity(id: $id) {
     id name isWon stage amount { amount currency } closeDate contractType serviceLine deliveryRegion poRequired poNumber
     externalIds { projectId }
-    lineItems { id role hours }
+    lineItems { id role hours unitPrice { amount } }
     account { id name region currency taxId parent { id } hierarchy { id name region currency taxId parent { id } } }
   }
 }`;
@@ -203,6 +203,7 @@ export class ActivationSystems {
           poNumber: plan.poNumber,
           startDate: plan.startDate,
           endDate: plan.endDate,
+          ...(plan.contractRates ? { contractRates: plan.contractRates } : {}),
         },
       },
     });

@@ -143,6 +143,13 @@ export type ContractRate = {
   readonly role: Scalars['String']['output'];
 };
 
+export type ContractRateInput = {
+  /** Bill rate per hour. */
+  readonly billRate: Scalars['Decimal']['input'];
+  /** Role code, e.g. SENIOR_CONSULTANT. */
+  readonly role: Scalars['String']['input'];
+};
+
 export type ContractType =
   | 'FIXED_FEE'
   | 'MILESTONE'
@@ -546,6 +553,8 @@ export type ProjectFinancials = {
 export type ProjectUpsertInput = {
   /** The CRM account whose customer the job bills. */
   readonly accountId: Scalars['ID']['input'];
+  /** The deal's negotiated bill rate per role, effective from startDate (other roles keep the subsidiary's standard rates). */
+  readonly contractRates?: InputMaybe<ReadonlyArray<ContractRateInput>>;
   readonly contractType: ContractType;
   readonly currency: CurrencyCode;
   readonly endDate: Scalars['Date']['input'];
@@ -782,6 +791,7 @@ export type ResolversTypes = {
   BillingScheduleUpsertResult: ResolverTypeWrapper<Omit<BillingScheduleUpsertResult, 'billingSchedule'> & { billingSchedule: ResolversTypes['BillingSchedule'] }>;
   Contract: ResolverTypeWrapper<ErpJobModel>;
   ContractRate: ResolverTypeWrapper<Omit<ContractRate, 'billRate'> & { billRate: ResolversTypes['Money'] }>;
+  ContractRateInput: ContractRateInput;
   ContractType: ContractType;
   CreditStatus: CreditStatus;
   CurrencyCode: CurrencyCode;
@@ -847,6 +857,7 @@ export type ResolversParentTypes = {
   BillingScheduleUpsertResult: Omit<BillingScheduleUpsertResult, 'billingSchedule'> & { billingSchedule: ResolversParentTypes['BillingSchedule'] };
   Contract: ErpJobModel;
   ContractRate: Omit<ContractRate, 'billRate'> & { billRate: ResolversParentTypes['Money'] };
+  ContractRateInput: ContractRateInput;
   CustomerUpsertInput: CustomerUpsertInput;
   CustomerUpsertResult: CustomerUpsertResult;
   Date: Scalars['Date']['output'];

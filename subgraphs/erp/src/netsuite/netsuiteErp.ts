@@ -249,6 +249,10 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
     return { record: customer, created: !existing };
   }
 
+  /**
+   * The deal's negotiated rates (`upsert.contractRates`) are not written over NetSuite: contract rates live in
+   * firm-specific custom records psgraph does not map yet (the same reason posting over NetSuite is unsupported).
+   */
   async upsertJob(upsert: JobUpsert): Promise<Upserted<ErpJob>> {
     const [customers, rateCards, existing] = await Promise.all([
       this.netsuite.suiteql(

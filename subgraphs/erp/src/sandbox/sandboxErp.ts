@@ -285,6 +285,7 @@ export class SandboxErp implements ErpSystem, ErpWrites {
                po_required = ?, po_number = ?, start_date = ?, end_date = ?, rate_card_id = ? WHERE id = ?`,
           )
           .run([...fields, existing.id]);
+        this.recordContractRates(existing.id, upsert);
       } else {
         const id = this.nextId('job');
         this.store
@@ -300,6 +301,7 @@ export class SandboxErp implements ErpSystem, ErpWrites {
             'INSERT INTO contract_rate (job_id, role, effective_from, bill_rate_minor) SELECT ?, role, ?, bill_rate_minor FROM rate_card_line WHERE rate_card_id = ?',
           )
           .run([id, upsert.startDate, rateCard.id]);
+        this.recordContractRates(id, upsert);
         if (upsert.poRequired && upsert.poNumber && upsert.valueMinor > 0)
           this.store
             .prepare("INSERT INTO purchase_order (job_id, po_number, expires_on, amount_minor) VALUES (?, ?, date(?, '+90 days'), ?)")
@@ -307,6 +309,15 @@ export class SandboxErp implements ErpSystem, ErpWrites {
       }
       return { record: toJob(this.jobsStatement.all([jsonList([upsert.externalId])])[0]!), created: !existing };
     });
+  }
+
+  /** The deal's negotiated rates, from the contract's start, in place of what the job had from then for those roles. */
+  private recordContractRates(jobId: number, upsert: JobUpsert): void {
+    const upsertRate = this.store.prepare(
+      `INSERT INTO contract_rate (job_id, role, effective_from, bill_rate_minor) VALUES (?, ?, ?, ?)
+       ON CONFLICT (job_id, role, effective_from) DO UPDATE SET bill_rate_minor = excluded.bill_rate_minor`,
+    );
+    for (const rate of upsert.contractRates ?? []) upsertRate.run([jobId, rate.role, upsert.startDate, rate.billRateMinor]);
   }
 
   async upsertBillingSchedule(upsert: BillingScheduleUpsert): Promise<Upserted<ErpBillingSchedule>> {

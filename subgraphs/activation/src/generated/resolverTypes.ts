@@ -201,6 +201,7 @@ export type BillingException = {
   /** How to resolve it. */
   readonly resolution: Scalars['String']['output'];
   readonly resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who waived it. Null when it resolved by itself: the cause was fixed at its source and the line posted when checked again. */
   readonly resolvedBy?: Maybe<Scalars['String']['output']>;
   /** The line held back: `time:<entry>:v<version>`. */
   readonly sourceKey: Scalars['ID']['output'];

@@ -10,6 +10,7 @@ import type { CurrencyCode, Resolvers } from './generated/resolverTypes.js';
 
 /** A posting (`time:<entry>:v<version>`, …) or a schedule line (`schedule:<projectId>:<sequence>`). */
 const SOURCE_KEY = /^((time|expense|milestone):[1-9][0-9]{0,15}:v[1-9][0-9]{0,5}|schedule:prj_[0-9A-HJKMNP-TV-Z]{26}:[1-9][0-9]{0,5})$/;
+const CREDIT_NOTE_ID = /^cn_[0-9A-Za-z]{24}$/;
 const MAX_PROJECTS = 500;
 /** Stripe's limit on an invoice's lines. */
 const MAX_SOURCES = 250;
@@ -47,6 +48,7 @@ export const erpBillingResolvers: Resolvers = {
         ...invoice,
         total: money(invoice.totalMinor, invoice.currency),
         amountPaid: money(invoice.amountPaidMinor, invoice.currency),
+        credited: money(invoice.creditedMinor, invoice.currency),
         sourceKeys: [...invoice.sourceKeys],
       }));
     },
@@ -65,6 +67,24 @@ export const erpBillingResolvers: Resolvers = {
   },
 
   Mutation: {
+    recordErpCreditNote: async (_, { input }, { postings }) => {
+      const creditNoteId = requireIdFormat('input.creditNoteId', input.creditNoteId, (v) => CREDIT_NOTE_ID.test(v), 'a billing credit note ID (cn_…)');
+      const sourceKeys = input.sourceKeys.map((key, i) =>
+        requireIdFormat(`input.sourceKeys[${i}]`, key, (v) => SOURCE_KEY.test(v), 'a posting key (time:<entry>:v<version>, …) or schedule:<projectId>:<sequence>'),
+      );
+      const totalMinor = amount('input.total', input.total);
+      if (totalMinor === 0) throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "input.total" must be more than 0.', { argument: 'input.total' });
+      const { applied } = await postings.recordCreditNote({
+        creditNoteId,
+        invoiceId: requireIdFormat('input.invoiceId', input.invoiceId, (v) => isStripeId(v, 'in'), 'a billing invoice ID (in_…)'),
+        projectId: projectId('input.projectId', input.projectId),
+        date: input.date,
+        currency: input.currency,
+        totalMinor,
+        sourceKeys,
+      });
+      return { creditNoteId, applied };
+    },
     recordErpInvoiceStatus: async (_, { input }, { postings }) => {
       const invoiceId = requireIdFormat('input.invoiceId', input.invoiceId, (v) => isStripeId(v, 'in'), 'a billing invoice ID (in_…)');
       if (input.sourceKeys.length > MAX_SOURCES)

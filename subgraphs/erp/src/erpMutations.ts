@@ -64,7 +64,12 @@ export const erpMutationResolvers: Resolvers = {
         startDate: input.startDate,
         endDate: input.endDate,
         ...(input.contractRates
-          ? { contractRates: input.contractRates.map((rate, i) => ({ role: rate.role, billRateMinor: amount(`input.contractRates[${i}].billRate`, rate.billRate) })) }
+          ? {
+              contractRates: input.contractRates.map((rate, i) => ({
+                role: rate.role,
+                billRateMinor: amount(`input.contractRates[${i}].billRate`, rate.billRate),
+              })),
+            }
           : {}),
       });
       return { erpProjectId: String(record.id), code: record.entityId, created };

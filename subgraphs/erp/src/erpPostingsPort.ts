@@ -117,6 +117,12 @@ export interface ErpPostings {
    * invoice is refused (INVALID_STATE_TRANSITION): nothing is billed twice.
    */
   recordInvoiceStatus(update: ErpInvoiceStatusUpdate): Promise<{ readonly applied: boolean }>;
+  /**
+   * Records a billing credit note against its invoice, once per credit note: the job's billings fall by its total in
+   * its period, and the invoice's credited amount rises. What it credits stays marked billed (a posting corrected
+   * after billing is reversed by its correction; a credit for a price concession bills nothing again).
+   */
+  recordCreditNote(creditNote: ErpCreditNote): Promise<{ readonly applied: boolean }>;
   /** Each project's invoices as ERP knows them, oldest first. */
   invoicesByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpInvoiceRecord[]>>;
   /** Each job's billing position: unbilled work (postings), billings, payments and what is receivable. */
@@ -164,7 +170,22 @@ export interface ErpInvoiceStatusUpdate {
 }
 
 export interface ErpInvoiceRecord extends ErpInvoiceStatusUpdate {
+  /** What credit notes took off the invoice. */
+  readonly creditedMinor: number;
   readonly updatedAt: string;
+}
+
+export interface ErpCreditNote {
+  /** The billing system's credit note ID (`cn_…`). */
+  readonly creditNoteId: string;
+  readonly invoiceId: string;
+  readonly projectId: string;
+  /** The day it was issued, whose period its effect lands in. */
+  readonly date: string;
+  readonly currency: string;
+  readonly totalMinor: number;
+  /** The invoice lines' sources it credits. */
+  readonly sourceKeys: readonly string[];
 }
 
 export interface ErpBillingPosition {
@@ -173,7 +194,7 @@ export interface ErpBillingPosition {
   /** Billable postings not on a billed invoice. */
   readonly unbilledMinor: number;
   readonly unbilledPostings: number;
-  /** Invoices recorded as billed (open, paid, uncollectible). */
+  /** Invoices recorded as billed (open, paid, uncollectible), less their credit notes. */
   readonly billedMinor: number;
   readonly paidMinor: number;
   /** Open invoices' unpaid amounts. */
@@ -200,6 +221,7 @@ export const POSTINGS_OPERATIONS: Record<keyof ErpPostings, string> = {
   postingsByProjectId: 'Reading delivery postings',
   billablesByProjectId: 'Reading what is due to be invoiced',
   recordInvoiceStatus: 'Recording an invoice in ERP',
+  recordCreditNote: 'Recording a credit note in ERP',
   invoicesByProjectId: 'Reading invoices in ERP',
   billingPositionsByProjectId: 'Reading billing positions',
   unbilledWip: 'Reading unbilled work in progress',

@@ -137,6 +137,37 @@ describe('billing in the ERP sandbox', () => {
     expect((await erp.postings.unbilledWip()).find((wip) => wip.currency === project.currency)).toMatchObject({ unbilledMinor: 30_000, postings: 2 });
   });
 
+  it('records a credit note once against its invoice, taking it off the job’s billings and receivables', async () => {
+    const project = tmProject();
+    const billedBefore = await billedOf(project.id);
+    const position = async () => (await erp.postings.billingPositionsByProjectId([project.id])).get(project.id)!;
+    const { billedMinor, receivableMinor } = await position();
+    const credit = {
+      creditNoteId: `cn_${'1'.padStart(24, '0')}`,
+      invoiceId: invoiceId(2),
+      projectId: project.id,
+      date: '2026-11-21',
+      currency: project.currency,
+      totalMinor: 10_000,
+      sourceKeys: ['time:910000004:v1'],
+    };
+    expect(await erp.postings.recordCreditNote(credit)).toEqual({ applied: true });
+    expect(await erp.postings.recordCreditNote(credit)).toEqual({ applied: false });
+    expect(await billedOf(project.id)).toBe(billedBefore - 10_000);
+    expect(await position()).toMatchObject({ billedMinor: billedMinor - 10_000, receivableMinor: receivableMinor - 10_000 });
+    expect((await erp.postings.invoicesByProjectId([project.id])).get(project.id)!.find((recorded) => recorded.invoiceId === invoiceId(2))!.creditedMinor).toBe(
+      10_000,
+    );
+    // No more than the invoice's total, and only against an invoice ERP has.
+    await expect(erp.postings.recordCreditNote({ ...credit, creditNoteId: `cn_${'2'.padStart(24, '0')}`, totalMinor: 30_000 })).rejects.toMatchObject({
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+    });
+    await expect(erp.postings.recordCreditNote({ ...credit, creditNoteId: `cn_${'3'.padStart(24, '0')}`, invoiceId: invoiceId(99) })).rejects.toMatchObject({
+      extensions: { code: ErrorCode.NOT_FOUND },
+    });
+    expect(await billedOf(project.id)).toBe(billedBefore - 10_000);
+  });
+
   it('bills a schedule line once', async () => {
     const [retainer] = (await erp.postings.billablesByProjectId('2026-11-30', null)).filter((project) => project.contractType === 'RETAINER');
     const line = retainer!.scheduleLines[0]!;

@@ -18,10 +18,11 @@ import { type EventContracts, contractChecked } from '../events/eventContracts.j
 import type { DeadLetters } from '../store/deadLetters.js';
 import { SystemCallError } from '../systems/systemClient.js';
 import type { InvoicingStore, SyncTarget } from './invoicingStore.js';
-import type { BillingStatus, InvoicingSystems } from './invoicingSystems.js';
+import type { BillingInvoiceView, BillingStatus, InvoicingSystems } from './invoicingSystems.js';
 
 export const BILLING_STATUS_CONSUMER_GROUP = 'billing-status';
-export const INVOICE_EVENT_TYPES = ['invoice.posted', 'invoice.paid', 'invoice.voided', 'invoice.marked_uncollectible'];
+export const CREDIT_NOTE_EVENT_TYPE = 'credit_note.issued';
+export const INVOICE_EVENT_TYPES = ['invoice.posted', 'invoice.paid', 'invoice.voided', 'invoice.marked_uncollectible', CREDIT_NOTE_EVENT_TYPE];
 
 interface InvoiceEventData {
   readonly invoiceId: string;
@@ -31,6 +32,17 @@ interface InvoiceEventData {
   readonly currency: string;
   readonly totalMinor: number;
   readonly amountPaidMinor: number;
+}
+
+interface CreditNoteEventData {
+  readonly creditNoteId: string;
+  readonly invoiceId: string;
+  readonly projectId: string;
+  readonly crmAccountId: string;
+  readonly currency: string;
+  readonly totalMinor: number;
+  readonly issuedAt: string;
+  readonly sourceKeys: readonly string[];
 }
 
 /** `milestone:<id>:v<n>` → the milestone's ID. */
@@ -44,6 +56,7 @@ export class InvoiceStatusSync {
   ) {}
 
   async handle(event: BusEvent): Promise<void> {
+    if (event.type === CREDIT_NOTE_EVENT_TYPE) return this.creditNote(event);
     const data = event.data as unknown as InvoiceEventData;
     const asOf = event.occurredAt;
     this.store.syncSeen({
@@ -62,11 +75,47 @@ export class InvoiceStatusSync {
 
     await this.systems.recordInErp(invoice, data.status, asOf, data.amountPaidMinor);
     reached('erp');
+    await this.tellCrmAndPsa(invoice, data.status, asOf, reached);
+  }
 
+  /**
+   * A credit note: ERP records it against its invoice (the job's billings fall), and CRM and the PSA get the
+   * account's receivables and the project's billed amount as billing now has them, with the invoice's status.
+   */
+  private async creditNote(event: BusEvent): Promise<void> {
+    const data = event.data as unknown as CreditNoteEventData;
+    const status = `CREDIT_NOTE ${data.creditNoteId}`;
+    this.store.syncSeen({
+      invoiceId: data.invoiceId,
+      status,
+      eventId: event.id,
+      occurredAt: event.occurredAt,
+      projectId: data.projectId,
+      accountId: data.crmAccountId,
+    });
+    const reached = (target: SyncTarget, skipped?: string) => this.store.syncReached(data.invoiceId, status, target, skipped);
+    try {
+      await this.systems.recordCreditNoteInErp({ ...data, date: data.issuedAt.slice(0, 10) });
+    } catch (error) {
+      // Its invoice's status event is processed first in the log's order; should it not be yet, try again later.
+      if (error instanceof SystemCallError && error.code === ErrorCode.NOT_FOUND)
+        throw new Error(`ERP has not recorded invoice ${data.invoiceId} yet: ${error.message}`, { cause: error });
+      throw error;
+    }
+    reached('erp');
+    const invoice = await this.systems.invoice(data.invoiceId);
+    if (!invoice) throw new Error(`billing does not know invoice ${data.invoiceId} named by event ${event.id}`);
+    await this.tellCrmAndPsa(invoice, invoice.status, event.occurredAt, reached);
+  }
+
+  private async tellCrmAndPsa(
+    invoice: BillingInvoiceView,
+    status: BillingStatus,
+    asOf: string,
+    reached: (target: SyncTarget, skipped?: string) => void,
+  ): Promise<void> {
     const view = await this.systems.billingView(invoice.accountId, invoice.projectId);
-    await this.tell('crm', reached, () =>
-      this.systems.recordInCrm({ accountId: invoice.accountId, asOf, receivables: view.receivables, invoice, status: data.status }),
-    );
+    await this.tell('crm', reached, () => this.systems.recordInCrm({ accountId: invoice.accountId, asOf, receivables: view.receivables, invoice, status }));
 
     const position = await this.systems.position(invoice.projectId);
     await this.tell('psa', reached, async () => {
@@ -77,11 +126,11 @@ export class InvoiceStatusSync {
         billedMinor: view.billedMinor ?? 0,
         unbilledMinor: position?.unbilledMinor ?? 0,
         invoice,
-        status: data.status,
+        status,
       });
       for (const key of invoice.sourceKeys) {
         const milestone = MILESTONE_KEY.exec(key);
-        if (milestone) await this.systems.recordMilestoneInPsa({ milestoneId: milestone[1]!, asOf, invoice, status: data.status });
+        if (milestone) await this.systems.recordMilestoneInPsa({ milestoneId: milestone[1]!, asOf, invoice, status });
       }
     });
   }

@@ -71,6 +71,7 @@ const FINALIZE = `mutation FinalizeInvoice($id: ID!) { finalizeInvoice(id: $id) 
 const INVOICE = `query Invoice($id: ID!) {
   invoice(id: $id) { id number status currency total { amount } amountPaid { amount } createdDate finalizedDate project { id } account { id } lines { sourceKey } }
 }`;
+const RECORD_CREDIT_NOTE = `mutation RecordCreditNote($input: ErpCreditNoteInput!) { recordErpCreditNote(input: $input) { applied } }`;
 const RECORD_ERP = `mutation RecordInvoice($input: ErpInvoiceStatusInput!) { recordErpInvoiceStatus(input: $input) { applied } }`;
 const POSITIONS = `query Positions($projectIds: [ID!]!) { erpBillingPositions(projectIds: $projectIds) { projectId unbilled { amount currency } billed { amount } } }`;
 const BILLING_VIEW = `query BillingView($representations: [_Any!]!) {
@@ -196,6 +197,34 @@ export class InvoicingSystems {
       },
     });
     return answer.recordErpInvoiceStatus.applied;
+  }
+
+  async recordCreditNoteInErp(creditNote: {
+    creditNoteId: string;
+    invoiceId: string;
+    projectId: string;
+    date: string;
+    currency: string;
+    totalMinor: number;
+    sourceKeys: readonly string[];
+  }): Promise<boolean> {
+    const answer = await this.client.request<{ recordErpCreditNote: { applied: boolean } }>({
+      site: this.site('erp', 'RecordCreditNote', 'forward'),
+      query: RECORD_CREDIT_NOTE,
+      idempotencyKey: `credit-note:${creditNote.creditNoteId}`,
+      variables: {
+        input: {
+          creditNoteId: creditNote.creditNoteId,
+          invoiceId: creditNote.invoiceId,
+          projectId: creditNote.projectId,
+          date: creditNote.date,
+          currency: creditNote.currency,
+          total: formatMinor(creditNote.totalMinor),
+          sourceKeys: creditNote.sourceKeys,
+        },
+      },
+    });
+    return answer.recordErpCreditNote.applied;
   }
 
   /** Billing's live view of an account's receivables and a project's billed amount. */

@@ -11,7 +11,16 @@
  */
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { SystemCallError } from '../systems/systemClient.js';
-import { type BatchSoFar, type BillingExceptionType, type DeliveryKind, type DeliveryLine, ENTITY_OF_KIND, type Problem, billableMinorOf, checkLine } from './postingChecks.js';
+import {
+  type BatchSoFar,
+  type BillingExceptionType,
+  type DeliveryKind,
+  type DeliveryLine,
+  ENTITY_OF_KIND,
+  type Problem,
+  billableMinorOf,
+  checkLine,
+} from './postingChecks.js';
 import type { BillingExceptionRecord, PostingStore } from './postingStore.js';
 import type { LineToPost, PostingSystems } from './postingSystems.js';
 import type { Reconciliation } from './reconciliation.js';

@@ -276,7 +276,8 @@ export function checkLine(
       expected: `at least ${money(terms.postedCostMinor + before.costMinor + line.costMinor, terms.currency)}`,
       actual: money(terms.budgetMinor, terms.currency),
       message: `The fixed fee's budget of ${money(terms.budgetMinor, terms.currency)} has ${money(left, terms.currency)} left; this work costs ${money(line.costMinor, terms.currency)}.`,
-      resolution: 'Agree a change order and raise the job’s budget in ERP (then retry), correct the time in the PSA if it belongs elsewhere, or waive to accept the overrun.',
+      resolution:
+        'Agree a change order and raise the job’s budget in ERP (then retry), correct the time in the PSA if it belongs elsewhere, or waive to accept the overrun.',
     });
   }
   return problems;

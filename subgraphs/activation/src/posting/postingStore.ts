@@ -172,7 +172,10 @@ function widenExceptionTypes(sqlite: SqliteStore): void {
   const columns = (sqlite.db.prepare('PRAGMA table_info(billing_exception)').all() as Array<{ name: string }>).map((column) => column.name);
   sqlite.exec('ALTER TABLE billing_exception RENAME TO billing_exception_before');
   // Its indexes went with it under their names: drop them so the DDL makes them on the new table.
-  for (const index of sqlite.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'billing_exception_before' AND sql IS NOT NULL").pluck().all() as string[])
+  for (const index of sqlite.db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'billing_exception_before' AND sql IS NOT NULL")
+    .pluck()
+    .all() as string[])
     sqlite.exec(`DROP INDEX ${index}`);
   sqlite.exec(POSTING_DDL);
   const kept = columns.join(', ');

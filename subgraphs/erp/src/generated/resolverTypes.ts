@@ -263,6 +263,25 @@ export type ErpBillingPosition = {
   readonly writtenOff: Money;
 };
 
+export type ErpCreditNoteInput = {
+  /** The billing system's credit note ID (cn_…). */
+  readonly creditNoteId: Scalars['ID']['input'];
+  readonly currency: CurrencyCode;
+  /** The day it was issued: its effect lands in this date's period. */
+  readonly date: Scalars['Date']['input'];
+  readonly invoiceId: Scalars['ID']['input'];
+  readonly projectId: Scalars['ID']['input'];
+  /** The invoice lines' sources it credits. */
+  readonly sourceKeys: ReadonlyArray<Scalars['ID']['input']>;
+  readonly total: Scalars['Decimal']['input'];
+};
+
+export type ErpCreditNoteResult = {
+  readonly __typename?: 'ErpCreditNoteResult';
+  readonly applied: Scalars['Boolean']['output'];
+  readonly creditNoteId: Scalars['ID']['output'];
+};
+
 export type ErpDeliveryPosting = {
   readonly __typename?: 'ErpDeliveryPosting';
   readonly billableAmount: Money;
@@ -296,6 +315,8 @@ export type ErpInvoice = {
   readonly amountPaid: Money;
   /** The billing event this status reflects. */
   readonly asOf: Scalars['DateTime']['output'];
+  /** What credit notes took off it. */
+  readonly credited: Money;
   readonly date: Scalars['Date']['output'];
   readonly invoiceId: Scalars['ID']['output'];
   readonly number?: Maybe<Scalars['String']['output']>;
@@ -396,6 +417,8 @@ export type Mutation = {
   readonly deleteErpProject: Scalars['Boolean']['output'];
   /** Posts approved time, expenses and milestones (all or none), each once per external ID (`time:<entry>:v<version>`, …). */
   readonly postErpDelivery: ReadonlyArray<DeliveryPostingResult>;
+  /** Records a billing credit note against its invoice, once per credit note: the job's billings fall by its total. */
+  readonly recordErpCreditNote: ErpCreditNoteResult;
   /**
    * Records a billing invoice's status as of a billing event (the newest wins; a replay or a late event answers
    * applied: false): marks its postings and schedule lines billed, and moves the job's billings and payments.
@@ -440,6 +463,16 @@ export type MutationDeleteErpProjectArgs = {
  */
 export type MutationPostErpDeliveryArgs = {
   postings: ReadonlyArray<DeliveryPostingInput>;
+};
+
+
+/**
+ * Writes to the ERP, idempotent as NetSuite's `PUT <record>/eid:<externalId>` upserts are: the same call twice
+ * leaves one record. Deletes are idempotent too, and refuse a record other records depend on. They are the
+ * activation saga's steps, so they are @inaccessible: served by this subgraph, hidden from the supergraph's clients.
+ */
+export type MutationRecordErpCreditNoteArgs = {
+  input: ErpCreditNoteInput;
 };
 
 
@@ -808,10 +841,12 @@ export type ResolversTypes = {
   DeliveryReversalResult: ResolverTypeWrapper<DeliveryReversalResult>;
   ErpBillablePosting: ResolverTypeWrapper<Omit<ErpBillablePosting, 'billableAmount' | 'rate'> & { billableAmount: ResolversTypes['Money'], rate?: Maybe<ResolversTypes['Money']> }>;
   ErpBillingPosition: ResolverTypeWrapper<Omit<ErpBillingPosition, 'billed' | 'paid' | 'receivable' | 'unbilled' | 'writtenOff'> & { billed: ResolversTypes['Money'], paid: ResolversTypes['Money'], receivable: ResolversTypes['Money'], unbilled: ResolversTypes['Money'], writtenOff: ResolversTypes['Money'] }>;
+  ErpCreditNoteInput: ErpCreditNoteInput;
+  ErpCreditNoteResult: ResolverTypeWrapper<ErpCreditNoteResult>;
   ErpDeliveryPosting: ResolverTypeWrapper<Omit<ErpDeliveryPosting, 'billableAmount' | 'cost'> & { billableAmount: ResolversTypes['Money'], cost: ResolversTypes['Money'] }>;
   ErpDueScheduleLine: ResolverTypeWrapper<Omit<ErpDueScheduleLine, 'amount'> & { amount: ResolversTypes['Money'] }>;
   ErpEmployee: ResolverTypeWrapper<ErpEmployee>;
-  ErpInvoice: ResolverTypeWrapper<Omit<ErpInvoice, 'amountPaid' | 'total'> & { amountPaid: ResolversTypes['Money'], total: ResolversTypes['Money'] }>;
+  ErpInvoice: ResolverTypeWrapper<Omit<ErpInvoice, 'amountPaid' | 'credited' | 'total'> & { amountPaid: ResolversTypes['Money'], credited: ResolversTypes['Money'], total: ResolversTypes['Money'] }>;
   ErpInvoiceStatus: ErpInvoiceStatus;
   ErpInvoiceStatusInput: ErpInvoiceStatusInput;
   ErpInvoiceStatusResult: ResolverTypeWrapper<ErpInvoiceStatusResult>;
@@ -869,10 +904,12 @@ export type ResolversParentTypes = {
   DeliveryReversalResult: DeliveryReversalResult;
   ErpBillablePosting: Omit<ErpBillablePosting, 'billableAmount' | 'rate'> & { billableAmount: ResolversParentTypes['Money'], rate?: Maybe<ResolversParentTypes['Money']> };
   ErpBillingPosition: Omit<ErpBillingPosition, 'billed' | 'paid' | 'receivable' | 'unbilled' | 'writtenOff'> & { billed: ResolversParentTypes['Money'], paid: ResolversParentTypes['Money'], receivable: ResolversParentTypes['Money'], unbilled: ResolversParentTypes['Money'], writtenOff: ResolversParentTypes['Money'] };
+  ErpCreditNoteInput: ErpCreditNoteInput;
+  ErpCreditNoteResult: ErpCreditNoteResult;
   ErpDeliveryPosting: Omit<ErpDeliveryPosting, 'billableAmount' | 'cost'> & { billableAmount: ResolversParentTypes['Money'], cost: ResolversParentTypes['Money'] };
   ErpDueScheduleLine: Omit<ErpDueScheduleLine, 'amount'> & { amount: ResolversParentTypes['Money'] };
   ErpEmployee: ErpEmployee;
-  ErpInvoice: Omit<ErpInvoice, 'amountPaid' | 'total'> & { amountPaid: ResolversParentTypes['Money'], total: ResolversParentTypes['Money'] };
+  ErpInvoice: Omit<ErpInvoice, 'amountPaid' | 'credited' | 'total'> & { amountPaid: ResolversParentTypes['Money'], credited: ResolversParentTypes['Money'], total: ResolversParentTypes['Money'] };
   ErpInvoiceStatusInput: ErpInvoiceStatusInput;
   ErpInvoiceStatusResult: ErpInvoiceStatusResult;
   ErpPostingContext: Omit<ErpPostingContext, 'terms'> & { terms: ReadonlyArray<ResolversParentTypes['PostingTerms']> };
@@ -1047,6 +1084,11 @@ export type ErpBillingPositionResolvers<ContextType = ErpContext, ParentType ext
   writtenOff?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
+export type ErpCreditNoteResultResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpCreditNoteResult'] = ResolversParentTypes['ErpCreditNoteResult']> = {
+  applied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  creditNoteId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type ErpDeliveryPostingResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpDeliveryPosting'] = ResolversParentTypes['ErpDeliveryPosting']> = {
   billableAmount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   cost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
@@ -1073,6 +1115,7 @@ export type ErpEmployeeResolvers<ContextType = ErpContext, ParentType extends Re
 export type ErpInvoiceResolvers<ContextType = ErpContext, ParentType extends ResolversParentTypes['ErpInvoice'] = ResolversParentTypes['ErpInvoice']> = {
   amountPaid?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  credited?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
   invoiceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   number?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1125,6 +1168,7 @@ export type MutationResolvers<ContextType = ErpContext, ParentType extends Resol
   deleteErpBillingSchedule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteErpBillingScheduleArgs, 'projectId'>>;
   deleteErpProject?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteErpProjectArgs, 'projectId'>>;
   postErpDelivery?: Resolver<ReadonlyArray<ResolversTypes['DeliveryPostingResult']>, ParentType, ContextType, RequireFields<MutationPostErpDeliveryArgs, 'postings'>>;
+  recordErpCreditNote?: Resolver<ResolversTypes['ErpCreditNoteResult'], ParentType, ContextType, RequireFields<MutationRecordErpCreditNoteArgs, 'input'>>;
   recordErpInvoiceStatus?: Resolver<ResolversTypes['ErpInvoiceStatusResult'], ParentType, ContextType, RequireFields<MutationRecordErpInvoiceStatusArgs, 'input'>>;
   reverseErpDelivery?: Resolver<ReadonlyArray<ResolversTypes['DeliveryReversalResult']>, ParentType, ContextType, RequireFields<MutationReverseErpDeliveryArgs, 'externalIds'>>;
   upsertErpBillingSchedule?: Resolver<ResolversTypes['BillingScheduleUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertErpBillingScheduleArgs, 'input'>>;
@@ -1241,6 +1285,7 @@ export type Resolvers<ContextType = ErpContext> = {
   DeliveryReversalResult?: DeliveryReversalResultResolvers<ContextType>;
   ErpBillablePosting?: ErpBillablePostingResolvers<ContextType>;
   ErpBillingPosition?: ErpBillingPositionResolvers<ContextType>;
+  ErpCreditNoteResult?: ErpCreditNoteResultResolvers<ContextType>;
   ErpDeliveryPosting?: ErpDeliveryPostingResolvers<ContextType>;
   ErpDueScheduleLine?: ErpDueScheduleLineResolvers<ContextType>;
   ErpEmployee?: ErpEmployeeResolvers<ContextType>;

@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS billed_schedule_line (
   invoice_id TEXT NOT NULL,
   PRIMARY KEY (job_id, sequence)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS billed_schedule_line_invoice ON billed_schedule_line(invoice_id);
+CREATE TABLE IF NOT EXISTS erp_credit_note (
+  credit_note_id TEXT PRIMARY KEY,
+  invoice_id TEXT NOT NULL REFERENCES erp_invoice(invoice_id),
+  trandate TEXT NOT NULL CHECK (date(trandate) IS trandate),
+  total_minor INTEGER NOT NULL CHECK (typeof(total_minor) = 'integer' AND total_minor > 0),
+  source_keys TEXT NOT NULL CHECK (json_valid(source_keys)),
+  recorded_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS erp_credit_note_invoice ON erp_credit_note(invoice_id);
 -- Nothing is billed twice: a posting billed by one invoice cannot be billed by another until that one is voided.
 DROP TRIGGER IF EXISTS delivery_posting_billed_once;
 CREATE TRIGGER delivery_posting_billed_once BEFORE UPDATE OF billed_invoice_id ON delivery_posting

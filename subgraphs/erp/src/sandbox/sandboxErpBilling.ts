@@ -10,6 +10,7 @@ import type { ErpJob } from '../erpPort.js';
 import type {
   DueScheduleLine,
   ErpBillingPosition,
+  ErpCreditNote,
   ErpInvoiceRecord,
   ErpInvoiceStatus,
   ErpInvoiceStatusUpdate,
@@ -18,6 +19,8 @@ import type {
   UnbilledWip,
 } from '../erpPostingsPort.js';
 
+/** What credit notes took off invoice `i`. */
+const CREDITED = '(SELECT COALESCE(SUM(c.total_minor), 0) FROM erp_credit_note c WHERE c.invoice_id = i.invoice_id)';
 const BILLED_STATUSES: ReadonlySet<ErpInvoiceStatus> = new Set(['OPEN', 'PAID', 'UNCOLLECTIBLE']);
 /** `schedule:<projectId>:<sequence>` names a schedule line on an invoice. */
 const SCHEDULE_KEY = /^schedule:(prj_[0-9A-Za-z]+):([1-9][0-9]*)$/;
@@ -37,6 +40,7 @@ interface InvoiceRow {
   billed: number;
   as_of: string;
   updated_at: string;
+  credited_minor: number;
 }
 
 export class SandboxErpBilling {
@@ -103,7 +107,7 @@ export class SandboxErpBilling {
       if (job.currency !== update.currency)
         throw inputError(ErrorCode.BAD_USER_INPUT, `Invoice ${update.invoiceId} is in ${update.currency}, the job of ${update.projectId} in ${job.currency}.`);
       const before = this.store
-        .prepare<InvoiceRow>('SELECT i.*, ? AS project_id FROM erp_invoice i WHERE invoice_id = ?')
+        .prepare<InvoiceRow>('SELECT i.*, ? AS project_id, 0 AS credited_minor FROM erp_invoice i WHERE invoice_id = ?')
         .get([update.projectId, update.invoiceId]);
       if (before && before.as_of >= update.asOf) return { applied: false };
       if (before && before.job_id !== job.id)
@@ -151,6 +155,42 @@ export class SandboxErpBilling {
     });
   }
 
+  recordCreditNote(creditNote: ErpCreditNote): { applied: boolean } {
+    return this.store.transaction(() => {
+      const invoice = this.store
+        .prepare<{ job_id: number; currency: string; total_minor: number; credited: number }>(
+          `SELECT i.job_id, i.currency, i.total_minor, COALESCE((SELECT SUM(total_minor) FROM erp_credit_note c WHERE c.invoice_id = i.invoice_id), 0) AS credited
+           FROM erp_invoice i JOIN job j ON j.id = i.job_id WHERE i.invoice_id = ? AND j.external_id = ?`,
+        )
+        .get([creditNote.invoiceId, creditNote.projectId]);
+      // Its invoice's status event comes first in billing's order; a credit note arriving before it is retried later.
+      if (!invoice)
+        throw inputError(
+          ErrorCode.NOT_FOUND,
+          `Credit note ${creditNote.creditNoteId}: ERP has no invoice ${creditNote.invoiceId} of ${creditNote.projectId} yet.`,
+        );
+      if (this.store.prepare('SELECT 1 FROM erp_credit_note WHERE credit_note_id = ?').get([creditNote.creditNoteId])) return { applied: false };
+      if (invoice.currency !== creditNote.currency)
+        throw inputError(ErrorCode.BAD_USER_INPUT, `Credit note ${creditNote.creditNoteId} is in ${creditNote.currency}, its invoice in ${invoice.currency}.`);
+      if (invoice.credited + creditNote.totalMinor > invoice.total_minor)
+        throw inputError(ErrorCode.BAD_USER_INPUT, `Credit note ${creditNote.creditNoteId} would credit more than invoice ${creditNote.invoiceId}'s total.`);
+      this.store
+        .prepare('INSERT INTO erp_credit_note (credit_note_id, invoice_id, trandate, total_minor, source_keys, recorded_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run([
+          creditNote.creditNoteId,
+          creditNote.invoiceId,
+          creditNote.date,
+          creditNote.totalMinor,
+          JSON.stringify(creditNote.sourceKeys),
+          new Date().toISOString(),
+        ]);
+      this.store
+        .prepare("INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, ?, 'BILLING', ?)")
+        .run([invoice.job_id, creditNote.date.slice(0, 7), -creditNote.totalMinor]);
+      return { applied: true };
+    });
+  }
+
   private markBilled(invoiceId: string, jobId: number, projectId: string): void {
     const keys = this.store.prepare<{ source_key: string }>('SELECT source_key FROM erp_invoice_source WHERE invoice_id = ?').all([invoiceId]);
     const markPosting = this.store.prepare('UPDATE delivery_posting SET billed_invoice_id = ? WHERE external_id = ? AND job_id = ?');
@@ -186,7 +226,9 @@ export class SandboxErpBilling {
   invoicesByProjectId(projectIds: readonly string[]): Map<string, ErpInvoiceRecord[]> {
     const rows = this.store
       .prepare<InvoiceRow>(
-        `SELECT i.*, j.external_id AS project_id FROM erp_invoice i JOIN job j ON j.id = i.job_id
+        `SELECT i.*, j.external_id AS project_id,
+           COALESCE((SELECT SUM(total_minor) FROM erp_credit_note c WHERE c.invoice_id = i.invoice_id), 0) AS credited_minor
+         FROM erp_invoice i JOIN job j ON j.id = i.job_id
          WHERE j.external_id IN (SELECT value FROM json_each(?)) ORDER BY i.trandate, i.invoice_id`,
       )
       .all([jsonList(projectIds)]);
@@ -210,6 +252,7 @@ export class SandboxErpBilling {
         totalMinor: row.total_minor,
         amountPaidMinor: row.amount_paid_minor,
         sourceKeys: (sources.get(row.invoice_id) ?? []).map((source) => source.source_key),
+        creditedMinor: row.credited_minor,
         updatedAt: row.updated_at,
       })),
       (invoice) => invoice.projectId,
@@ -233,10 +276,10 @@ export class SandboxErpBilling {
              WHERE d.job_id = j.id AND d.status = 'POSTED' AND d.billable = 1 AND d.billed_invoice_id IS NULL) AS unbilled_minor,
            (SELECT COUNT(*) FROM delivery_posting d
              WHERE d.job_id = j.id AND d.status = 'POSTED' AND d.billable = 1 AND d.billable_minor > 0 AND d.billed_invoice_id IS NULL) AS unbilled_postings,
-           COALESCE((SELECT SUM(total_minor) FROM erp_invoice i WHERE i.job_id = j.id AND i.billed = 1), 0) AS billed_minor,
+           COALESCE((SELECT SUM(total_minor - ${CREDITED}) FROM erp_invoice i WHERE i.job_id = j.id AND i.billed = 1), 0) AS billed_minor,
            COALESCE((SELECT SUM(amount_paid_minor) FROM erp_invoice i WHERE i.job_id = j.id AND i.billed = 1), 0) AS paid_minor,
-           COALESCE((SELECT SUM(total_minor - amount_paid_minor) FROM erp_invoice i WHERE i.job_id = j.id AND i.status = 'OPEN'), 0) AS receivable_minor,
-           COALESCE((SELECT SUM(total_minor - amount_paid_minor) FROM erp_invoice i WHERE i.job_id = j.id AND i.status = 'UNCOLLECTIBLE'), 0) AS written_off_minor
+           COALESCE((SELECT SUM(MAX(0, total_minor - ${CREDITED} - amount_paid_minor)) FROM erp_invoice i WHERE i.job_id = j.id AND i.status = 'OPEN'), 0) AS receivable_minor,
+           COALESCE((SELECT SUM(MAX(0, total_minor - ${CREDITED} - amount_paid_minor)) FROM erp_invoice i WHERE i.job_id = j.id AND i.status = 'UNCOLLECTIBLE'), 0) AS written_off_minor
          FROM job j WHERE j.external_id IN (SELECT value FROM json_each(?))`,
       )
       .all([jsonList(projectIds)]);

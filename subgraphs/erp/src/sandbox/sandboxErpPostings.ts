@@ -17,6 +17,7 @@ import type {
   PostedDelivery,
   PostingTerms,
   ErpBillingPosition,
+  ErpCreditNote,
   ErpInvoiceRecord,
   ErpInvoiceStatusUpdate,
   ProjectBillables,
@@ -250,6 +251,10 @@ export class SandboxErpPostings implements ErpPostings {
 
   async recordInvoiceStatus(update: ErpInvoiceStatusUpdate): Promise<{ applied: boolean }> {
     return this.billing.recordInvoiceStatus(update);
+  }
+
+  async recordCreditNote(creditNote: ErpCreditNote): Promise<{ applied: boolean }> {
+    return this.billing.recordCreditNote(creditNote);
   }
 
   async invoicesByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpInvoiceRecord[]>> {

@@ -70,7 +70,12 @@ export const erpBillingResolvers: Resolvers = {
     recordErpCreditNote: async (_, { input }, { postings }) => {
       const creditNoteId = requireIdFormat('input.creditNoteId', input.creditNoteId, (v) => CREDIT_NOTE_ID.test(v), 'a billing credit note ID (cn_…)');
       const sourceKeys = input.sourceKeys.map((key, i) =>
-        requireIdFormat(`input.sourceKeys[${i}]`, key, (v) => SOURCE_KEY.test(v), 'a posting key (time:<entry>:v<version>, …) or schedule:<projectId>:<sequence>'),
+        requireIdFormat(
+          `input.sourceKeys[${i}]`,
+          key,
+          (v) => SOURCE_KEY.test(v),
+          'a posting key (time:<entry>:v<version>, …) or schedule:<projectId>:<sequence>',
+        ),
       );
       const totalMinor = amount('input.total', input.total);
       if (totalMinor === 0) throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "input.total" must be more than 0.', { argument: 'input.total' });

@@ -1,7 +1,7 @@
 /**
  * Billing as one caller may see it (row-level access, enforced here where the data lives): a client user reads
  * only its own accounts' invoices, payments, receivables and project roll-ups — by ID, in searches, through
- * entity references and in subscriptions — and changes none; invoice state changes are for staff, and creating
+ * entity references and in subscriptions — and changes none; invoice state changes and credit notes are for staff, and creating
  * invoices is the process layer's own write (its invoice runs), as ERP's postings are.
  */
 import { type Caller, accountsInScope, isClient, mayReadAccount, readable, readableLists, requireProcess, requireStaff } from '../../platform/src/index.js';
@@ -17,6 +17,7 @@ export function billingFor(caller: Caller, billing: BillingSystem): BillingSyste
     invoicesByProjectId: (ids) => billing.invoicesByProjectId(ids),
     paymentsByInvoiceId: (ids) => billing.paymentsByInvoiceId(ids),
     invoiceLinesByInvoiceId: (ids) => billing.invoiceLinesByInvoiceId(ids),
+    creditNotesByInvoiceId: (ids) => billing.creditNotesByInvoiceId(ids),
     invoiceSummariesByProjectId: (ids, asOf) => billing.invoiceSummariesByProjectId(ids, asOf),
     receivablesByAccountId: (ids, asOf) => billing.receivablesByAccountId(ids, asOf),
     searchInvoices: (search, page) => billing.searchInvoices(search, page),
@@ -29,6 +30,7 @@ export function billingFor(caller: Caller, billing: BillingSystem): BillingSyste
     payInvoice: (id, amountMinor) => staffWrite('Recording a payment', () => billing.payInvoice(id, amountMinor)),
     voidInvoice: (id) => staffWrite('Voiding an invoice', () => billing.voidInvoice(id)),
     markUncollectible: (id) => staffWrite('Writing an invoice off', () => billing.markUncollectible(id)),
+    issueCreditNote: (draft) => staffWrite('Issuing a credit note', () => billing.issueCreditNote(draft)),
   };
   if (!isClient(caller)) return staff;
   return {
@@ -39,6 +41,10 @@ export function billingFor(caller: Caller, billing: BillingSystem): BillingSyste
     invoiceLinesByInvoiceId: async (ids) => {
       const own = readable(caller, await billing.invoicesById(ids), (invoice) => invoice.crmAccountId);
       return billing.invoiceLinesByInvoiceId(ids.filter((id) => own.has(id)));
+    },
+    creditNotesByInvoiceId: async (ids) => {
+      const own = readable(caller, await billing.invoicesById(ids), (invoice) => invoice.crmAccountId);
+      return billing.creditNotesByInvoiceId(ids.filter((id) => own.has(id)));
     },
     invoiceSummariesByProjectId: async (ids, asOf) => {
       // A project's roll-up is the caller's when the project has invoices and every one is to its own accounts.

@@ -28,7 +28,14 @@ export interface BillingInvoice {
   readonly subtotalMinor: number;
   readonly taxMinor: number;
   readonly totalMinor: number;
+  /**
+   * What the customer is asked to pay: the total less what credit notes took off it while it was unpaid (Stripe's
+   * `amount_due`, reduced by `pre_payment_credit_notes_amount`). What remains to be paid is this less the amount paid.
+   */
+  readonly amountDueMinor: number;
   readonly amountPaidMinor: number;
+  /** The sum of the invoice's credit notes (Stripe's pre- and post-payment credit notes amounts). */
+  readonly creditedMinor: number;
   readonly servicePeriodStart: string;
   readonly servicePeriodEnd: string;
   readonly createdDate: string;
@@ -50,7 +57,9 @@ export interface BillingPayment {
 /**
  * A project's invoices rolled up by the billing system, so that a page of projects never pulls every invoice
  * into the subgraph. `billed` and `paid` cover the finalized, not voided invoices (open, paid, uncollectible),
- * so billed = paid + outstanding + what was written off as uncollectible.
+ * net of credit notes: billed is the totals less every credit note, paid is what was paid less what credit notes
+ * gave back after payment (credited outside Stripe), and outstanding is what remains after payments and the credit
+ * notes issued before payment — so billed = paid + outstanding + what was written off as uncollectible.
  */
 export interface InvoiceSummaryRecord {
   readonly projectId: string;
@@ -111,6 +120,46 @@ export interface BillingInvoiceLine {
   readonly amountMinor: number;
 }
 
+/** Stripe's reasons for a credit note, upper-cased. */
+export type CreditNoteReason = 'DUPLICATE' | 'ORDER_CHANGE' | 'PRODUCT_UNSATISFACTORY' | 'FRAUDULENT';
+
+/** A credit note to issue on a finalized invoice, crediting some of its lines by source. */
+export interface CreditNoteDraft {
+  /** Idempotency key: the same key and the same draft return the same credit note; another draft is refused. */
+  readonly key: string;
+  readonly invoiceId: string;
+  readonly reason: CreditNoteReason;
+  /** Shown to the customer on the credit note. */
+  readonly memo: string | null;
+  /**
+   * Credit these lines of the invoice, by their source key, each by the given amount (at most the line's amount
+   * less what was credited on it before). 1 to 250 lines, source keys distinct.
+   */
+  readonly lines: ReadonlyArray<{ readonly sourceKey: string; readonly amountMinor: number }>;
+}
+
+export interface BillingCreditNoteLine {
+  /** The source of the invoice line it credits; null on a line credited outside psgraph (a seeded or Dashboard line). */
+  readonly sourceKey: string | null;
+  readonly amountMinor: number;
+}
+
+/** A credit note issued on an invoice (Stripe: `cn_…`, numbered after its invoice: `MER-00042-007-CN-01`). */
+export interface BillingCreditNote {
+  readonly id: string;
+  readonly number: string;
+  readonly invoiceId: string;
+  readonly projectId: string;
+  readonly crmAccountId: string;
+  readonly currency: string;
+  readonly totalMinor: number;
+  /** Null only on a credit note issued without one outside psgraph (Stripe's Dashboard makes it optional). */
+  readonly reason: CreditNoteReason | null;
+  readonly memo: string | null;
+  readonly createdDate: string;
+  readonly lines: readonly BillingCreditNoteLine[];
+}
+
 export interface InvoiceSearch {
   readonly statuses?: readonly InvoiceStatus[] | null;
   readonly projectId?: string | null;
@@ -163,12 +212,23 @@ export interface BillingSystem {
   /** Open → uncollectible. */
   markUncollectible(id: string): Promise<BillingInvoice>;
 
+  /**
+   * Issues a credit note on an open or paid invoice (Stripe refuses drafts and void invoices; psgraph refuses
+   * uncollectible ones too: a write-off is not re-opened by a credit). On an open invoice it first reduces what
+   * remains to be paid (never below 0; the invoice stays open — see docs/project-to-cash.md); what it credits beyond
+   * that, and all of it on a paid invoice, is recorded as credited outside Stripe (refunded or offset in the firm's
+   * books). All or nothing; the same key again returns the same credit note (`created: false`).
+   */
+  issueCreditNote(draft: CreditNoteDraft): Promise<{ readonly creditNote: BillingCreditNote; readonly created: boolean }>;
+  /** Each invoice's credit notes, oldest first (by number). */
+  creditNotesByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingCreditNote[]>>;
+
   /** The billing system's calendar date (ISO): what "overdue" and the dates of state changes are judged by. */
   today(): string;
 }
 
 /**
  * Billing as the subgraph runs over it: the port, and where its business events (`invoice.posted`,
- * `invoice.paid`, …) come from — the sandbox's outbox, or Stripe's webhooks.
+ * `invoice.paid`, …, `credit_note.issued`) come from — the sandbox's outbox, or Stripe's webhooks.
  */
 export type BillingAdapter = SystemAdapter<BillingSystem>;

@@ -1,13 +1,15 @@
 /**
- * The billing tables (customer, billing_project, invoice, invoice_line, payment), their rows and the port records they map to,
+ * The billing tables (customer, billing_project, invoice, invoice_line, payment, credit_note), their rows and the port records they map to,
  * and the queries over them: the sandbox stores billing in these tables, and the Stripe adapter's local replica
  * lays Stripe's records out in them too, so that the port's aggregates (summaries, receivables, searches) are this
  * very SQL over either store.
  */
 import { WhereBuilder } from '../../platform/src/index.js';
 import type {
+  BillingCreditNote,
   BillingInvoice,
   BillingInvoiceLine,
+  CreditNoteReason,
   BillingPayment,
   InvoiceSearch,
   InvoiceStatus,
@@ -36,6 +38,10 @@ export interface InvoiceRow {
   tax_minor: number;
   total_minor: number;
   amount_paid_minor: number;
+  /** What credit notes took off the invoice while it was unpaid (Stripe's `pre_payment_credit_notes_amount`). */
+  pre_payment_credit_minor: number;
+  /** What credit notes gave back beyond that (Stripe's `post_payment_credit_notes_amount`). */
+  post_payment_credit_minor: number;
   service_period_start: string;
   service_period_end: string;
   created_date: string;
@@ -95,7 +101,9 @@ export const toInvoice = (row: InvoiceRow): BillingInvoice => ({
   subtotalMinor: row.subtotal_minor,
   taxMinor: row.tax_minor,
   totalMinor: row.total_minor,
+  amountDueMinor: row.total_minor - row.pre_payment_credit_minor,
   amountPaidMinor: row.amount_paid_minor,
+  creditedMinor: row.pre_payment_credit_minor + row.post_payment_credit_minor,
   servicePeriodStart: row.service_period_start,
   servicePeriodEnd: row.service_period_end,
   createdDate: row.created_date,
@@ -158,6 +166,13 @@ export const INVOICE_FROM = 'invoice i JOIN customer c ON c.id = i.customer_id';
 /** Newest first; the ID breaks ties so pages are stable. */
 export const NEWEST_FIRST = 'i.created_date DESC, i.id DESC';
 
+/** What remains to be paid: the total less payments and the credit notes issued before payment (Stripe's `amount_remaining`). */
+const REMAINING = (alias: string) => `(${alias}.total_minor - ${alias}.pre_payment_credit_minor - ${alias}.amount_paid_minor)`;
+/** What was billed net of every credit note. */
+const BILLED_NET = (alias: string) => `(${alias}.total_minor - ${alias}.pre_payment_credit_minor - ${alias}.post_payment_credit_minor)`;
+/** What was paid and kept: payments less what credit notes gave back after payment. */
+const PAID_NET = (alias: string) => `(${alias}.amount_paid_minor - ${alias}.post_payment_credit_minor)`;
+
 /**
  * One grouped statement for any number of projects. The LEFT JOIN from the billing profile gives a project
  * with no invoice yet a summary of zeros in its own currency.
@@ -165,15 +180,16 @@ export const NEWEST_FIRST = 'i.created_date DESC, i.id DESC';
 export const SUMMARY_SQL = `
 WITH ranked AS (
   -- Only the columns summed below: the window sorts what it selects, and whole invoice rows cost a third more.
-  SELECT i.id, i.project_id, i.status, i.total_minor, i.amount_paid_minor, i.due_date, i.created_date,
+  SELECT i.id, i.project_id, i.status, i.total_minor, i.amount_paid_minor, i.pre_payment_credit_minor, i.post_payment_credit_minor,
+    i.due_date, i.created_date,
     ROW_NUMBER() OVER (PARTITION BY i.project_id ORDER BY ${NEWEST_FIRST}) AS recency
   FROM invoice i WHERE i.project_id IN (SELECT value FROM json_each(:projectIds)))
 SELECT p.project_id, p.currency,
   COUNT(r.id) AS invoice_count,
-  COALESCE(SUM(CASE WHEN r.status IN (${quoted(BILLED_STATUSES)}) THEN r.total_minor END), 0) AS billed_minor,
-  COALESCE(SUM(CASE WHEN r.status IN (${quoted(BILLED_STATUSES)}) THEN r.amount_paid_minor END), 0) AS paid_minor,
-  COALESCE(SUM(CASE WHEN r.status = 'OPEN' THEN r.total_minor - r.amount_paid_minor END), 0) AS outstanding_minor,
-  COALESCE(SUM(CASE WHEN ${overdueSql('r')} THEN r.total_minor - r.amount_paid_minor END), 0) AS overdue_minor,
+  COALESCE(SUM(CASE WHEN r.status IN (${quoted(BILLED_STATUSES)}) THEN ${BILLED_NET('r')} END), 0) AS billed_minor,
+  COALESCE(SUM(CASE WHEN r.status IN (${quoted(BILLED_STATUSES)}) THEN ${PAID_NET('r')} END), 0) AS paid_minor,
+  COALESCE(SUM(CASE WHEN r.status = 'OPEN' THEN ${REMAINING('r')} END), 0) AS outstanding_minor,
+  COALESCE(SUM(CASE WHEN ${overdueSql('r')} THEN ${REMAINING('r')} END), 0) AS overdue_minor,
   COUNT(CASE WHEN ${overdueSql('r')} THEN 1 END) AS overdue_count,
   MAX(CASE WHEN r.recency = 1 THEN r.status END) AS last_invoice_status,
   MAX(CASE WHEN r.recency = 1 THEN r.created_date END) AS last_invoice_date
@@ -183,8 +199,8 @@ GROUP BY p.project_id, p.currency`;
 
 export const RECEIVABLES_SQL = `
 SELECT c.crm_account_id, i.currency,
-  SUM(i.total_minor - i.amount_paid_minor) AS outstanding_minor,
-  COALESCE(SUM(CASE WHEN ${overdueSql('i')} THEN i.total_minor - i.amount_paid_minor END), 0) AS overdue_minor,
+  SUM(${REMAINING('i')}) AS outstanding_minor,
+  COALESCE(SUM(CASE WHEN ${overdueSql('i')} THEN ${REMAINING('i')} END), 0) AS overdue_minor,
   COUNT(*) AS open_invoice_count
 FROM customer c JOIN invoice i ON i.customer_id = c.id AND i.status = 'OPEN'
 WHERE c.crm_account_id IN (SELECT value FROM json_each(:accountIds))
@@ -207,3 +223,75 @@ export function invoiceSearchWhere(search: InvoiceSearch): WhereBuilder {
     .add('i.due_date >= :dueFrom', 'dueFrom', search.dueFrom)
     .add('i.due_date <= :dueTo', 'dueTo', search.dueTo);
 }
+
+/**
+ * Credit notes and their lines, in the same layout in the sandbox and the Stripe replica. A line names the source of
+ * the invoice line it credits (null: a line that bills none); `key` is the idempotency key psgraph issued the credit
+ * note under (Stripe: metadata[psgraph_credit_note_key]), null on one issued outside psgraph.
+ */
+export const CREDIT_NOTE_TABLES = `
+CREATE TABLE IF NOT EXISTS credit_note (
+  id TEXT PRIMARY KEY,
+  number TEXT NOT NULL,
+  invoice_id TEXT NOT NULL,
+  key TEXT UNIQUE,
+  reason TEXT CHECK (reason IN ('DUPLICATE', 'ORDER_CHANGE', 'PRODUCT_UNSATISFACTORY', 'FRAUDULENT')),
+  memo TEXT,
+  total_minor INTEGER NOT NULL CHECK (typeof(total_minor) = 'integer' AND total_minor > 0),
+  pre_payment_minor INTEGER NOT NULL CHECK (pre_payment_minor >= 0),
+  post_payment_minor INTEGER NOT NULL CHECK (post_payment_minor >= 0),
+  created_date TEXT NOT NULL,
+  CONSTRAINT credit_note_split_is_whole CHECK (pre_payment_minor + post_payment_minor = total_minor));
+CREATE INDEX IF NOT EXISTS credit_note_invoice ON credit_note(invoice_id);
+CREATE TABLE IF NOT EXISTS credit_note_line (
+  credit_note_id TEXT NOT NULL,
+  line_number INTEGER NOT NULL CHECK (line_number >= 1),
+  source_key TEXT,
+  amount_minor INTEGER NOT NULL CHECK (typeof(amount_minor) = 'integer' AND amount_minor > 0),
+  PRIMARY KEY (credit_note_id, line_number)) WITHOUT ROWID;
+`;
+
+export interface CreditNoteRow {
+  id: string;
+  number: string;
+  invoice_id: string;
+  key: string | null;
+  reason: CreditNoteReason | null;
+  memo: string | null;
+  total_minor: number;
+  pre_payment_minor: number;
+  post_payment_minor: number;
+  created_date: string;
+}
+
+export interface CreditNoteLineRow {
+  credit_note_id: string;
+  line_number: number;
+  source_key: string | null;
+  amount_minor: number;
+}
+
+/** The credit notes of a batch of invoices (`?`: a JSON list of invoice IDs), each invoice's oldest first, with what they belong to. */
+export const CREDIT_NOTES_SQL = `
+SELECT n.*, i.project_id, i.currency, c.crm_account_id,
+  (SELECT json_group_array(json_object('sourceKey', l.source_key, 'amountMinor', l.amount_minor))
+   FROM (SELECT source_key, amount_minor FROM credit_note_line WHERE credit_note_id = n.id ORDER BY line_number) l) AS lines
+FROM credit_note n JOIN invoice i ON i.id = n.invoice_id JOIN customer c ON c.id = i.customer_id
+WHERE n.invoice_id IN (SELECT value FROM json_each(?))
+ORDER BY n.invoice_id, n.number`;
+
+export type CreditNoteWithLinesRow = CreditNoteRow & { project_id: string; currency: string; crm_account_id: string; lines: string };
+
+export const toCreditNote = (row: CreditNoteWithLinesRow): BillingCreditNote => ({
+  id: row.id,
+  number: row.number,
+  invoiceId: row.invoice_id,
+  projectId: row.project_id,
+  crmAccountId: row.crm_account_id,
+  currency: row.currency,
+  totalMinor: row.total_minor,
+  reason: row.reason,
+  memo: row.memo,
+  createdDate: row.created_date,
+  lines: JSON.parse(row.lines) as BillingCreditNote['lines'],
+});

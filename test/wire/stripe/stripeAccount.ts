@@ -5,7 +5,7 @@
  * that the Stripe adapter over this account and the sandbox must give the same answers.
  *
  * State changes follow Stripe's invoice lifecycle (create a draft, add invoice items to it, finalize, attach a
- * payment, pay out of band, void, mark uncollectible; refused from the wrong status) and raise the events Stripe raises, which the server delivers as
+ * payment, pay out of band, void, mark uncollectible, issue credit notes; refused from the wrong status) and raise the events Stripe raises, which the server delivers as
  * webhooks. The same changes are what a test makes "in the Dashboard".
  */
 import { openSandboxBilling } from '../../../subgraphs/billing/src/sandbox/sandboxBilling.js';
@@ -14,6 +14,7 @@ import {
   type Row,
   StripeApiError,
   type StripeObject,
+  creditNoteLineObject,
   customerObject,
   invalid,
   invoiceLineObject,
@@ -28,7 +29,9 @@ import {
 
 export { StripeApiError, type StripeObject, invalid, noSuch, stamp, wireId };
 
-export const KINDS = ['customer', 'product', 'price', 'invoice', 'invoiceitem', 'invoice_payment', 'payment_record'] as const;
+export const KINDS = ['customer', 'product', 'price', 'invoice', 'invoiceitem', 'invoice_payment', 'payment_record', 'credit_note'] as const;
+
+const CREDIT_NOTE_REASONS = ['duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory'];
 
 /** Stripe's limit on the line items of one invoice. */
 const MAX_INVOICE_LINES = 250;
@@ -444,5 +447,138 @@ export class StripeAccount {
   /** The payments of an invoice, newest first, as its `payments` list shows them. */
   paymentsOf(invoiceId: string): StripeObject[] {
     return this.list('invoice_payment', (payment) => payment['invoice'] === invoiceId, { limit: 100 }).data;
+  }
+
+  // ---- credit notes ----
+
+  /**
+   * `POST /v1/credit_notes` on a finalized invoice that is not void: `lines[]` of invoice line items credited by
+   * `amount` (or `quantity`, the whole line here: every line has quantity 1) and custom lines, or one `amount`.
+   * It first reduces the invoice's `amount_due` and `amount_remaining`, never below 0 (`pre_payment_amount`); the rest
+   * (`post_payment_amount`) must be allocated to `refund_amount`, `credit_amount` (the customer's balance) and
+   * `out_of_band_amount`. An open invoice whose amount remaining reaches 0 is left open here (see
+   * docs/project-to-cash.md).
+   */
+  createCreditNote(params: StripeObject): StripeObject {
+    if (!params['invoice']) throw invalid('Missing required param: invoice.', 'parameter_missing', 'invoice');
+    const invoice = this.get('invoice', params['invoice']);
+    if (invoice['status'] === 'draft' || invoice['status'] === 'void') {
+      throw invalid(
+        `You can only issue credit notes on finalized invoices that are not void; invoice ${invoice['id']} is ${invoice['status']}.`,
+        undefined,
+        'invoice',
+      );
+    }
+    if (params['reason'] !== undefined && !CREDIT_NOTE_REASONS.includes(params['reason']))
+      throw invalid(`Invalid reason: must be one of ${CREDIT_NOTE_REASONS.join(', ')}`, 'parameter_invalid_string', 'reason');
+    const earlier = [...this.objects.credit_note.values()].filter((note) => note['invoice'] === invoice['id'] && note['status'] === 'issued');
+    const creditedOn = (lineItemId: string) =>
+      earlier
+        .flatMap((note) => note['lines'].data as StripeObject[])
+        .filter((line) => line['invoice_line_item'] === lineItemId)
+        .reduce((sum, line) => sum + line['amount'], 0);
+    const asked = params['lines'] === undefined ? [] : Array.isArray(params['lines']) ? params['lines'] : Object.values(params['lines']);
+    const lines: StripeObject[] = [];
+    for (const [index, line] of (asked as StripeObject[]).entries()) {
+      const param = `lines[${index}]`;
+      if (line['type'] === 'invoice_line_item') {
+        const item = (invoice['lines'].data as StripeObject[]).find((candidate) => candidate['id'] === line['invoice_line_item']);
+        if (!item)
+          throw invalid(
+            `The invoice line item ${line['invoice_line_item']} is not on invoice ${invoice['id']}.`,
+            'resource_missing',
+            `${param}[invoice_line_item]`,
+          );
+        const amount = line['amount'] !== undefined ? Number(line['amount']) : line['quantity'] !== undefined ? Number(line['quantity']) * item['amount'] : NaN;
+        if (!Number.isInteger(amount) || amount < 1)
+          throw invalid(`Invalid positive integer: ${param}[amount]`, 'parameter_invalid_integer', `${param}[amount]`);
+        const left = item['amount'] - creditedOn(item['id']);
+        if (amount > left) {
+          throw invalid(
+            `The credit note line amount (${amount}) exceeds the amount left to credit on invoice line item ${item['id']} (${left}).`,
+            undefined,
+            `${param}[amount]`,
+          );
+        }
+        lines.push(creditNoteLineObject({ type: 'invoice_line_item', amount, invoiceLineItem: item['id'], description: item['description'] }));
+      } else if (line['type'] === 'custom_line_item') {
+        const amount = Number(line['unit_amount']) * Number(line['quantity'] ?? 1);
+        if (!Number.isInteger(amount) || amount < 1)
+          throw invalid(`Invalid positive integer: ${param}[unit_amount]`, 'parameter_invalid_integer', `${param}[unit_amount]`);
+        lines.push(creditNoteLineObject({ type: 'custom_line_item', amount, invoiceLineItem: null, description: line['description'] ?? null }));
+      } else throw invalid(`Invalid ${param}[type]: must be invoice_line_item or custom_line_item`, 'parameter_invalid_string', `${param}[type]`);
+    }
+    if (lines.length === 0 && params['amount'] === undefined) throw invalid('Missing required param: lines or amount.', 'parameter_missing', 'lines');
+    const total = lines.length > 0 ? lines.reduce((sum, line) => sum + line['amount'], 0) : Number(params['amount']);
+    if (!Number.isInteger(total) || total < 1) throw invalid('Invalid positive integer: amount', 'parameter_invalid_integer', 'amount');
+    const creditable = invoice['total'] - invoice['pre_payment_credit_notes_amount'] - invoice['post_payment_credit_notes_amount'];
+    if (total > creditable)
+      throw invalid(`The credit note total (${total}) exceeds the amount left to credit on invoice ${invoice['id']} (${creditable}).`, undefined, 'amount');
+    const prePayment = invoice['status'] === 'paid' ? 0 : Math.min(total, invoice['amount_remaining']);
+    const postPayment = total - prePayment;
+    const allocated = ['refund_amount', 'credit_amount', 'out_of_band_amount'].map((field) => (params[field] === undefined ? 0 : Number(params[field])));
+    if (allocated.some((amount) => !Number.isInteger(amount) || amount < 0))
+      throw invalid('Invalid non-negative integer amounts.', 'parameter_invalid_integer');
+    if (allocated[0]! > 0)
+      throw invalid('This account holds no charges to refund: credit outside Stripe or to the customer balance.', undefined, 'refund_amount');
+    if (allocated[0]! + allocated[1]! + allocated[2]! !== postPayment) {
+      throw invalid(
+        `The sum of refund_amount, credit_amount and out_of_band_amount (${allocated[0]! + allocated[1]! + allocated[2]!}) must equal the credit note's post-payment amount (${postPayment}).`,
+        undefined,
+        'out_of_band_amount',
+      );
+    }
+    const now = this.now();
+    const id = wireId('cn');
+    const creditNote = this.add('credit_note', {
+      id,
+      object: 'credit_note',
+      amount: total,
+      amount_shipping: 0,
+      created: now,
+      currency: invoice['currency'],
+      customer: invoice['customer'],
+      customer_account: null,
+      customer_balance_transaction: allocated[1]! > 0 ? wireId('cbtxn') : null,
+      discount_amount: 0,
+      discount_amounts: [],
+      effective_at: now,
+      invoice: invoice['id'],
+      lines: { object: 'list', data: lines, has_more: false, total_count: lines.length, url: `/v1/credit_notes/${id}/lines` },
+      livemode: false,
+      memo: params['memo'] ?? null,
+      metadata: params['metadata'] ?? {},
+      number: `${invoice['number']}-CN-${String(earlier.length + 1).padStart(2, '0')}`,
+      out_of_band_amount: allocated[2]! > 0 ? allocated[2] : null,
+      pdf: `https://pay.stripe.com/credit_notes/acct_wire/${id}/pdf`,
+      post_payment_amount: postPayment,
+      pre_payment_amount: prePayment,
+      pretax_credit_amounts: [],
+      reason: params['reason'] ?? null,
+      refunds: [],
+      shipping_cost: null,
+      status: 'issued',
+      subtotal: total,
+      subtotal_excluding_tax: total,
+      total,
+      total_excluding_tax: total,
+      total_taxes: [],
+      type: postPayment === 0 ? 'pre_payment' : prePayment === 0 ? 'post_payment' : 'mixed',
+      voided_at: null,
+    });
+    if (allocated[1]! > 0) this.get('customer', invoice['customer'])['balance'] -= allocated[1]!;
+    const previous = {
+      amount_due: invoice['amount_due'],
+      amount_remaining: invoice['amount_remaining'],
+      pre_payment_credit_notes_amount: invoice['pre_payment_credit_notes_amount'],
+      post_payment_credit_notes_amount: invoice['post_payment_credit_notes_amount'],
+    };
+    invoice['pre_payment_credit_notes_amount'] += prePayment;
+    invoice['post_payment_credit_notes_amount'] += postPayment;
+    invoice['amount_due'] -= prePayment;
+    invoice['amount_remaining'] = Math.max(0, invoice['amount_due'] - invoice['amount_paid']);
+    this.emit('credit_note.created', creditNote);
+    this.emit('invoice.updated', invoice, previous);
+    return creditNote;
   }
 }

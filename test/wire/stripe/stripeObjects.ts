@@ -181,6 +181,8 @@ export function invoiceObject(row: Row, crmAccountId: string): StripeObject {
     parent: null,
     period_end: created,
     period_start: created,
+    post_payment_credit_notes_amount: 0,
+    pre_payment_credit_notes_amount: 0,
     status,
     status_transitions: {
       finalized_at: optionalStamp(row['finalized_date']),
@@ -277,4 +279,25 @@ function lines(invoice: StripeObject, items: ReadonlyArray<{ amount: number; des
     taxes: [],
   }));
   return { object: 'list', data, has_more: false, total_count: data.length, url: `/v1/invoices/${invoice['id']}/lines` };
+}
+
+/** A credit note's line: the invoice line item it credits (or a custom line), as Stripe shows it. */
+export function creditNoteLineObject(line: { type: string; amount: number; invoiceLineItem: string | null; description: string | null }): StripeObject {
+  return {
+    id: wireId('cnli'),
+    object: 'credit_note_line_item',
+    amount: line.amount,
+    description: line.description,
+    discount_amount: 0,
+    discount_amounts: [],
+    invoice_line_item: line.invoiceLineItem,
+    livemode: false,
+    pretax_credit_amounts: [],
+    quantity: 1,
+    tax_rates: [],
+    taxes: [],
+    type: line.type,
+    unit_amount: line.type === 'custom_line_item' ? line.amount : null,
+    unit_amount_decimal: line.type === 'custom_line_item' ? String(line.amount) : null,
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * A local server that speaks Stripe's REST API as its documentation describes it, over an account of its own
  * (`stripeAccount.ts`, seeded from the billing sandbox's world), for the Stripe adapter's tests:
+ * - invoices, invoice items, payment records and credit notes (`POST /v1/credit_notes`), as `stripeAccount.ts` keeps them;
  * - API keys in `Authorization: Bearer` (or Basic), refused with Stripe's 401; a restricted read-only key refused
  *   writes with 403;
  * - form-encoded parameters with bracketed keys, `expand[]`, lists of `{ object: 'list', data, has_more, url }`
@@ -330,6 +331,23 @@ export class StripeWireServer {
       route('GET', `invoice_payments/${id}`, retrieve('invoice_payment')),
       route('POST', 'payment_records/report_payment', (params) => this.render('payment_record', account.reportPayment(params), expansions(params))),
       route('GET', `payment_records/${id}`, retrieve('payment_record')),
+      route('POST', 'credit_notes', (params) => this.render('credit_note', account.createCreditNote(params), expansions(params))),
+      route('GET', 'credit_notes', (params) =>
+        this.list(
+          'credit_note',
+          params,
+          (note) =>
+            (params['invoice'] === undefined || note['invoice'] === params['invoice']) &&
+            (params['customer'] === undefined || note['customer'] === params['customer']),
+        ),
+      ),
+      route('GET', `credit_notes/${id}`, retrieve('credit_note')),
+      route('GET', `credit_notes/${id}/lines`, (params, objectId) => {
+        const lines = account.get('credit_note', objectId)['lines'];
+        const page = pageOf(params);
+        const start = page.startingAfter ? lines.data.findIndex((line: StripeObject) => line['id'] === page.startingAfter) + 1 : 0;
+        return { object: 'list', data: lines.data.slice(start, start + page.limit), has_more: start + page.limit < lines.data.length, url: lines.url };
+      }),
     ];
   }
 

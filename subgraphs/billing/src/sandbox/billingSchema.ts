@@ -4,6 +4,7 @@
  */
 import { quoted } from '../billingTables.js';
 import { INVOICE_STATUSES, INVOICE_TRANSITIONS } from '../invoiceLifecycle.js';
+import { PAYMENT_APPLIES_TO_INVOICE } from './creditNotesSchema.js';
 
 /** A Stripe object ID's shape as a GLOB pattern: the prefix, an underscore and 24 base-62 characters. */
 const stripeIdPattern = (prefix: string) => `${prefix}_${'[0-9A-Za-z]'.repeat(24)}`;
@@ -42,6 +43,9 @@ CREATE TABLE invoice (
   tax_minor INTEGER NOT NULL CHECK (tax_minor >= 0),
   total_minor INTEGER NOT NULL,
   amount_paid_minor INTEGER NOT NULL DEFAULT 0,
+  -- What credit notes took off while it was unpaid, and gave back beyond that (creditNotesSchema.ts keeps them).
+  pre_payment_credit_minor INTEGER NOT NULL DEFAULT 0,
+  post_payment_credit_minor INTEGER NOT NULL DEFAULT 0,
   service_period_start TEXT NOT NULL,
   service_period_end TEXT NOT NULL,
   created_date TEXT NOT NULL,
@@ -54,7 +58,9 @@ CREATE TABLE invoice (
   FOREIGN KEY (project_id, customer_id, currency) REFERENCES billing_project(project_id, customer_id, currency),
   CONSTRAINT invoice_total_is_subtotal_plus_tax CHECK (total_minor = subtotal_minor + tax_minor),
   CONSTRAINT invoice_amount_paid_within_total CHECK (amount_paid_minor BETWEEN 0 AND total_minor),
-  CONSTRAINT invoice_paid_in_full_when_paid CHECK (status <> 'PAID' OR amount_paid_minor = total_minor),
+  CONSTRAINT invoice_paid_in_full_when_paid CHECK (status <> 'PAID' OR amount_paid_minor = total_minor - pre_payment_credit_minor),
+  CONSTRAINT invoice_credits_within_total CHECK (amount_paid_minor + pre_payment_credit_minor <= total_minor
+    AND pre_payment_credit_minor + post_payment_credit_minor <= total_minor),
   CONSTRAINT invoice_number_only_when_finalized CHECK ((status = 'DRAFT') = (number IS NULL)),
   CONSTRAINT invoice_finalized_date_only_when_finalized CHECK ((status = 'DRAFT') = (finalized_date IS NULL)),
   CONSTRAINT invoice_due_date_when_finalized CHECK (status = 'DRAFT' OR due_date IS NOT NULL),
@@ -88,13 +94,7 @@ CREATE TRIGGER invoice_amount_paid_is_derived BEFORE UPDATE OF amount_paid_minor
 CREATE TRIGGER payment_needs_payable_invoice BEFORE INSERT ON payment
   WHEN (SELECT status FROM invoice WHERE id = NEW.invoice_id) NOT IN ('OPEN', 'UNCOLLECTIBLE')
   BEGIN SELECT RAISE(ABORT, 'invoice ' || NEW.invoice_id || ' is ' || (SELECT status FROM invoice WHERE id = NEW.invoice_id) || ': only open or uncollectible invoices take payments'); END;
-CREATE TRIGGER payment_applies_to_invoice AFTER INSERT ON payment BEGIN
-  UPDATE invoice SET
-    amount_paid_minor = amount_paid_minor + NEW.amount_minor,
-    status = CASE WHEN amount_paid_minor + NEW.amount_minor = total_minor THEN 'PAID' ELSE status END,
-    paid_date = CASE WHEN amount_paid_minor + NEW.amount_minor = total_minor THEN NEW.received_date ELSE paid_date END
-  WHERE id = NEW.invoice_id;
-END;
+${PAYMENT_APPLIES_TO_INVOICE.trim()}
 -- A payment is a record of money received: corrections are refunds, never edits.
 CREATE TRIGGER payment_is_immutable BEFORE UPDATE ON payment
   BEGIN SELECT RAISE(ABORT, 'payment ' || OLD.id || ' is immutable'); END;

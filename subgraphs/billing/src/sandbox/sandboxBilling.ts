@@ -7,7 +7,9 @@
  * - amount_paid is the sum of the payments, never more than the total, and equal to it once paid: the payment
  *   that clears the amount is what makes the invoice paid (as Stripe's `invoice.paid`);
  * - a source (an ERP posting, a billing-schedule line) is billed by one invoice that is not void at a time
- *   (`invoiceLinesSchema.ts`).
+ *   (`invoiceLinesSchema.ts`);
+ * - a credit note credits an open or paid invoice by no more than it has left to credit, line by line, and
+ *   reduces what remains to be paid before it gives anything back (`creditNotesSchema.ts`).
  */
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
@@ -16,10 +18,12 @@ import { type PageRequest, type SqliteStore, groupBy, jsonList, stripeId } from 
 import { openSandboxStore } from '../../../sandboxes/src/index.js';
 import { type WorldOptions, buildWorld } from '../../../sandboxes/src/world/world.js';
 import type {
+  BillingCreditNote,
   BillingInvoice,
   BillingInvoiceLine,
   BillingPayment,
   BillingSystem,
+  CreditNoteDraft,
   InvoiceDraft,
   InvoiceSearch,
   InvoiceStatus,
@@ -28,10 +32,22 @@ import type {
   SearchResult,
 } from '../billingPort.js';
 import { BillingProfileNotFoundError, InvoiceKeyReusedError, SourceAlreadyBilledError, compareWithDraft, validateInvoiceDraft } from '../invoiceDrafts.js';
+import { creditNoteIssuedEvent } from '../creditNoteEvents.js';
+import {
+  CreditNoteKeyReusedError,
+  checkCreditNoteFits,
+  creditNoteNumber,
+  creditNoteTotal,
+  isSameCreditNote,
+  splitCredit,
+  validateCreditNoteDraft,
+} from '../creditNoteRules.js';
 import { invoiceStatusEvent } from '../invoiceEvents.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError, canTransition } from '../invoiceLifecycle.js';
 import {
   BILLED_SOURCES_SQL,
+  CREDIT_NOTES_SQL,
+  type CreditNoteWithLinesRow,
   INVOICE_COLUMNS,
   INVOICE_FROM,
   INVOICE_LINES_SQL,
@@ -44,6 +60,7 @@ import {
   SUMMARY_SQL,
   type SummaryRow,
   invoiceSearchWhere,
+  toCreditNote,
   toInvoice,
   toInvoiceLine,
   toPayment,
@@ -52,6 +69,7 @@ import {
 } from '../billingTables.js';
 import { DDL } from './billingSchema.js';
 import { invoiceNumber, seedBilling } from './billingSeed.js';
+import { installCreditNotes } from './creditNotesSchema.js';
 import { installInvoiceLines } from './invoiceLinesSchema.js';
 
 /** Reads the sandbox's "now"; tests pin it, so that overdue and the dates of state changes are reproducible. */
@@ -78,6 +96,10 @@ export class SandboxBilling implements BillingSystem {
   private readonly insertInvoiceStatement;
   private readonly insertLineStatement;
   private readonly insertCreationStatement;
+  private readonly creditNotesStatement;
+  private readonly creditNoteByKeyStatement;
+  private readonly insertCreditNoteStatement;
+  private readonly insertCreditNoteLineStatement;
 
   constructor(
     readonly store: SqliteStore,
@@ -85,6 +107,7 @@ export class SandboxBilling implements BillingSystem {
   ) {
     store.exec(OUTBOX_DDL);
     installInvoiceLines(store);
+    installCreditNotes(store);
     this.invoicesByIdStatement = store.prepare<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.id IN (SELECT value FROM json_each(?))`);
     this.invoicesByProjectStatement = store.prepare<InvoiceRow>(
       `SELECT ${INVOICE_COLUMNS} FROM ${INVOICE_FROM} WHERE i.project_id IN (SELECT value FROM json_each(?)) ORDER BY ${NEWEST_FIRST}`,
@@ -120,6 +143,15 @@ export class SandboxBilling implements BillingSystem {
       'INSERT INTO invoice_line (invoice_id, line_number, source_key, description, amount_minor) VALUES (:invoiceId, :lineNumber, :sourceKey, :description, :amountMinor)',
     );
     this.insertCreationStatement = store.prepare('INSERT INTO invoice_creation (key, invoice_id) VALUES (?, ?)');
+    this.creditNotesStatement = store.prepare<CreditNoteWithLinesRow>(CREDIT_NOTES_SQL);
+    this.creditNoteByKeyStatement = store.prepare<{ id: string; invoice_id: string }>('SELECT id, invoice_id FROM credit_note WHERE key = ?');
+    this.insertCreditNoteStatement = store.prepare(
+      `INSERT INTO credit_note (id, number, invoice_id, key, reason, memo, total_minor, pre_payment_minor, post_payment_minor, created_date)
+       VALUES (:id, :number, :invoiceId, :key, :reason, :memo, :total, :prePayment, :postPayment, :today)`,
+    );
+    this.insertCreditNoteLineStatement = store.prepare(
+      'INSERT INTO credit_note_line (credit_note_id, line_number, source_key, amount_minor) VALUES (:creditNoteId, :lineNumber, :sourceKey, :amountMinor)',
+    );
   }
 
   get statementCount(): number {
@@ -152,6 +184,10 @@ export class SandboxBilling implements BillingSystem {
 
   async invoiceLinesByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingInvoiceLine[]>> {
     return groupBy(this.linesStatement.all([jsonList(invoiceIds)]).map(toInvoiceLine), (line) => line.invoiceId);
+  }
+
+  async creditNotesByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingCreditNote[]>> {
+    return groupBy(this.creditNotesStatement.all([jsonList(invoiceIds)]).map(toCreditNote), (creditNote) => creditNote.invoiceId);
   }
 
   async searchInvoices(search: InvoiceSearch, page: PageRequest): Promise<SearchResult<BillingInvoice>> {
@@ -207,6 +243,46 @@ export class SandboxBilling implements BillingSystem {
     });
   }
 
+  /**
+   * One transaction: the credit note, its lines, the invoice's credited amounts (a trigger) and the
+   * `credit_note.issued` event are written together or not at all.
+   */
+  async issueCreditNote(draft: CreditNoteDraft): Promise<{ readonly creditNote: BillingCreditNote; readonly created: boolean }> {
+    validateCreditNoteDraft(draft);
+    return this.store.transaction(() => {
+      const existing = this.creditNoteByKeyStatement.get([draft.key]);
+      if (existing) {
+        const creditNote = this.creditNotesOf(existing.invoice_id).find((candidate) => candidate.id === existing.id)!;
+        if (!isSameCreditNote(draft, creditNote)) throw new CreditNoteKeyReusedError(draft.key, creditNote.id);
+        return { creditNote, created: false };
+      }
+      const invoice = this.invoiceOrThrow(draft.invoiceId);
+      const earlier = this.creditNotesOf(invoice.id);
+      checkCreditNoteFits(draft, invoice, this.linesStatement.all([jsonList([invoice.id])]).map(toInvoiceLine), earlier);
+      const id = stripeId('cn', secureRandom);
+      const total = creditNoteTotal(draft);
+      const { prePaymentMinor, postPaymentMinor } = splitCredit(invoice, total);
+      this.insertCreditNoteStatement.run({
+        id,
+        number: creditNoteNumber(invoice.number!, earlier.length + 1),
+        invoiceId: invoice.id,
+        key: draft.key,
+        reason: draft.reason,
+        memo: draft.memo,
+        total,
+        prePayment: prePaymentMinor,
+        postPayment: postPaymentMinor,
+        today: this.today(),
+      });
+      for (const [index, line] of draft.lines.entries()) {
+        this.insertCreditNoteLineStatement.run({ creditNoteId: id, lineNumber: index + 1, sourceKey: line.sourceKey, amountMinor: line.amountMinor });
+      }
+      const creditNote = this.creditNotesOf(invoice.id).find((candidate) => candidate.id === id)!;
+      appendToOutbox(this.store, creditNoteIssuedEvent(creditNote, invoice.customerId, this.clock()));
+      return { creditNote, created: true };
+    });
+  }
+
   async finalizeInvoice(id: string): Promise<BillingInvoice> {
     return this.transition(id, 'OPEN', (invoice) => {
       const { prefix, sequence } = this.takeNumberStatement.get([invoice.projectId])!;
@@ -216,7 +292,7 @@ export class SandboxBilling implements BillingSystem {
 
   async payInvoice(id: string, amountMinor?: number): Promise<BillingInvoice> {
     return this.transition(id, 'PAID', (invoice) => {
-      const amountRemainingMinor = invoice.totalMinor - invoice.amountPaidMinor;
+      const amountRemainingMinor = invoice.amountDueMinor - invoice.amountPaidMinor;
       const amount = amountMinor ?? amountRemainingMinor;
       if (!Number.isSafeInteger(amount) || amount < 1 || amount > amountRemainingMinor) {
         throw new InvalidPaymentAmountError({ invoiceId: id, amountMinor: amount, amountRemainingMinor });
@@ -257,6 +333,10 @@ export class SandboxBilling implements BillingSystem {
       if (changed.status !== invoice.status) appendToOutbox(this.store, invoiceStatusEvent(invoice, changed, this.clock()));
       return changed;
     });
+  }
+
+  private creditNotesOf(invoiceId: string): BillingCreditNote[] {
+    return this.creditNotesStatement.all([jsonList([invoiceId])]).map(toCreditNote);
   }
 
   private invoiceOrThrow(id: string): BillingInvoice {

@@ -16,15 +16,21 @@
  *   (`invoiceItems.create`), each with an idempotency key derived from the draft's key. Stripe forgets those keys
  *   after 24 hours, so the invoice carries the key in its metadata too: a creation repeated, or cut short by a crash
  *   between the invoice and its last item, finds the invoice and adds only the items it lacks.
+ * - A credit note is Stripe's (`creditNotes.create`), crediting the invoice's line items that bill the draft's
+ *   sources by amount; what it gives back beyond the amount remaining is `out_of_band_amount` (psgraph records
+ *   payments outside Stripe, so it gives money back outside Stripe too). Its key is its idempotency key and in its
+ *   metadata, so that a repeat after Stripe forgot the key finds it among the invoice's credit notes.
  */
 import type Stripe from 'stripe';
 import { type PageRequest, dayFromIso, isoFromDay } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import type {
+  BillingCreditNote,
   BillingInvoice,
   BillingInvoiceLine,
   BillingPayment,
   BillingSystem,
+  CreditNoteDraft,
   InvoiceDraft,
   InvoiceSearch,
   InvoiceStatus,
@@ -32,10 +38,21 @@ import type {
   ReceivableRecord,
   SearchResult,
 } from '../billingPort.js';
+import { CreditNoteKeyReusedError, checkCreditNoteFits, creditNoteTotal, isSameCreditNote, splitCredit, validateCreditNoteDraft } from '../creditNoteRules.js';
 import { BillingProfileNotFoundError, InvoiceKeyReusedError, SourceAlreadyBilledError, compareWithDraft, validateInvoiceDraft } from '../invoiceDrafts.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError, canTransition } from '../invoiceLifecycle.js';
 import { STRIPE, type StripeClient, idempotencyKey } from './stripeClient.js';
-import { METADATA, STATUS_OF, keyOfInvoice, projectOfInvoice, timestampOf, toReplicaCustomer, toReplicaLines, toReplicaPayment } from './stripeRecords.js';
+import {
+  METADATA,
+  STATUS_OF,
+  STRIPE_REASON_OF,
+  keyOfInvoice,
+  projectOfInvoice,
+  timestampOf,
+  toReplicaCustomer,
+  toReplicaLines,
+  toReplicaPayment,
+} from './stripeRecords.js';
 import type { ReplicaChanges, StripeReplica } from './stripeReplica.js';
 import type { StripeSync } from './stripeSync.js';
 
@@ -52,6 +69,8 @@ export class StripeBilling implements BillingSystem {
   private numbering: Promise<unknown> = Promise.resolve();
   /** Creations one after the other: each checks the sources billed against what the previous one left. */
   private creating: Promise<unknown> = Promise.resolve();
+  /** Credit notes one after the other: each checks what is left to credit against what the previous one left. */
+  private crediting: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: StripeClient,
@@ -101,7 +120,78 @@ export class StripeBilling implements BillingSystem {
     return this.replica.invoiceLinesByInvoiceId(invoiceIds);
   }
 
+  async creditNotesByInvoiceId(invoiceIds: readonly string[]): Promise<Map<string, BillingCreditNote[]>> {
+    await this.sync.ready();
+    return this.replica.creditNotesByInvoiceId(invoiceIds);
+  }
+
   // ---- writes ----
+
+  async issueCreditNote(draft: CreditNoteDraft): Promise<{ readonly creditNote: BillingCreditNote; readonly created: boolean }> {
+    validateCreditNoteDraft(draft);
+    await this.sync.ready();
+    const issue = this.crediting.then(() => this.issue(draft));
+    this.crediting = issue.catch(() => {});
+    return issue;
+  }
+
+  private async issue(draft: CreditNoteDraft): Promise<{ readonly creditNote: BillingCreditNote; readonly created: boolean }> {
+    const known = this.replica.creditNoteByKey(draft.key) ?? (await this.creditNoteIssuedUnder(draft));
+    if (known) {
+      if (!isSameCreditNote(draft, known)) throw new CreditNoteKeyReusedError(draft.key, known.id);
+      return { creditNote: known, created: false };
+    }
+    let invoice: Stripe.Invoice;
+    try {
+      invoice = await this.client.read('retrieveInvoice', (stripe) => stripe.invoices.retrieve(draft.invoiceId, { expand: ['customer'] }));
+    } catch (error) {
+      if (error instanceof VendorError && error.failure === 'NOT_FOUND') throw new InvoiceNotFoundError({ invoiceId: draft.invoiceId });
+      throw error;
+    }
+    if (!projectOfInvoice(invoice) || !invoice.customer) throw new InvoiceNotFoundError({ invoiceId: draft.invoiceId });
+    const lineItems = await this.sync.lineItemsOf(invoice);
+    // What Stripe showed is the freshest there is: the replica takes it before the checks read it.
+    this.apply(await this.sync.invoiceChanges(invoice, lineItems));
+    const recorded = this.replica.invoicesById([invoice.id]).get(invoice.id);
+    if (!recorded) throw new InvoiceNotFoundError({ invoiceId: draft.invoiceId });
+    const lines = this.replica.invoiceLinesByInvoiceId([invoice.id]).get(invoice.id) ?? [];
+    checkCreditNoteFits(draft, recorded, lines, this.replica.creditNotesByInvoiceId([invoice.id]).get(invoice.id) ?? []);
+    const { postPaymentMinor } = splitCredit(recorded, creditNoteTotal(draft));
+    const lineItemOf = new Map(lineItems.map((item) => [item.metadata?.[METADATA.sourceKey] || null, item.id]));
+    const created = await this.client.write('createCreditNote', idempotencyKey('createCreditNote', draft.key), (stripe, options) =>
+      stripe.creditNotes.create(
+        {
+          invoice: invoice.id,
+          lines: draft.lines.map((line) => ({ type: 'invoice_line_item', invoice_line_item: lineItemOf.get(line.sourceKey)!, amount: line.amountMinor })),
+          reason: STRIPE_REASON_OF[draft.reason],
+          ...(draft.memo === null ? {} : { memo: draft.memo }),
+          ...(postPaymentMinor > 0 ? { out_of_band_amount: postPaymentMinor } : {}),
+          metadata: { [METADATA.creditNoteKey]: draft.key },
+        },
+        options,
+      ),
+    );
+    this.apply(await this.sync.creditNoteChanges(created));
+    const creditNote = this.replica
+      .creditNotesByInvoiceId([invoice.id])
+      .get(invoice.id)
+      ?.find((candidate) => candidate.id === created.id);
+    if (!creditNote) throw new InvoiceNotFoundError({ invoiceId: invoice.id });
+    return { creditNote, created: true };
+  }
+
+  /**
+   * The credit note psgraph issued under the draft's key on the draft's invoice, when the replica never heard of it
+   * (the process stopped before recording Stripe's answer, and the webhook has not come yet): recorded, then returned.
+   */
+  private async creditNoteIssuedUnder(draft: CreditNoteDraft): Promise<BillingCreditNote | undefined> {
+    if (!this.replica.invoicesById([draft.invoiceId]).has(draft.invoiceId)) return undefined;
+    const notes = await this.client.listAll('listCreditNotes', (page) => this.client.stripe.creditNotes.list({ ...page, invoice: draft.invoiceId }));
+    const found = notes.find((note) => note.metadata?.[METADATA.creditNoteKey] === draft.key);
+    if (!found) return undefined;
+    this.apply(await this.sync.creditNoteChanges(found));
+    return this.replica.creditNoteByKey(draft.key);
+  }
 
   async createInvoice(draft: InvoiceDraft): Promise<{ readonly invoice: BillingInvoice; readonly created: boolean }> {
     validateInvoiceDraft(draft);
@@ -254,7 +344,7 @@ export class StripeBilling implements BillingSystem {
   async payInvoice(id: string, amountMinor?: number): Promise<BillingInvoice> {
     await this.sync.ready();
     const { invoice } = await this.requireInvoice(id, 'PAID');
-    const amountRemainingMinor = invoice.total - invoice.amount_paid;
+    const amountRemainingMinor = invoice.amount_remaining;
     const amount = amountMinor ?? amountRemainingMinor;
     if (!Number.isSafeInteger(amount) || amount < 1 || amount > amountRemainingMinor) {
       throw new InvalidPaymentAmountError({ invoiceId: id, amountMinor: amount, amountRemainingMinor });

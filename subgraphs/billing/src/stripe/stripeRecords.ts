@@ -5,7 +5,8 @@
  */
 import type Stripe from 'stripe';
 import { isoFromDay } from '../../../platform/src/index.js';
-import type { InvoiceStatus } from '../billingPort.js';
+import type { CreditNoteReason, InvoiceStatus } from '../billingPort.js';
+import type { CreditNoteLineRow, CreditNoteRow } from '../billingTables.js';
 
 /** The metadata keys psgraph reads, and writes on the invoices and invoice items it creates. */
 export const METADATA = {
@@ -26,6 +27,8 @@ export const METADATA = {
   servicePeriodEnd: 'psgraph_service_period_end',
   /** On an invoice item psgraph created (and so on its line item): the source it bills. */
   sourceKey: 'psgraph_source_key',
+  /** On a credit note psgraph issued: the idempotency key it was issued under. */
+  creditNoteKey: 'psgraph_credit_note_key',
 } as const;
 
 const DAY_S = 86_400;
@@ -60,6 +63,8 @@ export interface ReplicaInvoice {
   readonly tax_minor: number;
   readonly total_minor: number;
   readonly amount_paid_minor: number;
+  readonly pre_payment_credit_minor: number;
+  readonly post_payment_credit_minor: number;
   readonly service_period_start: string;
   readonly service_period_end: string;
   readonly created_date: string;
@@ -129,6 +134,8 @@ export function toReplicaInvoice(invoice: Stripe.Invoice, lines: readonly Stripe
     tax_minor: (invoice.total_taxes ?? []).reduce((sum, tax) => sum + tax.amount, 0),
     total_minor: invoice.total,
     amount_paid_minor: invoice.amount_paid,
+    pre_payment_credit_minor: invoice.pre_payment_credit_notes_amount ?? 0,
+    post_payment_credit_minor: invoice.post_payment_credit_notes_amount ?? 0,
     // An invoice psgraph created states its period (it has one even before its first item); others span their items'.
     service_period_start: invoice.metadata?.[METADATA.servicePeriodStart] || dateOf(starts.length > 0 ? Math.min(...starts) : invoice.period_start),
     service_period_end: invoice.metadata?.[METADATA.servicePeriodEnd] || dateOf(ends.length > 0 ? Math.max(...ends) : invoice.period_end),
@@ -205,4 +212,62 @@ export function toReplicaPayment(payment: Stripe.InvoicePayment): ReplicaPayment
   const invoiceId = idOf(payment.invoice as string | { id: string });
   if (!invoiceId) return null;
   return { id, invoice_id: invoiceId, amount_minor: payment.amount_paid, received_date: dateOf(paidAt), created_at: payment.created };
+}
+
+const REASON_OF: Readonly<Record<string, CreditNoteReason>> = {
+  duplicate: 'DUPLICATE',
+  fraudulent: 'FRAUDULENT',
+  order_change: 'ORDER_CHANGE',
+  product_unsatisfactory: 'PRODUCT_UNSATISFACTORY',
+};
+
+export const STRIPE_REASON_OF: Readonly<Record<CreditNoteReason, Stripe.CreditNoteCreateParams.Reason>> = {
+  DUPLICATE: 'duplicate',
+  FRAUDULENT: 'fraudulent',
+  ORDER_CHANGE: 'order_change',
+  PRODUCT_UNSATISFACTORY: 'product_unsatisfactory',
+};
+
+/** A credit note and its lines as replica rows. */
+export interface ReplicaCreditNote {
+  readonly row: CreditNoteRow;
+  readonly lines: readonly CreditNoteLineRow[];
+  /** Stripe's `created`: when it was issued. */
+  readonly createdAt: number;
+}
+
+/**
+ * An issued credit note as replica rows, or null for a void one (psgraph voids none; one voided in the Dashboard is
+ * not followed: see docs/project-to-cash.md). `sourceOfLineItem` names the source each of its invoice's line items
+ * bills; a custom line, or a line item that bills none, credits no source.
+ */
+export function toReplicaCreditNote(
+  creditNote: Stripe.CreditNote,
+  lines: readonly Stripe.CreditNoteLineItem[],
+  sourceOfLineItem: ReadonlyMap<string, string | null>,
+): ReplicaCreditNote | null {
+  if (creditNote.status !== 'issued') return null;
+  const invoiceId = idOf(creditNote.invoice);
+  if (!invoiceId) return null;
+  return {
+    row: {
+      id: creditNote.id,
+      number: creditNote.number,
+      invoice_id: invoiceId,
+      key: creditNote.metadata?.[METADATA.creditNoteKey] || null,
+      reason: creditNote.reason ? (REASON_OF[creditNote.reason] ?? null) : null,
+      memo: creditNote.memo || null,
+      total_minor: creditNote.total,
+      pre_payment_minor: creditNote.pre_payment_amount,
+      post_payment_minor: creditNote.post_payment_amount,
+      created_date: dateOf(creditNote.created),
+    },
+    lines: lines.map((line, index) => ({
+      credit_note_id: creditNote.id,
+      line_number: index + 1,
+      source_key: line.invoice_line_item ? (sourceOfLineItem.get(line.invoice_line_item) ?? null) : null,
+      amount_minor: line.amount,
+    })),
+    createdAt: creditNote.created,
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * The Stripe adapter's local read replica (`<data dir>/stripe.db`): exactly the records billing's reads aggregate
  * — psgraph's customers, the projects' billing profiles (their products), psgraph's invoices with their line items
- * and the keys psgraph created them under, and the payments received on them — laid out in the billing tables the sandbox uses, so that summaries, receivables and searches
+ * and the keys psgraph created them under, the payments received on them and the credit notes issued on them — laid out in the billing tables the sandbox uses, so that summaries, receivables and searches
  * are the sandbox's own SQL (billingTables.ts). Stripe cannot answer "the invoices of these 50 projects,
  * rolled up" without a call per project; the replica answers from one statement.
  *
@@ -14,6 +14,7 @@
 import { type BusEvent, OUTBOX_DDL, appendToOutbox } from '../../../platform/src/events/index.js';
 import { type PageRequest, type SqliteStore, groupBy, jsonList } from '../../../platform/src/index.js';
 import type {
+  BillingCreditNote,
   BillingInvoice,
   BillingInvoiceLine,
   BillingPayment,
@@ -23,9 +24,13 @@ import type {
   ReceivableRecord,
   SearchResult,
 } from '../billingPort.js';
+import { creditNoteIssuedEvent } from '../creditNoteEvents.js';
 import { invoiceStatusEvent } from '../invoiceEvents.js';
 import {
   BILLED_SOURCES_SQL,
+  CREDIT_NOTES_SQL,
+  CREDIT_NOTE_TABLES,
+  type CreditNoteWithLinesRow,
   INVOICE_COLUMNS,
   INVOICE_FROM,
   INVOICE_LINES_SQL,
@@ -38,13 +43,14 @@ import {
   SUMMARY_SQL,
   type SummaryRow,
   invoiceSearchWhere,
+  toCreditNote,
   toInvoice,
   toInvoiceLine,
   toPayment,
   toReceivable,
   toSummary,
 } from '../billingTables.js';
-import type { ReplicaCustomer, ReplicaInvoice, ReplicaInvoiceLine, ReplicaPayment, ReplicaProfile } from './stripeRecords.js';
+import type { ReplicaCreditNote, ReplicaCustomer, ReplicaInvoice, ReplicaInvoiceLine, ReplicaPayment, ReplicaProfile } from './stripeRecords.js';
 
 const REPLICA_DDL = `
 CREATE TABLE IF NOT EXISTS customer (
@@ -70,6 +76,8 @@ CREATE TABLE IF NOT EXISTS invoice (
   tax_minor INTEGER NOT NULL,
   total_minor INTEGER NOT NULL,
   amount_paid_minor INTEGER NOT NULL,
+  pre_payment_credit_minor INTEGER NOT NULL DEFAULT 0,
+  post_payment_credit_minor INTEGER NOT NULL DEFAULT 0,
   service_period_start TEXT NOT NULL,
   service_period_end TEXT NOT NULL,
   created_date TEXT NOT NULL,
@@ -125,6 +133,8 @@ const INVOICE_FIELDS = [
   'tax_minor',
   'total_minor',
   'amount_paid_minor',
+  'pre_payment_credit_minor',
+  'post_payment_credit_minor',
   'service_period_start',
   'service_period_end',
   'created_date',
@@ -162,6 +172,8 @@ export interface ReplicaChanges {
   readonly profiles?: readonly ReplicaProfile[];
   readonly invoices?: readonly InvoiceChange[];
   readonly payments?: readonly ReplicaPayment[];
+  /** Credit notes issued (applied after the invoices: one on an invoice the replica does not hold is not psgraph's). */
+  readonly creditNotes?: readonly ReplicaCreditNote[];
   /** Drafts deleted in Stripe. */
   readonly deletedInvoiceIds?: readonly string[];
 }
@@ -188,11 +200,22 @@ export class StripeReplica {
   private readonly deleteLinesStatement;
   private readonly insertLineStatement;
   private readonly insertCreationStatement;
+  private readonly creditNotesStatement;
 
   constructor(readonly store: SqliteStore) {
     const withoutLines = store.db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'invoice_line'").pluck().get() === 0;
+    const withoutCredits =
+      !withoutLines &&
+      !(store.db.prepare('PRAGMA table_info(invoice)').all() as Array<{ name: string }>).some((column) => column.name === 'pre_payment_credit_minor');
     store.exec(REPLICA_DDL);
     store.exec(OUTBOX_DDL);
+    store.exec(CREDIT_NOTE_TABLES);
+    // A replica filled before credit notes lacks the invoices' credited amounts: they are read again, with the credit notes.
+    if (withoutCredits) {
+      store.exec('ALTER TABLE invoice ADD COLUMN pre_payment_credit_minor INTEGER NOT NULL DEFAULT 0');
+      store.exec('ALTER TABLE invoice ADD COLUMN post_payment_credit_minor INTEGER NOT NULL DEFAULT 0');
+      store.exec("UPDATE stripe_sync SET cursor = NULL, done = 0 WHERE resource = 'invoices'");
+    }
     // A replica filled by an earlier version lacks what this one reads: its lists are read again, from the start.
     if (withoutLines) store.exec("UPDATE stripe_sync SET cursor = NULL, done = 0 WHERE resource = 'invoices'");
     const profileColumns = store.db.prepare('PRAGMA table_info(billing_project)').all() as Array<{ name: string }>;
@@ -226,6 +249,7 @@ export class StripeReplica {
        VALUES (:invoice_id, :line_number, :source_key, :description, :amount_minor)`,
     );
     this.insertCreationStatement = store.prepare('INSERT INTO invoice_creation (key, invoice_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING');
+    this.creditNotesStatement = store.prepare<CreditNoteWithLinesRow>(CREDIT_NOTES_SQL);
   }
 
   // ---- the port's reads ----
@@ -254,6 +278,10 @@ export class StripeReplica {
     return groupBy(this.linesStatement.all([jsonList(invoiceIds)]).map(toInvoiceLine), (line) => line.invoiceId);
   }
 
+  creditNotesByInvoiceId(invoiceIds: readonly string[]): Map<string, BillingCreditNote[]> {
+    return groupBy(this.creditNotesStatement.all([jsonList(invoiceIds)]).map(toCreditNote), (creditNote) => creditNote.invoiceId);
+  }
+
   searchInvoices(search: InvoiceSearch, page: PageRequest): SearchResult<BillingInvoice> {
     const where = invoiceSearchWhere(search);
     const rows = this.store
@@ -276,6 +304,17 @@ export class StripeReplica {
   /** The invoice psgraph created under `key`, as far as the replica knows. */
   invoiceIdByKey(key: string): string | undefined {
     return this.store.prepare<{ invoice_id: string }>('SELECT invoice_id FROM invoice_creation WHERE key = ?').get([key])?.invoice_id;
+  }
+
+  /** The credit note psgraph issued under `key`, as far as the replica knows. */
+  creditNoteByKey(key: string): BillingCreditNote | undefined {
+    const found = this.store.prepare<{ id: string; invoice_id: string }>('SELECT id, invoice_id FROM credit_note WHERE key = ?').get([key]);
+    return (
+      found &&
+      this.creditNotesByInvoiceId([found.invoice_id])
+        .get(found.invoice_id)
+        ?.find((creditNote) => creditNote.id === found.id)
+    );
   }
 
   /** The invoice (not void, and not `except`) that bills each of these sources. */
@@ -360,6 +399,7 @@ export class StripeReplica {
           )
           .run({ ...payment });
       }
+      for (const creditNote of changes.creditNotes ?? []) events.push(...this.applyCreditNote(creditNote, options.emit));
       for (const id of changes.deletedInvoiceIds ?? []) {
         const deleted = this.store.prepare("DELETE FROM invoice WHERE id = ? AND status = 'DRAFT'").run([id]);
         if (deleted.changes > 0) {
@@ -393,9 +433,15 @@ export class StripeReplica {
       if (PROGRESS[next.status] === PROGRESS[current.status] && next.status !== current.status) return [];
     }
     const sameStatus = current?.status === next.status;
-    // Payments only add up: within one status, a smaller amount paid is an older snapshot.
-    const amountPaid = sameStatus ? Math.max(current.amount_paid_minor, next.amount_paid_minor) : next.amount_paid_minor;
-    this.upsertInvoiceStatement.run({ ...next, amount_paid_minor: amountPaid });
+    // Payments and credit notes only add up: within one status, a smaller amount is an older snapshot.
+    const latest = (field: 'amount_paid_minor' | 'pre_payment_credit_minor' | 'post_payment_credit_minor') =>
+      sameStatus ? Math.max(current[field], next[field]) : next[field];
+    this.upsertInvoiceStatement.run({
+      ...next,
+      amount_paid_minor: latest('amount_paid_minor'),
+      pre_payment_credit_minor: latest('pre_payment_credit_minor'),
+      post_payment_credit_minor: latest('post_payment_credit_minor'),
+    });
     this.deleteLinesStatement.run([next.id]);
     for (const line of change.lines) this.insertLineStatement.run({ ...line });
     if (change.key) this.insertCreationStatement.run([change.key, next.id]);
@@ -411,7 +457,31 @@ export class StripeReplica {
     }
     return events;
   }
+
+  /**
+   * A credit note Stripe issued on one of psgraph's invoices, recorded once (whichever of psgraph's answer, the webhook
+   * or the first fill brings it first) with its `credit_note.issued` event. One on an invoice that is not psgraph's is
+   * left out.
+   */
+  private applyCreditNote(creditNote: ReplicaCreditNote, emit: boolean): BusEvent[] {
+    const invoice = this.currentInvoiceStatement.get([creditNote.row.invoice_id]);
+    if (!invoice) return [];
+    if (this.store.prepare(INSERT_CREDIT_NOTE).run({ ...creditNote.row }).changes === 0) return [];
+    for (const line of creditNote.lines) this.store.prepare(INSERT_CREDIT_NOTE_LINE).run({ ...line });
+    if (!emit) return [];
+    const recorded = this.creditNotesByInvoiceId([invoice.id])
+      .get(invoice.id)!
+      .find((candidate) => candidate.id === creditNote.row.id)!;
+    return [creditNoteIssuedEvent(recorded, invoice.customer_id, new Date(creditNote.createdAt * 1000))];
+  }
 }
+
+/** How a credit note's rows are written (once: an issued credit note's amounts never change). */
+const INSERT_CREDIT_NOTE = `INSERT INTO credit_note (id, number, invoice_id, key, reason, memo, total_minor, pre_payment_minor, post_payment_minor, created_date)
+  VALUES (:id, :number, :invoice_id, :key, :reason, :memo, :total_minor, :pre_payment_minor, :post_payment_minor, :created_date)
+  ON CONFLICT (id) DO NOTHING`;
+const INSERT_CREDIT_NOTE_LINE = `INSERT INTO credit_note_line (credit_note_id, line_number, source_key, amount_minor)
+  VALUES (:credit_note_id, :line_number, :source_key, :amount_minor)`;
 
 /** The statuses an invoice went through after `from` to reach `to`, by its status transitions. */
 function statusesPassed(from: InvoiceStatus, to: InvoiceStatus, times: StatusTimes): InvoiceStatus[] {

@@ -1,6 +1,6 @@
 /**
  * Stripe's objects as the replica holds them: the first fill of the replica by listing (customers, the projects'
- * products, invoices, the payments received on them; each list paged with `starting_after`, its cursor saved with
+ * products, invoices, the payments received on them, the credit notes issued on them; each list paged with `starting_after`, its cursor saved with
  * each page so that a fill cut short resumes where it stopped), and the refresh of one invoice or customer when a
  * webhook names it.
  *
@@ -13,6 +13,8 @@ import {
   METADATA,
   type ReplicaCustomer,
   keyOfInvoice,
+  type ReplicaCreditNote,
+  toReplicaCreditNote,
   toReplicaCustomer,
   toReplicaInvoice,
   toReplicaLines,
@@ -21,12 +23,14 @@ import {
 } from './stripeRecords.js';
 
 /** The kinds of object the first fill lists, in the order it lists them (an invoice's customer before the invoice). */
-const RESOURCES = ['customers', 'products', 'invoices', 'invoice_payments'] as const;
+const RESOURCES = ['customers', 'products', 'invoices', 'invoice_payments', 'credit_notes'] as const;
 type Resource = (typeof RESOURCES)[number];
 /** Lists read side by side: customers and products first, then invoices and the payments received on them. */
 const STAGES: ReadonlyArray<readonly Resource[]> = [
   ['customers', 'products'],
   ['invoices', 'invoice_payments'],
+  // After their invoices: a credit note is psgraph's when its invoice is.
+  ['credit_notes'],
 ];
 
 export class StripeSync {
@@ -92,6 +96,8 @@ export class StripeSync {
         return stripe.invoices.list(page);
       case 'invoice_payments':
         return stripe.invoicePayments.list({ ...page, status: 'paid' });
+      case 'credit_notes':
+        return stripe.creditNotes.list(page);
     }
   }
 
@@ -109,6 +115,11 @@ export class StripeSync {
       case 'invoice_payments':
         // Listed newest first; written oldest first, so that payments received the same second keep their order.
         return { payments: present((objects as Stripe.InvoicePayment[]).map(toReplicaPayment)).reverse() };
+      case 'credit_notes': {
+        // Listed newest first; numbered oldest first, so written that way.
+        const notes = [...(objects as Stripe.CreditNote[])].reverse().filter((note) => this.replica.invoicesById([idOfInvoice(note)]).size > 0);
+        return { creditNotes: present(await Promise.all(notes.map((note) => this.creditNote(note)))) };
+      }
     }
   }
 
@@ -127,13 +138,16 @@ export class StripeSync {
     return [...customers.values()];
   }
 
-  /** The replica's view of an invoice; its line items are read further only when the invoice has more than Stripe embeds. */
-  async invoiceChange(invoice: Stripe.Invoice): Promise<InvoiceChange | null> {
-    let lines = invoice.lines?.data ?? [];
-    if (invoice.lines?.has_more && invoice.metadata?.[METADATA.projectId]) {
-      // Listed in the invoice's order (Stripe lists line items as the invoice shows them).
-      lines = await this.client.listAll('invoiceLines', (page) => this.client.stripe.invoices.listLineItems(invoice.id, page));
-    }
+  /** An invoice's line items, all of them: read further only when the invoice has more than Stripe embeds. */
+  async lineItemsOf(invoice: Stripe.Invoice): Promise<Stripe.InvoiceLineItem[]> {
+    if (!invoice.lines?.has_more || !invoice.metadata?.[METADATA.projectId]) return invoice.lines?.data ?? [];
+    // Listed in the invoice's order (Stripe lists line items as the invoice shows them).
+    return this.client.listAll('invoiceLines', (page) => this.client.stripe.invoices.listLineItems(invoice.id, page));
+  }
+
+  /** The replica's view of an invoice. */
+  async invoiceChange(invoice: Stripe.Invoice, lines?: Stripe.InvoiceLineItem[]): Promise<InvoiceChange | null> {
+    lines ??= await this.lineItemsOf(invoice);
     const row = toReplicaInvoice(invoice, lines);
     return row ? { row, times: invoice.status_transitions, lines: toReplicaLines(invoice.id, lines), key: keyOfInvoice(invoice) } : null;
   }
@@ -154,8 +168,8 @@ export class StripeSync {
   }
 
   /** The changes an invoice (with its customer expanded, or its customer already in the replica) makes to the replica. */
-  async invoiceChanges(invoice: Stripe.Invoice): Promise<ReplicaChanges> {
-    const change = await this.invoiceChange(invoice);
+  async invoiceChanges(invoice: Stripe.Invoice, lineItems?: Stripe.InvoiceLineItem[]): Promise<ReplicaChanges> {
+    const change = await this.invoiceChange(invoice, lineItems);
     if (!change) return {};
     const customer =
       typeof invoice.customer === 'object' && invoice.customer !== null
@@ -164,6 +178,41 @@ export class StripeSync {
           ? null
           : await this.refreshCustomer(change.row.customer_id, invoice.metadata?.[METADATA.crmAccountId]);
     return { ...(customer ? { customers: [customer] } : {}), invoices: [change] };
+  }
+
+  /**
+   * The changes a credit note makes: its invoice as Stripe holds it now (its amounts changed) and the credit note,
+   * its lines named by the sources of the invoice's line items they credit.
+   */
+  async creditNoteChanges(creditNote: Stripe.CreditNote): Promise<ReplicaChanges> {
+    const invoiceId = idOfInvoice(creditNote);
+    const invoice = await this.client.read('retrieveInvoice', (stripe) => stripe.invoices.retrieve(invoiceId, { expand: ['customer'] }));
+    const lineItems = await this.lineItemsOf(invoice);
+    const changes = await this.invoiceChanges(invoice, lineItems);
+    const note = await this.creditNote(creditNote, lineItems);
+    return { ...changes, creditNotes: note ? [note] : [] };
+  }
+
+  /** What Stripe holds now of the credit note an event names, with its invoice. */
+  async refreshCreditNote(creditNoteId: string): Promise<ReplicaChanges> {
+    const creditNote = await this.client.read('retrieveCreditNote', (stripe) => stripe.creditNotes.retrieve(creditNoteId));
+    return this.creditNoteChanges(creditNote);
+  }
+
+  /** A credit note as replica rows; `lineItems`: its invoice's, when already read. */
+  private async creditNote(creditNote: Stripe.CreditNote, lineItems?: readonly Stripe.InvoiceLineItem[]): Promise<ReplicaCreditNote | null> {
+    const lines = creditNote.lines.has_more
+      ? await this.client.listAll('creditNoteLines', (page) => this.client.stripe.creditNotes.listLineItems(creditNote.id, page))
+      : creditNote.lines.data;
+    let sources: Map<string, string | null>;
+    if (lineItems) {
+      sources = new Map(lineItems.map((item) => [item.id, item.metadata?.[METADATA.sourceKey] || null]));
+    } else {
+      const invoiceId = idOfInvoice(creditNote);
+      const invoice = await this.client.read('retrieveInvoice', (stripe) => stripe.invoices.retrieve(invoiceId));
+      sources = new Map((await this.lineItemsOf(invoice)).map((item) => [item.id, item.metadata?.[METADATA.sourceKey] || null]));
+    }
+    return toReplicaCreditNote(creditNote, lines, sources);
   }
 
   async refreshCustomer(customerId: string, fallbackCrmAccountId?: string | null) {
@@ -177,5 +226,7 @@ export class StripeSync {
     return profile ? { profiles: [profile] } : {};
   }
 }
+
+const idOfInvoice = (creditNote: Stripe.CreditNote): string => (typeof creditNote.invoice === 'string' ? creditNote.invoice : creditNote.invoice.id);
 
 const present = <T>(values: ReadonlyArray<T | null>): T[] => values.filter((value): value is T => value !== null);

@@ -1,5 +1,6 @@
 /**
- * `POST /webhooks/stripe`: Stripe's events into the replica and, for status changes, into psgraph's events.
+ * `POST /webhooks/stripe`: Stripe's events into the replica and, for status changes and credit notes issued, into
+ * psgraph's events.
  *
  * - The signature is checked by the SDK (`stripe.webhooks.constructEvent`) over the raw body bytes, against the
  *   `Stripe-Signature` header: any of its `v1` signatures may match (Stripe signs with both secrets while one is
@@ -100,6 +101,9 @@ async function changesFor(event: Stripe.Event, sync: StripeSync): Promise<Replic
       const invoiceId = typeof item.invoice === 'string' ? item.invoice : item.invoice?.id;
       return invoiceId ? sync.refreshInvoice(invoiceId) : {};
     }
+    case 'credit_note':
+      // Issued, updated or voided: its invoice's amounts changed too; both are read as Stripe holds them now.
+      return sync.refreshCreditNote(object.id);
     case 'customer': {
       if (event.type === 'customer.deleted') return {};
       const customer = await sync.refreshCustomer(object.id);

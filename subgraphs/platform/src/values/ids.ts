@@ -79,14 +79,14 @@ export function isCanonicalProjectId(id: string): boolean {
 }
 
 /** A Stripe-style object ID: `in_…`, `cus_…`, `py_…` followed by 24 base-62 characters. */
-export function stripeId(prefix: 'in' | 'cus' | 'py' | 'ii', random: Prng | (() => number)): string {
+export function stripeId(prefix: 'in' | 'cus' | 'py' | 'ii' | 'cn', random: Prng | (() => number)): string {
   const next = typeof random === 'function' ? random : () => random.next();
   let body = '';
   for (let i = 0; i < 24; i++) body += BASE62[Math.floor(next() * 62)];
   return `${prefix}_${body}`;
 }
 
-export function isStripeId(id: string, prefix: 'in' | 'cus' | 'py' | 'ii'): boolean {
+export function isStripeId(id: string, prefix: 'in' | 'cus' | 'py' | 'ii' | 'cn'): boolean {
   return new RegExp(`^${prefix}_[0-9A-Za-z]{24}$`).test(id);
 }
 

@@ -10,6 +10,8 @@ export const billingCodegen: SubgraphCodegen = {
     Invoice: '../billingPort.js#BillingInvoice',
     Payment: '../billingPort.js#BillingPayment',
     InvoiceLine: '../billingLoaders.js#InvoiceLineView',
+    CreditNote: '../billingPort.js#BillingCreditNote',
+    CreditNoteLine: '../billingLoaders.js#CreditNoteLineView',
     InvoiceSummary: '../billingPort.js#InvoiceSummaryRecord',
     Receivable: '../billingPort.js#ReceivableRecord',
     Project: `${PLATFORM}#EntityReference`,

@@ -4,10 +4,15 @@
  */
 import { type Caller, listLoader, recordLoader } from '../../platform/src/index.js';
 import type { EventBus, OutboxRelay } from '../../platform/src/events/index.js';
-import type { BillingInvoiceLine, BillingSystem } from './billingPort.js';
+import type { BillingCreditNoteLine, BillingInvoiceLine, BillingSystem } from './billingPort.js';
 
 /** An invoice line as the schema resolves it: with its invoice's currency, which its amount is in. */
 export interface InvoiceLineView extends BillingInvoiceLine {
+  readonly currency: string;
+}
+
+/** A credit note line as the schema resolves it: with its credit note's currency. */
+export interface CreditNoteLineView extends BillingCreditNoteLine {
   readonly currency: string;
 }
 
@@ -21,6 +26,7 @@ export function createBillingLoaders(billing: BillingSystem, asOf: string) {
     invoicesByProjectId: listLoader((ids: readonly string[]) => billing.invoicesByProjectId(ids)),
     paymentsByInvoiceId: listLoader((ids: readonly string[]) => billing.paymentsByInvoiceId(ids)),
     invoiceLinesByInvoiceId: listLoader((ids: readonly string[]) => billing.invoiceLinesByInvoiceId(ids)),
+    creditNotesByInvoiceId: listLoader((ids: readonly string[]) => billing.creditNotesByInvoiceId(ids)),
     invoiceSummaryByProjectId: recordLoader((ids: readonly string[]) => billing.invoiceSummariesByProjectId(ids, asOf)),
     receivablesByAccountId: listLoader((ids: readonly string[]) => billing.receivablesByAccountId(ids, asOf)),
   };

@@ -84,6 +84,16 @@ export const billingMutationResolvers: Resolvers = {
       }
       return write(context, () => context.billing.payInvoice(id, amountMinor));
     },
+    issueCreditNote: (_, { input }, context) => {
+      const draft = {
+        key: input.key,
+        invoiceId: invoiceId('input.invoiceId', input.invoiceId),
+        reason: input.reason,
+        memo: input.memo ?? null,
+        lines: input.lines.map((line, index) => ({ sourceKey: line.sourceKey, amountMinor: lineAmountMinor(index, line.amount) })),
+      };
+      return write(context, () => context.billing.issueCreditNote(draft));
+    },
     voidInvoice: (_, args, context) => write(context, () => context.billing.voidInvoice(invoiceId('id', args.id))),
     markInvoiceUncollectible: (_, args, context) => write(context, () => context.billing.markUncollectible(invoiceId('id', args.id))),
   },

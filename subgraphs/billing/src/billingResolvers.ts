@@ -69,15 +69,30 @@ export const billingResolvers: Resolvers = {
     subtotal: (invoice) => money(invoice.subtotalMinor, invoice.currency),
     tax: (invoice) => money(invoice.taxMinor, invoice.currency),
     total: (invoice) => money(invoice.totalMinor, invoice.currency),
-    // The sandbox applies no customer credit balance, so what is due is the total (Stripe: amount_due).
-    amountDue: (invoice) => money(invoice.totalMinor, invoice.currency),
+    // The total less credit notes issued before payment (Stripe: amount_due); no customer credit balance is applied.
+    amountDue: (invoice) => money(invoice.amountDueMinor, invoice.currency),
     amountPaid: (invoice) => money(invoice.amountPaidMinor, invoice.currency),
-    amountRemaining: (invoice) => money(invoice.totalMinor - invoice.amountPaidMinor, invoice.currency),
+    amountRemaining: (invoice) => money(invoice.amountDueMinor - invoice.amountPaidMinor, invoice.currency),
     isOverdue: (invoice, _, { today }) => daysOverdue(invoice, today) !== null,
     daysOverdue: (invoice, _, { today }) => daysOverdue(invoice, today),
     isPartiallyPaid: (invoice) => invoice.status === 'OPEN' && invoice.amountPaidMinor > 0,
     payments: (invoice, _, { loaders }) => loaders.paymentsByInvoiceId.load(invoice.id),
     lines: async (invoice, _, { loaders }) => (await loaders.invoiceLinesByInvoiceId.load(invoice.id)).map((line) => ({ ...line, currency: invoice.currency })),
+    creditNotes: (invoice, _, { loaders }) => loaders.creditNotesByInvoiceId.load(invoice.id),
+  },
+
+  CreditNote: {
+    invoice: async (creditNote, _, { loaders }) => {
+      const invoice = await loaders.invoiceById.load(creditNote.invoiceId);
+      if (!invoice) throw inputError(ErrorCode.NOT_FOUND, `Invoice ${creditNote.invoiceId} no longer exists.`, { invoiceId: creditNote.invoiceId });
+      return invoice;
+    },
+    total: (creditNote) => money(creditNote.totalMinor, creditNote.currency),
+    lines: (creditNote) => creditNote.lines.map((line) => ({ ...line, currency: creditNote.currency })),
+  },
+
+  CreditNoteLine: {
+    amount: (line) => money(line.amountMinor, line.currency),
   },
 
   InvoiceLine: {

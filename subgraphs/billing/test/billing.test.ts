@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFromIso, formatMinor, isCanonicalProjectId, isStripeId, isoFromDay } from '../../platform/src/index.js';
 import { billingCustomerIdOf, buildWorld } from '../../sandboxes/src/world/world.js';
 import { execute, sqlStatements, temporaryDataDir } from '../../platform/test/testSupport.js';
-import { type BillingSubgraph, createBillingSubgraph, sandboxBillingAdapter } from '../src/billingSubgraph.js';
+import { Kind, type ObjectTypeDefinitionNode, print } from 'graphql';
+import { type BillingSubgraph, billingTypeDefs, createBillingSubgraph, sandboxBillingAdapter } from '../src/billingSubgraph.js';
 import type { BillingInvoice, InvoiceStatus } from '../src/billingPort.js';
 import { InvalidPaymentAmountError, InvalidTransitionError, InvoiceNotFoundError } from '../src/invoiceLifecycle.js';
 import type { Caller } from '../../platform/src/index.js';
@@ -863,5 +864,99 @@ describe('creating invoices over GraphQL', () => {
     expect(await codeOf({ projectId: 'prj_nope' })).toEqual(['INVALID_ID', expect.stringContaining('input.projectId')]);
     expect((await codeOf({ description: 'Another description' }))[0]).toBe('IDEMPOTENCY_KEY_REUSED');
     expect((await codeOf({ key: 'graphql-test:second' }))[0]).toBe('CONFLICT');
+  });
+});
+
+describe('issuing credit notes over GraphQL', () => {
+  const seeded = seededSandbox('billing-credit-notes', true);
+  const STAFF: Caller = { subject: 'staff-dana', scopes: new Set(['billing:write']), roles: new Set(['finance']), accountIds: null, process: false };
+  const project = seedWorld.projects[12]!;
+  const accountId = seedWorld.accounts[project.accountIndex]!.crmId;
+  const client: Caller = { ...STAFF, subject: 'client-user', roles: new Set(['client']), accountIds: new Set([accountId]) };
+  const run = async (caller: Caller, query: string, variables: Record<string, unknown> = {}) => {
+    const service = seeded.subgraph;
+    const response = await service.apollo.executeOperation({ query, variables }, { contextValue: service.createContext(caller) as never });
+    if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+    return response.body.singleResult as { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  };
+  const ISSUE = `mutation ($input: IssueCreditNoteInput!) { issueCreditNote(input: $input) {
+    created creditNote { id number reason memo total ${MONEY} createdDate invoice { id amountRemaining ${MONEY} } lines { sourceKey amount ${MONEY} } } } }`;
+  let invoiceId = '';
+  const input = () => ({
+    key: 'graphql-test:credit:1',
+    invoiceId,
+    reason: 'ORDER_CHANGE',
+    memo: 'Milestone 3 rescoped',
+    lines: [{ sourceKey: `schedule:${project.id}:3`, amount: '500.00' }],
+  });
+  beforeAll(async () => {
+    const { invoice } = await seeded.sandbox.createInvoice({
+      key: `graphql-test:credit:${project.id}`,
+      projectId: project.id,
+      description: 'Professional services, October 2026',
+      servicePeriodStart: '2026-10-01',
+      servicePeriodEnd: '2026-10-31',
+      lines: [{ sourceKey: `schedule:${project.id}:3`, description: 'Milestone 3', amountMinor: 200_000 }],
+    });
+    invoiceId = (await seeded.sandbox.finalizeInvoice(invoice.id)).id;
+  });
+
+  it('declares issueCreditNote for staff holding billing:write, which the gateway enforces', () => {
+    const mutation = billingTypeDefs.definitions.find(
+      (definition): definition is ObjectTypeDefinitionNode => definition.kind === Kind.OBJECT_TYPE_DEFINITION && definition.name.value === 'Mutation',
+    )!;
+    const field = mutation.fields!.find((candidate) => candidate.name.value === 'issueCreditNote')!;
+    expect(field.directives!.map((directive) => print(directive))).toEqual([
+      '@psgraphPolicy(policies: [["staff"]])',
+      '@psgraphRequiresScopes(scopes: [["billing:write"]])',
+      '@tag(name: "write")',
+    ]);
+  });
+
+  it('refuses a client user, writing nothing', async () => {
+    const refused = await run(client, ISSUE, { input: input() });
+    expect(refused.errors?.map((error) => [error.extensions?.['code'], error.message])).toEqual([
+      ['FORBIDDEN', "Issuing a credit note is for the firm's staff only."],
+    ]);
+    expect((await seeded.sandbox.creditNotesByInvoiceId([invoiceId])).size).toBe(0);
+  });
+
+  it('issues the credit note for staff once per key, reduces the amount remaining, and lists it on Invoice.creditNotes', async () => {
+    const currency = project.currency;
+    const issued = await run(STAFF, ISSUE, { input: input() });
+    expect(issued.errors).toBeUndefined();
+    expect(issued.data!['issueCreditNote']).toEqual({
+      created: true,
+      creditNote: {
+        id: expect.stringMatching(/^cn_[0-9A-Za-z]{24}$/),
+        number: expect.stringMatching(/^MER-\d{5}-\d{3}-CN-01$/),
+        reason: 'ORDER_CHANGE',
+        memo: 'Milestone 3 rescoped',
+        total: { amount: '500.00', currency },
+        createdDate: TODAY,
+        invoice: { id: invoiceId, amountRemaining: { amount: '1500.00', currency } },
+        lines: [{ sourceKey: `schedule:${project.id}:3`, amount: { amount: '500.00', currency } }],
+      },
+    });
+    const again = await run(STAFF, ISSUE, { input: input() });
+    expect(again.data!['issueCreditNote']).toEqual({ ...issued.data!['issueCreditNote'], created: false });
+    const listed = await run(client, `query ($id: ID!) { invoice(id: $id) { creditNotes { id total ${MONEY} } } }`, { id: invoiceId });
+    expect(listed.data!['invoice'].creditNotes).toEqual([{ id: issued.data!['issueCreditNote'].creditNote.id, total: { amount: '500.00', currency } }]);
+  });
+
+  it('refuses over-credit naming the line, a bad amount and a malformed invoice ID, each with its code', async () => {
+    const codeOf = async (changed: Record<string, unknown>) => {
+      const result = await run(STAFF, ISSUE, { input: { ...input(), key: 'graphql-test:credit:2', ...changed } });
+      return [result.errors?.[0]?.extensions?.['code'], result.errors?.[0]?.message];
+    };
+    expect(await codeOf({ lines: [{ sourceKey: `schedule:${project.id}:3`, amount: '1500.01' }] })).toEqual([
+      'BAD_USER_INPUT',
+      `lines[0].amountMinor: the line billing schedule:${project.id}:3 can be credited at most 150000 more (its amount 200000 less 50000 credited before), got 150001.`,
+    ]);
+    expect(await codeOf({ lines: [{ sourceKey: 'time:1:v1', amount: '1.005' }] })).toEqual([
+      'BAD_USER_INPUT',
+      'input.lines[0].amount must be a positive amount with at most 2 decimals, got "1.005".',
+    ]);
+    expect((await codeOf({ invoiceId: 'in_nope' }))[0]).toBe('INVALID_ID');
   });
 });

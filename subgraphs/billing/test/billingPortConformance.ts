@@ -18,6 +18,7 @@ import { expectSameOutcome, recordEvents } from '../../platform/test/portConform
 import type { World } from '../../sandboxes/src/world/world.js';
 import type { BillingAdapter, BillingInvoice, BillingSystem, InvoiceDraft, InvoiceSearch, InvoiceStatus } from '../src/billingPort.js';
 import { BillingSystemError } from '../src/invoiceLifecycle.js';
+import { describeCreditNotes } from './creditNoteConformance.js';
 
 export interface BillingPortsUnderTest {
   readonly world: World;
@@ -200,6 +201,7 @@ export function describeBillingPortConformance(name: string, ports: () => Billin
 
     // Last: the invoices it creates are the newest, and no earlier case expects to find them.
     describeInvoiceCreation(ports, same);
+    describeCreditNotes(ports);
   });
 }
 

@@ -11,6 +11,7 @@ import type { EventRelay } from '../../platform/src/index.js';
 import { expectSameOutcome, recordEvents } from '../../platform/test/portConformance.js';
 import type { World } from '../../sandboxes/src/world/world.js';
 import type { MilestoneInvoiceUpdate, ProjectBillingStatusUpdate } from '../src/psaBillingStatusPort.js';
+import type { PsaDelivery, PsaTimesheet } from '../src/psaDeliveryPort.js';
 import type { PsaAdapter } from '../src/psaPort.js';
 
 export interface PsaPortsUnderTest {
@@ -32,10 +33,16 @@ export interface PsaConformanceOptions {
    * answer SYSTEM_OPERATION_UNSUPPORTED naming it (never an empty answer that reads as "never billed").
    */
   readonly billingStatusUnsupportedBy?: string;
+  /**
+   * The delivery calls the adapter does not take through psgraph yet (each must answer SYSTEM_OPERATION_UNSUPPORTED
+   * naming `system`); every other delivery call must answer as the sandbox does.
+   */
+  readonly deliveryUnsupported?: { readonly system: string; readonly operations: ReadonlyArray<keyof PsaDelivery> };
 }
 
 export function describePsaPortConformance(name: string, ports: () => PsaPortsUnderTest, options: PsaConformanceOptions = {}): void {
   describePsaBillingStatusConformance(name, ports, options);
+  describePsaDeliveryConformance(name, ports, options);
   describe(`the PSA port over ${name} answers as the sandbox does`, () => {
     const same = (what: string, call: (port: PsaAdapter['port']) => Promise<unknown>) =>
       expectSameOutcome(ports().reference.port, ports().candidate.port, call, what);
@@ -303,6 +310,148 @@ export function describePsaBillingStatusConformance(
       );
       expect(refused).toEqual({ error: { code: 'NOT_FOUND', message: 'Milestone 99999999 does not exist in the PSA.' } });
     });
+  });
+}
+
+/**
+ * Delivery (`psaDeliveryPort.ts`): timesheets read by ID, searched and paged, their entries; moved through submit,
+ * approve, reject, reopen (un-approve) and correction with the same answers, refusals and events — and the calls an
+ * adapter does not take yet refused naming its vendor. Timesheets come from the reference's own search, so both
+ * adapters are asked about the same ones; only weeks that were ever submitted are compared (a vendor may have no
+ * record of a week nobody submitted).
+ */
+export function describePsaDeliveryConformance(name: string, ports: () => PsaPortsUnderTest, options: PsaConformanceOptions = {}): void {
+  describe(`delivery in the PSA port over ${name}`, () => {
+    const same = (what: string, call: (port: PsaAdapter['port']) => Promise<unknown>) =>
+      expectSameOutcome(ports().reference.port, ports().candidate.port, call, what);
+    const unsupported = new Set(options.deliveryUnsupported?.operations ?? []);
+    const submitted = ['SUBMITTED', 'APPROVED', 'REJECTED'] as const;
+    /** Timesheets of the reference in a status, from the later weeks (those the other tests leave alone). */
+    const sheets = async (status: PsaTimesheet['status'], count: number) => {
+      const { rows, totalCount } = await ports().reference.port.delivery.searchTimesheets({ statuses: [status] }, { limit: 1, offset: 0 });
+      const page = await ports().reference.port.delivery.searchTimesheets({ statuses: [status] }, { limit: count, offset: Math.max(0, totalCount - count) });
+      return rows.length === 0 ? [] : page.rows;
+    };
+
+    it('reads timesheets by ID and by search, paged, with their entries', async () => {
+      const some = [...(await sheets('APPROVED', 4)), ...(await sheets('SUBMITTED', 3)), ...(await sheets('REJECTED', 2))];
+      const ids = some.map((sheet) => sheet.id);
+      await same('timesheetsById', (port) => port.delivery.timesheetsById([...ids, '99999999', 'ts-1']));
+      await same('timeEntriesByTimesheetId', (port) => port.delivery.timeEntriesByTimesheetId([...ids, '99999999']));
+      const sample = some[0]!;
+      for (const [label, search] of [
+        ['submitted, approved or rejected', { statuses: submitted }],
+        ['approved of one project', { statuses: ['APPROVED'], projectIds: [sample.projectId] }],
+        ['of one consultant, by week', { statuses: submitted, resourceIds: [sample.resourceId], weekFrom: '2026-03-02', weekTo: '2026-09-28' }],
+        ['rejected', { statuses: ['REJECTED'] }],
+        ['no status', { statuses: [] }],
+      ] as const) {
+        await same(`searchTimesheets ${label}`, (port) => port.delivery.searchTimesheets(search, { limit: 25, offset: 0 }));
+        await same(`searchTimesheets ${label}, page 3`, (port) => port.delivery.searchTimesheets(search, { limit: 25, offset: 50 }));
+      }
+    });
+
+    it('approves, rejects, reopens, corrects and approves again with the same answers, refusals and events', async () => {
+      const { referenceBus, candidateBus, referenceRelay, candidateRelay } = ports();
+      const [toApprove, toReject] = await sheets('SUBMITTED', 2);
+      const approved = (await ports().reference.port.delivery.searchTimesheets({ statuses: ['APPROVED'] }, { limit: 1, offset: 3 })).rows[0]!;
+      const entries = (await ports().reference.port.delivery.timeEntriesByTimesheetId([approved.id])).get(approved.id)!;
+      const referenceEvents = recordEvents(referenceBus);
+      const candidateEvents = recordEvents(candidateBus);
+      try {
+        const delivery = (call: (port: PsaDelivery) => Promise<unknown>) => (port: PsaAdapter['port']) => call(port.delivery);
+        await same(
+          'approveTimesheet',
+          delivery((port) => port.approveTimesheet(toApprove!.id)),
+        );
+        await same(
+          'approveTimesheet again',
+          delivery((port) => port.approveTimesheet(toApprove!.id)),
+        );
+        await same(
+          'rejectTimesheet of an approved one',
+          delivery((port) => port.rejectTimesheet(toApprove!.id, 'too late')),
+        );
+        await same(
+          'rejectTimesheet',
+          delivery((port) => port.rejectTimesheet(toReject!.id, 'Hours on the 3rd are for another project')),
+        );
+        await same(
+          'approveTimesheet of a rejected one',
+          delivery((port) => port.approveTimesheet(toReject!.id)),
+        );
+        await same(
+          'reopenTimesheet of a rejected one',
+          delivery((port) => port.reopenTimesheet(toReject!.id, 'fixing the 3rd')),
+        );
+        await same(
+          'submitTimesheet after reopening',
+          delivery((port) => port.submitTimesheet(toReject!.id)),
+        );
+        await same(
+          'reopenTimesheet of a submitted one',
+          delivery((port) => port.reopenTimesheet(toReject!.id, 'no')),
+        );
+        await same(
+          'correctTimeEntry on an approved timesheet',
+          delivery((port) => port.correctTimeEntry(entries[0]!.id, { minutes: 60 })),
+        );
+        await same(
+          'reopenTimesheet of an approved one',
+          delivery((port) => port.reopenTimesheet(approved.id, 'client asked for the split by task')),
+        );
+        await same(
+          'correctTimeEntry while open',
+          delivery((port) => port.correctTimeEntry(entries[0]!.id, { minutes: 75, billable: false })),
+        );
+        await same(
+          'submitTimesheet',
+          delivery((port) => port.submitTimesheet(approved.id)),
+        );
+        await same(
+          'approveTimesheet as the next version',
+          delivery((port) => port.approveTimesheet(approved.id)),
+        );
+        await same(
+          'timeEntriesByTimesheetId after correcting',
+          delivery((port) => port.timeEntriesByTimesheetId([approved.id])),
+        );
+        await same(
+          'approveTimesheet missing',
+          delivery((port) => port.approveTimesheet('99999999')),
+        );
+        await same(
+          'correctTimeEntry missing',
+          delivery((port) => port.correctTimeEntry('99999999', { minutes: 30 })),
+        );
+        await Promise.all([referenceRelay.flush(), candidateRelay.flush()]);
+        await eventually(() => expect(candidateEvents.events).toEqual(referenceEvents.events));
+        expect(referenceEvents.events.map((event) => [event.type, event.subject, event.data['version'] ?? null])).toEqual([
+          ['timesheet.approved', toApprove!.id, toApprove!.version + 1],
+          ['timesheet.rejected', toReject!.id, null],
+          ['timesheet.submitted', toReject!.id, null],
+          ['timesheet.unapproved', approved.id, approved.version],
+          ['timesheet.submitted', approved.id, null],
+          ['timesheet.approved', approved.id, approved.version + 1],
+        ]);
+      } finally {
+        referenceEvents.stop();
+        candidateEvents.stop();
+      }
+    });
+
+    if (unsupported.size > 0) {
+      const system = options.deliveryUnsupported!.system;
+      it(`answers SYSTEM_OPERATION_UNSUPPORTED naming ${system} for ${[...unsupported].join(', ')}`, async () => {
+        const port = ports().candidate.port.delivery as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+        for (const operation of unsupported) {
+          await expect(port[operation]!('1', '2026-11-02'), operation).rejects.toMatchObject({
+            message: expect.stringMatching(new RegExp(` over ${system} is not supported by psgraph yet: do it in ${system} itself\\.$`)),
+            extensions: { code: 'SYSTEM_OPERATION_UNSUPPORTED', system },
+          });
+        }
+      });
+    }
   });
 }
 

@@ -175,7 +175,44 @@ const renderResource = (row: Row): Json => ({
   created_at: row['created_at'],
   updated_at: row['updated_at'],
 });
-const renderSubmission = (row: Row): Json => ({ ...row, id: String(row['id']) });
+/** A TimesheetSubmission as Kantata renders it; `user_id`, `workspace_id` and `time_entry_ids` only when included. */
+const renderSubmission = (row: Row): Json => {
+  const status = String(row['status']);
+  return {
+    id: String(row['id']),
+    type: 'TimesheetSubmission',
+    status,
+    title: row['title'] ?? null,
+    comment: row['comment'] ?? null,
+    start_date: row['start_date'],
+    end_date: row['end_date'],
+    current_resolution_description: row['current_resolution_description'] ?? null,
+    current_resolution_created_at_date: row['current_resolution_created_at_date'] ?? null,
+    permissions: {
+      can_cancel_submission: status === 'pending' || status === 'approved',
+      can_approve_submission: status === 'pending',
+      can_reject_submission: status === 'pending',
+      can_resubmit_submission: status === 'rejected' || status === 'cancelled',
+    },
+    created_at: row['created_at'],
+    updated_at: row['updated_at'],
+  };
+};
+const renderTimeEntry = (row: Row): Json => ({
+  id: row['id'],
+  date_performed: row['date_performed'],
+  time_in_minutes: row['time_in_minutes'],
+  billable: row['billable'] === 1,
+  rate_in_cents: row['rate_in_cents'],
+  cost_rate_in_cents: row['cost_rate_in_cents'],
+  created_at: row['created_at'],
+  updated_at: row['updated_at'],
+});
+/** `statuses=`: the filter's names (`new` for the open state, which the record calls `pending`). */
+const submissionStatuses = (value: string): Condition => {
+  const statuses = list(value).map((status) => (status === 'new' ? 'pending' : status));
+  return { sql: `t.status IN (${statuses.map(() => '?').join(', ') || 'NULL'})`, params: statuses };
+};
 
 /** `include=custom_field_values` / `external_references` for a subject type: `<key>_ids` on each record. */
 const subjectIncludes = (subjectType: string) => ({
@@ -396,11 +433,38 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
   timesheet_submissions: {
     table: 'timesheet_submissions',
     key: 'timesheet_submissions',
-    defaultOrder: 'created_at:desc',
-    orders: stampOrders,
-    filters: { ...stampFilters('t.'), workspace_id: equals('t.workspace_id'), user_id: equals('t.user_id') },
+    defaultOrder: 'date:desc',
+    orders: { ...stampOrders, 'date:asc': 'start_date ASC', 'date:desc': 'start_date DESC' },
+    filters: {
+      ...stampFilters('t.'),
+      workspace_id: equals('t.workspace_id'),
+      workspace_ids: (value) => inList('t.workspace_id', value),
+      user_ids: (value) => inList('t.user_id', value),
+      statuses: submissionStatuses,
+      start_date: equals('t.start_date'),
+      end_date: equals('t.end_date'),
+      active: (value) => ({ sql: bool(value) ? "t.status IN ('pending', 'approved')" : "t.status NOT IN ('pending', 'approved')", params: [] }),
+      not_cancelled: (value) => ({ sql: bool(value) ? "t.status <> 'cancelled'" : '1', params: [] }),
+    },
     render: renderSubmission,
-    includes: {},
+    includes: {
+      user: belongsTo('user_id', 'user_id', 'users', 'users', renderUser),
+      workspace: belongsTo('workspace_id', 'workspace_id', 'workspaces', 'workspaces', (row) => COLLECTIONS['workspaces']!.render(row, new URLSearchParams())),
+      time_entries: (db, rows, records, side) => {
+        const entries = rowsIn(
+          db,
+          'time_entries',
+          'recent_submission_id',
+          rows.map((row) => row['id']),
+        );
+        const byId = new Map(records.map((record) => [String(record['id']), record]));
+        records.forEach((record) => (record['time_entry_ids'] = []));
+        for (const entry of entries) {
+          (byId.get(String(entry['recent_submission_id']))?.['time_entry_ids'] as string[]).push(String(entry['id']));
+          sideLoad(side, 'time_entries', String(entry['id']), renderTimeEntry(entry));
+        }
+      },
+    },
   },
   time_entries: {
     table: 'time_entries',
@@ -412,6 +476,14 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
       workspace_id: equals('t.workspace_id'),
       workspace_ids: (value) => inList('t.workspace_id', value),
       with_user_ids: (value) => inList('t.user_id', value),
+      date_performed_between: (value) => {
+        const [from, to] = value.split(':');
+        return { sql: 't.date_performed BETWEEN ? AND ?', params: [from ?? '', to ?? ''] };
+      },
+      with_timesheet_id: (value) => ({
+        sql: "t.recent_submission_id = ? AND EXISTS (SELECT 1 FROM timesheet_submissions s WHERE s.id = t.recent_submission_id AND s.status IN ('pending', 'approved'))",
+        params: [value],
+      }),
     },
     render: (row) => ({
       id: row['id'],

@@ -33,10 +33,12 @@ CREATE TABLE workspace_resources (id TEXT PRIMARY KEY, workspace_id TEXT, user_i
 CREATE INDEX workspace_resources_workspace ON workspace_resources(workspace_id);
 CREATE TABLE resource_requests (id TEXT PRIMARY KEY, resource_id TEXT, status TEXT, approver_ids TEXT, created_at TEXT, updated_at TEXT);
 CREATE TABLE timesheet_submissions (id TEXT PRIMARY KEY, user_id TEXT, workspace_id TEXT, start_date TEXT, end_date TEXT, status TEXT,
-  created_at TEXT, updated_at TEXT);
+  title TEXT, comment TEXT, current_resolution_description TEXT, current_resolution_created_at_date TEXT, created_at TEXT, updated_at TEXT);
+CREATE INDEX timesheet_submissions_week ON timesheet_submissions(workspace_id, user_id, start_date);
 CREATE TABLE time_entries (id TEXT PRIMARY KEY, workspace_id TEXT, user_id TEXT, date_performed TEXT, time_in_minutes INTEGER,
   billable INTEGER, rate_in_cents INTEGER, cost_rate_in_cents INTEGER, recent_submission_id TEXT, created_at TEXT, updated_at TEXT);
 CREATE INDEX time_entries_workspace ON time_entries(workspace_id);
+CREATE INDEX time_entries_submission ON time_entries(recent_submission_id);
 ${['workspaces', 'users', 'stories', 'workspace_resources', 'resource_requests', 'timesheet_submissions', 'time_entries']
   .map((table) => `CREATE INDEX ${table}_created ON ${table}(created_at, id); CREATE INDEX ${table}_updated ON ${table}(updated_at, id);`)
   .join('\n')}
@@ -227,7 +229,8 @@ export function seedKantata(db: Database.Database, options: { world: WorldOption
       });
     }
 
-    const submissionStatus: Readonly<Record<string, string>> = { SUBMITTED: 'new', APPROVED: 'approved', REJECTED: 'rejected' };
+    // Kantata's record calls an open submission `pending` (its filter calls it `new`).
+    const submissionStatus: Readonly<Record<string, string>> = { SUBMITTED: 'pending', APPROVED: 'approved', REJECTED: 'rejected' };
     for (const sheet of source.prepare("SELECT * FROM timesheet WHERE status <> 'OPEN'").all() as Row[]) {
       insert('timesheet_submissions', {
         id: String(sheet['id']),
@@ -236,6 +239,9 @@ export function seedKantata(db: Database.Database, options: { world: WorldOption
         start_date: sheet['week_start'],
         end_date: new Date(Date.parse(`${String(sheet['week_start'])}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10),
         status: submissionStatus[String(sheet['status'])],
+        title: `Week of ${String(sheet['week_start'])}`,
+        // The approval's resolution, made on the day the sandbox approved it.
+        current_resolution_created_at_date: sheet['approved_on'] === null ? null : `${String(sheet['approved_on'])}T12:00:00.000Z`,
         created_at: stamp,
         updated_at: stamp,
       });

@@ -3,7 +3,7 @@
  * the Kantata adapter's tests: OAuth 2.0 bearer tokens (long-lived; a revoked one is refused with
  * `{ errors: [{ type: "oauth" }] }`), the index endpoints psgraph reads with the side-loaded envelope, `only=`,
  * `include=`, `page`/`per_page` and filters (kantataWireQuery.ts), the writes psgraph makes (workspaces, resource
- * requests, workspace resources), Kantata's error bodies (`validation` with `field`, `system`), 429 without
+ * requests, workspace resources, timesheet submissions and their approvals, time entries), Kantata's error bodies (`validation` with `field`, `system`), 429 without
  * `Retry-After` when a request budget is exceeded, and faults a test injects (429 storms, 503s, an outage).
  *
  * Its records are the PSA sandbox's world (the same seed) laid out as Kantata's (kantataWireData.ts), so the
@@ -223,7 +223,12 @@ export class KantataWireServer {
         return this.records.updateResourceRequest(id, (body['resource_request'] ?? {}) as Json, action, query);
       if (method === 'PUT' && collection === 'workspace_resources' && id)
         return this.records.updateWorkspaceResource(id, (body['workspace_resource'] ?? {}) as Json, query);
-      if (method === 'PUT' && collection === 'timesheet_submissions' && id && action) return this.records.actOnSubmission(id, action, query);
+      if (method === 'POST' && collection === 'timesheet_submissions' && !id)
+        return this.records.createSubmission((body['timesheet_submission'] ?? {}) as Json, query);
+      if (method === 'PUT' && collection === 'timesheet_submissions' && id && action)
+        return this.records.actOnSubmission(id, action, (body['resolution'] ?? {}) as Json, query);
+      if (method === 'PUT' && collection === 'time_entries' && id && !action)
+        return this.records.updateTimeEntry(id, (body['time_entry'] ?? {}) as Json, query);
       throw notFound('The requested resource');
     })();
   }

@@ -10,6 +10,10 @@ import { type Json, changed, notFound, render, validation } from './kantataWireQ
 
 type Row = Record<string, unknown>;
 
+const shiftDay = (iso: string, days: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+/** The Monday of a date's week (the account's week starts on Monday). */
+const mondayOf = (iso: string) => shiftDay(iso, -((new Date(`${iso}T00:00:00Z`).getUTCDay() + 6) % 7));
+
 export class KantataWireRecords {
   constructor(
     private readonly db: Database.Database,
@@ -216,16 +220,91 @@ export class KantataWireRecords {
     return render(this.db, 'workspace_resources', [this.row('workspace_resources', id)], query);
   }
 
-  /** `PUT /timesheet_submissions/:id/approve|reject|cancel`. */
-  actOnSubmission(id: string, action: string, query: URLSearchParams): Json {
+  /**
+   * `POST /timesheet_submissions`: `line_item_ids` (time entry IDs), `title` and `workspace_id` required, `user_id` when
+   * submitting for someone else. The entries must be that user's, in that project, in one week and on no active
+   * (pending or approved) submission; the week (`start_date`, `end_date`) is worked out from their dates.
+   */
+  createSubmission(input: Json, query: URLSearchParams): Json {
+    const lineItems = input['line_item_ids'];
+    if (!Array.isArray(lineItems) || lineItems.length === 0) throw validation("Line items can't be blank", 'line_item_ids');
+    if (!input['title']) throw validation("Title can't be blank", 'title');
+    if (!this.exists('workspaces', input['workspace_id'])) throw validation('Workspace does not exist', 'workspace_id');
+    const workspaceId = String(input['workspace_id']);
+    const entries = lineItems.map((id) => {
+      if (!this.exists('time_entries', id)) throw validation(`Time entry ${String(id)} does not exist`, 'line_item_ids');
+      return this.row('time_entries', String(id));
+    });
+    const userId = input['user_id'] === undefined ? String(entries[0]!['user_id']) : String(input['user_id']);
+    const weeks = new Set(entries.map((entry) => mondayOf(String(entry['date_performed']))));
+    if (entries.some((entry) => String(entry['workspace_id']) !== workspaceId || String(entry['user_id']) !== userId))
+      throw validation("Line items must be the user's time in the submission's project", 'line_item_ids');
+    if (weeks.size !== 1) throw validation('Line items must all be in the same week', 'line_item_ids');
+    const active = this.db.prepare("SELECT 1 FROM timesheet_submissions WHERE id = ? AND status IN ('pending', 'approved')");
+    if (entries.some((entry) => entry['recent_submission_id'] !== null && active.get(String(entry['recent_submission_id'])) !== undefined))
+      throw validation('Line items are already on an active submission', 'line_item_ids');
+    const [week] = weeks;
+    const id = this.nextId('timesheet_submissions', 80_000_000);
+    const stamp = this.nextStamp();
+    this.insert('timesheet_submissions', {
+      id,
+      user_id: userId,
+      workspace_id: workspaceId,
+      start_date: week,
+      end_date: shiftDay(week!, 6),
+      status: 'pending',
+      title: String(input['title']),
+      comment: input['comment'] === undefined ? null : String(input['comment']),
+      created_at: stamp,
+      updated_at: stamp,
+    });
+    const onSubmission = this.db.prepare('UPDATE time_entries SET recent_submission_id = ?, updated_at = ? WHERE id = ?');
+    for (const entry of entries) onSubmission.run(id, stamp, String(entry['id']));
+    return render(this.db, 'timesheet_submissions', [this.row('timesheet_submissions', id)], query);
+  }
+
+  /**
+   * `PUT /timesheet_submissions/:id/approve|reject|cancel` with `{ resolution: { description } }`. Approving and
+   * rejecting take a pending submission; cancelling a pending or an approved one (what
+   * `permissions.can_cancel_submission` allows: the reference does not say more).
+   */
+  actOnSubmission(id: string, action: string, resolution: Json, query: URLSearchParams): Json {
     if (!this.exists('timesheet_submissions', id)) throw notFound(`Timesheet submission ${id}`);
     const status = { approve: 'approved', reject: 'rejected', cancel: 'cancelled' }[action];
     if (!status) throw notFound('The requested resource');
-    if (this.row('timesheet_submissions', id)['status'] !== 'new')
-      throw validation('Only a pending timesheet submission can be approved, rejected or cancelled', 'status');
-    this.db.prepare('UPDATE timesheet_submissions SET status = ? WHERE id = ?').run(status, id);
-    this.touch('timesheet_submissions', id);
+    const current = String(this.row('timesheet_submissions', id)['status']);
+    if (current !== 'pending' && !(action === 'cancel' && current === 'approved'))
+      throw validation(`A submission that is ${current} cannot be ${status}`, 'status');
+    const stamp = this.nextStamp();
+    const description = resolution['description'] === undefined || resolution['description'] === null ? null : String(resolution['description']);
+    this.db
+      .prepare(
+        'UPDATE timesheet_submissions SET status = ?, current_resolution_description = ?, current_resolution_created_at_date = ?, updated_at = ? WHERE id = ?',
+      )
+      .run(status, description, stamp, stamp, id);
+    // Its time is no longer on an active submission, or it is now approved: the entries change with it.
+    this.db.prepare('UPDATE time_entries SET updated_at = ? WHERE recent_submission_id = ?').run(stamp, id);
     return render(this.db, 'timesheet_submissions', [this.row('timesheet_submissions', id)], query);
+  }
+
+  /**
+   * `PUT /time_entries/:id`: minutes, billable, notes, date. The reference does not say whether time on a pending or
+   * approved submission can be edited; this server refuses it (the submission must be cancelled or rejected first).
+   */
+  updateTimeEntry(id: string, input: Json, query: URLSearchParams): Json {
+    if (!this.exists('time_entries', id)) throw notFound(`Time entry ${id}`);
+    const entry = this.row('time_entries', id);
+    const submission = entry['recent_submission_id'] === null ? undefined : this.row('timesheet_submissions', String(entry['recent_submission_id']));
+    if (submission && (submission['status'] === 'pending' || submission['status'] === 'approved'))
+      throw validation('Time on a pending or approved timesheet submission cannot be changed', 'time_in_minutes');
+    if (input['time_in_minutes'] !== undefined) {
+      const minutes = Number(input['time_in_minutes']);
+      if (!Number.isInteger(minutes) || minutes < 0 || minutes > 1440) throw validation('Time in minutes is not valid', 'time_in_minutes');
+      this.db.prepare('UPDATE time_entries SET time_in_minutes = ? WHERE id = ?').run(minutes, id);
+    }
+    if (input['billable'] !== undefined) this.db.prepare('UPDATE time_entries SET billable = ? WHERE id = ?').run(input['billable'] === true ? 1 : 0, id);
+    this.touch('time_entries', id);
+    return render(this.db, 'time_entries', [this.row('time_entries', id)], query);
   }
 
   row(table: string, id: string): Row {

@@ -31,6 +31,7 @@ import {
   type RequestQueryRow,
   type RequestRow,
   type ResourceRow,
+  type SubmissionRow,
   type TimeEntryRow,
   type WorkspaceRow,
   entryValue,
@@ -38,14 +39,19 @@ import {
   toRequest,
   upsert,
 } from './kantataReplicaRows.js';
+import { KantataTimesheetReplica } from './kantataTimesheetReplica.js';
 
-export type { Booking, ResourceRow } from './kantataReplicaRows.js';
+export type { Booking, ResourceRow, SubmissionRow, TimeEntryRow } from './kantataReplicaRows.js';
 
 export class KantataReplica {
   private readonly statements;
 
+  /** Timesheets: the consultant's project week each submission belongs to, with its approvals counted. */
+  readonly timesheets: KantataTimesheetReplica;
+
   constructor(private readonly store: SqliteStore) {
     store.exec(REPLICA_DDL);
+    this.timesheets = new KantataTimesheetReplica(store);
     const prepare = <Row>(sql: string) => store.prepareBackground<Row>(sql);
     this.statements = {
       role: prepare(upsert('kantata_role', ['id', 'name', 'updated_at'])),
@@ -68,7 +74,7 @@ export class KantataReplica {
         ]),
       ),
       request: prepare(upsert('kantata_request', ['id', 'resource_id', 'status', 'updated_at'])),
-      submission: prepare(upsert('kantata_submission', ['id', 'status', 'updated_at'])),
+
       milestone: prepare(
         upsert('kantata_milestone', [
           'id',
@@ -141,8 +147,9 @@ export class KantataReplica {
     this.statements.milestone.run({ ...row });
   }
 
-  applySubmission(row: { id: string; status: string; updated_at: string }): void {
-    this.statements.submission.run(row);
+  /** Records a timesheet submission; its status changes are the timesheet's events (kantataTimesheetReplica.ts). */
+  applySubmission(row: SubmissionRow, events: BusEvent[] | null): void {
+    this.timesheets.applySubmission(row, events);
   }
 
   applyTimeEntry(row: TimeEntryRow): void {

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS kantata_milestone (
   id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, title TEXT NOT NULL, due_date TEXT, completed_on TEXT, state TEXT, status TEXT,
   billable INTEGER NOT NULL, budget_in_cents INTEGER, position INTEGER NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS kantata_milestone_workspace ON kantata_milestone(workspace_id, position);
-CREATE TABLE IF NOT EXISTS kantata_submission (id TEXT PRIMARY KEY, status TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kantata_submission (
+  id TEXT PRIMARY KEY, status TEXT NOT NULL, workspace_id TEXT, user_id TEXT, week_start TEXT, resolution TEXT, resolved_at TEXT,
+  updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kantata_time_entry (
   id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, user_id TEXT NOT NULL, date_performed TEXT NOT NULL, minutes INTEGER NOT NULL,
   billable INTEGER NOT NULL, rate INTEGER NOT NULL, cost_rate INTEGER NOT NULL, submission_id TEXT, updated_at TEXT NOT NULL);
@@ -73,6 +75,20 @@ export interface MilestoneRow {
   readonly billable: number;
   readonly budget_in_cents: number | null;
   readonly position: number;
+  readonly updated_at: string;
+}
+
+export interface SubmissionRow {
+  readonly id: string;
+  /** Kantata's, with the open state as its filter names it: new, approved, rejected, cancelled. */
+  readonly status: string;
+  readonly workspace_id: string | null;
+  readonly user_id: string | null;
+  /** The Monday of the submission's week. */
+  readonly week_start: string | null;
+  /** The current resolution's description (a rejection's or cancellation's reason) and when it was made. */
+  readonly resolution: string | null;
+  readonly resolved_at: string | null;
   readonly updated_at: string;
 }
 

@@ -16,11 +16,12 @@
  * that first sees it.
  */
 import type { BusEvent } from '../../../platform/src/events/index.js';
+import { dayFromIso, isoFromDay, mondayOf } from '../../../platform/src/index.js';
 import type { ChangePage } from '../../../platform/src/vendor/changeFeed.js';
 import { type CustomField, CustomValues, type FieldKey, type KantataCatalog, choiceLabel, numberValue, textValue } from './kantataCatalog.js';
 import { type Envelope, type KantataClient, type KantataRecord, PAGE_SIZE, type QueryParams, resultsOf, sideLoaded } from './kantataClient.js';
 import { canonicalIdOf, optional, text } from './kantataRecords.js';
-import type { Booking, KantataReplica, ResourceRow } from './kantataReplica.js';
+import type { Booking, KantataReplica, ResourceRow, SubmissionRow, TimeEntryRow } from './kantataReplica.js';
 
 /** How far back a live poll reads again, for records stamped in the second of the last one read. */
 const OVERLAP_MS = 2_000;
@@ -34,6 +35,8 @@ interface Endpoint {
   readonly path: string;
   readonly key: string;
   readonly params: QueryParams;
+  /** What the baseline asks for instead, when it needs less (what a later endpoint lists anyway). */
+  readonly baselineParams?: QueryParams;
   /** Applies one record (inside the page's transaction); `events` is null during the baseline. */
   readonly apply: (record: KantataRecord, page: PageContext, events: BusEvent[] | null) => void;
 }
@@ -81,6 +84,59 @@ export const RESOURCE_PARAMS = {
   include: 'custom_field_values,user,role',
   optional_fields: 'resource_bill_rate,resource_cost_rate',
 } as const satisfies QueryParams;
+
+/** The parameters every read of timesheet submissions asks for: the consultant, the project and the time on it. */
+export const SUBMISSION_PARAMS = { include: 'time_entries,user,workspace' } as const satisfies QueryParams;
+export const TIME_ENTRY_PARAMS = { include: 'recent_submission', from_archived_workspaces: true } as const satisfies QueryParams;
+
+/** A time entry as the replica keeps it; `on` gives what a side-loaded entry leaves out (its submission's project, user and ID). */
+export function timeEntryRow(record: KantataRecord, on?: { workspace_id: string; user_id: string; submission_id: string }): TimeEntryRow {
+  return {
+    id: record.id,
+    workspace_id: on?.workspace_id ?? text(record['workspace_id']),
+    user_id: on?.user_id ?? text(record['user_id']),
+    date_performed: text(record['date_performed']),
+    minutes: Number(record['time_in_minutes'] ?? 0),
+    billable: record['billable'] === true ? 1 : 0,
+    rate: Number(record['rate_in_cents'] ?? 0),
+    cost_rate: Number(record['cost_rate_in_cents'] ?? 0),
+    submission_id: on?.submission_id ?? optional(record['recent_submission_id']),
+    updated_at: isoStamp(record['updated_at']),
+  };
+}
+
+/** A submission as the replica keeps it: the open state under the filter's name (`new`; the record says `pending`). */
+export function submissionRow(record: KantataRecord): SubmissionRow {
+  const status = text(record['status']);
+  const start = optional(record['start_date']);
+  const resolvedAt = optional(record['current_resolution_created_at_date']);
+  return {
+    id: record.id,
+    status: status === 'pending' ? 'new' : status,
+    workspace_id: optional(record['workspace_id']),
+    user_id: optional(record['user_id']),
+    week_start: start === null ? null : isoFromDay(mondayOf(dayFromIso(start))),
+    resolution: optional(record['current_resolution_description']),
+    resolved_at: resolvedAt === null ? null : isoStamp(resolvedAt),
+    updated_at: isoStamp(record['updated_at']),
+  };
+}
+
+/**
+ * A submission read with SUBMISSION_PARAMS: its time first (an active submission's entries are its own, and an
+ * approval's event lists them), then the submission, with the events its change means.
+ */
+export function applySubmissionRecord(replica: KantataReplica, record: KantataRecord, envelope: Envelope, events: BusEvent[] | null): void {
+  const row = submissionRow(record);
+  if ((row.status === 'new' || row.status === 'approved') && row.workspace_id !== null && row.user_id !== null) {
+    const entries = sideLoaded(envelope, 'time_entries');
+    for (const id of (record['time_entry_ids'] ?? []) as readonly unknown[]) {
+      const entry = entries.get(String(id));
+      if (entry) replica.applyTimeEntry(timeEntryRow(entry, { workspace_id: row.workspace_id, user_id: row.user_id, submission_id: row.id }));
+    }
+  }
+  replica.applySubmission(row, events);
+}
 
 export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, replica: KantataReplica, serviceName: string): KantataSync {
   const endpoints: readonly Endpoint[] = [
@@ -150,29 +206,17 @@ export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, rep
       name: 'timesheet_submissions',
       path: '/timesheet_submissions',
       key: 'timesheet_submissions',
-      params: {},
-      apply: (record) => replica.applySubmission({ id: record.id, status: text(record['status']), updated_at: isoStamp(record['updated_at']) }),
+      params: SUBMISSION_PARAMS,
+      // The baseline lists every time entry next; live, a submission's time comes with it (its approval lists it).
+      baselineParams: { include: 'user,workspace' },
+      apply: (record, page, events) => applySubmissionRecord(replica, record, page.envelope, events),
     },
     {
       name: 'time_entries',
       path: '/time_entries',
       key: 'time_entries',
-      params: { include: 'recent_submission', from_archived_workspaces: true },
-      apply: (record) => {
-        const submission = optional(record['recent_submission_id']);
-        replica.applyTimeEntry({
-          id: record.id,
-          workspace_id: text(record['workspace_id']),
-          user_id: text(record['user_id']),
-          date_performed: text(record['date_performed']),
-          minutes: Number(record['time_in_minutes'] ?? 0),
-          billable: record['billable'] === true ? 1 : 0,
-          rate: Number(record['rate_in_cents'] ?? 0),
-          cost_rate: Number(record['cost_rate_in_cents'] ?? 0),
-          submission_id: submission,
-          updated_at: isoStamp(record['updated_at']),
-        });
-      },
+      params: TIME_ENTRY_PARAMS,
+      apply: (record) => replica.applyTimeEntry(timeEntryRow(record)),
     },
   ];
 
@@ -189,7 +233,12 @@ export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, rep
     const batch = mark.phase === 'baseline' && mark.pages !== undefined ? Math.max(1, Math.min(BASELINE_BATCH, mark.pages - mark.page + 1)) : 1;
     const fetched = await Promise.all(
       Array.from({ length: batch }, (_, i) =>
-        kantata.get(`sync:${endpoint.name}`, endpoint.path, { ...endpoint.params, ...window, page: mark.page + i, per_page: PAGE_SIZE }),
+        kantata.get(`sync:${endpoint.name}`, endpoint.path, {
+          ...(mark.phase === 'baseline' ? (endpoint.baselineParams ?? endpoint.params) : endpoint.params),
+          ...window,
+          page: mark.page + i,
+          per_page: PAGE_SIZE,
+        }),
       ),
     );
     const shortAt = fetched.findIndex((envelope) => resultsOf(envelope, endpoint.key).length < PAGE_SIZE);

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxBilling } from '../../billing/src/sandbox/sandboxBilling.js';
+import { parseMinor } from '../../platform/src/index.js';
 import { eventually, execute } from '../../platform/test/testSupport.js';
 import type { ActivationSubgraph } from '../src/activationSubgraph.js';
 import type { FaultInjector, FaultKind } from '../src/systems/faults.js';
@@ -205,6 +206,41 @@ describe('invoicing, and billing status back to every system', () => {
     // Each posting is on one live invoice; the voided one keeps its lines as a record.
     const live = billingLines(sheet.projectId).filter((line) => line.status !== 'VOID');
     expect(live.map((line) => line.key)).toEqual(postings.map((posting) => posting.key));
+
+    // A credit note on the new invoice: ERP takes it off the job's billings once, CRM and the PSA hear of it.
+    const credited = postings[0]!;
+    const billedBefore = systems
+      .erpDb()
+      .prepare("SELECT SUM(amount_minor) FROM posting WHERE job_id = ? AND type = 'BILLING'")
+      .pluck()
+      .get(sheet.jobId) as number;
+    const issued = await execute(
+      systems.billing,
+      `mutation ($input: IssueCreditNoteInput!) { issueCreditNote(input: $input) { created creditNote { id total { amount } } } }`,
+      {
+        input: { key: 'credit-1', invoiceId: secondId, reason: 'ORDER_CHANGE', memo: 'Hours agreed off', lines: [{ sourceKey: credited.key, amount: '1.00' }] },
+      },
+    );
+    expect(issued.errors).toBeUndefined();
+    const creditNoteId = issued.data!['issueCreditNote'].creditNote.id as string;
+    await eventually(async () => {
+      expect(systems.erpDb().prepare('SELECT invoice_id, total_minor FROM erp_credit_note WHERE credit_note_id = ?').get(creditNoteId)).toEqual({
+        invoice_id: secondId,
+        total_minor: 100,
+      });
+      const sync = (await statusSync(secondId)).find((row) => row.status === `CREDIT_NOTE ${creditNoteId}`);
+      expect(sync).toMatchObject({ erpAt: expect.any(String), crmAt: expect.any(String), psaAt: expect.any(String) });
+    });
+    expect(systems.erpDb().prepare("SELECT SUM(amount_minor) FROM posting WHERE job_id = ? AND type = 'BILLING'").pluck().get(sheet.jobId)).toBe(
+      billedBefore - 100,
+    );
+    const summary = await execute(
+      systems.billing,
+      `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { invoiceSummary { billed { amount } } } } }`,
+      { r: [{ __typename: 'Project', id: sheet.projectId }] },
+    );
+    const billingBilled = parseMinor(summary.data!['_entities'][0].invoiceSummary.billed.amount);
+    expect(systems.psaDb().prepare('SELECT billed_minor FROM project_billing_status WHERE project_id = ?').pluck().get(sheet.projectId)).toBe(billingBilled);
   });
 
   it('carries on an invoice whose finalization answer was lost, creating and finalizing it once', async () => {

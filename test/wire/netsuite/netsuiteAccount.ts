@@ -4,7 +4,9 @@
  * out as NetSuite keeps them: subsidiaries with currencies, customers with terms and OneWorld subsidiary
  * relationships, jobs, the psgraph rate card custom records, project billing schedules with milestone lines, and
  * the ledger as posting transactions — an invoice per job and month billed, a revenue recognition journal per
- * job and month recognized, a cost journal per job and month of time cost, each line attributed to its job.
+ * job and month recognized, a cost journal per job and month of time cost, each line attributed to its job — and
+ * what delivery postings are checked against: project statuses, employees, service items, accounting periods with
+ * their close flags, and the contract rate and purchase order custom records.
  */
 import Database from 'better-sqlite3';
 import { openSandboxErp } from '../../../subgraphs/erp/src/sandbox/sandboxErp.js';
@@ -23,7 +25,23 @@ CREATE TABLE customersubsidiaryrelationship (id INTEGER PRIMARY KEY, entity INTE
 CREATE TABLE job (id INTEGER PRIMARY KEY, entityid TEXT UNIQUE, companyname TEXT, externalid TEXT UNIQUE, parent INTEGER, customer INTEGER,
   subsidiary INTEGER, currency INTEGER, startdate TEXT, projectedenddate TEXT, custentity_psgraph_contract_type TEXT,
   custentity_psgraph_contract_value REAL, custentity_psgraph_budget REAL, custentity_psgraph_po_required TEXT, custentity_psgraph_po_number TEXT,
-  custentity_psgraph_rate_card INTEGER);
+  custentity_psgraph_rate_card INTEGER, entitystatus INTEGER);
+CREATE TABLE jobstatus (id INTEGER PRIMARY KEY, name TEXT, isinactive TEXT);
+CREATE TABLE employee (id INTEGER PRIMARY KEY, entityid TEXT UNIQUE, firstname TEXT, lastname TEXT, externalid TEXT UNIQUE, subsidiary INTEGER,
+  isinactive TEXT);
+CREATE TABLE item (id INTEGER PRIMARY KEY, itemid TEXT, displayname TEXT, itemtype TEXT, isinactive TEXT, externalid TEXT UNIQUE);
+CREATE TABLE timebill (id INTEGER PRIMARY KEY, externalid TEXT UNIQUE, employee INTEGER, customer INTEGER, item INTEGER, subsidiary INTEGER,
+  hours REAL, rate REAL, isbillable TEXT, trandate TEXT, memo TEXT);
+CREATE TABLE customrecord_psgraph_contract_rate (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT UNIQUE, isinactive TEXT,
+  custrecord_psgraph_cr_job INTEGER, custrecord_psgraph_cr_role TEXT, custrecord_psgraph_cr_effective_from TEXT, custrecord_psgraph_cr_effective_to TEXT,
+  custrecord_psgraph_cr_bill_rate REAL);
+CREATE TABLE customrecord_psgraph_purchase_order (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT UNIQUE, isinactive TEXT,
+  custrecord_psgraph_po_job INTEGER, custrecord_psgraph_po_number TEXT, custrecord_psgraph_po_expires TEXT, custrecord_psgraph_po_amount REAL);
+CREATE TABLE customrecord_psgraph_posting (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT UNIQUE, isinactive TEXT,
+  custrecord_psgraph_dp_kind TEXT, custrecord_psgraph_dp_job INTEGER, custrecord_psgraph_dp_employee INTEGER, custrecord_psgraph_dp_item TEXT,
+  custrecord_psgraph_dp_date TEXT, custrecord_psgraph_dp_minutes INTEGER, custrecord_psgraph_dp_rate REAL, custrecord_psgraph_dp_billable_amount REAL,
+  custrecord_psgraph_dp_cost_amount REAL, custrecord_psgraph_dp_billable TEXT, custrecord_psgraph_dp_currency INTEGER, custrecord_psgraph_dp_memo TEXT,
+  custrecord_psgraph_dp_posted_at TEXT, custrecord_psgraph_dp_reversed_at TEXT);
 CREATE TABLE customrecord_psgraph_rate_card (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT, isinactive TEXT,
   custrecord_psgraph_rc_subsidiary INTEGER, custrecord_psgraph_rc_currency INTEGER);
 CREATE TABLE customrecord_psgraph_rate_card_line (id INTEGER PRIMARY KEY, name TEXT, isinactive TEXT, custrecord_psgraph_rcl_rate_card INTEGER,
@@ -34,7 +52,8 @@ CREATE TABLE billingschedulemilestone (id INTEGER PRIMARY KEY, billingschedule I
   milestonecompleted TEXT);
 CREATE INDEX billingschedulemilestone_schedule ON billingschedulemilestone(billingschedule);
 CREATE TABLE account (id INTEGER PRIMARY KEY, acctnumber TEXT, fullname TEXT, accttype TEXT);
-CREATE TABLE accountingperiod (id INTEGER PRIMARY KEY, periodname TEXT, startdate TEXT, enddate TEXT, isquarter TEXT, isyear TEXT);
+CREATE TABLE accountingperiod (id INTEGER PRIMARY KEY, periodname TEXT, startdate TEXT, enddate TEXT, isquarter TEXT, isyear TEXT, isadjust TEXT,
+  parent INTEGER, closed TEXT, alllocked TEXT, aplocked TEXT, arlocked TEXT, isinactive TEXT, isposting TEXT);
 CREATE TABLE "transaction" (id INTEGER PRIMARY KEY, tranid TEXT, type TEXT, trandate TEXT, postingperiod INTEGER, entity INTEGER, currency INTEGER,
   posting TEXT, voided TEXT);
 CREATE TABLE transactionline ("transaction" INTEGER, id INTEGER, entity INTEGER, mainline TEXT, taxline TEXT, foreignamount REAL, memo TEXT,
@@ -53,6 +72,8 @@ const CURRENCIES = [
 /** The chart of accounts the ledger posts to: AR, deferred revenue, revenue, cost, accrued cost. */
 const ACCOUNTS = { receivable: 1, deferredRevenue: 2, revenue: 3, cost: 4, accruedCost: 5 } as const;
 const TERMS = [0, 15, 30, 45, 60, 90];
+/** The account's project statuses psgraph's jobs take (NetSuite's defaults: 1 is Closed). */
+const PROJECT_STATUS = { closed: 1, inProgress: 2 } as const;
 /** The parent subsidiary the legal entities roll up to: no region of its own, so not one of psgraph's legal entities. */
 const HOLDING_SUBSIDIARY = 5;
 
@@ -175,8 +196,10 @@ function seed(db: Database.Database, source: Database.Database): void {
       custentity_psgraph_po_required: j['po_required'] === 1 ? 'T' : 'F',
       custentity_psgraph_po_number: j['po_number'],
       custentity_psgraph_rate_card: j['rate_card_id'],
+      entitystatus: j['status'] === 'CLOSED' ? PROJECT_STATUS.closed : PROJECT_STATUS.inProgress,
     });
   }
+  seedPostingTerms(insert, all, jobs);
   for (const s of all('SELECT * FROM billing_schedule ORDER BY id')) {
     const job = jobs.get(s['job_id'] as number)!;
     insert('billingschedule', {
@@ -208,7 +231,65 @@ function seed(db: Database.Database, source: Database.Database): void {
   ] as const) {
     insert('account', { id, acctnumber: name.slice(0, 4), fullname: name.slice(5), accttype: type });
   }
-  seedLedger(db, insert, all('SELECT * FROM posting ORDER BY period, job_id, type'), jobs, currencyId);
+  const periodsClosed = new Map(all('SELECT period, closed FROM accounting_period').map((row) => [row['period'] as string, row['closed'] === 1]));
+  seedLedger(db, insert, all('SELECT * FROM posting ORDER BY period, job_id, type'), jobs, currencyId, periodsClosed);
+}
+
+/**
+ * What delivery postings are checked against, as the account keeps it: the project status list, employees by
+ * external ID (the PSA resource ID), a service item per role (its Item Name the role code), and the psgraph contract
+ * rate and purchase order custom records (`eid:<projectId>:<role>:<effective from>`, `eid:<projectId>`).
+ */
+function seedPostingTerms(insert: (table: string, row: Row) => unknown, all: (sql: string) => Row[], jobs: ReadonlyMap<number, Row>): void {
+  for (const [id, name] of [
+    [PROJECT_STATUS.closed, 'Closed'],
+    [PROJECT_STATUS.inProgress, 'In Progress'],
+    [3, 'Not Awarded'],
+    [4, 'Pending'],
+    [5, 'Awarded'],
+  ] as const)
+    insert('jobstatus', { id, name, isinactive: 'F' });
+  for (const e of all('SELECT * FROM employee ORDER BY id')) {
+    const [firstname, ...rest] = String(e['name']).split(' ');
+    insert('employee', {
+      id: e['id'],
+      entityid: e['entity_id'],
+      firstname,
+      lastname: rest.join(' '),
+      externalid: e['external_id'],
+      subsidiary: e['subsidiary_id'],
+      isinactive: e['inactive'] === 1 ? 'T' : 'F',
+    });
+  }
+  const roles = all(
+    `SELECT role, MIN(role_name) AS role_name FROM (SELECT role, role_name FROM rate_card_line UNION ALL SELECT role, role FROM contract_rate)
+     GROUP BY role ORDER BY role`,
+  );
+  roles.forEach((role, i) => insert('item', { id: i + 1, itemid: role['role'], displayname: role['role_name'], itemtype: 'Service', isinactive: 'F' }));
+  for (const rate of all('SELECT * FROM contract_rate ORDER BY job_id, role, effective_from')) {
+    const projectId = String(jobs.get(rate['job_id'] as number)!['external_id']);
+    insert('customrecord_psgraph_contract_rate', {
+      name: `${String(rate['role'])} from ${String(rate['effective_from'])}`,
+      externalid: `${projectId}:${String(rate['role'])}:${String(rate['effective_from'])}`,
+      isinactive: 'F',
+      custrecord_psgraph_cr_job: rate['job_id'],
+      custrecord_psgraph_cr_role: rate['role'],
+      custrecord_psgraph_cr_effective_from: toDisplayDate(rate['effective_from'] as string),
+      custrecord_psgraph_cr_effective_to: rate['effective_to'] === null ? null : toDisplayDate(rate['effective_to'] as string),
+      custrecord_psgraph_cr_bill_rate: (rate['bill_rate_minor'] as number) / 100,
+    });
+  }
+  for (const order of all('SELECT * FROM purchase_order ORDER BY id')) {
+    insert('customrecord_psgraph_purchase_order', {
+      name: order['po_number'],
+      externalid: jobs.get(order['job_id'] as number)!['external_id'],
+      isinactive: 'F',
+      custrecord_psgraph_po_job: order['job_id'],
+      custrecord_psgraph_po_number: order['po_number'],
+      custrecord_psgraph_po_expires: toDisplayDate(order['expires_on'] as string),
+      custrecord_psgraph_po_amount: (order['amount_minor'] as number) / 100,
+    });
+  }
 }
 
 /** Each posting as the transaction NetSuite would hold: its lines and their accounting lines, attributed to the job. */
@@ -218,12 +299,19 @@ function seedLedger(
   postings: readonly Row[],
   jobs: ReadonlyMap<number, Row>,
   currencyId: ReadonlyMap<string, number>,
+  periodsClosed: ReadonlyMap<string, boolean>,
 ): void {
+  // The months the sandbox has periods for and any the ledger posts in (closed unless the sandbox says otherwise),
+  // each a base period under its fiscal year, as NetSuite keeps them.
   const periods = new Map<string, number>();
-  for (const period of [...new Set(postings.map((posting) => posting['period'] as string))].sort()) {
+  const months = [...new Set([...periodsClosed.keys(), ...postings.map((posting) => posting['period'] as string)])].sort();
+  const years = [...new Set(months.map((period) => period.slice(0, 4)))];
+  const yearId = new Map(years.map((year, i) => [year, months.length + i + 1]));
+  for (const period of months) {
     const [year, month] = period.split('-').map(Number);
     const id = periods.size + 1;
     periods.set(period, id);
+    const closed = periodsClosed.get(period) ?? true;
     insert('accountingperiod', {
       id,
       periodname: `${MONTHS[month! - 1]} ${year}`,
@@ -231,6 +319,32 @@ function seedLedger(
       enddate: lastDayOf(period),
       isquarter: 'F',
       isyear: 'F',
+      isadjust: 'F',
+      parent: yearId.get(String(year)),
+      closed: closed ? 'T' : 'F',
+      alllocked: closed ? 'T' : 'F',
+      aplocked: closed ? 'T' : 'F',
+      arlocked: closed ? 'T' : 'F',
+      isinactive: 'F',
+      isposting: 'T',
+    });
+  }
+  // A year period starts in January too: a client that does not leave year periods out reads January twice.
+  for (const year of years) {
+    insert('accountingperiod', {
+      id: yearId.get(year),
+      periodname: `FY ${year}`,
+      startdate: `1/1/${year}`,
+      enddate: `12/31/${year}`,
+      isquarter: 'F',
+      isyear: 'T',
+      isadjust: 'F',
+      closed: 'F',
+      alllocked: 'F',
+      aplocked: 'F',
+      arlocked: 'F',
+      isinactive: 'F',
+      isposting: 'F',
     });
   }
   const line = db.prepare('INSERT INTO transactionline ("transaction", id, entity, mainline, taxline, foreignamount, memo) VALUES (?, ?, ?, ?, ?, ?, ?)');

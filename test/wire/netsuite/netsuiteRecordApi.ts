@@ -4,7 +4,9 @@
  * other records depend on the record); body fields in the REST API's names (`companyName`, references as
  * `{ "id": "12" }`, dates as ISO `YYYY-MM-DD`, sublists as `{ "items": [...] }`, replaced with `?replace=`).
  * Internal IDs continue after the highest in use per record type, entity IDs are auto-generated (`CUST-<id>`,
- * `PRJ-<id>`), and saving a customer creates its primary subsidiary relationship, as NetSuite does.
+ * `PRJ-<id>`), and saving a customer creates its primary subsidiary relationship, as NetSuite does. Time
+ * transactions (`timebill`, hours as a duration `H:MM`) and psgraph's custom records (postings, contract rates,
+ * purchase orders) are upserted the same way; a job with time or postings cannot be deleted.
  */
 import type Database from 'better-sqlite3';
 import { toDisplayDate } from './suiteql.js';
@@ -21,7 +23,7 @@ export class RecordApiError extends Error {
   }
 }
 
-type Kind = 'text' | 'bool' | 'date' | 'amount' | 'select';
+type Kind = 'text' | 'bool' | 'date' | 'amount' | 'select' | 'integer' | 'duration';
 interface Field {
   readonly column: string;
   readonly kind: Kind;
@@ -84,6 +86,68 @@ const RECORD_TYPES: Readonly<Record<string, { table: string; fields: Readonly<Re
       project: ref('job', 'job'),
     },
   },
+  timebill: {
+    table: 'timebill',
+    required: ['employee', 'customer', 'hours', 'tranDate'],
+    fields: {
+      employee: ref('employee', 'employee'),
+      customer: ref('customer', 'job'),
+      item: ref('item', 'item'),
+      subsidiary: ref('subsidiary', 'subsidiary'),
+      hours: { column: 'hours', kind: 'duration' },
+      rate: { column: 'rate', kind: 'amount' },
+      isBillable: { column: 'isbillable', kind: 'bool' },
+      tranDate: { column: 'trandate', kind: 'date' },
+      memo: text('memo'),
+    },
+  },
+  customrecord_psgraph_posting: {
+    table: 'customrecord_psgraph_posting',
+    required: ['name', 'custrecord_psgraph_dp_job', 'custrecord_psgraph_dp_date', 'custrecord_psgraph_dp_currency'],
+    fields: {
+      name: text('name'),
+      isInactive: { column: 'isinactive', kind: 'bool' },
+      custrecord_psgraph_dp_kind: { column: 'custrecord_psgraph_dp_kind', kind: 'select', values: ['TIME', 'EXPENSE', 'MILESTONE'] },
+      custrecord_psgraph_dp_job: ref('custrecord_psgraph_dp_job', 'job'),
+      custrecord_psgraph_dp_employee: ref('custrecord_psgraph_dp_employee', 'employee'),
+      custrecord_psgraph_dp_item: text('custrecord_psgraph_dp_item'),
+      custrecord_psgraph_dp_date: { column: 'custrecord_psgraph_dp_date', kind: 'date' },
+      custrecord_psgraph_dp_minutes: { column: 'custrecord_psgraph_dp_minutes', kind: 'integer' },
+      custrecord_psgraph_dp_rate: { column: 'custrecord_psgraph_dp_rate', kind: 'amount' },
+      custrecord_psgraph_dp_billable_amount: { column: 'custrecord_psgraph_dp_billable_amount', kind: 'amount' },
+      custrecord_psgraph_dp_cost_amount: { column: 'custrecord_psgraph_dp_cost_amount', kind: 'amount' },
+      custrecord_psgraph_dp_billable: { column: 'custrecord_psgraph_dp_billable', kind: 'bool' },
+      custrecord_psgraph_dp_currency: ref('custrecord_psgraph_dp_currency', 'currency'),
+      custrecord_psgraph_dp_memo: text('custrecord_psgraph_dp_memo'),
+      custrecord_psgraph_dp_posted_at: text('custrecord_psgraph_dp_posted_at'),
+      custrecord_psgraph_dp_reversed_at: text('custrecord_psgraph_dp_reversed_at'),
+    },
+  },
+  customrecord_psgraph_contract_rate: {
+    table: 'customrecord_psgraph_contract_rate',
+    required: ['custrecord_psgraph_cr_job', 'custrecord_psgraph_cr_role', 'custrecord_psgraph_cr_effective_from'],
+    fields: {
+      name: text('name'),
+      isInactive: { column: 'isinactive', kind: 'bool' },
+      custrecord_psgraph_cr_job: ref('custrecord_psgraph_cr_job', 'job'),
+      custrecord_psgraph_cr_role: text('custrecord_psgraph_cr_role'),
+      custrecord_psgraph_cr_effective_from: { column: 'custrecord_psgraph_cr_effective_from', kind: 'date' },
+      custrecord_psgraph_cr_effective_to: { column: 'custrecord_psgraph_cr_effective_to', kind: 'date' },
+      custrecord_psgraph_cr_bill_rate: { column: 'custrecord_psgraph_cr_bill_rate', kind: 'amount' },
+    },
+  },
+  customrecord_psgraph_purchase_order: {
+    table: 'customrecord_psgraph_purchase_order',
+    required: ['custrecord_psgraph_po_job', 'custrecord_psgraph_po_number'],
+    fields: {
+      name: text('name'),
+      isInactive: { column: 'isinactive', kind: 'bool' },
+      custrecord_psgraph_po_job: ref('custrecord_psgraph_po_job', 'job'),
+      custrecord_psgraph_po_number: text('custrecord_psgraph_po_number'),
+      custrecord_psgraph_po_expires: { column: 'custrecord_psgraph_po_expires', kind: 'date' },
+      custrecord_psgraph_po_amount: { column: 'custrecord_psgraph_po_amount', kind: 'amount' },
+    },
+  },
   customersubsidiaryrelationship: {
     table: 'customersubsidiaryrelationship',
     required: ['entity', 'subsidiary'],
@@ -125,8 +189,11 @@ export class RecordApi {
     const id = this.resolve(type, idOrEid);
     if (type === 'job') {
       const dependents = this.db
-        .prepare('SELECT (SELECT COUNT(*) FROM billingschedule WHERE job = ?) + (SELECT COUNT(*) FROM transactionline WHERE entity = ?) AS n')
-        .get(id, id) as { n: number };
+        .prepare(
+          `SELECT (SELECT COUNT(*) FROM billingschedule WHERE job = ?) + (SELECT COUNT(*) FROM transactionline WHERE entity = ?)
+             + (SELECT COUNT(*) FROM timebill WHERE customer = ?) + (SELECT COUNT(*) FROM customrecord_psgraph_posting WHERE custrecord_psgraph_dp_job = ?) AS n`,
+        )
+        .get(id, id, id, id) as { n: number };
       if (dependents.n > 0) {
         throw new RecordApiError(
           400,
@@ -189,7 +256,9 @@ export class RecordApi {
       if (taken) throw new RecordApiError(400, 'DUP_RCRD', 'This customer already has a relationship with this subsidiary.');
       values['isprimarysub'] = 'F';
     }
-    if (type === 'billingschedule') values['isinactive'] = 'F';
+    if (type === 'billingschedule' || type.startsWith('customrecord_')) values['isinactive'] ??= 'F';
+    // A new project takes the account's default status, In Progress.
+    if (type === 'job') values['entitystatus'] ??= 2;
     const row = { ...(id === undefined ? {} : { id }), ...values, externalid: externalId };
     const names = Object.keys(row);
     const result = this.db
@@ -254,6 +323,16 @@ export class RecordApi {
       case 'date':
         if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) throw invalid();
         return toDisplayDate(value);
+      case 'integer':
+        if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid();
+        return value;
+      case 'duration': {
+        // A duration is `H:MM` (or decimal hours), kept as decimal hours as SuiteQL answers it.
+        const match = typeof value === 'string' ? /^(\d+):([0-5]\d)$/.exec(value) : null;
+        if (match) return Number(match[1]) + Number(match[2]) / 60;
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid();
+        return value;
+      }
       case 'amount':
         if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid();
         return value;

@@ -60,7 +60,7 @@ export interface RecordedRequest {
 }
 
 const SUITEQL_PATH = '/services/rest/query/v1/suiteql';
-const RECORD_PATH = /^\/services\/rest\/record\/v1\/([A-Za-z]+)\/([^/]+)$/;
+const RECORD_PATH = /^\/services\/rest\/record\/v1\/([A-Za-z][A-Za-z0-9_]*)\/([^/]+)$/;
 const MAX_PAGE_SIZE = 1_000;
 
 const TITLES: Readonly<Record<number, [string, string]>> = {

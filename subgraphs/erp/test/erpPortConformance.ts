@@ -10,6 +10,7 @@ import { InMemoryEventBus } from '../../platform/src/events/index.js';
 import { expectSameOutcome, recordEvents } from '../../platform/test/portConformance.js';
 import type { World } from '../../sandboxes/src/world/world.js';
 import type { BillingReportQuery, ErpAdapter } from '../src/erpPort.js';
+import type { DeliveryPosting, PostedDelivery } from '../src/erpPostingsPort.js';
 
 export interface ErpPortsUnderTest {
   readonly world: World;
@@ -26,6 +27,11 @@ const MISSING_PROJECT = 'prj_01JFJG60M0Q0CQE75AR8B3HMHQ';
 /** Accounts and projects the suite creates in both ERPs. */
 const NEW_PROJECT = 'prj_01JFJG60M0Q0CQE75AR8B3NEW1';
 const OTHER_NEW_PROJECT = 'prj_01JFJG60M0Q0CQE75AR8B3NEW2';
+/** A PSA resource no ERP employee has. */
+const MISSING_RESOURCE = '99999999';
+
+/** A posting with its instants as whether it has them: the two ERPs post and reverse at different moments. */
+const stamped = (posting: PostedDelivery) => ({ ...posting, postedAt: posting.postedAt !== '', reversedAt: posting.reversedAt !== null });
 
 export function describeErpPortConformance(name: string, ports: () => ErpPortsUnderTest): void {
   describe(`the ERP port over ${name} answers as the sandbox does`, () => {
@@ -191,6 +197,8 @@ export function describeErpPortConformance(name: string, ports: () => ErpPortsUn
       );
     });
 
+    describePostingsConformance(ports, same);
+
     it('emits no business events, as the sandbox emits none', async () => {
       const { reference, candidate } = ports();
       const buses = [new InMemoryEventBus(), new InMemoryEventBus()];
@@ -215,5 +223,127 @@ export function describeErpPortConformance(name: string, ports: () => ErpPortsUn
         await Promise.all(buses.map((bus) => bus.close()));
       }
     });
+  });
+}
+
+/**
+ * The postings port (`erpPostingsPort.ts`): the terms a posting is checked against, employees and periods, posting
+ * (once per external ID, all or nothing, refused for the sandbox's reasons with its codes and messages), the
+ * postings read back, and reversal. Run after the job upserts above, so that the terms of jobs made through the port
+ * (their rate card's rates, their purchase order) are compared too.
+ */
+function describePostingsConformance(
+  ports: () => ErpPortsUnderTest,
+  same: (what: string, call: (port: ErpAdapter['port']) => Promise<unknown>) => Promise<unknown>,
+): void {
+  const world = () => ports().world;
+  const project = () => world().projects.find((candidate) => candidate.status === 'ACTIVE' && world().opportunities[candidate.opportunityIndex]!.poRequired)!;
+  const completed = () => world().projects.find((candidate) => candidate.status === 'COMPLETED')!;
+  const consultant = () => {
+    const request = project().requests.find((candidate) => candidate.assignment?.status === 'CONFIRMED')!;
+    return world().consultants[request.assignment!.consultantIndex]!;
+  };
+  let role = '';
+  const time = (externalId: string, overrides: Partial<DeliveryPosting> = {}): DeliveryPosting => ({
+    externalId,
+    kind: 'TIME',
+    projectId: project().id,
+    resourceId: consultant().psaId,
+    item: role,
+    date: '2026-10-20',
+    minutes: 450,
+    rateMinor: 20_000,
+    billableMinor: 150_000,
+    costMinor: 80_000,
+    billable: true,
+    currency: project().currency,
+    memo: 'Week of 2026-10-19',
+    ...overrides,
+  });
+  const expense = (externalId: string, overrides: Partial<DeliveryPosting> = {}): DeliveryPosting =>
+    time(externalId, {
+      kind: 'EXPENSE',
+      item: 'TRAVEL',
+      minutes: null,
+      rateMinor: null,
+      billableMinor: 12_345,
+      costMinor: 12_345,
+      memo: 'Train',
+      ...overrides,
+    });
+  const milestone = (externalId: string): DeliveryPosting =>
+    time(externalId, {
+      kind: 'MILESTONE',
+      resourceId: null,
+      item: null,
+      minutes: null,
+      rateMinor: null,
+      billableMinor: 500_000,
+      costMinor: 0,
+      memo: 'Go-live',
+    });
+  const byExternalId = (ids: readonly string[]) => async (port: ErpAdapter['port']) =>
+    [...(await port.postings.postingsByExternalId(ids)).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, posting]) => [id, stamped(posting)]);
+  const byProject = (ids: readonly string[]) => async (port: ErpAdapter['port']) =>
+    [...(await port.postings.postingsByProjectId(ids)).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, list]) => [id, list.map(stamped)]);
+  const terms = (ids: readonly string[]) => async (port: ErpAdapter['port']) =>
+    [...(await port.postings.postingTermsByProjectId(ids)).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+
+  it('reads posting terms: job status, region, contract rates, purchase order, posted so far; missing jobs absent', async () => {
+    const projectIds = world().projects.map((candidate) => candidate.id);
+    await same('postingTermsByProjectId', terms([...projectIds, NEW_PROJECT, OTHER_NEW_PROJECT, MISSING_PROJECT]));
+    await same('postingTermsByProjectId none', terms([]));
+    const reference = (await ports().reference.port.postings.postingTermsByProjectId([project().id, completed().id, OTHER_NEW_PROJECT])).get(project().id)!;
+    // The comparison means something: the job has rates and a purchase order to compare.
+    expect(reference.contractRates.length).toBeGreaterThan(0);
+    expect(reference.purchaseOrder).not.toBeNull();
+    role = reference.contractRates[0]!.role;
+  });
+
+  it('reads employees by PSA resource ID, and accounting periods by month (closed, open, absent)', async () => {
+    const resourceIds = [...world().consultants.map((candidate) => candidate.psaId), MISSING_RESOURCE];
+    await same('employeesByResourceId', async (port) =>
+      [...(await port.postings.employeesByResourceId(resourceIds)).entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+    const months: string[] = [];
+    for (let year = 2019; year <= 2029; year++) for (let month = 1; month <= 12; month++) months.push(`${year}-${String(month).padStart(2, '0')}`);
+    await same('periodsClosed', async (port) => [...(await port.postings.periodsClosed(months)).entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+  });
+
+  it('posts delivery once per external ID, all or nothing, refusing what the sandbox refuses', async () => {
+    const ids = ['time:c1:v1', 'expense:c1:v1', 'milestone:c1:v1', 'time:c2:v1', 'time:c3:v1', 'time:c4:v1'];
+    expect(await same('postDelivery', (port) => port.postings.postDelivery([time(ids[0]!), expense(ids[1]!), milestone(ids[2]!)]))).toEqual({
+      value: ids.slice(0, 3).map((externalId) => ({ externalId, created: true })),
+    });
+    await same('postDelivery again, and one more', (port) =>
+      port.postings.postDelivery([time(ids[0]!), expense(ids[1]!), milestone(ids[2]!), time(ids[3]!, { date: '2026-10-21', billable: false })]),
+    );
+    const refusals: Array<[string, DeliveryPosting]> = [
+      ['a closed period', time(ids[5]!, { date: '2026-05-12' })],
+      ['a period ERP does not have', time(ids[5]!, { date: '2031-06-02' })],
+      ['a closed job', time(ids[5]!, { projectId: completed().id, currency: completed().currency })],
+      ['a job ERP does not have', time(ids[5]!, { projectId: MISSING_PROJECT })],
+      ['another currency', time(ids[5]!, { currency: project().currency === 'USD' ? 'GBP' : 'USD' })],
+      ['an unknown consultant', expense(ids[5]!, { resourceId: MISSING_RESOURCE })],
+    ];
+    for (const [label, refused] of refusals) {
+      const outcome = await same(`postDelivery refused: ${label}`, (port) => port.postings.postDelivery([time(ids[4]!), refused]));
+      expect(outcome, label).toHaveProperty('error');
+    }
+    await same('nothing of a refused batch is posted', byExternalId([ids[4]!, ids[5]!]));
+    await same('postingsByExternalId', byExternalId([...ids, 'time:missing:v1']));
+    await same('postingsByProjectId', byProject([project().id, completed().id, MISSING_PROJECT]));
+    await same('terms after posting', terms([project().id]));
+  });
+
+  it('reverses postings once, undoing what they count; a reversed external ID stays taken', async () => {
+    expect(await same('reverseDelivery', (port) => port.postings.reverseDelivery(['time:c1:v1', 'expense:c1:v1', 'time:missing:v1', 'time:c1:v1']))).toEqual({
+      value: [true, true, false, false].map((reversed, i) => ({ externalId: ['time:c1:v1', 'expense:c1:v1', 'time:missing:v1', 'time:c1:v1'][i], reversed })),
+    });
+    await same('reverseDelivery again', (port) => port.postings.reverseDelivery(['time:c1:v1', 'expense:c1:v1']));
+    await same('postDelivery of a reversed posting', (port) => port.postings.postDelivery([time('time:c1:v1')]));
+    await same('postDelivery of its correction', (port) => port.postings.postDelivery([time('time:c1:v2', { minutes: 480, billableMinor: 160_000 })]));
+    await same('postings after the reversal', byProject([project().id]));
+    await same('terms after the reversal', terms([project().id]));
   });
 }

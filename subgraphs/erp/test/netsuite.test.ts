@@ -15,9 +15,10 @@ import { ConfigError, Metrics, parseMetrics } from '../../platform/src/index.js'
 import { Secret } from '../../platform/src/vendor/secrets.js';
 import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { buildWorld } from '../../sandboxes/src/world/world.js';
-import { CONCURRENCY_LIMIT_ERROR, NetSuiteWireServer } from '../../../test/wire/netsuite/netsuiteWireServer.js';
+import { CONCURRENCY_LIMIT_ERROR, NetSuiteWireServer, netSuiteError } from '../../../test/wire/netsuite/netsuiteWireServer.js';
 import { loadErpSystemConfig } from '../src/erpConfig.js';
 import type { ErpAdapter } from '../src/erpPort.js';
+import type { DeliveryPosting } from '../src/erpPostingsPort.js';
 import { createErpSubgraph, sandboxErpAdapter } from '../src/erpSubgraph.js';
 import { openNetSuiteErp } from '../src/netsuite/netsuiteAdapter.js';
 import type { NetSuiteConfig } from '../src/netsuite/netsuiteConfig.js';
@@ -96,15 +97,69 @@ describe('the NetSuite adapter', () => {
     describeErpPortConformance('NetSuite', () => ports);
   });
 
-  it('answers SYSTEM_OPERATION_UNSUPPORTED naming NetSuite for delivery postings, without calling NetSuite', async () => {
+  it('answers SYSTEM_OPERATION_UNSUPPORTED naming NetSuite for the billing calls of the postings port, without calling NetSuite', async () => {
     const adapter = open();
     const before = wire.apiRequests;
-    await expect(adapter.port.postings.postingTermsByProjectId([world.projects[0]!.id])).rejects.toMatchObject({
-      message: 'Reading posting terms over NetSuite is not supported by psgraph yet: do it in NetSuite itself.',
+    await expect(adapter.port.postings.unbilledWip()).rejects.toMatchObject({
+      message: 'Reading unbilled work in progress over NetSuite is not supported by psgraph yet: do it in NetSuite itself.',
       extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, system: 'NetSuite' },
     });
-    await expect(adapter.port.postings.reverseDelivery(['time:1:v1'])).rejects.toMatchObject({ extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED } });
+    await expect(adapter.port.postings.billablesByProjectId('2026-10-31', null)).rejects.toMatchObject({
+      extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED },
+    });
     expect(wire.apiRequests).toBe(before);
+  });
+
+  it('posts time as a time transaction and a posting record, undoes a batch that fails half-way, and reverses by deleting the time', async () => {
+    const adapter = open();
+    const project = world.projects.find((candidate) => candidate.status === 'ACTIVE' && world.opportunities[candidate.opportunityIndex]!.poRequired)!;
+    const request = project.requests.find((candidate) => candidate.assignment?.status === 'CONFIRMED')!;
+    const consultant = world.consultants[request.assignment!.consultantIndex]!;
+    const role = (await adapter.port.postings.postingTermsByProjectId([project.id])).get(project.id)!.contractRates[0]!.role;
+    const time = (externalId: string): DeliveryPosting => ({
+      externalId,
+      kind: 'TIME',
+      projectId: project.id,
+      resourceId: consultant.psaId,
+      item: role,
+      date: '2026-09-14',
+      minutes: 450,
+      rateMinor: 20_000,
+      billableMinor: 150_000,
+      costMinor: 80_000,
+      billable: true,
+      currency: project.currency,
+      memo: 'Week of 2026-09-14',
+    });
+    const batch = [time('time:undo-1:v1'), time('time:undo-2:v1')];
+    const written = () => ({
+      timeBills: wire.db.prepare("SELECT COUNT(*) AS n FROM timebill WHERE externalid LIKE 'time:undo-%'").get() as { n: number },
+      postings: wire.db.prepare("SELECT COUNT(*) AS n FROM customrecord_psgraph_posting WHERE externalid LIKE 'time:undo-%'").get() as { n: number },
+    });
+    // The second posting record is refused after the first posting and the second's time are written.
+    wire.inject({
+      status: 400,
+      body: netSuiteError(400, 'USER_ERROR', 'Please enter value(s) for: Memo.'),
+      match: (method, path) => method === 'PUT' && path.includes('customrecord_psgraph_posting') && path.includes('undo-2'),
+    });
+    await expect(adapter.port.postings.postDelivery(batch)).rejects.toMatchObject({ extensions: { code: ErrorCode.BAD_USER_INPUT, system: 'NetSuite' } });
+    expect(written()).toEqual({ timeBills: { n: 0 }, postings: { n: 0 } });
+
+    expect(await adapter.port.postings.postDelivery(batch)).toEqual(batch.map(({ externalId }) => ({ externalId, created: true })));
+    expect(wire.db.prepare("SELECT hours, rate, isbillable, trandate FROM timebill WHERE externalid = 'time:undo-1:v1'").get()).toEqual({
+      hours: 7.5,
+      rate: 200,
+      isbillable: 'T',
+      trandate: '9/14/2026',
+    });
+    const calls = wire.apiRequests;
+    expect(await adapter.port.postings.postDelivery(batch)).toEqual(batch.map(({ externalId }) => ({ externalId, created: false })));
+    // A re-post is one read: nothing is written again.
+    expect(wire.requests.slice(calls).every((call) => call.method === 'POST')).toBe(true);
+
+    expect(await adapter.port.postings.reverseDelivery(['time:undo-1:v1'])).toEqual([{ externalId: 'time:undo-1:v1', reversed: true }]);
+    expect(written()).toEqual({ timeBills: { n: 1 }, postings: { n: 2 } });
+    expect((await adapter.port.postings.postingsByExternalId(['time:undo-1:v1'])).get('time:undo-1:v1')).toMatchObject({ status: 'REVERSED', minutes: 450 });
   });
 
   it('signs every request with token-based authentication, and a wrong secret or a revoked token is refused once, never retried, never shown', async () => {

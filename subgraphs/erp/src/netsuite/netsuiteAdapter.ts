@@ -7,7 +7,7 @@
 import type { VendorCallsOptions } from '../../../platform/src/vendor/vendorCalls.js';
 import type { ErpAdapter } from '../erpPort.js';
 import { NETSUITE, NetSuiteClient } from './netsuiteClient.js';
-import type { NetSuiteConfig } from './netsuiteConfig.js';
+import { type NetSuiteConfig, postingsMapping } from './netsuiteConfig.js';
 import { NetSuiteErp } from './netsuiteErp.js';
 
 export interface NetSuiteAdapterOptions {
@@ -22,7 +22,7 @@ export function openNetSuiteErp(config: NetSuiteConfig, options: NetSuiteAdapter
   const client = new NetSuiteClient(config, options);
   return {
     kind: NETSUITE,
-    port: new NetSuiteErp(client),
+    port: new NetSuiteErp(client, postingsMapping(config)),
     // Nothing to relay: the ERP emits no business events.
     relayEvents: () => ({ notify: () => {}, flush: async () => {}, stop: async () => {} }),
     instrument: (metrics) => client.instrument(metrics),

@@ -7,7 +7,7 @@
  * a delete by internal ID), so a write whose answer was lost is safe to send again.
  */
 import type { ErpPostings } from '../erpPostingsPort.js';
-import { netsuitePostings } from './netsuitePostings.js';
+import { type NetSuitePostingsMapping, netsuitePostings } from './netsuitePostings.js';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { groupBy, inputError } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
@@ -29,6 +29,7 @@ import type {
   JobUpsert,
   Upserted,
 } from '../erpPort.js';
+import { POSTING } from './netsuitePostingRecords.js';
 import { NETSUITE, type NetSuiteClient, type SuiteQlRow, suiteQlLiteral as literal } from './netsuiteClient.js';
 import {
   BILLED_SUM,
@@ -66,10 +67,15 @@ const eid = (externalId: string) => `eid:${encodeURIComponent(externalId)}`;
 const reference = (id: number | string) => ({ id: String(id) });
 
 export class NetSuiteErp implements ErpSystem, ErpWrites {
-  /** Delivery postings: not through psgraph over NetSuite yet (netsuitePostings.ts). */
-  readonly postings: ErpPostings = netsuitePostings;
+  /** Delivery postings (netsuitePostings.ts): posting terms, time and posting records, reversals; billing not yet. */
+  readonly postings: ErpPostings;
 
-  constructor(private readonly netsuite: NetSuiteClient) {}
+  constructor(
+    private readonly netsuite: NetSuiteClient,
+    private readonly mapping: NetSuitePostingsMapping,
+  ) {
+    this.postings = netsuitePostings(netsuite, mapping);
+  }
 
   // ---- reads ----
 
@@ -250,8 +256,11 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
   }
 
   /**
-   * The deal's negotiated rates (`upsert.contractRates`) are not written over NetSuite: contract rates live in
-   * firm-specific custom records psgraph does not map yet (the same reason posting over NetSuite is unsupported).
+   * The job, then its contract rates in the firm's contract-rate record (`PSGRAPH_NETSUITE_CONTRACT_RATES`), each
+   * upserted by `eid:<projectId>:<role>:<effective from>`: a new job's are its rate card's lines, from its start,
+   * with the deal's negotiated rates (`upsert.contractRates`) in place of those roles'; an existing job gets only the
+   * negotiated ones. A new job's purchase order (a PO number, the contract's value, valid a quarter past its end) is
+   * written where the firm keeps POs (`PSGRAPH_NETSUITE_PURCHASE_ORDERS`).
    */
   async upsertJob(upsert: JobUpsert): Promise<Upserted<ErpJob>> {
     const [customers, rateCards, existing] = await Promise.all([
@@ -278,7 +287,17 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
         `Customer ${customer['entityid']} does not trade with subsidiary ${upsert.subsidiaryId}; relate them first.`,
       );
     }
+    const created = existing.length === 0;
+    const order = created && upsert.poRequired && upsert.poNumber && upsert.valueMinor > 0 ? purchaseOrderOf(upsert, upsert.poNumber) : null;
+    const { purchaseOrders } = this.mapping;
     await this.netsuite.record('upsertJob', true, 'PUT', `job/${eid(upsert.externalId)}`, {
+      ...(order && purchaseOrders.record === 'job'
+        ? {
+            [purchaseOrders.fields.number]: order.number,
+            [purchaseOrders.fields.expires]: order.expiresOn,
+            [purchaseOrders.fields.amount]: decimalAmount(order.amountMinor),
+          }
+        : {}),
       companyName: upsert.name,
       parent: reference(customer['id']!),
       subsidiary: reference(upsert.subsidiaryId),
@@ -295,7 +314,40 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
     });
     const job = (await this.jobs('upsertJob', [upsert.externalId])).get(upsert.externalId);
     if (!job) throw new VendorError(NETSUITE, 'UNAVAILABLE', `NetSuite: job eid:${upsert.externalId} was saved but cannot be read back.`);
-    return { record: job, created: existing.length === 0 };
+    await this.writeContractRates(upsert, job.id, created ? Number(rateCard['id']) : null);
+    if (order && purchaseOrders.record !== 'job') {
+      const { record, fields } = purchaseOrders;
+      await this.netsuite.record('upsertJob', true, 'PUT', `${record}/${eid(upsert.externalId)}`, {
+        name: order.number,
+        [fields.job]: reference(job.id),
+        [fields.number]: order.number,
+        [fields.expires]: order.expiresOn,
+        [fields.amount]: decimalAmount(order.amountMinor),
+      });
+    }
+    return { record: job, created };
+  }
+
+  /** The contract's rates by role from its start: the rate card's (a new job), overridden by the deal's. */
+  private async writeContractRates(upsert: JobUpsert, jobId: number, rateCardId: number | null): Promise<void> {
+    const rates = new Map<string, number>();
+    if (rateCardId !== null) {
+      const lines = await this.netsuite.suiteql('upsertJob', `${RATE_CARD_LINE_SELECT} WHERE l.${CUSTOM.lineRateCard} = ${literal(rateCardId)}`);
+      for (const line of lines.map(toRateCardLine)) rates.set(line.role, line.billRateMinor);
+    }
+    for (const rate of upsert.contractRates ?? []) rates.set(rate.role, rate.billRateMinor);
+    const { record, fields } = this.mapping.contractRates;
+    await Promise.all(
+      [...rates].map(([role, billRateMinor]) =>
+        this.netsuite.record('upsertJob', true, 'PUT', `${record}/${eid(`${upsert.externalId}:${role}:${upsert.startDate}`)}`, {
+          name: `${role} from ${upsert.startDate}`,
+          [fields.job]: reference(jobId),
+          [fields.role]: role,
+          [fields.from]: upsert.startDate,
+          [fields.rate]: decimalAmount(billRateMinor),
+        }),
+      ),
+    );
   }
 
   async upsertBillingSchedule(upsert: BillingScheduleUpsert): Promise<Upserted<ErpBillingSchedule>> {
@@ -339,12 +391,14 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
   async deleteJob(projectExternalId: string): Promise<boolean> {
     const [job] = await this.netsuite.suiteql('deleteJob', `SELECT j.id, j.entityid FROM job j WHERE j.externalid = ${literal(projectExternalId)}`);
     if (!job) return false;
-    const [[schedules], [postings]] = await Promise.all([
-      this.netsuite.suiteql('deleteJob', `SELECT COUNT(*) AS n FROM billingschedule b WHERE b.job = ${literal(Number(job['id']))}`),
-      this.netsuite.suiteql('deleteJob', `SELECT COUNT(DISTINCT tl.transaction) AS n FROM transactionline tl WHERE tl.entity = ${literal(Number(job['id']))}`),
+    const jobId = literal(Number(job['id']));
+    const [[schedules], [postings], [deliveries]] = await Promise.all([
+      this.netsuite.suiteql('deleteJob', `SELECT COUNT(*) AS n FROM billingschedule b WHERE b.job = ${jobId}`),
+      this.netsuite.suiteql('deleteJob', `SELECT COUNT(DISTINCT tl.transaction) AS n FROM transactionline tl WHERE tl.entity = ${jobId}`),
+      this.netsuite.suiteql('deleteJob', `SELECT COUNT(*) AS n FROM ${POSTING.record} p WHERE p.${POSTING.job} = ${jobId}`),
     ]);
     const scheduleCount = Number(schedules?.['n'] ?? 0);
-    const postingCount = Number(postings?.['n'] ?? 0);
+    const postingCount = Number(postings?.['n'] ?? 0) + Number(deliveries?.['n'] ?? 0);
     // NetSuite: "This record cannot be deleted because it has dependent records."; psgraph says which.
     if (scheduleCount > 0 || postingCount > 0) {
       throw inputError(
@@ -352,6 +406,16 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
         `Job ${job['entityid']} cannot be deleted: it has ${scheduleCount} billing schedule(s) and ${postingCount} posting(s).`,
       );
     }
+    // The job's contract rates and purchase order go with it (records that only describe the job).
+    const { contractRates, purchaseOrders } = this.mapping;
+    const owned = await Promise.all(
+      [contractRates, ...(purchaseOrders.record === 'job' ? [] : [purchaseOrders])].map(async ({ record, fields }) =>
+        (await this.netsuite.suiteql('deleteJob', `SELECT r.id FROM ${record} r WHERE r.${fields.job} = ${jobId} ORDER BY r.id`)).map(
+          (row) => `${record}/${row['id']}`,
+        ),
+      ),
+    );
+    await Promise.all(owned.flat().map((path) => this.delete('deleteJob', path)));
     await this.delete('deleteJob', `job/${job['id']}`);
     return true;
   }
@@ -404,4 +468,11 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
       if (!(error instanceof VendorError && error.failure === 'NOT_FOUND')) throw error;
     }
   }
+}
+
+/** A new job's purchase order: its PO number for the contract's value, valid until a quarter after the contract ends. */
+function purchaseOrderOf(upsert: JobUpsert, number: string): { number: string; expiresOn: string; amountMinor: number } {
+  const expires = new Date(`${upsert.endDate}T00:00:00Z`);
+  expires.setUTCDate(expires.getUTCDate() + 90);
+  return { number, expiresOn: expires.toISOString().slice(0, 10), amountMinor: upsert.valueMinor };
 }

@@ -47,12 +47,14 @@ export const CUSTOMER_SELECT = `SELECT cu.id, cu.entityid, cu.companyname, cu.pa
   t.daysuntilnetdue AS termsdays, cu.vatregnumber, cu.taxable, cu.creditholdoverride
   FROM customer cu JOIN currency c ON c.id = cu.currency LEFT JOIN term t ON t.id = cu.terms`;
 
-export const JOB_SELECT = `SELECT j.id, j.entityid, j.companyname, j.externalid, j.customer, j.subsidiary, c.symbol AS currency,
+/** A job's columns as `toJob` reads them, over `JOB_FROM`. */
+export const JOB_COLUMNS = `j.id, j.entityid, j.companyname, j.externalid, j.customer, j.subsidiary, c.symbol AS currency,
   j.${CUSTOM.contractType} AS contracttype, j.${CUSTOM.contractValue} AS contractvalue, j.${CUSTOM.budget} AS budget,
   j.${CUSTOM.poRequired} AS porequired, j.${CUSTOM.poNumber} AS ponumber,
   TO_CHAR(j.startdate, 'YYYY-MM-DD') AS startdate, TO_CHAR(j.projectedenddate, 'YYYY-MM-DD') AS enddate,
-  j.${CUSTOM.rateCard} AS ratecard, t.daysuntilnetdue AS termsdays
-  FROM job j JOIN currency c ON c.id = j.currency JOIN customer cu ON cu.id = j.customer LEFT JOIN term t ON t.id = cu.terms`;
+  j.${CUSTOM.rateCard} AS ratecard, t.daysuntilnetdue AS termsdays`;
+export const JOB_FROM = 'FROM job j JOIN currency c ON c.id = j.currency JOIN customer cu ON cu.id = j.customer LEFT JOIN term t ON t.id = cu.terms';
+export const JOB_SELECT = `SELECT ${JOB_COLUMNS} ${JOB_FROM}`;
 
 export const RATE_CARD_SELECT = `SELECT r.id, r.name, c.symbol AS currency, r.${CUSTOM.rateCardCurrency} AS currencyid, r.${CUSTOM.rateCardSubsidiary} AS subsidiary
   FROM ${CUSTOM.rateCardRecord} r JOIN currency c ON c.id = r.${CUSTOM.rateCardCurrency}`;

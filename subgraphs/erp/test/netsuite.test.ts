@@ -384,4 +384,47 @@ describe('the NetSuite adapter', () => {
     expect(() => loadErpSystemConfig({ ...env, PSGRAPH_NETSUITE_TOKEN_SECRET_FILE: undefined })).toThrow(/PSGRAPH_NETSUITE_TOKEN_SECRET/);
     expect(() => loadErpSystemConfig({ ...env, PSGRAPH_NETSUITE_MAX_CONCURRENCY: '0' })).toThrow(ConfigError);
   });
+
+  it('reads where the firm keeps contract rates, purchase orders, closed statuses and period locks, with documented defaults', () => {
+    const env = {
+      PSGRAPH_ERP_SYSTEM: 'netsuite',
+      PSGRAPH_NETSUITE_ACCOUNT_ID: '1234567',
+      PSGRAPH_NETSUITE_CONSUMER_KEY: 'key',
+      PSGRAPH_NETSUITE_CONSUMER_SECRET: 'consumer-secret',
+      PSGRAPH_NETSUITE_TOKEN_ID: 'token',
+      PSGRAPH_NETSUITE_TOKEN_SECRET: 'token-secret',
+    };
+    const netsuite = (overrides: Record<string, string> = {}) => {
+      const loaded = loadErpSystemConfig({ ...env, ...overrides });
+      if (loaded.system !== 'netsuite') throw new Error('expected the NetSuite adapter');
+      return loaded.netsuite;
+    };
+    expect(netsuite()).toMatchObject({
+      closedProjectStatuses: [1],
+      periodLocks: ['closed', 'alllocked'],
+      contractRates: { record: 'customrecord_psgraph_contract_rate', fields: { job: 'custrecord_psgraph_cr_job', rate: 'custrecord_psgraph_cr_bill_rate' } },
+      purchaseOrders: { record: 'customrecord_psgraph_purchase_order', fields: { number: 'custrecord_psgraph_po_number' } },
+    });
+    expect(
+      netsuite({
+        PSGRAPH_NETSUITE_CLOSED_PROJECT_STATUSES: '1, 7',
+        PSGRAPH_NETSUITE_PERIOD_LOCKS: 'closed,ARLOCKED',
+        PSGRAPH_NETSUITE_CONTRACT_RATES: 'customrecord_acme_rate:role=custrecord_acme_service,rate=custrecord_acme_price',
+        PSGRAPH_NETSUITE_PURCHASE_ORDERS: 'job:number=custentity_acme_po,expires=custentity_acme_po_end,amount=custentity_acme_po_value',
+      }),
+    ).toMatchObject({
+      closedProjectStatuses: [1, 7],
+      periodLocks: ['closed', 'arlocked'],
+      contractRates: {
+        record: 'customrecord_acme_rate',
+        fields: { job: 'custrecord_psgraph_cr_job', role: 'custrecord_acme_service', rate: 'custrecord_acme_price' },
+      },
+      purchaseOrders: { record: 'job', fields: { number: 'custentity_acme_po', expires: 'custentity_acme_po_end', amount: 'custentity_acme_po_value' } },
+    });
+    expect(() => netsuite({ PSGRAPH_NETSUITE_CLOSED_PROJECT_STATUSES: 'Closed' })).toThrow(/PSGRAPH_NETSUITE_CLOSED_PROJECT_STATUSES=Closed/);
+    expect(() => netsuite({ PSGRAPH_NETSUITE_PERIOD_LOCKS: 'payrolllocked' })).toThrow(/expected some of closed, alllocked, aplocked, arlocked/);
+    expect(() => netsuite({ PSGRAPH_NETSUITE_CONTRACT_RATES: 'customrecord_x:price=custrecord_y' })).toThrow(/'price=custrecord_y' is not <name>=<field ID>/);
+    // Field IDs go into SuiteQL as they are, so nothing but an ID is taken.
+    expect(() => netsuite({ PSGRAPH_NETSUITE_PURCHASE_ORDERS: "job:number=x' OR 1=1" })).toThrow(ConfigError);
+  });
 });

@@ -346,4 +346,17 @@ function describePostingsConformance(
     await same('postings after the reversal', byProject([project().id]));
     await same('terms after the reversal', terms([project().id]));
   });
+
+  it("counts the postings in the job's ledger and the billed-vs-unbilled report, reversals taken back", async () => {
+    await same('ledgerTotalsByProjectId after postings', async (port) =>
+      [...(await port.ledgerTotalsByProjectId([project().id, completed().id])).entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+    const queries: BillingReportQuery[] = [
+      { groupBy: ['PROJECT', 'MONTH'], projectIds: [project().id, completed().id] },
+      { groupBy: ['MONTH'], fromMonth: '2026-09', toMonth: '2026-11' },
+      { groupBy: ['REGION', 'MONTH'], regions: ['NORTH_AMERICA', 'EUROPE'], fromMonth: '2026-10' },
+      { groupBy: ['PROJECT'] },
+    ];
+    for (const query of queries) await same(`billingReport after postings ${JSON.stringify(query)}`, (port) => port.billingReport(query));
+  });
 }

@@ -356,7 +356,8 @@ describe('the NetSuite adapter', () => {
       lines: [],
     });
     const counted = parseMetrics(metrics.render());
-    expect(counted.get('psgraph_vendor_api_calls_total{system="NetSuite",operation="billingReport",outcome="ok"}')).toBe(1);
+    // The ledger's grouped lines and psgraph's grouped posting records.
+    expect(counted.get('psgraph_vendor_api_calls_total{system="NetSuite",operation="billingReport",outcome="ok"}')).toBe(2);
     // Two lookups, the PATCH, and the schedule read back.
     expect(counted.get('psgraph_vendor_api_calls_total{system="NetSuite",operation="upsertBillingSchedule",outcome="ok"}')).toBe(4);
   });

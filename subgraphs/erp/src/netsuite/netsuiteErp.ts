@@ -24,12 +24,13 @@ import type {
   ErpLegalEntity,
   ErpRateCard,
   ErpRateCardLine,
+  ErpReportDimension,
   ErpSystem,
   ErpWrites,
   JobUpsert,
   Upserted,
 } from '../erpPort.js';
-import { POSTING } from './netsuitePostingRecords.js';
+import { POSTED_TOTALS_SELECT, POSTING, POSTING_MONTH, POSTING_REPORT_DIMENSIONS } from './netsuitePostingRecords.js';
 import { NETSUITE, type NetSuiteClient, type SuiteQlRow, suiteQlLiteral as literal } from './netsuiteClient.js';
 import {
   BILLED_SUM,
@@ -42,6 +43,7 @@ import {
   MONTH,
   REGION,
   REPORT_DIMENSIONS,
+  type ReportDimension,
   RATE_CARD_LINE_SELECT,
   RATE_CARD_SELECT,
   REVENUE_SUM,
@@ -139,9 +141,12 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
     return groupBy(toScheduleLines(rows), (line) => line.scheduleId);
   }
 
-  /** The jobs' budgets and currencies, and their ledger summed by SuiteQL: two queries per batch. */
+  /**
+   * The jobs' budgets and currencies, their ledger summed by SuiteQL, and what psgraph's posting records add to it
+   * (their cost, and what they bill as revenue not yet billed; reversed ones nothing): three queries per batch.
+   */
   async ledgerTotalsByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpLedgerTotals>> {
-    const [jobs, sums] = await Promise.all([
+    const [jobs, sums, posted] = await Promise.all([
       this.netsuite.suiteqlIn(
         'ledgerTotals',
         projectIds,
@@ -155,40 +160,88 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
           `SELECT j.externalid, ${COST_SUM} AS cost, ${REVENUE_SUM} AS revenue, ${BILLED_SUM} AS billed ${LEDGER_FROM} ` +
           `WHERE ${LEDGER_WHERE} AND j.externalid IN (${list}) GROUP BY j.externalid`,
       ),
+      this.netsuite.suiteqlIn('ledgerTotals', projectIds, (list) => `${POSTED_TOTALS_SELECT} WHERE j.externalid IN (${list}) GROUP BY j.externalid`),
     ]);
     const sumsByProject = new Map(sums.map((row) => [row['externalid']!, row]));
+    const postedByProject = new Map(posted.map((row) => [row['externalid']!, row]));
     const totals = new Map<string, ErpLedgerTotals>();
     for (const job of jobs) {
       const projectId = job['externalid']!;
       const sum = sumsByProject.get(projectId);
+      const postings = postedByProject.get(projectId);
       totals.set(projectId, {
         projectId,
         currency: job['currency'] ?? '',
         budgetMinor: minorUnits(job['budget']),
-        costMinor: minorUnits(sum?.['cost']),
-        recognizedRevenueMinor: minorUnits(sum?.['revenue']),
+        costMinor: minorUnits(sum?.['cost']) + minorUnits(postings?.['cost']),
+        recognizedRevenueMinor: minorUnits(sum?.['revenue']) + minorUnits(postings?.['billable']),
         billedMinor: minorUnits(sum?.['billed']),
       });
     }
     return totals;
   }
 
-  /** One grouped SuiteQL query over the posting lines, whatever the volume (read page by page). */
+  /**
+   * Two grouped SuiteQL queries whatever the volume (read page by page): the ledger's posting lines, and psgraph's
+   * billable posting records (revenue not yet billed, in the month of their date), merged group by group.
+   */
   async billingReport(query: BillingReportQuery): Promise<BillingReportRow[]> {
     if (query.groupBy.length === 0) throw new Error('billingReport needs at least one dimension to group by');
-    const dimensions = [...new Set(query.groupBy)].map((name) => REPORT_DIMENSIONS[name]);
+    const names = [...new Set(query.groupBy)];
+    const [ledger, postings] = await Promise.all([
+      this.reportQuery(query, REPORT_DIMENSIONS, {
+        from: `${LEDGER_FROM} JOIN subsidiary s ON s.id = j.subsidiary JOIN currency c ON c.id = t.currency JOIN accountingperiod ap ON ap.id = t.postingperiod`,
+        where: [LEDGER_WHERE, "(a.accttype = 'Income' OR t.type = 'CustInvc')"],
+        month: MONTH,
+        sums: `${REVENUE_SUM} AS revenue, ${BILLED_SUM} AS billed`,
+      }),
+      this.reportQuery(query, POSTING_REPORT_DIMENSIONS, {
+        from: `FROM ${POSTING.record} p JOIN job j ON j.id = p.${POSTING.job} JOIN subsidiary s ON s.id = j.subsidiary JOIN currency c ON c.id = p.${POSTING.currency}`,
+        where: [`p.${POSTING.billableAmount} <> 0`],
+        month: POSTING_MONTH,
+        sums: `SUM(CASE WHEN p.${POSTING.reversedAt} IS NULL THEN p.${POSTING.billableAmount} ELSE 0 END) AS revenue, 0 AS billed`,
+      }),
+    ]);
+    const rows = new Map<string, BillingReportRow>();
+    for (const row of [...ledger, ...postings]) {
+      const key = JSON.stringify([row.projectId, row.region, row.month, row.currency]);
+      const seen = rows.get(key);
+      rows.set(
+        key,
+        seen
+          ? { ...seen, recognizedRevenueMinor: seen.recognizedRevenueMinor + row.recognizedRevenueMinor, billedMinor: seen.billedMinor + row.billedMinor }
+          : row,
+      );
+    }
+    // In the order the dimensions were asked in, then currency: the order SuiteQL gives each query alone.
+    const order = (row: BillingReportRow) => [
+      ...names.map((name) => (name === 'PROJECT' ? row.projectId : name === 'REGION' ? row.region : row.month) ?? ''),
+      row.currency,
+    ];
+    return [...rows.values()].sort((a, b) => {
+      const [left, right] = [order(a), order(b)];
+      for (let i = 0; i < left.length; i++) if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
+      return 0;
+    });
+  }
+
+  private async reportQuery(
+    query: BillingReportQuery,
+    dimensionsByName: Readonly<Record<ErpReportDimension, ReportDimension>>,
+    source: { readonly from: string; readonly where: readonly string[]; readonly month: string; readonly sums: string },
+  ): Promise<BillingReportRow[]> {
+    const dimensions = [...new Set(query.groupBy)].map((name) => dimensionsByName[name]);
     const columns = [...new Set(dimensions.flatMap((dimension) => dimension.columns))];
     const grouping = [...new Set(dimensions.flatMap((dimension) => dimension.groupBy)), 'c.symbol'];
     const ordering = [...dimensions.map((dimension) => dimension.orderBy), 'c.symbol'];
-    const where = [LEDGER_WHERE, "(a.accttype = 'Income' OR t.type = 'CustInvc')"];
-    if (query.fromMonth) where.push(`${MONTH} >= ${literal(query.fromMonth)}`);
-    if (query.toMonth) where.push(`${MONTH} <= ${literal(query.toMonth)}`);
+    const where = [...source.where];
+    if (query.fromMonth) where.push(`${source.month} >= ${literal(query.fromMonth)}`);
+    if (query.toMonth) where.push(`${source.month} <= ${literal(query.toMonth)}`);
     if (query.regions) where.push(inList(REGION, query.regions));
     if (query.projectIds) where.push(inList('j.externalid', query.projectIds));
     const rows = await this.netsuite.suiteql(
       'billingReport',
-      `SELECT ${columns.join(', ')}, c.symbol AS currency, ${REVENUE_SUM} AS revenue, ${BILLED_SUM} AS billed ${LEDGER_FROM}
-       JOIN subsidiary s ON s.id = j.subsidiary JOIN currency c ON c.id = t.currency JOIN accountingperiod ap ON ap.id = t.postingperiod
+      `SELECT ${columns.join(', ')}, c.symbol AS currency, ${source.sums} ${source.from}
        WHERE ${where.join(' AND ')} GROUP BY ${grouping.join(', ')} ORDER BY ${ordering.join(', ')}`,
     );
     return rows.map((row) => ({

@@ -7,7 +7,7 @@
  */
 import type { DeliveryPosting, PostedDelivery } from '../erpPostingsPort.js';
 import type { SuiteQlRow } from './netsuiteClient.js';
-import { decimalAmount, minorUnits } from './netsuiteRecords.js';
+import { REGION, type ReportDimension, decimalAmount, minorUnits } from './netsuiteRecords.js';
 
 /** psgraph's posting record and its fields (created in the account as docs/vendors/netsuite.md says). */
 export const POSTING = {
@@ -43,6 +43,16 @@ export const POSTED_TOTALS_SELECT = `SELECT j.externalid,
   SUM(CASE WHEN p.${POSTING.reversedAt} IS NULL THEN p.${POSTING.billableAmount} ELSE 0 END) AS billable,
   SUM(CASE WHEN p.${POSTING.reversedAt} IS NULL THEN p.${POSTING.costAmount} ELSE 0 END) AS cost
   FROM ${POSTING.record} p JOIN job j ON j.id = p.${POSTING.job}`;
+
+/** The month a posting lands in: its date's, as the sandbox's ledger line's period. */
+export const POSTING_MONTH = `TO_CHAR(p.${POSTING.date}, 'YYYY-MM')`;
+
+/** The report's dimensions over posting records (`p`, its job `j`, the job's subsidiary `s`). */
+export const POSTING_REPORT_DIMENSIONS: Readonly<Record<'PROJECT' | 'REGION' | 'MONTH', ReportDimension>> = {
+  PROJECT: { columns: ['j.externalid AS projectid', `${REGION} AS region`], groupBy: ['j.externalid', REGION], orderBy: 'j.externalid' },
+  REGION: { columns: [`${REGION} AS region`], groupBy: [REGION], orderBy: REGION },
+  MONTH: { columns: [`${POSTING_MONTH} AS month`], groupBy: [POSTING_MONTH], orderBy: POSTING_MONTH },
+};
 
 const optional = (value: string | undefined): string | null => (value === undefined || value === '' ? null : value);
 

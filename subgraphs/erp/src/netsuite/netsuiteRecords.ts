@@ -91,12 +91,19 @@ export const COST_SUM = `SUM(CASE WHEN a.accttype = 'COGS' THEN tl.foreignamount
 export const MONTH = "TO_CHAR(ap.startdate, 'YYYY-MM')";
 export const REGION = `s.${CUSTOM.subsidiaryRegion}`;
 
+/** A report dimension in SuiteQL: the columns it selects, groups by and orders by. */
+export interface ReportDimension {
+  readonly columns: readonly string[];
+  readonly groupBy: readonly string[];
+  readonly orderBy: string;
+}
+
 /** The SuiteQL of each report dimension; PROJECT also yields the region, which a project determines (as the sandbox's). */
-export const REPORT_DIMENSIONS = {
+export const REPORT_DIMENSIONS: Readonly<Record<'PROJECT' | 'REGION' | 'MONTH', ReportDimension>> = {
   PROJECT: { columns: ['j.externalid AS projectid', `${REGION} AS region`], groupBy: ['j.externalid', REGION], orderBy: 'j.externalid' },
   REGION: { columns: [`${REGION} AS region`], groupBy: [REGION], orderBy: REGION },
   MONTH: { columns: [`${MONTH} AS month`], groupBy: [MONTH], orderBy: MONTH },
-} as const;
+};
 
 /** `column IN (…)`, or a condition nothing meets for an empty list (SuiteQL has no empty `IN ()`). */
 export const inList = (column: string, values: ReadonlyArray<string | number>) =>

@@ -78,20 +78,7 @@ describe('the Kantata adapter', () => {
       billingStatusUnsupportedBy: 'Kantata',
       deliveryUnsupported: {
         system: 'Kantata',
-        operations: [
-          'logTime',
-          'expensesById',
-          'searchExpenses',
-          'createExpense',
-          'submitExpense',
-          'approveExpense',
-          'rejectExpense',
-          'reopenExpense',
-          'milestonesById',
-          'completeMilestone',
-          'approveMilestoneForBilling',
-          'withdrawMilestoneBillingApproval',
-        ],
+        operations: ['logTime', 'expensesById', 'searchExpenses', 'createExpense', 'submitExpense', 'approveExpense', 'rejectExpense', 'reopenExpense'],
       },
     });
   });
@@ -132,14 +119,14 @@ describe('the Kantata adapter', () => {
     expect(() => loadPsaSystemConfig({ PSGRAPH_PSA_SYSTEM: 'certinia' })).toThrow(/PSGRAPH_PSA_SYSTEM/);
   });
 
-  it('answers SYSTEM_OPERATION_UNSUPPORTED naming Kantata for logging time, expenses and milestone approvals, without calling Kantata', async () => {
+  it('answers SYSTEM_OPERATION_UNSUPPORTED naming Kantata for logging time and expenses, without calling Kantata', async () => {
     const adapter = open('delivery');
     await adapter.port.projectsById([world.projects[0]!.id]);
     const before = wire.apiRequests;
     for (const call of [
       () => adapter.port.delivery.logTime({ assignmentId: '1', workDate: '2026-11-02', minutes: 60 }),
       () => adapter.port.delivery.searchExpenses({}, { limit: 20, offset: 0 }),
-      () => adapter.port.delivery.approveMilestoneForBilling('1'),
+      () => adapter.port.delivery.approveExpense('1'),
     ]) {
       await expect(call()).rejects.toMatchObject({
         message: expect.stringMatching(/over Kantata is not supported by psgraph yet: do it in Kantata itself\.$/),
@@ -288,6 +275,11 @@ describe('the Kantata adapter', () => {
         .get(target.psaId) as string;
       const pendingMinutes = wire.db.prepare('SELECT SUM(time_in_minutes) FROM time_entries WHERE recent_submission_id = ?').pluck().get(pending) as number;
       wire.act('PUT', `/timesheet_submissions/${pending}/approve`);
+      // A milestone's billing approval withdrawn, its reason in the "Billing Approval Note" (the last one approved: the conformance suite left it alone).
+      const story = wire.db
+        .prepare("SELECT id, workspace_id FROM stories WHERE status = 'Approved for Billing' ORDER BY CAST(id AS INTEGER) DESC LIMIT 1")
+        .get() as { id: string; workspace_id: string };
+      wire.act('PUT', `/stories/${story.id}`, { story: { status: 'Completed', custom_fields: [{ custom_field_id: 7032, value: 'Scope reduced' }] } });
 
       const after = open('restart');
       const relayAfter = after.relayEvents(bus);
@@ -299,10 +291,17 @@ describe('the Kantata adapter', () => {
           ['resource_request.created', requestA],
           ['assignment.confirmed', second!.request.assignment!.psaId],
           ['resource_request.created', requestB],
+          ['milestone.billing_approval_withdrawn', story.id],
           ['timesheet.approved', pending],
         ]),
       );
-      expect(seen.events[4]!.data).toMatchObject({ timesheetId: pending, version: 1, approvedOn: new Date().toISOString().slice(0, 10) });
+      expect(seen.events[4]!.data).toEqual({
+        milestoneId: story.id,
+        version: 1,
+        projectId: world.projects.find((project) => project.psaId === story.workspace_id)!.id,
+        reason: 'Scope reduced',
+      });
+      expect(seen.events[5]!.data).toMatchObject({ timesheetId: pending, version: 1, approvedOn: new Date().toISOString().slice(0, 10) });
       expect(seen.events[3]!.data).toEqual({
         resourceRequestId: requestB,
         projectId: target.id,

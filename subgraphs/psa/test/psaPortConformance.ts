@@ -440,6 +440,87 @@ export function describePsaDeliveryConformance(name: string, ports: () => PsaPor
       }
     });
 
+    it('completes milestones, approves them for billing, withdraws and approves again with the same answers, refusals and events', async () => {
+      const { world, referenceBus, candidateBus, referenceRelay, candidateRelay } = ports();
+      const projectIds = world.projects.map((project) => project.id).reverse();
+      const all = [...(await ports().reference.port.milestonesByProjectId(projectIds)).values()].flat();
+      const planned = all.find((milestone) => milestone.status === 'PLANNED' && milestone.billable)!;
+      const approved = all.find((milestone) => milestone.status === 'APPROVED_FOR_BILLING')!;
+      const unbillable = all.find((milestone) => milestone.status === 'COMPLETED' && !milestone.billable);
+      const ids = [planned.id, approved.id, ...(unbillable ? [unbillable.id] : [])];
+      const referenceEvents = recordEvents(referenceBus);
+      const candidateEvents = recordEvents(candidateBus);
+      try {
+        const delivery = (call: (port: PsaDelivery) => Promise<unknown>) => (port: PsaAdapter['port']) => call(port.delivery);
+        await same(
+          'milestonesById',
+          delivery((port) => port.milestonesById([...ids, '99999999', 'm-1'])),
+        );
+        await same(
+          'approveMilestoneForBilling of a planned one',
+          delivery((port) => port.approveMilestoneForBilling(planned.id)),
+        );
+        await same(
+          'withdrawMilestoneBillingApproval of a planned one',
+          delivery((port) => port.withdrawMilestoneBillingApproval(planned.id, 'no')),
+        );
+        await same(
+          'completeMilestone',
+          delivery((port) => port.completeMilestone(planned.id, '2026-10-30')),
+        );
+        await same(
+          'completeMilestone again',
+          delivery((port) => port.completeMilestone(planned.id, '2026-10-31')),
+        );
+        await same(
+          'approveMilestoneForBilling',
+          delivery((port) => port.approveMilestoneForBilling(planned.id)),
+        );
+        await same(
+          'approveMilestoneForBilling again',
+          delivery((port) => port.approveMilestoneForBilling(planned.id)),
+        );
+        await same(
+          'withdrawMilestoneBillingApproval',
+          delivery((port) => port.withdrawMilestoneBillingApproval(approved.id, 'The client disputes the acceptance')),
+        );
+        await same(
+          'withdrawMilestoneBillingApproval again',
+          delivery((port) => port.withdrawMilestoneBillingApproval(approved.id, 'again')),
+        );
+        await same(
+          'approveMilestoneForBilling as the next version',
+          delivery((port) => port.approveMilestoneForBilling(approved.id)),
+        );
+        if (unbillable) {
+          await same(
+            'approveMilestoneForBilling of an unbillable one',
+            delivery((port) => port.approveMilestoneForBilling(unbillable.id)),
+          );
+        }
+        await same(
+          'completeMilestone missing',
+          delivery((port) => port.completeMilestone('99999999', '2026-10-30')),
+        );
+        await same(
+          'milestonesById after the changes',
+          delivery((port) => port.milestonesById(ids)),
+        );
+        await same('milestonesByProjectId after the changes', (port) => port.milestonesByProjectId([planned.projectId, approved.projectId]));
+        await Promise.all([referenceRelay.flush(), candidateRelay.flush()]);
+        await eventually(() => expect(candidateEvents.events).toEqual(referenceEvents.events));
+        expect(referenceEvents.events.map((event) => [event.type, event.subject, event.data['version'] ?? null])).toEqual([
+          ['milestone.completed', planned.id, null],
+          ['milestone.approved_for_billing', planned.id, 1],
+          ['milestone.billing_approval_withdrawn', approved.id, 1],
+          ['milestone.approved_for_billing', approved.id, 2],
+        ]);
+      } finally {
+        referenceEvents.stop();
+        candidateEvents.stop();
+      }
+    });
+
     if (unsupported.size > 0) {
       const system = options.deliveryUnsupported!.system;
       it(`answers SYSTEM_OPERATION_UNSUPPORTED naming ${system} for ${[...unsupported].join(', ')}`, async () => {

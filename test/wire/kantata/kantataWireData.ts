@@ -71,6 +71,7 @@ export const CUSTOM_FIELD_DEFINITIONS = [
   { id: '7023', subject_type: 'WorkspaceResource', name: 'Requested Start', value_type: 'date' },
   { id: '7024', subject_type: 'WorkspaceResource', name: 'Requested End', value_type: 'date' },
   { id: '7031', subject_type: 'Story', name: 'Completed On', value_type: 'date' },
+  { id: '7032', subject_type: 'Story', name: 'Billing Approval Note', value_type: 'string' },
 ] as const;
 
 /** Choice IDs: the field's ID times 100 plus the choice's position. */

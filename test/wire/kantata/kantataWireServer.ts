@@ -227,6 +227,7 @@ export class KantataWireServer {
         return this.records.createSubmission((body['timesheet_submission'] ?? {}) as Json, query);
       if (method === 'PUT' && collection === 'timesheet_submissions' && id && action)
         return this.records.actOnSubmission(id, action, (body['resolution'] ?? {}) as Json, query);
+      if (method === 'PUT' && collection === 'stories' && id && !action) return this.records.updateStory(id, (body['story'] ?? {}) as Json, query);
       if (method === 'PUT' && collection === 'time_entries' && id && !action)
         return this.records.updateTimeEntry(id, (body['time_entry'] ?? {}) as Json, query);
       throw notFound('The requested resource');

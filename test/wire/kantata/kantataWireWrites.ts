@@ -10,6 +10,15 @@ import { type Json, changed, notFound, render, validation } from './kantataWireQ
 
 type Row = Record<string, unknown>;
 
+/** The account's task status set: each status by name, with the state its category gives. */
+const STORY_STATUSES: Readonly<Record<string, string>> = {
+  'Not Started': 'not started',
+  'In Progress': 'started',
+  'Needs Info': 'needs info',
+  Completed: 'completed',
+  'Approved for Billing': 'completed',
+};
+
 const shiftDay = (iso: string, days: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 /** The Monday of a date's week (the account's week starts on Monday). */
 const mondayOf = (iso: string) => shiftDay(iso, -((new Date(`${iso}T00:00:00Z`).getUTCDay() + 6) % 7));
@@ -305,6 +314,30 @@ export class KantataWireRecords {
     if (input['billable'] !== undefined) this.db.prepare('UPDATE time_entries SET billable = ? WHERE id = ?').run(input['billable'] === true ? 1 : 0, id);
     this.touch('time_entries', id);
     return render(this.db, 'time_entries', [this.row('time_entries', id)], query);
+  }
+
+  /**
+   * `PUT /stories/:id`: `status` (a name from the account's task status set, whose category becomes `state`),
+   * `state` (ignored when `status` is sent), `percentage_complete` (100 completes it) and custom fields. The
+   * account is set up as docs/vendors/kantata.md asks, with "Approved for Billing" in the completed category.
+   */
+  updateStory(id: string, input: Json, query: URLSearchParams): Json {
+    if (!this.exists('stories', id)) throw notFound(`Story ${id}`);
+    let state: string | undefined;
+    let status: string | undefined;
+    if (input['status'] !== undefined) {
+      status = String(input['status']);
+      state = Object.hasOwn(STORY_STATUSES, status) ? STORY_STATUSES[status] : undefined;
+      if (state === undefined) throw validation(`Status ${status} is not in the workspace's task status set`, 'status');
+    } else if (input['state'] !== undefined || Number(input['percentage_complete']) === 100) {
+      state = input['state'] === undefined ? 'completed' : String(input['state']);
+      status = Object.keys(STORY_STATUSES).find((name) => STORY_STATUSES[name] === state);
+      if (status === undefined) throw validation(`State ${state} is not valid`, 'state');
+    }
+    if (state !== undefined) this.db.prepare('UPDATE stories SET state = ?, status = ? WHERE id = ?').run(state, status, id);
+    this.setCustomFields('Story', id, input['custom_fields']);
+    this.touch('stories', id);
+    return render(this.db, 'stories', [this.row('stories', id)], query);
   }
 
   row(table: string, id: string): Row {

@@ -25,6 +25,7 @@ export const CUSTOM_FIELDS = {
   requestedStart: { subject: 'WorkspaceResource', name: 'Requested Start', type: 'date' },
   requestedEnd: { subject: 'WorkspaceResource', name: 'Requested End', type: 'date' },
   completedOn: { subject: 'Story', name: 'Completed On', type: 'date' },
+  billingNote: { subject: 'Story', name: 'Billing Approval Note', type: 'string' },
 } as const satisfies Record<string, { subject: string; name: string; type: CustomFieldType }>;
 
 export type FieldKey = keyof typeof CUSTOM_FIELDS;

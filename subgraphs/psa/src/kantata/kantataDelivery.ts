@@ -6,16 +6,19 @@
  * the week as Kantata holds it now (its submissions and time), so it is refused for the sandbox's reasons with the
  * sandbox's codes and messages; what it changes goes into the replica with its event, in one local transaction.
  *
+ * Milestones are completed and approved for billing through their stories (kantataMilestones.ts).
+ *
  * Not taken through psgraph yet, answering SYSTEM_OPERATION_UNSUPPORTED naming Kantata: logging time (a week never
- * submitted has no Kantata record to be the timesheet's ID), expenses, and milestone completion and billing
- * approval.
+ * submitted has no Kantata record to be the timesheet's ID) and expenses.
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { inputError } from '../../../platform/src/index.js';
 import { unsupportedOperations } from '../../../platform/src/vendor/unsupportedOperations.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import { DELIVERY_OPERATIONS, type PsaDelivery, type PsaTimeEntry, type PsaTimesheet, type TimeEntryCorrection } from '../psaDeliveryPort.js';
+import type { KantataCatalog } from './kantataCatalog.js';
 import { type Envelope, type KantataClient, resultsOf } from './kantataClient.js';
+import { KantataMilestones } from './kantataMilestones.js';
 import type { KantataPsaOptions } from './kantataReads.js';
 import type { KantataReplica } from './kantataReplica.js';
 import { SUBMISSION_PARAMS, TIME_ENTRY_PARAMS, applySubmissionRecord, timeEntryRow } from './kantataSync.js';
@@ -182,9 +185,15 @@ export class KantataTimesheets {
   }
 }
 
-/** The delivery port over Kantata: timesheets and their time through psgraph, the rest refused naming Kantata. */
-export function kantataDelivery(kantata: KantataClient, replica: KantataReplica, options: Pick<KantataPsaOptions, 'replicaReady' | 'commit'>): PsaDelivery {
+/** The delivery port over Kantata: timesheets and their time, and milestones, through psgraph; the rest refused naming Kantata. */
+export function kantataDelivery(
+  kantata: KantataClient,
+  catalog: KantataCatalog,
+  replica: KantataReplica,
+  options: Pick<KantataPsaOptions, 'replicaReady' | 'commit'>,
+): PsaDelivery {
   const timesheets = new KantataTimesheets(kantata, replica, options);
+  const milestones = new KantataMilestones(kantata, catalog, replica, options);
   return {
     ...unsupportedOperations<PsaDelivery>('Kantata', DELIVERY_OPERATIONS),
     timesheetsById: (ids) => timesheets.timesheetsById(ids),
@@ -195,5 +204,9 @@ export function kantataDelivery(kantata: KantataClient, replica: KantataReplica,
     approveTimesheet: (id) => timesheets.approveTimesheet(id),
     rejectTimesheet: (id, reason) => timesheets.rejectTimesheet(id, reason),
     reopenTimesheet: (id, reason) => timesheets.reopenTimesheet(id, reason),
+    milestonesById: (ids) => milestones.milestonesById(ids),
+    completeMilestone: (id, actualDate) => milestones.completeMilestone(id, actualDate),
+    approveMilestoneForBilling: (id) => milestones.approveMilestoneForBilling(id),
+    withdrawMilestoneBillingApproval: (id, reason) => milestones.withdrawMilestoneBillingApproval(id, reason),
   };
 }

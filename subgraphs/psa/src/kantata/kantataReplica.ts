@@ -20,7 +20,7 @@
 import { type BusEvent, newEvent } from '../../../platform/src/events/index.js';
 import { type SqliteStore, groupBy, jsonList } from '../../../platform/src/index.js';
 import type { PsaApprovedTime, PsaAssignment, PsaMilestone, PsaResourceRequest, PsaTimeTotals } from '../psaPort.js';
-import { milestoneStatus, roleCode } from './kantataRecords.js';
+import { roleCode } from './kantataRecords.js';
 import {
   ASSIGNMENT_SELECT,
   type AssignmentQueryRow,
@@ -39,9 +39,10 @@ import {
   toRequest,
   upsert,
 } from './kantataReplicaRows.js';
+import { KantataMilestoneReplica, toMilestone } from './kantataMilestoneReplica.js';
 import { KantataTimesheetReplica } from './kantataTimesheetReplica.js';
 
-export type { Booking, ResourceRow, SubmissionRow, TimeEntryRow } from './kantataReplicaRows.js';
+export type { Booking, MilestoneRow, ResourceRow, SubmissionRow, TimeEntryRow } from './kantataReplicaRows.js';
 
 export class KantataReplica {
   private readonly statements;
@@ -49,9 +50,13 @@ export class KantataReplica {
   /** Timesheets: the consultant's project week each submission belongs to, with its approvals counted. */
   readonly timesheets: KantataTimesheetReplica;
 
+  /** Milestones: their stories, with their billing approvals counted. */
+  readonly milestones: KantataMilestoneReplica;
+
   constructor(private readonly store: SqliteStore) {
     store.exec(REPLICA_DDL);
     this.timesheets = new KantataTimesheetReplica(store);
+    this.milestones = new KantataMilestoneReplica(store);
     const prepare = <Row>(sql: string) => store.prepareBackground<Row>(sql);
     this.statements = {
       role: prepare(upsert('kantata_role', ['id', 'name', 'updated_at'])),
@@ -75,21 +80,6 @@ export class KantataReplica {
       ),
       request: prepare(upsert('kantata_request', ['id', 'resource_id', 'status', 'updated_at'])),
 
-      milestone: prepare(
-        upsert('kantata_milestone', [
-          'id',
-          'workspace_id',
-          'title',
-          'due_date',
-          'completed_on',
-          'state',
-          'status',
-          'billable',
-          'budget_in_cents',
-          'position',
-          'updated_at',
-        ]),
-      ),
       entry: prepare(
         upsert('kantata_time_entry', [
           'id',
@@ -143,8 +133,9 @@ export class KantataReplica {
     this.statements.request.run({ ...row });
   }
 
-  applyMilestone(row: MilestoneRow): void {
-    this.statements.milestone.run({ ...row });
+  /** Records a milestone story; its status changes are the milestone's events (kantataMilestoneReplica.ts). */
+  applyMilestone(row: MilestoneRow, events: BusEvent[] | null): void {
+    this.milestones.apply(row, events);
   }
 
   /** Records a timesheet submission; its status changes are the timesheet's events (kantataTimesheetReplica.ts). */
@@ -221,26 +212,7 @@ export class KantataReplica {
   }
 
   milestonesByProjectId(projectIds: readonly string[]): Map<string, PsaMilestone[]> {
-    const rows = this.store
-      .prepareBackground<MilestoneRow & { project_id: string; currency: string }>(
-        `SELECT m.*, w.project_id, w.currency FROM kantata_milestone m JOIN kantata_workspace w ON w.id = m.workspace_id
-         WHERE w.project_id IN (SELECT value FROM json_each(?)) ORDER BY w.project_id, m.position, m.id`,
-      )
-      .all([jsonList(projectIds)]);
-    return groupBy(
-      rows.map((row) => ({
-        id: row.id,
-        projectId: row.project_id,
-        name: row.title,
-        targetDate: row.due_date ?? '',
-        actualDate: row.completed_on,
-        status: milestoneStatus(row),
-        billable: row.billable === 1,
-        amountMinor: row.billable === 1 ? (row.budget_in_cents ?? 0) : null,
-        currency: row.currency,
-      })),
-      (milestone) => milestone.projectId,
-    );
+    return groupBy(this.milestones.byProjectId(projectIds).map(toMilestone), (milestone) => milestone.projectId);
   }
 
   requestsByProjectId(projectIds: readonly string[]): Map<string, PsaResourceRequest[]> {

@@ -75,6 +75,8 @@ export interface MilestoneRow {
   readonly billable: number;
   readonly budget_in_cents: number | null;
   readonly position: number;
+  /** The "Billing Approval Note" custom field: why its billing approval was last withdrawn. */
+  readonly billing_note: string | null;
   readonly updated_at: string;
 }
 

@@ -21,7 +21,7 @@ import type { ChangePage } from '../../../platform/src/vendor/changeFeed.js';
 import { type CustomField, CustomValues, type FieldKey, type KantataCatalog, choiceLabel, numberValue, textValue } from './kantataCatalog.js';
 import { type Envelope, type KantataClient, type KantataRecord, PAGE_SIZE, type QueryParams, resultsOf, sideLoaded } from './kantataClient.js';
 import { canonicalIdOf, optional, text } from './kantataRecords.js';
-import type { Booking, KantataReplica, ResourceRow, SubmissionRow, TimeEntryRow } from './kantataReplica.js';
+import type { Booking, KantataReplica, MilestoneRow, ResourceRow, SubmissionRow, TimeEntryRow } from './kantataReplica.js';
 
 /** How far back a live poll reads again, for records stamped in the second of the last one read. */
 const OVERLAP_MS = 2_000;
@@ -138,6 +138,29 @@ export function applySubmissionRecord(replica: KantataReplica, record: KantataRe
   replica.applySubmission(row, events);
 }
 
+/** The parameters every read of milestone stories asks for: their custom fields and project. */
+export const MILESTONE_PARAMS = { include: 'custom_field_values,workspace' } as const satisfies QueryParams;
+
+/** A milestone story as the replica keeps it: its actual date and billing note are custom fields. */
+export function milestoneRow(record: KantataRecord, values: CustomValues, fields: ReadonlyMap<FieldKey, CustomField>): MilestoneRow {
+  const value = (key: FieldKey) => textValue(values.get('Story', record.id, fields.get(key)!));
+  const budget = record['budget_estimate_in_cents'];
+  return {
+    id: record.id,
+    workspace_id: text(record['workspace_id']),
+    title: text(record['title']),
+    due_date: optional(record['due_date']),
+    completed_on: value('completedOn'),
+    state: optional(record['state']),
+    status: optional(record['status']),
+    billable: record['billable'] === true ? 1 : 0,
+    budget_in_cents: budget === undefined || budget === null ? null : Number(budget),
+    position: Number(record['position'] ?? 0),
+    billing_note: value('billingNote'),
+    updated_at: isoStamp(record['updated_at']),
+  };
+}
+
 export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, replica: KantataReplica, serviceName: string): KantataSync {
   const endpoints: readonly Endpoint[] = [
     {
@@ -185,22 +208,8 @@ export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, rep
       name: 'milestones',
       path: '/stories',
       key: 'stories',
-      params: { story_type: 'milestone', include: 'custom_field_values,workspace' },
-      apply: (record, page) =>
-        replica.applyMilestone({
-          id: record.id,
-          workspace_id: text(record['workspace_id']),
-          title: text(record['title']),
-          due_date: optional(record['due_date']),
-          completed_on: textValue(page.values.get('Story', record.id, page.fields.get('completedOn')!)),
-          state: optional(record['state']),
-          status: optional(record['status']),
-          billable: record['billable'] === true ? 1 : 0,
-          budget_in_cents:
-            record['budget_estimate_in_cents'] === undefined || record['budget_estimate_in_cents'] === null ? null : Number(record['budget_estimate_in_cents']),
-          position: Number(record['position'] ?? 0),
-          updated_at: isoStamp(record['updated_at']),
-        }),
+      params: { story_type: 'milestone', ...MILESTONE_PARAMS },
+      apply: (record, page, events) => replica.applyMilestone(milestoneRow(record, page.values, page.fields), events),
     },
     {
       name: 'timesheet_submissions',

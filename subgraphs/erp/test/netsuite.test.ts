@@ -136,7 +136,15 @@ describe('the NetSuite adapter', () => {
       timeBills: wire.db.prepare("SELECT COUNT(*) AS n FROM timebill WHERE externalid LIKE 'time:undo-%'").get() as { n: number },
       postings: wire.db.prepare("SELECT COUNT(*) AS n FROM customrecord_psgraph_posting WHERE externalid LIKE 'time:undo-%'").get() as { n: number },
     });
-    // The second posting record is refused after the first posting and the second's time are written.
+    // A time transaction refused: the other's, written beside it, is deleted again.
+    wire.inject({
+      status: 400,
+      body: netSuiteError(400, 'INVALID_KEY_OR_REF', 'Invalid item reference key 1.'),
+      match: (method, path) => method === 'PUT' && path.includes('/timebill/') && path.includes('undo-2'),
+    });
+    await expect(adapter.port.postings.postDelivery(batch)).rejects.toMatchObject({ extensions: { code: ErrorCode.BAD_USER_INPUT, system: 'NetSuite' } });
+    expect(written()).toEqual({ timeBills: { n: 0 }, postings: { n: 0 } });
+    // The second posting record is refused after both time transactions and the first posting record are written.
     wire.inject({
       status: 400,
       body: netSuiteError(400, 'USER_ERROR', 'Please enter value(s) for: Memo.'),

@@ -13,9 +13,9 @@
  * are summed by SuiteQL over the posting records (reversed ones left out) and, for cost, the job's ledger.
  *
  * NetSuite has no multi-record transaction over REST, so a batch is made all-or-nothing as far as it can be: every
- * check is made before anything is written; the writes go one posting at a time, its time transaction first and
- * its posting record last (the posting record says the posting is made); and if a write fails, what this call wrote
- * is deleted before the failure is answered. Should that clean-up fail too, posting the batch again completes it:
+ * check is made before anything is written; the time transactions are written first (several at once, within the
+ * account's concurrency), then the posting records one by one in the batch's order (a posting record says its
+ * posting is made); and if a write fails, what this call wrote is deleted before the failure is answered. Should that clean-up fail too, posting the batch again completes it:
  * an external ID whose posting record exists is left as it is (`created: false`), the rest are upserted by `eid:`.
  * Reversing deletes the time transaction (NetSuite has no reversing time entry) and marks the posting record
  * reversed; it is idempotent, and a reversed posting's external ID stays taken.
@@ -212,15 +212,19 @@ class NetSuiteDeliveryPostings {
       return { externalId, created: true };
     });
 
-    const attempted: string[] = [];
     try {
-      for (const plan of plans) {
-        attempted.push(plan.posting.externalId);
-        if (plan.timeBill) await this.netsuite.record(operation, true, 'PUT', `${TIME_BILL}/${eid(plan.posting.externalId)}`, plan.timeBill);
-        await this.netsuite.record(operation, true, 'PUT', `${POSTING.record}/${eid(plan.posting.externalId)}`, plan.record);
-      }
+      // The time transactions at once (within the account's concurrency), then the posting records in the batch's
+      // order, so that their internal IDs follow it.
+      const times = await Promise.allSettled(
+        plans.flatMap((plan) =>
+          plan.timeBill ? [this.netsuite.record(operation, true, 'PUT', `${TIME_BILL}/${eid(plan.posting.externalId)}`, plan.timeBill)] : [],
+        ),
+      );
+      const failed = times.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const plan of plans) await this.netsuite.record(operation, true, 'PUT', `${POSTING.record}/${eid(plan.posting.externalId)}`, plan.record);
     } catch (error) {
-      await this.undo(attempted);
+      await this.undo(plans.map((plan) => plan.posting.externalId));
       throw error;
     }
     return results;
@@ -342,16 +346,18 @@ class NetSuiteDeliveryPostings {
     return orders;
   }
 
-  /** Compensation of a failed batch: what it may have written, deleted (each posting record first, then its time transaction). */
+  /**
+   * Compensation of a failed batch: whatever of it may have been written (none of it existed before the call),
+   * deleted — each posting record first, then its time transaction. What cannot be deleted is left for a re-post
+   * of the batch to complete: its upserts by external ID finish what is left.
+   */
   private async undo(externalIds: readonly string[]): Promise<void> {
-    for (const externalId of [...externalIds].reverse()) {
-      try {
+    await Promise.allSettled(
+      externalIds.map(async (externalId) => {
         await this.deleteIfPresent('postDelivery', `${POSTING.record}/${eid(externalId)}`);
         await this.deleteIfPresent('postDelivery', `${TIME_BILL}/${eid(externalId)}`);
-      } catch {
-        // Left for a re-post of the batch to complete: its upserts by external ID finish what is left.
-      }
-    }
+      }),
+    );
   }
 
   private async deleteIfPresent(operation: string, path: string): Promise<void> {

@@ -7,7 +7,9 @@
  * a delete by internal ID), so a write whose answer was lost is safe to send again.
  */
 import type { ErpPostings } from '../erpPostingsPort.js';
+import { NetSuiteContractTerms } from './netsuiteContractTerms.js';
 import { type NetSuitePostingsMapping, netsuitePostings } from './netsuitePostings.js';
+import { netsuiteBillingReport } from './netsuiteReport.js';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { groupBy, inputError } from '../../../platform/src/index.js';
 import { VendorError } from '../../../platform/src/vendor/vendorError.js';
@@ -24,13 +26,12 @@ import type {
   ErpLegalEntity,
   ErpRateCard,
   ErpRateCardLine,
-  ErpReportDimension,
   ErpSystem,
   ErpWrites,
   JobUpsert,
   Upserted,
 } from '../erpPort.js';
-import { POSTED_TOTALS_SELECT, POSTING, POSTING_MONTH, POSTING_REPORT_DIMENSIONS } from './netsuitePostingRecords.js';
+import { POSTED_TOTALS_SELECT, POSTING } from './netsuitePostingRecords.js';
 import { NETSUITE, type NetSuiteClient, type SuiteQlRow, suiteQlLiteral as literal } from './netsuiteClient.js';
 import {
   BILLED_SUM,
@@ -40,10 +41,7 @@ import {
   JOB_SELECT,
   LEDGER_FROM,
   LEDGER_WHERE,
-  MONTH,
   REGION,
-  REPORT_DIMENSIONS,
-  type ReportDimension,
   RATE_CARD_LINE_SELECT,
   RATE_CARD_SELECT,
   REVENUE_SUM,
@@ -51,7 +49,6 @@ import {
   SCHEDULE_SELECT,
   SUBSIDIARY_SELECT,
   decimalAmount,
-  inList,
   minorUnits,
   netSuiteFrequency,
   netSuiteScheduleType,
@@ -72,11 +69,14 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
   /** Delivery postings (netsuitePostings.ts): posting terms, time and posting records, reversals; billing not yet. */
   readonly postings: ErpPostings;
 
+  private readonly contractTerms: NetSuiteContractTerms;
+
   constructor(
     private readonly netsuite: NetSuiteClient,
-    private readonly mapping: NetSuitePostingsMapping,
+    mapping: NetSuitePostingsMapping,
   ) {
     this.postings = netsuitePostings(netsuite, mapping);
+    this.contractTerms = new NetSuiteContractTerms(netsuite, mapping);
   }
 
   // ---- reads ----
@@ -181,77 +181,9 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
     return totals;
   }
 
-  /**
-   * Two grouped SuiteQL queries whatever the volume (read page by page): the ledger's posting lines, and psgraph's
-   * billable posting records (revenue not yet billed, in the month of their date), merged group by group.
-   */
+  /** The ledger's grouped lines merged with psgraph's grouped posting records (netsuiteReport.ts). */
   async billingReport(query: BillingReportQuery): Promise<BillingReportRow[]> {
-    if (query.groupBy.length === 0) throw new Error('billingReport needs at least one dimension to group by');
-    const names = [...new Set(query.groupBy)];
-    const [ledger, postings] = await Promise.all([
-      this.reportQuery(query, REPORT_DIMENSIONS, {
-        from: `${LEDGER_FROM} JOIN subsidiary s ON s.id = j.subsidiary JOIN currency c ON c.id = t.currency JOIN accountingperiod ap ON ap.id = t.postingperiod`,
-        where: [LEDGER_WHERE, "(a.accttype = 'Income' OR t.type = 'CustInvc')"],
-        month: MONTH,
-        sums: `${REVENUE_SUM} AS revenue, ${BILLED_SUM} AS billed`,
-      }),
-      this.reportQuery(query, POSTING_REPORT_DIMENSIONS, {
-        from: `FROM ${POSTING.record} p JOIN job j ON j.id = p.${POSTING.job} JOIN subsidiary s ON s.id = j.subsidiary JOIN currency c ON c.id = p.${POSTING.currency}`,
-        where: [`p.${POSTING.billableAmount} <> 0`],
-        month: POSTING_MONTH,
-        sums: `SUM(CASE WHEN p.${POSTING.reversedAt} IS NULL THEN p.${POSTING.billableAmount} ELSE 0 END) AS revenue, 0 AS billed`,
-      }),
-    ]);
-    const rows = new Map<string, BillingReportRow>();
-    for (const row of [...ledger, ...postings]) {
-      const key = JSON.stringify([row.projectId, row.region, row.month, row.currency]);
-      const seen = rows.get(key);
-      rows.set(
-        key,
-        seen
-          ? { ...seen, recognizedRevenueMinor: seen.recognizedRevenueMinor + row.recognizedRevenueMinor, billedMinor: seen.billedMinor + row.billedMinor }
-          : row,
-      );
-    }
-    // In the order the dimensions were asked in, then currency: the order SuiteQL gives each query alone.
-    const order = (row: BillingReportRow) => [
-      ...names.map((name) => (name === 'PROJECT' ? row.projectId : name === 'REGION' ? row.region : row.month) ?? ''),
-      row.currency,
-    ];
-    return [...rows.values()].sort((a, b) => {
-      const [left, right] = [order(a), order(b)];
-      for (let i = 0; i < left.length; i++) if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
-      return 0;
-    });
-  }
-
-  private async reportQuery(
-    query: BillingReportQuery,
-    dimensionsByName: Readonly<Record<ErpReportDimension, ReportDimension>>,
-    source: { readonly from: string; readonly where: readonly string[]; readonly month: string; readonly sums: string },
-  ): Promise<BillingReportRow[]> {
-    const dimensions = [...new Set(query.groupBy)].map((name) => dimensionsByName[name]);
-    const columns = [...new Set(dimensions.flatMap((dimension) => dimension.columns))];
-    const grouping = [...new Set(dimensions.flatMap((dimension) => dimension.groupBy)), 'c.symbol'];
-    const ordering = [...dimensions.map((dimension) => dimension.orderBy), 'c.symbol'];
-    const where = [...source.where];
-    if (query.fromMonth) where.push(`${source.month} >= ${literal(query.fromMonth)}`);
-    if (query.toMonth) where.push(`${source.month} <= ${literal(query.toMonth)}`);
-    if (query.regions) where.push(inList(REGION, query.regions));
-    if (query.projectIds) where.push(inList('j.externalid', query.projectIds));
-    const rows = await this.netsuite.suiteql(
-      'billingReport',
-      `SELECT ${columns.join(', ')}, c.symbol AS currency, ${source.sums} ${source.from}
-       WHERE ${where.join(' AND ')} GROUP BY ${grouping.join(', ')} ORDER BY ${ordering.join(', ')}`,
-    );
-    return rows.map((row) => ({
-      projectId: row['projectid'] ?? null,
-      region: row['region'] ?? null,
-      month: row['month'] ?? null,
-      currency: row['currency'] ?? '',
-      recognizedRevenueMinor: minorUnits(row['revenue']),
-      billedMinor: minorUnits(row['billed']),
-    }));
+    return netsuiteBillingReport(this.netsuite, query);
   }
 
   // ---- writes ----
@@ -341,16 +273,9 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
       );
     }
     const created = existing.length === 0;
-    const order = created && upsert.poRequired && upsert.poNumber && upsert.valueMinor > 0 ? purchaseOrderOf(upsert, upsert.poNumber) : null;
-    const { purchaseOrders } = this.mapping;
+    const order = created ? this.contractTerms.purchaseOrderOf(upsert) : null;
     await this.netsuite.record('upsertJob', true, 'PUT', `job/${eid(upsert.externalId)}`, {
-      ...(order && purchaseOrders.record === 'job'
-        ? {
-            [purchaseOrders.fields.number]: order.number,
-            [purchaseOrders.fields.expires]: order.expiresOn,
-            [purchaseOrders.fields.amount]: decimalAmount(order.amountMinor),
-          }
-        : {}),
+      ...this.contractTerms.jobFields(order),
       companyName: upsert.name,
       parent: reference(customer['id']!),
       subsidiary: reference(upsert.subsidiaryId),
@@ -367,40 +292,8 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
     });
     const job = (await this.jobs('upsertJob', [upsert.externalId])).get(upsert.externalId);
     if (!job) throw new VendorError(NETSUITE, 'UNAVAILABLE', `NetSuite: job eid:${upsert.externalId} was saved but cannot be read back.`);
-    await this.writeContractRates(upsert, job.id, created ? Number(rateCard['id']) : null);
-    if (order && purchaseOrders.record !== 'job') {
-      const { record, fields } = purchaseOrders;
-      await this.netsuite.record('upsertJob', true, 'PUT', `${record}/${eid(upsert.externalId)}`, {
-        name: order.number,
-        [fields.job]: reference(job.id),
-        [fields.number]: order.number,
-        [fields.expires]: order.expiresOn,
-        [fields.amount]: decimalAmount(order.amountMinor),
-      });
-    }
+    await this.contractTerms.write(upsert, job.id, created ? Number(rateCard['id']) : null, order);
     return { record: job, created };
-  }
-
-  /** The contract's rates by role from its start: the rate card's (a new job), overridden by the deal's. */
-  private async writeContractRates(upsert: JobUpsert, jobId: number, rateCardId: number | null): Promise<void> {
-    const rates = new Map<string, number>();
-    if (rateCardId !== null) {
-      const lines = await this.netsuite.suiteql('upsertJob', `${RATE_CARD_LINE_SELECT} WHERE l.${CUSTOM.lineRateCard} = ${literal(rateCardId)}`);
-      for (const line of lines.map(toRateCardLine)) rates.set(line.role, line.billRateMinor);
-    }
-    for (const rate of upsert.contractRates ?? []) rates.set(rate.role, rate.billRateMinor);
-    const { record, fields } = this.mapping.contractRates;
-    await Promise.all(
-      [...rates].map(([role, billRateMinor]) =>
-        this.netsuite.record('upsertJob', true, 'PUT', `${record}/${eid(`${upsert.externalId}:${role}:${upsert.startDate}`)}`, {
-          name: `${role} from ${upsert.startDate}`,
-          [fields.job]: reference(jobId),
-          [fields.role]: role,
-          [fields.from]: upsert.startDate,
-          [fields.rate]: decimalAmount(billRateMinor),
-        }),
-      ),
-    );
   }
 
   async upsertBillingSchedule(upsert: BillingScheduleUpsert): Promise<Upserted<ErpBillingSchedule>> {
@@ -460,15 +353,7 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
       );
     }
     // The job's contract rates and purchase order go with it (records that only describe the job).
-    const { contractRates, purchaseOrders } = this.mapping;
-    const owned = await Promise.all(
-      [contractRates, ...(purchaseOrders.record === 'job' ? [] : [purchaseOrders])].map(async ({ record, fields }) =>
-        (await this.netsuite.suiteql('deleteJob', `SELECT r.id FROM ${record} r WHERE r.${fields.job} = ${jobId} ORDER BY r.id`)).map(
-          (row) => `${record}/${row['id']}`,
-        ),
-      ),
-    );
-    await Promise.all(owned.flat().map((path) => this.delete('deleteJob', path)));
+    await Promise.all((await this.contractTerms.recordsOf(Number(job['id']))).map((path) => this.delete('deleteJob', path)));
     await this.delete('deleteJob', `job/${job['id']}`);
     return true;
   }
@@ -521,11 +406,4 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
       if (!(error instanceof VendorError && error.failure === 'NOT_FOUND')) throw error;
     }
   }
-}
-
-/** A new job's purchase order: its PO number for the contract's value, valid until a quarter after the contract ends. */
-function purchaseOrderOf(upsert: JobUpsert, number: string): { number: string; expiresOn: string; amountMinor: number } {
-  const expires = new Date(`${upsert.endDate}T00:00:00Z`);
-  expires.setUTCDate(expires.getUTCDate() + 90);
-  return { number, expiresOn: expires.toISOString().slice(0, 10), amountMinor: upsert.valueMinor };
 }

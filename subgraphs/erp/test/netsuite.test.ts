@@ -1,9 +1,10 @@
 /**
  * The NetSuite adapter against a server that speaks SuiteTalk REST (`test/wire/netsuite/`): the ERP port's
- * conformance suite against the sandbox, then what only a real account does to a client — token-based
- * authentication that refuses a bad signature, a revoked token, a replayed nonce or a stale timestamp; 429 storms
- * and the account's concurrency limit; outages and slow answers — reads that cost the same number of calls for 50
- * projects as for 5, every call counted on /metrics, and credentials that never show. (The ERP emits no business
+ * conformance suite against the sandbox (delivery postings included), a posting batch that fails half-way undone
+ * and then posted once, the postings mappings read from the environment, then what only a real account does to a
+ * client — token-based authentication that refuses a bad signature, a revoked token, a replayed nonce or a stale
+ * timestamp; 429 storms and the account's concurrency limit; outages and slow answers — reads that cost the same
+ * number of calls for 50 projects as for 5, every call counted on /metrics, and credentials that never show. (The ERP emits no business
  * events, so there is no change feed to poll across a restart: the suite checks that none are emitted.)
  */
 import { createHmac } from 'node:crypto';

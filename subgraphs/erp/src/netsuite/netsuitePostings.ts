@@ -86,7 +86,7 @@ class NetSuiteDeliveryPostings {
       this.netsuite.suiteqlIn(
         operation,
         projectIds,
-        (list) => `SELECT ${JOB_COLUMNS}, ${this.jobStatus()} AS status, s.${CUSTOM.subsidiaryRegion} AS region, j.currency AS currencyid
+        (list) => `SELECT ${JOB_COLUMNS}, ${this.jobStatus()} AS status, s.${CUSTOM.subsidiaryRegion} AS region
           ${JOB_FROM} JOIN subsidiary s ON s.id = j.subsidiary WHERE j.externalid IN (${list})`,
       ),
       this.contractRates(operation, projectIds),

@@ -78,7 +78,7 @@ describe('the Kantata adapter', () => {
       billingStatusUnsupportedBy: 'Kantata',
       deliveryUnsupported: {
         system: 'Kantata',
-        operations: ['logTime', 'expensesById', 'searchExpenses', 'createExpense', 'submitExpense', 'approveExpense', 'rejectExpense', 'reopenExpense'],
+        operations: ['logTime'],
       },
     });
   });
@@ -119,21 +119,36 @@ describe('the Kantata adapter', () => {
     expect(() => loadPsaSystemConfig({ PSGRAPH_PSA_SYSTEM: 'certinia' })).toThrow(/PSGRAPH_PSA_SYSTEM/);
   });
 
-  it('answers SYSTEM_OPERATION_UNSUPPORTED naming Kantata for logging time and expenses, without calling Kantata', async () => {
+  it('answers SYSTEM_OPERATION_UNSUPPORTED naming Kantata for logging time and for an expense in another currency than its project’s, without calling Kantata', async () => {
     const adapter = open('delivery');
-    await adapter.port.projectsById([world.projects[0]!.id]);
+    const project = world.projects.find(
+      (candidate) => candidate.currency !== 'USD' && candidate.requests.some((request) => request.assignment?.status === 'CONFIRMED'),
+    )!;
+    const staffed = (await adapter.port.assignmentsByProjectId([project.id])).get(project.id)!.find((assignment) => assignment.status === 'CONFIRMED')!;
     const before = wire.apiRequests;
-    for (const call of [
-      () => adapter.port.delivery.logTime({ assignmentId: '1', workDate: '2026-11-02', minutes: 60 }),
-      () => adapter.port.delivery.searchExpenses({}, { limit: 20, offset: 0 }),
-      () => adapter.port.delivery.approveExpense('1'),
-    ]) {
-      await expect(call()).rejects.toMatchObject({
-        message: expect.stringMatching(/over Kantata is not supported by psgraph yet: do it in Kantata itself\.$/),
-        extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, system: 'Kantata' },
-      });
-    }
+    await expect(adapter.port.delivery.logTime({ assignmentId: '1', workDate: '2026-11-02', minutes: 60 })).rejects.toMatchObject({
+      message: expect.stringMatching(/^Logging time over Kantata is not supported by psgraph yet: do it in Kantata itself\.$/),
+      extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, system: 'Kantata' },
+    });
+    const expense = {
+      projectId: project.id,
+      resourceId: staffed.resourceId,
+      incurredOn: '2026-10-29',
+      category: 'LODGING',
+      description: 'Hotel, two nights',
+      amountMinor: 31_000,
+      currency: 'USD',
+      billable: true,
+    } as const;
+    await expect(adapter.port.delivery.createExpense(expense)).rejects.toMatchObject({
+      message: `Recording an expense in USD on project ${project.id}, whose currency is ${project.currency}, over Kantata is not supported by psgraph yet: do it in Kantata itself (Kantata records an expense in its project's currency).`,
+      extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, system: 'Kantata' },
+    });
+    await expect(adapter.port.delivery.createExpense({ ...expense, currency: project.currency, receiptRef: 'scan-17.pdf' })).rejects.toMatchObject({
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+    });
     expect(wire.apiRequests).toBe(before);
+    expect(wire.db.prepare('SELECT COUNT(*) FROM expenses WHERE workspace_id = ? AND notes = ?').pluck().get(project.psaId, expense.description)).toBe(0);
   });
 
   it('answers SYSTEM_PERMISSION_DENIED naming Kantata, once and without the token, when the token is revoked mid-run', async () => {
@@ -281,6 +296,28 @@ describe('the Kantata adapter', () => {
         .get() as { id: string; workspace_id: string };
       wire.act('PUT', `/stories/${story.id}`, { story: { status: 'Completed', custom_fields: [{ custom_field_id: 7032, value: 'Scope reduced' }] } });
 
+      // An expense logged, reported and approved in Kantata.
+      const idOf = (envelope: Record<string, unknown> | undefined) => (envelope!['results'] as Array<{ id: string }>)[0]!.id;
+      const taxi = idOf(
+        wire.act('POST', '/expenses', {
+          expense: {
+            workspace_id: Number(target.psaId),
+            user_id: Number(user),
+            date: '2026-10-28',
+            expense_category_id: 9001,
+            category: 'Travel',
+            amount_in_cents: 4_200,
+            notes: 'Taxi',
+          },
+        }),
+      );
+      const report = idOf(
+        wire.act('POST', '/expense_report_submissions', {
+          expense_report_submission: { line_item_ids: [Number(taxi)], title: 'Taxi', workspace_id: Number(target.psaId), user_id: Number(user) },
+        }),
+      );
+      wire.act('PUT', `/expense_report_submissions/${report}/approve`, { resolution: {} });
+
       const after = open('restart');
       const relayAfter = after.relayEvents(bus);
       opened.push({ adapter: after, relay: relayAfter });
@@ -293,8 +330,22 @@ describe('the Kantata adapter', () => {
           ['resource_request.created', requestB],
           ['milestone.billing_approval_withdrawn', story.id],
           ['timesheet.approved', pending],
+          ['expense.approved', taxi],
         ]),
       );
+      expect(seen.events[6]!.data).toEqual({
+        expenseId: taxi,
+        version: 1,
+        projectId: target.id,
+        resourceId: user,
+        incurredOn: '2026-10-28',
+        category: 'TRAVEL',
+        amountMinor: 4_200,
+        currency: target.currency,
+        billable: true,
+        receiptRef: null,
+        approvedOn: new Date().toISOString().slice(0, 10),
+      });
       expect(seen.events[4]!.data).toEqual({
         milestoneId: story.id,
         version: 1,

@@ -440,6 +440,101 @@ export function describePsaDeliveryConformance(name: string, ports: () => PsaPor
       }
     });
 
+    it('creates expenses and takes them through submit, approve, reject, reopen and approve again with the same answers, refusals and events', async () => {
+      const { world, referenceBus, candidateBus, referenceRelay, candidateRelay } = ports();
+      const projectIds = world.projects.map((project) => project.id).reverse();
+      const assignments = [...(await ports().reference.port.assignmentsByProjectId(projectIds)).values()].flat();
+      const staffed = assignments.find((assignment) => assignment.status !== 'TENTATIVE')!;
+      const project = (await ports().reference.port.projectsById([staffed.projectId])).get(staffed.projectId)!;
+      const onProject = new Set(assignments.filter((assignment) => assignment.projectId === project.id).map((assignment) => assignment.resourceId));
+      const outsider = world.consultants.map((consultant) => consultant.psaId).find((id) => !onProject.has(id))!;
+      const draft = {
+        projectId: project.id,
+        resourceId: staffed.resourceId,
+        incurredOn: '2026-10-27',
+        category: 'TRAVEL',
+        description: 'Train to the client, return',
+        amountMinor: 18_450,
+        currency: project.currency,
+        billable: true,
+      } as const;
+      const referenceEvents = recordEvents(referenceBus);
+      const candidateEvents = recordEvents(candidateBus);
+      try {
+        const delivery = (call: (port: PsaDelivery) => Promise<unknown>) => (port: PsaAdapter['port']) => call(port.delivery);
+        const created = async (what: string, call: (port: PsaDelivery) => Promise<{ id: string }>) => {
+          await same(what, delivery(call));
+          return (await ports().reference.port.delivery.searchExpenses({ projectIds: [project.id] }, { limit: 100, offset: 0 })).rows.at(-1)!.id;
+        };
+        const train = await created('createExpense', (port) => port.createExpense(draft));
+        const dinner = await created('createExpense with a receipt, not billable', (port) =>
+          port.createExpense({
+            ...draft,
+            incurredOn: '2026-10-28',
+            category: 'MEALS',
+            description: 'Team dinner',
+            amountMinor: 6_200,
+            billable: false,
+            receiptRef: '4711',
+          }),
+        );
+        await same(
+          'createExpense on a missing project',
+          delivery((port) => port.createExpense({ ...draft, projectId: MISSING_PROJECT })),
+        );
+        await same(
+          'createExpense by a missing consultant',
+          delivery((port) => port.createExpense({ ...draft, resourceId: '99999999' })),
+        );
+        await same(
+          'createExpense by a consultant not staffed on the project',
+          delivery((port) => port.createExpense({ ...draft, resourceId: outsider })),
+        );
+        await same(
+          'expensesById',
+          delivery((port) => port.expensesById([train, dinner, '99999999', 'exp-1'])),
+        );
+        for (const [what, call] of [
+          ['approveExpense of a draft', (port: PsaDelivery) => port.approveExpense(train)],
+          ['submitExpense', (port: PsaDelivery) => port.submitExpense(train)],
+          ['submitExpense again', (port: PsaDelivery) => port.submitExpense(train)],
+          ['approveExpense', (port: PsaDelivery) => port.approveExpense(train)],
+          ['approveExpense again', (port: PsaDelivery) => port.approveExpense(train)],
+          ['rejectExpense of an approved one', (port: PsaDelivery) => port.rejectExpense(train, 'too late')],
+          ['submitExpense of another', (port: PsaDelivery) => port.submitExpense(dinner)],
+          ['rejectExpense', (port: PsaDelivery) => port.rejectExpense(dinner, 'The receipt is illegible')],
+          ['approveExpense of a rejected one', (port: PsaDelivery) => port.approveExpense(dinner)],
+          ['reopenExpense of a rejected one', (port: PsaDelivery) => port.reopenExpense(dinner, 'a clearer scan')],
+          ['submitExpense after reopening', (port: PsaDelivery) => port.submitExpense(dinner)],
+          ['reopenExpense of a submitted one', (port: PsaDelivery) => port.reopenExpense(dinner, 'no')],
+          ['approveExpense after resubmitting', (port: PsaDelivery) => port.approveExpense(dinner)],
+          ['reopenExpense of an approved one', (port: PsaDelivery) => port.reopenExpense(train, 'billed to the wrong project')],
+          ['submitExpense after un-approving', (port: PsaDelivery) => port.submitExpense(train)],
+          ['approveExpense as the next version', (port: PsaDelivery) => port.approveExpense(train)],
+          ['approveExpense missing', (port: PsaDelivery) => port.approveExpense('99999999')],
+          ['searchExpenses of the project', (port: PsaDelivery) => port.searchExpenses({ projectIds: [project.id] }, { limit: 25, offset: 0 })],
+          [
+            'searchExpenses approved of the consultant',
+            (port: PsaDelivery) => port.searchExpenses({ resourceIds: [staffed.resourceId], statuses: ['APPROVED'] }, { limit: 1, offset: 1 }),
+          ],
+          ['searchExpenses drafts', (port: PsaDelivery) => port.searchExpenses({ statuses: ['DRAFT'] }, { limit: 25, offset: 0 })],
+        ] as const) {
+          await same(what, delivery(call));
+        }
+        await Promise.all([referenceRelay.flush(), candidateRelay.flush()]);
+        await eventually(() => expect(candidateEvents.events).toEqual(referenceEvents.events));
+        expect(referenceEvents.events.map((event) => [event.type, event.subject, event.data['version'] ?? null])).toEqual([
+          ['expense.approved', train, 1],
+          ['expense.approved', dinner, 1],
+          ['expense.unapproved', train, 1],
+          ['expense.approved', train, 2],
+        ]);
+      } finally {
+        referenceEvents.stop();
+        candidateEvents.stop();
+      }
+    });
+
     it('completes milestones, approves them for billing, withdraws and approves again with the same answers, refusals and events', async () => {
       const { world, referenceBus, candidateBus, referenceRelay, candidateRelay } = ports();
       const projectIds = world.projects.map((project) => project.id).reverse();

@@ -2,7 +2,9 @@
  * The Kantata wire server's index endpoints, one entry per collection as the API reference describes it: its
  * filters (those psgraph uses, and the common `created_*`/`updated_*` ones), its `order` values, what it can
  * `include` (side-loaded into id-keyed top-level collections, the `*_id`/`*_ids` keys onto the records only when
- * included) and its `optional_fields`; and Kantata's error bodies.
+ * included) and its `optional_fields`; and Kantata's error bodies. One file over 400 lines on purpose: the
+ * collections include one another (a workspace side-loaded onto a story, a submission onto a time entry), so they
+ * live in one registry rather than in modules that would import each other.
  */
 import type Database from 'better-sqlite3';
 import { PROJECT_STATUSES } from './kantataWireData.js';
@@ -205,6 +207,20 @@ const renderTimeEntry = (row: Row): Json => ({
   billable: row['billable'] === 1,
   rate_in_cents: row['rate_in_cents'],
   cost_rate_in_cents: row['cost_rate_in_cents'],
+  created_at: row['created_at'],
+  updated_at: row['updated_at'],
+});
+/** An Expense as Kantata renders it: `is_billable` (the request says `billable`); association IDs only when included. */
+const renderExpense = (row: Row): Json => ({
+  id: row['id'],
+  date: row['date'],
+  category: row['category'],
+  amount_in_cents: row['amount_in_cents'],
+  currency: row['currency'],
+  is_billable: row['is_billable'] === 1,
+  reimbursable: true,
+  notes: row['notes'] ?? null,
+  receipt_id: numeric(row['receipt_id']) ?? null,
   created_at: row['created_at'],
   updated_at: row['updated_at'],
 });
@@ -499,6 +515,92 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
     }),
     includes: {
       recent_submission: belongsTo('recent_submission_id', 'recent_submission_id', 'timesheet_submissions', 'timesheet_submissions', renderSubmission),
+    },
+  },
+  expense_categories: {
+    table: 'expense_categories',
+    key: 'expense_categories',
+    defaultOrder: 'alphabetical:asc',
+    orders: { 'alphabetical:asc': 'name ASC', 'alphabetical:desc': 'name DESC' },
+    filters: { matching: (value) => ({ sql: 't.name LIKE ?', params: [`%${value}%`] }) },
+    defaultWhere: (query) => (query.get('only_active') === 'false' ? null : { sql: 't.deleted_at IS NULL', params: [] }),
+    render: (row) => ({ id: row['id'], name: row['name'], deleted_at: row['deleted_at'] ?? null }),
+    includes: {},
+  },
+  expenses: {
+    table: 'expenses',
+    key: 'expenses',
+    defaultOrder: 'date:desc',
+    orders: { ...stampOrders, ...order('date') },
+    filters: {
+      ...stampFilters('t.'),
+      workspace_id: equals('t.workspace_id'),
+      date_expensed_between: (value) => {
+        const [from, to] = value.split(':');
+        return { sql: 't.date BETWEEN ? AND ?', params: [from ?? '', to ?? ''] };
+      },
+    },
+    render: renderExpense,
+    includes: {
+      user: belongsTo('user_id', 'user_id', 'users', 'users', renderUser),
+      workspace: belongsTo('workspace_id', 'workspace_id', 'workspaces', 'workspaces', (row) => COLLECTIONS['workspaces']!.render(row, new URLSearchParams())),
+      expense_category: belongsTo('expense_category_id', 'expense_category_id', 'expense_categories', 'expense_categories', (row) => ({
+        id: row['id'],
+        name: row['name'],
+        deleted_at: row['deleted_at'] ?? null,
+      })),
+      recent_submission: belongsTo('recent_submission_id', 'recent_submission_id', 'expense_report_submissions', 'expense_report_submissions', (row) => ({
+        ...renderSubmission(row),
+        type: 'ExpenseReportSubmission',
+      })),
+    },
+  },
+  /** Only the caller's own reports unless `all_on_account=true`: this server's token is an administrator's, who sees them all with it. */
+  expense_report_submissions: {
+    table: 'expense_report_submissions',
+    key: 'expense_report_submissions',
+    defaultOrder: 'created_at:desc',
+    orders: { ...stampOrders },
+    filters: {
+      ...stampFilters('t.'),
+      workspace_id: equals('t.workspace_id'),
+      workspace_ids: (value) => inList('t.workspace_id', value),
+      user_ids: (value) => inList('t.user_id', value),
+      statuses: submissionStatuses,
+      all_on_account: () => ({ sql: '1', params: [] }),
+    },
+    defaultWhere: (query) => (bool(query.get('all_on_account')) ? null : { sql: '0', params: [] }),
+    render: (row) => {
+      const { start_date: _start, end_date: _end, ...rest } = renderSubmission(row);
+      return { ...rest, type: 'ExpenseReportSubmission', locked: false };
+    },
+    includes: {
+      user: belongsTo('user_id', 'user_id', 'users', 'users', renderUser),
+      workspace: belongsTo('workspace_id', 'workspace_id', 'workspaces', 'workspaces', (row) => COLLECTIONS['workspaces']!.render(row, new URLSearchParams())),
+      expenses: (db, rows, records, side) => {
+        const byId = new Map(records.map((record) => [String(record['id']), record]));
+        records.forEach((record) => (record['expense_ids'] = []));
+        const lines = rowsIn(
+          db,
+          'expense_report_lines',
+          'submission_id',
+          rows.map((row) => row['id']),
+        );
+        const expenses = new Map(
+          rowsIn(
+            db,
+            'expenses',
+            'id',
+            lines.map((line) => line['expense_id']),
+          ).map((expense) => [String(expense['id']), expense]),
+        );
+        for (const line of lines) {
+          const expense = expenses.get(String(line['expense_id']));
+          if (!expense) continue;
+          (byId.get(String(line['submission_id']))?.['expense_ids'] as string[]).push(String(expense['id']));
+          sideLoad(side, 'expenses', String(expense['id']), renderExpense(expense));
+        }
+      },
     },
   },
 };

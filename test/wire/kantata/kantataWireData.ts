@@ -39,7 +39,23 @@ CREATE TABLE time_entries (id TEXT PRIMARY KEY, workspace_id TEXT, user_id TEXT,
   billable INTEGER, rate_in_cents INTEGER, cost_rate_in_cents INTEGER, recent_submission_id TEXT, created_at TEXT, updated_at TEXT);
 CREATE INDEX time_entries_workspace ON time_entries(workspace_id);
 CREATE INDEX time_entries_submission ON time_entries(recent_submission_id);
-${['workspaces', 'users', 'stories', 'workspace_resources', 'resource_requests', 'timesheet_submissions', 'time_entries']
+CREATE TABLE expense_categories (id TEXT PRIMARY KEY, name TEXT NOT NULL, deleted_at TEXT, created_at TEXT, updated_at TEXT);
+CREATE TABLE expenses (id TEXT PRIMARY KEY, workspace_id TEXT, user_id TEXT, date TEXT, category TEXT, expense_category_id TEXT,
+  amount_in_cents INTEGER, currency TEXT, notes TEXT, receipt_id TEXT, is_billable INTEGER, recent_submission_id TEXT, created_at TEXT, updated_at TEXT);
+CREATE TABLE expense_report_submissions (id TEXT PRIMARY KEY, user_id TEXT, workspace_id TEXT, status TEXT, title TEXT, comment TEXT,
+  current_resolution_description TEXT, current_resolution_created_at_date TEXT, created_at TEXT, updated_at TEXT);
+CREATE TABLE expense_report_lines (submission_id TEXT, expense_id TEXT, PRIMARY KEY (submission_id, expense_id));
+${[
+  'workspaces',
+  'users',
+  'stories',
+  'workspace_resources',
+  'resource_requests',
+  'timesheet_submissions',
+  'time_entries',
+  'expenses',
+  'expense_report_submissions',
+]
   .map((table) => `CREATE INDEX ${table}_created ON ${table}(created_at, id); CREATE INDEX ${table}_updated ON ${table}(updated_at, id);`)
   .join('\n')}
 `;
@@ -73,6 +89,9 @@ export const CUSTOM_FIELD_DEFINITIONS = [
   { id: '7031', subject_type: 'Story', name: 'Completed On', value_type: 'date' },
   { id: '7032', subject_type: 'Story', name: 'Billing Approval Note', value_type: 'string' },
 ] as const;
+
+/** The account's expense categories, as docs/vendors/kantata.md asks for them (with one psgraph does not use). */
+export const EXPENSE_CATEGORY_NAMES = ['Travel', 'Lodging', 'Meals', 'Software', 'Subcontractor', 'Other', 'Mileage'] as const;
 
 /** Choice IDs: the field's ID times 100 plus the choice's position. */
 export const choiceIdOf = (fieldId: string, index: number) => String(Number(fieldId) * 100 + index + 1);
@@ -122,6 +141,7 @@ export function seedKantata(db: Database.Database, options: { world: WorldOption
     }
     const roleIds = new Map(ROLES.map((role, index) => [role.code as string, String(101 + index)]));
     ROLES.forEach((role) => insert('roles', { id: roleIds.get(role.code), name: role.name, created_at: stamp, updated_at: stamp }));
+    EXPENSE_CATEGORY_NAMES.forEach((name, i) => insert('expense_categories', { id: String(9001 + i), name, created_at: stamp, updated_at: stamp }));
 
     const skills = source.prepare('SELECT DISTINCT skill FROM resource_skill ORDER BY skill').pluck().all() as string[];
     const skillIds = new Map(skills.map((skill, index) => [skill.toLowerCase(), String(501 + index)]));

@@ -3,7 +3,8 @@
  * the Kantata adapter's tests: OAuth 2.0 bearer tokens (long-lived; a revoked one is refused with
  * `{ errors: [{ type: "oauth" }] }`), the index endpoints psgraph reads with the side-loaded envelope, `only=`,
  * `include=`, `page`/`per_page` and filters (kantataWireQuery.ts), the writes psgraph makes (workspaces, resource
- * requests, workspace resources, timesheet submissions and their approvals, time entries), Kantata's error bodies (`validation` with `field`, `system`), 429 without
+ * requests, workspace resources, timesheet submissions and their approvals, time entries, milestone stories,
+ * expenses and expense report submissions with their approvals — kantataWireExpenses.ts), Kantata's error bodies (`validation` with `field`, `system`), 429 without
  * `Retry-After` when a request budget is exceeded, and faults a test injects (429 storms, 503s, an outage).
  *
  * Its records are the PSA sandbox's world (the same seed) laid out as Kantata's (kantataWireData.ts), so the
@@ -16,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import type { WorldOptions } from '../../../subgraphs/sandboxes/src/index.js';
 import { SCHEMA, seedKantata } from './kantataWireData.js';
+import { KantataWireExpenses } from './kantataWireExpenses.js';
 import { ApiError, type Json, changed, listCollection, notFound } from './kantataWireQuery.js';
 import { KantataWireRecords } from './kantataWireWrites.js';
 
@@ -63,6 +65,7 @@ export class KantataWireServer {
   private readonly windowStarts: number[] = [];
   private lastStamp = 0;
   private readonly records: KantataWireRecords;
+  private readonly expenses: KantataWireExpenses;
   private port = 0;
 
   private constructor(private readonly options: KantataWireOptions) {
@@ -76,6 +79,7 @@ export class KantataWireServer {
       stamp: new Date(Date.now() - 86_400_000).toISOString(),
     });
     this.records = new KantataWireRecords(this.db, () => this.nextStamp());
+    this.expenses = new KantataWireExpenses(this.db, this.records, () => this.nextStamp());
     this.tokens.add(options.accessToken);
     this.server = createServer((request, response) => void this.handle(request, response));
   }
@@ -227,6 +231,11 @@ export class KantataWireServer {
         return this.records.createSubmission((body['timesheet_submission'] ?? {}) as Json, query);
       if (method === 'PUT' && collection === 'timesheet_submissions' && id && action)
         return this.records.actOnSubmission(id, action, (body['resolution'] ?? {}) as Json, query);
+      if (method === 'POST' && collection === 'expenses' && !id) return this.expenses.createExpense((body['expense'] ?? {}) as Json, query);
+      if (method === 'POST' && collection === 'expense_report_submissions' && !id)
+        return this.expenses.createReport((body['expense_report_submission'] ?? {}) as Json, query);
+      if (method === 'PUT' && collection === 'expense_report_submissions' && id && action)
+        return this.expenses.actOnReport(id, action, (body['resolution'] ?? {}) as Json, query);
       if (method === 'PUT' && collection === 'stories' && id && !action) return this.records.updateStory(id, (body['story'] ?? {}) as Json, query);
       if (method === 'PUT' && collection === 'time_entries' && id && !action)
         return this.records.updateTimeEntry(id, (body['time_entry'] ?? {}) as Json, query);

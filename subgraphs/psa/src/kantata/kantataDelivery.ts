@@ -6,10 +6,11 @@
  * the week as Kantata holds it now (its submissions and time), so it is refused for the sandbox's reasons with the
  * sandbox's codes and messages; what it changes goes into the replica with its event, in one local transaction.
  *
- * Milestones are completed and approved for billing through their stories (kantataMilestones.ts).
+ * Expenses go through expense report submissions (kantataExpenses.ts); milestones are completed and approved for
+ * billing through their stories (kantataMilestones.ts).
  *
  * Not taken through psgraph yet, answering SYSTEM_OPERATION_UNSUPPORTED naming Kantata: logging time (a week never
- * submitted has no Kantata record to be the timesheet's ID) and expenses.
+ * submitted has no Kantata record to be the timesheet's ID).
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { inputError } from '../../../platform/src/index.js';
@@ -18,6 +19,7 @@ import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import { DELIVERY_OPERATIONS, type PsaDelivery, type PsaTimeEntry, type PsaTimesheet, type TimeEntryCorrection } from '../psaDeliveryPort.js';
 import type { KantataCatalog } from './kantataCatalog.js';
 import { type Envelope, type KantataClient, resultsOf } from './kantataClient.js';
+import { KantataExpenses } from './kantataExpenses.js';
 import { KantataMilestones } from './kantataMilestones.js';
 import type { KantataPsaOptions } from './kantataReads.js';
 import type { KantataReplica } from './kantataReplica.js';
@@ -185,7 +187,7 @@ export class KantataTimesheets {
   }
 }
 
-/** The delivery port over Kantata: timesheets and their time, and milestones, through psgraph; the rest refused naming Kantata. */
+/** The delivery port over Kantata: timesheets and their time, expenses and milestones through psgraph; logging time refused naming Kantata. */
 export function kantataDelivery(
   kantata: KantataClient,
   catalog: KantataCatalog,
@@ -194,6 +196,7 @@ export function kantataDelivery(
 ): PsaDelivery {
   const timesheets = new KantataTimesheets(kantata, replica, options);
   const milestones = new KantataMilestones(kantata, catalog, replica, options);
+  const expenses = new KantataExpenses(kantata, replica, options);
   return {
     ...unsupportedOperations<PsaDelivery>('Kantata', DELIVERY_OPERATIONS),
     timesheetsById: (ids) => timesheets.timesheetsById(ids),
@@ -204,6 +207,13 @@ export function kantataDelivery(
     approveTimesheet: (id) => timesheets.approveTimesheet(id),
     rejectTimesheet: (id, reason) => timesheets.rejectTimesheet(id, reason),
     reopenTimesheet: (id, reason) => timesheets.reopenTimesheet(id, reason),
+    expensesById: (ids) => expenses.expensesById(ids),
+    searchExpenses: (search, page) => expenses.searchExpenses(search, page),
+    createExpense: (expense) => expenses.createExpense(expense),
+    submitExpense: (id) => expenses.submitExpense(id),
+    approveExpense: (id) => expenses.approveExpense(id),
+    rejectExpense: (id, reason) => expenses.rejectExpense(id, reason),
+    reopenExpense: (id, reason) => expenses.reopenExpense(id, reason),
     milestonesById: (ids) => milestones.milestonesById(ids),
     completeMilestone: (id, actualDate) => milestones.completeMilestone(id, actualDate),
     approveMilestoneForBilling: (id) => milestones.approveMilestoneForBilling(id),

@@ -22,7 +22,7 @@ import type { ResourceRow } from './kantataReplica.js';
 import { RESOURCE_PARAMS, isoStamp, resourceRow } from './kantataSync.js';
 
 export class KantataPsa extends KantataReads implements PsaWrites {
-  /** Timesheets and their approvals over Kantata's submissions, milestones over their stories; logging time and expenses not yet (kantataDelivery.ts). */
+  /** Timesheets and expenses through their approvals over Kantata's submissions, milestones over their stories; logging time not yet (kantataDelivery.ts). */
   readonly delivery: PsaDelivery = kantataDelivery(this.kantata, this.catalog, this.replica, this.options);
   /** A project's billing status and its milestones' invoices: not through psgraph over Kantata yet (kantataBillingStatus.ts). */
   readonly billingStatus: PsaBillingStatus = kantataBillingStatus;

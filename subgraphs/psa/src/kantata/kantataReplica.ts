@@ -39,6 +39,7 @@ import {
   toRequest,
   upsert,
 } from './kantataReplicaRows.js';
+import { KantataExpenseReplica } from './kantataExpenseReplica.js';
 import { KantataMilestoneReplica, toMilestone } from './kantataMilestoneReplica.js';
 import { KantataTimesheetReplica } from './kantataTimesheetReplica.js';
 
@@ -53,10 +54,14 @@ export class KantataReplica {
   /** Milestones: their stories, with their billing approvals counted. */
   readonly milestones: KantataMilestoneReplica;
 
+  /** Expenses: their expense report submissions, with their approvals counted. */
+  readonly expenses: KantataExpenseReplica;
+
   constructor(private readonly store: SqliteStore) {
     store.exec(REPLICA_DDL);
     this.timesheets = new KantataTimesheetReplica(store);
     this.milestones = new KantataMilestoneReplica(store);
+    this.expenses = new KantataExpenseReplica(store);
     const prepare = <Row>(sql: string) => store.prepareBackground<Row>(sql);
     this.statements = {
       role: prepare(upsert('kantata_role', ['id', 'name', 'updated_at'])),

@@ -21,6 +21,7 @@ import type { ChangePage } from '../../../platform/src/vendor/changeFeed.js';
 import { type CustomField, CustomValues, type FieldKey, type KantataCatalog, choiceLabel, numberValue, textValue } from './kantataCatalog.js';
 import { type Envelope, type KantataClient, type KantataRecord, PAGE_SIZE, type QueryParams, resultsOf, sideLoaded } from './kantataClient.js';
 import { canonicalIdOf, optional, text } from './kantataRecords.js';
+import type { ExpenseRow } from './kantataExpenseReplica.js';
 import type { Booking, KantataReplica, MilestoneRow, ResourceRow, SubmissionRow, TimeEntryRow } from './kantataReplica.js';
 
 /** How far back a live poll reads again, for records stamped in the second of the last one read. */
@@ -161,6 +162,53 @@ export function milestoneRow(record: KantataRecord, values: CustomValues, fields
   };
 }
 
+/** The parameters every read of expenses and expense reports asks for: the consultant, the project, and a report's expenses. */
+export const EXPENSE_PARAMS = { include: 'user,workspace' } as const satisfies QueryParams;
+export const EXPENSE_REPORT_PARAMS = { include: 'expenses,user,workspace', all_on_account: true } as const satisfies QueryParams;
+
+/** An expense as the replica keeps it; `on` gives what a side-loaded one leaves out (its report's project and user). */
+export function expenseRow(record: KantataRecord, on?: { workspace_id: string; user_id: string }): ExpenseRow {
+  return {
+    id: record.id,
+    workspace_id: on?.workspace_id ?? text(record['workspace_id']),
+    user_id: on?.user_id ?? text(record['user_id']),
+    date: text(record['date']),
+    category: text(record['category']),
+    notes: optional(record['notes']),
+    amount: Number(record['amount_in_cents'] ?? 0),
+    currency: text(record['currency']),
+    receipt_id: optional(record['receipt_id']),
+    billable: record['is_billable'] === true ? 1 : 0,
+    updated_at: isoStamp(record['updated_at']),
+  };
+}
+
+/** An expense report read with EXPENSE_REPORT_PARAMS: its expenses first (an approval's event describes them), then the report. */
+export function applyExpenseReportRecord(replica: KantataReplica, record: KantataRecord, envelope: Envelope, events: BusEvent[] | null): void {
+  const status = text(record['status']);
+  const workspaceId = optional(record['workspace_id']);
+  const userId = optional(record['user_id']);
+  const expenses = sideLoaded(envelope, 'expenses');
+  const ids = ((record['expense_ids'] ?? []) as readonly unknown[]).map(String);
+  if (workspaceId !== null && userId !== null)
+    for (const id of ids) {
+      const expense = expenses.get(id);
+      if (expense) replica.expenses.applyExpense(expenseRow(expense, { workspace_id: workspaceId, user_id: userId }));
+    }
+  const resolvedAt = optional(record['current_resolution_created_at_date']);
+  replica.expenses.applyReport(
+    {
+      id: record.id,
+      status: status === 'pending' ? 'new' : status,
+      resolution: optional(record['current_resolution_description']),
+      resolved_at: resolvedAt === null ? null : isoStamp(resolvedAt),
+      updated_at: isoStamp(record['updated_at']),
+    },
+    ids,
+    events,
+  );
+}
+
 export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, replica: KantataReplica, serviceName: string): KantataSync {
   const endpoints: readonly Endpoint[] = [
     {
@@ -227,6 +275,20 @@ export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, rep
       params: TIME_ENTRY_PARAMS,
       apply: (record) => replica.applyTimeEntry(timeEntryRow(record)),
     },
+    {
+      name: 'expenses',
+      path: '/expenses',
+      key: 'expenses',
+      params: EXPENSE_PARAMS,
+      apply: (record) => replica.expenses.applyExpense(expenseRow(record)),
+    },
+    {
+      name: 'expense_report_submissions',
+      path: '/expense_report_submissions',
+      key: 'expense_report_submissions',
+      params: EXPENSE_REPORT_PARAMS,
+      apply: (record, page, events) => applyExpenseReportRecord(replica, record, page.envelope, events),
+    },
   ];
 
   const poll = async (rawMark: string | null): Promise<ChangePage> => {
@@ -271,7 +333,9 @@ export function kantataSync(kantata: KantataClient, catalog: KantataCatalog, rep
       mark: JSON.stringify(next),
       more: !(next.phase === 'live' && next.endpoint === 0 && next.page === 1 && mark.phase === 'live'),
       record: () => {
-        const live = mark.phase === 'live' ? events : null;
+        // An endpoint added since the replica was made (no mark of its own yet) is listed once like a baseline: what
+        // stood before psgraph read it is no news.
+        const live = mark.phase === 'live' && mark.since[endpoint.name] !== undefined ? events : null;
         envelopes.forEach((envelope, i) => {
           const page: PageContext = { envelope, values: CustomValues.of(envelope), fields };
           for (const record of records[i]!) endpoint.apply(record, page, live);

@@ -15,6 +15,7 @@ import { recordEvents } from '../../platform/test/portConformance.js';
 import { execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { buildWorld } from '../../sandboxes/src/world/world.js';
 import { CUSTOM_FIELD_DEFINITIONS, choiceIdOf } from '../../../test/wire/kantata/kantataWireData.js';
+import { changed } from '../../../test/wire/kantata/kantataWireQuery.js';
 import { KantataWireServer } from '../../../test/wire/kantata/kantataWireServer.js';
 import { ROLES } from '../../sandboxes/src/world/catalog.js';
 import { openKantataPsa } from '../src/kantata/kantataAdapter.js';
@@ -105,6 +106,37 @@ describe('the Kantata adapter', () => {
     wire.act('PUT', `/workspace_resources/${resourceId}`, {
       workspace_resource: { custom_fields: [{ custom_field_id: 7021, value: `[${choiceIdOf('7021', 1)}]` }] },
     });
+
+  it('serves an account without the Billing Approval Note field, refusing only to withdraw a billing approval, and writing nothing', async () => {
+    const note = wire.db.prepare("SELECT * FROM custom_fields WHERE id = '7032'").get() as Record<string, unknown>;
+    wire.db.prepare("DELETE FROM custom_fields WHERE id = '7032'").run();
+    changed(wire.db);
+    try {
+      const adapter = open('no-billing-note');
+      const story = wire.db.prepare("SELECT id, workspace_id, updated_at FROM stories WHERE status = 'Approved for Billing' LIMIT 1").get() as {
+        id: string;
+        workspace_id: string;
+        updated_at: string;
+      };
+      const project = world.projects.find((candidate) => candidate.psaId === story.workspace_id)!;
+      expect((await adapter.port.milestonesByProjectId([project.id])).get(project.id)).toContainEqual(
+        expect.objectContaining({ id: story.id, status: 'APPROVED_FOR_BILLING' }),
+      );
+      await expect(adapter.port.delivery.withdrawMilestoneBillingApproval(story.id, 'PO expired')).rejects.toMatchObject({
+        message: expect.stringContaining('Kantata has no Story custom field "Billing Approval Note" visible to psgraph\'s user'),
+        extensions: { code: ErrorCode.SYSTEM_PERMISSION_DENIED, system: 'Kantata' },
+      });
+      expect(wire.db.prepare('SELECT status, updated_at FROM stories WHERE id = ?').get(story.id)).toEqual({
+        status: 'Approved for Billing',
+        updated_at: story.updated_at,
+      });
+    } finally {
+      wire.db
+        .prepare('INSERT INTO custom_fields (id, name, subject_type, value_type, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(note['id'], note['name'], note['subject_type'], note['value_type'], note['created_at'], note['updated_at']);
+      changed(wire.db);
+    }
+  });
 
   it('reads its settings from the environment, the token also from a file, and never shows it', () => {
     const tokenFile = `${data.dir}/kantata-token`;

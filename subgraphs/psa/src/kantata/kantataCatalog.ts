@@ -25,8 +25,9 @@ export const CUSTOM_FIELDS = {
   requestedStart: { subject: 'WorkspaceResource', name: 'Requested Start', type: 'date' },
   requestedEnd: { subject: 'WorkspaceResource', name: 'Requested End', type: 'date' },
   completedOn: { subject: 'Story', name: 'Completed On', type: 'date' },
-  billingNote: { subject: 'Story', name: 'Billing Approval Note', type: 'string' },
-} as const satisfies Record<string, { subject: string; name: string; type: CustomFieldType }>;
+  /** Optional: only withdrawing a milestone's billing approval needs it (an account without it keeps everything else). */
+  billingNote: { subject: 'Story', name: 'Billing Approval Note', type: 'string', optional: true },
+} as const satisfies Record<string, { subject: string; name: string; type: CustomFieldType; optional?: boolean }>;
 
 export type FieldKey = keyof typeof CUSTOM_FIELDS;
 
@@ -82,7 +83,15 @@ export class KantataCatalog {
   }
 
   async field(key: FieldKey): Promise<CustomField> {
-    return (await this.all()).get(key)!;
+    const field = (await this.all()).get(key);
+    if (field) return field;
+    // Only an optional field can be missing here: the account was set up without it.
+    const wanted = CUSTOM_FIELDS[key];
+    throw new VendorError(
+      KANTATA,
+      'PERMISSION',
+      `Kantata has no ${wanted.subject} custom field "${wanted.name}" visible to psgraph's user: create it as docs/vendors/kantata.md describes.`,
+    );
   }
 
   /** The choice ID of a label; read the fields again once when it is not there. Undefined: no such choice. */
@@ -101,6 +110,7 @@ export class KantataCatalog {
     const catalog = new Map<FieldKey, CustomField>();
     for (const [key, wanted] of Object.entries(CUSTOM_FIELDS) as Array<[FieldKey, (typeof CUSTOM_FIELDS)[FieldKey]]>) {
       const field = fields.find((candidate) => candidate['subject_type'] === wanted.subject && candidate['name'] === wanted.name);
+      if (!field && 'optional' in wanted) continue;
       if (!field) {
         throw new VendorError(
           KANTATA,

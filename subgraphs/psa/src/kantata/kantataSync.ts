@@ -144,7 +144,10 @@ export const MILESTONE_PARAMS = { include: 'custom_field_values,workspace' } as 
 
 /** A milestone story as the replica keeps it: its actual date and billing note are custom fields. */
 export function milestoneRow(record: KantataRecord, values: CustomValues, fields: ReadonlyMap<FieldKey, CustomField>): MilestoneRow {
-  const value = (key: FieldKey) => textValue(values.get('Story', record.id, fields.get(key)!));
+  const value = (key: FieldKey) => {
+    const field = fields.get(key);
+    return field ? textValue(values.get('Story', record.id, field)) : null;
+  };
   const budget = record['budget_estimate_in_cents'];
   return {
     id: record.id,

@@ -88,6 +88,16 @@ export const CUSTOM_FIELD_DEFINITIONS = [
   { id: '7024', subject_type: 'WorkspaceResource', name: 'Requested End', value_type: 'date' },
   { id: '7031', subject_type: 'Story', name: 'Completed On', value_type: 'date' },
   { id: '7032', subject_type: 'Story', name: 'Billing Approval Note', value_type: 'string' },
+  { id: '7041', subject_type: 'Workspace', name: 'psgraph Billed', value_type: 'currency' },
+  { id: '7042', subject_type: 'Workspace', name: 'psgraph Unbilled', value_type: 'currency' },
+  { id: '7043', subject_type: 'Workspace', name: 'psgraph Last Invoice', value_type: 'string' },
+  { id: '7044', subject_type: 'Workspace', name: 'psgraph Last Invoice Number', value_type: 'string' },
+  { id: '7045', subject_type: 'Workspace', name: 'psgraph Last Invoice Status', value_type: 'string' },
+  { id: '7046', subject_type: 'Workspace', name: 'psgraph Billing Status As Of', value_type: 'string' },
+  { id: '7051', subject_type: 'Story', name: 'psgraph Invoice', value_type: 'string' },
+  { id: '7052', subject_type: 'Story', name: 'psgraph Invoice Number', value_type: 'string' },
+  { id: '7053', subject_type: 'Story', name: 'psgraph Invoice Status', value_type: 'string' },
+  { id: '7054', subject_type: 'Story', name: 'psgraph Invoice As Of', value_type: 'string' },
 ] as const;
 
 /** The account's expense categories, as docs/vendors/kantata.md asks for them (with one psgraph does not use). */

@@ -4,7 +4,8 @@
  * `{ errors: [{ type: "oauth" }] }`), the index endpoints psgraph reads with the side-loaded envelope, `only=`,
  * `include=`, `page`/`per_page` and filters (kantataWireQuery.ts), the writes psgraph makes (workspaces, resource
  * requests, workspace resources, timesheet submissions and their approvals, time entries, milestone stories,
- * expenses and expense report submissions with their approvals — kantataWireExpenses.ts), Kantata's error bodies (`validation` with `field`, `system`), 429 without
+ * expenses and expense report submissions with their approvals — kantataWireExpenses.ts, custom field values —
+ * kantataWireCustomFieldValues.ts), Kantata's error bodies (`validation` with `field`, `system`), 429 without
  * `Retry-After` when a request budget is exceeded, and faults a test injects (429 storms, 503s, an outage).
  *
  * Its records are the PSA sandbox's world (the same seed) laid out as Kantata's (kantataWireData.ts), so the
@@ -17,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import type { WorldOptions } from '../../../subgraphs/sandboxes/src/index.js';
 import { SCHEMA, seedKantata } from './kantataWireData.js';
+import { KantataWireCustomFieldValues } from './kantataWireCustomFieldValues.js';
 import { KantataWireExpenses } from './kantataWireExpenses.js';
 import { ApiError, type Json, changed, listCollection, notFound } from './kantataWireQuery.js';
 import { KantataWireRecords } from './kantataWireWrites.js';
@@ -66,6 +68,7 @@ export class KantataWireServer {
   private lastStamp = 0;
   private readonly records: KantataWireRecords;
   private readonly expenses: KantataWireExpenses;
+  private readonly customFieldValues: KantataWireCustomFieldValues;
   private port = 0;
 
   private constructor(private readonly options: KantataWireOptions) {
@@ -80,6 +83,7 @@ export class KantataWireServer {
     });
     this.records = new KantataWireRecords(this.db, () => this.nextStamp());
     this.expenses = new KantataWireExpenses(this.db, this.records, () => this.nextStamp());
+    this.customFieldValues = new KantataWireCustomFieldValues(this.db, this.records);
     this.tokens.add(options.accessToken);
     this.server = createServer((request, response) => void this.handle(request, response));
   }
@@ -237,6 +241,8 @@ export class KantataWireServer {
       if (method === 'PUT' && collection === 'expense_report_submissions' && id && action)
         return this.expenses.actOnReport(id, action, (body['resolution'] ?? {}) as Json, query);
       if (method === 'PUT' && collection === 'stories' && id && !action) return this.records.updateStory(id, (body['story'] ?? {}) as Json, query);
+      if (method === 'POST' && collection === 'custom_field_values' && !id) return this.customFieldValues.create(body);
+      if (method === 'PUT' && collection === 'custom_field_values' && id && !action) return this.customFieldValues.update(id, body);
       if (method === 'PUT' && collection === 'time_entries' && id && !action)
         return this.records.updateTimeEntry(id, (body['time_entry'] ?? {}) as Json, query);
       throw notFound('The requested resource');

@@ -86,24 +86,33 @@ export class KantataWireRecords {
   setCustomFields(subjectType: string, subjectId: string, values: unknown): void {
     if (values === undefined) return;
     if (!Array.isArray(values)) throw validation('custom_fields must be an array', 'custom_fields');
-    for (const entry of values as Json[]) {
-      const field = CUSTOM_FIELD_DEFINITIONS.find((candidate) => candidate.id === String(entry['custom_field_id']));
-      if (!field || field.subject_type !== subjectType)
-        throw validation(`Custom field ${String(entry['custom_field_id'])} does not apply to ${subjectType}`, 'custom_fields');
-      const value = parseCustomValue(field.value_type, String(entry['value'] ?? ''));
-      if (field.value_type === 'single') {
-        const choices = value as number[];
-        const known = this.db.prepare('SELECT id FROM custom_field_choices WHERE custom_field_id = ?').pluck().all(field.id) as string[];
-        if (choices.length !== 1 || !known.includes(String(choices[0]))) throw validation(`${field.name} is not a valid choice`, 'custom_fields');
-      }
-      const stamp = this.nextStamp();
-      this.db
-        .prepare(
-          `INSERT INTO custom_field_values (custom_field_id, subject_type, subject_id, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (subject_type, subject_id, custom_field_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        )
-        .run(field.id, subjectType, subjectId, JSON.stringify(value), stamp, stamp);
+    for (const entry of values as Json[]) this.setCustomField(subjectType, subjectId, entry);
+  }
+
+  /** One `{ custom_field_id, value }` onto a subject (replacing the value it had); the value's ID. */
+  setCustomField(subjectType: string, subjectId: string, entry: Json): string {
+    const field = CUSTOM_FIELD_DEFINITIONS.find((candidate) => candidate.id === String(entry['custom_field_id']));
+    if (!field || field.subject_type !== subjectType)
+      throw validation(`Custom field ${String(entry['custom_field_id'])} does not apply to ${subjectType}`, 'custom_fields');
+    const value = parseCustomValue(field.value_type, String(entry['value'] ?? ''));
+    if (field.value_type === 'single') {
+      const choices = value as number[];
+      const known = this.db.prepare('SELECT id FROM custom_field_choices WHERE custom_field_id = ?').pluck().all(field.id) as string[];
+      if (choices.length !== 1 || !known.includes(String(choices[0]))) throw validation(`${field.name} is not a valid choice`, 'custom_fields');
     }
+    const stamp = this.nextStamp();
+    this.db
+      .prepare(
+        `INSERT INTO custom_field_values (custom_field_id, subject_type, subject_id, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (subject_type, subject_id, custom_field_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(field.id, subjectType, subjectId, JSON.stringify(value), stamp, stamp);
+    return String(
+      this.db
+        .prepare('SELECT id FROM custom_field_values WHERE subject_type = ? AND subject_id = ? AND custom_field_id = ?')
+        .pluck()
+        .get(subjectType, subjectId, field.id),
+    );
   }
 
   createWorkspace(input: Json, query: URLSearchParams): Json {

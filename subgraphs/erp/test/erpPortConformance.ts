@@ -3,14 +3,15 @@
  * the adapter under test over the same world, must give the same answer — the same records, the same sums and
  * report rows in the same order, the same refusals with the same codes and messages — and the same business
  * events (the ERP emits none). A vendor adapter "works" when this passes against a server that speaks its
- * vendor's wire format.
+ * vendor's wire format. (One file, over 400 lines: the port's reads, writes, postings and billing are one suite, so
+ * that every adapter runs all of it in the same order over the same state.)
  */
 import { describe, expect, it } from 'vitest';
 import { InMemoryEventBus } from '../../platform/src/events/index.js';
 import { expectSameOutcome, recordEvents } from '../../platform/test/portConformance.js';
 import type { World } from '../../sandboxes/src/world/world.js';
 import type { BillingReportQuery, ErpAdapter } from '../src/erpPort.js';
-import type { DeliveryPosting, PostedDelivery } from '../src/erpPostingsPort.js';
+import type { DeliveryPosting, ErpCreditNote, ErpInvoiceRecord, ErpInvoiceStatusUpdate, PostedDelivery } from '../src/erpPostingsPort.js';
 
 export interface ErpPortsUnderTest {
   readonly world: World;
@@ -198,6 +199,7 @@ export function describeErpPortConformance(name: string, ports: () => ErpPortsUn
     });
 
     describePostingsConformance(ports, same);
+    describeBillingConformance(ports, same);
 
     it('emits no business events, as the sandbox emits none', async () => {
       const { reference, candidate } = ports();
@@ -358,5 +360,173 @@ function describePostingsConformance(
       { groupBy: ['PROJECT'] },
     ];
     for (const query of queries) await same(`billingReport after postings ${JSON.stringify(query)}`, (port) => port.billingReport(query));
+  });
+}
+
+/**
+ * The postings port's billing calls, after the postings above: what is due (the postings left unbilled, schedule
+ * lines the seeded history did not bill), invoices recorded as of their billing events (the newest winning, the
+ * sandbox's refusals with its codes and messages: nothing billed twice), credit notes once per ID, and what that
+ * does to the invoices, billing positions, unbilled WIP, the job's ledger and the billed-vs-unbilled report.
+ */
+function describeBillingConformance(
+  ports: () => ErpPortsUnderTest,
+  same: (what: string, call: (port: ErpAdapter['port']) => Promise<unknown>) => Promise<unknown>,
+): void {
+  const world = () => ports().world;
+  const project = () => world().projects.find((candidate) => candidate.status === 'ACTIVE' && world().opportunities[candidate.opportunityIndex]!.poRequired)!;
+  const invoiceId = (n: number) => `in_${String(n).padStart(24, '0')}`;
+  /** The invoices' instants as whether they have them: the two ERPs record them at different moments. */
+  const stampedInvoice = (invoice: ErpInvoiceRecord) => ({ ...invoice, updatedAt: invoice.updatedAt !== '' });
+  const stampedBillables = (list: Awaited<ReturnType<ErpAdapter['port']['postings']['billablesByProjectId']>>) =>
+    list.map((due) => ({ ...due, postings: due.postings.map(stamped) }));
+  let dueKeys: string[] = [];
+  let scheduled = { projectId: '', currency: '', sourceKey: '' };
+
+  const invoice = (overrides: Partial<ErpInvoiceStatusUpdate> = {}): ErpInvoiceStatusUpdate => ({
+    invoiceId: invoiceId(1),
+    number: 'INV-C-0001',
+    projectId: project().id,
+    status: 'DRAFT',
+    date: '2026-11-01',
+    asOf: '2026-11-01T09:00:00.000Z',
+    currency: project().currency,
+    totalMinor: 660_000,
+    amountPaidMinor: 0,
+    sourceKeys: dueKeys,
+    ...overrides,
+  });
+  const creditNote = (overrides: Partial<ErpCreditNote> = {}): ErpCreditNote => ({
+    creditNoteId: 'cn_000000000000000000000001',
+    invoiceId: invoiceId(1),
+    projectId: project().id,
+    date: '2026-11-15',
+    currency: project().currency,
+    totalMinor: 60_000,
+    sourceKeys: dueKeys.slice(0, 1),
+    ...overrides,
+  });
+  const record = (what: string, update: ErpInvoiceStatusUpdate) => same(what, (port) => port.postings.recordInvoiceStatus(update));
+  const refused = async (what: string, update: ErpInvoiceStatusUpdate) => expect(await record(what, update), what).toHaveProperty('error');
+  const compareEverything = async (when: string) => {
+    const projects = [project().id, scheduled.projectId, MISSING_PROJECT];
+    await same(`invoicesByProjectId ${when}`, async (port) =>
+      (await entries(port.postings.invoicesByProjectId(projects))).map(([id, list]) => [id, list.map(stampedInvoice)]),
+    );
+    await same(`billingPositionsByProjectId ${when}`, (port) => entries(port.postings.billingPositionsByProjectId(projects)));
+    await same(`unbilledWip ${when}`, (port) => port.postings.unbilledWip());
+    await same(`billablesByProjectId ${when}`, async (port) => stampedBillables(await port.postings.billablesByProjectId('2026-11-30', null)));
+    await same(`ledgerTotalsByProjectId ${when}`, (port) => entries(port.ledgerTotalsByProjectId(projects)));
+    const queries: BillingReportQuery[] = [
+      { groupBy: ['PROJECT', 'MONTH'], projectIds: projects },
+      { groupBy: ['MONTH'], fromMonth: '2026-10', toMonth: '2026-12' },
+      { groupBy: ['REGION'] },
+    ];
+    for (const query of queries) await same(`billingReport ${when} ${JSON.stringify(query)}`, (port) => port.billingReport(query));
+  };
+
+  it('lists what is due: unbilled billable postings up to the day, instalments and retainers the seeded history did not bill', async () => {
+    for (const upTo of ['2026-10-31', '2026-11-30', '2027-02-28'])
+      await same(`billablesByProjectId all up to ${upTo}`, async (port) => stampedBillables(await port.postings.billablesByProjectId(upTo, null)));
+    await same('billablesByProjectId of some', async (port) =>
+      stampedBillables(await port.postings.billablesByProjectId('2026-11-30', [project().id, MISSING_PROJECT])),
+    );
+    const due = await ports().reference.port.postings.billablesByProjectId('2026-11-30', null);
+    dueKeys = due.find((candidate) => candidate.projectId === project().id)!.postings.map((posting) => posting.externalId);
+    // A job whose first lines the seeded history billed, and whose next one is due.
+    const lines = due.find((candidate) => candidate.projectId !== project().id && (candidate.scheduleLines[0]?.sequence ?? 0) > 1)!;
+    scheduled = { projectId: lines.projectId, currency: lines.currency, sourceKey: lines.scheduleLines[0]!.sourceKey };
+    // The comparison means something: postings and schedule lines are due.
+    expect(dueKeys.length).toBeGreaterThan(0);
+  });
+
+  it('records invoices as of their events, the newest winning, refusing what the sandbox refuses; nothing billed twice', async () => {
+    expect(await record('recordInvoiceStatus draft', invoice())).toEqual({ value: { applied: true } });
+    expect(await record('recordInvoiceStatus open', invoice({ status: 'OPEN', asOf: '2026-11-01T10:00:00.000Z' }))).toEqual({ value: { applied: true } });
+    expect(await record('recordInvoiceStatus replayed', invoice({ status: 'OPEN', asOf: '2026-11-01T10:00:00.000Z' }))).toEqual({
+      value: { applied: false },
+    });
+    await record('recordInvoiceStatus late', invoice({ status: 'DRAFT', asOf: '2026-11-01T09:30:00.000Z' }));
+    const other = { invoiceId: invoiceId(2), number: 'INV-C-0002', status: 'OPEN' as const };
+    await refused('a posting another invoice bills', invoice({ ...other, sourceKeys: [dueKeys[0]!] }));
+    await refused('a job ERP does not have', invoice({ ...other, projectId: MISSING_PROJECT }));
+    await refused('another currency', invoice({ ...other, currency: project().currency === 'USD' ? 'GBP' : 'USD' }));
+    await refused('a posting ERP does not have', invoice({ ...other, sourceKeys: ['time:missing:v9'] }));
+    await refused('a schedule line of another project', invoice({ ...other, sourceKeys: [scheduled.sourceKey] }));
+    await refused(
+      'a schedule line the seeded history billed',
+      invoice({ ...other, projectId: scheduled.projectId, currency: scheduled.currency, sourceKeys: [`schedule:${scheduled.projectId}:1`] }),
+    );
+    await refused('an invoice on another project', invoice({ projectId: scheduled.projectId, currency: scheduled.currency, asOf: '2026-11-02T00:00:00.000Z' }));
+    const instalment = {
+      invoiceId: invoiceId(3),
+      number: 'INV-C-0003',
+      projectId: scheduled.projectId,
+      currency: scheduled.currency,
+      status: 'OPEN' as const,
+      totalMinor: 250_000,
+      sourceKeys: [scheduled.sourceKey],
+    };
+    expect(await record('recordInvoiceStatus of a schedule line', invoice(instalment))).toEqual({ value: { applied: true } });
+    await refused('a schedule line billed by another invoice', invoice({ ...instalment, invoiceId: invoiceId(4), number: 'INV-C-0004' }));
+    await compareEverything('after invoicing');
+  });
+
+  it('records credit notes once, against a recorded invoice, never for more than its total', async () => {
+    expect(await same('recordCreditNote', (port) => port.postings.recordCreditNote(creditNote()))).toEqual({ value: { applied: true } });
+    expect(await same('recordCreditNote again', (port) => port.postings.recordCreditNote(creditNote()))).toEqual({ value: { applied: false } });
+    const refusals: Array<[string, ErpCreditNote]> = [
+      ['an invoice ERP does not have', creditNote({ creditNoteId: 'cn_2', invoiceId: invoiceId(9) })],
+      ['another project', creditNote({ creditNoteId: 'cn_2', projectId: scheduled.projectId })],
+      ['another currency', creditNote({ creditNoteId: 'cn_2', currency: project().currency === 'USD' ? 'GBP' : 'USD' })],
+      ['more than the invoice', creditNote({ creditNoteId: 'cn_2', totalMinor: 600_001 })],
+    ];
+    for (const [label, note] of refusals)
+      expect(await same(`recordCreditNote refused: ${label}`, (port) => port.postings.recordCreditNote(note)), label).toHaveProperty('error');
+    await compareEverything('after a credit note');
+  });
+
+  it('pays, writes off and voids: a voided invoice frees what it billed and takes its billing back in its period', async () => {
+    await record('recordInvoiceStatus paid in part', invoice({ status: 'PAID', amountPaidMinor: 300_000, asOf: '2026-11-20T09:00:00.000Z' }));
+    await record(
+      'recordInvoiceStatus uncollectible',
+      invoice({
+        invoiceId: invoiceId(3),
+        number: 'INV-C-0003',
+        projectId: scheduled.projectId,
+        currency: scheduled.currency,
+        status: 'UNCOLLECTIBLE',
+        totalMinor: 250_000,
+        amountPaidMinor: 50_000,
+        sourceKeys: [scheduled.sourceKey],
+        asOf: '2026-11-21T09:00:00.000Z',
+      }),
+    );
+    await compareEverything('after payments');
+    await record('recordInvoiceStatus void', invoice({ status: 'VOID', amountPaidMinor: 300_000, asOf: '2026-11-22T09:00:00.000Z' }));
+    await record(
+      'recordInvoiceStatus void of a schedule line',
+      invoice({
+        invoiceId: invoiceId(3),
+        number: 'INV-C-0003',
+        projectId: scheduled.projectId,
+        currency: scheduled.currency,
+        status: 'VOID',
+        totalMinor: 250_000,
+        sourceKeys: [scheduled.sourceKey],
+        asOf: '2026-11-23T09:00:00.000Z',
+      }),
+    );
+    await compareEverything('after voiding');
+    // What a voided invoice billed can be billed again.
+    expect(
+      await record(
+        'recordInvoiceStatus rebilled',
+        invoice({ invoiceId: invoiceId(5), number: 'INV-C-0005', status: 'OPEN', date: '2026-12-01', asOf: '2026-12-01T09:00:00.000Z' }),
+      ),
+    ).toEqual({
+      value: { applied: true },
+    });
+    await compareEverything('after billing again');
   });
 }

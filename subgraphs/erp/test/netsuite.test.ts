@@ -1,7 +1,8 @@
 /**
  * The NetSuite adapter against a server that speaks SuiteTalk REST (`test/wire/netsuite/`): the ERP port's
- * conformance suite against the sandbox (delivery postings included), a posting batch that fails half-way undone
- * and then posted once, the postings mappings read from the environment, then what only a real account does to a
+ * conformance suite against the sandbox (delivery postings and billing included), a posting batch that fails half-way
+ * undone and then posted once, an invoice's billed marks checked before any write and a half-written update completed
+ * on retry, the postings mappings read from the environment, then what only a real account does to a
  * client — token-based authentication that refuses a bad signature, a revoked token, a replayed nonce or a stale
  * timestamp; 429 storms and the account's concurrency limit; outages and slow answers — reads that cost the same
  * number of calls for 50 projects as for 5, every call counted on /metrics, and credentials that never show. (The ERP emits no business
@@ -19,7 +20,7 @@ import { buildWorld } from '../../sandboxes/src/world/world.js';
 import { CONCURRENCY_LIMIT_ERROR, NetSuiteWireServer, netSuiteError } from '../../../test/wire/netsuite/netsuiteWireServer.js';
 import { loadErpSystemConfig } from '../src/erpConfig.js';
 import type { ErpAdapter } from '../src/erpPort.js';
-import type { DeliveryPosting } from '../src/erpPostingsPort.js';
+import type { DeliveryPosting, ErpInvoiceStatusUpdate } from '../src/erpPostingsPort.js';
 import { createErpSubgraph, sandboxErpAdapter } from '../src/erpSubgraph.js';
 import { openNetSuiteErp } from '../src/netsuite/netsuiteAdapter.js';
 import type { NetSuiteConfig } from '../src/netsuite/netsuiteConfig.js';
@@ -98,19 +99,6 @@ describe('the NetSuite adapter', () => {
     describeErpPortConformance('NetSuite', () => ports);
   });
 
-  it('answers SYSTEM_OPERATION_UNSUPPORTED naming NetSuite for the billing calls of the postings port, without calling NetSuite', async () => {
-    const adapter = open();
-    const before = wire.apiRequests;
-    await expect(adapter.port.postings.unbilledWip()).rejects.toMatchObject({
-      message: 'Reading unbilled work in progress over NetSuite is not supported by psgraph yet: do it in NetSuite itself.',
-      extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED, system: 'NetSuite' },
-    });
-    await expect(adapter.port.postings.billablesByProjectId('2026-10-31', null)).rejects.toMatchObject({
-      extensions: { code: ErrorCode.SYSTEM_OPERATION_UNSUPPORTED },
-    });
-    expect(wire.apiRequests).toBe(before);
-  });
-
   it('posts time as a time transaction and a posting record, undoes a batch that fails half-way, and reverses by deleting the time', async () => {
     const adapter = open();
     const project = world.projects.find((candidate) => candidate.status === 'ACTIVE' && world.opportunities[candidate.opportunityIndex]!.poRequired)!;
@@ -169,6 +157,70 @@ describe('the NetSuite adapter', () => {
     expect(await adapter.port.postings.reverseDelivery(['time:undo-1:v1'])).toEqual([{ externalId: 'time:undo-1:v1', reversed: true }]);
     expect(written()).toEqual({ timeBills: { n: 1 }, postings: { n: 2 } });
     expect((await adapter.port.postings.postingsByExternalId(['time:undo-1:v1'])).get('time:undo-1:v1')).toMatchObject({ status: 'REVERSED', minutes: 450 });
+  });
+
+  it('records an invoice as its record and billed marks, checks for another invoice before any write, and completes a half-written update on retry', async () => {
+    const adapter = open();
+    const project = world.projects.find((candidate) => candidate.status === 'ACTIVE' && world.opportunities[candidate.opportunityIndex]!.poRequired)!;
+    const invoice = (invoiceId: string, overrides: Partial<ErpInvoiceStatusUpdate> = {}): ErpInvoiceStatusUpdate => ({
+      invoiceId,
+      number: null,
+      projectId: project.id,
+      status: 'OPEN',
+      date: '2026-10-01',
+      asOf: '2026-10-01T09:00:00.000Z',
+      currency: project.currency,
+      totalMinor: 150_000,
+      amountPaidMinor: 0,
+      sourceKeys: ['time:undo-2:v1'],
+      ...overrides,
+    });
+    const billedBy = () =>
+      (
+        wire.db
+          .prepare("SELECT custrecord_psgraph_dp_billed_invoice AS invoice FROM customrecord_psgraph_posting WHERE externalid = 'time:undo-2:v1'")
+          .get() as {
+          invoice: string | null;
+        }
+      ).invoice;
+    const first = 'in_0000000000000000000000w1';
+    expect(await adapter.port.postings.recordInvoiceStatus(invoice(first))).toEqual({ applied: true });
+    expect(billedBy()).toBe(first);
+    expect(
+      wire.db
+        .prepare(
+          `SELECT name, custrecord_psgraph_inv_status AS status, custrecord_psgraph_inv_total AS total, custrecord_psgraph_inv_billed AS billed,
+             custrecord_psgraph_inv_sources AS sources FROM customrecord_psgraph_invoice WHERE externalid = ?`,
+        )
+        .get(first),
+    ).toEqual({ name: first, status: 'OPEN', total: 1500, billed: 'T', sources: '["time:undo-2:v1"]' });
+
+    // Another invoice billing the same posting is refused on reading alone: nothing is written.
+    const calls = wire.apiRequests;
+    await expect(adapter.port.postings.recordInvoiceStatus(invoice('in_0000000000000000000000w2'))).rejects.toMatchObject({
+      message: `Invoice in_0000000000000000000000w2 bills time:undo-2:v1, already billed by another invoice.`,
+      extensions: { code: ErrorCode.INVALID_STATE_TRANSITION },
+    });
+    expect(wire.requests.slice(calls).every((call) => call.method === 'POST')).toBe(true);
+
+    // Voided: the mark is taken off. A next invoice's record refused after its mark is written: the retry completes it.
+    expect(await adapter.port.postings.recordInvoiceStatus(invoice(first, { status: 'VOID', asOf: '2026-10-02T09:00:00.000Z' }))).toEqual({ applied: true });
+    expect(billedBy()).toBeNull();
+    const third = 'in_0000000000000000000000w3';
+    wire.inject({
+      status: 400,
+      body: netSuiteError(400, 'USER_ERROR', 'Please enter value(s) for: Date.'),
+      match: (method, path) => method === 'PUT' && path.includes('customrecord_psgraph_invoice'),
+    });
+    await expect(adapter.port.postings.recordInvoiceStatus(invoice(third))).rejects.toMatchObject({ extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    expect(billedBy()).toBe(third);
+    expect(await adapter.port.postings.recordInvoiceStatus(invoice(third))).toEqual({ applied: true });
+    expect((await adapter.port.postings.invoicesByProjectId([project.id])).get(project.id)!.map((recorded) => [recorded.invoiceId, recorded.status])).toEqual(
+      expect.arrayContaining([
+        [first, 'VOID'],
+        [third, 'OPEN'],
+      ]),
+    );
   });
 
   it('signs every request with token-based authentication, and a wrong secret or a revoked token is refused once, never retried, never shown', async () => {
@@ -365,8 +417,8 @@ describe('the NetSuite adapter', () => {
       lines: [],
     });
     const counted = parseMetrics(metrics.render());
-    // The ledger's grouped lines and psgraph's grouped posting records.
-    expect(counted.get('psgraph_vendor_api_calls_total{system="NetSuite",operation="billingReport",outcome="ok"}')).toBe(2);
+    // The ledger's grouped lines, and psgraph's grouped posting, invoice and credit note records.
+    expect(counted.get('psgraph_vendor_api_calls_total{system="NetSuite",operation="billingReport",outcome="ok"}')).toBe(4);
     // Two lookups, the PATCH, and the schedule read back.
     expect(counted.get('psgraph_vendor_api_calls_total{system="NetSuite",operation="upsertBillingSchedule",outcome="ok"}')).toBe(4);
   });

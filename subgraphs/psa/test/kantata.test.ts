@@ -76,7 +76,6 @@ describe('the Kantata adapter', () => {
       ports = { world, reference, candidate, referenceBus, candidateBus, referenceRelay, candidateRelay };
     });
     describePsaPortConformance('Kantata', () => ports, {
-      billingStatusUnsupportedBy: 'Kantata',
       deliveryUnsupported: {
         system: 'Kantata',
         operations: ['logTime'],
@@ -134,6 +133,109 @@ describe('the Kantata adapter', () => {
       wire.db
         .prepare('INSERT INTO custom_fields (id, name, subject_type, value_type, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(note['id'], note['name'], note['subject_type'], note['value_type'], note['created_at'], note['updated_at']);
+      changed(wire.db);
+    }
+  });
+
+  /** The values of a subject's custom fields in the account, by field ID (the API's formats). */
+  const valuesIn = (subjectType: string, subjectId: string, fieldIds: readonly string[]) =>
+    Object.fromEntries(
+      (
+        wire.db
+          .prepare('SELECT custom_field_id, value FROM custom_field_values WHERE subject_type = ? AND subject_id = ? ORDER BY custom_field_id')
+          .all(subjectType, subjectId) as Array<{ custom_field_id: string; value: string }>
+      )
+        .filter((row) => fieldIds.includes(row.custom_field_id))
+        .map((row) => [row.custom_field_id, JSON.parse(row.value) as unknown]),
+    );
+  const PROJECT_BILLING_FIELDS = ['7041', '7042', '7043', '7044', '7045', '7046'];
+  const MILESTONE_INVOICE_FIELDS = ['7051', '7052', '7053', '7054'];
+
+  it('keeps billing status in custom field values, the as-of last: a write cut off before it is written again on replay, and an as-of set in Kantata wins', async () => {
+    const adapter = open('billing-status', {}, { maxAttempts: 1 });
+    const billing = adapter.port.billingStatus;
+    const project = world.projects.filter((candidate) => candidate.milestones.length >= 2)[8]!;
+    const posted = {
+      projectId: project.id,
+      asOf: '2026-11-03T10:00:00.000Z',
+      currency: project.currency,
+      billedMinor: 99_900,
+      unbilledMinor: 1_000,
+      lastInvoiceId: 'in_1Qwire',
+      lastInvoiceNumber: 'PSG-0201',
+      lastInvoiceStatus: 'OPEN' as const,
+    };
+    // Kantata takes the amounts and the invoice, then fails on the as-of.
+    let writes = 0;
+    wire.inject({ status: 503, match: (method, path) => method === 'POST' && path === '/custom_field_values' && ++writes === 2 });
+    await expect(billing.recordProjectBillingStatus(posted)).rejects.toMatchObject({ extensions: { system: 'Kantata' } });
+    expect(valuesIn('Workspace', project.psaId, PROJECT_BILLING_FIELDS)).toEqual({
+      '7041': [99_900, project.currency],
+      '7042': [1_000, project.currency],
+      '7043': 'in_1Qwire',
+      '7044': 'PSG-0201',
+      '7045': 'OPEN',
+    });
+    expect(await billing.projectBillingStatusByProjectId([project.id])).toEqual(new Map());
+
+    expect(await billing.recordProjectBillingStatus(posted)).toEqual({ applied: true });
+    expect(valuesIn('Workspace', project.psaId, ['7046'])).toEqual({ '7046': posted.asOf });
+    const [status] = (await billing.projectBillingStatusByProjectId([project.id])).values();
+    expect(status).toEqual({ ...posted, updatedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) });
+
+    // Someone moves the as-of on in Kantata: an older event writes nothing; a newer one clears the invoice.
+    const asOfValue = wire.db
+      .prepare("SELECT id FROM custom_field_values WHERE subject_type = 'Workspace' AND subject_id = ? AND custom_field_id = '7046'")
+      .pluck()
+      .get(project.psaId) as number;
+    wire.act('PUT', `/custom_field_values/${asOfValue}`, { custom_field_value: { value: '2026-12-01T00:00:00.000Z' } });
+    expect(await billing.recordProjectBillingStatus({ ...posted, asOf: '2026-11-30T23:59:59.999Z', billedMinor: 1 })).toEqual({ applied: false });
+    const cleared = { ...posted, asOf: '2026-12-01T00:00:00.001Z', lastInvoiceId: null, lastInvoiceNumber: null, lastInvoiceStatus: null };
+    expect(await billing.recordProjectBillingStatus(cleared)).toEqual({ applied: true });
+    expect((await billing.projectBillingStatusByProjectId([project.id])).get(project.id)).toMatchObject(cleared);
+
+    const milestoneId = project.milestones[1]!.psaId;
+    const invoiced = { milestoneId, asOf: '2026-11-03T10:00:00.000Z', invoiceId: 'in_1Qwire', invoiceNumber: 'PSG-0201', invoiceStatus: 'PAID' as const };
+    expect(await billing.recordMilestoneInvoice(invoiced)).toEqual({ applied: true });
+    expect(valuesIn('Story', milestoneId, MILESTONE_INVOICE_FIELDS)).toEqual({
+      '7051': 'in_1Qwire',
+      '7052': 'PSG-0201',
+      '7053': 'PAID',
+      '7054': invoiced.asOf,
+    });
+    expect((await billing.milestoneInvoiceByMilestoneId([milestoneId])).get(milestoneId)).toMatchObject(invoiced);
+  });
+
+  it('refuses billing status calls naming a billing field the account lacks, writing nothing, and keeps the others', async () => {
+    const asOf = wire.db.prepare("SELECT * FROM custom_fields WHERE id = '7054'").get() as Record<string, unknown>;
+    wire.db.prepare("DELETE FROM custom_fields WHERE id = '7054'").run();
+    changed(wire.db);
+    try {
+      const adapter = open('no-invoice-as-of');
+      const project = world.projects.filter((candidate) => candidate.milestones.length >= 2)[9]!;
+      const milestoneId = project.milestones[0]!.psaId;
+      const before = wire.requests.length;
+      const refusal = {
+        message: expect.stringContaining('Kantata has no Story custom field "psgraph Invoice As Of" visible to psgraph\'s user'),
+        extensions: { code: ErrorCode.SYSTEM_PERMISSION_DENIED, system: 'Kantata' },
+      };
+      await expect(
+        adapter.port.billingStatus.recordMilestoneInvoice({
+          milestoneId,
+          asOf: '2026-11-03T10:00:00.000Z',
+          invoiceId: 'in_1Q',
+          invoiceNumber: null,
+          invoiceStatus: 'OPEN',
+        }),
+      ).rejects.toMatchObject(refusal);
+      await expect(adapter.port.billingStatus.milestoneInvoiceByMilestoneId([milestoneId])).rejects.toMatchObject(refusal);
+      expect(wire.requests.slice(before).filter((request) => request.method !== 'GET')).toEqual([]);
+      expect(valuesIn('Story', milestoneId, MILESTONE_INVOICE_FIELDS)).toEqual({});
+      expect(await adapter.port.billingStatus.projectBillingStatusByProjectId([project.id])).toEqual(new Map());
+    } finally {
+      wire.db
+        .prepare('INSERT INTO custom_fields (id, name, subject_type, value_type, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(asOf['id'], asOf['name'], asOf['subject_type'], asOf['value_type'], asOf['created_at'], asOf['updated_at']);
       changed(wire.db);
     }
   });

@@ -6,7 +6,8 @@
  * the ledger as posting transactions — an invoice per job and month billed, a revenue recognition journal per
  * job and month recognized, a cost journal per job and month of time cost, each line attributed to its job — and
  * what delivery postings are checked against: project statuses, employees, service items, accounting periods with
- * their close flags, and the contract rate and purchase order custom records.
+ * their close flags, and the contract rate and purchase order custom records — and psgraph's billing records: the
+ * invoice and credit note records (none seeded) and the billed marks of the schedule lines the seeded history billed.
  */
 import Database from 'better-sqlite3';
 import { openSandboxErp } from '../../../subgraphs/erp/src/sandbox/sandboxErp.js';
@@ -41,7 +42,17 @@ CREATE TABLE customrecord_psgraph_posting (id INTEGER PRIMARY KEY, name TEXT, ex
   custrecord_psgraph_dp_kind TEXT, custrecord_psgraph_dp_job INTEGER, custrecord_psgraph_dp_employee INTEGER, custrecord_psgraph_dp_item TEXT,
   custrecord_psgraph_dp_date TEXT, custrecord_psgraph_dp_minutes INTEGER, custrecord_psgraph_dp_rate REAL, custrecord_psgraph_dp_billable_amount REAL,
   custrecord_psgraph_dp_cost_amount REAL, custrecord_psgraph_dp_billable TEXT, custrecord_psgraph_dp_currency INTEGER, custrecord_psgraph_dp_memo TEXT,
-  custrecord_psgraph_dp_posted_at TEXT, custrecord_psgraph_dp_reversed_at TEXT);
+  custrecord_psgraph_dp_posted_at TEXT, custrecord_psgraph_dp_reversed_at TEXT, custrecord_psgraph_dp_billed_invoice TEXT);
+CREATE TABLE customrecord_psgraph_invoice (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT UNIQUE, isinactive TEXT,
+  custrecord_psgraph_inv_number TEXT, custrecord_psgraph_inv_job INTEGER, custrecord_psgraph_inv_status TEXT, custrecord_psgraph_inv_date TEXT,
+  custrecord_psgraph_inv_currency INTEGER, custrecord_psgraph_inv_total REAL, custrecord_psgraph_inv_amount_paid REAL, custrecord_psgraph_inv_as_of TEXT,
+  custrecord_psgraph_inv_updated_at TEXT, custrecord_psgraph_inv_billed TEXT, custrecord_psgraph_inv_first_billed_at TEXT,
+  custrecord_psgraph_inv_sources TEXT);
+CREATE TABLE customrecord_psgraph_billed_line (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT UNIQUE, isinactive TEXT,
+  custrecord_psgraph_bl_job INTEGER, custrecord_psgraph_bl_sequence INTEGER, custrecord_psgraph_bl_invoice TEXT);
+CREATE TABLE customrecord_psgraph_credit_note (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT UNIQUE, isinactive TEXT,
+  custrecord_psgraph_cn_invoice INTEGER, custrecord_psgraph_cn_job INTEGER, custrecord_psgraph_cn_date TEXT, custrecord_psgraph_cn_currency INTEGER,
+  custrecord_psgraph_cn_total REAL, custrecord_psgraph_cn_sources TEXT, custrecord_psgraph_cn_recorded_at TEXT);
 CREATE TABLE customrecord_psgraph_rate_card (id INTEGER PRIMARY KEY, name TEXT, externalid TEXT, isinactive TEXT,
   custrecord_psgraph_rc_subsidiary INTEGER, custrecord_psgraph_rc_currency INTEGER);
 CREATE TABLE customrecord_psgraph_rate_card_line (id INTEGER PRIMARY KEY, name TEXT, isinactive TEXT, custrecord_psgraph_rcl_rate_card INTEGER,
@@ -220,6 +231,18 @@ function seed(db: Database.Database, source: Database.Database): void {
       milestoneamount: l['amount_minor'] === null ? null : (l['amount_minor'] as number) / 100,
       comments: l['description'],
       milestonecompleted: 'F',
+    });
+  }
+  // The schedule lines the seeded billing history billed, each marked by its source key.
+  for (const b of all('SELECT * FROM billed_schedule_line ORDER BY job_id, sequence')) {
+    const key = `schedule:${String(jobs.get(b['job_id'] as number)!['external_id'])}:${String(b['sequence'])}`;
+    insert('customrecord_psgraph_billed_line', {
+      name: key,
+      externalid: key,
+      isinactive: 'F',
+      custrecord_psgraph_bl_job: b['job_id'],
+      custrecord_psgraph_bl_sequence: b['sequence'],
+      custrecord_psgraph_bl_invoice: b['invoice_id'],
     });
   }
   for (const [name, id, type] of [

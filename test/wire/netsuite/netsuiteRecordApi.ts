@@ -6,7 +6,9 @@
  * Internal IDs continue after the highest in use per record type, entity IDs are auto-generated (`CUST-<id>`,
  * `PRJ-<id>`), and saving a customer creates its primary subsidiary relationship, as NetSuite does. Time
  * transactions (`timebill`, hours as a duration `H:MM`) and psgraph's custom records (postings, contract rates,
- * purchase orders) are upserted the same way; a job with time or postings cannot be deleted.
+ * purchase orders, invoices, billed schedule lines, credit notes) are upserted the same way; a job with time,
+ * postings or invoices cannot be deleted, nor an invoice a credit note refers to. (Over 400 lines: most of it is the
+ * table of record types and their fields, which belongs beside the rules that read it.)
  */
 import type Database from 'better-sqlite3';
 import { toDisplayDate } from './suiteql.js';
@@ -121,6 +123,57 @@ const RECORD_TYPES: Readonly<Record<string, { table: string; fields: Readonly<Re
       custrecord_psgraph_dp_memo: text('custrecord_psgraph_dp_memo'),
       custrecord_psgraph_dp_posted_at: text('custrecord_psgraph_dp_posted_at'),
       custrecord_psgraph_dp_reversed_at: text('custrecord_psgraph_dp_reversed_at'),
+      custrecord_psgraph_dp_billed_invoice: text('custrecord_psgraph_dp_billed_invoice'),
+    },
+  },
+  customrecord_psgraph_invoice: {
+    table: 'customrecord_psgraph_invoice',
+    required: ['name', 'custrecord_psgraph_inv_job', 'custrecord_psgraph_inv_date', 'custrecord_psgraph_inv_currency'],
+    fields: {
+      name: text('name'),
+      isInactive: { column: 'isinactive', kind: 'bool' },
+      custrecord_psgraph_inv_number: text('custrecord_psgraph_inv_number'),
+      custrecord_psgraph_inv_job: ref('custrecord_psgraph_inv_job', 'job'),
+      custrecord_psgraph_inv_status: {
+        column: 'custrecord_psgraph_inv_status',
+        kind: 'select',
+        values: ['DRAFT', 'OPEN', 'PAID', 'VOID', 'UNCOLLECTIBLE'],
+      },
+      custrecord_psgraph_inv_date: { column: 'custrecord_psgraph_inv_date', kind: 'date' },
+      custrecord_psgraph_inv_currency: ref('custrecord_psgraph_inv_currency', 'currency'),
+      custrecord_psgraph_inv_total: { column: 'custrecord_psgraph_inv_total', kind: 'amount' },
+      custrecord_psgraph_inv_amount_paid: { column: 'custrecord_psgraph_inv_amount_paid', kind: 'amount' },
+      custrecord_psgraph_inv_as_of: text('custrecord_psgraph_inv_as_of'),
+      custrecord_psgraph_inv_updated_at: text('custrecord_psgraph_inv_updated_at'),
+      custrecord_psgraph_inv_billed: { column: 'custrecord_psgraph_inv_billed', kind: 'bool' },
+      custrecord_psgraph_inv_first_billed_at: text('custrecord_psgraph_inv_first_billed_at'),
+      custrecord_psgraph_inv_sources: text('custrecord_psgraph_inv_sources'),
+    },
+  },
+  customrecord_psgraph_billed_line: {
+    table: 'customrecord_psgraph_billed_line',
+    required: ['custrecord_psgraph_bl_job', 'custrecord_psgraph_bl_sequence', 'custrecord_psgraph_bl_invoice'],
+    fields: {
+      name: text('name'),
+      isInactive: { column: 'isinactive', kind: 'bool' },
+      custrecord_psgraph_bl_job: ref('custrecord_psgraph_bl_job', 'job'),
+      custrecord_psgraph_bl_sequence: { column: 'custrecord_psgraph_bl_sequence', kind: 'integer' },
+      custrecord_psgraph_bl_invoice: text('custrecord_psgraph_bl_invoice'),
+    },
+  },
+  customrecord_psgraph_credit_note: {
+    table: 'customrecord_psgraph_credit_note',
+    required: ['custrecord_psgraph_cn_invoice', 'custrecord_psgraph_cn_job', 'custrecord_psgraph_cn_date', 'custrecord_psgraph_cn_total'],
+    fields: {
+      name: text('name'),
+      isInactive: { column: 'isinactive', kind: 'bool' },
+      custrecord_psgraph_cn_invoice: ref('custrecord_psgraph_cn_invoice', 'customrecord_psgraph_invoice'),
+      custrecord_psgraph_cn_job: ref('custrecord_psgraph_cn_job', 'job'),
+      custrecord_psgraph_cn_date: { column: 'custrecord_psgraph_cn_date', kind: 'date' },
+      custrecord_psgraph_cn_currency: ref('custrecord_psgraph_cn_currency', 'currency'),
+      custrecord_psgraph_cn_total: { column: 'custrecord_psgraph_cn_total', kind: 'amount' },
+      custrecord_psgraph_cn_sources: text('custrecord_psgraph_cn_sources'),
+      custrecord_psgraph_cn_recorded_at: text('custrecord_psgraph_cn_recorded_at'),
     },
   },
   customrecord_psgraph_contract_rate: {
@@ -191,9 +244,10 @@ export class RecordApi {
       const dependents = this.db
         .prepare(
           `SELECT (SELECT COUNT(*) FROM billingschedule WHERE job = ?) + (SELECT COUNT(*) FROM transactionline WHERE entity = ?)
-             + (SELECT COUNT(*) FROM timebill WHERE customer = ?) + (SELECT COUNT(*) FROM customrecord_psgraph_posting WHERE custrecord_psgraph_dp_job = ?) AS n`,
+             + (SELECT COUNT(*) FROM timebill WHERE customer = ?) + (SELECT COUNT(*) FROM customrecord_psgraph_posting WHERE custrecord_psgraph_dp_job = ?)
+             + (SELECT COUNT(*) FROM customrecord_psgraph_invoice WHERE custrecord_psgraph_inv_job = ?) AS n`,
         )
-        .get(id, id, id, id) as { n: number };
+        .get(id, id, id, id, id) as { n: number };
       if (dependents.n > 0) {
         throw new RecordApiError(
           400,
@@ -202,6 +256,15 @@ export class RecordApi {
         );
       }
     }
+    if (
+      type === 'customrecord_psgraph_invoice' &&
+      this.db.prepare('SELECT 1 FROM customrecord_psgraph_credit_note WHERE custrecord_psgraph_cn_invoice = ?').get(id)
+    )
+      throw new RecordApiError(
+        400,
+        'THIS_RECORD_CANNOT_BE_DELETED_BECAUSE_IT_HAS_DEPENDENT_RECORDS',
+        'This record cannot be deleted because it has dependent records.',
+      );
     if (type === 'customer') {
       const dependents = this.db
         .prepare('SELECT (SELECT COUNT(*) FROM job WHERE customer = ?) + (SELECT COUNT(*) FROM customer WHERE parent = ?) AS n')

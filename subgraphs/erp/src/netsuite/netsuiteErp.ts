@@ -31,6 +31,7 @@ import type {
   JobUpsert,
   Upserted,
 } from '../erpPort.js';
+import { CREDIT_NOTE_BILLINGS, INVOICE_BILLINGS } from './netsuiteBillingRecords.js';
 import { POSTED_TOTALS_SELECT, POSTING } from './netsuitePostingRecords.js';
 import { NETSUITE, type NetSuiteClient, type SuiteQlRow, suiteQlLiteral as literal } from './netsuiteClient.js';
 import {
@@ -66,7 +67,7 @@ const eid = (externalId: string) => `eid:${encodeURIComponent(externalId)}`;
 const reference = (id: number | string) => ({ id: String(id) });
 
 export class NetSuiteErp implements ErpSystem, ErpWrites {
-  /** Delivery postings (netsuitePostings.ts): posting terms, time and posting records, reversals; billing not yet. */
+  /** Delivery postings (netsuitePostings.ts) and billing (netsuiteBilling.ts): posting, invoice and credit note records. */
   readonly postings: ErpPostings;
 
   private readonly contractTerms: NetSuiteContractTerms;
@@ -143,10 +144,11 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
 
   /**
    * The jobs' budgets and currencies, their ledger summed by SuiteQL, and what psgraph's posting records add to it
-   * (their cost, and what they bill as revenue not yet billed; reversed ones nothing): three queries per batch.
+   * (their cost, and what they bill as revenue not yet billed; reversed ones nothing), and the billings of psgraph's
+   * invoice and credit note records (netsuiteBillingRecords.ts): five queries per batch.
    */
   async ledgerTotalsByProjectId(projectIds: readonly string[]): Promise<Map<string, ErpLedgerTotals>> {
-    const [jobs, sums, posted] = await Promise.all([
+    const [jobs, sums, posted, ...billings] = await Promise.all([
       this.netsuite.suiteqlIn(
         'ledgerTotals',
         projectIds,
@@ -161,7 +163,17 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
           `WHERE ${LEDGER_WHERE} AND j.externalid IN (${list}) GROUP BY j.externalid`,
       ),
       this.netsuite.suiteqlIn('ledgerTotals', projectIds, (list) => `${POSTED_TOTALS_SELECT} WHERE j.externalid IN (${list}) GROUP BY j.externalid`),
+      ...[INVOICE_BILLINGS, CREDIT_NOTE_BILLINGS].map((source) =>
+        this.netsuite.suiteqlIn(
+          'ledgerTotals',
+          projectIds,
+          (list) =>
+            `SELECT j.externalid, ${source.billed} AS billed ${source.from} WHERE ${[...source.where, `j.externalid IN (${list})`].join(' AND ')} GROUP BY j.externalid`,
+        ),
+      ),
     ]);
+    const billedByProject = new Map<string, number>();
+    for (const row of billings.flat()) billedByProject.set(row['externalid']!, (billedByProject.get(row['externalid']!) ?? 0) + minorUnits(row['billed']));
     const sumsByProject = new Map(sums.map((row) => [row['externalid']!, row]));
     const postedByProject = new Map(posted.map((row) => [row['externalid']!, row]));
     const totals = new Map<string, ErpLedgerTotals>();
@@ -175,7 +187,7 @@ export class NetSuiteErp implements ErpSystem, ErpWrites {
         budgetMinor: minorUnits(job['budget']),
         costMinor: minorUnits(sum?.['cost']) + minorUnits(postings?.['cost']),
         recognizedRevenueMinor: minorUnits(sum?.['revenue']) + minorUnits(postings?.['billable']),
-        billedMinor: minorUnits(sum?.['billed']),
+        billedMinor: minorUnits(sum?.['billed']) + (billedByProject.get(projectId) ?? 0),
       });
     }
     return totals;

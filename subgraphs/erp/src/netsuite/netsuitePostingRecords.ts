@@ -26,6 +26,8 @@ export const POSTING = {
   memo: 'custrecord_psgraph_dp_memo',
   postedAt: 'custrecord_psgraph_dp_posted_at',
   reversedAt: 'custrecord_psgraph_dp_reversed_at',
+  /** The billing invoice ID (`in_…`) of the invoice that bills the posting; empty while it is unbilled. */
+  billedInvoice: 'custrecord_psgraph_dp_billed_invoice',
 } as const;
 
 /** The REST record type of a time transaction. */
@@ -34,7 +36,7 @@ export const TIME_BILL = 'timebill';
 export const POSTING_SELECT = `SELECT p.id, p.externalid, p.${POSTING.kind} AS kind, j.externalid AS projectid, e.externalid AS resourceid,
   p.${POSTING.item} AS item, TO_CHAR(p.${POSTING.date}, 'YYYY-MM-DD') AS trandate, p.${POSTING.minutes} AS minutes, p.${POSTING.rate} AS rate,
   p.${POSTING.billableAmount} AS billableamount, p.${POSTING.costAmount} AS costamount, p.${POSTING.billable} AS billable, c.symbol AS currency,
-  p.${POSTING.memo} AS memo, p.${POSTING.postedAt} AS postedat, p.${POSTING.reversedAt} AS reversedat
+  p.${POSTING.memo} AS memo, p.${POSTING.postedAt} AS postedat, p.${POSTING.reversedAt} AS reversedat, p.${POSTING.billedInvoice} AS billedinvoice
   FROM ${POSTING.record} p JOIN job j ON j.id = p.${POSTING.job} JOIN currency c ON c.id = p.${POSTING.currency}
   LEFT JOIN employee e ON e.id = p.${POSTING.employee}`;
 

@@ -20,9 +20,8 @@
  * Reversing deletes the time transaction (NetSuite has no reversing time entry) and marks the posting record
  * reversed; it is idempotent, and a reversed posting's external ID stays taken.
  *
- * The billing calls (what is due, invoices, billing positions, unbilled WIP) are not taken through psgraph over
- * NetSuite yet: they answer SYSTEM_OPERATION_UNSUPPORTED naming NetSuite, as does any call the port gains before
- * this adapter implements it.
+ * The billing calls (what is due, invoices and credit notes, billing positions, unbilled WIP) are netsuiteBilling.ts's.
+ * A call the port gains before this adapter implements it answers SYSTEM_OPERATION_UNSUPPORTED naming NetSuite.
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { groupBy, inputError } from '../../../platform/src/index.js';
@@ -38,6 +37,7 @@ import {
   type PostedDelivery,
   type PostingTerms,
 } from '../erpPostingsPort.js';
+import { NetSuiteBilling } from './netsuiteBilling.js';
 import { NETSUITE, type NetSuiteClient, type SuiteQlRow, suiteQlLiteral as literal } from './netsuiteClient.js';
 import type { NetSuiteConfig } from './netsuiteConfig.js';
 import { POSTED_TOTALS_SELECT, POSTING, POSTING_SELECT, TIME_BILL, postingRecord, timeBillRecord, toPosted } from './netsuitePostingRecords.js';
@@ -47,13 +47,26 @@ import { COST_SUM, CUSTOM, JOB_COLUMNS, JOB_FROM, LEDGER_FROM, LEDGER_WHERE, min
 export type NetSuitePostingsMapping = Required<Pick<NetSuiteConfig, 'closedProjectStatuses' | 'periodLocks' | 'contractRates' | 'purchaseOrders'>>;
 
 type Implemented =
-  'postingTermsByProjectId' | 'employeesByResourceId' | 'periodsClosed' | 'postDelivery' | 'reverseDelivery' | 'postingsByExternalId' | 'postingsByProjectId';
+  | 'postingTermsByProjectId'
+  | 'employeesByResourceId'
+  | 'periodsClosed'
+  | 'postDelivery'
+  | 'reverseDelivery'
+  | 'postingsByExternalId'
+  | 'postingsByProjectId'
+  | 'billablesByProjectId'
+  | 'recordInvoiceStatus'
+  | 'recordCreditNote'
+  | 'invoicesByProjectId'
+  | 'billingPositionsByProjectId'
+  | 'unbilledWip';
 
 const eid = (externalId: string) => `eid:${encodeURIComponent(externalId)}`;
 
 /** The postings port over NetSuite: what is implemented here, every other call refused as unsupported. */
 export function netsuitePostings(netsuite: NetSuiteClient, mapping: NetSuitePostingsMapping): ErpPostings {
   const postings = new NetSuiteDeliveryPostings(netsuite, mapping);
+  const billing = new NetSuiteBilling(netsuite);
   const implemented: Pick<ErpPostings, Implemented> = {
     postingTermsByProjectId: (projectIds) => postings.postingTermsByProjectId(projectIds),
     employeesByResourceId: (resourceIds) => postings.employeesByResourceId(resourceIds),
@@ -62,6 +75,12 @@ export function netsuitePostings(netsuite: NetSuiteClient, mapping: NetSuitePost
     reverseDelivery: (externalIds) => postings.reverseDelivery(externalIds),
     postingsByExternalId: (externalIds) => postings.postingsByExternalId(externalIds),
     postingsByProjectId: (projectIds) => postings.postingsByProjectId(projectIds),
+    billablesByProjectId: (upTo, projectIds) => billing.billablesByProjectId(upTo, projectIds),
+    recordInvoiceStatus: (update) => billing.recordInvoiceStatus(update),
+    recordCreditNote: (creditNote) => billing.recordCreditNote(creditNote),
+    invoicesByProjectId: (projectIds) => billing.invoicesByProjectId(projectIds),
+    billingPositionsByProjectId: (projectIds) => billing.billingPositionsByProjectId(projectIds),
+    unbilledWip: () => billing.unbilledWip(),
   };
   return { ...unsupportedOperations<ErpPostings>(NETSUITE, POSTINGS_OPERATIONS), ...implemented };
 }

@@ -2,10 +2,12 @@
  * The billed-vs-unbilled report over NetSuite: the ledger's posting lines (revenue credited to income accounts,
  * billings on invoices) grouped by SuiteQL, and psgraph's billable posting records grouped the same way (revenue not
  * yet billed, in the month of their date, reversed ones counting nothing) — time transactions post no GL lines of
- * their own, and the sandbox's ledger gets a line per posting. Two grouped queries whatever the volume, merged group
- * by group in the order SuiteQL gives each.
+ * their own, and the sandbox's ledger gets a line per posting — and psgraph's invoice and credit note records grouped
+ * the same way (billings in the month of the invoice's or credit note's date). Four grouped queries whatever the
+ * volume, merged group by group in the order SuiteQL gives each.
  */
 import type { BillingReportQuery, BillingReportRow, ErpReportDimension } from '../erpPort.js';
+import { CREDIT_NOTE_BILLINGS, INVOICE_BILLINGS } from './netsuiteBillingRecords.js';
 import { type NetSuiteClient, suiteQlLiteral as literal } from './netsuiteClient.js';
 import { POSTING, POSTING_MONTH, POSTING_REPORT_DIMENSIONS } from './netsuitePostingRecords.js';
 import {
@@ -43,15 +45,28 @@ const POSTINGS: ReportSource = {
   sums: `SUM(CASE WHEN p.${POSTING.reversedAt} IS NULL THEN p.${POSTING.billableAmount} ELSE 0 END) AS revenue, 0 AS billed`,
 };
 
+/** psgraph's invoice and credit note records: their billings in their months (netsuiteBillingRecords.ts). */
+const BILLINGS: readonly ReportSource[] = [INVOICE_BILLINGS, CREDIT_NOTE_BILLINGS].map((billings) => ({
+  from: `${billings.from} JOIN subsidiary s ON s.id = j.subsidiary JOIN currency c ON c.id = ${billings.currency}`,
+  where: billings.where,
+  month: billings.month,
+  sums: `0 AS revenue, ${billings.billed} AS billed`,
+}));
+const BILLING_DIMENSIONS = (month: string): Readonly<Record<ErpReportDimension, ReportDimension>> => ({
+  ...REPORT_DIMENSIONS,
+  MONTH: { columns: [`${month} AS month`], groupBy: [month], orderBy: month },
+});
+
 export async function netsuiteBillingReport(netsuite: NetSuiteClient, query: BillingReportQuery): Promise<BillingReportRow[]> {
   if (query.groupBy.length === 0) throw new Error('billingReport needs at least one dimension to group by');
   const names = [...new Set(query.groupBy)];
-  const [ledger, postings] = await Promise.all([
+  const [ledger, postings, ...billings] = await Promise.all([
     reportQuery(netsuite, query, REPORT_DIMENSIONS, LEDGER),
     reportQuery(netsuite, query, POSTING_REPORT_DIMENSIONS, POSTINGS),
+    ...BILLINGS.map((source) => reportQuery(netsuite, query, BILLING_DIMENSIONS(source.month), source)),
   ]);
   const rows = new Map<string, BillingReportRow>();
-  for (const row of [...ledger, ...postings]) {
+  for (const row of [...ledger, ...postings, ...billings.flat()]) {
     const key = JSON.stringify([row.projectId, row.region, row.month, row.currency]);
     const seen = rows.get(key);
     rows.set(

@@ -27,6 +27,17 @@ export const CUSTOM_FIELDS = {
   completedOn: { subject: 'Story', name: 'Completed On', type: 'date' },
   /** Optional: only withdrawing a milestone's billing approval needs it (an account without it keeps everything else). */
   billingNote: { subject: 'Story', name: 'Billing Approval Note', type: 'string', optional: true },
+  // What billing reports back (kantataBillingStatus.ts). Optional: only the billing status calls need them.
+  billed: { subject: 'Workspace', name: 'psgraph Billed', type: 'currency', optional: true },
+  unbilled: { subject: 'Workspace', name: 'psgraph Unbilled', type: 'currency', optional: true },
+  lastInvoiceId: { subject: 'Workspace', name: 'psgraph Last Invoice', type: 'string', optional: true },
+  lastInvoiceNumber: { subject: 'Workspace', name: 'psgraph Last Invoice Number', type: 'string', optional: true },
+  lastInvoiceStatus: { subject: 'Workspace', name: 'psgraph Last Invoice Status', type: 'string', optional: true },
+  billingStatusAsOf: { subject: 'Workspace', name: 'psgraph Billing Status As Of', type: 'string', optional: true },
+  invoiceId: { subject: 'Story', name: 'psgraph Invoice', type: 'string', optional: true },
+  invoiceNumber: { subject: 'Story', name: 'psgraph Invoice Number', type: 'string', optional: true },
+  invoiceStatus: { subject: 'Story', name: 'psgraph Invoice Status', type: 'string', optional: true },
+  invoiceAsOf: { subject: 'Story', name: 'psgraph Invoice As Of', type: 'string', optional: true },
 } as const satisfies Record<string, { subject: string; name: string; type: CustomFieldType; optional?: boolean }>;
 
 export type FieldKey = keyof typeof CUSTOM_FIELDS;
@@ -147,11 +158,10 @@ export const textValue = (value: CustomValue): string | null => (value === null 
 
 export const numberValue = (value: CustomValue): number | null => (value === null || value === '' || Array.isArray(value) ? null : Number(value));
 
-/** A value as Kantata's write parameters take it (`custom_fields: [{ custom_field_id, value }]`). */
-export function customFieldParam(
-  field: CustomField,
-  value: string | number | readonly [number, string] | { choice: string },
-): { custom_field_id: number; value: string } {
+export type CustomParamValue = string | number | readonly [number, string] | { choice: string };
+
+/** A value as Kantata's write parameters take it (`custom_fields: [{ custom_field_id, value }]`, `custom_field_values`). */
+export function customFieldParam(field: CustomField, value: CustomParamValue): { custom_field_id: number; value: string } {
   const text = typeof value === 'object' && 'choice' in value ? `[${value.choice}]` : Array.isArray(value) ? `[${value[0]}, ${value[1]}]` : String(value);
   return { custom_field_id: Number(field.id), value: text };
 }

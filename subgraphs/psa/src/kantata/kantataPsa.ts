@@ -12,7 +12,7 @@ import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import type { NewPsaProject, NewResourceRequest, PsaAssignment, PsaProject, PsaResourceRequest, PsaWrites } from '../psaPort.js';
 import type { PsaDelivery } from '../psaDeliveryPort.js';
 import type { PsaBillingStatus } from '../psaBillingStatusPort.js';
-import { kantataBillingStatus } from './kantataBillingStatus.js';
+import { KantataBillingStatus } from './kantataBillingStatus.js';
 import { kantataDelivery } from './kantataDelivery.js';
 import { CUSTOM_FIELDS, CustomValues, type FieldKey, customFieldParam } from './kantataCatalog.js';
 import { type Envelope, KANTATA, resultsOf, sideLoaded } from './kantataClient.js';
@@ -24,8 +24,8 @@ import { RESOURCE_PARAMS, isoStamp, resourceRow } from './kantataSync.js';
 export class KantataPsa extends KantataReads implements PsaWrites {
   /** Timesheets and expenses through their approvals over Kantata's submissions, milestones over their stories; logging time not yet (kantataDelivery.ts). */
   readonly delivery: PsaDelivery = kantataDelivery(this.kantata, this.catalog, this.replica, this.options);
-  /** A project's billing status and its milestones' invoices: not through psgraph over Kantata yet (kantataBillingStatus.ts). */
-  readonly billingStatus: PsaBillingStatus = kantataBillingStatus;
+  /** A project's billing status and its milestones' invoices, in custom fields of workspaces and stories (kantataBillingStatus.ts). */
+  readonly billingStatus: PsaBillingStatus = new KantataBillingStatus(this.kantata, this.catalog, this.replica, this.options);
 
   async createProject(project: NewPsaProject): Promise<PsaProject> {
     if (await this.findWorkspace(project.id))

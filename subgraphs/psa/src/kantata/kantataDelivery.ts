@@ -12,10 +12,7 @@
  * Not taken through psgraph yet, answering SYSTEM_OPERATION_UNSUPPORTED naming Kantata: logging time (a week never
  * submitted has no Kantata record to be the timesheet's ID).
  */
-import { ErrorCode } from '../../../../contracts/errorCodes.js';
-import { inputError } from '../../../platform/src/index.js';
 import { unsupportedOperations } from '../../../platform/src/vendor/unsupportedOperations.js';
-import { VendorError } from '../../../platform/src/vendor/vendorError.js';
 import { DELIVERY_OPERATIONS, type PsaDelivery, type PsaTimeEntry, type PsaTimesheet, type TimeEntryCorrection } from '../psaDeliveryPort.js';
 import type { KantataCatalog } from './kantataCatalog.js';
 import { type Envelope, type KantataClient, resultsOf } from './kantataClient.js';
@@ -25,12 +22,9 @@ import type { KantataPsaOptions } from './kantataReads.js';
 import type { KantataReplica } from './kantataReplica.js';
 import { SUBMISSION_PARAMS, TIME_ENTRY_PARAMS, applySubmissionRecord, timeEntryRow } from './kantataSync.js';
 import type { TimesheetState } from './kantataTimesheetReplica.js';
+import { missing, refuse, sendOnce } from './kantataWrites.js';
 
-const refuse = (message: string) => inputError(ErrorCode.INVALID_STATE_TRANSITION, message);
-const missing = (what: string) => inputError(ErrorCode.NOT_FOUND, `${what} does not exist in the PSA.`);
 const shiftDay = (iso: string, days: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-/** A failure after which Kantata may have carried the write out: look before answering. */
-const answerLost = (error: unknown) => error instanceof VendorError && (error.failure === 'UNAVAILABLE' || error.failure === 'TIMEOUT');
 
 export class KantataTimesheets {
   constructor(
@@ -137,21 +131,20 @@ export class KantataTimesheets {
   }
 
   /** Sends a write whose answer is submissions; applies them with their events. A lost answer: the week is read again. */
-  private async write(id: string, goal: PsaTimesheet['status'], send: () => Promise<Envelope>): Promise<PsaTimesheet> {
-    let envelope: Envelope;
-    try {
-      envelope = await send();
-    } catch (error) {
-      if (answerLost(error)) {
-        const now = await this.current(id).catch(() => null);
-        if (now?.timesheet.status === goal) return now.timesheet;
-      }
-      throw error;
-    }
-    this.options.commit((events) => {
-      for (const record of resultsOf(envelope, 'timesheet_submissions')) applySubmissionRecord(this.replica, record, envelope, events);
-    });
-    return this.replica.timesheets.state(id)!.timesheet;
+  private write(id: string, goal: PsaTimesheet['status'], send: () => Promise<Envelope>): Promise<PsaTimesheet> {
+    return sendOnce(
+      send,
+      async () => {
+        const now = await this.current(id);
+        return now.timesheet.status === goal ? now.timesheet : null;
+      },
+      (envelope) => {
+        this.options.commit((events) => {
+          for (const record of resultsOf(envelope, 'timesheet_submissions')) applySubmissionRecord(this.replica, record, envelope, events);
+        });
+        return this.replica.timesheets.state(id)!.timesheet;
+      },
+    );
   }
 
   /**

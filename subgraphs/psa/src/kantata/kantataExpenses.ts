@@ -21,11 +21,7 @@ import { type ExpenseState, categoryName } from './kantataExpenseReplica.js';
 import type { KantataPsaOptions } from './kantataReads.js';
 import type { KantataReplica } from './kantataReplica.js';
 import { EXPENSE_PARAMS, EXPENSE_REPORT_PARAMS, applyExpenseReportRecord, expenseRow } from './kantataSync.js';
-
-const refuse = (message: string) => inputError(ErrorCode.INVALID_STATE_TRANSITION, message);
-const missing = (what: string) => inputError(ErrorCode.NOT_FOUND, `${what} does not exist in the PSA.`);
-/** A failure after which Kantata may have carried the write out: look before answering. */
-const answerLost = (error: unknown) => error instanceof VendorError && (error.failure === 'UNAVAILABLE' || error.failure === 'TIMEOUT');
+import { missing, refuse, sendOnce } from './kantataWrites.js';
 
 export class KantataExpenses {
   /** The account's expense categories by name (read once; again once when one is not found). */
@@ -144,21 +140,20 @@ export class KantataExpenses {
   }
 
   /** Sends a write whose answer is expense reports; applies them with their events. A lost answer: the expense is read again. */
-  private async write(id: string, goal: PsaExpense['status'], send: () => Promise<Envelope>): Promise<PsaExpense> {
-    let envelope: Envelope;
-    try {
-      envelope = await send();
-    } catch (error) {
-      if (answerLost(error)) {
-        const now = await this.current(id).catch(() => null);
-        if (now?.expense.status === goal) return now.expense;
-      }
-      throw error;
-    }
-    this.options.commit((events) => {
-      for (const record of resultsOf(envelope, 'expense_report_submissions')) applyExpenseReportRecord(this.replica, record, envelope, events);
-    });
-    return this.replica.expenses.state(id)!.expense;
+  private write(id: string, goal: PsaExpense['status'], send: () => Promise<Envelope>): Promise<PsaExpense> {
+    return sendOnce(
+      send,
+      async () => {
+        const now = await this.current(id);
+        return now.expense.status === goal ? now.expense : null;
+      },
+      (envelope) => {
+        this.options.commit((events) => {
+          for (const record of resultsOf(envelope, 'expense_report_submissions')) applyExpenseReportRecord(this.replica, record, envelope, events);
+        });
+        return this.replica.expenses.state(id)!.expense;
+      },
+    );
   }
 
   /** The expense as Kantata holds it now, with its consultant's reports on the project, applied with the events of any change since the last poll. */

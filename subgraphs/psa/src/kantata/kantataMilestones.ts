@@ -17,8 +17,8 @@ import type { KantataPsaOptions } from './kantataReads.js';
 import { APPROVED_FOR_BILLING_STATUS } from './kantataRecords.js';
 import type { KantataReplica } from './kantataReplica.js';
 import { MILESTONE_PARAMS, milestoneRow } from './kantataSync.js';
+import { refuse } from './kantataWrites.js';
 
-const refuse = (message: string) => inputError(ErrorCode.INVALID_STATE_TRANSITION, message);
 const COMPLETED_STATUS = 'Completed';
 
 export class KantataMilestones {

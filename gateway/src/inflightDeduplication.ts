@@ -13,23 +13,51 @@ import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext, GraphQLRes
 import { HeaderMap } from '@apollo/server';
 
 /** Requests in flight that identical requests may join, by key. */
+interface InflightEntry {
+  /** What joiners get: the answer, or a snapshot of it taken before the leader could write into it. */
+  readonly shared: Promise<unknown>;
+  joined: number;
+}
+
 export class InflightRequests {
-  private entries = new Map<string, Promise<unknown>>();
+  private entries = new Map<string, InflightEntry>();
   private closedThisTick = false;
 
   /** The answer in flight for `key`, if an identical request may still join it. */
   join<T>(key: string): Promise<T> | undefined {
-    return this.entries.get(key) as Promise<T> | undefined;
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    entry.joined++;
+    return entry.shared as Promise<T>;
   }
 
-  /** Registers `answer` as in flight for `key` until it settles. */
-  lead<T>(key: string, answer: Promise<T>): Promise<T> {
+  /**
+   * Registers `answer` as in flight for `key` until it settles. With `snapshot`, joiners get a snapshot of the answer
+   * taken when it settles, before the leader's own continuation runs — the leader may go on writing into the answer
+   * (the query plan executor merges fetched objects into its result tree), and a joiner copying it later would copy
+   * those writes. The snapshot is taken only when someone joined; the entry closes at that same moment, so nobody
+   * joins an answer already handed to its leader.
+   */
+  lead<T>(key: string, answer: Promise<T>, snapshot?: (value: T) => T): Promise<T> {
     const entries = this.entries;
-    entries.set(key, answer);
     const remove = () => {
-      if (entries.get(key) === answer) entries.delete(key);
+      if (entries.get(key) === entry) entries.delete(key);
     };
-    answer.then(remove, remove);
+    // Registered before the caller awaits `answer`, so it runs first when the answer settles.
+    const shared = answer.then(
+      (value) => {
+        remove();
+        return snapshot && entry.joined > 0 ? snapshot(value) : value;
+      },
+      (error: unknown) => {
+        remove();
+        throw error;
+      },
+    );
+    // A rejection reaches the joiners (and the leader through `answer`); unjoined, it must not go unhandled here.
+    shared.catch(() => undefined);
+    const entry: InflightEntry = { shared, joined: 0 };
+    entries.set(key, entry);
     return answer;
   }
 

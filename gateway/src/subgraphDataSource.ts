@@ -147,7 +147,7 @@ export class SubgraphDataSource implements GraphQLDataSource {
       const operationKey = `${this.options.name}\u0000${key}\u0000${operation.operationName ?? ''}\u0000${operation.query}\u0000${JSON.stringify(operation.variables ?? {})}`;
       const joined = inflight.join<GatewayGraphQLResponse>(operationKey);
       if (joined) return joined.then(copyResponse);
-      return inflight.lead(operationKey, this.batchOrSend(processOptions, operation, headers, key, operationKey));
+      return inflight.lead(operationKey, this.batchOrSend(processOptions, operation, headers, key, operationKey), copyResponse);
     }
     return this.batchOrSend(processOptions, operation, headers, key, undefined);
   }

@@ -109,11 +109,34 @@ describe('closing what is in flight', () => {
     const requests = new InflightRequests();
     let answer!: (value: string) => void;
     const leader = requests.lead('k', new Promise<string>((resolve) => (answer = resolve)));
-    expect(requests.join('k')).toBe(leader);
+    const joined = requests.join<string>('k');
+    expect(joined).toBeDefined();
     requests.closeAll();
     expect(requests.join('k')).toBeUndefined();
     answer('done');
     expect(await leader).toBe('done');
+    expect(await joined).toBe('done');
+  });
+
+  it('gives joiners a snapshot taken before the leader writes into the answer, and closes the entry as it settles', async () => {
+    const requests = new InflightRequests();
+    let answer!: (value: { good: { id: string } | null }) => void;
+    const copy = (value: { good: { id: string } | null }) => structuredClone(value);
+    const leader = requests.lead('k', new Promise<{ good: { id: string } | null }>((resolve) => (answer = resolve)), copy).then((value) => {
+      // The leader's execution goes on writing into what it fetched.
+      value.good = null;
+      return value;
+    });
+    const joined = requests.join<{ good: { id: string } | null }>('k')!;
+    answer({ good: { id: 'p1' } });
+    expect(await leader).toEqual({ good: null });
+    expect(await joined).toEqual({ good: { id: 'p1' } });
+    expect(requests.join('k')).toBeUndefined();
+    // Nobody joined: no snapshot is taken, the leader has the answer itself.
+    const alone = { good: { id: 'p2' } };
+    let copies = 0;
+    expect(await requests.lead('solo', Promise.resolve(alone), (value) => (copies++, value))).toBe(alone);
+    expect(copies).toBe(0);
   });
 });
 

@@ -168,18 +168,21 @@ export class SandboxErpPostings implements ErpPostings {
         `INSERT INTO delivery_posting (external_id, kind, job_id, employee_id, item, trandate, minutes, rate_minor, billable_minor, cost_minor, billable,
            currency, memo, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
+      // Prepared once per batch, not once per posting: a quarter-end batch is 500 postings.
+      const posted = this.store.prepare('SELECT 1 FROM delivery_posting WHERE external_id = ?');
+      const jobOf = this.store.prepare<{ id: number; status: string; currency: string }>('SELECT id, status, currency FROM job WHERE external_id = ?');
+      const periodOf = this.store.prepare<{ closed: number }>('SELECT closed FROM accounting_period WHERE period = ?');
+      const employeeOf = this.store.prepare<{ id: number; inactive: number }>('SELECT id, inactive FROM employee WHERE external_id = ?');
+      const ledger = this.ledgerWriter();
       const postedAt = new Date().toISOString();
       return postings.map((posting) => {
-        if (this.store.prepare('SELECT 1 FROM delivery_posting WHERE external_id = ?').get([posting.externalId]))
-          return { externalId: posting.externalId, created: false };
-        const job = this.store
-          .prepare<{ id: number; status: string; currency: string }>('SELECT id, status, currency FROM job WHERE external_id = ?')
-          .get([posting.projectId]);
+        if (posted.get([posting.externalId])) return { externalId: posting.externalId, created: false };
+        const job = jobOf.get([posting.projectId]);
         if (!job) throw inputError(ErrorCode.NOT_FOUND, `Posting ${posting.externalId}: project ${posting.projectId} has no job in ERP.`);
         if (job.currency !== posting.currency)
           throw inputError(ErrorCode.BAD_USER_INPUT, `Posting ${posting.externalId}: it is in ${posting.currency}, its job in ${job.currency}.`);
         const period = posting.date.slice(0, 7);
-        const closed = this.store.prepare<{ closed: number }>('SELECT closed FROM accounting_period WHERE period = ?').get([period]);
+        const closed = periodOf.get([period]);
         if (!closed || closed.closed === 1)
           throw inputError(
             ErrorCode.INVALID_STATE_TRANSITION,
@@ -189,9 +192,7 @@ export class SandboxErpPostings implements ErpPostings {
           throw inputError(ErrorCode.INVALID_STATE_TRANSITION, `Posting ${posting.externalId}: the job of ${posting.projectId} is closed.`);
         let employeeId: number | null = null;
         if (posting.resourceId !== null) {
-          const employee = this.store
-            .prepare<{ id: number; inactive: number }>('SELECT id, inactive FROM employee WHERE external_id = ?')
-            .get([posting.resourceId]);
+          const employee = employeeOf.get([posting.resourceId]);
           if (!employee || employee.inactive === 1)
             throw inputError(ErrorCode.NOT_FOUND, `Posting ${posting.externalId}: consultant ${posting.resourceId} is not an active employee in ERP.`);
           employeeId = employee.id;
@@ -212,7 +213,7 @@ export class SandboxErpPostings implements ErpPostings {
           posting.memo,
           postedAt,
         ]);
-        this.ledger(job.id, period, posting.billable ? posting.billableMinor : 0, posting.costMinor);
+        ledger(job.id, period, posting.billable ? posting.billableMinor : 0, posting.costMinor);
         return { externalId: posting.externalId, created: true };
       });
     });
@@ -221,13 +222,15 @@ export class SandboxErpPostings implements ErpPostings {
   async reverseDelivery(externalIds: readonly string[]): Promise<Array<{ externalId: string; reversed: boolean }>> {
     return this.store.transaction(() => {
       const reversedAt = new Date().toISOString();
+      const postingOf = this.store.prepare<PostingRow & { job_id: number }>(`${POSTING_SELECT} WHERE d.external_id = ?`);
+      const reverse = this.store.prepare("UPDATE delivery_posting SET status = 'REVERSED', reversed_at = ? WHERE id = ?");
+      const ledger = this.ledgerWriter();
       return externalIds.map((externalId) => {
-        const row = this.store.prepare<PostingRow>(`${POSTING_SELECT} WHERE d.external_id = ?`).get([externalId]);
+        const row = postingOf.get([externalId]);
         if (!row || row.status === 'REVERSED') return { externalId, reversed: false };
-        this.store.prepare("UPDATE delivery_posting SET status = 'REVERSED', reversed_at = ? WHERE id = ?").run([reversedAt, row.id]);
-        const jobId = this.store.prepare<{ job_id: number }>('SELECT job_id FROM delivery_posting WHERE id = ?').get([row.id])!.job_id;
+        reverse.run([reversedAt, row.id]);
         // The reversal lands in the original's period, as a reversing journal in the same period would.
-        this.ledger(jobId, row.trandate.slice(0, 7), -row.billable_minor, -row.cost_minor);
+        ledger(row.job_id, row.trandate.slice(0, 7), -row.billable_minor, -row.cost_minor);
         return { externalId, reversed: true };
       });
     });
@@ -269,10 +272,12 @@ export class SandboxErpPostings implements ErpPostings {
     return this.billing.unbilledWip();
   }
 
-  /** The job's ledger lines for one posting (or, negative, its reversal): revenue not yet billed, and cost. */
-  private ledger(jobId: number, period: string, revenueMinor: number, costMinor: number): void {
+  /** Writes the job's ledger lines for one posting (or, negative, its reversal): revenue not yet billed, and cost. */
+  private ledgerWriter(): (jobId: number, period: string, revenueMinor: number, costMinor: number) => void {
     const insert = this.store.prepare('INSERT INTO posting (job_id, period, type, amount_minor) VALUES (?, ?, ?, ?)');
-    if (revenueMinor !== 0) insert.run([jobId, period, 'REVENUE', revenueMinor]);
-    if (costMinor !== 0) insert.run([jobId, period, 'TIME_COST', costMinor]);
+    return (jobId, period, revenueMinor, costMinor) => {
+      if (revenueMinor !== 0) insert.run([jobId, period, 'REVENUE', revenueMinor]);
+      if (costMinor !== 0) insert.run([jobId, period, 'TIME_COST', costMinor]);
+    };
   }
 }

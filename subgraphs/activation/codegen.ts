@@ -14,6 +14,7 @@ export const activationCodegen: SubgraphCodegen = {
     BillingException: '../posting/postingStore.js#BillingExceptionRecord',
     DeliveryLine: '../posting/postingStore.js#LineRecord',
     InvoiceRun: '../invoicing/invoicingStore.js#InvoiceRunRecord',
+    DeadLetter: '../store/deadLetters.js#DeadLetterView',
     Invoice: `${PLATFORM}#EntityReference`,
     Opportunity: `${PLATFORM}#EntityReference`,
     Project: `${PLATFORM}#EntityReference`,

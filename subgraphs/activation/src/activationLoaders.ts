@@ -2,6 +2,7 @@
  * The activation subgraph's per-request DataLoaders: a page of runs with their steps, transitions, exceptions
  * and IDs costs one store lookup per field, not one per run.
  */
+import type { EventBus } from '../../platform/src/events/index.js';
 import type { Invoicer } from './invoicing/invoicer.js';
 import type { ReconciliationSchedule } from './invoicing/reconciliationSchedule.js';
 import type { DeliveryPoster } from './posting/deliveryPoster.js';
@@ -35,6 +36,8 @@ export interface ActivationContext {
   readonly invoicer: Invoicer;
   /** Reconciliation runs, scheduled and on demand. */
   readonly reconciliations: ReconciliationSchedule;
+  /** Where a replayed dead letter's event is published. */
+  readonly bus: EventBus;
   /** This request's loaders; a subscription replaces them for each event it delivers (activationSubscriptions.ts). */
   loaders: ActivationLoaders;
   /** How long `activateProject` waits for its run to rest. */

@@ -29,6 +29,7 @@ import { Invoicer } from './invoicing/invoicer.js';
 import { ReconciliationSchedule } from './invoicing/reconciliationSchedule.js';
 import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStatusSync.js';
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
+import { deadLetterResolvers } from './store/deadLetterResolvers.js';
 import { InvoicingSystems } from './invoicing/invoicingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -127,9 +128,16 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     name: 'activation',
     typeDefs: activationTypeDefs,
     resolvers: forStaffOnly(
-      mergeResolverMaps(activationResolvers, postingResolvers, invoicingResolvers, activationSubscriptionResolvers(bus), postingSubscriptionResolvers(bus)),
+      mergeResolverMaps(
+        activationResolvers,
+        postingResolvers,
+        invoicingResolvers,
+        deadLetterResolvers,
+        activationSubscriptionResolvers(bus),
+        postingSubscriptionResolvers(bus),
+      ),
     ),
-    context: (caller) => ({ caller, store, runner, poster, invoicer, reconciliations, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
+    context: (caller) => ({ caller, store, runner, poster, invoicer, reconciliations, bus, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
     instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
     close: async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent } from '../../platform/src/events/index.js';
+import { eventually } from '../../platform/test/testSupport.js';
 import type { ActivationSubgraph } from '../src/activationSubgraph.js';
 import { faultRules } from '../src/systems/faults.js';
 import { ACTIVATE, RUN_QUERY, type SystemsUnderTest, contractViolations, run, startActivation, startSystems } from './activationHarness.js';
@@ -203,6 +204,37 @@ describe('automatic activation from CRM events', () => {
     expect(letters.find((letter) => letter.eventId === malformed.id)!.reason).toMatch(/does not match opportunity.closed_won v1: .*\/data/);
     expect(letters.find((letter) => letter.eventId === unknownVersion.id)!.reason).toBe('no contract for opportunity.closed_won v7');
     expect(await systems.bus.deadLetters('activation')).toEqual([]);
+
+    // An operator lists them, counts a bulk replay first, replays one as received and one corrected, each audited.
+    const LETTERS = `query ($s: [DeadLetterStatus!]) { deadLetters(status: $s, type: "opportunity.closed_won", first: 50) { id eventId status replayedBy actions { action by at } } }`;
+    const open = (await run(activation, LETTERS, { s: ['OPEN'] })).data!['deadLetters'] as Array<{ id: string; eventId: string }>;
+    const malformedLetter = open.find((letter) => letter.eventId === malformed.id)!;
+    const unknownLetter = open.find((letter) => letter.eventId === unknownVersion.id)!;
+    const preview = await run(activation, `mutation { replayDeadLetters(type: "opportunity.closed_won", preview: true) { matched replayed } }`);
+    expect(preview.data!['replayDeadLetters']).toEqual({ matched: open.length, replayed: 0 });
+    expect((await run(activation, LETTERS, { s: ['OPEN'] })).data!['deadLetters']).toHaveLength(open.length);
+
+    const REPLAY = `mutation ($id: ID!, $event: String) { replayDeadLetter(id: $id, event: $event) { id status replayedBy actions { action } } }`;
+    const replayed = await run(activation, REPLAY, { id: malformedLetter.id });
+    expect(replayed.data!['replayDeadLetter']).toMatchObject({ id: malformedLetter.id, status: 'REPLAYED', actions: [{ action: 'REPLAYED' }] });
+    // Still off its contract: dead-lettered afresh, with the reason.
+    await eventually(() =>
+      expect(activation.store.deadLetters.search({ statuses: ['OPEN'], type: null }, 50).filter((letter) => letter.eventId === malformed.id)).toHaveLength(1),
+    );
+    // Corrected: the deal's real closed_won event, which activation takes as the duplicate it is (the deal is live).
+    const real = systems
+      .published()
+      .find((event) => event.type === 'opportunity.closed_won' && event.version === 1 && event.data['opportunityId'] === opportunityId)!;
+    const corrected = await run(activation, REPLAY, { id: unknownLetter.id, event: JSON.stringify(real) });
+    expect(corrected.data!['replayDeadLetter']).toMatchObject({ status: 'REPLAYED', replayedBy: expect.any(String), actions: [{ action: 'REPLAYED_EDITED' }] });
+    await activation.flushEvents();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(activation.store.deadLetters.search({ statuses: ['OPEN'], type: null }, 50).filter((letter) => letter.eventId === real.id)).toEqual([]);
+    expect(activation.store.runs.searchRuns({ opportunityId }, { limit: 10, offset: 0 }).totalCount).toBe(1);
+
+    expect((await run(activation, REPLAY, { id: 'x' })).errors?.[0]?.extensions?.['code']).toBe('INVALID_ID');
+    expect((await run(activation, REPLAY, { id: '999999' })).errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+    expect((await run(activation, REPLAY, { id: unknownLetter.id, event: '{nope' })).errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
   });
 
   it('publishes CRM, PSA and activation events that match their contracts', async () => {

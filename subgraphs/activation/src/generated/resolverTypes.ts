@@ -4,6 +4,7 @@ import type { Money as MoneyModel, EntityReference as EntityReferenceModel } fro
 import type { ActivationRunRecord as ActivationRunRecordModel, StepRecord as StepRecordModel, TransitionRecord as TransitionRecordModel, ExceptionRecord as ExceptionRecordModel } from '../store/activationRecords.js';
 import type { BillingExceptionRecord as BillingExceptionRecordModel, LineRecord as LineRecordModel } from '../posting/postingStore.js';
 import type { InvoiceRunRecord as InvoiceRunRecordModel } from '../invoicing/invoicingStore.js';
+import type { DeadLetterView as DeadLetterViewModel } from '../store/deadLetters.js';
 import type { ActivationContext } from '../activationLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -281,6 +282,14 @@ export type BillingExceptionTypeCount = {
   readonly type: BillingExceptionType;
 };
 
+export type BulkReplayOutcome = {
+  readonly __typename?: 'BulkReplayOutcome';
+  /** Open dead letters selected. */
+  readonly matched: Scalars['Int']['output'];
+  /** Replayed by this call (0 in a preview). */
+  readonly replayed: Scalars['Int']['output'];
+};
+
 export type BulkRetryOutcome = {
   readonly __typename?: 'BulkRetryOutcome';
   /** Open exceptions the filter selected. */
@@ -327,6 +336,36 @@ export type DateRange = {
   readonly from?: InputMaybe<Scalars['Date']['input']>;
   readonly to?: InputMaybe<Scalars['Date']['input']>;
 };
+
+export type DeadLetter = {
+  readonly __typename?: 'DeadLetter';
+  /** Who did what with it, and when. */
+  readonly actions: ReadonlyArray<DeadLetterAction>;
+  /** The event's ID, when it had one. */
+  readonly eventId?: Maybe<Scalars['ID']['output']>;
+  readonly id: Scalars['ID']['output'];
+  /** The event as received (JSON). */
+  readonly payload: Scalars['String']['output'];
+  /** Why it was not accepted. */
+  readonly reason: Scalars['String']['output'];
+  readonly receivedAt: Scalars['DateTime']['output'];
+  readonly replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly replayedBy?: Maybe<Scalars['String']['output']>;
+  readonly status: DeadLetterStatus;
+  readonly type?: Maybe<Scalars['String']['output']>;
+};
+
+export type DeadLetterAction = {
+  readonly __typename?: 'DeadLetterAction';
+  /** REPLAYED or REPLAYED_EDITED. */
+  readonly action: Scalars['String']['output'];
+  readonly at: Scalars['DateTime']['output'];
+  readonly by: Scalars['String']['output'];
+};
+
+export type DeadLetterStatus =
+  | 'OPEN'
+  | 'REPLAYED';
 
 /** One approved line on its way to ERP. */
 export type DeliveryLine = {
@@ -499,6 +538,13 @@ export type Mutation = {
   readonly activateProject: ActivationRun;
   /** Cancels a run: one parked on exceptions ends at once; one in flight compensates what it did, then ends CANCELLED. */
   readonly cancelActivation: ActivationRun;
+  /**
+   * Publishes a dead letter's event on the bus again — as received, or `event` (the operator's corrected event, as
+   * JSON) — and records who replayed it. A consumer that still cannot accept it dead-letters it afresh.
+   */
+  readonly replayDeadLetter: DeadLetter;
+  /** Replays every open dead letter (of a type, when given) as received; with `preview: true` it only counts them. */
+  readonly replayDeadLetters: BulkReplayOutcome;
   /** Resolves an exception: RETRY once its cause is fixed at the source, or WAIVE a failed undo cleaned up by hand. */
   readonly resolveException: IntegrationException;
   /** Carries on invoices a run planned but could not create or finalize (billing unreachable); answers how many. */
@@ -533,6 +579,18 @@ export type MutationActivateProjectArgs = {
 
 export type MutationCancelActivationArgs = {
   runId: Scalars['ID']['input'];
+};
+
+
+export type MutationReplayDeadLetterArgs = {
+  event?: InputMaybe<Scalars['String']['input']>;
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationReplayDeadLettersArgs = {
+  preview?: InputMaybe<Scalars['Boolean']['input']>;
+  type?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -679,6 +737,8 @@ export type Query = {
   readonly billingException?: Maybe<BillingException>;
   /** The billing exception queue (approved delivery held back from ERP), newest first, filtered and paged (at most 100 per page). */
   readonly billingExceptions: BillingExceptionConnection;
+  /** Events the process layer could not accept (malformed, off their contract, or refused by a system), newest first. */
+  readonly deadLetters: ReadonlyArray<DeadLetter>;
   /** Exceptions counted by type, region and owning system (by default only the open ones). */
   readonly exceptionCounts: ReadonlyArray<ExceptionCount>;
   /** The integration exception queue, newest first, filtered and paged (at most 100 per page). */
@@ -739,6 +799,13 @@ export type QueryBillingExceptionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<BillingExceptionFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryDeadLettersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<ReadonlyArray<DeadLetterStatus>>;
+  type?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1115,6 +1182,7 @@ export type ResolversTypes = {
   BillingExceptionStatus: BillingExceptionStatus;
   BillingExceptionType: BillingExceptionType;
   BillingExceptionTypeCount: ResolverTypeWrapper<BillingExceptionTypeCount>;
+  BulkReplayOutcome: ResolverTypeWrapper<BulkReplayOutcome>;
   BulkRetryOutcome: ResolverTypeWrapper<BulkRetryOutcome>;
   CashFiguresFilter: CashFiguresFilter;
   ContractType: ContractType;
@@ -1123,6 +1191,9 @@ export type ResolversTypes = {
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateRange: DateRange;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeadLetter: ResolverTypeWrapper<DeadLetterViewModel>;
+  DeadLetterAction: ResolverTypeWrapper<DeadLetterAction>;
+  DeadLetterStatus: DeadLetterStatus;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   DeliveryLine: ResolverTypeWrapper<LineRecordModel>;
   DeliveryLineStatus: DeliveryLineStatus;
@@ -1193,12 +1264,15 @@ export type ResolversParentTypes = {
   BillingExceptionEdge: Omit<BillingExceptionEdge, 'node'> & { node: ResolversParentTypes['BillingException'] };
   BillingExceptionFilter: BillingExceptionFilter;
   BillingExceptionTypeCount: BillingExceptionTypeCount;
+  BulkReplayOutcome: BulkReplayOutcome;
   BulkRetryOutcome: BulkRetryOutcome;
   CashFiguresFilter: CashFiguresFilter;
   CycleTimeFigures: CycleTimeFigures;
   Date: Scalars['Date']['output'];
   DateRange: DateRange;
   DateTime: Scalars['DateTime']['output'];
+  DeadLetter: DeadLetterViewModel;
+  DeadLetterAction: DeadLetterAction;
   Decimal: Scalars['Decimal']['output'];
   DeliveryLine: LineRecordModel;
   ExceptionCount: ExceptionCount;
@@ -1382,6 +1456,11 @@ export type BillingExceptionTypeCountResolvers<ContextType = ActivationContext, 
   type?: Resolver<ResolversTypes['BillingExceptionType'], ParentType, ContextType>;
 };
 
+export type BulkReplayOutcomeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BulkReplayOutcome'] = ResolversParentTypes['BulkReplayOutcome']> = {
+  matched?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type BulkRetryOutcomeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BulkRetryOutcome'] = ResolversParentTypes['BulkRetryOutcome']> = {
   exceptions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   lines?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1404,6 +1483,25 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DeadLetterResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['DeadLetter'] = ResolversParentTypes['DeadLetter']> = {
+  actions?: Resolver<ReadonlyArray<ResolversTypes['DeadLetterAction']>, ParentType, ContextType>;
+  eventId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  replayedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeadLetterStatus'], ParentType, ContextType>;
+  type?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type DeadLetterActionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['DeadLetterAction'] = ResolversParentTypes['DeadLetterAction']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
 
 export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Decimal'], any> {
   name: 'Decimal';
@@ -1505,6 +1603,8 @@ export type MoneyResolvers<ContextType = ActivationContext, ParentType extends R
 export type MutationResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   activateProject?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationActivateProjectArgs, 'input'>>;
   cancelActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationCancelActivationArgs, 'runId'>>;
+  replayDeadLetter?: Resolver<ResolversTypes['DeadLetter'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id'>>;
+  replayDeadLetters?: Resolver<ResolversTypes['BulkReplayOutcome'], ParentType, ContextType, RequireFields<MutationReplayDeadLettersArgs, 'preview'>>;
   resolveException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationResolveExceptionArgs, 'id' | 'resolution'>>;
   resumeInvoicing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   retryActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationRetryActivationArgs, 'runId'>>;
@@ -1580,6 +1680,7 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   activationRuns?: Resolver<ResolversTypes['ActivationRunConnection'], ParentType, ContextType, RequireFields<QueryActivationRunsArgs, 'first'>>;
   billingException?: Resolver<Maybe<ResolversTypes['BillingException']>, ParentType, ContextType, RequireFields<QueryBillingExceptionArgs, 'id'>>;
   billingExceptions?: Resolver<ResolversTypes['BillingExceptionConnection'], ParentType, ContextType, RequireFields<QueryBillingExceptionsArgs, 'first'>>;
+  deadLetters?: Resolver<ReadonlyArray<ResolversTypes['DeadLetter']>, ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first' | 'status'>>;
   exceptionCounts?: Resolver<ReadonlyArray<ResolversTypes['ExceptionCount']>, ParentType, ContextType, RequireFields<QueryExceptionCountsArgs, 'status'>>;
   integrationExceptions?: Resolver<ResolversTypes['IntegrationExceptionConnection'], ParentType, ContextType, RequireFields<QueryIntegrationExceptionsArgs, 'first'>>;
   invoiceRun?: Resolver<Maybe<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunArgs, 'id'>>;
@@ -1689,10 +1790,13 @@ export type Resolvers<ContextType = ActivationContext> = {
   BillingExceptionConnection?: BillingExceptionConnectionResolvers<ContextType>;
   BillingExceptionEdge?: BillingExceptionEdgeResolvers<ContextType>;
   BillingExceptionTypeCount?: BillingExceptionTypeCountResolvers<ContextType>;
+  BulkReplayOutcome?: BulkReplayOutcomeResolvers<ContextType>;
   BulkRetryOutcome?: BulkRetryOutcomeResolvers<ContextType>;
   CycleTimeFigures?: CycleTimeFiguresResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DeadLetter?: DeadLetterResolvers<ContextType>;
+  DeadLetterAction?: DeadLetterActionResolvers<ContextType>;
   Decimal?: GraphQLScalarType;
   DeliveryLine?: DeliveryLineResolvers<ContextType>;
   ExceptionCount?: ExceptionCountResolvers<ContextType>;

@@ -6,11 +6,12 @@
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import { inputError, isStripeId, money, requireIdFormat } from '../../platform/src/index.js';
 import { amount, projectId } from './erpMutations.js';
+import { EXTERNAL_ID } from './erpPostingResolvers.js';
 import type { CurrencyCode, Resolvers } from './generated/resolverTypes.js';
 
 /** A posting (`time:<entry>:v<version>`, …) or a schedule line (`schedule:<projectId>:<sequence>`). */
-const SOURCE_KEY = /^((time|expense|milestone):[1-9][0-9]{0,15}:v[1-9][0-9]{0,5}|schedule:prj_[0-9A-HJKMNP-TV-Z]{26}:[1-9][0-9]{0,5})$/;
-const CREDIT_NOTE_ID = /^cn_[0-9A-Za-z]{24}$/;
+const SCHEDULE_LINE_KEY = /^schedule:prj_[0-9A-HJKMNP-TV-Z]{26}:[1-9][0-9]{0,5}$/;
+const isSourceKey = (key: string) => EXTERNAL_ID.test(key) || SCHEDULE_LINE_KEY.test(key);
 const MAX_PROJECTS = 500;
 /** Stripe's limit on an invoice's lines. */
 const MAX_SOURCES = 250;
@@ -68,14 +69,9 @@ export const erpBillingResolvers: Resolvers = {
 
   Mutation: {
     recordErpCreditNote: async (_, { input }, { postings }) => {
-      const creditNoteId = requireIdFormat('input.creditNoteId', input.creditNoteId, (v) => CREDIT_NOTE_ID.test(v), 'a billing credit note ID (cn_…)');
+      const creditNoteId = requireIdFormat('input.creditNoteId', input.creditNoteId, (v) => isStripeId(v, 'cn'), 'a billing credit note ID (cn_…)');
       const sourceKeys = input.sourceKeys.map((key, i) =>
-        requireIdFormat(
-          `input.sourceKeys[${i}]`,
-          key,
-          (v) => SOURCE_KEY.test(v),
-          'a posting key (time:<entry>:v<version>, …) or schedule:<projectId>:<sequence>',
-        ),
+        requireIdFormat(`input.sourceKeys[${i}]`, key, isSourceKey, 'a posting key (time:<entry>:v<version>, …) or schedule:<projectId>:<sequence>'),
       );
       const totalMinor = amount('input.total', input.total);
       if (totalMinor === 0) throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "input.total" must be more than 0.', { argument: 'input.total' });
@@ -101,12 +97,7 @@ export const erpBillingResolvers: Resolvers = {
           },
         );
       const sourceKeys = input.sourceKeys.map((key, i) =>
-        requireIdFormat(
-          `input.sourceKeys[${i}]`,
-          key,
-          (v) => SOURCE_KEY.test(v),
-          'a posting key (time:<entry>:v<version>, …) or schedule:<projectId>:<sequence>',
-        ),
+        requireIdFormat(`input.sourceKeys[${i}]`, key, isSourceKey, 'a posting key (time:<entry>:v<version>, …) or schedule:<projectId>:<sequence>'),
       );
       const totalMinor = amount('input.total', input.total);
       const amountPaidMinor = amount('input.amountPaid', input.amountPaid);

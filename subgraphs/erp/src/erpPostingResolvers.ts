@@ -10,7 +10,7 @@ import type { CurrencyCode, Region, Resolvers } from './generated/resolverTypes.
 import type { DeliveryPosting } from './erpPostingsPort.js';
 
 /** `time:<entry>:v<version>`, `expense:<id>:v<n>`, `milestone:<id>:v<n>`. */
-const EXTERNAL_ID = /^(time|expense|milestone):[1-9][0-9]{0,15}:v[1-9][0-9]{0,5}$/;
+export const EXTERNAL_ID = /^(time|expense|milestone):[1-9][0-9]{0,15}:v[1-9][0-9]{0,5}$/;
 const externalId = (argument: string, id: string) =>
   requireIdFormat(argument, id, (value) => EXTERNAL_ID.test(value), 'a posting key such as time:<entry ID>:v<version>');
 /** At most what one call may carry: a quarter-end timesheet batch, not an unbounded list. */

@@ -12,7 +12,7 @@ export type { Money } from './values/money.js';
 export { MAX_PAGE_SIZE, connection, encodeCursor, pageRequest } from './subgraph/paging.js';
 export type { Connection, PageRequest, SearchResult } from './subgraph/paging.js';
 export { Prng, hashSeed } from './values/prng.js';
-export { SqliteStore, jsonList } from './storage/sqliteStore.js';
+export { SqliteStore, columnsOf, hasColumn, jsonList } from './storage/sqliteStore.js';
 export { WhereBuilder, groupBy, searchPage } from './storage/sqlQueries.js';
 export { existing, listLoader, recordLoader } from './subgraph/loaders.js';
 export { BoundedQueue } from './boundedQueue.js';

@@ -1,5 +1,6 @@
 export { sandboxAdapter } from './sandboxAdapter.js';
-export { hasColumn, openSandboxStore } from './sandboxStore.js';
+export { openSandboxStore } from './sandboxStore.js';
+export { hasColumn } from '../../platform/src/index.js';
 export type { SandboxStoreOptions } from './sandboxStore.js';
 export { loadWorldOptions } from './worldConfig.js';
 export type { SandboxOptions, SandboxSubgraphOptions } from './worldConfig.js';

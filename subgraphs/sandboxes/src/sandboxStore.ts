@@ -34,8 +34,3 @@ export function openSandboxStore(options: SandboxStoreOptions): SqliteStore {
   }
   return new SqliteStore(options.file);
 }
-
-/** Whether a table has a column: how a store seeded by an older version learns it needs a later one's columns. */
-export function hasColumn(store: SqliteStore, table: string, column: string): boolean {
-  return (store.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((info) => info.name === column);
-}

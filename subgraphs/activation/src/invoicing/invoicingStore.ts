@@ -266,15 +266,6 @@ export class InvoicingStore {
       .map(toRunInvoice);
   }
 
-  invoiceByBillingId(invoiceId: string): RunInvoiceRecord | null {
-    const row = this.sqlite.prepare<RunInvoiceRow>('SELECT * FROM run_invoice WHERE invoice_id = ?').get([invoiceId]);
-    return row ? toRunInvoice(row) : null;
-  }
-
-  invoicesOfProject(projectId: string): RunInvoiceRecord[] {
-    return this.sqlite.prepare<RunInvoiceRow>('SELECT * FROM run_invoice WHERE project_id = ? ORDER BY planned_at, key').all([projectId]).map(toRunInvoice);
-  }
-
   created(key: string, invoiceId: string): void {
     this.sqlite
       .prepare("UPDATE run_invoice SET status = 'CREATED', invoice_id = ?, updated_at = ? WHERE key = ? AND status = 'PLANNED'")
@@ -345,24 +336,6 @@ export class InvoicingStore {
       .prepare<Record<string, string | null>>('SELECT * FROM invoice_sync WHERE invoice_id = ? ORDER BY occurred_at')
       .all([invoiceId])
       .map(toSync);
-  }
-
-  /** Statuses seen more than `olderThan` ago that have not reached every system. */
-  syncBehind(olderThan: string, limit: number): InvoiceSyncRecord[] {
-    return this.sqlite
-      .prepare<Record<string, string | null>>(
-        `SELECT * FROM invoice_sync WHERE occurred_at <= ? AND (erp_at IS NULL OR crm_at IS NULL OR psa_at IS NULL) ORDER BY occurred_at LIMIT ?`,
-      )
-      .all([olderThan, limit])
-      .map(toSync);
-  }
-
-  /** Invoices finalized in a window (voided ones since included): what the invoice cycle time is measured over. */
-  finalizedBetween(from: string, to: string): RunInvoiceRecord[] {
-    return this.sqlite
-      .prepare<RunInvoiceRow>("SELECT * FROM run_invoice WHERE status IN ('FINALIZED', 'VOIDED') AND finalized_at BETWEEN ? AND ? ORDER BY finalized_at")
-      .all([from, to])
-      .map(toRunInvoice);
   }
 }
 

@@ -5,7 +5,7 @@
  * with the outbox, so a crash leaves the state before or after it, never between.
  */
 import { appendToOutbox, newEvent } from '../../../platform/src/events/index.js';
-import { type PageRequest, type SearchResult, type SqliteStore, WhereBuilder, jsonList, searchPage } from '../../../platform/src/index.js';
+import { type PageRequest, type SearchResult, type SqliteStore, WhereBuilder, columnsOf, jsonList, searchPage } from '../../../platform/src/index.js';
 import { sqlList } from '../store/activationSchema.js';
 import { newRecordId } from '../store/activationRecords.js';
 import { BILLING_EXCEPTION_TYPES, type BillingExceptionType, type DeliveryKind, type DeliveryLine, type Problem } from './postingChecks.js';
@@ -169,7 +169,7 @@ const toException = (row: ExceptionRow): BillingExceptionRecord => ({
 function widenExceptionTypes(sqlite: SqliteStore): void {
   const table = sqlite.prepare<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'billing_exception'").get([]);
   if (!table || BILLING_EXCEPTION_TYPES.every((type) => table.sql.includes(`'${type}'`))) return;
-  const columns = (sqlite.db.prepare('PRAGMA table_info(billing_exception)').all() as Array<{ name: string }>).map((column) => column.name);
+  const columns = columnsOf(sqlite, 'billing_exception');
   sqlite.exec('ALTER TABLE billing_exception RENAME TO billing_exception_before');
   // Its indexes went with it under their names: drop them so the DDL makes them on the new table.
   for (const index of sqlite.db

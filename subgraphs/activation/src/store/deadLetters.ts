@@ -6,7 +6,7 @@
  * afresh with the new reason.
  */
 import type { BusEvent } from '../../../platform/src/events/index.js';
-import type { SqliteStore } from '../../../platform/src/index.js';
+import { type SqliteStore, hasColumn } from '../../../platform/src/index.js';
 import type { DeadLetterRecord } from './activationRecords.js';
 
 export type DeadLetterStatus = 'OPEN' | 'REPLAYED';
@@ -65,9 +65,8 @@ export class DeadLetters {
     private readonly iso: () => string,
   ) {
     sqlite.transaction(() => {
-      const columns = sqlite.db.prepare('PRAGMA table_info(dead_letter)').all() as Array<{ name: string }>;
       // Stores from before replay: the letters they hold are open.
-      if (!columns.some((column) => column.name === 'status')) {
+      if (!hasColumn(sqlite, 'dead_letter', 'status')) {
         sqlite.exec(`ALTER TABLE dead_letter ADD COLUMN status TEXT NOT NULL DEFAULT 'OPEN' CHECK (status IN ('OPEN', 'REPLAYED'));
           ALTER TABLE dead_letter ADD COLUMN replayed_at TEXT;
           ALTER TABLE dead_letter ADD COLUMN replayed_by TEXT;`);

@@ -12,7 +12,7 @@
  * learnt of it first.
  */
 import { type BusEvent, OUTBOX_DDL, appendToOutbox } from '../../../platform/src/events/index.js';
-import { type PageRequest, type SqliteStore, groupBy, jsonList } from '../../../platform/src/index.js';
+import { type PageRequest, type SqliteStore, groupBy, hasColumn, jsonList } from '../../../platform/src/index.js';
 import type {
   BillingCreditNote,
   BillingInvoice,
@@ -204,9 +204,7 @@ export class StripeReplica {
 
   constructor(readonly store: SqliteStore) {
     const withoutLines = store.db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'invoice_line'").pluck().get() === 0;
-    const withoutCredits =
-      !withoutLines &&
-      !(store.db.prepare('PRAGMA table_info(invoice)').all() as Array<{ name: string }>).some((column) => column.name === 'pre_payment_credit_minor');
+    const withoutCredits = !withoutLines && !hasColumn(store, 'invoice', 'pre_payment_credit_minor');
     store.exec(REPLICA_DDL);
     store.exec(OUTBOX_DDL);
     store.exec(CREDIT_NOTE_TABLES);
@@ -218,8 +216,7 @@ export class StripeReplica {
     }
     // A replica filled by an earlier version lacks what this one reads: its lists are read again, from the start.
     if (withoutLines) store.exec("UPDATE stripe_sync SET cursor = NULL, done = 0 WHERE resource = 'invoices'");
-    const profileColumns = store.db.prepare('PRAGMA table_info(billing_project)').all() as Array<{ name: string }>;
-    if (!profileColumns.some((column) => column.name === 'customer_id')) {
+    if (!hasColumn(store, 'billing_project', 'customer_id')) {
       store.exec('ALTER TABLE billing_project ADD COLUMN customer_id TEXT');
       store.exec("UPDATE stripe_sync SET cursor = NULL, done = 0 WHERE resource = 'products'");
     }

@@ -81,3 +81,13 @@ export class SqliteStore {
 export function jsonList(keys: readonly (string | number)[]): string {
   return JSON.stringify(keys);
 }
+
+/** A table's column names: how a store made by an older version learns it needs a later one's columns. */
+export function columnsOf(store: SqliteStore, table: string): string[] {
+  return (store.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((info) => info.name);
+}
+
+/** Whether a table has a column (false for a table that does not exist). */
+export function hasColumn(store: SqliteStore, table: string, column: string): boolean {
+  return columnsOf(store, table).includes(column);
+}

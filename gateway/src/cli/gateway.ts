@@ -14,6 +14,7 @@ import { ConfigError } from '../../../subgraphs/platform/src/config.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { PrincipalSigner } from '../../../subgraphs/platform/src/security/principalTokens.js';
 import { createGatewayServer } from '../gatewayServer.js';
+import { startTracing, stopTracing } from '../../../subgraphs/platform/src/telemetry/index.js';
 
 const MAX_WORKERS = 64;
 
@@ -34,6 +35,7 @@ try {
   workers = readWorkers(process.argv.slice(2));
   // Validate the settings once, in the primary, so a typo fails with one message and no worker is forked.
   loadGatewayConfig();
+  startTracing('gateway');
 } catch (error) {
   console.error(`[gateway] failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
@@ -64,13 +66,17 @@ async function runGateway(): Promise<void> {
       if (stopping) return;
       stopping = true;
       console.log(`${who} ${signal}: draining requests in flight`);
-      server.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error(`${who} error while stopping`, error);
-          process.exit(1);
-        },
-      );
+      server
+        .stop()
+        // Last: the spans of the requests just drained are exported before the process exits.
+        .then(() => stopTracing())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            console.error(`${who} error while stopping`, error);
+            process.exit(1);
+          },
+        );
     });
   }
 }

@@ -4,6 +4,7 @@
  */
 import { ConfigError, type SubgraphConfig } from '../config.js';
 import { type EventBus, loadEventBusConfig, openEventBus } from '../events/index.js';
+import { startTracing, stopTracing } from '../telemetry/index.js';
 import type { SubgraphService } from './subgraphService.js';
 
 export async function runSubgraphProcess<Config extends SubgraphConfig>(
@@ -16,6 +17,8 @@ export async function runSubgraphProcess<Config extends SubgraphConfig>(
   let resolved: Config;
   try {
     resolved = typeof config === 'function' ? config() : config;
+    // Before the service is built, so that everything it starts (relays, consumers) runs with tracing set up.
+    startTracing(name);
     const started = Date.now();
     service = await build(resolved);
     const url = await service.listen(resolved.port, resolved.host);
@@ -34,6 +37,8 @@ export async function runSubgraphProcess<Config extends SubgraphConfig>(
     service
       .stop()
       .then(() => options.onStopped?.())
+      // Last: the spans of the requests just drained are exported before the process exits.
+      .then(() => stopTracing())
       .then(
         () => process.exit(0),
         (error: unknown) => {

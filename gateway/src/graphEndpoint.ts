@@ -19,6 +19,7 @@ import { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../contracts/errorCodes.js';
 import { type HttpHandler, graphqlHttpHandler, sendJsonError } from '../../subgraphs/platform/src/http/graphqlHttpHandler.js';
 import type { Metrics } from '../../subgraphs/platform/src/metrics.js';
+import { SpanKind, contextFromHeaders, graphqlTracingPlugin, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
 import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
@@ -192,6 +193,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void counters.request() },
+      graphqlTracingPlugin({ nameByOperationType: false }),
       operationResolutionPlugin(),
       fieldAuthorizationPlugin({
         authorization: fieldAuthorization,
@@ -263,7 +265,12 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
         return;
       }
       principals.set(request, principal);
-      return graphql(request, response);
+      if (!tracingOn()) return graphql(request, response);
+      // The operation's span, named as Apollo Router names it; a client's traceparent makes it part of the client's trace.
+      return withSpan('supergraph', { 'psgraph.endpoint': spec.path }, () => graphql(request, response), {
+        kind: SpanKind.SERVER,
+        parent: contextFromHeaders(request.headers),
+      });
     },
     ide: async (_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': html.length });

@@ -9,6 +9,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Agent, errors as undiciErrors } from 'undici';
 import { ErrorCode } from '../../contracts/errorCodes.js';
+import { type Span, SpanKind, injectTraceContext, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
 import { PRINCIPAL_HEADER } from './guards/principalForwarding.js';
 import type { InflightRequests } from './inflightDeduplication.js';
 import { type GraphQLResponseBody, type OperationRequest, isEntityFetch, isMergeable, mergeOperations, splitResponse } from './operationMerging.js';
@@ -119,7 +120,10 @@ export class SubgraphDataSource implements GraphQLDataSource {
     if (processOptions.kind === 'incoming operation') {
       const incoming = processOptions.incomingRequestContext.request.http?.headers;
       if (incoming) {
+        // Traced, the gateway's own span is the subgraph's parent (injected when sent), not the client's.
+        const traced = tracingOn();
         for (const name of this.options.forwardHeaders) {
+          if (traced && (name === 'traceparent' || name === 'tracestate')) continue;
           const value = incoming.get(name);
           if (value != null) headers[name] = value;
         }
@@ -216,13 +220,40 @@ export class SubgraphDataSource implements GraphQLDataSource {
     });
   }
 
-  private async send(operation: OperationRequest, headers: Record<string, string>, operations: number): Promise<GatewayGraphQLResponse> {
+  private send(operation: OperationRequest, headers: Record<string, string>, operations: number): Promise<GatewayGraphQLResponse> {
+    if (!tracingOn()) return this.sendOverHttp(operation, headers, operations, undefined);
+    // One span per HTTP request; a batch's request is a child of the fetch that opened the batch.
+    return withSpan(
+      'subgraph_request',
+      {
+        'subgraph.name': this.options.name,
+        'http.request.method': 'POST',
+        'url.full': this.options.url,
+        'psgraph.subgraph.operations': operations,
+        ...(operation.operationName ? { 'subgraph.graphql.operation.name': operation.operationName } : {}),
+      },
+      (span) => {
+        const traced = { ...headers };
+        injectTraceContext(traced);
+        return this.sendOverHttp(operation, traced, operations, span);
+      },
+      { kind: SpanKind.CLIENT },
+    );
+  }
+
+  private async sendOverHttp(
+    operation: OperationRequest,
+    headers: Record<string, string>,
+    operations: number,
+    span: Span | undefined,
+  ): Promise<GatewayGraphQLResponse> {
     const body = JSON.stringify({ query: operation.query, variables: operation.variables, operationName: operation.operationName });
     const abort = new AbortController();
     const deadline = setTimeout(() => abort.abort(), this.options.timeoutMs);
     this.requestsInFlight++;
     try {
       const response = await this.options.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers, body, signal: abort.signal });
+      span?.setAttribute('http.response.status_code', response.statusCode);
       const text = await response.body.text();
       if (response.statusCode !== 200 && !(response.headers['content-type'] ?? '').toString().includes('json')) {
         return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, {

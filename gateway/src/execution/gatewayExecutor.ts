@@ -26,6 +26,7 @@ import {
   getVariableValues,
   visit,
 } from 'graphql';
+import { tracingOn, withSpan } from '../../../subgraphs/platform/src/telemetry/index.js';
 import { type AuthorizationDecision, unauthorizedErrors } from '../guards/fieldAuthorization.js';
 import { SupergraphTypes, executePlanNode } from './queryPlanExecution.js';
 import { type CompiledShape, TypeRelations, compileShape, shapeResponse } from './responseShaping.js';
@@ -133,8 +134,11 @@ export class PsgraphExecutor {
       if (errors) return { errors };
     }
     const decision = this.options.authorization?.(requestContext.context);
-    const prepared = this.prepare(generation, requestContext.queryHash, request.operationName, document, definition, decision);
-    const response = await run(generation, prepared, requestContext, this.options.dataSource);
+    const prepare = () => this.prepare(generation, requestContext.queryHash, request.operationName, document, definition, decision);
+    const prepared = tracingOn() ? withSpan('query_planning', undefined, prepare) : prepare();
+    const response = await (tracingOn()
+      ? withSpan('execution', undefined, () => run(generation, prepared, requestContext, this.options.dataSource))
+      : run(generation, prepared, requestContext, this.options.dataSource));
     if (decision) response.errors = [...unauthorizedErrors(decision), ...(response.errors ?? [])];
     const headers = request.http?.headers;
     if (this.exposeQueryPlan && headers?.get('Apollo-Query-Plan-Experimental')) {

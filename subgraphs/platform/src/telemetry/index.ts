@@ -17,3 +17,5 @@ export {
 export type { Attributes, Context, Span, SpanSettings } from './tracing.js';
 export { loadTracingConfig } from './tracingConfig.js';
 export type { TraceSamplerName, TracingConfig } from './tracingConfig.js';
+export { GRAPHQL_ATTRIBUTES, graphqlTracingPlugin } from './graphqlTracing.js';
+export type { GraphQLTracingOptions } from './graphqlTracing.js';

@@ -21,6 +21,7 @@ import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js
 import { Metrics } from '../metrics.js';
 import { type Caller, DEVELOPMENT_CALLER } from '../security/caller.js';
 import { PRINCIPAL_HEADER, type PrincipalVerificationOptions, PrincipalVerifier } from '../security/principalTokens.js';
+import { SpanKind, contextFromHeaders, graphqlTracingPlugin, tracingOn, withSpan } from '../telemetry/index.js';
 import { mergeResolverMaps } from './resolverMaps.js';
 import { scalarResolvers } from './scalars.js';
 
@@ -85,6 +86,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       // plugin wraps every resolver of every request to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
       { requestDidStart: async () => void countRequest() },
+      graphqlTracingPlugin({ nameByOperationType: true }),
     ],
   });
   const verifier = new PrincipalVerifier(options.principals ?? { required: false, processSigners: ['activation'] });
@@ -96,18 +98,27 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
   });
   const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.');
+  const serveGraphql: HttpHandler = async (request, response) => {
+    const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
+    if ('refused' in identified) {
+      countRefused();
+      sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
+      return;
+    }
+    callers.set(request, identified.caller);
+    return graphql(request, response);
+  };
   const httpServer = createHttpServer({
     ...options.routes,
-    '/graphql': async (request, response) => {
-      const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
-      if ('refused' in identified) {
-        countRefused();
-        sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
-        return;
-      }
-      callers.set(request, identified.caller);
-      return graphql(request, response);
-    },
+    // The server span continues the caller's trace (the gateway's subgraph_request, the activation saga's step);
+    // renamed to the operation type once it is known.
+    '/graphql': (request, response) =>
+      tracingOn()
+        ? withSpan('GraphQL Operation', { 'psgraph.subgraph': options.name }, () => serveGraphql(request, response), {
+            kind: SpanKind.SERVER,
+            parent: contextFromHeaders(request.headers),
+          })
+        : serveGraphql(request, response),
     '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
     '/metrics': async (_request, response) => {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });

@@ -9,6 +9,7 @@
  * vendor's API allowance (Salesforce's daily request limit) is a real budget.
  */
 import type { Metrics } from '../metrics.js';
+import { SpanKind, tracingOn, withSpan } from '../telemetry/index.js';
 import { VendorError } from './vendorError.js';
 
 export interface VendorCallsOptions {
@@ -93,7 +94,18 @@ export class VendorCalls {
    * Runs `request` under the vendor's limits. `safeToRetry`: a read, or a write the vendor deduplicates (an
    * idempotency key, an external-ID upsert); anything else runs once, since a lost answer may hide a done write.
    */
-  async call<T>(operation: string, safeToRetry: boolean, request: VendorRequest<T>): Promise<T> {
+  call<T>(operation: string, safeToRetry: boolean, request: VendorRequest<T>): Promise<T> {
+    if (!tracingOn()) return this.callWithRetries(operation, safeToRetry, request);
+    // One span per call, retries and backoff included: what the caller waited for.
+    return withSpan(
+      `${this.system} ${operation}`,
+      { 'psgraph.vendor.system': this.system, 'psgraph.vendor.operation': operation },
+      () => this.callWithRetries(operation, safeToRetry, request),
+      { kind: SpanKind.CLIENT },
+    );
+  }
+
+  private async callWithRetries<T>(operation: string, safeToRetry: boolean, request: VendorRequest<T>): Promise<T> {
     const attempts = safeToRetry ? this.maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
       this.admit(operation);

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { inputError } from '../../../platform/src/index.js';
+import { tracingOn, withSpan } from '../../../platform/src/telemetry/index.js';
 import { activationFailed, activationRequested, exceptionRaised, exceptionResolved, projectActivated } from '../events/activationEvents.js';
 import type { ActivationRunRecord, ActivationStore, ExceptionRecord, ProjectXref, RunTrigger } from '../store/activationStore.js';
 import type { ActivationSystems, CallContext } from '../systems/activationSystems.js';
@@ -245,7 +246,13 @@ export class ActivationRunner {
     }
   }
 
-  private async drive(runId: string): Promise<void> {
+  /** One span per drive of a run: a child of what started it (the closed-won event, the mutation) when in a trace. */
+  private drive(runId: string): Promise<void> {
+    if (!tracingOn()) return this.driveSteps(runId);
+    return withSpan('activation_run', { 'psgraph.activation.run_id': runId }, () => this.driveSteps(runId));
+  }
+
+  private async driveSteps(runId: string): Promise<void> {
     if (!this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs)) return;
     const heartbeat = setInterval(() => this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs), Math.max(20, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
@@ -456,24 +463,51 @@ export class ActivationRunner {
    * Runs one call with the retry policy: each attempt is counted durably first; a transient failure is retried
    * after a capped, jittered exponential backoff, up to the attempt limit; a permanent one is not retried.
    */
-  private async attempt<T>(
+  private attempt<T>(
     runId: string,
     step: StepName,
     phase: 'forward' | 'compensate',
     call: () => Promise<T>,
     maxAttempts = this.retry.maxAttempts,
   ): Promise<StepOutcome<T>> {
+    if (!tracingOn()) return this.attempts(runId, step, phase, call, maxAttempts, undefined);
+    // Each saga step is a span (its calls to the systems are its children), named by the step: a fixed set.
+    return withSpan(
+      `activation_step ${step}`,
+      { 'psgraph.activation.run_id': runId, 'psgraph.activation.step': step, 'psgraph.activation.phase': phase },
+      (span) =>
+        this.attempts(runId, step, phase, call, maxAttempts, (attempts, outcome) => {
+          span.setAttribute('psgraph.activation.attempts', attempts);
+          span.setAttribute('psgraph.activation.outcome', outcome.ok ? 'ok' : outcome.transient ? 'transient_failure' : 'permanent_failure');
+        }),
+    );
+  }
+
+  private async attempts<T>(
+    runId: string,
+    step: StepName,
+    phase: 'forward' | 'compensate',
+    call: () => Promise<T>,
+    maxAttempts: number,
+    traced: ((attempts: number, outcome: StepOutcome<T>) => void) | undefined,
+  ): Promise<StepOutcome<T>> {
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Halted();
       if (phase === 'forward') this.store.steps.beginAttempt(runId, step);
       else this.store.steps.beginCompensation(runId, step);
       try {
-        return { ok: true, value: await call() };
+        const done: StepOutcome<T> = { ok: true, value: await call() };
+        traced?.(attempt, done);
+        return done;
       } catch (error) {
         const transient = error instanceof SystemCallError && error.transient;
         const message = error instanceof Error ? error.message : String(error);
         this.store.steps.noteAttemptError(runId, step, message);
-        if (!transient || attempt >= maxAttempts) return { ok: false, error: message, transient };
+        if (!transient || attempt >= maxAttempts) {
+          const failed: StepOutcome<T> = { ok: false, error: message, transient };
+          traced?.(attempt, failed);
+          return failed;
+        }
         await sleep(backoffDelay(this.retry, attempt, this.options.random));
         // A run being cancelled stops retrying forward steps: it is about to undo them anyway.
         if (phase === 'forward' && this.store.runs.requireRun(runId).cancelRequested) return { ok: false, error: message, transient, cancelled: true };

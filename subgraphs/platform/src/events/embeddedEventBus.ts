@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { type ConsumerTiming, positive, type ResolvedTiming, resolveTiming, retryDelay, settleWithin, Sleeper } from './busSupport.js';
 import { EmbeddedConsumer } from './embeddedConsumer.js';
 import type { EmbeddedConsumerHost, Claimed, EventRow, PendingRow } from './embeddedEventLog.js';
-import { FANOUT_BATCH, prepareStatements, SCHEMA, SKIP_LIMIT, toEvent } from './embeddedEventLog.js';
+import { FANOUT_BATCH, addTraceparentColumn, prepareStatements, SCHEMA, SKIP_LIMIT, toEvent } from './embeddedEventLog.js';
 import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
 
@@ -62,12 +62,13 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    addTraceparentColumn(this.db);
     this.sql = prepareStatements(this.db);
   }
 
   async publish(event: BusEvent): Promise<void> {
     this.assertOpen();
-    this.sql.insert.run({ ...event, data: JSON.stringify(event.data ?? {}) });
+    this.sql.insert.run({ ...event, data: JSON.stringify(event.data ?? {}), traceparent: event.traceparent ?? null });
     // Same-process consumers and subscribers need not wait for their next poll.
     for (const consumer of this.consumers) consumer.wake();
     this.fanoutSleeper.wake();

@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS bus_events (
   source TEXT NOT NULL,
   subject TEXT NOT NULL,
   data TEXT NOT NULL,
-  recorded_at TEXT NOT NULL);
+  recorded_at TEXT NOT NULL,
+  traceparent TEXT);
 CREATE TABLE IF NOT EXISTS bus_groups (
   group_name TEXT PRIMARY KEY,
   next_seq INTEGER NOT NULL);
@@ -45,6 +46,7 @@ export interface EventRow {
   source: string;
   subject: string;
   data: string;
+  traceparent: string | null;
 }
 
 export interface PendingRow {
@@ -64,11 +66,22 @@ export const SKIP_LIMIT = 500;
 /** Events a subscriber poll reads at once. */
 export const FANOUT_BATCH = 500;
 
+/** A log written before events carried trace context gains the column (once; other processes may race to it). */
+export function addTraceparentColumn(db: Database.Database): void {
+  const columns = (db.prepare('PRAGMA table_info(bus_events)').all() as Array<{ name: string }>).map((column) => column.name);
+  if (columns.includes('traceparent')) return;
+  try {
+    db.exec('ALTER TABLE bus_events ADD COLUMN traceparent TEXT');
+  } catch (error) {
+    if (!/duplicate column/i.test((error as Error).message)) throw error;
+  }
+}
+
 export function prepareStatements(db: Database.Database) {
   return {
     insert: db.prepare(
-      `INSERT INTO bus_events (event_id, type, version, occurred_at, source, subject, data, recorded_at)
-       VALUES (@id, @type, @version, @occurredAt, @source, @subject, @data, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+      `INSERT INTO bus_events (event_id, type, version, occurred_at, source, subject, data, traceparent, recorded_at)
+       VALUES (@id, @type, @version, @occurredAt, @source, @subject, @data, @traceparent, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
     ),
     lastSeq: db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM bus_events`).pluck(),
     eventsAfter: db.prepare(`SELECT * FROM bus_events WHERE seq > ? ORDER BY seq LIMIT ?`),
@@ -108,6 +121,7 @@ export function toEvent(row: EventRow): BusEvent {
     source: row.source,
     subject: row.subject,
     data: JSON.parse(row.data) as Record<string, unknown>,
+    ...(row.traceparent ? { traceparent: row.traceparent } : {}),
   };
 }
 

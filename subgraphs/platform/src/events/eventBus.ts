@@ -32,6 +32,11 @@ export interface BusEvent<TData = Record<string, unknown>> {
    */
   readonly subject: string;
   readonly data: TData;
+  /**
+   * The W3C trace context of the span that published the event (the CloudEvents distributed-tracing extension),
+   * so consumers continue its trace. Metadata, never business payload; absent when tracing was off.
+   */
+  readonly traceparent?: string;
 }
 
 export interface ConsumeOptions {

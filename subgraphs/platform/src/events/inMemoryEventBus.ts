@@ -4,6 +4,7 @@
  */
 import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
+import { handleInEventSpan } from './eventTracing.js';
 
 export class InMemoryEventBus implements EventBus {
   private readonly log: BusEvent[] = [];
@@ -44,7 +45,7 @@ export class InMemoryEventBus implements EventBus {
         const attempt = (group.deliveries.get(event.id) ?? 0) + 1;
         group.deliveries.set(event.id, attempt);
         try {
-          await options.handler(event);
+          await handleInEventSpan(event, options.group, () => options.handler(event));
         } catch (error) {
           if (attempt >= maxDeliveries) {
             this.dead.push({

@@ -19,6 +19,7 @@ import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { type HttpHandler, graphqlHttpHandler, sendJson, sendJsonError } from '../http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
 import { Metrics } from '../metrics.js';
+import { createRequestMetrics, requestMetricsPlugin } from '../requestMetrics.js';
 import { type Caller, DEVELOPMENT_CALLER } from '../security/caller.js';
 import { PRINCIPAL_HEADER, type PrincipalVerificationOptions, PrincipalVerifier } from '../security/principalTokens.js';
 import { mergeResolverMaps } from './resolverMaps.js';
@@ -69,8 +70,12 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
   const schema = buildSubgraphSchema([
     { typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> },
   ]);
-  const metrics = new Metrics();
-  const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
+  const metrics = new Metrics({ defaultMetrics: true });
+  const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.', []);
+  const requestMetrics = createRequestMetrics(metrics, {
+    durationName: 'psgraph_graphql_request_duration_seconds',
+    durationHelp: 'GraphQL requests served by this subgraph, by operation name and outcome (success, error, refused).',
+  });
   options.instrument?.(metrics);
 
   const apollo = new ApolloServer<TContext>({
@@ -85,6 +90,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       // plugin wraps every resolver of every request to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
       { requestDidStart: async () => void countRequest() },
+      requestMetricsPlugin(requestMetrics),
     ],
   });
   const verifier = new PrincipalVerifier(options.principals ?? { required: false, processSigners: ['activation'] });
@@ -95,7 +101,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     context: (request) => options.context(callers.get(request) ?? DEVELOPMENT_CALLER),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
   });
-  const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.');
+  const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.', []);
   const httpServer = createHttpServer({
     ...options.routes,
     '/graphql': async (request, response) => {
@@ -110,8 +116,9 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     },
     '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
     '/metrics': async (_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      response.end(metrics.render());
+      const text = await metrics.render();
+      response.writeHead(200, { 'content-type': metrics.contentType });
+      response.end(text);
     },
   });
 

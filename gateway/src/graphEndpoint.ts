@@ -20,6 +20,7 @@ import { ErrorCode } from '../../contracts/errorCodes.js';
 import { type HttpHandler, graphqlHttpHandler, sendJsonError } from '../../subgraphs/platform/src/http/graphqlHttpHandler.js';
 import type { Metrics } from '../../subgraphs/platform/src/metrics.js';
 import { SpanKind, contextFromHeaders, graphqlTracingPlugin, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
+import { type RequestMetrics, requestMetricsPlugin } from '../../subgraphs/platform/src/requestMetrics.js';
 import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
@@ -60,6 +61,7 @@ export interface EndpointContext {
   readonly metrics: Metrics;
   readonly counters: {
     readonly fetch: (labels: Record<string, string>) => void;
+    readonly fetchDuration: (labels: Record<string, string>, seconds: number) => void;
     readonly operations: (labels: Record<string, string>, value: number) => void;
     readonly request: () => void;
     readonly shared: () => void;
@@ -69,6 +71,8 @@ export interface EndpointContext {
     readonly subscriptionEvent: () => void;
     readonly droppedEvent: () => void;
   };
+  /** Request durations by operation and outcome, errors by code. */
+  readonly requestMetrics: RequestMetrics;
   readonly agent: Agent;
   readonly inflight: InflightRequests | undefined;
   /** Subgraph name → the URL the gateway sends its fetches to (one data source per subgraph, for every endpoint). */
@@ -127,8 +131,9 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
         mergeOperations: config.mergeSubgraphOperations,
         busyBatchWindowMs: config.busyBatchWindowMs,
         ...(shared.inflight ? { inflight: shared.inflight } : {}),
-        onFetch: (subgraph, outcome, operations) => {
+        onFetch: (subgraph, outcome, operations, seconds) => {
           counters.fetch({ subgraph, outcome });
+          counters.fetchDuration({ subgraph, outcome }, seconds);
           counters.operations({ subgraph }, operations);
         },
       });
@@ -172,6 +177,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
     // /graphql's mode is set by its operator, who must give a manifest; an audience's comes with its definition.
     required: spec.name === 'graphql',
   });
+  shared.requestMetrics.operationNames.addKnown(trustedDocuments.operationNames);
   // The principal of each HTTP request, from the HTTP stage (identity) to the context its GraphQL operation runs in.
   const principals = new WeakMap<IncomingMessage, Principal>();
 
@@ -194,6 +200,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void counters.request() },
       graphqlTracingPlugin({ nameByOperationType: false }),
+      requestMetricsPlugin(shared.requestMetrics),
       operationResolutionPlugin(),
       fieldAuthorizationPlugin({
         authorization: fieldAuthorization,
@@ -228,7 +235,11 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
     server: apollo,
     context: (request) => ({ principal: principals.get(request) }),
     maxBodyBytes: config.maxBodyBytes,
-    prepareBody: (body) => trustedDocuments.resolve(body),
+    prepareBody: (body) => {
+      const resolved = trustedDocuments.resolve(body);
+      if ('refused' in resolved) shared.requestMetrics.countError(resolved.refused.code);
+      return resolved;
+    },
   });
   const html = Buffer.from(idePage(spec.path, spec.firstQuery));
   const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes });
@@ -261,6 +272,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
     async handle(request, response, principal) {
       if (refusesClientUser(spec, principal)) {
         counters.refused({ reason: 'audience' });
+        shared.requestMetrics.countError(ErrorCode.FORBIDDEN);
         sendJsonError(response, 403, ErrorCode.FORBIDDEN, `${spec.path} is not open to client users: use the client portal's endpoint.`);
         return;
       }

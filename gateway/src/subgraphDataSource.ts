@@ -38,8 +38,8 @@ export interface SubgraphDataSourceOptions {
    * @default 0
    */
   readonly busyBatchWindowMs?: number;
-  /** Called once per HTTP request sent, with its outcome and how many operations it carried, for metrics. */
-  readonly onFetch?: (name: string, outcome: 'ok' | ErrorCode, operations: number) => void;
+  /** Called once per HTTP request sent, with its outcome, how many operations it carried and its duration in seconds, for metrics. */
+  readonly onFetch?: (name: string, outcome: 'ok' | ErrorCode, operations: number, seconds: number) => void;
   /**
    * Queries in flight, shared by every subgraph's data source: a query identical to one in flight (same
    * operation, variables and forwarded headers) joins it; a mutation closes them all when sent and when done.
@@ -250,13 +250,14 @@ export class SubgraphDataSource implements GraphQLDataSource {
     const body = JSON.stringify({ query: operation.query, variables: operation.variables, operationName: operation.operationName });
     const abort = new AbortController();
     const deadline = setTimeout(() => abort.abort(), this.options.timeoutMs);
+    const startedAt = performance.now();
     this.requestsInFlight++;
     try {
       const response = await this.options.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers, body, signal: abort.signal });
       span?.setAttribute('http.response.status_code', response.statusCode);
       const text = await response.body.text();
       if (response.statusCode !== 200 && !(response.headers['content-type'] ?? '').toString().includes('json')) {
-        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, {
+        return this.failure(operations, startedAt, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, {
           status: response.statusCode,
         });
       }
@@ -266,6 +267,7 @@ export class SubgraphDataSource implements GraphQLDataSource {
       } catch {
         return this.failure(
           operations,
+          startedAt,
           ErrorCode.SUBGRAPH_UNAVAILABLE,
           `Subgraph "${this.options.name}" answered HTTP ${response.statusCode} with a body that is not JSON.`,
           {
@@ -276,29 +278,36 @@ export class SubgraphDataSource implements GraphQLDataSource {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         return this.failure(
           operations,
+          startedAt,
           ErrorCode.SUBGRAPH_UNAVAILABLE,
           `Subgraph "${this.options.name}" answered with a JSON value that is not a GraphQL response.`,
         );
       }
-      this.options.onFetch?.(this.options.name, 'ok', operations);
+      this.options.onFetch?.(this.options.name, 'ok', operations, (performance.now() - startedAt) / 1000);
       return parsed as GatewayGraphQLResponse;
     } catch (error) {
       if (abort.signal.aborted) {
-        return this.failure(operations, ErrorCode.SUBGRAPH_TIMEOUT, `Subgraph "${this.options.name}" did not answer within ${this.options.timeoutMs} ms.`, {
-          timeoutMs: this.options.timeoutMs,
-        });
+        return this.failure(
+          operations,
+          startedAt,
+          ErrorCode.SUBGRAPH_TIMEOUT,
+          `Subgraph "${this.options.name}" did not answer within ${this.options.timeoutMs} ms.`,
+          {
+            timeoutMs: this.options.timeoutMs,
+          },
+        );
       }
       const reason =
         error instanceof undiciErrors.UndiciError || error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-      return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" could not be reached (${reason}).`);
+      return this.failure(operations, startedAt, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" could not be reached (${reason}).`);
     } finally {
       this.requestsInFlight--;
       clearTimeout(deadline);
     }
   }
 
-  private failure(operations: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}): GatewayGraphQLResponse {
-    this.options.onFetch?.(this.options.name, code, operations);
+  private failure(operations: number, startedAt: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}): GatewayGraphQLResponse {
+    this.options.onFetch?.(this.options.name, code, operations, (performance.now() - startedAt) / 1000);
     return { errors: [{ message, extensions: { code, ...details } }] } as unknown as GatewayGraphQLResponse;
   }
 }

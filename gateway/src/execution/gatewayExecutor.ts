@@ -120,6 +120,10 @@ export class PsgraphExecutor {
     });
   }
 
+  /** Requests whose operation was prepared already (plan and shape reused), and those that prepared it: for /metrics. */
+  planCacheHits = 0;
+  planCacheMisses = 0;
+
   /** Operations currently prepared. */
   get preparedCount(): number {
     return this.generation?.prepared.size ?? 0;
@@ -164,11 +168,13 @@ export class PsgraphExecutor {
     const cache = generation.prepared;
     const cached = cache.get(key);
     if (cached) {
+      this.planCacheHits++;
       // Least recently used first: a hit moves to the back.
       cache.delete(key);
       cache.set(key, cached);
       return cached;
     }
+    this.planCacheMisses++;
     const named = operationName ? { operationName } : {};
     const operation = operationFromDocument(generation.loaded.apiSchema, document, named);
     const planned = filtered ? operationFromDocument(generation.loaded.apiSchema, filtered.document, named) : operation;

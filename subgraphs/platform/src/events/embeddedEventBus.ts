@@ -20,7 +20,7 @@ import { type ConsumerTiming, positive, type ResolvedTiming, resolveTiming, retr
 import { EmbeddedConsumer } from './embeddedConsumer.js';
 import type { EmbeddedConsumerHost, Claimed, EventRow, PendingRow } from './embeddedEventLog.js';
 import { FANOUT_BATCH, addTraceparentColumn, prepareStatements, SCHEMA, SKIP_LIMIT, toEvent } from './embeddedEventLog.js';
-import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+import type { BusEvent, ConsumeOptions, Consumer, ConsumerGroupStatus, DeadLetter, EventBus, Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
 
 export interface EmbeddedEventBusOptions extends ConsumerTiming {
@@ -49,6 +49,8 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
   private fanout: Promise<void> | undefined;
   private fanoutCursor = 0;
   private closed = false;
+  /** Prepared on first use: only a service that reports its groups on /metrics asks. */
+  private groupStatus: Database.Statement | undefined;
 
   constructor(options: EmbeddedEventBusOptions) {
     this.timing = resolveTiming(options);
@@ -108,6 +110,37 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
       deliveries: row.deliveries,
       reason: row.reason,
       deadLetteredAt: row.dead_lettered_at,
+    }));
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStatus[]> {
+    this.assertOpen();
+    // Sequence numbers and recording times grow together: the oldest unfinished event is the lowest pending
+    // sequence, else the group's cursor (the first event not handed out), when there is such an event.
+    this.groupStatus ??= this.db.prepare(
+      `SELECT g.group_name AS name,
+              (SELECT count(*) FROM bus_pending p WHERE p.group_name = g.group_name) AS pending,
+              (SELECT count(*) FROM bus_events e WHERE e.seq >= g.next_seq) AS undelivered,
+              (SELECT e.recorded_at FROM bus_events e
+                WHERE e.seq >= coalesce((SELECT min(p.seq) FROM bus_pending p WHERE p.group_name = g.group_name), g.next_seq)
+                ORDER BY e.seq LIMIT 1) AS oldest_recorded_at,
+              (SELECT count(*) FROM bus_dead_letters d WHERE d.group_name = g.group_name) AS dead_letters
+       FROM bus_groups g ORDER BY g.group_name`,
+    );
+    const rows = this.groupStatus.all() as Array<{
+      name: string;
+      pending: number;
+      undelivered: number;
+      oldest_recorded_at: string | null;
+      dead_letters: number;
+    }>;
+    const now = Date.now();
+    return rows.map((row) => ({
+      name: row.name,
+      pending: row.pending,
+      undelivered: row.undelivered,
+      lagSeconds: row.oldest_recorded_at === null ? null : Math.max(0, now - Date.parse(row.oldest_recorded_at)) / 1000,
+      deadLetters: row.dead_letters,
     }));
   }
 

@@ -67,6 +67,20 @@ export interface DeadLetter {
 
 export type Listener = (event: BusEvent) => void;
 
+/** Where a consumer group stands, for /metrics and operators: read-only, computed when asked. */
+export interface ConsumerGroupStatus {
+  /** The group's name (`ConsumeOptions.group`). */
+  readonly name: string;
+  /** Events delivered to a consumer of the group and not acknowledged yet (in a handler, or waiting to be retried). */
+  readonly pending: number;
+  /** Events on the bus that the group has not been handed yet (behind the head of the log). */
+  readonly undelivered: number;
+  /** Age in seconds of the oldest event the group has not finished (pending or undelivered); null when caught up. */
+  readonly lagSeconds: number | null;
+  /** Events of the group moved to the dead letters. */
+  readonly deadLetters: number;
+}
+
 export interface EventBus {
   /** Durably appends the event; resolves when recorded. */
   publish(event: BusEvent): Promise<void>;
@@ -76,6 +90,8 @@ export interface EventBus {
   subscribe(types: readonly string[] | '*', listener: Listener): () => void;
   /** Events that exhausted their deliveries, newest last. */
   deadLetters(group?: string): Promise<DeadLetter[]>;
+  /** Every consumer group the bus knows, by name, with its backlog and dead letters. */
+  consumerGroups(): Promise<ConsumerGroupStatus[]>;
   /** Releases connections, timers and files. */
   close(): Promise<void>;
 }

@@ -2,18 +2,24 @@
  * A process-local event bus with the same guarantees as the durable backends within one process (no
  * durability across restarts). For unit tests of publishers and consumers, and for single-process tools.
  */
-import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+import type { BusEvent, ConsumeOptions, Consumer, ConsumerGroupStatus, DeadLetter, EventBus, Listener } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
 import { handleInEventSpan } from './eventTracing.js';
 
 export class InMemoryEventBus implements EventBus {
   private readonly log: BusEvent[] = [];
   private readonly listeners = new Set<{ types: readonly string[] | '*'; listener: Listener }>();
-  private readonly groups = new Map<string, { offset: number; retries: BusEvent[]; deliveries: Map<string, number>; consumers: Set<() => void> }>();
+  private readonly groups = new Map<
+    string,
+    { offset: number; retries: BusEvent[]; deliveries: Map<string, number>; consumers: Set<() => void>; handling: Set<BusEvent> }
+  >();
   private readonly dead: DeadLetter[] = [];
+  /** When each event was published (ms), for the groups' lag. */
+  private readonly publishedAt = new WeakMap<BusEvent, number>();
 
   async publish(event: BusEvent): Promise<void> {
     this.log.push(event);
+    this.publishedAt.set(event, Date.now());
     for (const { types, listener } of this.listeners) if (matchesTypes(types, event.type)) queueMicrotask(() => listener(event));
     for (const group of this.groups.values()) for (const wake of group.consumers) wake();
   }
@@ -24,6 +30,7 @@ export class InMemoryEventBus implements EventBus {
       retries: [] as BusEvent[],
       deliveries: new Map<string, number>(),
       consumers: new Set<() => void>(),
+      handling: new Set<BusEvent>(),
     };
     this.groups.set(options.group, group);
     const maxDeliveries = options.maxDeliveries ?? 5;
@@ -44,6 +51,7 @@ export class InMemoryEventBus implements EventBus {
         if (!event) return;
         const attempt = (group.deliveries.get(event.id) ?? 0) + 1;
         group.deliveries.set(event.id, attempt);
+        group.handling.add(event);
         try {
           await handleInEventSpan(event, options.group, () => options.handler(event));
         } catch (error) {
@@ -58,6 +66,8 @@ export class InMemoryEventBus implements EventBus {
           } else {
             group.retries.push(event);
           }
+        } finally {
+          group.handling.delete(event);
         }
       }
     };
@@ -83,6 +93,23 @@ export class InMemoryEventBus implements EventBus {
 
   async deadLetters(group?: string): Promise<DeadLetter[]> {
     return this.dead.filter((letter) => group === undefined || letter.group === group);
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStatus[]> {
+    const now = Date.now();
+    return [...this.groups]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, group]) => {
+        const unfinished = [...group.handling, ...group.retries, ...this.log.slice(group.offset, group.offset + 1)];
+        const oldest = Math.min(...unfinished.map((event) => this.publishedAt.get(event) ?? now));
+        return {
+          name,
+          pending: group.handling.size + group.retries.length,
+          undelivered: this.log.length - group.offset,
+          lagSeconds: unfinished.length === 0 ? null : Math.max(0, now - oldest) / 1000,
+          deadLetters: this.dead.filter((letter) => letter.group === name).length,
+        };
+      });
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@ import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { type HttpHandler, graphqlHttpHandler, sendJson, sendJsonError } from '../http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
 import { Metrics } from '../metrics.js';
+import { createRequestMetrics, requestMetricsPlugin } from '../requestMetrics.js';
 import { type Caller, DEVELOPMENT_CALLER } from '../security/caller.js';
 import { PRINCIPAL_HEADER, type PrincipalVerificationOptions, PrincipalVerifier } from '../security/principalTokens.js';
 import { SpanKind, contextFromHeaders, graphqlTracingPlugin, tracingOn, withSpan } from '../telemetry/index.js';
@@ -70,8 +71,12 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
   const schema = buildSubgraphSchema([
     { typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> },
   ]);
-  const metrics = new Metrics();
-  const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
+  const metrics = new Metrics({ defaultMetrics: true });
+  const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.', []);
+  const requestMetrics = createRequestMetrics(metrics, {
+    durationName: 'psgraph_graphql_request_duration_seconds',
+    durationHelp: 'GraphQL requests served by this subgraph, by operation name and outcome (success, error, refused).',
+  });
   options.instrument?.(metrics);
 
   const apollo = new ApolloServer<TContext>({
@@ -87,6 +92,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       ApolloServerPluginCacheControlDisabled(),
       { requestDidStart: async () => void countRequest() },
       graphqlTracingPlugin({ nameByOperationType: true }),
+      requestMetricsPlugin(requestMetrics),
     ],
   });
   const verifier = new PrincipalVerifier(options.principals ?? { required: false, processSigners: ['activation'] });
@@ -97,7 +103,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     context: (request) => options.context(callers.get(request) ?? DEVELOPMENT_CALLER),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
   });
-  const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.');
+  const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.', []);
   const serveGraphql: HttpHandler = async (request, response) => {
     const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
     if ('refused' in identified) {
@@ -121,8 +127,9 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
         : serveGraphql(request, response),
     '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
     '/metrics': async (_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      response.end(metrics.render());
+      const text = await metrics.render();
+      response.writeHead(200, { 'content-type': metrics.contentType });
+      response.end(text);
     },
   });
 

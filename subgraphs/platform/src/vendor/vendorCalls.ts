@@ -79,7 +79,11 @@ export class VendorCalls {
 
   /** Counts every call on `metrics` (the subgraph's /metrics), and reports whether the circuit is open. */
   instrument(metrics: Metrics): void {
-    this.count = metrics.counter('psgraph_vendor_api_calls_total', 'Calls to vendor systems, by system, operation and outcome.');
+    this.count = metrics.counter('psgraph_vendor_api_calls_total', 'Calls to vendor systems, by system, operation and outcome.', [
+      'system',
+      'operation',
+      'outcome',
+    ]);
     metrics.gauge('psgraph_vendor_circuit_open', 'Whether calls to the vendor system fail fast (1) because it kept failing.', () =>
       this.state === 'closed' ? 0 : 1,
     );

@@ -18,6 +18,9 @@ import { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { type HttpHandler, graphqlHttpHandler, sendJson, sendJsonError } from '../http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
+import { LogCode } from '../logging/logCodes.js';
+import { type Logger, createLogger } from '../logging/logger.js';
+import { requestLogPlugin } from '../logging/requestLogPlugin.js';
 import { Metrics } from '../metrics.js';
 import { type Caller, DEVELOPMENT_CALLER } from '../security/caller.js';
 import { PRINCIPAL_HEADER, type PrincipalVerificationOptions, PrincipalVerifier } from '../security/principalTokens.js';
@@ -47,6 +50,8 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
   readonly maxBodyBytes?: number;
   /** Largest WebSocket frame accepted on the subscription endpoint. @default 64 KiB */
   readonly maxWebSocketPayloadBytes?: number;
+  /** Where the service logs (a line per request at debug, unexpected errors). @default createLogger(name) */
+  readonly logger?: Logger;
 }
 
 export interface SubgraphService {
@@ -70,6 +75,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     { typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> },
   ]);
   const metrics = new Metrics();
+  const logger = options.logger ?? createLogger(options.name);
   const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
   options.instrument?.(metrics);
 
@@ -85,6 +91,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       // plugin wraps every resolver of every request to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
       { requestDidStart: async () => void countRequest() },
+      requestLogPlugin(logger),
     ],
   });
   const verifier = new PrincipalVerifier(options.principals ?? { required: false, processSigners: ['activation'] });
@@ -96,24 +103,27 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
   });
   const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.');
-  const httpServer = createHttpServer({
-    ...options.routes,
-    '/graphql': async (request, response) => {
-      const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
-      if ('refused' in identified) {
-        countRefused();
-        sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
-        return;
-      }
-      callers.set(request, identified.caller);
-      return graphql(request, response);
+  const httpServer = createHttpServer(
+    {
+      ...options.routes,
+      '/graphql': async (request, response) => {
+        const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
+        if ('refused' in identified) {
+          countRefused();
+          sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
+          return;
+        }
+        callers.set(request, identified.caller);
+        return graphql(request, response);
+      },
+      '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
+      '/metrics': async (_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        response.end(metrics.render());
+      },
     },
-    '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
-    '/metrics': async (_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      response.end(metrics.render());
-    },
-  });
+    (error) => logger.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error'),
+  );
 
   // A subgraph that declares Subscription fields serves them over graphql-ws on its /graphql path, where the
   // gateway's subscription bridge connects.

@@ -26,6 +26,7 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'services', file: 'subgraphs/platform/src/config.ts', interfaceName: 'SubgraphConfig' },
   { id: 'principals', file: 'subgraphs/platform/src/security/principalTokens.ts', interfaceName: 'PrincipalVerificationOptions' },
   { id: 'signing', file: 'subgraphs/platform/src/security/principalTokens.ts', interfaceName: 'SigningSettings' },
+  { id: 'logging', file: 'subgraphs/platform/src/logging/loggingConfig.ts', interfaceName: 'LoggingConfig' },
   { id: 'event-bus', file: 'subgraphs/platform/src/events/openEventBus.ts', interfaceName: 'EventBusConfig' },
   { id: 'sandboxes', file: 'subgraphs/sandboxes/src/world/world.ts', interfaceName: 'WorldOptions' },
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },

@@ -16,6 +16,8 @@ import { ErrorCode } from '../../contracts/errorCodes.js';
 // The platform's modules one by one, not its index: the gateway must not load the subgraphs' SQLite and Redis code.
 import { type HttpHandler, sendJson, sendJsonError } from '../../subgraphs/platform/src/http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../../subgraphs/platform/src/http/httpServer.js';
+import { LogCode } from '../../subgraphs/platform/src/logging/logCodes.js';
+import { type Logger, createLogger } from '../../subgraphs/platform/src/logging/logger.js';
 import { Metrics } from '../../subgraphs/platform/src/metrics.js';
 import { OperationNames, UNREAD_OPERATION, createRequestMetrics } from '../../subgraphs/platform/src/requestMetrics.js';
 import type { PrincipalSigner } from '../../subgraphs/platform/src/security/principalTokens.js';
@@ -53,13 +55,14 @@ export interface GatewayServer {
 }
 
 export interface GatewayServerOptions {
-  readonly log?: (message: string) => void;
+  /** Where the gateway logs (a line per request at debug, reloads, failures). @default createLogger('gateway') (PSGRAPH_LOG_LEVEL) */
+  readonly logger?: Logger;
   /** Signs the principal each subgraph request states (`PSGRAPH_SIGNING_KEY`). @default none: development */
   readonly signer?: PrincipalSigner;
 }
 
 export function createGatewayServer(config: GatewayConfig, options: GatewayServerOptions = {}): GatewayServer {
-  const log = options.log ?? ((message: string) => console.log(`[gateway] ${message}`));
+  const log = options.logger ?? createLogger('gateway');
   const metrics = new Metrics({ defaultMetrics: true });
   const counters: EndpointContext['counters'] = {
     fetch: metrics.counter('psgraph_subgraph_fetches_total', 'HTTP requests the gateway sent to each subgraph, by outcome.', ['subgraph', 'outcome']),
@@ -187,34 +190,37 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     };
   };
 
-  const httpServer = createHttpServer({
-    ...ideAssetHandlers(),
-    '/': main.ide,
-    ...Object.fromEntries(endpoints.map((endpoint) => [endpoint.spec.path, graphqlRoute(endpoint)])),
-    '/health': async (_request, response) => sendJson(response, 200, { status: 'ok' }),
-    '/ready': async (_request, response) => {
-      if (draining) return sendJson(response, 503, { status: 'draining' });
-      if (endpoints.some((endpoint) => !endpoint.supergraph.loadedAt)) return sendJson(response, 503, { status: 'loading' });
-      const subgraphs = await readiness();
-      const ready = Object.values(subgraphs).every((state) => state === 'up');
-      const status = (endpoint: GraphEndpoint) => ({
-        loadedAt: endpoint.supergraph.loadedAt!.toISOString(),
-        reloads: endpoint.supergraph.reloads,
-        lastError: endpoint.supergraph.lastError,
-      });
-      sendJson(response, ready ? 200 : 503, {
-        status: ready ? 'ready' : 'degraded',
-        supergraph: status(main),
-        ...(endpoints.length > 1 ? { audiences: Object.fromEntries(endpoints.slice(1).map((endpoint) => [endpoint.spec.name, status(endpoint)])) } : {}),
-        subgraphs,
-      });
+  const httpServer = createHttpServer(
+    {
+      ...ideAssetHandlers(),
+      '/': main.ide,
+      ...Object.fromEntries(endpoints.map((endpoint) => [endpoint.spec.path, graphqlRoute(endpoint)])),
+      '/health': async (_request, response) => sendJson(response, 200, { status: 'ok' }),
+      '/ready': async (_request, response) => {
+        if (draining) return sendJson(response, 503, { status: 'draining' });
+        if (endpoints.some((endpoint) => !endpoint.supergraph.loadedAt)) return sendJson(response, 503, { status: 'loading' });
+        const subgraphs = await readiness();
+        const ready = Object.values(subgraphs).every((state) => state === 'up');
+        const status = (endpoint: GraphEndpoint) => ({
+          loadedAt: endpoint.supergraph.loadedAt!.toISOString(),
+          reloads: endpoint.supergraph.reloads,
+          lastError: endpoint.supergraph.lastError,
+        });
+        sendJson(response, ready ? 200 : 503, {
+          status: ready ? 'ready' : 'degraded',
+          supergraph: status(main),
+          ...(endpoints.length > 1 ? { audiences: Object.fromEntries(endpoints.slice(1).map((endpoint) => [endpoint.spec.name, status(endpoint)])) } : {}),
+          subgraphs,
+        });
+      },
+      '/metrics': async (_request, response) => {
+        const text = await metrics.render();
+        response.writeHead(200, { 'content-type': metrics.contentType });
+        response.end(text);
+      },
     },
-    '/metrics': async (_request, response) => {
-      const text = await metrics.render();
-      response.writeHead(200, { 'content-type': metrics.contentType });
-      response.end(text);
-    },
-  });
+    (error) => log.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error'),
+  );
   // graphql-ws on each endpoint's own path: upgrades are routed here (one `ws` server per endpoint, none listening).
   httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const endpoint = byPath.get((request.url ?? '/').split('?')[0]!);

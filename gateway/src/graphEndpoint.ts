@@ -18,6 +18,8 @@ import type { Agent } from 'undici';
 import { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../contracts/errorCodes.js';
 import { type HttpHandler, graphqlHttpHandler, sendJsonError } from '../../subgraphs/platform/src/http/graphqlHttpHandler.js';
+import { type Logger, logLines } from '../../subgraphs/platform/src/logging/logger.js';
+import { requestLogPlugin } from '../../subgraphs/platform/src/logging/requestLogPlugin.js';
 import type { Metrics } from '../../subgraphs/platform/src/metrics.js';
 import { SpanKind, contextFromHeaders, graphqlTracingPlugin, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
 import { type RequestMetrics, requestMetricsPlugin } from '../../subgraphs/platform/src/requestMetrics.js';
@@ -57,7 +59,7 @@ export interface EndpointSpec {
 /** What every endpoint of one gateway shares. */
 export interface EndpointContext {
   readonly config: GatewayConfig;
-  readonly log: (message: string) => void;
+  readonly log: Logger;
   readonly metrics: Metrics;
   readonly counters: {
     readonly fetch: (labels: Record<string, string>) => void;
@@ -109,11 +111,13 @@ export function refusesClientUser(spec: EndpointSpec, principal: Principal): boo
 
 export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext): GraphEndpoint {
   const { config, counters } = shared;
-  const log = spec.name === 'graphql' ? shared.log : (message: string) => shared.log(`[${spec.name}] ${message}`);
-  const supergraph = supergraphFromFile({ path: spec.supergraphPath, log });
+  const logger = spec.name === 'graphql' ? shared.log : shared.log.child({ endpoint: spec.name });
+  const log = logLines(logger, 'warn');
+  const supergraph = supergraphFromFile({ path: spec.supergraphPath, log: logger });
   const statePrincipal = (context: unknown) => shared.principalForwarding.forRequest((context as { principal?: Principal } | undefined)?.principal);
 
   const gateway = new ApolloGateway({
+    logger,
     supergraphSdl: supergraph.hook,
     buildService: ({ name, url }) => {
       const existing = shared.dataSources.get(name);
@@ -183,6 +187,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
 
   const apollo = new ApolloServer<BaseContext>({
     gateway: executor ? executor.asGateway() : withFieldAuthorization(gateway, authorizationDecisions),
+    logger,
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: !config.production,
     introspection: config.introspection,
@@ -198,6 +203,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      requestLogPlugin(logger),
       { requestDidStart: async () => void counters.request() },
       graphqlTracingPlugin({ nameByOperationType: false }),
       requestMetricsPlugin(shared.requestMetrics),

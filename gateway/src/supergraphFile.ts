@@ -7,6 +7,8 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { SupergraphSdlHook } from '@apollo/gateway';
+import { LogCode } from '../../subgraphs/platform/src/logging/logCodes.js';
+import type { Logger } from '../../subgraphs/platform/src/logging/logger.js';
 
 export interface SupergraphFileStatus {
   /** When the supergraph in service was loaded. */
@@ -18,7 +20,7 @@ export interface SupergraphFileStatus {
 
 export interface SupergraphFileOptions {
   readonly path: string;
-  readonly log: (message: string) => void;
+  readonly log: Logger;
   /** Debounce for editors and `mv` that emit several events per change. @default 100 */
   readonly debounceMs?: number;
 }
@@ -46,10 +48,13 @@ export function supergraphFromFile(options: SupergraphFileOptions): { hook: Supe
         status.loadedAt = new Date();
         status.lastError = null;
         status.reloads++;
-        options.log(`supergraph reloaded from ${options.path}`);
+        options.log.info({ path: options.path }, `supergraph reloaded from ${options.path}`);
       } catch (error) {
         status.lastError = (error as Error).message;
-        options.log(`supergraph in ${options.path} rejected, keeping the previous one: ${(error as Error).message}`);
+        options.log.error(
+          { code: LogCode.SUPERGRAPH_RELOAD_FAILED, path: options.path },
+          `supergraph in ${options.path} rejected, keeping the previous one: ${(error as Error).message}`,
+        );
       }
     };
     // Watch the folder, not the file: an atomic replace (write elsewhere, rename over) swaps the file's inode.

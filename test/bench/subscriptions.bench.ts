@@ -89,7 +89,7 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
     PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS: String(scenario.deduplicate),
     PSGRAPH_WS_INIT_TIMEOUT_MS: '60000',
   });
-  await gateway.waitFor(/\[gateway\] ready at/, 60_000);
+  await gateway.waitFor(/"service":"gateway"[^\n]*ready at/, 60_000);
   const pid = gateway.child.pid!;
   await new Promise((resolve) => setTimeout(resolve, 500));
   const rssBefore = rssOf(pid);

@@ -19,6 +19,7 @@ import { loadStandardBenchData, standardSupergraphAt } from '../bench/standard/s
 import { REPO_ROOT, type RunningProcess, freePort, runTypeScript } from '../support/processes.js';
 import { BILLED_VS_UNBILLED_QUERY, PORTFOLIO_QUERY, PROJECT_QUERY } from '../support/queries.js';
 import { type Stack, startStack } from '../support/stack.js';
+import { createLogger } from '../../subgraphs/platform/src/logging/index.js';
 
 interface Case {
   readonly name: string;
@@ -202,7 +203,10 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
       const supergraph = standardSupergraphAt(data, `http://127.0.0.1:${port}`);
       const supergraphPath = join(workDir, 'supergraph.graphql');
       writeFileSync(supergraphPath, supergraph);
-      gateway = createGatewayServer({ ...loadGatewayConfig({}), port: 0, supergraphPath, production: true }, { log: () => {} });
+      gateway = createGatewayServer(
+        { ...loadGatewayConfig({}), port: 0, supergraphPath, production: true },
+        { logger: createLogger('gateway', { level: 'silent' }) },
+      );
       psgraphUrl = await gateway.listen();
       apollo = await startPlainApollo(supergraph);
       // The gateway's own entry point in cluster mode: two workers sharing one port.
@@ -259,7 +263,7 @@ describe('psgraph answers exactly as plain @apollo/gateway', () => {
     it("gives identical responses with @apollo/gateway's own executor (PSGRAPH_EXECUTOR=apollo)", async () => {
       const withApolloExecutor = createGatewayServer(
         { ...loadGatewayConfig({ PSGRAPH_EXECUTOR: 'apollo' }), port: 0, supergraphPath: join(workDir, 'supergraph.graphql'), production: true },
-        { log: () => {} },
+        { logger: createLogger('gateway', { level: 'silent' }) },
       );
       try {
         expect(withApolloExecutor.executor).toBeUndefined();

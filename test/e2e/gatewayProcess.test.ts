@@ -54,7 +54,7 @@ describe('the gateway process', () => {
       PSGRAPH_BILLING_URL: stack.subgraphs.billing.url,
     });
     try {
-      await gateway.waitFor(/\[gateway\] ready at/, 60_000);
+      await gateway.waitFor(/"service":"gateway"[^\n]*ready at/, 60_000);
       const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -85,7 +85,7 @@ describe('the gateway process', () => {
       APOLLO_TELEMETRY_DISABLED: '',
     };
     const gateway = runTypeScript('gateway/src/cli/gateway.ts', env);
-    await gateway.waitFor(/\[gateway\] ready at/, 60_000);
+    await gateway.waitFor(/"service":"gateway"[^\n]*ready at/, 60_000);
     const url = `http://127.0.0.1:${port}/graphql`;
 
     const inFlight = fetch(url, {

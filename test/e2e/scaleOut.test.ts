@@ -43,7 +43,7 @@ describe('scale-out over Redis: two gateways, two billing replicas', () => {
       billingPorts.push(port);
       const billing = runTypeScript('subgraphs/billing/src/main.ts', { PSGRAPH_DATA_DIR: dataDir, PSGRAPH_BILLING_PORT: String(port), REDIS_URL: redis.url });
       processes.push(billing);
-      await billing.waitFor(/\[billing\] ready at/, 60_000);
+      await billing.waitFor(/"service":"billing"[^\n]*ready at/, 60_000);
     }
     // Each gateway process talks to its own billing replica, as behind two load-balancer routes.
     for (let replica = 0; replica < 2; replica++) {
@@ -56,7 +56,7 @@ describe('scale-out over Redis: two gateways, two billing replicas', () => {
         PSGRAPH_BILLING_URL: `http://127.0.0.1:${billingPorts[replica]}/graphql`,
       });
       processes.push(gateway);
-      await gateway.waitFor(/\[gateway\] ready at/, 60_000);
+      await gateway.waitFor(/"service":"gateway"[^\n]*ready at/, 60_000);
       gatewayUrls.push(`http://127.0.0.1:${port}/graphql`);
     }
   }, 180_000);

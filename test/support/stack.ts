@@ -17,6 +17,7 @@ import type { ActivationConfig } from '../../subgraphs/activation/src/activation
 import { type ActivationSubgraph, createActivationSubgraph } from '../../subgraphs/activation/src/activationSubgraph.js';
 import { type EventBus, InMemoryEventBus } from '../../subgraphs/platform/src/events/index.js';
 import type { SubgraphService, SystemAdapter, SystemName } from '../../subgraphs/platform/src/index.js';
+import { createLogger } from '../../subgraphs/platform/src/logging/index.js';
 import type { SandboxSubgraphOptions } from '../../subgraphs/sandboxes/src/index.js';
 import { type PrincipalKeys, generatePrincipalKeys } from '../../subgraphs/platform/src/security/generatePrincipalKeys.js';
 import { PrincipalSigner, type PrincipalVerificationOptions } from '../../subgraphs/platform/src/security/principalTokens.js';
@@ -56,7 +57,11 @@ function buildActivation(dataDir: string, urls: ActivationConfig['systemUrls'], 
     awaitMs: 5_000,
     faults: null,
   };
-  return createActivationSubgraph(config, { bus, log: () => {}, ...(security ? { signer: security.activationSigner } : {}) });
+  return createActivationSubgraph(config, {
+    bus,
+    logger: createLogger('activation', { level: 'silent' }),
+    ...(security ? { signer: security.activationSigner } : {}),
+  });
 }
 
 /** Signed principals, as in production: the gateway's and activation's own keys, every subgraph requiring a principal. */
@@ -195,7 +200,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     production: options.production ?? false,
     ...options.gateway,
   };
-  const gateway = createGatewayServer(config, { log: () => {}, ...(security ? { signer: security.gatewaySigner } : {}) });
+  const gateway = createGatewayServer(config, {
+    logger: createLogger('gateway', { level: 'silent' }),
+    ...(security ? { signer: security.gatewaySigner } : {}),
+  });
   const gatewayUrl = await gateway.listen();
   const extraGateways: GatewayServer[] = [];
   const baseUrl = gatewayUrl.replace(/\/graphql$/, '');
@@ -218,7 +226,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startSubgraph,
     query: queryFunction(gatewayUrl),
     async startGateway(overrides) {
-      const server = createGatewayServer({ ...config, ...overrides }, { log: () => {}, ...(security ? { signer: security.gatewaySigner } : {}) });
+      const server = createGatewayServer(
+        { ...config, ...overrides },
+        { logger: createLogger('gateway', { level: 'silent' }), ...(security ? { signer: security.gatewaySigner } : {}) },
+      );
       extraGateways.push(server);
       const url = await server.listen();
       return { url, server, query: queryFunction(url) };

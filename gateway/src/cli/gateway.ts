@@ -11,6 +11,9 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import '../disableApolloTelemetry.js';
 import { ConfigError } from '../../../subgraphs/platform/src/config.js';
+import { LogCode } from '../../../subgraphs/platform/src/logging/logCodes.js';
+import { type Logger, createLogger } from '../../../subgraphs/platform/src/logging/logger.js';
+import { loadLoggingConfig } from '../../../subgraphs/platform/src/logging/loggingConfig.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { PrincipalSigner } from '../../../subgraphs/platform/src/security/principalTokens.js';
 import { createGatewayServer } from '../gatewayServer.js';
@@ -31,13 +34,16 @@ function readWorkers(argv: readonly string[]): number {
 }
 
 let workers: number;
+// Until the log level is read, what goes wrong is logged at the default level.
+let logger: Logger = createLogger('gateway', { level: 'info' });
 try {
+  logger = createLogger('gateway', loadLoggingConfig()).child(cluster.isWorker ? { worker: cluster.worker?.id } : {});
   workers = readWorkers(process.argv.slice(2));
   // Validate the settings once, in the primary, so a typo fails with one message and no worker is forked.
   loadGatewayConfig();
   startTracing('gateway');
 } catch (error) {
-  console.error(`[gateway] failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  logger.fatal({ code: LogCode.START_FAILED }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
 
@@ -46,18 +52,17 @@ else await runGateway();
 
 async function runGateway(): Promise<void> {
   let server: ReturnType<typeof createGatewayServer>;
-  const who = cluster.isWorker ? `[gateway ${process.pid}]` : '[gateway]';
   try {
     // The gateway's own key (PSGRAPH_SIGNING_KEY) signs the principal each subgraph request states.
     const signer = await PrincipalSigner.fromEnv();
-    server = createGatewayServer(loadGatewayConfig(), signer ? { signer } : {});
+    server = createGatewayServer(loadGatewayConfig(), { logger, ...(signer ? { signer } : {}) });
     const url = await server.listen();
     if (cluster.isWorker) process.send?.({ ready: url });
-    else console.log(`[gateway] ready at ${url}`);
+    else logger.info({ url }, `ready at ${url}`);
   } catch (error) {
-    console.error(
-      `${who} failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
+    // A configuration error is its message alone; anything else, with its stack.
+    if (error instanceof ConfigError) logger.fatal({ code: LogCode.START_FAILED }, `failed to start: ${error.message}`);
+    else logger.fatal({ err: error, code: LogCode.START_FAILED }, 'failed to start');
     process.exit(1);
   }
   let stopping = false;
@@ -65,7 +70,7 @@ async function runGateway(): Promise<void> {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
-      console.log(`${who} ${signal}: draining requests in flight`);
+      logger.info({ signal }, `${signal}: draining requests in flight`);
       server
         .stop()
         // Last: the spans of the requests just drained are exported before the process exits.
@@ -73,7 +78,7 @@ async function runGateway(): Promise<void> {
         .then(
           () => process.exit(0),
           (error: unknown) => {
-            console.error(`${who} error while stopping`, error);
+            logger.error({ err: error, code: LogCode.STOP_FAILED }, 'error while stopping');
             process.exit(1);
           },
         );
@@ -88,7 +93,7 @@ async function runPrimary(count: number): Promise<void> {
   const fork = () => {
     const worker = cluster.fork();
     worker.on('message', (message: { ready?: string }) => {
-      if (message.ready && ++ready === count) console.log(`[gateway] ready at ${message.ready} (${count} workers)`);
+      if (message.ready && ++ready === count) logger.info({ url: message.ready, workers: count }, `ready at ${message.ready} (${count} workers)`);
     });
   };
   cluster.on('exit', (worker, code, signal) => {
@@ -98,10 +103,10 @@ async function runPrimary(count: number): Promise<void> {
     }
     // A worker that dies is replaced, but a gateway that cannot start is not restarted forever.
     if (ready < count || ++restarts > count * 5) {
-      console.error(`[gateway] worker ${worker.process.pid} exited (${code ?? signal}); stopping.`);
+      logger.fatal({ code: LogCode.START_FAILED, worker_pid: worker.process.pid, exit: code ?? signal }, `worker ${worker.process.pid} exited; stopping`);
       process.exit(1);
     }
-    console.error(`[gateway] worker ${worker.process.pid} exited (${code ?? signal}); starting another.`);
+    logger.error({ worker_pid: worker.process.pid, exit: code ?? signal }, `worker ${worker.process.pid} exited; starting another`);
     ready--;
     fork();
   });
@@ -109,7 +114,7 @@ async function runPrimary(count: number): Promise<void> {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
-      console.log(`[gateway] ${signal}: draining every worker`);
+      logger.info({ signal }, `${signal}: draining every worker`);
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
     });
   }

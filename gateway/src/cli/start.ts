@@ -2,6 +2,9 @@
  * `npm start`: runs psgraph on its embedded default — the four system subgraphs over SQLite sandboxes in the
  * data folder, and the gateway — each as its own process, as they would run in production. Prints the gateway
  * URL and a first query once everything answers; Ctrl-C stops everything gracefully.
+ *
+ * Each service logs JSON lines; the launcher relays them as they are (for `jq` or a log shipper), or, when its
+ * own output is a terminal, as readable lines. Its own messages and the banner are for the person who started it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +12,8 @@ import { buildGateway } from '../../build.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { GATEWAY_NODE_FLAGS } from './runtimeFlags.js';
 import { loadSubgraphConfig } from '../../../subgraphs/platform/src/config.js';
+import { loadLoggingConfig } from '../../../subgraphs/platform/src/logging/loggingConfig.js';
+import { readableLogLine } from '../../../subgraphs/platform/src/logging/readableLine.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVICES = [
@@ -26,6 +31,8 @@ let shuttingDown = false;
 // Validate every setting up front so a typo fails here with one clear message, not in a child process.
 const subgraphConfigs = SERVICES.map((service) => loadSubgraphConfig(service.name));
 const gatewayConfig = loadGatewayConfig();
+loadLoggingConfig();
+const readable = process.stdout.isTTY === true;
 const env: NodeJS.ProcessEnv = { ...process.env, APOLLO_TELEMETRY_DISABLED: '1', PSGRAPH_DATA_DIR: subgraphConfigs[0]!.dataDir };
 for (const [i, service] of SERVICES.entries()) {
   const config = subgraphConfigs[i]!;
@@ -47,7 +54,9 @@ function run(name: string, args: readonly string[]): Promise<void> {
         while ((newline = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, newline);
           buffered = buffered.slice(newline + 1);
-          write(line.startsWith('[') ? line : `[${name}] ${line}`);
+          // A JSON line names its service; anything else a child prints (a crash's stack) is prefixed with it.
+          if (line.startsWith('{')) write(readable ? readableLogLine(line) : line);
+          else write(line.startsWith('[') ? line : `[${name}] ${line}`);
           if (!ready && line.includes('ready at')) {
             ready = true;
             resolve();

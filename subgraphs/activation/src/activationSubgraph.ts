@@ -7,7 +7,16 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../platform/src/events/index.js';
-import { type PrincipalSigner, type SubgraphService, createSubgraphService, mergeResolverMaps, requireStaff } from '../../platform/src/index.js';
+import {
+  type Logger,
+  type PrincipalSigner,
+  type SubgraphService,
+  LogCode,
+  createLogger,
+  createSubgraphService,
+  mergeResolverMaps,
+  requireStaff,
+} from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';
@@ -41,7 +50,8 @@ export interface ActivationSubgraphOptions {
   readonly faults?: FaultInjector | null;
   /** Told when an injected hang begins. @default prints a line (crash tests wait for it) */
   readonly onHang?: (call: CallSite) => void;
-  readonly log?: (line: string) => void;
+  /** Where the service, the saga and the consumers log. @default createLogger('activation') (PSGRAPH_LOG_LEVEL) */
+  readonly logger?: Logger;
   /** Signs the process layer's own principal for its calls to the system subgraphs (`PSGRAPH_SIGNING_KEY`). @default none: development */
   readonly signer?: PrincipalSigner;
 }
@@ -64,7 +74,7 @@ export interface ActivationSubgraph extends SubgraphService {
 }
 
 export function createActivationSubgraph(config: ActivationConfig, options: ActivationSubgraphOptions = {}): ActivationSubgraph {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const log = options.logger ?? createLogger('activation');
   const bus = options.bus ?? new InMemoryEventBus();
   const store = openActivationStore(config.dataDir);
   const relay = startOutboxRelay(store.sqlite, bus, { pollMs: 100 });
@@ -72,7 +82,13 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     urls: config.systemUrls,
     timeoutMs: config.callTimeoutMs,
     faults: options.faults !== undefined ? options.faults : config.faults ? faultRules(config.faults) : null,
-    onHang: options.onHang ?? ((call) => log(`[activation] fault: hanging after ${call.operationName} (${call.step ?? 'read'}, run ${call.runId})`)),
+    onHang:
+      options.onHang ??
+      ((call) =>
+        log.warn(
+          { step: call.step ?? 'read', operation: call.operationName },
+          `fault: hanging after ${call.operationName} (${call.step ?? 'read'}, run ${call.runId})`,
+        )),
     ...(options.signer ? { principal: () => options.signer!.sign(PROCESS_PRINCIPAL) } : {}),
   });
   const runner = new ActivationRunner({
@@ -123,9 +139,12 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   reconciliations.start(config.reconcileEveryMinutes ?? 0);
   runner.start();
   // Invoices a crashed run left planned or created are carried on once the systems answer.
-  void invoicer.resume().catch((error: Error) => log(`[invoicing] resuming at start-up failed: ${error.message}`));
+  void invoicer
+    .resume()
+    .catch((error: Error) => log.error({ err: error, code: LogCode.PROCESS_FAILED, process: 'invoicing' }, 'resuming invoices at start-up failed'));
   const service = createSubgraphService<ActivationContext>({
     name: 'activation',
+    logger: log,
     typeDefs: activationTypeDefs,
     resolvers: forStaffOnly(
       mergeResolverMaps(

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { type RunningProcess, runTypeScript } from '../../../test/support/processes.js';
 import { type BusEvent, type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
+import { createLogger } from '../../platform/src/logging/index.js';
 import type { WorldOptions } from '../../sandboxes/src/world/world.js';
 import { type GraphQLResponse, execute, temporaryDataDir } from '../../platform/test/testSupport.js';
 import { type BillingSubgraph, createBillingSubgraph } from '../../billing/src/billingSubgraph.js';
@@ -166,7 +167,7 @@ export function startActivation(
   return createActivationSubgraph(activationConfig(systems, options.config), {
     bus: options.bus ?? systems.bus,
     faults: options.faults ?? null,
-    log: () => {},
+    logger: createLogger('activation', { level: 'silent' }),
   });
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { EventBus } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
+import { type SubgraphService, createLogger, createSubgraphService, logLines, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import type { BillingSystemConfig } from './billingConfig.js';
 import type { BillingAdapter, BillingSystem } from './billingPort.js';
@@ -36,7 +36,7 @@ export function openBillingAdapter(config: BillingSystemConfig, options: Pick<Sa
     case 'sandbox':
       return sandboxBillingAdapter(options);
     case 'stripe':
-      return openStripeBilling(config.stripe, { dataDir: options.dataDir, log: (message) => console.error(message) });
+      return openStripeBilling(config.stripe, { dataDir: options.dataDir, log: logLines(createLogger('billing').child({ system: 'Stripe' }), 'warn') });
   }
 }
 

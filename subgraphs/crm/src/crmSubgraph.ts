@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
+import { type SubgraphService, createLogger, createSubgraphService, logLines, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import { crmFor, crmWritesFor } from './crmAccess.js';
 import type { CrmAdapter, CrmSystem, CrmWrites } from './crmPort.js';
@@ -38,7 +38,7 @@ export function openCrmAdapter(config: CrmSystemConfig, options: Pick<SandboxSub
     case 'sandbox':
       return sandboxCrmAdapter(options);
     case 'salesforce':
-      return openSalesforceCrm(config.salesforce, { dataDir: options.dataDir, log: (message) => console.error(message) });
+      return openSalesforceCrm(config.salesforce, { dataDir: options.dataDir, log: logLines(createLogger('crm').child({ system: 'Salesforce' }), 'warn') });
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
+import { type SubgraphService, createLogger, createSubgraphService, logLines, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import { erpFor, erpWritesFor, erpPostingsFor } from './erpAccess.js';
 import { erpBillingResolvers } from './erpBillingResolvers.js';
@@ -30,7 +30,7 @@ export function openErpAdapter(config: ErpSystemConfig, options: Pick<SandboxSub
     case 'sandbox':
       return sandboxErpAdapter(options);
     case 'netsuite':
-      return openNetSuiteErp(config.netsuite, { log: (message) => console.error(message) });
+      return openNetSuiteErp(config.netsuite, { log: logLines(createLogger('erp').child({ system: 'NetSuite' }), 'warn') });
   }
 }
 

@@ -38,3 +38,5 @@ export {
 export type { Caller } from './security/caller.js';
 export { PRINCIPAL_HEADER, PrincipalSigner, PrincipalVerifier, loadPrincipalVerificationOptions, unsignedPrincipal } from './security/principalTokens.js';
 export type { PrincipalStatement, PrincipalVerificationOptions } from './security/principalTokens.js';
+export { LogCode, createLogger, logLines, withLogContext } from './logging/index.js';
+export type { Logger } from './logging/index.js';

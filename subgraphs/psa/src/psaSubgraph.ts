@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus } from '../../platform/src/events/index.js';
-import { type SubgraphService, createSubgraphService, mergeResolverMaps } from '../../platform/src/index.js';
+import { type SubgraphService, createLogger, createSubgraphService, logLines, mergeResolverMaps } from '../../platform/src/index.js';
 import { type SandboxSubgraphOptions, sandboxAdapter } from '../../sandboxes/src/index.js';
 import { openKantataPsa } from './kantata/kantataAdapter.js';
 import type { PsaSystemConfig } from './psaConfig.js';
@@ -41,7 +41,7 @@ export function openPsaAdapter(config: PsaSystemConfig, options: Pick<SandboxSub
     case 'sandbox':
       return sandboxPsaAdapter(options);
     case 'kantata':
-      return openKantataPsa(config.kantata, { dataDir: options.dataDir, log: (message) => console.error(message) });
+      return openKantataPsa(config.kantata, { dataDir: options.dataDir, log: logLines(createLogger('psa').child({ system: 'Kantata' }), 'warn') });
   }
 }
 

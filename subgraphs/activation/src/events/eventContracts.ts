@@ -10,6 +10,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import type { DeadLetters } from '../store/deadLetters.js';
+import { LogCode, type Logger } from '../../../platform/src/logging/index.js';
 
 /** The folder of the contracts, shared by every service. */
 export const EVENT_CONTRACTS_DIR = fileURLToPath(new URL('../../../../contracts/events/', import.meta.url));
@@ -57,7 +58,7 @@ export class EventContracts {
  * way — and never reaches `handle`.
  */
 export function contractChecked(
-  options: { readonly contracts: EventContracts; readonly deadLetters: DeadLetters; readonly log?: (line: string) => void; readonly name: string },
+  options: { readonly contracts: EventContracts; readonly deadLetters: DeadLetters; readonly log?: Logger; readonly name: string },
   handle: (event: BusEvent) => Promise<void>,
 ): (event: BusEvent) => Promise<void> {
   return async (event) => {
@@ -69,7 +70,15 @@ export function contractChecked(
       reason: check.reason,
       payload: safeJson(event),
     });
-    options.log?.(`[${options.name}] dead-lettered event ${String(event?.id)}: ${check.reason}`);
+    options.log?.warn(
+      {
+        code: LogCode.EVENT_DEAD_LETTERED,
+        consumer: options.name,
+        event_id: String(event?.id),
+        event_type: typeof event?.type === 'string' ? event.type : null,
+      },
+      `dead-lettered event ${String(event?.id)}: ${check.reason}`,
+    );
   };
 }
 

@@ -9,6 +9,7 @@ import type { BusEvent, Consumer, EventBus } from '../../../platform/src/events/
 import type { ActivationRunner } from '../saga/activationRunner.js';
 import type { ActivationStore } from '../store/activationStore.js';
 import { type EventContracts, contractChecked } from './eventContracts.js';
+import type { Logger } from '../../../platform/src/logging/index.js';
 
 export const ACTIVATION_CONSUMER_GROUP = 'activation';
 export const CONSUMED_EVENT_TYPES = ['opportunity.closed_won', 'opportunity.reopened'] as const;
@@ -20,7 +21,7 @@ export interface OpportunityEventsConsumerOptions {
   readonly contracts: EventContracts;
   /** This process's name in the group. */
   readonly consumer: string;
-  readonly log?: (line: string) => void;
+  readonly log?: Logger;
 }
 
 export function consumeOpportunityEvents(options: OpportunityEventsConsumerOptions): Consumer {

@@ -15,6 +15,7 @@ import { type EventContracts, contractChecked } from '../events/eventContracts.j
 import { sqlList } from '../store/activationSchema.js';
 import type { DeadLetters } from '../store/deadLetters.js';
 import { RUN_STATUSES } from '../saga/activationStates.js';
+import type { Logger } from '../../../platform/src/logging/index.js';
 
 export const STAFFING_DDL = `
 CREATE TABLE IF NOT EXISTS staffing_request (
@@ -204,7 +205,7 @@ export function consumeStaffingEvents(options: {
   deadLetters: DeadLetters;
   contracts: EventContracts;
   consumer: string;
-  log?: (line: string) => void;
+  log?: Logger;
 }): Consumer {
   const handle = contractChecked(
     { contracts: options.contracts, deadLetters: options.deadLetters, log: options.log, name: 'staffing-figures' },

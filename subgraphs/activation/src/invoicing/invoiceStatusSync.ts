@@ -19,6 +19,7 @@ import type { DeadLetters } from '../store/deadLetters.js';
 import { SystemCallError } from '../systems/systemClient.js';
 import type { InvoicingStore, SyncTarget } from './invoicingStore.js';
 import type { BillingInvoiceView, BillingStatus, InvoicingSystems } from './invoicingSystems.js';
+import { LogCode, type Logger } from '../../../platform/src/logging/index.js';
 
 export const BILLING_STATUS_CONSUMER_GROUP = 'billing-status';
 export const CREDIT_NOTE_EVENT_TYPE = 'credit_note.issued';
@@ -52,7 +53,7 @@ export class InvoiceStatusSync {
   constructor(
     private readonly store: InvoicingStore,
     private readonly systems: InvoicingSystems,
-    private readonly log?: (line: string) => void,
+    private readonly log?: Logger,
   ) {}
 
   async handle(event: BusEvent): Promise<void> {
@@ -142,7 +143,7 @@ export class InvoiceStatusSync {
     } catch (error) {
       if (error instanceof SystemCallError && error.code === ErrorCode.SYSTEM_OPERATION_UNSUPPORTED) {
         reached(target, `${target}: ${error.message}`);
-        this.log?.(`[billing-status] ${target} does not take billing status: ${error.message}`);
+        this.log?.info({ consumer: 'billing-status', system: target }, `${target} does not take billing status: ${error.message}`);
         return;
       }
       throw error;
@@ -156,7 +157,7 @@ export interface InvoiceEventsConsumerOptions {
   readonly deadLetters: DeadLetters;
   readonly contracts: EventContracts;
   readonly consumer: string;
-  readonly log?: (line: string) => void;
+  readonly log?: Logger;
 }
 
 export function consumeInvoiceEvents(options: InvoiceEventsConsumerOptions): Consumer {
@@ -174,7 +175,10 @@ export function consumeInvoiceEvents(options: InvoiceEventsConsumerOptions): Con
           reason: `${error.system} refused: ${error.code} ${error.message}`,
           payload: JSON.stringify(event),
         });
-        options.log?.(`[billing-status] dead-lettered ${event.type} ${event.id}: ${error.code} ${error.message}`);
+        options.log?.warn(
+          { code: LogCode.EVENT_DEAD_LETTERED, consumer: 'billing-status', event_id: event.id, event_type: event.type, error_code: error.code },
+          `dead-lettered ${event.type} ${event.id}: ${error.message}`,
+        );
       }
     },
   );

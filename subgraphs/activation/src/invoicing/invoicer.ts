@@ -14,6 +14,7 @@ import { formatMinor } from '../../../platform/src/index.js';
 import { SystemCallError } from '../systems/systemClient.js';
 import type { InvoiceRunRecord, InvoicingStore, PlannedInvoice, PlannedLine, RunInvoiceRecord } from './invoicingStore.js';
 import type { BillablePosting, ContractType, InvoicingSystems, ProjectBillables } from './invoicingSystems.js';
+import { LogCode, type Logger } from '../../../platform/src/logging/index.js';
 
 /** Stripe's limit on an invoice's line items. */
 export const MAX_INVOICE_LINES = 250;
@@ -87,7 +88,7 @@ export function invoicesFor(project: ProjectBillables, claimed: ReadonlySet<stri
 export interface InvoicerOptions {
   readonly store: InvoicingStore;
   readonly systems: InvoicingSystems;
-  readonly log?: (line: string) => void;
+  readonly log?: Logger;
 }
 
 export class Invoicer {
@@ -171,10 +172,13 @@ export class Invoicer {
     } catch (error) {
       if (error instanceof SystemCallError && !error.transient) {
         store.failed(invoice.key, error.code, error.message);
-        this.options.log?.(`[invoicing] billing refused invoice ${invoice.key}: ${error.code} ${error.message}`);
+        this.options.log?.warn(
+          { code: LogCode.PROCESS_FAILED, process: 'invoicing', invoice_key: invoice.key, error_code: error.code },
+          `billing refused invoice ${invoice.key}: ${error.message}`,
+        );
         return;
       }
-      this.options.log?.(`[invoicing] invoice ${invoice.key} left to resume: ${(error as Error).message}`);
+      this.options.log?.warn({ err: error, process: 'invoicing', invoice_key: invoice.key }, `invoice ${invoice.key} left to resume`);
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { SqliteStore } from '../../../platform/src/index.js';
 import type { Reconciliation } from '../posting/reconciliation.js';
+import { LogCode, type Logger } from '../../../platform/src/logging/index.js';
 
 export const RECONCILIATION_DDL = `
 CREATE TABLE IF NOT EXISTS reconciliation_run (
@@ -34,7 +35,7 @@ export class ReconciliationSchedule {
   constructor(
     private readonly sqlite: SqliteStore,
     private readonly reconcile: (projectId: string) => Promise<Reconciliation>,
-    private readonly log?: (line: string) => void,
+    private readonly log?: Logger,
   ) {
     sqlite.exec(RECONCILIATION_DDL);
   }
@@ -43,7 +44,9 @@ export class ReconciliationSchedule {
   start(minutes: number): void {
     if (minutes <= 0) return;
     this.timer = setInterval(() => {
-      void this.runOnce().catch((error: Error) => this.log?.(`[reconciliation] scheduled run failed: ${error.message}`));
+      void this.runOnce().catch((error: Error) =>
+        this.log?.error({ err: error, code: LogCode.PROCESS_FAILED, process: 'reconciliation' }, 'scheduled reconciliation failed'),
+      );
     }, minutes * 60_000);
     this.timer.unref();
   }
@@ -108,7 +111,10 @@ export class ReconciliationSchedule {
       .prepare('UPDATE reconciliation_run SET finished_at = ?, projects_checked = ?, findings = ?, failures = ? WHERE id = ?')
       .run([new Date().toISOString(), toCheck.length, JSON.stringify(findings), JSON.stringify(failures), id]);
     if (findings.length > 0 || failures.length > 0)
-      this.log?.(`[reconciliation] ${findings.length} project(s) with differences, ${failures.length} not checked`);
+      this.log?.warn(
+        { process: 'reconciliation', reconciliation_id: id, findings: findings.length, failures: failures.length },
+        `${findings.length} project(s) with differences, ${failures.length} not checked`,
+      );
     return this.latest()!;
   }
 }

@@ -11,6 +11,7 @@ import type { BusEvent, Consumer, EventBus } from '../../../platform/src/events/
 import { type EventContracts, contractChecked } from '../events/eventContracts.js';
 import type { DeadLetters } from '../store/deadLetters.js';
 import { APPROVAL_EVENT_TYPES, CORRECTION_EVENT_TYPES, type DeliveryPoster } from './deliveryPoster.js';
+import type { Logger } from '../../../platform/src/logging/index.js';
 
 export const POSTING_CONSUMER_GROUP = 'posting';
 export const POSTING_EVENT_TYPES = [...APPROVAL_EVENT_TYPES, ...CORRECTION_EVENT_TYPES];
@@ -22,7 +23,7 @@ export interface DeliveryEventsConsumerOptions {
   readonly contracts: EventContracts;
   /** This process's name in the group. */
   readonly consumer: string;
-  readonly log?: (line: string) => void;
+  readonly log?: Logger;
 }
 
 export function consumeDeliveryEvents(options: DeliveryEventsConsumerOptions): Consumer {

@@ -24,6 +24,7 @@ import {
 import type { BillingExceptionRecord, PostingStore } from './postingStore.js';
 import type { LineToPost, PostingSystems } from './postingSystems.js';
 import type { Reconciliation } from './reconciliation.js';
+import { LogCode, type Logger } from '../../../platform/src/logging/index.js';
 
 /** ERP takes at most this many postings per call. */
 const BATCH = 500;
@@ -153,7 +154,7 @@ export interface DeliveryPosterOptions {
   readonly systems: PostingSystems;
   /** Told after each commit (wakes the outbox relay). */
   readonly onCommit?: () => void;
-  readonly log?: (line: string) => void;
+  readonly log?: Logger;
 }
 
 export interface PostingOutcome {
@@ -264,7 +265,10 @@ export class DeliveryPoster {
         return;
       }
       const line = batch[0]!.line;
-      this.options.log?.(`[posting] ERP refused ${line.sourceKey}: ${error.message}`);
+      this.options.log?.warn(
+        { code: LogCode.PROCESS_FAILED, process: 'posting', source_key: line.sourceKey, project_id: line.projectId, error_code: error.code },
+        `ERP refused ${line.sourceKey}: ${error.message}`,
+      );
       this.commit(() => this.store.holdBack(line, [erpRefusal(line, error)], regions.get(line.projectId) ?? null));
     }
   }

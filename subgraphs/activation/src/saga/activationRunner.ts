@@ -19,6 +19,7 @@ import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { inputError } from '../../../platform/src/index.js';
 import { tracingOn, withSpan } from '../../../platform/src/telemetry/index.js';
+import { LogCode, type Logger, withLogContext } from '../../../platform/src/logging/index.js';
 import { activationFailed, activationRequested, exceptionRaised, exceptionResolved, projectActivated } from '../events/activationEvents.js';
 import type { ActivationRunRecord, ActivationStore, ExceptionRecord, ProjectXref, RunTrigger } from '../store/activationStore.js';
 import type { ActivationSystems, CallContext } from '../systems/activationSystems.js';
@@ -39,7 +40,8 @@ export interface ActivationRunnerOptions {
   readonly maxConcurrentRuns?: number;
   /** Called after every commit that may have written events, so the outbox relay publishes them now. */
   readonly onCommit?: () => void;
-  readonly log?: (line: string) => void;
+  /** Step transitions at info (with `run_id`), failures at warn or error with a `code`. @default none */
+  readonly log?: Logger;
   readonly random?: () => number;
 }
 
@@ -226,8 +228,9 @@ export class ActivationRunner {
   /** Drives the run in this process unless it is already driven here or the process is at its limit. */
   kick(runId: string): void {
     if (this.stopped || this.driving.has(runId) || this.driving.size >= this.maxConcurrentRuns) return;
-    const driver = this.drive(runId)
-      .catch((error: unknown) => this.options.log?.(`[activation] run ${runId}: driver stopped: ${(error as Error).stack ?? String(error)}`))
+    // Every line logged while the run is driven carries its run_id, the saga's own and the system client's.
+    const driver = withLogContext({ run_id: runId }, () => this.drive(runId))
+      .catch((error: unknown) => this.options.log?.error({ err: error, code: LogCode.ACTIVATION_DRIVER_STOPPED, run_id: runId }, 'run driver stopped'))
       .finally(() => {
         this.driving.delete(runId);
         // A slot is free: take the next run waiting in the table.
@@ -256,10 +259,19 @@ export class ActivationRunner {
     if (!this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs)) return;
     const heartbeat = setInterval(() => this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs), Math.max(20, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
+    let status: RunStatus | undefined;
+    // Each status the run reaches is logged once, as it is read back from the store (so a resumed run says so).
+    const observe = (run: ActivationRunRecord) => {
+      if (run.status !== status)
+        this.options.log?.info({ status: run.status, previous_status: status ?? null, opportunity_id: run.opportunityId }, `run ${run.status}`);
+      status = run.status;
+      return run;
+    };
     try {
-      while (!this.stopped && (await this.advance(this.store.runs.requireRun(runId)))) {
+      while (!this.stopped && (await this.advance(observe(this.store.runs.requireRun(runId))))) {
         // each advance is one durable step of the saga
       }
+      observe(this.store.runs.requireRun(runId));
     } catch (error) {
       if (!(error instanceof Halted)) throw error;
     } finally {
@@ -328,6 +340,10 @@ export class ActivationRunner {
         this.appendEventsInTransaction(events);
       });
       this.options.onCommit?.();
+      this.options.log?.warn(
+        { code: LogCode.ACTIVATION_VALIDATION_FAILED, step: 'VALIDATE', problems: [...new Set(problems.map((problem) => problem.type))] },
+        `validation failed: ${cause}`,
+      );
       return false;
     }
     const plan = planActivation(facts, new Date().toISOString().slice(0, 10));
@@ -377,7 +393,7 @@ export class ActivationRunner {
         },
       );
       this.options.onCommit?.();
-      this.options.log?.(`[activation] run ${run.id}: ${run.opportunityId} is active as ${run.projectId}`);
+      this.options.log?.info({ step, project_id: run.projectId, opportunity_id: run.opportunityId }, `${run.opportunityId} is active as ${run.projectId}`);
       return false;
     }
     const outcome = await this.attempt(run.id, step, 'forward', () =>
@@ -387,6 +403,7 @@ export class ActivationRunner {
     if (outcome.ok) {
       const { output, xref } = outcome.value!;
       this.store.steps.complete(run.id, step, output, xref, nextStatus ? { from: run.status, to: nextStatus, changes: { reason: `${step} done` } } : undefined);
+      this.options.log?.info({ step, phase: 'forward' }, `step ${step} succeeded`);
       return true;
     }
     if (outcome.cancelled) {
@@ -398,7 +415,10 @@ export class ActivationRunner {
       to: 'COMPENSATING',
       changes: { reason: `${step} failed`, cause: `${step} failed: ${outcome.error}` },
     });
-    this.options.log?.(`[activation] run ${run.id}: ${step} failed (${outcome.error}); compensating`);
+    this.options.log?.warn(
+      { code: LogCode.ACTIVATION_STEP_FAILED, step, transient: outcome.transient === true, reason: outcome.error },
+      `step ${step} failed; compensating`,
+    );
     return true;
   }
 
@@ -433,6 +453,7 @@ export class ActivationRunner {
     );
     if (outcome.ok) {
       this.store.steps.completeCompensation(run.id, step.name, outcome.value!);
+      this.options.log?.info({ step: step.name, phase: 'compensate' }, `step ${step.name} undone`);
       return true;
     }
     // Never an endless loop: after its attempts, a failing undo goes to a person with everything they need.
@@ -455,7 +476,10 @@ export class ActivationRunner {
       this.appendEventsInTransaction(events);
     });
     this.options.onCommit?.();
-    this.options.log?.(`[activation] run ${run.id}: undo of ${step.name} failed; needs attention`);
+    this.options.log?.error(
+      { code: LogCode.ACTIVATION_COMPENSATION_FAILED, step: step.name, reason: outcome.error },
+      `undo of ${step.name} failed; the run needs attention`,
+    );
     return false;
   }
 

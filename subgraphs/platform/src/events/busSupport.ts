@@ -2,13 +2,16 @@
  * Pieces both durable backends share: the timing options of a consumer, the redelivery backoff, a sleep that
  * `stop()` can cut short, and the log hook. Internal to the events folder (not exported from its index).
  */
+import { LogCode } from '../logging/logCodes.js';
+import { createLogger } from '../logging/logger.js';
 
 /** Where a backend reports what it cannot throw to a caller: a lost connection, a listener that threw. */
 export type BusLog = (message: string, error?: unknown) => void;
 
+let busLogger: ReturnType<typeof createLogger> | undefined;
 export const defaultBusLog: BusLog = (message, error) => {
-  if (error === undefined) console.error(`[events] ${message}`);
-  else console.error(`[events] ${message}:`, error instanceof Error ? error.message : error);
+  busLogger ??= createLogger('events');
+  busLogger.warn({ code: LogCode.EVENTS_FAILED, ...(error === undefined ? {} : { err: error }) }, message);
 };
 
 /** Timing both durable backends take; each option is documented with the reason for its default. */

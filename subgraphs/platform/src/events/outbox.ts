@@ -5,6 +5,8 @@
  * Delivery is at-least-once (a crash after publishing and before marking re-publishes the same event ID).
  */
 import type { SqliteStore } from '../storage/sqliteStore.js';
+import { LogCode } from '../logging/logCodes.js';
+import { createLogger } from '../logging/logger.js';
 import type { BusEvent, EventBus } from './eventBus.js';
 
 export const OUTBOX_DDL = `
@@ -56,7 +58,11 @@ export function startOutboxRelay(store: SqliteStore, bus: EventBus, options: Out
     }
   };
   const run = () => {
-    round = round.then(publishAll).catch((error: unknown) => (options.onError ?? ((e) => console.error('[outbox] publish failed; will retry', e)))(error));
+    round = round
+      .then(publishAll)
+      .catch((error: unknown) =>
+        (options.onError ?? ((e) => createLogger('outbox').warn({ err: e, code: LogCode.EVENTS_FAILED }, 'publish failed; will retry')))(error),
+      );
     return round;
   };
   const schedule = () => {

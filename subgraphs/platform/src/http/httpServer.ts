@@ -5,12 +5,26 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
+import { LogCode } from '../logging/logCodes.js';
+import { assignRequestId, withLogContext } from '../logging/logContext.js';
+import { createLogger } from '../logging/logger.js';
 import { type HttpHandler, sendJsonError } from './graphqlHttpHandler.js';
 
 export type Routes = Record<string, HttpHandler>;
 
-export function createHttpServer(routes: Routes, onError: (error: unknown) => void = (error) => console.error(error)): Server {
+/** What a service does with an error its handler threw (the caller gets a 500). @default logged at error */
+export type UnhandledErrorHandler = (error: unknown) => void;
+
+const logUnhandled: UnhandledErrorHandler = (error) =>
+  createLogger('http').error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error');
+
+export function createHttpServer(routes: Routes, onError: UnhandledErrorHandler = logUnhandled): Server {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    // Every line logged while serving the request (and by what it starts) carries its ID, echoed to the caller.
+    const requestId = assignRequestId(request, response);
+    withLogContext({ request_id: requestId }, () => route(request, response));
+  });
+  const route = (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0]!;
     const handler = routes[path];
     if (!handler) {
@@ -22,7 +36,7 @@ export function createHttpServer(routes: Routes, onError: (error: unknown) => vo
       if (!response.headersSent) sendJsonError(response, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Unexpected error.');
       else response.destroy();
     });
-  });
+  };
   // Longer than the gateway's pooled-connection idle time, so the gateway closes idle sockets first and never
   // writes a request onto a socket the server is closing.
   server.keepAliveTimeout = 65_000;

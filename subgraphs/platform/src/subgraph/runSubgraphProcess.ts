@@ -5,6 +5,9 @@
 import { ConfigError, type SubgraphConfig } from '../config.js';
 import { type EventBus, loadEventBusConfig, openEventBus } from '../events/index.js';
 import { startTracing, stopTracing } from '../telemetry/index.js';
+import { LogCode } from '../logging/logCodes.js';
+import { type Logger, createLogger } from '../logging/logger.js';
+import { loadLoggingConfig } from '../logging/loggingConfig.js';
 import type { SubgraphService } from './subgraphService.js';
 
 export async function runSubgraphProcess<Config extends SubgraphConfig>(
@@ -15,25 +18,28 @@ export async function runSubgraphProcess<Config extends SubgraphConfig>(
 ): Promise<void> {
   let service: SubgraphService;
   let resolved: Config;
+  let logger: Logger = createLogger(name, { level: 'info' });
   try {
+    // The log level is a setting like the others: a wrong one stops the service, logged at the default level.
+    logger = createLogger(name, loadLoggingConfig());
     resolved = typeof config === 'function' ? config() : config;
     // Before the service is built, so that everything it starts (relays, consumers) runs with tracing set up.
     startTracing(name);
     const started = Date.now();
     service = await build(resolved);
     const url = await service.listen(resolved.port, resolved.host);
-    console.log(`[${name}] ready at ${url} (${Date.now() - started} ms)`);
+    logger.info({ url, startup_ms: Date.now() - started }, `ready at ${url}`);
   } catch (error) {
-    console.error(
-      `[${name}] failed to start: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
+    // A configuration error is its message alone; anything else, with its stack.
+    if (error instanceof ConfigError) logger.fatal({ code: LogCode.START_FAILED }, `failed to start: ${error.message}`);
+    else logger.fatal({ err: error, code: LogCode.START_FAILED }, 'failed to start');
     process.exit(1);
   }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[${name}] ${signal}: draining`);
+    logger.info({ signal }, `${signal}: draining`);
     service
       .stop()
       .then(() => options.onStopped?.())
@@ -42,7 +48,7 @@ export async function runSubgraphProcess<Config extends SubgraphConfig>(
       .then(
         () => process.exit(0),
         (error: unknown) => {
-          console.error(`[${name}] error while stopping`, error);
+          logger.error({ err: error, code: LogCode.STOP_FAILED }, 'error while stopping');
           process.exit(1);
         },
       );

@@ -18,6 +18,9 @@ import { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { type HttpHandler, graphqlHttpHandler, sendJson, sendJsonError } from '../http/graphqlHttpHandler.js';
 import { closeGracefully, createHttpServer, listen } from '../http/httpServer.js';
+import { LogCode } from '../logging/logCodes.js';
+import { type Logger, createLogger } from '../logging/logger.js';
+import { requestLogPlugin } from '../logging/requestLogPlugin.js';
 import { Metrics } from '../metrics.js';
 import { createRequestMetrics, requestMetricsPlugin } from '../requestMetrics.js';
 import { type Caller, DEVELOPMENT_CALLER } from '../security/caller.js';
@@ -49,6 +52,8 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
   readonly maxBodyBytes?: number;
   /** Largest WebSocket frame accepted on the subscription endpoint. @default 64 KiB */
   readonly maxWebSocketPayloadBytes?: number;
+  /** Where the service logs (a line per request at debug, unexpected errors). @default createLogger(name) */
+  readonly logger?: Logger;
 }
 
 export interface SubgraphService {
@@ -72,6 +77,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     { typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> },
   ]);
   const metrics = new Metrics({ defaultMetrics: true });
+  const logger = options.logger ?? createLogger(options.name);
   const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.', []);
   const requestMetrics = createRequestMetrics(metrics, {
     durationName: 'psgraph_graphql_request_duration_seconds',
@@ -93,6 +99,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       { requestDidStart: async () => void countRequest() },
       graphqlTracingPlugin({ nameByOperationType: true }),
       requestMetricsPlugin(requestMetrics),
+      requestLogPlugin(logger),
     ],
   });
   const verifier = new PrincipalVerifier(options.principals ?? { required: false, processSigners: ['activation'] });
@@ -114,24 +121,27 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     callers.set(request, identified.caller);
     return graphql(request, response);
   };
-  const httpServer = createHttpServer({
-    ...options.routes,
-    // The server span continues the caller's trace (the gateway's subgraph_request, the activation saga's step);
-    // renamed to the operation type once it is known.
-    '/graphql': (request, response) =>
-      tracingOn()
-        ? withSpan('GraphQL Operation', { 'psgraph.subgraph': options.name }, () => serveGraphql(request, response), {
-            kind: SpanKind.SERVER,
-            parent: contextFromHeaders(request.headers),
-          })
-        : serveGraphql(request, response),
-    '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
-    '/metrics': async (_request, response) => {
-      const text = await metrics.render();
-      response.writeHead(200, { 'content-type': metrics.contentType });
-      response.end(text);
+  const httpServer = createHttpServer(
+    {
+      ...options.routes,
+      // The server span continues the caller's trace (the gateway's subgraph_request, the activation saga's step);
+      // renamed to the operation type once it is known.
+      '/graphql': (request, response) =>
+        tracingOn()
+          ? withSpan('GraphQL Operation', { 'psgraph.subgraph': options.name }, () => serveGraphql(request, response), {
+              kind: SpanKind.SERVER,
+              parent: contextFromHeaders(request.headers),
+            })
+          : serveGraphql(request, response),
+      '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
+      '/metrics': async (_request, response) => {
+        const text = await metrics.render();
+        response.writeHead(200, { 'content-type': metrics.contentType });
+        response.end(text);
+      },
     },
-  });
+    (error) => logger.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error'),
+  );
 
   // A subgraph that declares Subscription fields serves them over graphql-ws on its /graphql path, where the
   // gateway's subscription bridge connects.

@@ -7,6 +7,8 @@
  * outbox relay then publishes the events exactly as the sandbox's are published.
  */
 import { type BusEvent, appendToOutbox } from '../events/index.js';
+import { LogCode } from '../logging/logCodes.js';
+import { createLogger } from '../logging/logger.js';
 import type { SqliteStore } from '../storage/sqliteStore.js';
 
 const MARK_DDL = `
@@ -77,7 +79,11 @@ export function startChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     }
   };
   const run = () => {
-    round = round.then(pollAll).catch((error: unknown) => (options.onError ?? ((e) => console.error(`[${feed}] polling failed; will retry`, e)))(error));
+    round = round
+      .then(pollAll)
+      .catch((error: unknown) =>
+        (options.onError ?? ((e) => createLogger(feed).warn({ err: e, code: LogCode.EVENTS_FAILED }, 'polling failed; will retry')))(error),
+      );
     return round;
   };
   const schedule = () => {

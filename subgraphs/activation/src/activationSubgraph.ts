@@ -39,6 +39,7 @@ import { ReconciliationSchedule } from './invoicing/reconciliationSchedule.js';
 import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStatusSync.js';
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
 import { deadLetterResolvers } from './store/deadLetterResolvers.js';
+import { eventDeadLetterResolvers } from './store/eventDeadLetterResolvers.js';
 import { InvoicingSystems } from './invoicing/invoicingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -152,6 +153,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
         postingResolvers,
         invoicingResolvers,
         deadLetterResolvers,
+        eventDeadLetterResolvers,
         activationSubscriptionResolvers(bus),
         postingSubscriptionResolvers(bus),
       ),

@@ -5,6 +5,7 @@ import type { ActivationRunRecord as ActivationRunRecordModel, StepRecord as Ste
 import type { BillingExceptionRecord as BillingExceptionRecordModel, LineRecord as LineRecordModel } from '../posting/postingStore.js';
 import type { InvoiceRunRecord as InvoiceRunRecordModel } from '../invoicing/invoicingStore.js';
 import type { DeadLetterView as DeadLetterViewModel } from '../store/deadLetters.js';
+import type { EventDeadLetterView as EventDeadLetterViewModel } from '../store/eventDeadLetterAudit.js';
 import type { ActivationContext } from '../activationLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -393,6 +394,46 @@ export type DeliveryLineStatus =
   /** Withdrawn by a correction before it posted. */
   | 'WITHDRAWN';
 
+/** A consumer group of the event bus, as its figures are now. */
+export type EventConsumerGroup = {
+  readonly __typename?: 'EventConsumerGroup';
+  /** Dead letters of the group not replayed yet. */
+  readonly deadLetters: Scalars['Int']['output'];
+  /** Age of the oldest event the group has not processed; null when it is caught up. */
+  readonly lagSeconds?: Maybe<Scalars['Float']['output']>;
+  readonly name: Scalars['String']['output'];
+  /** Handed to a consumer and not acknowledged yet (being handled, or waiting for a retry). */
+  readonly pending: Scalars['Int']['output'];
+  /** Recorded after the last event handed to the group: not delivered yet. */
+  readonly undelivered: Scalars['Int']['output'];
+};
+
+/**
+ * An event the event bus's consumer group gave up on: its handler failed on every one of its deliveries. Not to be
+ * confused with `DeadLetter`, an event the process layer itself refused.
+ */
+export type EventDeadLetter = {
+  readonly __typename?: 'EventDeadLetter';
+  /** Who did what with it, and when. */
+  readonly actions: ReadonlyArray<DeadLetterAction>;
+  readonly deadLetteredAt: Scalars['DateTime']['output'];
+  /** Deliveries it had before it was dead-lettered. */
+  readonly deliveries: Scalars['Int']['output'];
+  /** The event as JSON (as edited, when a replay edited it and it failed again). */
+  readonly event?: Maybe<Scalars['String']['output']>;
+  readonly eventId?: Maybe<Scalars['ID']['output']>;
+  /** The consumer group that gave up on it; a replay goes to it alone. */
+  readonly group: Scalars['String']['output'];
+  /** Stable: the embedded log's dead-letter number, or the Redis dead-letter stream's entry ID. */
+  readonly id: Scalars['ID']['output'];
+  /** The last handler failure. */
+  readonly reason: Scalars['String']['output'];
+  readonly replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly replayedBy?: Maybe<Scalars['String']['output']>;
+  readonly status: DeadLetterStatus;
+  readonly type?: Maybe<Scalars['String']['output']>;
+};
+
 export type ExceptionAction =
   /** The cause is fixed at its source: close the exception and, once none of its run is open, retry the run. */
   | 'RETRY'
@@ -545,6 +586,14 @@ export type Mutation = {
   readonly replayDeadLetter: DeadLetter;
   /** Replays every open dead letter (of a type, when given) as received; with `preview: true` it only counts them. */
   readonly replayDeadLetters: BulkReplayOutcome;
+  /**
+   * Hands an event dead letter's event — as dead-lettered, or `event` (the operator's correction, as JSON, checked
+   * against its contract first; its id and type stay) — to the consumer group that gave up on it, and to no other;
+   * records who replayed it. Each dead letter is replayed once; a replay that fails again is a new dead letter.
+   */
+  readonly replayEventDeadLetter: EventDeadLetter;
+  /** Replays every open event dead letter (of a group, of a type, when given) as dead-lettered; with `preview: true` it only counts them. */
+  readonly replayEventDeadLetters: BulkReplayOutcome;
   /** Resolves an exception: RETRY once its cause is fixed at the source, or WAIVE a failed undo cleaned up by hand. */
   readonly resolveException: IntegrationException;
   /** Carries on invoices a run planned but could not create or finalize (billing unreachable); answers how many. */
@@ -589,6 +638,19 @@ export type MutationReplayDeadLetterArgs = {
 
 
 export type MutationReplayDeadLettersArgs = {
+  preview?: InputMaybe<Scalars['Boolean']['input']>;
+  type?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationReplayEventDeadLetterArgs = {
+  event?: InputMaybe<Scalars['String']['input']>;
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationReplayEventDeadLettersArgs = {
+  group?: InputMaybe<Scalars['String']['input']>;
   preview?: InputMaybe<Scalars['Boolean']['input']>;
   type?: InputMaybe<Scalars['String']['input']>;
 };
@@ -739,6 +801,13 @@ export type Query = {
   readonly billingExceptions: BillingExceptionConnection;
   /** Events the process layer could not accept (malformed, off their contract, or refused by a system), newest first. */
   readonly deadLetters: ReadonlyArray<DeadLetter>;
+  /** The event bus's consumer groups: what each holds, what it has not been handed yet, how far behind it is. */
+  readonly eventConsumerGroups: ReadonlyArray<EventConsumerGroup>;
+  /**
+   * Events a consumer group of the event bus gave up on after its maximum deliveries (its handler kept failing),
+   * newest first: of one group, statuses and type when given.
+   */
+  readonly eventDeadLetters: ReadonlyArray<EventDeadLetter>;
   /** Exceptions counted by type, region and owning system (by default only the open ones). */
   readonly exceptionCounts: ReadonlyArray<ExceptionCount>;
   /** The integration exception queue, newest first, filtered and paged (at most 100 per page). */
@@ -804,6 +873,14 @@ export type QueryBillingExceptionsArgs = {
 
 export type QueryDeadLettersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<ReadonlyArray<DeadLetterStatus>>;
+  type?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryEventDeadLettersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  group?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<ReadonlyArray<DeadLetterStatus>>;
   type?: InputMaybe<Scalars['String']['input']>;
 };
@@ -1197,6 +1274,8 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   DeliveryLine: ResolverTypeWrapper<LineRecordModel>;
   DeliveryLineStatus: DeliveryLineStatus;
+  EventConsumerGroup: ResolverTypeWrapper<EventConsumerGroup>;
+  EventDeadLetter: ResolverTypeWrapper<EventDeadLetterViewModel>;
   ExceptionAction: ExceptionAction;
   ExceptionCount: ResolverTypeWrapper<ExceptionCount>;
   ExceptionResolutionInput: ExceptionResolutionInput;
@@ -1275,6 +1354,8 @@ export type ResolversParentTypes = {
   DeadLetterAction: DeadLetterAction;
   Decimal: Scalars['Decimal']['output'];
   DeliveryLine: LineRecordModel;
+  EventConsumerGroup: EventConsumerGroup;
+  EventDeadLetter: EventDeadLetterViewModel;
   ExceptionCount: ExceptionCount;
   ExceptionResolutionInput: ExceptionResolutionInput;
   FlowLag: FlowLag;
@@ -1519,6 +1600,29 @@ export type DeliveryLineResolvers<ContextType = ActivationContext, ParentType ex
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type EventConsumerGroupResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['EventConsumerGroup'] = ResolversParentTypes['EventConsumerGroup']> = {
+  deadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lagSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  undelivered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type EventDeadLetterResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['EventDeadLetter'] = ResolversParentTypes['EventDeadLetter']> = {
+  actions?: Resolver<ReadonlyArray<ResolversTypes['DeadLetterAction']>, ParentType, ContextType>;
+  deadLetteredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  event?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  eventId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  group?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  replayedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeadLetterStatus'], ParentType, ContextType>;
+  type?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type ExceptionCountResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ExceptionCount'] = ResolversParentTypes['ExceptionCount']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['Region']>, ParentType, ContextType>;
@@ -1605,6 +1709,8 @@ export type MutationResolvers<ContextType = ActivationContext, ParentType extend
   cancelActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationCancelActivationArgs, 'runId'>>;
   replayDeadLetter?: Resolver<ResolversTypes['DeadLetter'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id'>>;
   replayDeadLetters?: Resolver<ResolversTypes['BulkReplayOutcome'], ParentType, ContextType, RequireFields<MutationReplayDeadLettersArgs, 'preview'>>;
+  replayEventDeadLetter?: Resolver<ResolversTypes['EventDeadLetter'], ParentType, ContextType, RequireFields<MutationReplayEventDeadLetterArgs, 'id'>>;
+  replayEventDeadLetters?: Resolver<ResolversTypes['BulkReplayOutcome'], ParentType, ContextType, RequireFields<MutationReplayEventDeadLettersArgs, 'preview'>>;
   resolveException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationResolveExceptionArgs, 'id' | 'resolution'>>;
   resumeInvoicing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   retryActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationRetryActivationArgs, 'runId'>>;
@@ -1681,6 +1787,8 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   billingException?: Resolver<Maybe<ResolversTypes['BillingException']>, ParentType, ContextType, RequireFields<QueryBillingExceptionArgs, 'id'>>;
   billingExceptions?: Resolver<ResolversTypes['BillingExceptionConnection'], ParentType, ContextType, RequireFields<QueryBillingExceptionsArgs, 'first'>>;
   deadLetters?: Resolver<ReadonlyArray<ResolversTypes['DeadLetter']>, ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first' | 'status'>>;
+  eventConsumerGroups?: Resolver<ReadonlyArray<ResolversTypes['EventConsumerGroup']>, ParentType, ContextType>;
+  eventDeadLetters?: Resolver<ReadonlyArray<ResolversTypes['EventDeadLetter']>, ParentType, ContextType, RequireFields<QueryEventDeadLettersArgs, 'first' | 'status'>>;
   exceptionCounts?: Resolver<ReadonlyArray<ResolversTypes['ExceptionCount']>, ParentType, ContextType, RequireFields<QueryExceptionCountsArgs, 'status'>>;
   integrationExceptions?: Resolver<ResolversTypes['IntegrationExceptionConnection'], ParentType, ContextType, RequireFields<QueryIntegrationExceptionsArgs, 'first'>>;
   invoiceRun?: Resolver<Maybe<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunArgs, 'id'>>;
@@ -1799,6 +1907,8 @@ export type Resolvers<ContextType = ActivationContext> = {
   DeadLetterAction?: DeadLetterActionResolvers<ContextType>;
   Decimal?: GraphQLScalarType;
   DeliveryLine?: DeliveryLineResolvers<ContextType>;
+  EventConsumerGroup?: EventConsumerGroupResolvers<ContextType>;
+  EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
   ExceptionCount?: ExceptionCountResolvers<ContextType>;
   FlowLag?: FlowLagResolvers<ContextType>;
   IntegrationException?: IntegrationExceptionResolvers<ContextType>;

@@ -15,6 +15,7 @@ import { InvoicingStore } from '../invoicing/invoicingStore.js';
 import { PostingStore } from '../posting/postingStore.js';
 import { ACTIVATION_DDL } from './activationSchema.js';
 import { DeadLetters } from './deadLetters.js';
+import { EventDeadLetterAudit } from './eventDeadLetterAudit.js';
 import { ExceptionQueue } from './exceptionQueue.js';
 import { RunStore } from './runStore.js';
 import { StepLog } from './stepLog.js';
@@ -27,6 +28,8 @@ export class ActivationStore {
   readonly steps: StepLog;
   readonly exceptions: ExceptionQueue;
   readonly deadLetters: DeadLetters;
+  /** Who replayed which of the event bus's dead letters, and what was sent. */
+  readonly eventDeadLetters: EventDeadLetterAudit;
   /** The posting process's lines and billing exceptions. */
   readonly postings: PostingStore;
   /** The invoicing process's runs, planned invoices, claims and status sync. */
@@ -45,6 +48,7 @@ export class ActivationStore {
     this.steps = new StepLog(this.sqlite, iso, this.runs);
     this.exceptions = new ExceptionQueue(this.sqlite, iso);
     this.deadLetters = new DeadLetters(this.sqlite, iso);
+    this.eventDeadLetters = new EventDeadLetterAudit(this.sqlite, iso);
     this.postings = new PostingStore(this.sqlite, iso);
     this.invoicing = new InvoicingStore(this.sqlite, iso);
     this.cashFigures = new CashFigures(this.sqlite);

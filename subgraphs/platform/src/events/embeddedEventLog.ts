@@ -3,7 +3,7 @@
  * letters), its prepared statements and the row format of an event.
  */
 import type Database from 'better-sqlite3';
-import type { BusEvent, ConsumeOptions } from './eventBus.js';
+import type { BusDeadLetter, BusEvent, ConsumeOptions } from './eventBus.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS bus_events (
@@ -140,4 +140,81 @@ export interface EmbeddedConsumerHost {
   renew(group: string, seq: number, consumer: string): void;
   ack(group: string, seq: number): void;
   fail(group: string, seq: number, reason: string, maxDeliveries: number): void;
+}
+
+/**
+ * Columns replay added to logs created before it: the event a replay hands its group when an operator edited
+ * it (on the pending delivery, and on a dead letter of that delivery), and when a dead letter was replayed.
+ */
+export function addReplayColumns(db: Database.Database): void {
+  const has = (table: string, column: string) =>
+    (db.prepare(`SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`).pluck().get(table, column) as number) > 0;
+  db.transaction(() => {
+    if (!has('bus_pending', 'event')) db.exec('ALTER TABLE bus_pending ADD COLUMN event TEXT');
+    if (!has('bus_dead_letters', 'event')) db.exec('ALTER TABLE bus_dead_letters ADD COLUMN event TEXT');
+    if (!has('bus_dead_letters', 'replayed_at')) db.exec('ALTER TABLE bus_dead_letters ADD COLUMN replayed_at TEXT');
+    db.exec('CREATE INDEX IF NOT EXISTS bus_dead_letters_seq ON bus_dead_letters(seq)');
+  }).immediate();
+}
+
+/** A dead letter joined with its event: `event` is the edited event it carried, when a replay edited it. */
+export type DeadLetterRow = EventRow & {
+  id: number;
+  group_name: string;
+  deliveries: number;
+  reason: string;
+  dead_lettered_at: string;
+  replayed_at: string | null;
+  edited: string | null;
+};
+
+/** Rows a trim deletes per statement, so that other processes' writes wait one short transaction at most. */
+export const TRIM_BATCH = 5_000;
+
+export function prepareReplayStatements(db: Database.Database) {
+  const letterColumns = `d.id, d.group_name, d.deliveries, d.reason, d.dead_lettered_at, d.replayed_at, d.event AS edited,
+    e.seq, e.event_id, e.type, e.version, e.occurred_at, e.source, e.subject, e.data`;
+  return {
+    pendingEvent: db.prepare(`SELECT event FROM bus_pending WHERE group_name = ? AND seq = ?`).pluck(),
+    letters: db.prepare(`SELECT ${letterColumns} FROM bus_dead_letters d JOIN bus_events e ON e.seq = d.seq WHERE ? IS NULL OR d.group_name = ? ORDER BY d.id`),
+    letter: db.prepare(`SELECT ${letterColumns} FROM bus_dead_letters d JOIN bus_events e ON e.seq = d.seq WHERE d.id = ?`),
+    keepEdited: db.prepare(`UPDATE bus_dead_letters SET event = ? WHERE id = ?`),
+    markReplayed: db.prepare(`UPDATE bus_dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL`),
+    // The group's own delivery: deliveries 0, so the replay gets the whole budget; available now, to any consumer.
+    redeliver: db.prepare(
+      `INSERT OR REPLACE INTO bus_pending (group_name, seq, consumer, deliveries, available_at, last_error, event) VALUES (?, ?, NULL, 0, 0, NULL, ?)`,
+    ),
+    groups: db.prepare(
+      `SELECT g.group_name AS name,
+              (SELECT count(*) FROM bus_pending p WHERE p.group_name = g.group_name) AS pending,
+              (SELECT count(*) FROM bus_events e WHERE e.seq >= g.next_seq) AS undelivered,
+              (SELECT min(recorded_at) FROM bus_events e
+                WHERE e.seq = (SELECT min(seq) FROM bus_pending p WHERE p.group_name = g.group_name)
+                   OR e.seq = (SELECT min(seq) FROM bus_events WHERE seq >= g.next_seq)) AS oldest,
+              (SELECT count(*) FROM bus_dead_letters d WHERE d.group_name = g.group_name AND d.replayed_at IS NULL) AS dead_letters
+       FROM bus_groups g ORDER BY g.group_name`,
+    ),
+    trimDeadLetters: db.prepare(`DELETE FROM bus_dead_letters WHERE id IN (SELECT id FROM bus_dead_letters WHERE dead_lettered_at < ? LIMIT ${TRIM_BATCH})`),
+    // Processed by every group: behind every group's cursor, held by no group, in no dead letter.
+    trimEvents: db.prepare(
+      `DELETE FROM bus_events WHERE seq IN (
+         SELECT seq FROM bus_events
+         WHERE recorded_at < ? AND seq < (SELECT coalesce(min(next_seq), 9223372036854775807) FROM bus_groups)
+           AND NOT EXISTS (SELECT 1 FROM bus_pending p WHERE p.seq = bus_events.seq)
+           AND NOT EXISTS (SELECT 1 FROM bus_dead_letters d WHERE d.seq = bus_events.seq)
+         ORDER BY seq LIMIT ${TRIM_BATCH})`,
+    ),
+  };
+}
+
+export function toDeadLetter(row: DeadLetterRow): BusDeadLetter {
+  return {
+    id: String(row.id),
+    event: row.edited === null ? toEvent(row) : (JSON.parse(row.edited) as BusEvent),
+    group: row.group_name,
+    deliveries: row.deliveries,
+    reason: row.reason,
+    deadLetteredAt: row.dead_lettered_at,
+    replayedAt: row.replayed_at,
+  };
 }

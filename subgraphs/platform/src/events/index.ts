@@ -1,5 +1,6 @@
-export { dedupeById, matchesTypes } from './eventBus.js';
+export { DeadLetterReplayError, assertSameEvent, dedupeById, matchesTypes } from './eventBus.js';
 export type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+export type { BusDeadLetter, ConsumerGroupStatus, TrimOutcome, TrimPolicy } from './eventBus.js';
 export type { BusLog, ConsumerTiming } from './busSupport.js';
 export { EmbeddedEventBus } from './embeddedEventBus.js';
 export type { EmbeddedEventBusOptions } from './embeddedEventBus.js';

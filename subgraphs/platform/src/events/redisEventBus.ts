@@ -21,8 +21,20 @@
  */
 import { ErrorReply } from 'redis';
 import { type BusLog, type ConsumerTiming, positive, type ResolvedTiming, resolveTiming, settleWithin } from './busSupport.js';
-import type { BusEvent, ConsumeOptions, Consumer, ConsumerGroupStatus, DeadLetter, EventBus, Listener } from './eventBus.js';
+import type {
+  BusDeadLetter,
+  BusEvent,
+  ConsumeOptions,
+  Consumer,
+  ConsumerGroupStatus,
+  DeadLetter,
+  EventBus,
+  Listener,
+  TrimOutcome,
+  TrimPolicy,
+} from './eventBus.js';
 import { RedisConsumer } from './redisConsumer.js';
+import * as deadLetterReplay from './redisDeadLetters.js';
 import { Fanout } from './redisFanout.js';
 import {
   createConnection,
@@ -112,9 +124,41 @@ export class RedisEventBus implements EventBus, RedisBusContext {
   consume(options: ConsumeOptions): Consumer {
     this.assertOpen();
     const consumer = new RedisConsumer(this, options);
-    this.consumers.add(consumer);
-    void consumer.done.finally(() => this.consumers.delete(consumer));
-    return consumer;
+    // A second consumer, on the group's replay stream: the dead letters an operator replayed to this group only.
+    const replays = new RedisConsumer(this.onStream(deadLetterReplay.replayStreamOf(this.stream, options.group)), options);
+    for (const part of [consumer, replays]) {
+      this.consumers.add(part);
+      void part.done.finally(() => this.consumers.delete(part));
+    }
+    return { stop: async () => void (await Promise.all([consumer.stop(), replays.stop()])) };
+  }
+
+  async deadLetterRecords(group?: string): Promise<BusDeadLetter[]> {
+    this.assertOpen();
+    return deadLetterReplay.deadLetterRecords(this, group);
+  }
+
+  async replayDeadLetter(id: string, edited?: BusEvent): Promise<BusDeadLetter> {
+    this.assertOpen();
+    return deadLetterReplay.replayDeadLetter(this, id, edited);
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStatus[]> {
+    this.assertOpen();
+    return deadLetterReplay.consumerGroups(this);
+  }
+
+  async trimProcessed(policy: TrimPolicy): Promise<TrimOutcome> {
+    this.assertOpen();
+    return deadLetterReplay.trimProcessed(this, policy);
+  }
+
+  /**
+   * @internal This bus as its consumers see it, reading `stream` instead: every other member, and `this` in the
+   * bus' methods (group creation, dead-lettering, delivery counts), stay the bus' own.
+   */
+  private onStream(stream: string): RedisBusContext {
+    return Object.create(this, { stream: { value: stream } }) as RedisBusContext;
   }
 
   subscribe(types: readonly string[] | '*', listener: Listener): () => void {
@@ -140,52 +184,6 @@ export class RedisEventBus implements EventBus, RedisBusContext {
       });
     }
     return letters;
-  }
-
-  async consumerGroups(): Promise<ConsumerGroupStatus[]> {
-    this.assertOpen();
-    let groups: Array<{ name: string; pending: number; lastDeliveredId: string; lag: number | null }>;
-    try {
-      const replies = (await this.commands.xInfoGroups(this.stream)) as unknown as Array<Record<string, unknown>>;
-      groups = replies.map((reply) => ({
-        name: String(reply['name']),
-        pending: Number(reply['pending']),
-        lastDeliveredId: String(reply['last-delivered-id']),
-        lag: typeof reply['lag'] === 'number' ? reply['lag'] : null,
-      }));
-    } catch (error) {
-      // No stream yet: nothing was published and no group was created.
-      if (error instanceof ErrorReply && /no such key/i.test(error.message)) return [];
-      throw error;
-    }
-    const deadLetters = new Map<string, number>();
-    for (const { message } of (await this.commands.xRange(this.deadLetterStream, '-', '+')) as StreamEntry[]) {
-      const group = message?.['group'] ?? '';
-      deadLetters.set(group, (deadLetters.get(group) ?? 0) + 1);
-    }
-    const now = Date.now();
-    const statuses = await Promise.all(
-      groups.map(async (group): Promise<ConsumerGroupStatus> => {
-        // The oldest unfinished entry: the first pending one (XPENDING), else the first after the group's last delivered.
-        const summary = group.pending > 0 ? await this.commands.xPending(this.stream, group.name) : undefined;
-        const following =
-          group.lag === null || (!summary?.firstId && group.lag > 0)
-            ? ((await this.commands.xRange(this.stream, `(${group.lastDeliveredId}`, '+', { COUNT: group.lag === null ? 10_000 : 1 })) as StreamEntry[])
-            : [];
-        const oldestId = summary?.firstId ?? following[0]?.id;
-        // An entry ID starts with the milliseconds at which Redis recorded it.
-        const recordedAt = oldestId ? Number(oldestId.split('-')[0]) : undefined;
-        return {
-          name: group.name,
-          pending: group.pending,
-          // Redis 7 counts entries behind the head unless deletions make it unknown; then they are counted (up to 10 000).
-          undelivered: group.lag ?? following.length,
-          lagSeconds: recordedAt === undefined ? null : Math.max(0, now - recordedAt) / 1000,
-          deadLetters: deadLetters.get(group.name) ?? 0,
-        };
-      }),
-    );
-    return statuses.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async close(): Promise<void> {

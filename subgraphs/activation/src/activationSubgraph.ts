@@ -30,6 +30,7 @@ import { ReconciliationSchedule } from './invoicing/reconciliationSchedule.js';
 import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStatusSync.js';
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
 import { deadLetterResolvers } from './store/deadLetterResolvers.js';
+import { operationsResolvers } from './operationsResolvers.js';
 import { InvoicingSystems } from './invoicing/invoicingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -133,6 +134,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
         postingResolvers,
         invoicingResolvers,
         deadLetterResolvers,
+        operationsResolvers,
         activationSubscriptionResolvers(bus),
         postingSubscriptionResolvers(bus),
       ),

@@ -15,6 +15,7 @@ import { InvoicingStore } from '../invoicing/invoicingStore.js';
 import { PostingStore } from '../posting/postingStore.js';
 import { ACTIVATION_DDL } from './activationSchema.js';
 import { DeadLetters } from './deadLetters.js';
+import { ExceptionJournal } from './exceptionJournal.js';
 import { ExceptionQueue } from './exceptionQueue.js';
 import { RunStore } from './runStore.js';
 import { StepLog } from './stepLog.js';
@@ -26,6 +27,8 @@ export class ActivationStore {
   readonly runs: RunStore;
   readonly steps: StepLog;
   readonly exceptions: ExceptionQueue;
+  /** Who assigned, noted, retried or waived each exception, and when. */
+  readonly exceptionJournal: ExceptionJournal;
   readonly deadLetters: DeadLetters;
   /** The posting process's lines and billing exceptions. */
   readonly postings: PostingStore;
@@ -44,6 +47,7 @@ export class ActivationStore {
     this.runs = new RunStore(this.sqlite, iso, now);
     this.steps = new StepLog(this.sqlite, iso, this.runs);
     this.exceptions = new ExceptionQueue(this.sqlite, iso);
+    this.exceptionJournal = new ExceptionJournal(this.sqlite, iso);
     this.deadLetters = new DeadLetters(this.sqlite, iso);
     this.postings = new PostingStore(this.sqlite, iso);
     this.invoicing = new InvoicingStore(this.sqlite, iso);

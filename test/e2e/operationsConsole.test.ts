@@ -183,12 +183,17 @@ describe('the operations console, used as an operator uses it, in headless Chrom
     await page.getByRole('region', { name: 'Process dead letters' }).getByLabel('Status').selectOption('REPLAYED');
     await letters.getByRole('row').filter({ hasText: 'REPLAYED by development' }).first().waitFor();
     await screenshot('dead-letters-replayed');
+
+    // Back on the overview, the trend shows the run started, failed validation, raised its exception and activated.
+    await page.getByRole('navigation', { name: 'Console pages' }).getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('figure', { name: 'Runs and exceptions per bucket' }).locator('.recharts-bar-rectangle').first().waitFor();
+    await screenshot('overview-after');
   });
 
   it('loaded nothing from outside the gateway, threw no script error, and kept a screenshot of each page', () => {
     expect(offOrigin).toEqual([]);
     expect(pageErrors).toEqual([]);
-    for (const name of ['overview', 'exceptions', 'exception-resolved', 'runs', 'dead-letters', 'dead-letters-replayed']) {
+    for (const name of ['overview', 'exceptions', 'exception-resolved', 'runs', 'dead-letters', 'dead-letters-replayed', 'overview-after']) {
       const file = join(SCREENSHOTS, `${name}.png`);
       expect(statSync(file).size).toBeGreaterThan(10_000);
       expect(readFileSync(file).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);

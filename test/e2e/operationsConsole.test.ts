@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadIdentityOptions } from '../../gateway/src/guards/identity.js';
 import { newEvent } from '../../subgraphs/platform/src/events/index.js';
+import { IdentityProvider, PERSONAS } from '../support/identityProvider.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { CHROMIUM, requirePrerequisite } from '../support/systemPrerequisites.js';
 
@@ -190,10 +192,55 @@ describe('the operations console, used as an operator uses it, in headless Chrom
     await screenshot('overview-after');
   });
 
+  it('with identity configured, asks for a token, sends it, and leaves the actions to the operations scope', async () => {
+    const idp = await IdentityProvider.start();
+    try {
+      const secured = await stack.startGateway({ identity: loadIdentityOptions(idp.gatewayEnv) });
+      const securedPage = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+      securedPage.on('pageerror', (error) => pageErrors.push(error.message));
+      await securedPage.goto(`${secured.url.replace(/\/graphql$/, '')}/console/exceptions`);
+      // No token: the gateway refuses the data (the page itself is static and public).
+      await securedPage
+        .getByRole('alert')
+        .filter({ hasText: /token|authenticat/i })
+        .first()
+        .waitFor();
+      await securedPage.screenshot({ path: join(SCREENSHOTS, 'sign-in.png'), fullPage: true });
+
+      const signInAs = async (persona: (typeof PERSONAS)[keyof typeof PERSONAS]) => {
+        const signOut = securedPage.getByRole('button', { name: 'Sign out' });
+        if (await signOut.count()) await signOut.click();
+        await securedPage.getByLabel('Bearer token').fill(await idp.token(persona));
+        await securedPage.getByRole('button', { name: 'Sign in' }).click();
+        await securedPage.getByRole('search', { name: 'Exception filters' }).getByLabel('Status').selectOption('RESOLVED');
+        await securedPage
+          .getByRole('button', { name: /^Open TAX_ID_MISSING on Account / })
+          .first()
+          .click();
+        return securedPage.getByRole('region', { name: 'Exception detail' });
+      };
+
+      // Staff without integration:operate read the queue, but may not act on it.
+      let detail = await signInAs(PERSONAS.deliveryManager);
+      await detail.getByLabel('Assignee').fill('dana');
+      await detail.getByRole('button', { name: 'Assign' }).click();
+      await detail.getByRole('alert').filter({ hasText: 'Unauthorized field or type' }).waitFor();
+
+      // An integration engineer may; the history names them.
+      detail = await signInAs(PERSONAS.integrationEngineer);
+      await detail.getByLabel('Assignee').fill('iris');
+      await detail.getByRole('button', { name: 'Assign' }).click();
+      await detail.getByRole('list', { name: 'Exception history' }).getByText('ASSIGNED by ops-iris: iris').waitFor();
+      await securedPage.close();
+    } finally {
+      await idp.stop();
+    }
+  });
+
   it('loaded nothing from outside the gateway, threw no script error, and kept a screenshot of each page', () => {
     expect(offOrigin).toEqual([]);
     expect(pageErrors).toEqual([]);
-    for (const name of ['overview', 'exceptions', 'exception-resolved', 'runs', 'dead-letters', 'dead-letters-replayed', 'overview-after']) {
+    for (const name of ['overview', 'exceptions', 'exception-resolved', 'runs', 'dead-letters', 'dead-letters-replayed', 'overview-after', 'sign-in']) {
       const file = join(SCREENSHOTS, `${name}.png`);
       expect(statSync(file).size).toBeGreaterThan(10_000);
       expect(readFileSync(file).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);

@@ -1,5 +1,6 @@
 /** Small building blocks of the console's pages: a titled section, an error line, a status badge. */
 import type { ReactNode } from 'react';
+import { RequestError } from './graphqlClient';
 import { isAbsentApi } from './useGraphQL';
 
 export function Section(props: { title: string; children: ReactNode; actions?: ReactNode }) {
@@ -21,6 +22,7 @@ export function ErrorLine(props: { error: unknown }) {
   return (
     <p role="alert" className="error">
       {(props.error as Error).message}
+      {props.error instanceof RequestError && props.error.unauthenticated ? ' Sign in with a bearer token (top right).' : ''}
     </p>
   );
 }

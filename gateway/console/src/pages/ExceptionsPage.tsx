@@ -104,7 +104,7 @@ export function ExceptionsPage() {
           </form>
           <BulkRetry filter={filter} onDone={queue.reload} />
           <ErrorLine error={queue.error} />
-          <p className="muted">{queue.data ? `${queue.data.integrationExceptions.totalCount} exceptions` : 'Loading…'}</p>
+          <p className="muted">{queue.data ? `${queue.data.integrationExceptions.totalCount} exceptions` : queue.loading ? 'Loading…' : ''}</p>
           <table aria-label="Exception queue">
             <thead>
               <tr>

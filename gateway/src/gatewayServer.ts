@@ -28,6 +28,7 @@ import { Identity } from './guards/identity.js';
 import { PrincipalForwarding } from './guards/principalForwarding.js';
 import { RateLimits } from './guards/rateLimits.js';
 import { ideAssetHandlers } from './ide/idePage.js';
+import { consoleRoutes } from './console/consoleRoute.js';
 import { InflightRequests } from './inflightDeduplication.js';
 import { createSubgraphAgent } from './subgraphDataSource.js';
 import type { SubscriptionBridge } from './subscriptions/subscriptionBridge.js';
@@ -194,6 +195,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     {
       ...ideAssetHandlers(),
       '/': main.ide,
+      ...consoleRoutes(),
       ...Object.fromEntries(endpoints.map((endpoint) => [endpoint.spec.path, graphqlRoute(endpoint)])),
       '/health': async (_request, response) => sendJson(response, 200, { status: 'ok' }),
       '/ready': async (_request, response) => {

@@ -40,6 +40,7 @@ import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStat
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
 import { deadLetterResolvers } from './store/deadLetterResolvers.js';
 import { eventDeadLetterResolvers } from './store/eventDeadLetterResolvers.js';
+import { operationsResolvers } from './operationsResolvers.js';
 import { InvoicingSystems } from './invoicing/invoicingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -154,6 +155,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
         invoicingResolvers,
         deadLetterResolvers,
         eventDeadLetterResolvers,
+        operationsResolvers,
         activationSubscriptionResolvers(bus),
         postingSubscriptionResolvers(bus),
       ),

@@ -72,6 +72,8 @@ export interface ExceptionRecord {
   readonly resolvedAt: string | null;
   readonly resolution: string | null;
   readonly resolutionNote: string | null;
+  /** Who is fixing it (exceptionJournal.ts). */
+  readonly assignee: string | null;
 }
 
 export interface DeadLetterRecord {

@@ -16,6 +16,7 @@ import { PostingStore } from '../posting/postingStore.js';
 import { ACTIVATION_DDL } from './activationSchema.js';
 import { DeadLetters } from './deadLetters.js';
 import { EventDeadLetterAudit } from './eventDeadLetterAudit.js';
+import { ExceptionJournal } from './exceptionJournal.js';
 import { ExceptionQueue } from './exceptionQueue.js';
 import { RunStore } from './runStore.js';
 import { StepLog } from './stepLog.js';
@@ -27,6 +28,8 @@ export class ActivationStore {
   readonly runs: RunStore;
   readonly steps: StepLog;
   readonly exceptions: ExceptionQueue;
+  /** Who assigned, noted, retried or waived each exception, and when. */
+  readonly exceptionJournal: ExceptionJournal;
   readonly deadLetters: DeadLetters;
   /** Who replayed which of the event bus's dead letters, and what was sent. */
   readonly eventDeadLetters: EventDeadLetterAudit;
@@ -47,6 +50,7 @@ export class ActivationStore {
     this.runs = new RunStore(this.sqlite, iso, now);
     this.steps = new StepLog(this.sqlite, iso, this.runs);
     this.exceptions = new ExceptionQueue(this.sqlite, iso);
+    this.exceptionJournal = new ExceptionJournal(this.sqlite, iso);
     this.deadLetters = new DeadLetters(this.sqlite, iso);
     this.eventDeadLetters = new EventDeadLetterAudit(this.sqlite, iso);
     this.postings = new PostingStore(this.sqlite, iso);

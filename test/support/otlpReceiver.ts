@@ -77,7 +77,17 @@ function attributesOf(attributes: OtlpAttribute[] | undefined): Record<string, u
   return result;
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+export interface OtlpReceiverOptions {
+  /**
+   * Keep and decode the spans; false: answer each export and count it without decoding, as a collector that is
+   * not the one being measured (the benchmark's traced gateway exports to one).
+   * @default true
+   */
+  readonly keepSpans?: boolean;
+}
+
+export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
+  const keepSpans = options.keepSpans ?? true;
   const received: ReceivedSpan[] = [];
   let requests = 0;
   const waiters = new Set<() => void>();
@@ -92,6 +102,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
       if (!(request.headers['content-type'] ?? '').includes('application/json')) {
         response.writeHead(415, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'this receiver accepts OTLP/HTTP JSON only' }));
+        return;
+      }
+      if (!keepSpans) {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         return;
       }
       let body: OtlpExport;

@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import Database from 'better-sqlite3';
-import { type Attributes, tracingOn, withSpan } from '../telemetry/index.js';
+import { type Attributes, inTrace, withSpan } from '../telemetry/index.js';
 
 export type SqlParams = Record<string, unknown> | unknown[] | undefined;
 
@@ -54,8 +54,9 @@ export class SqliteStore {
       const result = statement.run(...bind(params));
       return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
     };
-    // Each statement a request causes is a child span of the request; housekeeping (a relay's polling) is not
-    // traced, or it would start a trace of its own every few hundred milliseconds.
+    // Each statement a request, a consumer or a saga step causes is a child span of it; a statement outside any
+    // trace (a timer's housekeeping, a relay's polling) is not traced, or it would make a trace of its own every
+    // few hundred milliseconds.
     let span: { name: string; attributes: Attributes } | undefined;
     const traced = <T>(execute: (params: SqlParams) => T, params: SqlParams): T => {
       span ??= sqlSpan(sql, this.file);
@@ -65,17 +66,17 @@ export class SqliteStore {
       all: (params) => {
         if (!counted) return all(params);
         this.executed++;
-        return tracingOn() ? traced(all, params) : all(params);
+        return inTrace() ? traced(all, params) : all(params);
       },
       get: (params) => {
         if (!counted) return get(params);
         this.executed++;
-        return tracingOn() ? traced(get, params) : get(params);
+        return inTrace() ? traced(get, params) : get(params);
       },
       run: (params) => {
         if (!counted) return run(params);
         this.executed++;
-        return tracingOn() ? traced(run, params) : run(params);
+        return inTrace() ? traced(run, params) : run(params);
       },
     };
   }

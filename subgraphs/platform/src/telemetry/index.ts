@@ -6,6 +6,7 @@ export {
   contextFromHeaders,
   contextFromTraceparent,
   endSpan,
+  inTrace,
   injectTraceContext,
   startSpan,
   startTracing,

@@ -164,6 +164,14 @@ export function endSpan(span: Span | undefined, error?: unknown): void {
   else endWithError(span, error);
 }
 
+/**
+ * Whether a span is active here: work that is only worth tracing as part of something (a SQL statement) tests
+ * this, so that a timer's housekeeping does not start a trace of its own every few hundred milliseconds.
+ */
+export function inTrace(): boolean {
+  return tracer !== undefined && trace.getSpan(context.active()) !== undefined;
+}
+
 /** The span active here (the operation's, a step's), to add attributes or rename it once they are known. */
 export function activeSpan(): Span | undefined {
   return tracer ? trace.getActiveSpan() : undefined;

@@ -21,6 +21,8 @@ export interface ReceivedSpan {
   /** OTLP's status code: 0 unset, 1 ok, 2 error. */
   readonly status: number;
   readonly startNanos: bigint;
+  /** Spans this one is linked to (not its parent): e.g. the operator's request that resumed a run. */
+  readonly links: ReadonlyArray<{ readonly traceId: string; readonly spanId: string }>;
 }
 
 export const SPAN_KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
@@ -57,6 +59,7 @@ interface OtlpSpan {
   attributes?: OtlpAttribute[];
   status?: { code?: number };
   startTimeUnixNano: string | number;
+  links?: Array<{ traceId: string; spanId: string }>;
 }
 interface OtlpExport {
   resourceSpans?: Array<{ resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: Array<{ spans?: OtlpSpan[] }> }>;
@@ -129,6 +132,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
               attributes: attributesOf(span.attributes),
               status: span.status?.code ?? 0,
               startNanos: BigInt(span.startTimeUnixNano),
+              links: (span.links ?? []).map((link) => ({ traceId: link.traceId, spanId: link.spanId })),
             });
           }
         }

@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { inputError } from '../../../platform/src/index.js';
-import { tracingOn, withSpan } from '../../../platform/src/telemetry/index.js';
+import { type SpanSettings, activeSpan, activeTraceparent, contextFromTraceparent, tracingOn, withSpan } from '../../../platform/src/telemetry/index.js';
 import { LogCode, type Logger, withLogContext } from '../../../platform/src/logging/index.js';
 import { activationFailed, activationRequested, exceptionRaised, exceptionResolved, projectActivated } from '../events/activationEvents.js';
 import type { ActivationRunRecord, ActivationStore, ExceptionRecord, ProjectXref, RunTrigger } from '../store/activationStore.js';
@@ -105,7 +105,9 @@ export class ActivationRunner {
    * returns; the run is then driven in the background.
    */
   activate(opportunityId: string, idempotencyKey: string, trigger: RunTrigger): ActivationRunRecord {
-    const { run, created } = this.store.runs.startRun({ opportunityId, idempotencyKey, trigger }, (fresh) => [activationRequested(fresh)]);
+    const { run, created } = this.store.runs.startRun({ opportunityId, idempotencyKey, trigger, traceParent: activeTraceparent() }, (fresh) => [
+      activationRequested(fresh),
+    ]);
     if (created) this.options.onCommit?.();
     this.kick(run.id);
     return run;
@@ -249,10 +251,19 @@ export class ActivationRunner {
     }
   }
 
-  /** One span per drive of a run: a child of what started it (the closed-won event, the mutation) when in a trace. */
+  /**
+   * One span per drive of a run, always a child of what started the run (the closed-won event's consumer, the
+   * mutation), so that the whole activation — parked, fixed, retried, resumed after a crash — is one trace from
+   * the deal to the last system write. A drive started by something else (an operator's retry) is linked to it.
+   */
   private drive(runId: string): Promise<void> {
     if (!tracingOn()) return this.driveSteps(runId);
-    return withSpan('activation_run', { 'psgraph.activation.run_id': runId }, () => this.driveSteps(runId));
+    const started = this.store.runs.getRun(runId)?.traceParent ?? undefined;
+    const current = activeSpan()?.spanContext();
+    const sameTrace = started !== undefined && current !== undefined && started.includes(current.traceId);
+    const settings: SpanSettings =
+      started === undefined || sameTrace ? {} : { parent: contextFromTraceparent(started), ...(current ? { links: [{ context: current }] } : {}) };
+    return withSpan('activation_run', { 'psgraph.activation.run_id': runId }, () => this.driveSteps(runId), settings);
   }
 
   private async driveSteps(runId: string): Promise<void> {

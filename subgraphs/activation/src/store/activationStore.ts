@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTBOX_DDL } from '../../../platform/src/events/index.js';
-import { SqliteStore } from '../../../platform/src/index.js';
+import { SqliteStore, hasColumn } from '../../../platform/src/index.js';
 import { CashFigures } from '../invoicing/cashFigures.js';
 import { InvoicingStore } from '../invoicing/invoicingStore.js';
 import { PostingStore } from '../posting/postingStore.js';
@@ -45,6 +45,8 @@ export class ActivationStore {
     this.sqlite = new SqliteStore(file);
     this.sqlite.exec(ACTIVATION_DDL);
     this.sqlite.exec(OUTBOX_DDL);
+    // Stores from before tracing: their runs continue no trace.
+    if (!hasColumn(this.sqlite, 'activation_run', 'trace_parent')) this.sqlite.exec('ALTER TABLE activation_run ADD COLUMN trace_parent TEXT');
     const now = options.now ?? (() => new Date());
     const iso = () => now().toISOString();
     this.runs = new RunStore(this.sqlite, iso, now);

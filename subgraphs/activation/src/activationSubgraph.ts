@@ -9,6 +9,7 @@ import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../platform/src/events/index.js';
 import { type PrincipalSigner, type SubgraphService, createSubgraphService, mergeResolverMaps, requireStaff } from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
+import { instrumentActivation } from './activationMetrics.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';
 import { activationResolvers } from './activationResolvers.js';
@@ -139,7 +140,10 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     ),
     context: (caller) => ({ caller, store, runner, poster, invoicer, reconciliations, bus, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
-    instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
+    instrument: (metrics) => {
+      metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount);
+      instrumentActivation(metrics, store, bus);
+    },
     close: async () => {
       await consumer.stop();
       await deliveryConsumer.stop();

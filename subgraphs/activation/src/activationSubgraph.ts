@@ -18,6 +18,7 @@ import {
   requireStaff,
 } from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
+import { instrumentActivation } from './activationMetrics.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';
 import { activationResolvers } from './activationResolvers.js';
@@ -162,7 +163,10 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     ),
     context: (caller) => ({ caller, store, runner, poster, invoicer, reconciliations, bus, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
-    instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
+    instrument: (metrics) => {
+      metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount);
+      instrumentActivation(metrics, store, bus);
+    },
     close: async () => {
       await consumer.stop();
       await deliveryConsumer.stop();

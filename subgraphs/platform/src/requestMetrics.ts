@@ -4,6 +4,7 @@
  * sending made-up operation names cannot grow the scrape without limit.
  */
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import { Kind } from 'graphql';
 import { ErrorCode } from '../../../contracts/errorCodes.js';
 import type { MetricLabels, Metrics } from './metrics.js';
 
@@ -113,10 +114,20 @@ export function requestMetricsPlugin<TContext extends BaseContext>(requestMetric
           const errors = body.kind === 'single' ? body.singleResult.errors : body.initialResult.errors;
           for (const error of errors ?? []) requestMetrics.countError(error.extensions?.['code']);
           const outcome: RequestOutcome = !errors || errors.length === 0 ? 'success' : executed ? 'error' : 'refused';
-          const name = requestContext.operation ? requestContext.operationName : requestContext.request.operationName;
-          requestMetrics.observe(requestMetrics.operationNames.label(name), outcome, (performance.now() - startedAt) / 1000);
+          requestMetrics.observe(requestMetrics.operationNames.label(operationName(requestContext)), outcome, (performance.now() - startedAt) / 1000);
         },
       };
     },
   };
+}
+
+/**
+ * The request's operation name: as resolved, else as the request states it, else — for a document refused before
+ * its operation was resolved (validation) — the name of its only operation.
+ */
+function operationName(requestContext: GraphQLRequestContextWillSendResponse<BaseContext>): string | null | undefined {
+  if (requestContext.operation) return requestContext.operationName;
+  if (requestContext.request.operationName) return requestContext.request.operationName;
+  const operations = requestContext.document?.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION) ?? [];
+  return operations.length === 1 && operations[0]!.kind === Kind.OPERATION_DEFINITION ? operations[0]!.name?.value : undefined;
 }

@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'graphql';
 import { type EventBus, InMemoryEventBus, startOutboxRelay } from '../../platform/src/events/index.js';
-import { type PrincipalSigner, type SubgraphService, createSubgraphService, mergeResolverMaps, requireStaff } from '../../platform/src/index.js';
+import {
+  type PrincipalSigner,
+  type SubgraphService,
+  createSubgraphService,
+  loadRetentionConfig,
+  mergeResolverMaps,
+  requireStaff,
+} from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';
@@ -31,6 +38,7 @@ import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStat
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
 import { deadLetterResolvers } from './store/deadLetterResolvers.js';
 import { eventDeadLetterResolvers } from './store/eventDeadLetterResolvers.js';
+import { RetentionSweep } from './retentionSweep.js';
 import { InvoicingSystems } from './invoicing/invoicingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -60,6 +68,8 @@ export interface ActivationSubgraph extends SubgraphService {
   /** Reconciliation on a schedule (and on demand). */
   readonly reconciliations: ReconciliationSchedule;
   readonly bus: EventBus;
+  /** Trims processed events, old dead letters and finished runs on a schedule; `sweep()` trims now. */
+  readonly retentionSweep: RetentionSweep;
   /** Resolves once every event committed so far is on the bus. */
   flushEvents(): Promise<void>;
 }
@@ -68,7 +78,9 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const log = options.log ?? ((line: string) => console.log(line));
   const bus = options.bus ?? new InMemoryEventBus();
   const store = openActivationStore(config.dataDir);
-  const relay = startOutboxRelay(store.sqlite, bus, { pollMs: 100 });
+  // Defaults, not this process' environment, when the caller built the configuration itself (tests).
+  const retention = config.retention ?? loadRetentionConfig({});
+  const relay = startOutboxRelay(store.sqlite, bus, { pollMs: 100, retention });
   const client = new SystemClient({
     urls: config.systemUrls,
     timeoutMs: config.callTimeoutMs,
@@ -123,6 +135,8 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const reconciliations = new ReconciliationSchedule(store.sqlite, (projectId) => poster.reconcile(projectId), log);
   reconciliations.start(config.reconcileEveryMinutes ?? 0);
   runner.start();
+  const retentionSweep = new RetentionSweep({ bus, store, retention, log });
+  retentionSweep.start();
   // Invoices a crashed run left planned or created are carried on once the systems answer.
   void invoicer.resume().catch((error: Error) => log(`[invoicing] resuming at start-up failed: ${error.message}`));
   const service = createSubgraphService<ActivationContext>({
@@ -148,6 +162,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
       await invoiceConsumer.stop();
       await staffingConsumer.stop();
       await reconciliations.stop();
+      await retentionSweep.stop();
       await runner.stop();
       await relay.stop();
       if (!options.bus) await bus.close();
@@ -155,7 +170,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     },
     production: config.production,
   });
-  return Object.assign(service, { store, runner, poster, invoicer, reconciliations, bus, flushEvents: () => relay.flush() });
+  return Object.assign(service, { store, runner, poster, invoicer, reconciliations, bus, retentionSweep, flushEvents: () => relay.flush() });
 }
 
 type FieldResolver = (parent: unknown, args: unknown, context: ActivationContext, info: unknown) => unknown;

@@ -101,6 +101,8 @@ describe('event bus dead letters through the gateway', () => {
       actions: [],
     });
 
+    const tooMany = await stack.query(`{ eventDeadLetters(first: 101) { id } }`, {}, operator);
+    expect(tooMany.body.errors?.[0]?.extensions?.['code']).toBe('PAGE_SIZE_OUT_OF_RANGE');
     const groups = await stack.query(`{ eventConsumerGroups { name pending undelivered lagSeconds deadLetters } }`, {}, operator);
     expect(groups.body.errors).toBeUndefined();
     expect(groups.body.data.eventConsumerGroups).toContainEqual({ name: GROUP, pending: 0, undelivered: 0, lagSeconds: null, deadLetters: 1 });

@@ -11,7 +11,7 @@ import type { ActivationContext } from '../activationLoaders.js';
 import type { Resolvers } from '../generated/resolverTypes.js';
 import type { DeadLetterStatus } from './deadLetters.js';
 
-const MAX_LIST = 200;
+const MAX_LIST = 100;
 const MAX_BULK_REPLAY = 1_000;
 
 let contracts: EventContracts | undefined;

@@ -28,6 +28,7 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'signing', file: 'subgraphs/platform/src/security/principalTokens.ts', interfaceName: 'SigningSettings' },
   { id: 'logging', file: 'subgraphs/platform/src/logging/loggingConfig.ts', interfaceName: 'LoggingConfig' },
   { id: 'event-bus', file: 'subgraphs/platform/src/events/openEventBus.ts', interfaceName: 'EventBusConfig' },
+  { id: 'retention', file: 'subgraphs/platform/src/retentionConfig.ts', interfaceName: 'RetentionConfig' },
   { id: 'sandboxes', file: 'subgraphs/sandboxes/src/world/world.ts', interfaceName: 'WorldOptions' },
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },
   { id: 'identity', file: 'gateway/src/guards/identity.ts', interfaceName: 'IdentityOptions' },

@@ -9,21 +9,17 @@ import { inputError } from '../../../platform/src/index.js';
 import { EventContracts } from '../events/eventContracts.js';
 import type { ActivationContext } from '../activationLoaders.js';
 import type { Resolvers } from '../generated/resolverTypes.js';
+import { editedEvent } from './deadLetterResolvers.js';
 import type { DeadLetterStatus } from './deadLetters.js';
 
-const MAX_LIST = 200;
+const MAX_LIST = 100;
 const MAX_BULK_REPLAY = 1_000;
 
 let contracts: EventContracts | undefined;
 
-/** An operator's corrected event: JSON that matches the contract its type and version name. */
-function editedEvent(json: string): BusEvent {
-  let event: unknown;
-  try {
-    event = JSON.parse(json);
-  } catch {
-    throw inputError(ErrorCode.BAD_USER_INPUT, 'Argument "event" must be the event as JSON.', { argument: 'event' });
-  }
+/** An operator's corrected event: an event as JSON that matches the contract its type and version name. */
+function checkedEdit(json: string): BusEvent {
+  const event = editedEvent(json);
   contracts ??= new EventContracts();
   const check = contracts.check(event);
   if (!check.valid)
@@ -31,7 +27,7 @@ function editedEvent(json: string): BusEvent {
       argument: 'event',
       reason: check.reason,
     });
-  return event as BusEvent;
+  return event;
 }
 
 /** The bus's refusal as the API's error: a stable code, the bus's message. */
@@ -42,12 +38,12 @@ function replayError(error: unknown): never {
 }
 
 async function replay(context: ActivationContext, id: string, edited: BusEvent | undefined): Promise<BusDeadLetter> {
-  const letter = await context.bus.replayDeadLetter(id, edited).catch(replayError);
+  const letter = await context.bus.replayDeadLetter(id, edited);
   context.store.eventDeadLetters.recordReplay(letter, context.caller.subject, edited ?? letter.event, edited !== undefined);
   return letter;
 }
 
-/** Open letters (of a group and type, when given), newest first. */
+/** The dead letters that match the filter (a group, a type, statuses: each when given), newest first. */
 async function matching(context: ActivationContext, filter: { group?: string | null; type?: string | null; statuses?: readonly DeadLetterStatus[] | null }) {
   const letters = await context.bus.deadLetterRecords(filter.group ?? undefined);
   return letters
@@ -73,8 +69,8 @@ export const eventDeadLetterResolvers: Resolvers = {
   },
   Mutation: {
     replayEventDeadLetter: async (_, args, context) => {
-      const edited = args.event == null ? undefined : editedEvent(args.event);
-      const letter = await replay(context, args.id, edited);
+      const edited = args.event == null ? undefined : checkedEdit(args.event);
+      const letter = await replay(context, args.id, edited).catch(replayError);
       return context.store.eventDeadLetters.view(letter, context.caller.subject);
     },
     replayEventDeadLetters: async (_, args, context) => {
@@ -92,12 +88,7 @@ export const eventDeadLetterResolvers: Resolvers = {
           replayed++;
         } catch (error) {
           // Another operator replayed it meanwhile: it is not this call's to count.
-          if (!(
-            error instanceof Error &&
-            'extensions' in error &&
-            (error as { extensions: { code?: unknown } }).extensions.code === ErrorCode.DEAD_LETTER_ALREADY_REPLAYED
-          ))
-            throw error;
+          if (!(error instanceof DeadLetterReplayError && error.code === 'ALREADY_REPLAYED')) replayError(error);
         }
       }
       return { matched: open.length, replayed };

@@ -104,11 +104,6 @@ export function prepareStatements(db: Database.Database) {
     pending: db.prepare(`SELECT seq, deliveries, last_error FROM bus_pending WHERE group_name = ? AND seq = ?`),
     backOff: db.prepare(`UPDATE bus_pending SET consumer = NULL, available_at = ?, last_error = ? WHERE group_name = ? AND seq = ?`),
     deadLetter: db.prepare(`INSERT INTO bus_dead_letters (group_name, seq, deliveries, reason, dead_lettered_at) VALUES (?, ?, ?, ?, ?)`),
-    deadLetters: db.prepare(
-      `SELECT d.group_name, d.deliveries, d.reason, d.dead_lettered_at, e.*
-       FROM bus_dead_letters d JOIN bus_events e ON e.seq = d.seq
-       WHERE ? IS NULL OR d.group_name = ? ORDER BY d.id`,
-    ),
   };
 }
 

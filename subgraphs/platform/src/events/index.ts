@@ -10,6 +10,6 @@ export type { EventBusConfig } from './openEventBus.js';
 export { RedisEventBus } from './redisEventBus.js';
 export type { RedisEventBusOptions } from './redisEventBus.js';
 export { newEvent, newEventId } from './newEvent.js';
-export { OUTBOX_DDL, appendToOutbox, startOutboxRelay } from './outbox.js';
+export { OUTBOX_DDL, appendToOutbox, startOutboxRelay, trimOutbox } from './outbox.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';
 export { eventStream } from './eventStream.js';

@@ -86,7 +86,7 @@ export async function trimProcessed(bus: RedisDeadLetterContext, policy: TrimPol
   const eventsCutoff = `${policy.eventsBefore.getTime()}-0`;
   let events = await trimStream(bus.commands, bus.stream, eventsCutoff);
   for (const group of await bus.commands.sMembers(replayGroupsOf(bus.stream))) {
-    events += await trimStream(bus.commands, replayStreamOf(bus.stream, group), eventsCutoff);
+    events += await trimStream(bus.commands, replayStreamOf(bus.stream, group), eventsCutoff, group);
   }
   const deadCutoff = `${policy.deadLettersBefore.getTime()}-0`;
   const deadLetters = await bus.commands.xTrim(bus.deadLetterStream, 'MINID', deadCutoff);
@@ -143,10 +143,15 @@ async function replayBacklog(commands: RedisConnection, stream: string, groupNam
   return { pending: 0, undelivered: first ? await commands.xLen(stream) : 0, oldestMs: first ? idMs(first.id) : null };
 }
 
-/** Trims `stream` below the cutoff and below the oldest entry any of its groups still needs. */
-async function trimStream(commands: RedisConnection, stream: string, cutoff: string): Promise<number> {
+/**
+ * Trims `stream` below the cutoff and below the oldest entry any of its groups still needs. A replay stream is
+ * for one group: until that group's first consumer has created it there, nothing in it has been delivered.
+ */
+async function trimStream(commands: RedisConnection, stream: string, cutoff: string, ownGroup?: string): Promise<number> {
   let minId = cutoff;
-  for (const group of await groupsOf(commands, stream)) {
+  const groups = await groupsOf(commands, stream);
+  if (ownGroup !== undefined && !groups.some((group) => group.name === ownGroup)) return 0;
+  for (const group of groups) {
     const summary = await commands.xPending(stream, group.name);
     const needed = typeof summary.firstId === 'string' ? summary.firstId : successor(group.lastDeliveredId);
     if (compareIds(needed, minId) < 0) minId = needed;

@@ -150,6 +150,24 @@ function defineReplaySuite(name: string, open: (namespace: string) => Promise<Ev
       expect(await bus.trimProcessed({ eventsBefore: FAR_FUTURE, deadLettersBefore: LONG_AGO })).toEqual({ events: 2, deadLetters: 0 });
     });
 
+    it('keeps a replayed event for its group while no consumer of the group runs, however old', async () => {
+      const bus = await openBus();
+      const [poison] = counted(1);
+      const groups = groupHandlers(new Set([poison!.id]));
+      const consumer = bus.consume({ group: 'erp-posting', consumer: 'c1', maxDeliveries: 1, handler: groups.handler('erp-posting') });
+      await bus.publish(poison!);
+      await waitFor(async () => (await bus.deadLetterRecords()).length === 1, 'dead-lettered');
+      await consumer.stop();
+
+      const [letter] = await bus.deadLetterRecords();
+      await bus.replayDeadLetter(letter!.id);
+      await bus.trimProcessed({ eventsBefore: FAR_FUTURE, deadLettersBefore: LONG_AGO });
+      groups.state.fixed = true;
+      bus.consume({ group: 'erp-posting', consumer: 'c2', handler: groups.handler('erp-posting') });
+      await waitFor(() => groups.of('erp-posting').length === 1, 'the replayed event handled once a consumer runs');
+      expect(groups.of('erp-posting')).toEqual([poison]);
+    });
+
     it('keeps a dead letter and its event past the event retention, until replayed or past the dead-letter retention', async () => {
       const bus = await openBus();
       const [poison] = counted(1);

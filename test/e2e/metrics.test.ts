@@ -164,6 +164,21 @@ describe('metrics scraped from a running stack', () => {
     expect(quiet).toBe(true);
   });
 
+  it('counts a subgraph’s errors by code on the subgraph and on the gateway', async () => {
+    const psaMetricsUrl = stack.subgraphs.psa.url.replace(/\/graphql$/, '/metrics');
+    const before = (await scrape(psaMetricsUrl)).samples.get('psgraph_graphql_errors_total{code="INVALID_ID"}') ?? 0;
+    const gatewayBefore = (await scrape(gatewayMetricsUrl)).samples.get('psgraph_graphql_errors_total{code="INVALID_ID"}') ?? 0;
+    const { body } = await stack.query(`query BadProject { project(id: "PRJ-10001") { name } }`);
+    expect(body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_ID', serviceName: 'psa' });
+
+    const psa = (await scrape(psaMetricsUrl)).samples;
+    expect(psa.get('psgraph_graphql_errors_total{code="INVALID_ID"}')).toBe(before + 1);
+    expect(matching(psa, 'psgraph_graphql_request_duration_seconds_count', { outcome: 'error' }).length).toBeGreaterThanOrEqual(1);
+    const gateway = (await scrape(gatewayMetricsUrl)).samples;
+    expect(gateway.get('psgraph_graphql_errors_total{code="INVALID_ID"}')).toBe(gatewayBefore + 1);
+    expect(gateway.get('psgraph_gateway_request_duration_seconds_count{operation="BadProject",outcome="error"}')).toBe(1);
+  });
+
   it('serves every metric the alert rules and the Grafana dashboard read', async () => {
     // Vendor call counters live on a subgraph over a vendor adapter; the sandboxes have none, so they come from the real instrument.
     const vendorMetrics = new Metrics();

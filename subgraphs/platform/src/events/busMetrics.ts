@@ -37,7 +37,7 @@ export function instrumentEventBus(metrics: Metrics, bus: EventBus): void {
   );
   metrics.labelledGauge(
     'psgraph_event_bus_dead_letters',
-    'Events of the group moved to the bus dead letters after exhausting their deliveries.',
+    'Events of the group moved to the bus dead letters after exhausting their deliveries, not replayed yet.',
     ['group'],
     byGroup((group) => group.deadLetters),
   );

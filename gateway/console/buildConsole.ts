@@ -41,15 +41,25 @@ export function consoleIsBuilt(): boolean {
 export async function buildConsole(): Promise<string> {
   const aside = `${CONSOLE_BUNDLE}.${process.pid}.tmp`;
   rmSync(aside, { recursive: true, force: true });
-  await build({
-    configFile: false,
-    root: CONSOLE_SOURCE,
-    base: '/console/',
-    plugins: [react()],
-    logLevel: 'warn',
-    // Everything the page needs is in the bundle: no CDN, no external font, nothing fetched from elsewhere.
-    build: { outDir: aside, emptyOutDir: true, assetsInlineLimit: 0, chunkSizeWarningLimit: 1_500, reportCompressedSize: false },
-  });
+  // Vite and the React plugin choose production (React's production build, its production JSX runtime) from
+  // NODE_ENV, which a caller may have set otherwise (vitest's global setup runs with `test`): production, for the
+  // build's duration only.
+  const nodeEnv = process.env['NODE_ENV'];
+  process.env['NODE_ENV'] = 'production';
+  try {
+    await build({
+      configFile: false,
+      root: CONSOLE_SOURCE,
+      base: '/console/',
+      plugins: [react()],
+      logLevel: 'warn',
+      // Everything the page needs is in the bundle: no CDN, no external font, nothing fetched from elsewhere.
+      build: { outDir: aside, emptyOutDir: true, assetsInlineLimit: 0, chunkSizeWarningLimit: 1_500, reportCompressedSize: false },
+    });
+  } finally {
+    if (nodeEnv === undefined) delete process.env['NODE_ENV'];
+    else process.env['NODE_ENV'] = nodeEnv;
+  }
   writeFileSync(join(aside, BUILT_MARKER), new Date().toISOString());
   const old = `${CONSOLE_BUNDLE}.${process.pid}.old`;
   if (existsSync(CONSOLE_BUNDLE)) renameSync(CONSOLE_BUNDLE, old);

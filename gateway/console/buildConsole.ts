@@ -31,10 +31,14 @@ function newestSource(path: string = CONSOLE_SOURCE): number {
   return newest;
 }
 
-/** Whether gateway/dist/console holds a finished bundle at least as new as every source. */
+/** The lock file: a dependency upgrade (React, recharts, …) changes it, and the bundle holds those packages. */
+const LOCK_FILE = join(CONSOLE_SOURCE, '..', '..', 'package-lock.json');
+
+/** Whether gateway/dist/console holds a finished bundle at least as new as every source and the lock file. */
 export function consoleIsBuilt(): boolean {
   const marker = join(CONSOLE_BUNDLE, BUILT_MARKER);
-  return existsSync(marker) && statSync(marker).mtimeMs >= newestSource();
+  const dependencies = statSync(LOCK_FILE, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  return existsSync(marker) && statSync(marker).mtimeMs >= Math.max(newestSource(), dependencies);
 }
 
 /** Builds the console aside, then swaps it into place; answers the bundle's folder. */

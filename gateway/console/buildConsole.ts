@@ -31,25 +31,39 @@ function newestSource(path: string = CONSOLE_SOURCE): number {
   return newest;
 }
 
-/** Whether gateway/dist/console holds a finished bundle at least as new as every source. */
+/** The lock file: a dependency upgrade (React, recharts, …) changes it, and the bundle holds those packages. */
+const LOCK_FILE = join(CONSOLE_SOURCE, '..', '..', 'package-lock.json');
+
+/** Whether gateway/dist/console holds a finished bundle at least as new as every source and the lock file. */
 export function consoleIsBuilt(): boolean {
   const marker = join(CONSOLE_BUNDLE, BUILT_MARKER);
-  return existsSync(marker) && statSync(marker).mtimeMs >= newestSource();
+  const dependencies = statSync(LOCK_FILE, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  return existsSync(marker) && statSync(marker).mtimeMs >= Math.max(newestSource(), dependencies);
 }
 
 /** Builds the console aside, then swaps it into place; answers the bundle's folder. */
 export async function buildConsole(): Promise<string> {
   const aside = `${CONSOLE_BUNDLE}.${process.pid}.tmp`;
   rmSync(aside, { recursive: true, force: true });
-  await build({
-    configFile: false,
-    root: CONSOLE_SOURCE,
-    base: '/console/',
-    plugins: [react()],
-    logLevel: 'warn',
-    // Everything the page needs is in the bundle: no CDN, no external font, nothing fetched from elsewhere.
-    build: { outDir: aside, emptyOutDir: true, assetsInlineLimit: 0, chunkSizeWarningLimit: 1_500, reportCompressedSize: false },
-  });
+  // Vite and the React plugin choose production (React's production build, its production JSX runtime) from
+  // NODE_ENV, which a caller may have set otherwise (vitest's global setup runs with `test`): production, for the
+  // build's duration only.
+  const nodeEnv = process.env['NODE_ENV'];
+  process.env['NODE_ENV'] = 'production';
+  try {
+    await build({
+      configFile: false,
+      root: CONSOLE_SOURCE,
+      base: '/console/',
+      plugins: [react()],
+      logLevel: 'warn',
+      // Everything the page needs is in the bundle: no CDN, no external font, nothing fetched from elsewhere.
+      build: { outDir: aside, emptyOutDir: true, assetsInlineLimit: 0, chunkSizeWarningLimit: 1_500, reportCompressedSize: false },
+    });
+  } finally {
+    if (nodeEnv === undefined) delete process.env['NODE_ENV'];
+    else process.env['NODE_ENV'] = nodeEnv;
+  }
   writeFileSync(join(aside, BUILT_MARKER), new Date().toISOString());
   const old = `${CONSOLE_BUNDLE}.${process.pid}.old`;
   if (existsSync(CONSOLE_BUNDLE)) renameSync(CONSOLE_BUNDLE, old);

@@ -9,7 +9,11 @@ export interface QueryState<T> {
   readonly reload: () => void;
 }
 
-export function useGraphQL<T>(query: string | null, variables: Record<string, unknown> = {}): QueryState<T> {
+/**
+ * Runs `query` now, again when its variables change or `reload` is called, and every `refreshMs` when given (lists
+ * whose changes no subscription announces, e.g. exceptions raised on runs nobody has open).
+ */
+export function useGraphQL<T>(query: string | null, variables: Record<string, unknown> = {}, refreshMs?: number): QueryState<T> {
   const [state, setState] = useState<{ data: T | null; error: RequestError | Error | null; loading: boolean }>({ data: null, error: null, loading: true });
   const [generation, setGeneration] = useState(0);
   const key = JSON.stringify(variables);
@@ -24,6 +28,11 @@ export function useGraphQL<T>(query: string | null, variables: Record<string, un
     );
   }, [query, key, generation]);
   const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  useEffect(() => {
+    if (!refreshMs) return undefined;
+    const timer = setInterval(reload, refreshMs);
+    return () => clearInterval(timer);
+  }, [refreshMs, reload]);
   return { ...state, reload };
 }
 

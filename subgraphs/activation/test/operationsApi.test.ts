@@ -132,7 +132,11 @@ describe("the operations console's process API", () => {
     expect(sum('runsActivated')).toBe(3);
     expect(sum('runsFailed')).toBe(3);
     expect(sum('exceptionsRaised')).toBe(3);
-    expect(points.at(-1)!.medianCycleTimeSeconds).toBeGreaterThan(0);
+    // The runs are a few seconds old: in the last bucket, or the one before when the test straddles the hour.
+    const withRuns = points.filter((point) => point.runsActivated > 0);
+    expect(withRuns.length).toBeGreaterThan(0);
+    for (const point of withRuns) expect(point.medianCycleTimeSeconds).toBeGreaterThan(0);
+    for (const point of points.filter((other) => other.runsActivated === 0)) expect(point.medianCycleTimeSeconds).toBeNull();
     expect(points[0]).toMatchObject({ runsStarted: 0, runsActivated: 0, medianCycleTimeSeconds: null });
 
     const byDay = await run(

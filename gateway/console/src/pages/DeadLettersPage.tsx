@@ -14,7 +14,7 @@ const PROCESS_LETTERS = `query ConsoleDeadLetters($status: [DeadLetterStatus!]) 
 }`;
 
 const BUS_LETTERS = `query ConsoleEventDeadLetters($status: [DeadLetterStatus!]) {
-  eventDeadLetters(status: $status, first: 100) { id group eventId type reason deliveries deadLetteredAt event status replayedAt replayedBy actions { action by at } }
+  eventDeadLetters(status: $status, first: 50) { id group eventId type reason deliveries deadLetteredAt event status replayedAt replayedBy actions { action by at } }
 }`;
 
 interface Letter {

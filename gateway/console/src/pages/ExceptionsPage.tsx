@@ -9,6 +9,8 @@ import { formatInstant } from '../format';
 import { graphql, subscribe } from '../graphqlClient';
 import { useGraphQL } from '../useGraphQL';
 
+/** New exceptions on runs nobody has open arrive by no subscription: the list refreshes itself this often. */
+const LIST_REFRESH_MS = 15_000;
 const STATUSES = ['OPEN', 'RESOLVED', 'WAIVED', 'CANCELLED'];
 const REGIONS = ['NORTH_AMERICA', 'UK_IRELAND', 'EUROPE', 'APAC'];
 const SYSTEMS = ['CRM', 'ERP', 'PSA', 'ACTIVATION'];
@@ -77,9 +79,11 @@ const asFilter = (filter: Filter) => ({
 export function ExceptionsPage() {
   const [filter, setFilter] = useState<Filter>({ status: 'OPEN', type: '', region: '', system: '' });
   const [selected, setSelected] = useState<string | null>(null);
-  const queue = useGraphQL<{ integrationExceptions: { totalCount: number; nodes: QueueRow[] }; exceptionCounts: Array<{ type: string }> }>(QUEUE, {
-    filter: asFilter(filter),
-  });
+  const queue = useGraphQL<{ integrationExceptions: { totalCount: number; nodes: QueueRow[] }; exceptionCounts: Array<{ type: string }> }>(
+    QUEUE,
+    { filter: asFilter(filter) },
+    LIST_REFRESH_MS,
+  );
   const types = [...new Set(queue.data?.exceptionCounts.map((count) => count.type) ?? [])].sort();
   const select = (name: keyof Filter, label: string, options: readonly string[]) => (
     <label>

@@ -111,7 +111,7 @@ function ServiceHealth() {
 }
 
 function FlowHealth() {
-  const figures = useGraphQL<Figures>(FIGURES);
+  const figures = useGraphQL<Figures>(FIGURES, {}, 30_000);
   const groups = useGraphQL<{
     eventConsumerGroups: Array<{ name: string; pending: number; undelivered: number; lagSeconds: number | null; deadLetters: number }>;
   }>(CONSUMER_GROUPS);
@@ -147,6 +147,28 @@ function FlowHealth() {
             <dt>Open integration exceptions</dt>
             <dd>{data.exceptionCounts.reduce((sum, count) => sum + count.count, 0)}</dd>
           </dl>
+        )}
+        {data && data.exceptionCounts.length > 0 && (
+          <table aria-label="Open exceptions by type">
+            <thead>
+              <tr>
+                <th scope="col">Open exception</th>
+                <th scope="col">Region</th>
+                <th scope="col">System</th>
+                <th scope="col">Count</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.exceptionCounts.map((count) => (
+                <tr key={`${count.type}|${count.region}|${count.system}`}>
+                  <td>{count.type}</td>
+                  <td>{count.region ?? '—'}</td>
+                  <td>{count.system}</td>
+                  <td>{count.count}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
       </Section>
       <Section title="Flows and sync lag">

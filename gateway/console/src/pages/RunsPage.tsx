@@ -76,7 +76,8 @@ interface RunDetail extends RunRow {
 export function RunsPage() {
   const [status, setStatus] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
-  const runs = useGraphQL<{ activationRuns: { totalCount: number; nodes: RunRow[] } }>(RUNS, { filter: status ? { status: [status] } : null });
+  // New runs arrive by no subscription (activationUpdated follows given runs): the list refreshes itself.
+  const runs = useGraphQL<{ activationRuns: { totalCount: number; nodes: RunRow[] } }>(RUNS, { filter: status ? { status: [status] } : null }, 15_000);
   return (
     <>
       <div className="split">

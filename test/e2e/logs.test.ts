@@ -103,12 +103,17 @@ describe('logs of every service, run as `npm start` runs them', () => {
       'CRM_LINK',
     ]);
     expect(ofRun.every((line) => line.level === 'info')).toBe(true);
+    // The gateway forwards the caller's x-request-id: the run started by the request carries it too.
+    expect(ofRun.every((line) => line['request_id'] === requestId)).toBe(true);
 
-    // The gateway's request line (debug) carries the caller's request ID. (It is not forwarded to subgraphs: a
-    // subgraph request may batch several callers' operations, so each hop has its own; the trace ID links them.)
+    // The gateway's request line (debug) carries the caller's request ID, as does the activation service's.
     const gatewayLine = lines.find((line) => line.service === 'gateway' && line['request_id'] === requestId && line.msg === 'graphql request');
     expect(gatewayLine).toMatchObject({ level: 'debug', operation_name: 'Activate', operation_type: 'mutation', outcome: 'ok' });
     expect(gatewayLine!['duration_ms']).toBeGreaterThan(0);
+    expect(lines.find((line) => line.service === 'activation' && line['request_id'] === requestId && line.msg === 'graphql request')).toMatchObject({
+      operation_type: 'mutation',
+      outcome: 'ok',
+    });
 
     const output = launcher.output();
     expect(output).not.toContain(authorization.slice('Bearer '.length));

@@ -29,6 +29,10 @@ export const ErrorCode = {
    * Keys are single-purpose, as Stripe's are: reuse one only to repeat the same request.
    */
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  /** A dead letter that was replayed already: each is replayed once; a replay that fails again is a new dead letter. */
+  DEAD_LETTER_ALREADY_REPLAYED: 'DEAD_LETTER_ALREADY_REPLAYED',
+  /** An event (e.g. an operator's edit of a dead letter) that does not match its contract under contracts/events/. */
+  EVENT_CONTRACT_VIOLATION: 'EVENT_CONTRACT_VIOLATION',
   /** The subgraph did not answer within the gateway's configured timeout. */
   SUBGRAPH_TIMEOUT: 'SUBGRAPH_TIMEOUT',
   /** The subgraph could not be reached (connection refused, reset, DNS) or answered with a non-GraphQL response. */

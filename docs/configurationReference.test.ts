@@ -12,7 +12,8 @@ function variablesReadByTheCode(): Set<string> {
       if (statSync(path).isDirectory()) {
         if (entry !== 'generated' && entry !== 'test' && entry !== 'node_modules') visit(path);
       } else if (entry.endsWith('.ts')) {
-        for (const match of readFileSync(path, 'utf8').matchAll(/\b(?:PSGRAPH_[A-Z0-9_]*[A-Z0-9]|REDIS_URL|NODE_ENV)\b/g)) found.add(match[0]);
+        for (const match of readFileSync(path, 'utf8').matchAll(/\b(?:PSGRAPH_[A-Z0-9_]*[A-Z0-9]|OTEL_[A-Z0-9_]*[A-Z0-9]|REDIS_URL|NODE_ENV)\b/g))
+          found.add(match[0]);
       }
     }
   };

@@ -28,6 +28,7 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'signing', file: 'subgraphs/platform/src/security/principalTokens.ts', interfaceName: 'SigningSettings' },
   { id: 'logging', file: 'subgraphs/platform/src/logging/loggingConfig.ts', interfaceName: 'LoggingConfig' },
   { id: 'event-bus', file: 'subgraphs/platform/src/events/openEventBus.ts', interfaceName: 'EventBusConfig' },
+  { id: 'retention', file: 'subgraphs/platform/src/retentionConfig.ts', interfaceName: 'RetentionConfig' },
   { id: 'sandboxes', file: 'subgraphs/sandboxes/src/world/world.ts', interfaceName: 'WorldOptions' },
   { id: 'gateway', file: 'gateway/src/gatewayConfig.ts', interfaceName: 'GatewayConfig' },
   { id: 'identity', file: 'gateway/src/guards/identity.ts', interfaceName: 'IdentityOptions' },
@@ -44,10 +45,14 @@ export const CONFIGURATION_SECTIONS: readonly ConfigurationSection[] = [
   { id: 'stripe', file: 'subgraphs/billing/src/stripe/stripeConfig.ts', interfaceName: 'StripeConfig' },
   { id: 'activation', file: 'subgraphs/activation/src/activationConfig.ts', interfaceName: 'ActivationConfig' },
   { id: 'activation-retry', file: 'subgraphs/activation/src/saga/retryPolicy.ts', interfaceName: 'RetryPolicy' },
+  { id: 'tracing', file: 'subgraphs/platform/src/telemetry/tracingConfig.ts', interfaceName: 'TracingConfig' },
 ];
 
-/** An environment variable as the code and the docs name it (`PSGRAPH_<NAME>_URL` stands for one per subgraph). */
-const VARIABLE = /\b(?:PSGRAPH_[A-Z0-9_<>]+[A-Z0-9>]|REDIS_URL|NODE_ENV)\b/g;
+/**
+ * An environment variable as the code and the docs name it (`PSGRAPH_<NAME>_URL` stands for one per subgraph);
+ * OTEL_* are OpenTelemetry's standard variables, which tracing reads.
+ */
+const VARIABLE = /\b(?:PSGRAPH_[A-Z0-9_<>]+[A-Z0-9>]|OTEL_[A-Z0-9_]*[A-Z0-9]|REDIS_URL|NODE_ENV)\b/g;
 const NAMES_A_VARIABLE = new RegExp(VARIABLE.source);
 
 export interface ConfigurationRow {

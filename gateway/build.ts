@@ -2,7 +2,8 @@
  * `npm run build`: bundles the gateway's entry point and psgraph's own modules into gateway/dist/gateway.js
  * (packages stay external, loaded from node_modules), so that the gateway runs on plain Node: no TypeScript
  * loader thread and no transform at start-up — about 45 MiB less memory and a faster start than through tsx.
- * `npm start` and the benchmark build first; tests run the sources through tsx.
+ * `npm start` and the benchmark build first; tests run the sources through tsx. It also builds the operations
+ * console (gateway/console/buildConsole.ts) into gateway/dist/console.
  *
  * The bundle sits at the same depth below the repository root as the sources (gateway/dist/ beside
  * gateway/src/), so that paths resolved from `import.meta.url` (the default supergraph file) stay valid.
@@ -11,6 +12,7 @@ import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildConsole } from './console/buildConsole.js';
 
 const GATEWAY_DIR = dirname(fileURLToPath(import.meta.url));
 export const GATEWAY_BUNDLE = join(GATEWAY_DIR, 'dist', 'gateway.js');
@@ -46,4 +48,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   const path = await buildGateway();
   console.log(`[build] ${path} (${Math.round(statSync(path).size / 1024)} KiB) in ${Date.now() - started} ms`);
+  const consoleStarted = Date.now();
+  console.log(`[build] ${await buildConsole()} (the operations console) in ${Date.now() - consoleStarted} ms`);
 }

@@ -85,6 +85,11 @@ export interface GatewayConfig {
   readonly authorization: AuthorizationOptions;
   /** Events a subscriber may fall behind by before the oldest are dropped. @default 128 (PSGRAPH_SUBSCRIPTION_QUEUE) */
   readonly subscriptionQueueCapacity: number;
+  /**
+   * Distinct operation names, beyond those of the trusted-documents manifests, that label the request metrics;
+   * later names are counted as `__other__`, so made-up names cannot grow /metrics. @default 200 (PSGRAPH_METRICS_OPERATION_NAMES)
+   */
+  readonly metricsOperationNames: number;
   /** Share identical upstream subscriptions (same subgraph operation, variables and authorization). @default true (PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS) */
   readonly deduplicateSubscriptions: boolean;
   /** Largest WebSocket frame accepted (1009 above). @default 65536 (PSGRAPH_WS_MAX_PAYLOAD_BYTES) */
@@ -168,6 +173,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     identity: loadIdentityOptions(env),
     authorization: loadAuthorizationOptions(env),
     subscriptionQueueCapacity: readNumber(env, 'PSGRAPH_SUBSCRIPTION_QUEUE', 128, 1, 100_000),
+    metricsOperationNames: readNumber(env, 'PSGRAPH_METRICS_OPERATION_NAMES', 200, 0, 10_000),
     deduplicateSubscriptions: readBoolean(env, 'PSGRAPH_DEDUPLICATE_SUBSCRIPTIONS') ?? true,
     wsMaxPayloadBytes: readNumber(env, 'PSGRAPH_WS_MAX_PAYLOAD_BYTES', 65_536, 1_024, 104_857_600),
     wsKeepAliveMs: readNumber(env, 'PSGRAPH_WS_KEEPALIVE_MS', 12_000, 10, 600_000),

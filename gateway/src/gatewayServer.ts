@@ -6,7 +6,7 @@
  * IDE per endpoint, and a graceful stop. Building is separate from listening: tests start gateways on free ports.
  */
 import './disableApolloTelemetry.js';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { ApolloServer, BaseContext } from '@apollo/server';
@@ -19,6 +19,7 @@ import { closeGracefully, createHttpServer, listen } from '../../subgraphs/platf
 import { LogCode } from '../../subgraphs/platform/src/logging/logCodes.js';
 import { type Logger, createLogger } from '../../subgraphs/platform/src/logging/logger.js';
 import { Metrics } from '../../subgraphs/platform/src/metrics.js';
+import { OperationNames, UNREAD_OPERATION, createRequestMetrics } from '../../subgraphs/platform/src/requestMetrics.js';
 import type { PrincipalSigner } from '../../subgraphs/platform/src/security/principalTokens.js';
 import type { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import type { GatewayConfig } from './gatewayConfig.js';
@@ -27,6 +28,7 @@ import { Identity } from './guards/identity.js';
 import { PrincipalForwarding } from './guards/principalForwarding.js';
 import { RateLimits } from './guards/rateLimits.js';
 import { ideAssetHandlers } from './ide/idePage.js';
+import { consoleRoutes } from './console/consoleRoute.js';
 import { InflightRequests } from './inflightDeduplication.js';
 import { createSubgraphAgent } from './subgraphDataSource.js';
 import type { SubscriptionBridge } from './subscriptions/subscriptionBridge.js';
@@ -62,17 +64,33 @@ export interface GatewayServerOptions {
 
 export function createGatewayServer(config: GatewayConfig, options: GatewayServerOptions = {}): GatewayServer {
   const log = options.logger ?? createLogger('gateway');
-  const metrics = new Metrics();
+  const metrics = new Metrics({ defaultMetrics: true });
   const counters: EndpointContext['counters'] = {
-    fetch: metrics.counter('psgraph_subgraph_fetches_total', 'HTTP requests the gateway sent to each subgraph, by outcome.'),
-    operations: metrics.counter('psgraph_subgraph_operations_total', 'Query-plan fetches to each subgraph (several may share one HTTP request).'),
-    request: metrics.counter('psgraph_gateway_requests_total', 'GraphQL requests the gateway received.'),
-    shared: metrics.counter('psgraph_gateway_requests_shared_total', 'GraphQL requests answered with the response of an identical request in flight.'),
-    unauthorized: metrics.counter('psgraph_unauthorized_fields_total', 'Fields withheld from (or, in reject mode, refused to) callers, by mode.'),
-    cost: metrics.counter('psgraph_operation_cost_total', 'Summed cost of operations: estimated before planning, actual by response shape.'),
-    refused: metrics.counter('psgraph_operations_refused_total', 'Operations refused before planning, by reason.'),
-    subscriptionEvent: metrics.counter('psgraph_subscription_events_total', 'Subscription events delivered to clients (after hydration).'),
-    droppedEvent: metrics.counter('psgraph_subscription_events_dropped_total', "Subscription events dropped because a client's queue was full."),
+    fetch: metrics.counter('psgraph_subgraph_fetches_total', 'HTTP requests the gateway sent to each subgraph, by outcome.', ['subgraph', 'outcome']),
+    fetchDuration: metrics.histogram(
+      'psgraph_subgraph_fetch_duration_seconds',
+      'Duration of the HTTP requests the gateway sent to each subgraph, by outcome (ok or the error code).',
+      ['subgraph', 'outcome'],
+    ),
+    operations: metrics.counter('psgraph_subgraph_operations_total', 'Query-plan fetches to each subgraph (several may share one HTTP request).', ['subgraph']),
+    request: metrics.counter('psgraph_gateway_requests_total', 'GraphQL requests the gateway received.', []),
+    shared: metrics.counter('psgraph_gateway_requests_shared_total', 'GraphQL requests answered with the response of an identical request in flight.', []),
+    unauthorized: metrics.counter('psgraph_unauthorized_fields_total', 'Fields withheld from (or, in reject mode, refused to) callers, by mode.', ['mode']),
+    cost: metrics.counter('psgraph_operation_cost_total', 'Summed cost of operations: estimated before planning, actual by response shape.', ['measure']),
+    refused: metrics.counter('psgraph_operations_refused_total', 'Operations refused before planning, by reason.', ['reason']),
+    subscriptionEvent: metrics.counter('psgraph_subscription_events_total', 'Subscription events delivered to clients (after hydration).', []),
+    droppedEvent: metrics.counter('psgraph_subscription_events_dropped_total', "Subscription events dropped because a client's queue was full.", []),
+  };
+  const requestMetrics = createRequestMetrics(metrics, {
+    durationName: 'psgraph_gateway_request_duration_seconds',
+    durationHelp: 'GraphQL requests the gateway answered, by operation name and outcome (success, error, refused).',
+    operationNames: new OperationNames({ maxSeen: config.metricsOperationNames }),
+  });
+  /** Answers a request refused before its body was read, and records it as refused. */
+  const refuse = (response: ServerResponse, startedAt: number, status: number, code: ErrorCode, message: string) => {
+    sendJsonError(response, status, code, message);
+    requestMetrics.countError(code);
+    requestMetrics.observe(UNREAD_OPERATION, 'refused', (performance.now() - startedAt) / 1000);
   };
   const agent: Agent = createSubgraphAgent(config.subgraphConnections);
   const identity = new Identity(config.identity);
@@ -82,6 +100,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     log,
     metrics,
     counters,
+    requestMetrics,
     agent,
     inflight: config.deduplicateInflight ? new InflightRequests() : undefined,
     subgraphUrls: new Map(),
@@ -122,13 +141,15 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   const byPath = new Map(endpoints.map((endpoint) => [endpoint.spec.path, endpoint]));
 
   metrics.gauge('psgraph_supergraph_reloads_total', 'Times the supergraph file was reloaded since start.', () => main.supergraph.reloads);
-  metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process.', () => process.memoryUsage.rss());
-  metrics.gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
-  metrics.gauge('nodejs_heap_total_bytes', 'V8 heap reserved.', () => process.memoryUsage().heapTotal);
-  metrics.gauge(
-    'nodejs_external_memory_bytes',
-    'Memory held outside the V8 heap by JavaScript objects (buffers included).',
-    () => process.memoryUsage().external,
+  // Kept on each executor as plain numbers (the hot path), read at scrape time.
+  metrics.counterFrom('psgraph_query_plan_cache_hits_total', 'Requests whose operation was planned already (plan and result shape reused).', ['endpoint'], () =>
+    endpoints.flatMap((endpoint) => (endpoint.executor ? [{ labels: { endpoint: endpoint.spec.name }, value: endpoint.executor.planCacheHits }] : [])),
+  );
+  metrics.counterFrom('psgraph_query_plan_cache_misses_total', 'Requests whose operation had to be planned.', ['endpoint'], () =>
+    endpoints.flatMap((endpoint) => (endpoint.executor ? [{ labels: { endpoint: endpoint.spec.name }, value: endpoint.executor.planCacheMisses }] : [])),
+  );
+  metrics.labelledGauge('psgraph_query_plan_cache_size', 'Operations kept planned, by endpoint.', ['endpoint'], () =>
+    endpoints.flatMap((endpoint) => (endpoint.executor ? [{ labels: { endpoint: endpoint.spec.name }, value: endpoint.executor.preparedCount }] : [])),
   );
   metrics.gauge('psgraph_subscriptions_active', 'Client subscriptions open on this gateway.', () =>
     endpoints.reduce((sum, endpoint) => sum + endpoint.bridge.activeCount, 0),
@@ -143,9 +164,10 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
   const readiness = createReadinessProbe(agent, shared.subgraphUrls);
   const graphqlRoute = (endpoint: GraphEndpoint): HttpHandler => {
     return async (request, response) => {
+      const startedAt = performance.now();
       if (draining) {
         response.setHeader('connection', 'close');
-        sendJsonError(response, 503, ErrorCode.SERVICE_UNAVAILABLE, 'The gateway is shutting down.');
+        refuse(response, startedAt, 503, ErrorCode.SERVICE_UNAVAILABLE, 'The gateway is shutting down.');
         return;
       }
       // A browser opening the endpoint gets the IDE, as with Apollo's landing page, but served locally.
@@ -155,14 +177,14 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
       const identified = await identity.identify(request.headers.authorization);
       if ('refused' in identified) {
         response.setHeader('www-authenticate', 'Bearer error="invalid_token"');
-        sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
+        refuse(response, startedAt, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
         return;
       }
       const retryAfter = rateLimits.take(identified.principal);
       if (retryAfter !== undefined) {
         counters.refused({ reason: 'rate_limit' });
         response.setHeader('retry-after', String(retryAfter));
-        sendJsonError(response, 429, ErrorCode.RATE_LIMITED, `Too many requests: retry after ${retryAfter} s.`);
+        refuse(response, startedAt, 429, ErrorCode.RATE_LIMITED, `Too many requests: retry after ${retryAfter} s.`);
         return;
       }
       return endpoint.handle(request, response, identified.principal);
@@ -173,6 +195,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
     {
       ...ideAssetHandlers(),
       '/': main.ide,
+      ...consoleRoutes(),
       ...Object.fromEntries(endpoints.map((endpoint) => [endpoint.spec.path, graphqlRoute(endpoint)])),
       '/health': async (_request, response) => sendJson(response, 200, { status: 'ok' }),
       '/ready': async (_request, response) => {
@@ -193,8 +216,9 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
         });
       },
       '/metrics': async (_request, response) => {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        response.end(metrics.render());
+        const text = await metrics.render();
+        response.writeHead(200, { 'content-type': metrics.contentType });
+        response.end(text);
       },
     },
     (error) => log.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error'),

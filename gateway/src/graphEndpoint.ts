@@ -21,6 +21,8 @@ import { type HttpHandler, graphqlHttpHandler, sendJsonError } from '../../subgr
 import { type Logger, logLines } from '../../subgraphs/platform/src/logging/logger.js';
 import { requestLogPlugin } from '../../subgraphs/platform/src/logging/requestLogPlugin.js';
 import type { Metrics } from '../../subgraphs/platform/src/metrics.js';
+import { SpanKind, contextFromHeaders, graphqlTracingPlugin, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
+import { type RequestMetrics, requestMetricsPlugin } from '../../subgraphs/platform/src/requestMetrics.js';
 import { PsgraphExecutor } from './execution/gatewayExecutor.js';
 import { createErrorFormatter } from './formatGatewayError.js';
 import type { GatewayConfig } from './gatewayConfig.js';
@@ -61,6 +63,7 @@ export interface EndpointContext {
   readonly metrics: Metrics;
   readonly counters: {
     readonly fetch: (labels: Record<string, string>) => void;
+    readonly fetchDuration: (labels: Record<string, string>, seconds: number) => void;
     readonly operations: (labels: Record<string, string>, value: number) => void;
     readonly request: () => void;
     readonly shared: () => void;
@@ -70,6 +73,8 @@ export interface EndpointContext {
     readonly subscriptionEvent: () => void;
     readonly droppedEvent: () => void;
   };
+  /** Request durations by operation and outcome, errors by code. */
+  readonly requestMetrics: RequestMetrics;
   readonly agent: Agent;
   readonly inflight: InflightRequests | undefined;
   /** Subgraph name → the URL the gateway sends its fetches to (one data source per subgraph, for every endpoint). */
@@ -130,8 +135,9 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
         mergeOperations: config.mergeSubgraphOperations,
         busyBatchWindowMs: config.busyBatchWindowMs,
         ...(shared.inflight ? { inflight: shared.inflight } : {}),
-        onFetch: (subgraph, outcome, operations) => {
+        onFetch: (subgraph, outcome, operations, seconds) => {
           counters.fetch({ subgraph, outcome });
+          counters.fetchDuration({ subgraph, outcome }, seconds);
           counters.operations({ subgraph }, operations);
         },
       });
@@ -176,6 +182,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
     // /graphql's mode is set by its operator, who must give a manifest; an audience's comes with its definition.
     required: spec.name === 'graphql',
   });
+  shared.requestMetrics.operationNames.addKnown(trustedDocuments.operationNames);
   // The principal of each HTTP request, from the HTTP stage (identity) to the context its GraphQL operation runs in.
   const principals = new WeakMap<IncomingMessage, Principal>();
 
@@ -199,6 +206,8 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
       ApolloServerPluginSchemaReportingDisabled(),
       requestLogPlugin(logger),
       { requestDidStart: async () => void counters.request() },
+      graphqlTracingPlugin({ nameByOperationType: false }),
+      requestMetricsPlugin(shared.requestMetrics),
       operationResolutionPlugin(),
       fieldAuthorizationPlugin({
         authorization: fieldAuthorization,
@@ -233,7 +242,11 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
     server: apollo,
     context: (request) => ({ principal: principals.get(request) }),
     maxBodyBytes: config.maxBodyBytes,
-    prepareBody: (body) => trustedDocuments.resolve(body),
+    prepareBody: (body) => {
+      const resolved = trustedDocuments.resolve(body);
+      if ('refused' in resolved) shared.requestMetrics.countError(resolved.refused.code);
+      return resolved;
+    },
   });
   const html = Buffer.from(idePage(spec.path, spec.firstQuery));
   const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes });
@@ -266,11 +279,17 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
     async handle(request, response, principal) {
       if (refusesClientUser(spec, principal)) {
         counters.refused({ reason: 'audience' });
+        shared.requestMetrics.countError(ErrorCode.FORBIDDEN);
         sendJsonError(response, 403, ErrorCode.FORBIDDEN, `${spec.path} is not open to client users: use the client portal's endpoint.`);
         return;
       }
       principals.set(request, principal);
-      return graphql(request, response);
+      if (!tracingOn()) return graphql(request, response);
+      // The operation's span, named as Apollo Router names it; a client's traceparent makes it part of the client's trace.
+      return withSpan('supergraph', { 'psgraph.endpoint': spec.path }, () => graphql(request, response), {
+        kind: SpanKind.SERVER,
+        parent: contextFromHeaders(request.headers),
+      });
     },
     ide: async (_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': html.length });

@@ -9,6 +9,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Agent, errors as undiciErrors } from 'undici';
 import { ErrorCode } from '../../contracts/errorCodes.js';
+import { type Span, SpanKind, injectTraceContext, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
 import { PRINCIPAL_HEADER } from './guards/principalForwarding.js';
 import type { InflightRequests } from './inflightDeduplication.js';
 import { type GraphQLResponseBody, type OperationRequest, isEntityFetch, isMergeable, mergeOperations, splitResponse } from './operationMerging.js';
@@ -37,8 +38,8 @@ export interface SubgraphDataSourceOptions {
    * @default 0
    */
   readonly busyBatchWindowMs?: number;
-  /** Called once per HTTP request sent, with its outcome and how many operations it carried, for metrics. */
-  readonly onFetch?: (name: string, outcome: 'ok' | ErrorCode, operations: number) => void;
+  /** Called once per HTTP request sent, with its outcome, how many operations it carried and its duration in seconds, for metrics. */
+  readonly onFetch?: (name: string, outcome: 'ok' | ErrorCode, operations: number, seconds: number) => void;
   /**
    * Queries in flight, shared by every subgraph's data source: a query identical to one in flight (same
    * operation, variables and forwarded headers) joins it; a mutation closes them all when sent and when done.
@@ -119,7 +120,10 @@ export class SubgraphDataSource implements GraphQLDataSource {
     if (processOptions.kind === 'incoming operation') {
       const incoming = processOptions.incomingRequestContext.request.http?.headers;
       if (incoming) {
+        // Traced, the gateway's own span is the subgraph's parent (injected when sent), not the client's.
+        const traced = tracingOn();
         for (const name of this.options.forwardHeaders) {
+          if (traced && (name === 'traceparent' || name === 'tracestate')) continue;
           const value = incoming.get(name);
           if (value != null) headers[name] = value;
         }
@@ -216,16 +220,44 @@ export class SubgraphDataSource implements GraphQLDataSource {
     });
   }
 
-  private async send(operation: OperationRequest, headers: Record<string, string>, operations: number): Promise<GatewayGraphQLResponse> {
+  private send(operation: OperationRequest, headers: Record<string, string>, operations: number): Promise<GatewayGraphQLResponse> {
+    if (!tracingOn()) return this.sendOverHttp(operation, headers, operations, undefined);
+    // One span per HTTP request; a batch's request is a child of the fetch that opened the batch.
+    return withSpan(
+      'subgraph_request',
+      {
+        'subgraph.name': this.options.name,
+        'http.request.method': 'POST',
+        'url.full': this.options.url,
+        'psgraph.subgraph.operations': operations,
+        ...(operation.operationName ? { 'subgraph.graphql.operation.name': operation.operationName } : {}),
+      },
+      (span) => {
+        const traced = { ...headers };
+        injectTraceContext(traced);
+        return this.sendOverHttp(operation, traced, operations, span);
+      },
+      { kind: SpanKind.CLIENT },
+    );
+  }
+
+  private async sendOverHttp(
+    operation: OperationRequest,
+    headers: Record<string, string>,
+    operations: number,
+    span: Span | undefined,
+  ): Promise<GatewayGraphQLResponse> {
     const body = JSON.stringify({ query: operation.query, variables: operation.variables, operationName: operation.operationName });
     const abort = new AbortController();
     const deadline = setTimeout(() => abort.abort(), this.options.timeoutMs);
+    const startedAt = performance.now();
     this.requestsInFlight++;
     try {
       const response = await this.options.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers, body, signal: abort.signal });
+      span?.setAttribute('http.response.status_code', response.statusCode);
       const text = await response.body.text();
       if (response.statusCode !== 200 && !(response.headers['content-type'] ?? '').toString().includes('json')) {
-        return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, {
+        return this.failure(operations, startedAt, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" answered HTTP ${response.statusCode}.`, {
           status: response.statusCode,
         });
       }
@@ -235,6 +267,7 @@ export class SubgraphDataSource implements GraphQLDataSource {
       } catch {
         return this.failure(
           operations,
+          startedAt,
           ErrorCode.SUBGRAPH_UNAVAILABLE,
           `Subgraph "${this.options.name}" answered HTTP ${response.statusCode} with a body that is not JSON.`,
           {
@@ -245,29 +278,36 @@ export class SubgraphDataSource implements GraphQLDataSource {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         return this.failure(
           operations,
+          startedAt,
           ErrorCode.SUBGRAPH_UNAVAILABLE,
           `Subgraph "${this.options.name}" answered with a JSON value that is not a GraphQL response.`,
         );
       }
-      this.options.onFetch?.(this.options.name, 'ok', operations);
+      this.options.onFetch?.(this.options.name, 'ok', operations, (performance.now() - startedAt) / 1000);
       return parsed as GatewayGraphQLResponse;
     } catch (error) {
       if (abort.signal.aborted) {
-        return this.failure(operations, ErrorCode.SUBGRAPH_TIMEOUT, `Subgraph "${this.options.name}" did not answer within ${this.options.timeoutMs} ms.`, {
-          timeoutMs: this.options.timeoutMs,
-        });
+        return this.failure(
+          operations,
+          startedAt,
+          ErrorCode.SUBGRAPH_TIMEOUT,
+          `Subgraph "${this.options.name}" did not answer within ${this.options.timeoutMs} ms.`,
+          {
+            timeoutMs: this.options.timeoutMs,
+          },
+        );
       }
       const reason =
         error instanceof undiciErrors.UndiciError || error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-      return this.failure(operations, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" could not be reached (${reason}).`);
+      return this.failure(operations, startedAt, ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph "${this.options.name}" could not be reached (${reason}).`);
     } finally {
       this.requestsInFlight--;
       clearTimeout(deadline);
     }
   }
 
-  private failure(operations: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}): GatewayGraphQLResponse {
-    this.options.onFetch?.(this.options.name, code, operations);
+  private failure(operations: number, startedAt: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}): GatewayGraphQLResponse {
+    this.options.onFetch?.(this.options.name, code, operations, (performance.now() - startedAt) / 1000);
     return { errors: [{ message, extensions: { code, ...details } }] } as unknown as GatewayGraphQLResponse;
   }
 }

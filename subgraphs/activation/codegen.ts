@@ -15,6 +15,7 @@ export const activationCodegen: SubgraphCodegen = {
     DeliveryLine: '../posting/postingStore.js#LineRecord',
     InvoiceRun: '../invoicing/invoicingStore.js#InvoiceRunRecord',
     DeadLetter: '../store/deadLetters.js#DeadLetterView',
+    EventDeadLetter: '../store/eventDeadLetterAudit.js#EventDeadLetterView',
     Invoice: `${PLATFORM}#EntityReference`,
     Opportunity: `${PLATFORM}#EntityReference`,
     Project: `${PLATFORM}#EntityReference`,

@@ -25,6 +25,7 @@ export type ContenderId =
   | 'psgraph-no-auth-forwarding'
   | 'hive-rust-no-auth-forwarding'
   | 'psgraph-baseline'
+  | 'psgraph-traced'
   | 'psgraph-unguarded'
   | 'psgraph-guarded';
 
@@ -50,6 +51,8 @@ interface SpecOptions {
   readonly forwardAuthorization: boolean;
   /** The secured gateway's identity and signing settings. */
   readonly security: BenchSecurity;
+  /** An OTLP/HTTP receiver the traced contender exports its spans to. */
+  readonly otlpEndpoint: string;
 }
 
 /** The environment every gateway gets: nothing of the caller's PSGRAPH_* settings, no telemetry. */
@@ -133,6 +136,15 @@ export const CONTENDERS: readonly Contender[] = [
     workloads: ['standard-auth'],
     informational: true,
     spec: (options) => psgraphSpec('psgraph-no-auth-forwarding', options, { PSGRAPH_FORWARD_HEADERS: 'none' }),
+  },
+  {
+    id: 'psgraph-traced',
+    label: 'psgraph, tracing on',
+    settings:
+      'psgraph with tracing on (OTEL_EXPORTER_OTLP_ENDPOINT at an OTLP/HTTP receiver in the bench runner, every trace sampled, default batching); the subgraphs untraced: the cost of tracing in the gateway',
+    workloads: ['project'],
+    informational: true,
+    spec: (options) => psgraphSpec('psgraph-traced', options, { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint }),
   },
   {
     id: 'psgraph-unguarded',

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { buildGateway } from '../../gateway/build.js';
 import { BENCH_DIR, REPO_ROOT, RESULTS_DIR } from './benchPaths.js';
+import { startOtlpReceiver } from '../support/otlpReceiver.js';
 import { createBenchSecurity } from './benchSecurity.js';
 import { type BenchHost, type Subgraphs, startPsgraphSubgraphs, startStandardSubgraphs } from './benchSubgraphs.js';
 import { CONTENDERS, type Contender, baselineContender } from './contenders.js';
@@ -92,6 +93,8 @@ if (HAS_TASKSET && othersCpu !== undefined) spawnSync('taskset', ['-cp', othersC
 
 const running = new Set<BenchProcess>();
 const security = await createBenchSecurity();
+// Where the traced contender sends its spans: answered and counted, not decoded (a collector's work is not measured).
+const traceReceiver = await startOtlpReceiver({ keepSpans: false });
 const benchHost: BenchHost = { running, log, othersCpu, psgraphSubgraphEnv: security.subgraphEnv };
 const stopAll = async () => Promise.all([...running].map((p) => p.stop()));
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
@@ -105,6 +108,7 @@ try {
   }
 } finally {
   await stopAll();
+  await traceReceiver.close();
 }
 results.sort((a, b) => WORKLOADS.findIndex((w) => w.id === a.id) - WORKLOADS.findIndex((w) => w.id === b.id));
 
@@ -356,7 +360,14 @@ async function withGateway<T>(
 ): Promise<T> {
   const port = await freePort();
   const gateway = startProcess(
-    contender.spec({ port, supergraphPath, forwardAuthorization, security, ...(gatewayCpu === undefined ? {} : { cpu: gatewayCpu }) }),
+    contender.spec({
+      port,
+      supergraphPath,
+      forwardAuthorization,
+      security,
+      otlpEndpoint: traceReceiver.endpoint,
+      ...(gatewayCpu === undefined ? {} : { cpu: gatewayCpu }),
+    }),
   );
   running.add(gateway);
   const url = `http://127.0.0.1:${port}/graphql`;

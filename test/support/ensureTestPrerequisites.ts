@@ -31,7 +31,7 @@ function stop(missing: readonly SystemPrerequisite[], reason: string): never {
   process.stderr.write(
     `\nnpm test stopped before running any test: ${reason}.\n` +
       `Install them, then run npm test again:  sudo apt-get install ${packages}\n` +
-      `(${uses}. On another system, install Redis 7 and Chromium with its package manager and point the variables at them.)\n\n`,
+      `(${uses}. On another system, install Redis 7, Chromium and Prometheus' promtool with its package manager and point the variables at them.)\n\n`,
   );
   process.exit(1);
 }

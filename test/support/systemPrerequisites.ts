@@ -1,6 +1,6 @@
 /**
- * The programs psgraph's tests run for real besides Node: a `redis-server` (the Redis event bus, scale-out) and
- * Chromium (the IDE, driven by playwright-core). Neither is mocked and no test is skipped without them, so
+ * The programs psgraph's tests run for real besides Node: a `redis-server` (the Redis event bus, scale-out),
+ * Chromium (the IDE, driven by playwright-core) and Prometheus' `promtool` (the alert rules). None is mocked and no test is skipped without them, so
  * `npm test` checks for them first (`ensureTestPrerequisites.ts`) and the tests find them here.
  */
 import { spawnSync } from 'node:child_process';
@@ -54,7 +54,15 @@ export const CHROMIUM: SystemPrerequisite = {
     env['PSGRAPH_CHROMIUM'] ? findExecutable([env['PSGRAPH_CHROMIUM']], env) : findExecutable(['/usr/bin/chromium', 'chromium', 'chromium-browser'], env),
 };
 
-export const SYSTEM_PREREQUISITES: readonly SystemPrerequisite[] = [REDIS_SERVER, CHROMIUM];
+export const PROMTOOL: SystemPrerequisite = {
+  purpose: 'the Prometheus alert rule checks',
+  variable: 'PSGRAPH_PROMTOOL',
+  debianPackage: 'prometheus',
+  find: (env = process.env) =>
+    env['PSGRAPH_PROMTOOL'] ? findExecutable([env['PSGRAPH_PROMTOOL']], env) : findExecutable(['/usr/bin/promtool', 'promtool'], env),
+};
+
+export const SYSTEM_PREREQUISITES: readonly SystemPrerequisite[] = [REDIS_SERVER, CHROMIUM, PROMTOOL];
 
 /** The path of a prerequisite, or an error that says how to install it (for a test run started without `npm test`). */
 export function requirePrerequisite(prerequisite: SystemPrerequisite): string {

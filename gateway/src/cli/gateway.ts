@@ -17,6 +17,7 @@ import { loadLoggingConfig } from '../../../subgraphs/platform/src/logging/loggi
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { PrincipalSigner } from '../../../subgraphs/platform/src/security/principalTokens.js';
 import { createGatewayServer } from '../gatewayServer.js';
+import { startTracing, stopTracing } from '../../../subgraphs/platform/src/telemetry/index.js';
 
 const MAX_WORKERS = 64;
 
@@ -40,6 +41,7 @@ try {
   workers = readWorkers(process.argv.slice(2));
   // Validate the settings once, in the primary, so a typo fails with one message and no worker is forked.
   loadGatewayConfig();
+  startTracing('gateway');
 } catch (error) {
   logger.fatal({ code: LogCode.START_FAILED }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
@@ -69,13 +71,17 @@ async function runGateway(): Promise<void> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, `${signal}: draining requests in flight`);
-      server.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error, code: LogCode.STOP_FAILED }, 'error while stopping');
-          process.exit(1);
-        },
-      );
+      server
+        .stop()
+        // Last: the spans of the requests just drained are exported before the process exits.
+        .then(() => stopTracing())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error, code: LogCode.STOP_FAILED }, 'error while stopping');
+            process.exit(1);
+          },
+        );
     });
   }
 }

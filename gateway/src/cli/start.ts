@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildGateway } from '../../build.js';
+import { ensureConsoleBuilt } from '../../console/buildConsole.js';
 import { loadGatewayConfig } from '../gatewayConfig.js';
 import { GATEWAY_NODE_FLAGS } from './runtimeFlags.js';
 import { loadSubgraphConfig } from '../../../subgraphs/platform/src/config.js';
@@ -101,6 +102,8 @@ try {
   // everything is announced once every service answers.
   // The gateway runs from its bundle (built now, in well under a second), as in production; subgraphs through tsx.
   const gatewayBundle = await buildGateway();
+  // The console is rebuilt only when its sources changed since the last build (a few seconds when it is).
+  await ensureConsoleBuilt();
   await Promise.all([
     ...SERVICES.map((service) => run(service.name, ['--import', 'tsx', service.entry])),
     run('gateway', [...GATEWAY_NODE_FLAGS, gatewayBundle]),
@@ -115,6 +118,7 @@ console.log(`
 psgraph is running (started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s).
 
   Gateway   ${gatewayUrl}/graphql      (open it in a browser for the GraphQL IDE)
+  Console   ${gatewayUrl}/console      (the operations console: health, exceptions, dead letters, runs)
   Health    ${gatewayUrl}/health   ${gatewayUrl}/ready   ${gatewayUrl}/metrics
   Subgraphs ${SERVICES.map((service, i) => `${service.name} :${subgraphConfigs[i]!.port}`).join('  ')}
   Events    ${process.env['REDIS_URL'] ? 'Redis (REDIS_URL)' : `embedded log in ${subgraphConfigs[0]!.dataDir}/events.db`}

@@ -26,6 +26,7 @@ import {
   getVariableValues,
   visit,
 } from 'graphql';
+import { tracingOn, withSpan } from '../../../subgraphs/platform/src/telemetry/index.js';
 import { type AuthorizationDecision, unauthorizedErrors } from '../guards/fieldAuthorization.js';
 import { SupergraphTypes, executePlanNode } from './queryPlanExecution.js';
 import { type CompiledShape, TypeRelations, compileShape, shapeResponse } from './responseShaping.js';
@@ -119,6 +120,10 @@ export class PsgraphExecutor {
     });
   }
 
+  /** Requests whose operation was prepared already (plan and shape reused), and those that prepared it: for /metrics. */
+  planCacheHits = 0;
+  planCacheMisses = 0;
+
   /** Operations currently prepared. */
   get preparedCount(): number {
     return this.generation?.prepared.size ?? 0;
@@ -133,8 +138,11 @@ export class PsgraphExecutor {
       if (errors) return { errors };
     }
     const decision = this.options.authorization?.(requestContext.context);
-    const prepared = this.prepare(generation, requestContext.queryHash, request.operationName, document, definition, decision);
-    const response = await run(generation, prepared, requestContext, this.options.dataSource);
+    const prepare = () => this.prepare(generation, requestContext.queryHash, request.operationName, document, definition, decision);
+    const prepared = tracingOn() ? withSpan('query_planning', undefined, prepare) : prepare();
+    const response = await (tracingOn()
+      ? withSpan('execution', undefined, () => run(generation, prepared, requestContext, this.options.dataSource))
+      : run(generation, prepared, requestContext, this.options.dataSource));
     if (decision) response.errors = [...unauthorizedErrors(decision), ...(response.errors ?? [])];
     const headers = request.http?.headers;
     if (this.exposeQueryPlan && headers?.get('Apollo-Query-Plan-Experimental')) {
@@ -160,11 +168,13 @@ export class PsgraphExecutor {
     const cache = generation.prepared;
     const cached = cache.get(key);
     if (cached) {
+      this.planCacheHits++;
       // Least recently used first: a hit moves to the back.
       cache.delete(key);
       cache.set(key, cached);
       return cached;
     }
+    this.planCacheMisses++;
     const named = operationName ? { operationName } : {};
     const operation = operationFromDocument(generation.loaded.apiSchema, document, named);
     const planned = filtered ? operationFromDocument(generation.loaded.apiSchema, filtered.document, named) : operation;

@@ -14,6 +14,7 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import { ERRORS, type VariableDefinitions, errorCodeDef } from '@apollo/federation-internals';
 import { type FetchDataRewrite, type FetchNode, type PlanNode, type QueryPlanSelectionNode, evaluateCondition } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLSchema, isAbstractType, isInterfaceType, isObjectType } from 'graphql';
+import { tracingOn, withSpan } from '../../../subgraphs/platform/src/telemetry/index.js';
 
 type ResponsePath = (string | number)[];
 type Data = Record<string, unknown>;
@@ -229,7 +230,9 @@ export async function executePlanNode(execution: PlanExecution, node: PlanNode, 
     }
     case 'Fetch':
       try {
-        await executeFetch(execution, node, cursor);
+        await (tracingOn()
+          ? withSpan('fetch', { 'subgraph.name': node.serviceName }, () => executeFetch(execution, node, cursor))
+          : executeFetch(execution, node, cursor));
       } catch (error) {
         execution.errors.push(error as Error);
       }

@@ -51,6 +51,8 @@ export interface DocumentRefusal {
 export class TrustedDocuments {
   private readonly byId = new Map<string, string>();
   private readonly normalized = new Set<string>();
+  /** The manifests' operation names: the request metrics label these as they are, however many. */
+  readonly operationNames = new Set<string>();
 
   constructor(
     readonly mode: TrustedDocumentMode,
@@ -62,6 +64,7 @@ export class TrustedDocuments {
     for (const operation of operations) {
       this.byId.set(operation.id, operation.body);
       this.normalized.add(normalize(operation.body));
+      if (operation.name) this.operationNames.add(operation.name);
     }
   }
 

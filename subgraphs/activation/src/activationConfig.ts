@@ -2,7 +2,15 @@
  * The activation service's options, read from the environment and validated at start-up: a wrong setting stops
  * the service with a message naming the variable and what would be valid.
  */
-import { ConfigError, DEFAULT_PORTS, type SubgraphConfig, loadSubgraphConfig, readNumber } from '../../platform/src/index.js';
+import {
+  ConfigError,
+  DEFAULT_PORTS,
+  type RetentionConfig,
+  type SubgraphConfig,
+  loadRetentionConfig,
+  loadSubgraphConfig,
+  readNumber,
+} from '../../platform/src/index.js';
 import type { FaultRule } from './systems/faults.js';
 import { faultsFromEnvironment } from './systems/faults.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './saga/retryPolicy.js';
@@ -24,6 +32,8 @@ export interface ActivationConfig extends SubgraphConfig {
   readonly reconcileEveryMinutes?: number;
   /** Test seam only, refused in production (PSGRAPH_ACTIVATION_FAULTS, a JSON array of rules). */
   readonly faults: readonly FaultRule[] | null;
+  /** What the retention sweep trims, and how often (see the retention settings). @default loadRetentionConfig's defaults */
+  readonly retention?: RetentionConfig;
 }
 
 function readUrl(env: NodeJS.ProcessEnv, variable: string, fallback: string): string {
@@ -67,5 +77,6 @@ export function loadActivationConfig(env: NodeJS.ProcessEnv = process.env): Acti
     awaitMs: readNumber(env, 'PSGRAPH_ACTIVATION_AWAIT_MS', 5_000, 0, 60_000),
     reconcileEveryMinutes: readNumber(env, 'PSGRAPH_RECONCILE_EVERY_MINUTES', 60, 0, 10_080),
     faults: faultsFromEnvironment(env),
+    retention: loadRetentionConfig(env),
   };
 }

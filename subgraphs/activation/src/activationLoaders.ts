@@ -18,6 +18,7 @@ export function createActivationLoaders(store: ActivationStore) {
     transitionsByRunId: listLoader(async (ids: readonly string[]) => store.runs.transitionsByRunId(ids)),
     exceptionsByRunId: listLoader(async (ids: readonly string[]) => store.exceptions.byRunIds(ids)),
     exceptionById: recordLoader(async (ids: readonly string[]) => store.exceptions.byIds(ids)),
+    historyByExceptionId: listLoader(async (ids: readonly string[]) => store.exceptionJournal.historyByExceptionIds(ids)),
     xrefByProjectId: recordLoader(async (ids: readonly string[]) => store.runs.xrefByProjectId(ids)),
   };
 }

@@ -15,6 +15,7 @@ import {
 } from '../../platform/src/index.js';
 import { cycleTimeSeconds } from './events/activationEvents.js';
 import { latencyFigures } from './figures.js';
+import { resolveRecorded } from './operationsResolvers.js';
 import type { Resolvers } from './generated/resolverTypes.js';
 
 const RUN_ID = /^act_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -103,7 +104,8 @@ export const activationResolvers: Resolvers = {
       const run = runner.cancelRun(runId('runId', args.runId), 'cancelled by cancelActivation');
       return runner.settled(run.id, awaitMs);
     },
-    resolveException: (_, args, { runner }) => runner.resolveException(exceptionId('id', args.id), args.resolution.action, args.resolution.note ?? null),
+    resolveException: (_, args, context) =>
+      resolveRecorded(context, exceptionId('id', args.id), args.resolution.action, args.resolution.note ?? null, context.caller).exception,
   },
 
   ActivationRun: {

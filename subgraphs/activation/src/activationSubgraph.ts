@@ -14,10 +14,12 @@ import {
   LogCode,
   createLogger,
   createSubgraphService,
+  loadRetentionConfig,
   mergeResolverMaps,
   requireStaff,
 } from '../../platform/src/index.js';
 import type { ActivationConfig } from './activationConfig.js';
+import { instrumentActivation } from './activationMetrics.js';
 import { type ActivationContext, createActivationLoaders } from './activationLoaders.js';
 import { activationSubscriptionResolvers } from './activationSubscriptions.js';
 import { activationResolvers } from './activationResolvers.js';
@@ -39,6 +41,9 @@ import { ReconciliationSchedule } from './invoicing/reconciliationSchedule.js';
 import { InvoiceStatusSync, consumeInvoiceEvents } from './invoicing/invoiceStatusSync.js';
 import { invoicingResolvers } from './invoicing/invoicingResolvers.js';
 import { deadLetterResolvers } from './store/deadLetterResolvers.js';
+import { eventDeadLetterResolvers } from './store/eventDeadLetterResolvers.js';
+import { operationsResolvers } from './operationsResolvers.js';
+import { RetentionSweep } from './retentionSweep.js';
 import { InvoicingSystems } from './invoicing/invoicingSystems.js';
 
 export const activationTypeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -69,6 +74,8 @@ export interface ActivationSubgraph extends SubgraphService {
   /** Reconciliation on a schedule (and on demand). */
   readonly reconciliations: ReconciliationSchedule;
   readonly bus: EventBus;
+  /** Trims processed events, old dead letters and finished runs on a schedule; `sweep()` trims now. */
+  readonly retentionSweep: RetentionSweep;
   /** Resolves once every event committed so far is on the bus. */
   flushEvents(): Promise<void>;
 }
@@ -77,7 +84,9 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const log = options.logger ?? createLogger('activation');
   const bus = options.bus ?? new InMemoryEventBus();
   const store = openActivationStore(config.dataDir);
-  const relay = startOutboxRelay(store.sqlite, bus, { pollMs: 100 });
+  // Defaults, not this process' environment, when the caller built the configuration itself (tests).
+  const retention = config.retention ?? loadRetentionConfig({});
+  const relay = startOutboxRelay(store.sqlite, bus, { pollMs: 100, retention });
   const client = new SystemClient({
     urls: config.systemUrls,
     timeoutMs: config.callTimeoutMs,
@@ -138,6 +147,8 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
   const reconciliations = new ReconciliationSchedule(store.sqlite, (projectId) => poster.reconcile(projectId), log);
   reconciliations.start(config.reconcileEveryMinutes ?? 0);
   runner.start();
+  const retentionSweep = new RetentionSweep({ bus, store, retention, log });
+  retentionSweep.start();
   // Invoices a crashed run left planned or created are carried on once the systems answer.
   void invoicer
     .resume()
@@ -152,19 +163,25 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
         postingResolvers,
         invoicingResolvers,
         deadLetterResolvers,
+        eventDeadLetterResolvers,
+        operationsResolvers,
         activationSubscriptionResolvers(bus),
         postingSubscriptionResolvers(bus),
       ),
     ),
     context: (caller) => ({ caller, store, runner, poster, invoicer, reconciliations, bus, loaders: createActivationLoaders(store), awaitMs: config.awaitMs }),
     ...(config.principals ? { principals: config.principals } : {}),
-    instrument: (metrics) => metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount),
+    instrument: (metrics) => {
+      metrics.gauge('psgraph_sql_statements_total', 'SQL statements executed by this subgraph since start.', () => store.statementCount);
+      instrumentActivation(metrics, store, bus);
+    },
     close: async () => {
       await consumer.stop();
       await deliveryConsumer.stop();
       await invoiceConsumer.stop();
       await staffingConsumer.stop();
       await reconciliations.stop();
+      await retentionSweep.stop();
       await runner.stop();
       await relay.stop();
       if (!options.bus) await bus.close();
@@ -172,7 +189,7 @@ export function createActivationSubgraph(config: ActivationConfig, options: Acti
     },
     production: config.production,
   });
-  return Object.assign(service, { store, runner, poster, invoicer, reconciliations, bus, flushEvents: () => relay.flush() });
+  return Object.assign(service, { store, runner, poster, invoicer, reconciliations, bus, retentionSweep, flushEvents: () => relay.flush() });
 }
 
 type FieldResolver = (parent: unknown, args: unknown, context: ActivationContext, info: unknown) => unknown;

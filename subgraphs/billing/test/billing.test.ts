@@ -424,13 +424,13 @@ describe('billing sandbox at the default seed volume', () => {
   it('costs the same number of SQL statements for 50 projects as for 5, every field selected', async () => {
     const statementsFor = async (projectCount: number) => {
       const representations = seedWorld.projects.slice(100, 100 + projectCount).map((project) => ({ __typename: 'Project', id: project.id }));
-      const before = sqlStatements(seeded.subgraph);
+      const before = await sqlStatements(seeded.subgraph);
       const result = await execute(seeded.subgraph, ENTITIES, { r: representations });
       expect(result.errors).toBeUndefined();
       expect(result.data!['_entities']).toHaveLength(projectCount);
       const invoices = result.data!['_entities'].flatMap((project: { invoices: unknown[] }) => project.invoices);
       expect(invoices.length).toBeGreaterThan(projectCount);
-      return sqlStatements(seeded.subgraph) - before;
+      return (await sqlStatements(seeded.subgraph)) - before;
     };
     const forFive = await statementsFor(5);
     const forFifty = await statementsFor(50);

@@ -91,8 +91,8 @@ describe('the Stripe adapter', () => {
     let served: ServedAdapter;
     let adapter: BillingAdapter;
     const metrics = new Metrics();
-    const counted = (operation: string, outcome: string) =>
-      parseMetrics(metrics.render()).get(`psgraph_vendor_api_calls_total{system="Stripe",operation="${operation}",outcome="${outcome}"}`) ?? 0;
+    const counted = async (operation: string, outcome: string) =>
+      parseMetrics(await metrics.render()).get(`psgraph_vendor_api_calls_total{system="Stripe",operation="${operation}",outcome="${outcome}"}`) ?? 0;
     beforeAll(async () => {
       wire.setWebhookEndpoint(undefined);
       served = await open('api', { resilience: { initialBackoffMs: 10, maxBackoffMs: 50, maxAttempts: 4 } });
@@ -123,7 +123,7 @@ describe('the Stripe adapter', () => {
       wire.inject({ status: 429, headers: { 'retry-after': '0' }, body: rateLimited, times: 2 });
       wire.inject({ status: 429, times: 1 });
       expect(await adapter.port.markUncollectible(invoice.id)).toMatchObject({ id: invoice.id, status: 'UNCOLLECTIBLE' });
-      expect(counted('retrieveInvoice', 'rate_limited')).toBe(3);
+      expect(await counted('retrieveInvoice', 'rate_limited')).toBe(3);
 
       wire.inject({ status: 429, body: rateLimited, times: 10 });
       try {
@@ -317,10 +317,10 @@ describe('the Stripe adapter', () => {
       });
     });
 
-    it('counts every API call it makes on /metrics, by operation and outcome', () => {
-      expect(counted('sync:invoices', 'ok')).toBeGreaterThan(100);
-      expect(counted('retrieveInvoice', 'ok')).toBeGreaterThan(0);
-      expect(counted('attachPayment', 'unavailable')).toBe(1);
+    it('counts every API call it makes on /metrics, by operation and outcome', async () => {
+      expect(await counted('sync:invoices', 'ok')).toBeGreaterThan(100);
+      expect(await counted('retrieveInvoice', 'ok')).toBeGreaterThan(0);
+      expect(await counted('attachPayment', 'unavailable')).toBe(1);
     });
   });
 });

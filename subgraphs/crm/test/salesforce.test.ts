@@ -112,7 +112,9 @@ describe('the Salesforce adapter', () => {
     wire.inject({ status: 429, headers: { 'retry-after': '0' }, body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], times: 2 });
     wire.inject({ status: 429, times: 1 });
     expect((await adapter.port.accountsById([accountId])).size).toBe(1);
-    expect(parseMetrics(metrics.render()).get('psgraph_vendor_api_calls_total{system="Salesforce",operation="accountsById",outcome="rate_limited"}')).toBe(3);
+    expect(
+      parseMetrics(await metrics.render()).get('psgraph_vendor_api_calls_total{system="Salesforce",operation="accountsById",outcome="rate_limited"}'),
+    ).toBe(3);
 
     wire.inject({ status: 429, body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], times: 10 });
     try {
@@ -186,6 +188,8 @@ describe('the Salesforce adapter', () => {
     const metrics = new Metrics();
     adapter.instrument(metrics);
     await adapter.port.searchOpportunities({ isWon: true }, { limit: 10, offset: 0 });
-    expect(parseMetrics(metrics.render()).get('psgraph_vendor_api_calls_total{system="Salesforce",operation="searchOpportunities",outcome="ok"}')).toBe(2);
+    expect(parseMetrics(await metrics.render()).get('psgraph_vendor_api_calls_total{system="Salesforce",operation="searchOpportunities",outcome="ok"}')).toBe(
+      2,
+    );
   });
 });

@@ -526,9 +526,9 @@ describe('ERP sandbox at the default seed volume', () => {
     });
 
     it('computes the report in one SQL statement, whatever the volume', async () => {
-      const before = sqlStatements(erp);
+      const before = await sqlStatements(erp);
       await report(['PROJECT', 'MONTH']);
-      expect(sqlStatements(erp) - before).toBe(1);
+      expect((await sqlStatements(erp)) - before).toBe(1);
     });
 
     it.each([
@@ -568,22 +568,22 @@ describe('ERP sandbox at the default seed volume', () => {
         message: 'Argument "filter.projectIds" lists 101 projects; at most 100 are allowed.',
       },
     ])('rejects $name with $code', async ({ groupBy, filter, code, message }) => {
-      const before = sqlStatements(erp);
+      const before = await sqlStatements(erp);
       const result = await execute(erp, REPORT_QUERY, { groupBy, filter });
       expect(result.errors).toHaveLength(1);
       expect(result.errors?.[0]?.extensions?.['code']).toBe(code);
       expect(result.errors?.[0]?.message).toBe(message);
-      expect(sqlStatements(erp)).toBe(before);
+      expect(await sqlStatements(erp)).toBe(before);
     });
   });
 
   describe('N+1', () => {
     const statementsFor = async (query: string, representations: object[]) => {
-      const before = sqlStatements(erp);
+      const before = await sqlStatements(erp);
       const result = await execute(erp, query, { r: representations });
       expect(result.errors).toBeUndefined();
       expect(result.data!['_entities']).toHaveLength(representations.length);
-      return sqlStatements(erp) - before;
+      return (await sqlStatements(erp)) - before;
     };
 
     it('costs the same SQL statements for 50 Project references as for 5, every field selected', async () => {

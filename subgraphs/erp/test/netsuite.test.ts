@@ -301,7 +301,7 @@ describe('the NetSuite adapter', () => {
     wire.inject({ status: 429, headers: { 'retry-after': '0' }, times: 1 });
     expect((await adapter.port.customersByAccountId([accountId])).size).toBe(1);
     expect(
-      parseMetrics(metrics.render()).get('psgraph_vendor_api_calls_total{system="NetSuite",operation="customersByAccountId",outcome="rate_limited"}'),
+      parseMetrics(await metrics.render()).get('psgraph_vendor_api_calls_total{system="NetSuite",operation="customersByAccountId",outcome="rate_limited"}'),
     ).toBe(3);
 
     wire.inject({ status: 429, body: CONCURRENCY_LIMIT_ERROR, times: 10 });
@@ -333,7 +333,7 @@ describe('the NetSuite adapter', () => {
       polite.instrument(politeMetrics);
       const expected = await reads(polite);
       expect(wire.peakConcurrency).toBeLessThanOrEqual(2);
-      expect([...parseMetrics(politeMetrics.render()).keys()].filter((key) => key.includes('outcome="rate_limited"'))).toEqual([]);
+      expect([...parseMetrics(await politeMetrics.render()).keys()].filter((key) => key.includes('outcome="rate_limited"'))).toEqual([]);
 
       // Configured above the account's limit: NetSuite refuses the excess with 429 CONCURRENCY_LIMIT_EXCEEDED,
       // which is retried with backoff until every read is answered.
@@ -341,7 +341,7 @@ describe('the NetSuite adapter', () => {
       const eagerMetrics = new Metrics();
       eager.instrument(eagerMetrics);
       expect(await reads(eager)).toEqual(expected);
-      const rateLimited = [...parseMetrics(eagerMetrics.render()).entries()].filter(([key]) => key.includes('outcome="rate_limited"'));
+      const rateLimited = [...parseMetrics(await eagerMetrics.render()).entries()].filter(([key]) => key.includes('outcome="rate_limited"'));
       expect(rateLimited.reduce((sum, [, count]) => sum + count, 0)).toBeGreaterThan(0);
     } finally {
       wire.configure({ concurrencyLimit: 5, latencyMs: 0 });
@@ -416,7 +416,7 @@ describe('the NetSuite adapter', () => {
       inArrears: true,
       lines: [],
     });
-    const counted = parseMetrics(metrics.render());
+    const counted = parseMetrics(await metrics.render());
     // The ledger's grouped lines, and psgraph's grouped posting, invoice and credit note records.
     expect(counted.get('psgraph_vendor_api_calls_total{system="NetSuite",operation="billingReport",outcome="ok"}')).toBe(4);
     // Two lookups, the PATCH, and the schedule read back.

@@ -1,5 +1,7 @@
 export { ConfigError, DEFAULT_PORTS, loadSubgraphConfig, readChoice, readNumber, readPort } from './config.js';
 export type { ServiceName, SubgraphConfig, SystemName } from './config.js';
+export { cutoff, loadRetentionConfig, readDuration } from './retentionConfig.js';
+export type { RetentionConfig } from './retentionConfig.js';
 export { addMonths, dayFromIso, firstDayOfMonth, isIsoDate, isoFromDay, lastDayOfMonth, mondayOf, monthOf, weekdayOf } from './values/dates.js';
 export { inputError, invalidIdError } from './subgraph/errors.js';
 export { graphqlHttpHandler, sendJson, sendJsonError } from './http/graphqlHttpHandler.js';

@@ -29,8 +29,8 @@ export async function execute<T = Record<string, any>>(
 }
 
 /** SQL statements the subgraph's store has executed so far, as its /metrics reports them (sandbox adapters). */
-export function sqlStatements(service: SubgraphService): number {
-  return parseMetrics(service.metrics.render()).get('psgraph_sql_statements_total') ?? 0;
+export async function sqlStatements(service: SubgraphService): Promise<number> {
+  return parseMetrics(await service.metrics.render()).get('psgraph_sql_statements_total') ?? 0;
 }
 
 /** Retries an expectation until it holds or `timeoutMs` passes (events cross a bus, consumers run on their own). */

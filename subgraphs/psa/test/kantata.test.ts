@@ -315,7 +315,9 @@ describe('the Kantata adapter', () => {
     wire.inject({ status: 429, body: tooMany, times: 2 });
     wire.inject({ status: 429, headers: { 'retry-after': '0' }, body: tooMany, times: 1 });
     expect((await adapter.port.projectsById([id])).size).toBe(1);
-    expect(parseMetrics(metrics.render()).get('psgraph_vendor_api_calls_total{system="Kantata",operation="projectsById",outcome="rate_limited"}')).toBe(3);
+    expect(parseMetrics(await metrics.render()).get('psgraph_vendor_api_calls_total{system="Kantata",operation="projectsById",outcome="rate_limited"}')).toBe(
+      3,
+    );
 
     wire.inject({ status: 429, body: tooMany, times: 10 });
     try {
@@ -548,7 +550,7 @@ describe('the Kantata adapter', () => {
 
     it('counts every Kantata call on /metrics, by operation and outcome', async () => {
       await execute(subgraph, 'query ($id: ID!) { project(id: $id) { id milestones { id } } }', { id: world.projects[4]!.id });
-      const metrics = parseMetrics(subgraph.metrics.render());
+      const metrics = parseMetrics(await subgraph.metrics.render());
       expect(metrics.get('psgraph_vendor_api_calls_total{system="Kantata",operation="projectsById",outcome="ok"}')).toBeGreaterThan(0);
       expect(metrics.get('psgraph_vendor_api_calls_total{system="Kantata",operation="sync:time_entries",outcome="ok"}')).toBeGreaterThan(0);
       expect(metrics.get('psgraph_vendor_circuit_open{system="Kantata"}') ?? metrics.get('psgraph_vendor_circuit_open')).toBe(0);

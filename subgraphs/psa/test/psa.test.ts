@@ -445,11 +445,11 @@ describe('PSA sandbox at the default seed volume', () => {
       );
       expect(projectIds).toHaveLength(50);
       const statementsFor = async (projects: readonly string[]) => {
-        const before = sqlStatements(psa);
+        const before = await sqlStatements(psa);
         const result = await execute(psa, EVERY_PROJECT_FIELD, { r: projects.map((id) => ({ __typename: 'Project', id })) });
         expect(result.errors).toBeUndefined();
         expect(result.data!['_entities']).toHaveLength(projects.length);
-        return sqlStatements(psa) - before;
+        return (await sqlStatements(psa)) - before;
       };
       const forFive = await statementsFor(projectIds.slice(0, 5));
       const forFifty = await statementsFor(projectIds);
@@ -652,9 +652,9 @@ describe('PSA sandbox at the default seed volume', () => {
         `SELECT id FROM resource r WHERE NOT EXISTS (SELECT 1 FROM timesheet t WHERE t.resource_id = r.id AND t.week_start BETWEEN '2026-06-20' AND '2026-09-30') LIMIT 1`,
       );
       const selected = [...busy, ...idle];
-      const before = sqlStatements(psa);
+      const before = await sqlStatements(psa);
       const result = await execute(psa, utilizationQuery, { filter: { period: { from: '2026-07-15', to: '2026-09-30' }, resourceIds: selected } });
-      expect(sqlStatements(psa) - before).toBe(2);
+      expect((await sqlStatements(psa)) - before).toBe(2);
       expect(result.errors).toBeUndefined();
       const rows = result.data!['utilization'] as Array<Record<string, any>>;
       expect(rows).toHaveLength(selected.length * 3);

@@ -5,6 +5,7 @@ import type { ActivationRunRecord as ActivationRunRecordModel, StepRecord as Ste
 import type { BillingExceptionRecord as BillingExceptionRecordModel, LineRecord as LineRecordModel } from '../posting/postingStore.js';
 import type { InvoiceRunRecord as InvoiceRunRecordModel } from '../invoicing/invoicingStore.js';
 import type { DeadLetterView as DeadLetterViewModel } from '../store/deadLetters.js';
+import type { EventDeadLetterView as EventDeadLetterViewModel } from '../store/eventDeadLetterAudit.js';
 import type { ActivationContext } from '../activationLoaders.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -163,6 +164,22 @@ export type ActivationTransition = {
   readonly to: ActivationStatus;
 };
 
+/** The activation figures of one hour or day (UTC). */
+export type ActivationTrendPoint = {
+  readonly __typename?: 'ActivationTrendPoint';
+  readonly end: Scalars['DateTime']['output'];
+  readonly exceptionsRaised: Scalars['Int']['output'];
+  /** Median closed-won → activated time of the runs activated in the bucket; null without any. */
+  readonly medianCycleTimeSeconds?: Maybe<Scalars['Float']['output']>;
+  /** Runs that became ACTIVE in the bucket. */
+  readonly runsActivated: Scalars['Int']['output'];
+  /** Runs that failed validation or began compensating in the bucket. */
+  readonly runsFailed: Scalars['Int']['output'];
+  /** Runs requested in the bucket. */
+  readonly runsStarted: Scalars['Int']['output'];
+  readonly start: Scalars['DateTime']['output'];
+};
+
 export type ActivationTrigger =
   | 'EVENT'
   | 'MUTATION';
@@ -282,6 +299,16 @@ export type BillingExceptionTypeCount = {
   readonly type: BillingExceptionType;
 };
 
+export type BulkExceptionRetryOutcome = {
+  readonly __typename?: 'BulkExceptionRetryOutcome';
+  /** Open exceptions the filter selected. */
+  readonly exceptions: Scalars['Int']['output'];
+  /** Exceptions resolved with RETRY by this call (0 in a preview). */
+  readonly retried: Scalars['Int']['output'];
+  /** Runs they park. */
+  readonly runs: Scalars['Int']['output'];
+};
+
 export type BulkReplayOutcome = {
   readonly __typename?: 'BulkReplayOutcome';
   /** Open dead letters selected. */
@@ -393,6 +420,46 @@ export type DeliveryLineStatus =
   /** Withdrawn by a correction before it posted. */
   | 'WITHDRAWN';
 
+/** A consumer group of the event bus, as its figures are now. */
+export type EventConsumerGroup = {
+  readonly __typename?: 'EventConsumerGroup';
+  /** Dead letters of the group not replayed yet. */
+  readonly deadLetters: Scalars['Int']['output'];
+  /** Age of the oldest event the group has not processed; null when it is caught up. */
+  readonly lagSeconds?: Maybe<Scalars['Float']['output']>;
+  readonly name: Scalars['String']['output'];
+  /** Handed to a consumer and not acknowledged yet (being handled, or waiting for a retry). */
+  readonly pending: Scalars['Int']['output'];
+  /** Recorded after the last event handed to the group: not delivered yet. */
+  readonly undelivered: Scalars['Int']['output'];
+};
+
+/**
+ * An event the event bus's consumer group gave up on: its handler failed on every one of its deliveries. Not to be
+ * confused with `DeadLetter`, an event the process layer itself refused.
+ */
+export type EventDeadLetter = {
+  readonly __typename?: 'EventDeadLetter';
+  /** Who did what with it, and when. */
+  readonly actions: ReadonlyArray<DeadLetterAction>;
+  readonly deadLetteredAt: Scalars['DateTime']['output'];
+  /** Deliveries it had before it was dead-lettered. */
+  readonly deliveries: Scalars['Int']['output'];
+  /** The event as JSON (as edited, when a replay edited it and it failed again). */
+  readonly event?: Maybe<Scalars['String']['output']>;
+  readonly eventId?: Maybe<Scalars['ID']['output']>;
+  /** The consumer group that gave up on it; a replay goes to it alone. */
+  readonly group: Scalars['String']['output'];
+  /** Stable: the embedded log's dead-letter number, or the Redis dead-letter stream's entry ID. */
+  readonly id: Scalars['ID']['output'];
+  /** The last handler failure. */
+  readonly reason: Scalars['String']['output'];
+  readonly replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly replayedBy?: Maybe<Scalars['String']['output']>;
+  readonly status: DeadLetterStatus;
+  readonly type?: Maybe<Scalars['String']['output']>;
+};
+
 export type ExceptionAction =
   /** The cause is fixed at its source: close the exception and, once none of its run is open, retry the run. */
   | 'RETRY'
@@ -405,6 +472,17 @@ export type ExceptionCount = {
   readonly region?: Maybe<Region>;
   readonly system: OwningSystem;
   readonly type: Scalars['String']['output'];
+};
+
+export type ExceptionHistoryEntry = {
+  readonly __typename?: 'ExceptionHistoryEntry';
+  /** ASSIGNED, UNASSIGNED, NOTED, RETRIED or WAIVED. */
+  readonly action: Scalars['String']['output'];
+  readonly at: Scalars['DateTime']['output'];
+  /** The operator (the caller's subject). */
+  readonly by: Scalars['String']['output'];
+  /** The assignee, the note's text, or the resolution note. */
+  readonly detail?: Maybe<Scalars['String']['output']>;
 };
 
 export type ExceptionResolutionInput = {
@@ -430,7 +508,11 @@ export type FlowLag = {
 
 export type IntegrationException = {
   readonly __typename?: 'IntegrationException';
+  /** Who is fixing it, if anyone was assigned. */
+  readonly assignee?: Maybe<Scalars['String']['output']>;
   readonly field?: Maybe<Scalars['String']['output']>;
+  /** What operators did with it (assigned, noted, retried, waived), oldest first. */
+  readonly history: ReadonlyArray<ExceptionHistoryEntry>;
   /** What fixing it does. */
   readonly howToResolve: Scalars['String']['output'];
   /** Exception ID (exc_ + ULID). */
@@ -536,8 +618,12 @@ export type Mutation = {
    * Answers once the run rests or after a few seconds, whichever is first; poll `activationRun` for the rest.
    */
   readonly activateProject: ActivationRun;
+  /** Gives an exception to someone to fix (`assignee` null: nobody); recorded in its history. */
+  readonly assignException: IntegrationException;
   /** Cancels a run: one parked on exceptions ends at once; one in flight compensates what it did, then ends CANCELLED. */
   readonly cancelActivation: ActivationRun;
+  /** Adds a note to an exception's history (1–2,000 characters). */
+  readonly noteException: IntegrationException;
   /**
    * Publishes a dead letter's event on the bus again — as received, or `event` (the operator's corrected event, as
    * JSON) — and records who replayed it. A consumer that still cannot accept it dead-letters it afresh.
@@ -545,6 +631,14 @@ export type Mutation = {
   readonly replayDeadLetter: DeadLetter;
   /** Replays every open dead letter (of a type, when given) as received; with `preview: true` it only counts them. */
   readonly replayDeadLetters: BulkReplayOutcome;
+  /**
+   * Hands an event dead letter's event — as dead-lettered, or `event` (the operator's correction, as JSON, checked
+   * against its contract first; its id and type stay) — to the consumer group that gave up on it, and to no other;
+   * records who replayed it. Each dead letter is replayed once; a replay that fails again is a new dead letter.
+   */
+  readonly replayEventDeadLetter: EventDeadLetter;
+  /** Replays every open event dead letter (of a group, of a type, when given) as dead-lettered; with `preview: true` it only counts them. */
+  readonly replayEventDeadLetters: BulkReplayOutcome;
   /** Resolves an exception: RETRY once its cause is fixed at the source, or WAIVE a failed undo cleaned up by hand. */
   readonly resolveException: IntegrationException;
   /** Carries on invoices a run planned but could not create or finalize (billing unreachable); answers how many. */
@@ -558,6 +652,12 @@ export type Mutation = {
    * e.g. every CLOSED_PERIOD after a period was reopened. With `preview: true` it only counts them.
    */
   readonly retryBillingExceptions: BulkRetryOutcome;
+  /**
+   * Resolves with RETRY every open exception the filter selects (status is ignored: open ones only; at most 1,000),
+   * e.g. every TAX_ID_MISSING of a region once CRM was corrected: each run with none left open is validated again.
+   * With `preview: true` it only counts them.
+   */
+  readonly retryExceptions: BulkExceptionRetryOutcome;
   /**
    * Invoices what is due up to periodEnd: each project's unbilled billable postings (time and expenses dated up to
    * it, approved milestones) and its fixed-fee instalments due by it and next month's retainer, one line per source,
@@ -577,8 +677,20 @@ export type MutationActivateProjectArgs = {
 };
 
 
+export type MutationAssignExceptionArgs = {
+  assignee?: InputMaybe<Scalars['String']['input']>;
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationCancelActivationArgs = {
   runId: Scalars['ID']['input'];
+};
+
+
+export type MutationNoteExceptionArgs = {
+  id: Scalars['ID']['input'];
+  text: Scalars['String']['input'];
 };
 
 
@@ -589,6 +701,19 @@ export type MutationReplayDeadLetterArgs = {
 
 
 export type MutationReplayDeadLettersArgs = {
+  preview?: InputMaybe<Scalars['Boolean']['input']>;
+  type?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationReplayEventDeadLetterArgs = {
+  event?: InputMaybe<Scalars['String']['input']>;
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationReplayEventDeadLettersArgs = {
+  group?: InputMaybe<Scalars['String']['input']>;
   preview?: InputMaybe<Scalars['Boolean']['input']>;
   type?: InputMaybe<Scalars['String']['input']>;
 };
@@ -612,6 +737,12 @@ export type MutationRetryBillingExceptionArgs = {
 
 export type MutationRetryBillingExceptionsArgs = {
   filter: BillingExceptionFilter;
+  preview?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type MutationRetryExceptionsArgs = {
+  filter: IntegrationExceptionFilter;
   preview?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
@@ -733,14 +864,28 @@ export type Query = {
   readonly activationRun?: Maybe<ActivationRun>;
   /** Activation runs, newest first, filtered and paged (at most 100 per page). */
   readonly activationRuns: ActivationRunConnection;
+  /**
+   * Activation health per hour or per day over a window (at most 744 buckets, oldest first, every bucket present):
+   * runs started, activated and failed, exceptions raised, and the median cycle time of the runs activated.
+   */
+  readonly activationTrend: ReadonlyArray<ActivationTrendPoint>;
   /** A billing exception by its ID (bex_…). */
   readonly billingException?: Maybe<BillingException>;
   /** The billing exception queue (approved delivery held back from ERP), newest first, filtered and paged (at most 100 per page). */
   readonly billingExceptions: BillingExceptionConnection;
   /** Events the process layer could not accept (malformed, off their contract, or refused by a system), newest first. */
   readonly deadLetters: ReadonlyArray<DeadLetter>;
+  /** The event bus's consumer groups: what each holds, what it has not been handed yet, how far behind it is. */
+  readonly eventConsumerGroups: ReadonlyArray<EventConsumerGroup>;
+  /**
+   * Events a consumer group of the event bus gave up on after its maximum deliveries (its handler kept failing),
+   * newest first: of one group, statuses and type when given.
+   */
+  readonly eventDeadLetters: ReadonlyArray<EventDeadLetter>;
   /** Exceptions counted by type, region and owning system (by default only the open ones). */
   readonly exceptionCounts: ReadonlyArray<ExceptionCount>;
+  /** An integration exception by its ID (exc_…), with who did what to it. */
+  readonly integrationException?: Maybe<IntegrationException>;
   /** The integration exception queue, newest first, filtered and paged (at most 100 per page). */
   readonly integrationExceptions: IntegrationExceptionConnection;
   readonly invoiceRun?: Maybe<InvoiceRun>;
@@ -790,6 +935,14 @@ export type QueryActivationRunsArgs = {
 };
 
 
+export type QueryActivationTrendArgs = {
+  bucket: TrendBucket;
+  from: Scalars['DateTime']['input'];
+  region?: InputMaybe<ReadonlyArray<Region>>;
+  to: Scalars['DateTime']['input'];
+};
+
+
 export type QueryBillingExceptionArgs = {
   id: Scalars['ID']['input'];
 };
@@ -809,8 +962,21 @@ export type QueryDeadLettersArgs = {
 };
 
 
+export type QueryEventDeadLettersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  group?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ReadonlyArray<DeadLetterStatus>>;
+  type?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryExceptionCountsArgs = {
   status?: InputMaybe<ReadonlyArray<ExceptionStatus>>;
+};
+
+
+export type QueryIntegrationExceptionArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1043,6 +1209,10 @@ export type SubscriptionPostingProgressArgs = {
   projectId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+export type TrendBucket =
+  | 'DAY'
+  | 'HOUR';
+
 export type UnbilledWip = {
   readonly __typename?: 'UnbilledWip';
   readonly postings: Scalars['Int']['output'];
@@ -1172,6 +1342,7 @@ export type ResolversTypes = {
   ActivationStepName: ActivationStepName;
   ActivationStepStatus: ActivationStepStatus;
   ActivationTransition: ResolverTypeWrapper<TransitionRecordModel>;
+  ActivationTrendPoint: ResolverTypeWrapper<ActivationTrendPoint>;
   ActivationTrigger: ActivationTrigger;
   ActivationUpdate: ResolverTypeWrapper<Omit<ActivationUpdate, 'run'> & { run: ResolversTypes['ActivationRun'] }>;
   BillingException: ResolverTypeWrapper<BillingExceptionRecordModel>;
@@ -1182,6 +1353,7 @@ export type ResolversTypes = {
   BillingExceptionStatus: BillingExceptionStatus;
   BillingExceptionType: BillingExceptionType;
   BillingExceptionTypeCount: ResolverTypeWrapper<BillingExceptionTypeCount>;
+  BulkExceptionRetryOutcome: ResolverTypeWrapper<BulkExceptionRetryOutcome>;
   BulkReplayOutcome: ResolverTypeWrapper<BulkReplayOutcome>;
   BulkRetryOutcome: ResolverTypeWrapper<BulkRetryOutcome>;
   CashFiguresFilter: CashFiguresFilter;
@@ -1197,8 +1369,11 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   DeliveryLine: ResolverTypeWrapper<LineRecordModel>;
   DeliveryLineStatus: DeliveryLineStatus;
+  EventConsumerGroup: ResolverTypeWrapper<EventConsumerGroup>;
+  EventDeadLetter: ResolverTypeWrapper<EventDeadLetterViewModel>;
   ExceptionAction: ExceptionAction;
   ExceptionCount: ResolverTypeWrapper<ExceptionCount>;
+  ExceptionHistoryEntry: ResolverTypeWrapper<ExceptionHistoryEntry>;
   ExceptionResolutionInput: ExceptionResolutionInput;
   ExceptionStatus: ExceptionStatus;
   FlowLag: ResolverTypeWrapper<FlowLag>;
@@ -1236,6 +1411,7 @@ export type ResolversTypes = {
   StuckKind: StuckKind;
   StuckTransaction: ResolverTypeWrapper<Omit<StuckTransaction, 'project'> & { project?: Maybe<ResolversTypes['Project']> }>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TrendBucket: TrendBucket;
   UnbilledWip: ResolverTypeWrapper<Omit<UnbilledWip, 'unbilled'> & { unbilled: ResolversTypes['Money'] }>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   link__Purpose: Link__Purpose;
@@ -1257,6 +1433,7 @@ export type ResolversParentTypes = {
   ActivationRunFilter: ActivationRunFilter;
   ActivationStep: StepRecordModel;
   ActivationTransition: TransitionRecordModel;
+  ActivationTrendPoint: ActivationTrendPoint;
   ActivationUpdate: Omit<ActivationUpdate, 'run'> & { run: ResolversParentTypes['ActivationRun'] };
   BillingException: BillingExceptionRecordModel;
   BillingExceptionChange: Omit<BillingExceptionChange, 'exception'> & { exception: ResolversParentTypes['BillingException'] };
@@ -1264,6 +1441,7 @@ export type ResolversParentTypes = {
   BillingExceptionEdge: Omit<BillingExceptionEdge, 'node'> & { node: ResolversParentTypes['BillingException'] };
   BillingExceptionFilter: BillingExceptionFilter;
   BillingExceptionTypeCount: BillingExceptionTypeCount;
+  BulkExceptionRetryOutcome: BulkExceptionRetryOutcome;
   BulkReplayOutcome: BulkReplayOutcome;
   BulkRetryOutcome: BulkRetryOutcome;
   CashFiguresFilter: CashFiguresFilter;
@@ -1275,7 +1453,10 @@ export type ResolversParentTypes = {
   DeadLetterAction: DeadLetterAction;
   Decimal: Scalars['Decimal']['output'];
   DeliveryLine: LineRecordModel;
+  EventConsumerGroup: EventConsumerGroup;
+  EventDeadLetter: EventDeadLetterViewModel;
   ExceptionCount: ExceptionCount;
+  ExceptionHistoryEntry: ExceptionHistoryEntry;
   ExceptionResolutionInput: ExceptionResolutionInput;
   FlowLag: FlowLag;
   IntegrationException: ExceptionRecordModel;
@@ -1401,6 +1582,16 @@ export type ActivationTransitionResolvers<ContextType = ActivationContext, Paren
   to?: Resolver<ResolversTypes['ActivationStatus'], ParentType, ContextType>;
 };
 
+export type ActivationTrendPointResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ActivationTrendPoint'] = ResolversParentTypes['ActivationTrendPoint']> = {
+  end?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  exceptionsRaised?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  medianCycleTimeSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  runsActivated?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  runsFailed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  runsStarted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type ActivationUpdateResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ActivationUpdate'] = ResolversParentTypes['ActivationUpdate']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1454,6 +1645,12 @@ export type BillingExceptionEdgeResolvers<ContextType = ActivationContext, Paren
 export type BillingExceptionTypeCountResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BillingExceptionTypeCount'] = ResolversParentTypes['BillingExceptionTypeCount']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['BillingExceptionType'], ParentType, ContextType>;
+};
+
+export type BulkExceptionRetryOutcomeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BulkExceptionRetryOutcome'] = ResolversParentTypes['BulkExceptionRetryOutcome']> = {
+  exceptions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  retried?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  runs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type BulkReplayOutcomeResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['BulkReplayOutcome'] = ResolversParentTypes['BulkReplayOutcome']> = {
@@ -1519,11 +1716,41 @@ export type DeliveryLineResolvers<ContextType = ActivationContext, ParentType ex
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type EventConsumerGroupResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['EventConsumerGroup'] = ResolversParentTypes['EventConsumerGroup']> = {
+  deadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lagSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  undelivered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type EventDeadLetterResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['EventDeadLetter'] = ResolversParentTypes['EventDeadLetter']> = {
+  actions?: Resolver<ReadonlyArray<ResolversTypes['DeadLetterAction']>, ParentType, ContextType>;
+  deadLetteredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  event?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  eventId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  group?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  replayedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeadLetterStatus'], ParentType, ContextType>;
+  type?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type ExceptionCountResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ExceptionCount'] = ResolversParentTypes['ExceptionCount']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['Region']>, ParentType, ContextType>;
   system?: Resolver<ResolversTypes['OwningSystem'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ExceptionHistoryEntryResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['ExceptionHistoryEntry'] = ResolversParentTypes['ExceptionHistoryEntry']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type FlowLagResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['FlowLag'] = ResolversParentTypes['FlowLag']> = {
@@ -1535,7 +1762,9 @@ export type FlowLagResolvers<ContextType = ActivationContext, ParentType extends
 
 export type IntegrationExceptionResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['IntegrationException'] = ResolversParentTypes['IntegrationException'], FederationReferenceType extends FederationReferenceTypes['IntegrationException'] = FederationReferenceTypes['IntegrationException']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['IntegrationException']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  assignee?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  history?: Resolver<ReadonlyArray<ResolversTypes['ExceptionHistoryEntry']>, ParentType, ContextType>;
   howToResolve?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1602,14 +1831,19 @@ export type MoneyResolvers<ContextType = ActivationContext, ParentType extends R
 
 export type MutationResolvers<ContextType = ActivationContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   activateProject?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationActivateProjectArgs, 'input'>>;
+  assignException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationAssignExceptionArgs, 'id'>>;
   cancelActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationCancelActivationArgs, 'runId'>>;
+  noteException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationNoteExceptionArgs, 'id' | 'text'>>;
   replayDeadLetter?: Resolver<ResolversTypes['DeadLetter'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id'>>;
   replayDeadLetters?: Resolver<ResolversTypes['BulkReplayOutcome'], ParentType, ContextType, RequireFields<MutationReplayDeadLettersArgs, 'preview'>>;
+  replayEventDeadLetter?: Resolver<ResolversTypes['EventDeadLetter'], ParentType, ContextType, RequireFields<MutationReplayEventDeadLetterArgs, 'id'>>;
+  replayEventDeadLetters?: Resolver<ResolversTypes['BulkReplayOutcome'], ParentType, ContextType, RequireFields<MutationReplayEventDeadLettersArgs, 'preview'>>;
   resolveException?: Resolver<ResolversTypes['IntegrationException'], ParentType, ContextType, RequireFields<MutationResolveExceptionArgs, 'id' | 'resolution'>>;
   resumeInvoicing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   retryActivation?: Resolver<ResolversTypes['ActivationRun'], ParentType, ContextType, RequireFields<MutationRetryActivationArgs, 'runId'>>;
   retryBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionArgs, 'id'>>;
   retryBillingExceptions?: Resolver<ResolversTypes['BulkRetryOutcome'], ParentType, ContextType, RequireFields<MutationRetryBillingExceptionsArgs, 'filter' | 'preview'>>;
+  retryExceptions?: Resolver<ResolversTypes['BulkExceptionRetryOutcome'], ParentType, ContextType, RequireFields<MutationRetryExceptionsArgs, 'filter' | 'preview'>>;
   runInvoicing?: Resolver<ResolversTypes['InvoiceRunOutcome'], ParentType, ContextType, RequireFields<MutationRunInvoicingArgs, 'input'>>;
   runReconciliation?: Resolver<ResolversTypes['ReconciliationRun'], ParentType, ContextType>;
   waiveBillingException?: Resolver<ResolversTypes['BillingException'], ParentType, ContextType, RequireFields<MutationWaiveBillingExceptionArgs, 'id' | 'note'>>;
@@ -1678,10 +1912,14 @@ export type QueryResolvers<ContextType = ActivationContext, ParentType extends R
   activationFigures?: Resolver<ResolversTypes['ActivationFigures'], ParentType, ContextType, Partial<QueryActivationFiguresArgs>>;
   activationRun?: Resolver<Maybe<ResolversTypes['ActivationRun']>, ParentType, ContextType, RequireFields<QueryActivationRunArgs, 'id'>>;
   activationRuns?: Resolver<ResolversTypes['ActivationRunConnection'], ParentType, ContextType, RequireFields<QueryActivationRunsArgs, 'first'>>;
+  activationTrend?: Resolver<ReadonlyArray<ResolversTypes['ActivationTrendPoint']>, ParentType, ContextType, RequireFields<QueryActivationTrendArgs, 'bucket' | 'from' | 'to'>>;
   billingException?: Resolver<Maybe<ResolversTypes['BillingException']>, ParentType, ContextType, RequireFields<QueryBillingExceptionArgs, 'id'>>;
   billingExceptions?: Resolver<ResolversTypes['BillingExceptionConnection'], ParentType, ContextType, RequireFields<QueryBillingExceptionsArgs, 'first'>>;
   deadLetters?: Resolver<ReadonlyArray<ResolversTypes['DeadLetter']>, ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first' | 'status'>>;
+  eventConsumerGroups?: Resolver<ReadonlyArray<ResolversTypes['EventConsumerGroup']>, ParentType, ContextType>;
+  eventDeadLetters?: Resolver<ReadonlyArray<ResolversTypes['EventDeadLetter']>, ParentType, ContextType, RequireFields<QueryEventDeadLettersArgs, 'first' | 'status'>>;
   exceptionCounts?: Resolver<ReadonlyArray<ResolversTypes['ExceptionCount']>, ParentType, ContextType, RequireFields<QueryExceptionCountsArgs, 'status'>>;
+  integrationException?: Resolver<Maybe<ResolversTypes['IntegrationException']>, ParentType, ContextType, RequireFields<QueryIntegrationExceptionArgs, 'id'>>;
   integrationExceptions?: Resolver<ResolversTypes['IntegrationExceptionConnection'], ParentType, ContextType, RequireFields<QueryIntegrationExceptionsArgs, 'first'>>;
   invoiceRun?: Resolver<Maybe<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunArgs, 'id'>>;
   invoiceRuns?: Resolver<ReadonlyArray<ResolversTypes['InvoiceRun']>, ParentType, ContextType, RequireFields<QueryInvoiceRunsArgs, 'first'>>;
@@ -1784,12 +2022,14 @@ export type Resolvers<ContextType = ActivationContext> = {
   ActivationRunEdge?: ActivationRunEdgeResolvers<ContextType>;
   ActivationStep?: ActivationStepResolvers<ContextType>;
   ActivationTransition?: ActivationTransitionResolvers<ContextType>;
+  ActivationTrendPoint?: ActivationTrendPointResolvers<ContextType>;
   ActivationUpdate?: ActivationUpdateResolvers<ContextType>;
   BillingException?: BillingExceptionResolvers<ContextType>;
   BillingExceptionChange?: BillingExceptionChangeResolvers<ContextType>;
   BillingExceptionConnection?: BillingExceptionConnectionResolvers<ContextType>;
   BillingExceptionEdge?: BillingExceptionEdgeResolvers<ContextType>;
   BillingExceptionTypeCount?: BillingExceptionTypeCountResolvers<ContextType>;
+  BulkExceptionRetryOutcome?: BulkExceptionRetryOutcomeResolvers<ContextType>;
   BulkReplayOutcome?: BulkReplayOutcomeResolvers<ContextType>;
   BulkRetryOutcome?: BulkRetryOutcomeResolvers<ContextType>;
   CycleTimeFigures?: CycleTimeFiguresResolvers<ContextType>;
@@ -1799,7 +2039,10 @@ export type Resolvers<ContextType = ActivationContext> = {
   DeadLetterAction?: DeadLetterActionResolvers<ContextType>;
   Decimal?: GraphQLScalarType;
   DeliveryLine?: DeliveryLineResolvers<ContextType>;
+  EventConsumerGroup?: EventConsumerGroupResolvers<ContextType>;
+  EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
   ExceptionCount?: ExceptionCountResolvers<ContextType>;
+  ExceptionHistoryEntry?: ExceptionHistoryEntryResolvers<ContextType>;
   FlowLag?: FlowLagResolvers<ContextType>;
   IntegrationException?: IntegrationExceptionResolvers<ContextType>;
   IntegrationExceptionConnection?: IntegrationExceptionConnectionResolvers<ContextType>;

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import type { BusEvent } from '../../../platform/src/events/index.js';
 import { inputError } from '../../../platform/src/index.js';
+import { type SpanSettings, activeSpan, activeTraceparent, contextFromTraceparent, tracingOn, withSpan } from '../../../platform/src/telemetry/index.js';
 import { LogCode, type Logger, withLogContext } from '../../../platform/src/logging/index.js';
 import { activationFailed, activationRequested, exceptionRaised, exceptionResolved, projectActivated } from '../events/activationEvents.js';
 import type { ActivationRunRecord, ActivationStore, ExceptionRecord, ProjectXref, RunTrigger } from '../store/activationStore.js';
@@ -104,7 +105,9 @@ export class ActivationRunner {
    * returns; the run is then driven in the background.
    */
   activate(opportunityId: string, idempotencyKey: string, trigger: RunTrigger): ActivationRunRecord {
-    const { run, created } = this.store.runs.startRun({ opportunityId, idempotencyKey, trigger }, (fresh) => [activationRequested(fresh)]);
+    const { run, created } = this.store.runs.startRun({ opportunityId, idempotencyKey, trigger, traceParent: activeTraceparent() }, (fresh) => [
+      activationRequested(fresh),
+    ]);
     if (created) this.options.onCommit?.();
     this.kick(run.id);
     return run;
@@ -248,7 +251,22 @@ export class ActivationRunner {
     }
   }
 
-  private async drive(runId: string): Promise<void> {
+  /**
+   * One span per drive of a run, always a child of what started the run (the closed-won event's consumer, the
+   * mutation), so that the whole activation — parked, fixed, retried, resumed after a crash — is one trace from
+   * the deal to the last system write. A drive started by something else (an operator's retry) is linked to it.
+   */
+  private drive(runId: string): Promise<void> {
+    if (!tracingOn()) return this.driveSteps(runId);
+    const started = this.store.runs.getRun(runId)?.traceParent ?? undefined;
+    const current = activeSpan()?.spanContext();
+    const sameTrace = started !== undefined && current !== undefined && started.includes(current.traceId);
+    const settings: SpanSettings =
+      started === undefined || sameTrace ? {} : { parent: contextFromTraceparent(started), ...(current ? { links: [{ context: current }] } : {}) };
+    return withSpan('activation_run', { 'psgraph.activation.run_id': runId }, () => this.driveSteps(runId), settings);
+  }
+
+  private async driveSteps(runId: string): Promise<void> {
     if (!this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs)) return;
     const heartbeat = setInterval(() => this.store.runs.acquireLease(runId, this.owner, Date.now(), this.leaseMs), Math.max(20, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
@@ -480,24 +498,51 @@ export class ActivationRunner {
    * Runs one call with the retry policy: each attempt is counted durably first; a transient failure is retried
    * after a capped, jittered exponential backoff, up to the attempt limit; a permanent one is not retried.
    */
-  private async attempt<T>(
+  private attempt<T>(
     runId: string,
     step: StepName,
     phase: 'forward' | 'compensate',
     call: () => Promise<T>,
     maxAttempts = this.retry.maxAttempts,
   ): Promise<StepOutcome<T>> {
+    if (!tracingOn()) return this.attempts(runId, step, phase, call, maxAttempts, undefined);
+    // Each saga step is a span (its calls to the systems are its children), named by the step: a fixed set.
+    return withSpan(
+      `activation_step ${step}`,
+      { 'psgraph.activation.run_id': runId, 'psgraph.activation.step': step, 'psgraph.activation.phase': phase },
+      (span) =>
+        this.attempts(runId, step, phase, call, maxAttempts, (attempts, outcome) => {
+          span.setAttribute('psgraph.activation.attempts', attempts);
+          span.setAttribute('psgraph.activation.outcome', outcome.ok ? 'ok' : outcome.transient ? 'transient_failure' : 'permanent_failure');
+        }),
+    );
+  }
+
+  private async attempts<T>(
+    runId: string,
+    step: StepName,
+    phase: 'forward' | 'compensate',
+    call: () => Promise<T>,
+    maxAttempts: number,
+    traced: ((attempts: number, outcome: StepOutcome<T>) => void) | undefined,
+  ): Promise<StepOutcome<T>> {
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Halted();
       if (phase === 'forward') this.store.steps.beginAttempt(runId, step);
       else this.store.steps.beginCompensation(runId, step);
       try {
-        return { ok: true, value: await call() };
+        const done: StepOutcome<T> = { ok: true, value: await call() };
+        traced?.(attempt, done);
+        return done;
       } catch (error) {
         const transient = error instanceof SystemCallError && error.transient;
         const message = error instanceof Error ? error.message : String(error);
         this.store.steps.noteAttemptError(runId, step, message);
-        if (!transient || attempt >= maxAttempts) return { ok: false, error: message, transient };
+        if (!transient || attempt >= maxAttempts) {
+          const failed: StepOutcome<T> = { ok: false, error: message, transient };
+          traced?.(attempt, failed);
+          return failed;
+        }
         await sleep(backoffDelay(this.retry, attempt, this.options.random));
         // A run being cancelled stops retrying forward steps: it is about to undo them anyway.
         if (phase === 'forward' && this.store.runs.requireRun(runId).cancelRequested) return { ok: false, error: message, transient, cancelled: true };

@@ -22,6 +22,11 @@ export interface ActivationRunRecord {
   readonly activatedAt: string | null;
   readonly finishedAt: string | null;
   readonly updatedAt: string;
+  /**
+   * The W3C traceparent of what started the run (the closed-won event's consumer, the mutation), when tracing was
+   * on: every later drive of the run (a retry, a resume after a crash) continues that trace.
+   */
+  readonly traceParent: string | null;
 }
 
 export interface StepRecord {
@@ -72,6 +77,8 @@ export interface ExceptionRecord {
   readonly resolvedAt: string | null;
   readonly resolution: string | null;
   readonly resolutionNote: string | null;
+  /** Who is fixing it (exceptionJournal.ts). */
+  readonly assignee: string | null;
 }
 
 export interface DeadLetterRecord {

@@ -9,12 +9,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTBOX_DDL } from '../../../platform/src/events/index.js';
-import { SqliteStore } from '../../../platform/src/index.js';
+import { SqliteStore, hasColumn } from '../../../platform/src/index.js';
 import { CashFigures } from '../invoicing/cashFigures.js';
 import { InvoicingStore } from '../invoicing/invoicingStore.js';
 import { PostingStore } from '../posting/postingStore.js';
 import { ACTIVATION_DDL } from './activationSchema.js';
 import { DeadLetters } from './deadLetters.js';
+import { EventDeadLetterAudit } from './eventDeadLetterAudit.js';
+import { ExceptionJournal } from './exceptionJournal.js';
 import { ExceptionQueue } from './exceptionQueue.js';
 import { RunStore } from './runStore.js';
 import { StepLog } from './stepLog.js';
@@ -26,7 +28,11 @@ export class ActivationStore {
   readonly runs: RunStore;
   readonly steps: StepLog;
   readonly exceptions: ExceptionQueue;
+  /** Who assigned, noted, retried or waived each exception, and when. */
+  readonly exceptionJournal: ExceptionJournal;
   readonly deadLetters: DeadLetters;
+  /** Who replayed which of the event bus's dead letters, and what was sent. */
+  readonly eventDeadLetters: EventDeadLetterAudit;
   /** The posting process's lines and billing exceptions. */
   readonly postings: PostingStore;
   /** The invoicing process's runs, planned invoices, claims and status sync. */
@@ -39,12 +45,16 @@ export class ActivationStore {
     this.sqlite = new SqliteStore(file);
     this.sqlite.exec(ACTIVATION_DDL);
     this.sqlite.exec(OUTBOX_DDL);
+    // Stores from before tracing: their runs continue no trace.
+    if (!hasColumn(this.sqlite, 'activation_run', 'trace_parent')) this.sqlite.exec('ALTER TABLE activation_run ADD COLUMN trace_parent TEXT');
     const now = options.now ?? (() => new Date());
     const iso = () => now().toISOString();
     this.runs = new RunStore(this.sqlite, iso, now);
     this.steps = new StepLog(this.sqlite, iso, this.runs);
     this.exceptions = new ExceptionQueue(this.sqlite, iso);
+    this.exceptionJournal = new ExceptionJournal(this.sqlite, iso);
     this.deadLetters = new DeadLetters(this.sqlite, iso);
+    this.eventDeadLetters = new EventDeadLetterAudit(this.sqlite, iso);
     this.postings = new PostingStore(this.sqlite, iso);
     this.invoicing = new InvoicingStore(this.sqlite, iso);
     this.cashFigures = new CashFigures(this.sqlite);

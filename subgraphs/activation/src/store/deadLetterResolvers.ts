@@ -11,7 +11,7 @@ const MAX_LIST = 100;
 const MAX_BULK_REPLAY = 1_000;
 
 /** An operator's corrected event: JSON with at least the envelope's fields. */
-function editedEvent(json: string): BusEvent {
+export function editedEvent(json: string): BusEvent {
   let event: unknown;
   try {
     event = JSON.parse(json);

@@ -24,6 +24,8 @@ interface ExceptionRow {
   resolved_at: string | null;
   resolution: string | null;
   resolution_note: string | null;
+  /** Absent in a store opened before the journal added it. */
+  assignee?: string | null;
 }
 
 const toException = (row: ExceptionRow): ExceptionRecord => ({
@@ -42,6 +44,7 @@ const toException = (row: ExceptionRow): ExceptionRecord => ({
   resolvedAt: row.resolved_at,
   resolution: row.resolution,
   resolutionNote: row.resolution_note,
+  assignee: row.assignee ?? null,
 });
 
 export class ExceptionQueue {

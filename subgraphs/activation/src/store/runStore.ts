@@ -43,6 +43,7 @@ interface RunRow {
   activated_at: string | null;
   finished_at: string | null;
   updated_at: string;
+  trace_parent: string | null;
 }
 
 const toRun = (row: RunRow): ActivationRunRecord => ({
@@ -60,6 +61,7 @@ const toRun = (row: RunRow): ActivationRunRecord => ({
   activatedAt: row.activated_at,
   finishedAt: row.finished_at,
   updatedAt: row.updated_at,
+  traceParent: row.trace_parent,
 });
 
 const toXref = (row: Record<string, string | null>): ProjectXref => ({
@@ -86,7 +88,7 @@ export class RunStore {
    * deal's canonical project ID (minted on its first run, reused by later ones).
    */
   startRun(
-    input: { opportunityId: string; idempotencyKey: string; trigger: RunTrigger },
+    input: { opportunityId: string; idempotencyKey: string; trigger: RunTrigger; traceParent?: string | undefined },
     eventsOfNewRun: (run: ActivationRunRecord) => readonly BusEvent[] = () => [],
   ): { run: ActivationRunRecord; created: boolean } {
     return this.sqlite.transaction(() => {
@@ -121,10 +123,10 @@ export class RunStore {
           .get([input.opportunityId]);
         this.sqlite
           .prepare(
-            `INSERT INTO activation_run (id, opportunity_id, project_id, status, trigger, requested_at, closed_won_at, updated_at)
-             VALUES (?, ?, ?, 'REQUESTED', ?, ?, ?, ?)`,
+            `INSERT INTO activation_run (id, opportunity_id, project_id, status, trigger, requested_at, closed_won_at, updated_at, trace_parent)
+             VALUES (?, ?, ?, 'REQUESTED', ?, ?, ?, ?, ?)`,
           )
-          .run([id, input.opportunityId, projectId, input.trigger, now, seen?.occurred_at ?? null, now]);
+          .run([id, input.opportunityId, projectId, input.trigger, now, seen?.occurred_at ?? null, now, input.traceParent ?? null]);
         const insertStep = this.sqlite.prepare('INSERT INTO activation_step (run_id, sequence, name) VALUES (?, ?, ?)');
         STEP_NAMES.forEach((name, i) => insertStep.run([id, i + 1, name]));
         this.sqlite

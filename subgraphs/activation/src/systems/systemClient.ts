@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { PRINCIPAL_HEADER } from '../../../platform/src/security/principalTokens.js';
+import { SpanKind, injectTraceContext, tracingOn, withSpan } from '../../../platform/src/telemetry/index.js';
 import type { CallSite, FaultInjector } from './faults.js';
 
 /** Codes that say "this request can never succeed as it is": retrying would only repeat the refusal. */
@@ -86,7 +87,14 @@ export class SystemClient {
         message: `${site.system} refused ${site.operationName} (injected permanent failure)`,
       });
     }
-    const data = await this.exchange<T>(request);
+    const data = await (tracingOn()
+      ? withSpan(
+          'subgraph_request',
+          { 'subgraph.name': site.system, 'subgraph.graphql.operation.name': site.operationName, 'http.request.method': 'POST' },
+          () => this.exchange<T>(request),
+          { kind: SpanKind.CLIENT },
+        )
+      : this.exchange<T>(request));
     if (fault === 'timeout-after') throw this.timeoutError(site, true);
     if (fault === 'hang') {
       this.options.onHang?.(site);
@@ -107,15 +115,18 @@ export class SystemClient {
   private async exchange<T>({ site, query, variables, idempotencyKey }: SystemRequest): Promise<T> {
     let response: Response;
     const principal = this.options.principal ? await this.options.principal() : undefined;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      ...(principal ? { [PRINCIPAL_HEADER]: principal } : {}),
+    };
+    // The system's server span becomes a child of this call's span: the saga step and its write are one trace.
+    injectTraceContext(headers);
     try {
       response = await fetch(this.options.urls[site.system], {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
-          ...(principal ? { [PRINCIPAL_HEADER]: principal } : {}),
-        },
+        headers,
         body: JSON.stringify({ query, variables: variables ?? {}, operationName: site.operationName }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -2,6 +2,7 @@
 import { failureReason, type ResolvedTiming, Sleeper } from './busSupport.js';
 import type { EmbeddedConsumerHost, Claimed } from './embeddedEventLog.js';
 import type { ConsumeOptions, Consumer } from './eventBus.js';
+import { handleInEventSpan } from './eventTracing.js';
 
 /** One consumer's loop: claim, handle, acknowledge — one event at a time. */
 export class EmbeddedConsumer implements Consumer {
@@ -79,7 +80,7 @@ export class EmbeddedConsumer implements Consumer {
     this.heartbeat.unref();
     let failure: { reason: string } | undefined;
     try {
-      await this.options.handler(event);
+      await handleInEventSpan(event, this.options.group, () => this.options.handler(event));
     } catch (error) {
       failure = { reason: failureReason(error) };
     } finally {

@@ -18,10 +18,31 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ConsumerTiming, positive, type ResolvedTiming, resolveTiming, retryDelay, settleWithin, Sleeper } from './busSupport.js';
 import { EmbeddedConsumer } from './embeddedConsumer.js';
-import type { EmbeddedConsumerHost, Claimed, EventRow, PendingRow } from './embeddedEventLog.js';
-import { FANOUT_BATCH, prepareStatements, SCHEMA, SKIP_LIMIT, toEvent } from './embeddedEventLog.js';
-import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
-import { matchesTypes } from './eventBus.js';
+import type { EmbeddedConsumerHost, Claimed, DeadLetterRow, EventRow, PendingRow } from './embeddedEventLog.js';
+import {
+  addReplayColumns,
+  addTraceparentColumn,
+  FANOUT_BATCH,
+  prepareReplayStatements,
+  prepareStatements,
+  SCHEMA,
+  SKIP_LIMIT,
+  toDeadLetter,
+  toEvent,
+} from './embeddedEventLog.js';
+import type {
+  BusDeadLetter,
+  BusEvent,
+  ConsumeOptions,
+  Consumer,
+  ConsumerGroupStatus,
+  DeadLetter,
+  EventBus,
+  Listener,
+  TrimOutcome,
+  TrimPolicy,
+} from './eventBus.js';
+import { assertSameEvent, DeadLetterReplayError, matchesTypes } from './eventBus.js';
 
 export interface EmbeddedEventBusOptions extends ConsumerTiming {
   /** Folder of the event log file; created if missing (PSGRAPH_DATA_DIR). */
@@ -43,12 +64,14 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
   private readonly timing: ResolvedTiming;
   private readonly pollIntervalMs: number;
   private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly replaySql: ReturnType<typeof prepareReplayStatements>;
   private readonly consumers = new Set<EmbeddedConsumer>();
   private readonly listeners = new Set<{ types: readonly string[] | '*'; listener: Listener; afterSeq: number }>();
   private readonly fanoutSleeper = new Sleeper();
   private fanout: Promise<void> | undefined;
   private fanoutCursor = 0;
   private closed = false;
+  /** Prepared on first use: only a service that reports its groups on /metrics asks. */
 
   constructor(options: EmbeddedEventBusOptions) {
     this.timing = resolveTiming(options);
@@ -62,12 +85,15 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    addTraceparentColumn(this.db);
     this.sql = prepareStatements(this.db);
+    addReplayColumns(this.db);
+    this.replaySql = prepareReplayStatements(this.db);
   }
 
   async publish(event: BusEvent): Promise<void> {
     this.assertOpen();
-    this.sql.insert.run({ ...event, data: JSON.stringify(event.data ?? {}) });
+    this.sql.insert.run({ ...event, data: JSON.stringify(event.data ?? {}), traceparent: event.traceparent ?? null });
     // Same-process consumers and subscribers need not wait for their next poll.
     for (const consumer of this.consumers) consumer.wake();
     this.fanoutSleeper.wake();
@@ -97,17 +123,66 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
   }
 
   async deadLetters(group?: string): Promise<DeadLetter[]> {
-    this.assertOpen();
-    const rows = this.sql.deadLetters.all(group ?? null, group ?? null) as Array<
-      EventRow & { group_name: string; deliveries: number; reason: string; dead_lettered_at: string }
-    >;
-    return rows.map((row) => ({
-      event: toEvent(row),
-      group: row.group_name,
-      deliveries: row.deliveries,
-      reason: row.reason,
-      deadLetteredAt: row.dead_lettered_at,
+    return (await this.deadLetterRecords(group)).map(({ event, group, deliveries, reason, deadLetteredAt }) => ({
+      event,
+      group,
+      deliveries,
+      reason,
+      deadLetteredAt,
     }));
+  }
+
+  async deadLetterRecords(group?: string): Promise<BusDeadLetter[]> {
+    this.assertOpen();
+    return (this.replaySql.letters.all(group ?? null, group ?? null) as DeadLetterRow[]).map(toDeadLetter);
+  }
+
+  async replayDeadLetter(id: string, edited?: BusEvent): Promise<BusDeadLetter> {
+    this.assertOpen();
+    const replayed = this.db
+      .transaction((): BusDeadLetter => {
+        const row = /^\d{1,15}$/.test(id) ? (this.replaySql.letter.get(Number(id)) as DeadLetterRow | undefined) : undefined;
+        if (!row) throw new DeadLetterReplayError('NOT_FOUND', `Dead letter ${id} does not exist (or was trimmed by the retention).`);
+        const letter = toDeadLetter(row);
+        if (letter.replayedAt !== null) throw new DeadLetterReplayError('ALREADY_REPLAYED', `Dead letter ${id} was replayed at ${letter.replayedAt}.`);
+        assertSameEvent(letter.event, edited);
+        const event = edited ?? (row.edited === null ? null : letter.event);
+        this.replaySql.redeliver.run(row.group_name, row.seq, event === null ? null : JSON.stringify(event));
+        this.replaySql.markReplayed.run(new Date().toISOString(), row.id);
+        return toDeadLetter(this.replaySql.letter.get(row.id) as DeadLetterRow);
+      })
+      .immediate();
+    for (const consumer of this.consumers) consumer.wake();
+    return replayed;
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStatus[]> {
+    this.assertOpen();
+    const rows = this.replaySql.groups.all() as Array<{ name: string; pending: number; undelivered: number; oldest: string | null; dead_letters: number }>;
+    const now = Date.now();
+    return rows.map((row) => ({
+      name: row.name,
+      pending: row.pending,
+      undelivered: row.undelivered,
+      lagSeconds: row.oldest === null ? null : Math.max(0, (now - Date.parse(row.oldest)) / 1000),
+      deadLetters: row.dead_letters,
+    }));
+  }
+
+  async trimProcessed(policy: TrimPolicy): Promise<TrimOutcome> {
+    this.assertOpen();
+    // Batches, each its own transaction: other processes' publishes and claims wait for one batch at most.
+    const drain = (statement: { run: (cutoff: string) => { changes: number } }, cutoff: Date) => {
+      let deleted = 0;
+      for (;;) {
+        const { changes } = this.db.transaction(() => statement.run(cutoff.toISOString())).immediate();
+        deleted += changes;
+        if (changes === 0) return deleted;
+      }
+    };
+    const deadLetters = drain(this.replaySql.trimDeadLetters, policy.deadLettersBefore);
+    const events = drain(this.replaySql.trimEvents, policy.eventsBefore);
+    return { events, deadLetters };
   }
 
   async close(): Promise<void> {
@@ -157,6 +232,7 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
           const pending = this.sql.nextAvailable.get(group, now) as PendingRow | undefined;
           if (!pending) break;
           const row = this.sql.event.get(pending.seq) as EventRow | undefined;
+          const edited = this.replaySql.pendingEvent.get(group, pending.seq) as string | null | undefined;
           if (!row || !matchesTypes(options.types, row.type)) {
             this.sql.ack.run(group, pending.seq);
             continue;
@@ -166,12 +242,12 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
             const reason = `not acknowledged after ${pending.deliveries} deliveries (the consumer stopped before finishing)${
               pending.last_error ? `; last error: ${pending.last_error}` : ''
             }`;
-            this.sql.deadLetter.run(group, pending.seq, pending.deliveries, reason, new Date(now).toISOString());
+            this.recordDeadLetter(group, pending.seq, pending.deliveries, reason, now);
             this.sql.ack.run(group, pending.seq);
             continue;
           }
           this.sql.takeOver.run(consumer, now + this.timing.leaseMs, group, pending.seq);
-          return { seq: row.seq, event: toEvent(row), deliveries: pending.deliveries + 1 };
+          return { seq: row.seq, event: edited ? (JSON.parse(edited) as BusEvent) : toEvent(row), deliveries: pending.deliveries + 1 };
         }
         const nextSeq = this.sql.nextSeq.get(group) as number;
         const rows = this.sql.newEvents.all(nextSeq, SKIP_LIMIT) as EventRow[];
@@ -204,13 +280,20 @@ export class EmbeddedEventBus implements EventBus, EmbeddedConsumerHost {
         if (!pending) return; // another consumer took it over and finished it
         const now = Date.now();
         if (pending.deliveries >= maxDeliveries) {
-          this.sql.deadLetter.run(group, seq, pending.deliveries, reason, new Date(now).toISOString());
+          this.recordDeadLetter(group, seq, pending.deliveries, reason, now);
           this.sql.ack.run(group, seq);
         } else {
           this.sql.backOff.run(now + retryDelay(pending.deliveries, this.timing), reason, group, seq);
         }
       })
       .immediate();
+  }
+
+  /** Dead-letters a pending delivery, keeping the edited event a replay gave it; call inside the claim's transaction. */
+  private recordDeadLetter(group: string, seq: number, deliveries: number, reason: string, now: number): void {
+    const edited = this.replaySql.pendingEvent.get(group, seq) as string | null | undefined;
+    const { lastInsertRowid } = this.sql.deadLetter.run(group, seq, deliveries, reason, new Date(now).toISOString());
+    if (edited) this.replaySql.keepEdited.run(edited, lastInsertRowid);
   }
 
   private async runFanout(): Promise<void> {

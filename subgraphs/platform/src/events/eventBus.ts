@@ -32,6 +32,11 @@ export interface BusEvent<TData = Record<string, unknown>> {
    */
   readonly subject: string;
   readonly data: TData;
+  /**
+   * The W3C trace context of the span that published the event (the CloudEvents distributed-tracing extension),
+   * so consumers continue its trace. Metadata, never business payload; absent when tracing was off.
+   */
+  readonly traceparent?: string;
 }
 
 export interface ConsumeOptions {
@@ -60,6 +65,60 @@ export interface DeadLetter {
   readonly deadLetteredAt: string;
 }
 
+/** A dead letter as the operations API shows it: a stable ID, and whether (and when) it was replayed. */
+export interface BusDeadLetter extends DeadLetter {
+  /** Stable per backend: the embedded log's row number, the Redis dead-letter stream's entry ID. */
+  readonly id: string;
+  readonly replayedAt: string | null;
+}
+
+/** Why a dead letter was not replayed; `code` is stable, the message says what to do. */
+export class DeadLetterReplayError extends Error {
+  override name = 'DeadLetterReplayError';
+  constructor(
+    readonly code: 'NOT_FOUND' | 'ALREADY_REPLAYED' | 'INVALID_EDIT',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Refuses an edit that would make the replay a different event rather than a corrected one. */
+export function assertSameEvent(original: BusEvent, edited: BusEvent | undefined): void {
+  if (edited === undefined) return;
+  if (typeof edited !== 'object' || edited === null || typeof edited.data !== 'object' || edited.data === null)
+    throw new DeadLetterReplayError('INVALID_EDIT', 'The edited event must be an event object with data.');
+  if (edited.id !== original.id || edited.type !== original.type)
+    throw new DeadLetterReplayError(
+      'INVALID_EDIT',
+      `The edited event must keep the id (${original.id}) and type (${original.type}) of the dead letter: consumers deduplicate by id.`,
+    );
+}
+
+export interface ConsumerGroupStatus {
+  readonly name: string;
+  /** Handed to a consumer and not yet acknowledged (including those waiting for a retry). */
+  readonly pending: number;
+  /** Recorded after the last event handed to the group: not delivered yet. */
+  readonly undelivered: number;
+  /** Age of the oldest event the group has not processed; null when it is caught up. */
+  readonly lagSeconds: number | null;
+  /** Dead letters of the group not replayed yet. */
+  readonly deadLetters: number;
+}
+
+export interface TrimPolicy {
+  /** Processed events recorded before this instant are deleted. */
+  readonly eventsBefore: Date;
+  /** Dead letters (replayed or not) from before this instant are deleted. */
+  readonly deadLettersBefore: Date;
+}
+
+export interface TrimOutcome {
+  readonly events: number;
+  readonly deadLetters: number;
+}
+
 export type Listener = (event: BusEvent) => void;
 
 export interface EventBus {
@@ -71,6 +130,24 @@ export interface EventBus {
   subscribe(types: readonly string[] | '*', listener: Listener): () => void;
   /** Events that exhausted their deliveries, newest last. */
   deadLetters(group?: string): Promise<DeadLetter[]>;
+  /** Dead letters with their stable IDs and whether they were replayed, oldest first. */
+  deadLetterRecords(group?: string): Promise<BusDeadLetter[]>;
+  /**
+   * Hands a dead letter's event — or `edited`, an operator's correction of it — to the consumer group that
+   * dead-lettered it, and to no other group, with a fresh delivery budget; marks the letter replayed. Refuses
+   * (`DeadLetterReplayError`) an unknown ID, a letter already replayed, and an edit that changes the event's
+   * `id` or `type`, before writing anything. Checking an edit against its contract is the caller's: the bus
+   * knows no contracts.
+   */
+  replayDeadLetter(id: string, edited?: BusEvent): Promise<BusDeadLetter>;
+  /** Every consumer group's backlog: what it holds, what it has not been handed yet, and how old its oldest is. */
+  consumerGroups(): Promise<ConsumerGroupStatus[]>;
+  /**
+   * Deletes what no consumer group needs any more: events recorded before `eventsBefore` that every group has
+   * processed (handed out and acknowledged, or dead-lettered), and dead letters from before `deadLettersBefore`
+   * (with the events only they still held). An event a group has not processed, however old, is kept.
+   */
+  trimProcessed(policy: TrimPolicy): Promise<TrimOutcome>;
   /** Releases connections, timers and files. */
   close(): Promise<void>;
 }

@@ -2,29 +2,45 @@
  * A process-local event bus with the same guarantees as the durable backends within one process (no
  * durability across restarts). For unit tests of publishers and consumers, and for single-process tools.
  */
-import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
-import { matchesTypes } from './eventBus.js';
+import type {
+  BusDeadLetter,
+  BusEvent,
+  ConsumeOptions,
+  Consumer,
+  ConsumerGroupStatus,
+  DeadLetter,
+  EventBus,
+  Listener,
+  TrimOutcome,
+  TrimPolicy,
+} from './eventBus.js';
+import { assertSameEvent, DeadLetterReplayError, matchesTypes } from './eventBus.js';
+import { handleInEventSpan } from './eventTracing.js';
 
 export class InMemoryEventBus implements EventBus {
   private readonly log: BusEvent[] = [];
+  /** When each event of `log` was published (ms), for the retention. */
+  private readonly recordedAt: number[] = [];
   private readonly listeners = new Set<{ types: readonly string[] | '*'; listener: Listener }>();
-  private readonly groups = new Map<string, { offset: number; retries: BusEvent[]; deliveries: Map<string, number>; consumers: Set<() => void> }>();
-  private readonly dead: DeadLetter[] = [];
+  private readonly groups = new Map<
+    string,
+    { offset: number; retries: BusEvent[]; deliveries: Map<string, number>; consumers: Set<() => void>; handling: Set<BusEvent> }
+  >();
+  private readonly dead: Array<{ -readonly [K in keyof BusDeadLetter]: BusDeadLetter[K] }> = [];
+  private deadLetterCount = 0;
+  /** When each event was published (ms), for the groups' lag. */
+  private readonly publishedAt = new WeakMap<BusEvent, number>();
 
   async publish(event: BusEvent): Promise<void> {
     this.log.push(event);
+    this.recordedAt.push(Date.now());
+    this.publishedAt.set(event, Date.now());
     for (const { types, listener } of this.listeners) if (matchesTypes(types, event.type)) queueMicrotask(() => listener(event));
     for (const group of this.groups.values()) for (const wake of group.consumers) wake();
   }
 
   consume(options: ConsumeOptions): Consumer {
-    const group = this.groups.get(options.group) ?? {
-      offset: 0,
-      retries: [] as BusEvent[],
-      deliveries: new Map<string, number>(),
-      consumers: new Set<() => void>(),
-    };
-    this.groups.set(options.group, group);
+    const group = this.group(options.group);
     const maxDeliveries = options.maxDeliveries ?? 5;
     let stopped = false;
     let running: Promise<void> = Promise.resolve();
@@ -43,11 +59,15 @@ export class InMemoryEventBus implements EventBus {
         if (!event) return;
         const attempt = (group.deliveries.get(event.id) ?? 0) + 1;
         group.deliveries.set(event.id, attempt);
+        group.handling.add(event);
         try {
-          await options.handler(event);
+          await handleInEventSpan(event, options.group, () => options.handler(event));
         } catch (error) {
           if (attempt >= maxDeliveries) {
+            group.deliveries.delete(event.id);
             this.dead.push({
+              id: String(++this.deadLetterCount),
+              replayedAt: null,
               event,
               group: options.group,
               deliveries: attempt,
@@ -57,6 +77,8 @@ export class InMemoryEventBus implements EventBus {
           } else {
             group.retries.push(event);
           }
+        } finally {
+          group.handling.delete(event);
         }
       }
     };
@@ -81,7 +103,72 @@ export class InMemoryEventBus implements EventBus {
   }
 
   async deadLetters(group?: string): Promise<DeadLetter[]> {
-    return this.dead.filter((letter) => group === undefined || letter.group === group);
+    return (await this.deadLetterRecords(group)).map(({ event, group, deliveries, reason, deadLetteredAt }) => ({
+      event,
+      group,
+      deliveries,
+      reason,
+      deadLetteredAt,
+    }));
+  }
+
+  async deadLetterRecords(group?: string): Promise<BusDeadLetter[]> {
+    return this.dead.filter((letter) => group === undefined || letter.group === group).map((letter) => ({ ...letter }));
+  }
+
+  async replayDeadLetter(id: string, edited?: BusEvent): Promise<BusDeadLetter> {
+    const letter = this.dead.find((candidate) => candidate.id === id);
+    if (!letter) throw new DeadLetterReplayError('NOT_FOUND', `Dead letter ${id} does not exist (or was trimmed by the retention).`);
+    if (letter.replayedAt !== null) throw new DeadLetterReplayError('ALREADY_REPLAYED', `Dead letter ${id} was replayed at ${letter.replayedAt}.`);
+    assertSameEvent(letter.event, edited);
+    letter.replayedAt = new Date().toISOString();
+    const group = this.group(letter.group);
+    group.retries.push(edited ?? letter.event);
+    for (const wake of group.consumers) wake();
+    return { ...letter };
+  }
+
+  async trimProcessed(policy: TrimPolicy): Promise<TrimOutcome> {
+    const before = this.dead.length;
+    const keptLetters = this.dead.filter((letter) => Date.parse(letter.deadLetteredAt) >= policy.deadLettersBefore.getTime());
+    this.dead.splice(0, this.dead.length, ...keptLetters);
+    // The log is trimmed from its start only, so that the groups' offsets stay positions in it.
+    const processedByAll = Math.min(this.log.length, ...[...this.groups.values()].map((group) => group.offset));
+    let trimmed = 0;
+    while (trimmed < processedByAll && this.recordedAt[trimmed]! < policy.eventsBefore.getTime()) trimmed++;
+    this.log.splice(0, trimmed);
+    this.recordedAt.splice(0, trimmed);
+    for (const group of this.groups.values()) group.offset -= trimmed;
+    return { events: trimmed, deadLetters: before - keptLetters.length };
+  }
+
+  private group(name: string) {
+    const group = this.groups.get(name) ?? {
+      offset: 0,
+      retries: [] as BusEvent[],
+      deliveries: new Map<string, number>(),
+      consumers: new Set<() => void>(),
+      handling: new Set<BusEvent>(),
+    };
+    this.groups.set(name, group);
+    return group;
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStatus[]> {
+    const now = Date.now();
+    return [...this.groups]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, group]) => {
+        const unfinished = [...group.handling, ...group.retries, ...this.log.slice(group.offset, group.offset + 1)];
+        const oldest = Math.min(...unfinished.map((event) => this.publishedAt.get(event) ?? now));
+        return {
+          name,
+          pending: group.handling.size + group.retries.length,
+          undelivered: this.log.length - group.offset,
+          lagSeconds: unfinished.length === 0 ? null : Math.max(0, now - oldest) / 1000,
+          deadLetters: this.dead.filter((letter) => letter.group === name && letter.replayedAt === null).length,
+        };
+      });
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
-export { dedupeById, matchesTypes } from './eventBus.js';
+export { DeadLetterReplayError, assertSameEvent, dedupeById, matchesTypes } from './eventBus.js';
 export type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+export type { BusDeadLetter, ConsumerGroupStatus, TrimOutcome, TrimPolicy } from './eventBus.js';
 export type { BusLog, ConsumerTiming } from './busSupport.js';
 export { EmbeddedEventBus } from './embeddedEventBus.js';
 export type { EmbeddedEventBusOptions } from './embeddedEventBus.js';
@@ -9,6 +10,6 @@ export type { EventBusConfig } from './openEventBus.js';
 export { RedisEventBus } from './redisEventBus.js';
 export type { RedisEventBusOptions } from './redisEventBus.js';
 export { newEvent, newEventId } from './newEvent.js';
-export { OUTBOX_DDL, appendToOutbox, startOutboxRelay } from './outbox.js';
+export { OUTBOX_DDL, appendToOutbox, startOutboxRelay, trimOutbox } from './outbox.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';
 export { eventStream } from './eventStream.js';

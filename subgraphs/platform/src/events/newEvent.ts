@@ -3,6 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BusEvent } from './eventBus.js';
+import { publishingTraceparent } from './eventTracing.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -25,7 +26,7 @@ export function newEvent<TData extends Record<string, unknown>>(
   fields: { source: string; subject: string; data: TData; version?: number; occurredAt?: Date },
 ): BusEvent<TData> {
   const occurredAt = fields.occurredAt ?? new Date();
-  return {
+  const event: BusEvent<TData> = {
     id: newEventId(occurredAt.getTime()),
     type,
     version: fields.version ?? 1,
@@ -34,4 +35,6 @@ export function newEvent<TData extends Record<string, unknown>>(
     subject: fields.subject,
     data: fields.data,
   };
+  const traceparent = publishingTraceparent(event);
+  return traceparent ? { ...event, traceparent } : event;
 }

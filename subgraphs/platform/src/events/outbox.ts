@@ -4,6 +4,7 @@
  * when the process dies between committing and publishing, and never published for a change that rolled back.
  * Delivery is at-least-once (a crash after publishing and before marking re-publishes the same event ID).
  */
+import { cutoff, loadRetentionConfig, type RetentionConfig } from '../retentionConfig.js';
 import type { SqliteStore } from '../storage/sqliteStore.js';
 import { LogCode } from '../logging/logCodes.js';
 import { createLogger } from '../logging/logger.js';
@@ -27,6 +28,11 @@ export interface OutboxRelayOptions {
   /** Published per round. @default 100 */
   readonly batchSize?: number;
   readonly onError?: (error: unknown) => void;
+  /**
+   * Published events older than `eventRetentionMs` are deleted every `intervalMs`; unpublished ones stay, however
+   * old. null: never. @default loadRetentionConfig() (PSGRAPH_EVENT_RETENTION, PSGRAPH_RETENTION_INTERVAL)
+   */
+  readonly retention?: RetentionConfig | null;
 }
 
 export interface OutboxRelay {
@@ -46,6 +52,17 @@ export function startOutboxRelay(store: SqliteStore, bus: EventBus, options: Out
   let stopped = false;
   let round: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  const retention = options.retention === undefined ? loadRetentionConfig() : options.retention;
+  const trimmer =
+    retention && retention.eventRetentionMs !== null
+      ? setInterval(() => {
+          try {
+            trimOutbox(store, cutoff(retention.eventRetentionMs));
+          } catch (error) {
+            (options.onError ?? ((e) => console.error('[outbox] trimming published events failed; will retry', e)))(error);
+          }
+        }, retention.intervalMs).unref()
+      : undefined;
 
   const publishAll = async () => {
     for (;;) {
@@ -77,7 +94,14 @@ export function startOutboxRelay(store: SqliteStore, bus: EventBus, options: Out
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
+      clearInterval(trimmer);
       await round;
     },
   };
+}
+
+/** Deletes the outbox's events published before `before`; an unpublished event stays, however old. Answers how many went. */
+export function trimOutbox(store: SqliteStore, before: Date): number {
+  store.exec(OUTBOX_DDL);
+  return store.prepareBackground('DELETE FROM event_outbox WHERE published_at IS NOT NULL AND published_at < ?').run([before.toISOString()]).changes;
 }

@@ -7,6 +7,7 @@ import { ErrorReply } from 'redis';
 import { failureReason, retryDelay, settleWithin, Sleeper } from './busSupport.js';
 import type { BusEvent, ConsumeOptions, Consumer } from './eventBus.js';
 import { matchesTypes } from './eventBus.js';
+import { handleInEventSpan } from './eventTracing.js';
 import {
   CLAIM_CALLS_PER_ROUND,
   CLAIM_COUNT,
@@ -248,7 +249,7 @@ export class RedisConsumer implements Consumer {
     );
     this.heartbeat.unref();
     try {
-      await this.options.handler(event);
+      await handleInEventSpan(event, this.options.group, () => this.options.handler(event));
       return undefined;
     } catch (error) {
       return { reason: failureReason(error) };

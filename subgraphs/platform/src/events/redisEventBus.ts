@@ -21,8 +21,20 @@
  */
 import { ErrorReply } from 'redis';
 import { type BusLog, type ConsumerTiming, positive, type ResolvedTiming, resolveTiming, settleWithin } from './busSupport.js';
-import type { BusEvent, ConsumeOptions, Consumer, DeadLetter, EventBus, Listener } from './eventBus.js';
+import type {
+  BusDeadLetter,
+  BusEvent,
+  ConsumeOptions,
+  Consumer,
+  ConsumerGroupStatus,
+  DeadLetter,
+  EventBus,
+  Listener,
+  TrimOutcome,
+  TrimPolicy,
+} from './eventBus.js';
 import { RedisConsumer } from './redisConsumer.js';
+import * as deadLetterReplay from './redisDeadLetters.js';
 import { Fanout } from './redisFanout.js';
 import {
   createConnection,
@@ -112,9 +124,41 @@ export class RedisEventBus implements EventBus, RedisBusContext {
   consume(options: ConsumeOptions): Consumer {
     this.assertOpen();
     const consumer = new RedisConsumer(this, options);
-    this.consumers.add(consumer);
-    void consumer.done.finally(() => this.consumers.delete(consumer));
-    return consumer;
+    // A second consumer, on the group's replay stream: the dead letters an operator replayed to this group only.
+    const replays = new RedisConsumer(this.onStream(deadLetterReplay.replayStreamOf(this.stream, options.group)), options);
+    for (const part of [consumer, replays]) {
+      this.consumers.add(part);
+      void part.done.finally(() => this.consumers.delete(part));
+    }
+    return { stop: async () => void (await Promise.all([consumer.stop(), replays.stop()])) };
+  }
+
+  async deadLetterRecords(group?: string): Promise<BusDeadLetter[]> {
+    this.assertOpen();
+    return deadLetterReplay.deadLetterRecords(this, group);
+  }
+
+  async replayDeadLetter(id: string, edited?: BusEvent): Promise<BusDeadLetter> {
+    this.assertOpen();
+    return deadLetterReplay.replayDeadLetter(this, id, edited);
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStatus[]> {
+    this.assertOpen();
+    return deadLetterReplay.consumerGroups(this);
+  }
+
+  async trimProcessed(policy: TrimPolicy): Promise<TrimOutcome> {
+    this.assertOpen();
+    return deadLetterReplay.trimProcessed(this, policy);
+  }
+
+  /**
+   * @internal This bus as its consumers see it, reading `stream` instead: every other member, and `this` in the
+   * bus' methods (group creation, dead-lettering, delivery counts), stay the bus' own.
+   */
+  private onStream(stream: string): RedisBusContext {
+    return Object.create(this, { stream: { value: stream } }) as RedisBusContext;
   }
 
   subscribe(types: readonly string[] | '*', listener: Listener): () => void {

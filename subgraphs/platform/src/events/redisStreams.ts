@@ -52,11 +52,12 @@ export function toFields(event: BusEvent): Record<string, string> {
     source: event.source,
     subject: event.subject,
     data: JSON.stringify(event.data ?? {}),
+    ...(event.traceparent ? { traceparent: event.traceparent } : {}),
   };
 }
 
 export function fromFields(fields: Record<string, string>): BusEvent {
-  const { id, type, version, occurredAt, source, subject, data } = fields;
+  const { id, type, version, occurredAt, source, subject, data, traceparent } = fields;
   if (id === undefined || type === undefined || data === undefined) throw new Error('missing id, type or data');
   return {
     id,
@@ -66,6 +67,7 @@ export function fromFields(fields: Record<string, string>): BusEvent {
     source: source ?? '',
     subject: subject ?? '',
     data: JSON.parse(data) as Record<string, unknown>,
+    ...(traceparent ? { traceparent } : {}),
   };
 }
 

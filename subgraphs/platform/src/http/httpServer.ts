@@ -10,7 +10,17 @@ import { assignRequestId, withLogContext } from '../logging/logContext.js';
 import { createLogger } from '../logging/logger.js';
 import { type HttpHandler, sendJsonError } from './graphqlHttpHandler.js';
 
+/** Path → handler; a path ending in `/*` also takes every path below it (e.g. `/console/*`). */
 export type Routes = Record<string, HttpHandler>;
+
+/** The handler of the longest `/*` route `path` lies below (looked up only when no exact route matched). */
+function prefixRoute(routes: Routes, path: string): HttpHandler | undefined {
+  let found: [string, HttpHandler] | undefined;
+  for (const [route, handler] of Object.entries(routes)) {
+    if (route.endsWith('/*') && path.startsWith(route.slice(0, -1)) && (!found || route.length > found[0].length)) found = [route, handler];
+  }
+  return found?.[1];
+}
 
 /** What a service does with an error its handler threw (the caller gets a 500). @default logged at error */
 export type UnhandledErrorHandler = (error: unknown) => void;
@@ -26,7 +36,7 @@ export function createHttpServer(routes: Routes, onError: UnhandledErrorHandler 
   });
   const route = (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0]!;
-    const handler = routes[path];
+    const handler = routes[path] ?? prefixRoute(routes, path);
     if (!handler) {
       sendJsonError(response, 404, ErrorCode.NOT_FOUND, `No route ${path}.`);
       return;

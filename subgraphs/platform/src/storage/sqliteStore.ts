@@ -2,7 +2,9 @@
  * SQLite access for the sandbox systems. Every statement a subgraph runs goes through `SqliteStore.prepare`, so
  * the store can count executions: the N+1 test asserts that the count does not grow with the page size.
  */
+import { basename } from 'node:path';
 import Database from 'better-sqlite3';
+import { type Attributes, inTrace, withSpan } from '../telemetry/index.js';
 
 export type SqlParams = Record<string, unknown> | unknown[] | undefined;
 
@@ -46,19 +48,35 @@ export class SqliteStore {
   private wrap<Row>(sql: string, counted: boolean): CountedStatement<Row> {
     const statement = this.db.prepare(sql);
     const bind = (params: SqlParams): unknown[] => (params === undefined ? [] : [params]);
+    const all = (params: SqlParams) => statement.all(...bind(params)) as Row[];
+    const get = (params: SqlParams) => statement.get(...bind(params)) as Row | undefined;
+    const run = (params: SqlParams) => {
+      const result = statement.run(...bind(params));
+      return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
+    };
+    // Each statement a request, a consumer or a saga step causes is a child span of it; a statement outside any
+    // trace (a timer's housekeeping, a relay's polling) is not traced, or it would make a trace of its own every
+    // few hundred milliseconds.
+    let span: { name: string; attributes: Attributes } | undefined;
+    const traced = <T>(execute: (params: SqlParams) => T, params: SqlParams): T => {
+      span ??= sqlSpan(sql, this.file);
+      return withSpan(span.name, span.attributes, () => execute(params));
+    };
     return {
       all: (params) => {
-        if (counted) this.executed++;
-        return statement.all(...bind(params)) as Row[];
+        if (!counted) return all(params);
+        this.executed++;
+        return inTrace() ? traced(all, params) : all(params);
       },
       get: (params) => {
-        if (counted) this.executed++;
-        return statement.get(...bind(params)) as Row | undefined;
+        if (!counted) return get(params);
+        this.executed++;
+        return inTrace() ? traced(get, params) : get(params);
       },
       run: (params) => {
-        if (counted) this.executed++;
-        const result = statement.run(...bind(params));
-        return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
+        if (!counted) return run(params);
+        this.executed++;
+        return inTrace() ? traced(run, params) : run(params);
       },
     };
   }
@@ -75,6 +93,18 @@ export class SqliteStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * A statement's span, by the database semantic conventions: named by its operation (`SELECT`, `INSERT`), with the
+ * statement's text — parameters are bound apart, so no value a user entered is in it.
+ */
+function sqlSpan(sql: string, file: string): { name: string; attributes: Attributes } {
+  const operation = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
+  return {
+    name: operation,
+    attributes: { 'db.system.name': 'sqlite', 'db.namespace': basename(file, '.db'), 'db.operation.name': operation, 'db.query.text': sql.trim() },
+  };
 }
 
 /** Binds a list of keys as one parameter: `WHERE id IN (SELECT value FROM json_each(?))`. */

@@ -4,6 +4,7 @@
  */
 import { ConfigError, type SubgraphConfig } from '../config.js';
 import { type EventBus, loadEventBusConfig, openEventBus } from '../events/index.js';
+import { startTracing, stopTracing } from '../telemetry/index.js';
 import { LogCode } from '../logging/logCodes.js';
 import { type Logger, createLogger } from '../logging/logger.js';
 import { loadLoggingConfig } from '../logging/loggingConfig.js';
@@ -22,6 +23,8 @@ export async function runSubgraphProcess<Config extends SubgraphConfig>(
     // The log level is a setting like the others: a wrong one stops the service, logged at the default level.
     logger = createLogger(name, loadLoggingConfig());
     resolved = typeof config === 'function' ? config() : config;
+    // Before the service is built, so that everything it starts (relays, consumers) runs with tracing set up.
+    startTracing(name);
     const started = Date.now();
     service = await build(resolved);
     const url = await service.listen(resolved.port, resolved.host);
@@ -40,6 +43,8 @@ export async function runSubgraphProcess<Config extends SubgraphConfig>(
     service
       .stop()
       .then(() => options.onStopped?.())
+      // Last: the spans of the requests just drained are exported before the process exits.
+      .then(() => stopTracing())
       .then(
         () => process.exit(0),
         (error: unknown) => {

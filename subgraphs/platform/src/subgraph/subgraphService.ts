@@ -22,8 +22,10 @@ import { LogCode } from '../logging/logCodes.js';
 import { type Logger, createLogger } from '../logging/logger.js';
 import { requestLogPlugin } from '../logging/requestLogPlugin.js';
 import { Metrics } from '../metrics.js';
+import { createRequestMetrics, requestMetricsPlugin } from '../requestMetrics.js';
 import { type Caller, DEVELOPMENT_CALLER } from '../security/caller.js';
 import { PRINCIPAL_HEADER, type PrincipalVerificationOptions, PrincipalVerifier } from '../security/principalTokens.js';
+import { SpanKind, contextFromHeaders, graphqlTracingPlugin, tracingOn, withSpan } from '../telemetry/index.js';
 import { mergeResolverMaps } from './resolverMaps.js';
 import { scalarResolvers } from './scalars.js';
 
@@ -74,9 +76,13 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
   const schema = buildSubgraphSchema([
     { typeDefs: options.typeDefs, resolvers: mergeResolverMaps<object>(scalarResolvers, options.resolvers) as GraphQLResolverMap<unknown> },
   ]);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ defaultMetrics: true });
   const logger = options.logger ?? createLogger(options.name);
-  const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.');
+  const countRequest = metrics.counter('psgraph_graphql_requests_total', 'GraphQL requests served by this subgraph.', []);
+  const requestMetrics = createRequestMetrics(metrics, {
+    durationName: 'psgraph_graphql_request_duration_seconds',
+    durationHelp: 'GraphQL requests served by this subgraph, by operation name and outcome (success, error, refused).',
+  });
   options.instrument?.(metrics);
 
   const apollo = new ApolloServer<TContext>({
@@ -91,6 +97,8 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       // plugin wraps every resolver of every request to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
       { requestDidStart: async () => void countRequest() },
+      graphqlTracingPlugin({ nameByOperationType: true }),
+      requestMetricsPlugin(requestMetrics),
       requestLogPlugin(logger),
     ],
   });
@@ -102,24 +110,34 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
     context: (request) => options.context(callers.get(request) ?? DEVELOPMENT_CALLER),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
   });
-  const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.');
+  const countRefused = metrics.counter('psgraph_principal_refused_total', 'Requests refused for want of a valid principal token.', []);
+  const serveGraphql: HttpHandler = async (request, response) => {
+    const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
+    if ('refused' in identified) {
+      countRefused();
+      sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
+      return;
+    }
+    callers.set(request, identified.caller);
+    return graphql(request, response);
+  };
   const httpServer = createHttpServer(
     {
       ...options.routes,
-      '/graphql': async (request, response) => {
-        const identified = await verifier.identify(request.headers[PRINCIPAL_HEADER]);
-        if ('refused' in identified) {
-          countRefused();
-          sendJsonError(response, 401, ErrorCode.UNAUTHENTICATED, identified.refused);
-          return;
-        }
-        callers.set(request, identified.caller);
-        return graphql(request, response);
-      },
+      // The server span continues the caller's trace (the gateway's subgraph_request, the activation saga's step);
+      // renamed to the operation type once it is known.
+      '/graphql': (request, response) =>
+        tracingOn()
+          ? withSpan('GraphQL Operation', { 'psgraph.subgraph': options.name }, () => serveGraphql(request, response), {
+              kind: SpanKind.SERVER,
+              parent: contextFromHeaders(request.headers),
+            })
+          : serveGraphql(request, response),
       '/health': async (_request, response) => sendJson(response, 200, { status: 'ok', service: options.name }),
       '/metrics': async (_request, response) => {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        response.end(metrics.render());
+        const text = await metrics.render();
+        response.writeHead(200, { 'content-type': metrics.contentType });
+        response.end(text);
       },
     },
     (error) => logger.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error'),

@@ -9,6 +9,7 @@
  * vendor's API allowance (Salesforce's daily request limit) is a real budget.
  */
 import type { Metrics } from '../metrics.js';
+import { SpanKind, tracingOn, withSpan } from '../telemetry/index.js';
 import { VendorError } from './vendorError.js';
 
 export interface VendorCallsOptions {
@@ -78,7 +79,11 @@ export class VendorCalls {
 
   /** Counts every call on `metrics` (the subgraph's /metrics), and reports whether the circuit is open. */
   instrument(metrics: Metrics): void {
-    this.count = metrics.counter('psgraph_vendor_api_calls_total', 'Calls to vendor systems, by system, operation and outcome.');
+    this.count = metrics.counter('psgraph_vendor_api_calls_total', 'Calls to vendor systems, by system, operation and outcome.', [
+      'system',
+      'operation',
+      'outcome',
+    ]);
     metrics.gauge('psgraph_vendor_circuit_open', 'Whether calls to the vendor system fail fast (1) because it kept failing.', () =>
       this.state === 'closed' ? 0 : 1,
     );
@@ -93,7 +98,18 @@ export class VendorCalls {
    * Runs `request` under the vendor's limits. `safeToRetry`: a read, or a write the vendor deduplicates (an
    * idempotency key, an external-ID upsert); anything else runs once, since a lost answer may hide a done write.
    */
-  async call<T>(operation: string, safeToRetry: boolean, request: VendorRequest<T>): Promise<T> {
+  call<T>(operation: string, safeToRetry: boolean, request: VendorRequest<T>): Promise<T> {
+    if (!tracingOn()) return this.callWithRetries(operation, safeToRetry, request);
+    // One span per call, retries and backoff included: what the caller waited for.
+    return withSpan(
+      `${this.system} ${operation}`,
+      { 'psgraph.vendor.system': this.system, 'psgraph.vendor.operation': operation },
+      () => this.callWithRetries(operation, safeToRetry, request),
+      { kind: SpanKind.CLIENT },
+    );
+  }
+
+  private async callWithRetries<T>(operation: string, safeToRetry: boolean, request: VendorRequest<T>): Promise<T> {
     const attempts = safeToRetry ? this.maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
       this.admit(operation);

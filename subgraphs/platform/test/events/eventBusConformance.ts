@@ -63,6 +63,21 @@ export function defineEventBusConformance(name: string, harness: EventBusHarness
       expect(received[0]).toEqual(events[0]);
     });
 
+    it('carries the trace context of an event (traceparent) to its consumers, and an event without one as it was', async () => {
+      const bus = await open(namespace());
+      const traced: BusEvent = { ...counted(1)[0]!, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+      const plain = counted(1)[0]!;
+      const received: BusEvent[] = [];
+      bus.consume({ group: 'traced', consumer: 'c1', handler: async (event) => void received.push(event) });
+      await bus.publish(traced);
+      await bus.publish(plain);
+
+      await waitFor(() => received.length >= 2, 'both events handled');
+      expect(received[0]).toEqual(traced);
+      expect(received[1]).toEqual(plain);
+      expect('traceparent' in received[1]!).toBe(false);
+    });
+
     it('gives every event to each of two consumer groups', async () => {
       const ns = namespace();
       const [crmSide, psaSide] = [await open(ns), await open(ns)];

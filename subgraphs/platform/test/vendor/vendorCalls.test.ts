@@ -42,7 +42,7 @@ describe('VendorCalls', () => {
     expect(result).toBe('done');
     expect(time.slept[0]).toBe(1_500);
     expect(time.slept).toHaveLength(2);
-    const counted = parseMetrics(metrics.render());
+    const counted = parseMetrics(await metrics.render());
     expect(counted.get('psgraph_vendor_api_calls_total{system="Acme",operation="read",outcome="rate_limited"}')).toBe(1);
     expect(counted.get('psgraph_vendor_api_calls_total{system="Acme",operation="read",outcome="unavailable"}')).toBe(1);
     expect(counted.get('psgraph_vendor_api_calls_total{system="Acme",operation="read",outcome="ok"}')).toBe(1);

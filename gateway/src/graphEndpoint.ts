@@ -174,6 +174,7 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
     },
     onDrop: () => counters.droppedEvent(),
     log,
+    logger,
   });
   const trustedDocuments = TrustedDocuments.fromManifests(spec.trustedDocuments, config.trustedDocumentManifests, {
     log,

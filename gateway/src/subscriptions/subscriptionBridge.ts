@@ -25,6 +25,7 @@ import {
   print,
 } from 'graphql';
 import { BoundedQueue } from '../../../subgraphs/platform/src/boundedQueue.js';
+import type { Logger } from '../../../subgraphs/platform/src/logging/logger.js';
 import { readLoadedSupergraph } from '../execution/gatewayExecutor.js';
 import { type AuthorizationDecision, nullAtPaths, unauthorizedErrors } from '../guards/fieldAuthorization.js';
 import type { Principal } from '../guards/identity.js';
@@ -54,6 +55,8 @@ export interface SubscriptionBridgeOptions {
   readonly onEvent?: () => void;
   readonly onDrop?: () => void;
   readonly log?: (message: string) => void;
+  /** What Apollo's request pipeline logs while hydrating an event (the gateway's logger). @default console */
+  readonly logger?: Logger;
 }
 
 interface PlanningState {
@@ -205,7 +208,7 @@ class ClientSubscription implements AsyncIterableIterator<ExecutionResult> {
     this.hydrationKey = JSON.stringify([query, init.args.operationName ?? null, init.variables, init.context.authorization ?? null]);
     this.requestBase = {
       request: { query, operationName: init.args.operationName ?? undefined, variables: init.variables, http: { method: 'POST', headers, search: '' } },
-      logger: console,
+      logger: options.logger ?? console,
       schema: init.state.apiGraphQLSchema,
       context: init.context,
       cache: undefined,

@@ -14,7 +14,7 @@ import { formatMinor } from '../../../platform/src/index.js';
 import { SystemCallError } from '../systems/systemClient.js';
 import type { InvoiceRunRecord, InvoicingStore, PlannedInvoice, PlannedLine, RunInvoiceRecord } from './invoicingStore.js';
 import type { BillablePosting, ContractType, InvoicingSystems, ProjectBillables } from './invoicingSystems.js';
-import { LogCode, type Logger } from '../../../platform/src/logging/index.js';
+import { LogCode, type Logger, withLogContext } from '../../../platform/src/logging/index.js';
 
 /** Stripe's limit on an invoice's line items. */
 export const MAX_INVOICE_LINES = 250;
@@ -125,8 +125,11 @@ export class Invoicer {
     return this.serially(async () => {
       await this.resumeNow();
       const { run, planned } = this.options.store.startRun(request.periodEnd, request.requestedBy, await this.plan(request));
+      this.options.log?.info({ run_id: run.id, process: 'invoicing', period_end: request.periodEnd, invoices: planned.length }, 'invoice run started');
       for (const invoice of planned) await this.complete(invoice);
-      return { run: this.options.store.finishRun(run.id), invoices: this.options.store.invoicesOfRun(run.id) };
+      const finished = this.options.store.finishRun(run.id);
+      this.options.log?.info({ run_id: run.id, process: 'invoicing' }, 'invoice run finished');
+      return { run: finished, invoices: this.options.store.invoicesOfRun(run.id) };
     });
   }
 
@@ -150,7 +153,12 @@ export class Invoicer {
     return billables.flatMap((project) => invoicesFor(project, claimed));
   }
 
-  private async complete(invoice: RunInvoiceRecord): Promise<void> {
+  /** Creates and finalizes one invoice of a run; what it logs carries the run's ID. */
+  private complete(invoice: RunInvoiceRecord): Promise<void> {
+    return withLogContext({ run_id: invoice.runId }, () => this.completeInRun(invoice));
+  }
+
+  private async completeInRun(invoice: RunInvoiceRecord): Promise<void> {
     const { store, systems } = this.options;
     try {
       const created = await systems.createInvoice(invoice);

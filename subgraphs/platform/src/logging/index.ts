@@ -5,6 +5,6 @@ export { createLogger, logLines } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { LOG_LEVELS, loadLoggingConfig } from './loggingConfig.js';
 export type { LogLevel, LoggingConfig } from './loggingConfig.js';
-export { CENSOR, REDACTED_KEYS, redactedPaths, scrubSecrets, serializeError } from './redaction.js';
+export { CENSOR, REDACTED_KEYS, redactSecrets, scrubSecrets, serializeError } from './redaction.js';
 export { readableLogLine } from './readableLine.js';
 export { requestLogPlugin } from './requestLogPlugin.js';

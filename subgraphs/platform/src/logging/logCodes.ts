@@ -25,7 +25,5 @@ export const LogCode = {
   PROCESS_FAILED: 'PROCESS_FAILED',
   /** The event bus, an outbox or a change feed failed; it retries. */
   EVENTS_FAILED: 'EVENTS_FAILED',
-  /** A vendor system failed repeatedly (circuit open), or answered again. */
-  VENDOR_CIRCUIT: 'VENDOR_CIRCUIT',
 } as const;
 export type LogCode = (typeof LogCode)[keyof typeof LogCode];

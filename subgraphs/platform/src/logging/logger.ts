@@ -9,7 +9,7 @@ import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import { currentLogContext } from './logContext.js';
 import { type LogLevel, loadLoggingConfig } from './loggingConfig.js';
-import { CENSOR, redactedPaths, scrubSecrets, serializeError } from './redaction.js';
+import { redactSecrets, scrubSecrets, serializeError } from './redaction.js';
 
 export type Logger = PinoLogger;
 
@@ -20,8 +20,6 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
-const REDACT_PATHS = redactedPaths();
-
 /** The IDs of the span active now, when there is one (the OpenTelemetry API is a no-op without an SDK). */
 function traceFields(): { trace_id?: string; span_id?: string } {
   const span = trace.getActiveSpan();
@@ -30,6 +28,8 @@ function traceFields(): { trace_id?: string; span_id?: string } {
   return isSpanContextValid(context) ? { trace_id: context.traceId, span_id: context.spanId } : {};
 }
 
+const safeError = (value: unknown) => (value instanceof Error ? serializeError(value) : value);
+
 /** A logger for the service `service` (`gateway`, `crm`, `activation`…); children add fields with `.child()`. */
 export function createLogger(service: string, options: LoggerOptions = {}): Logger {
   return pino(
@@ -37,15 +37,23 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       level: options.level ?? loadLoggingConfig().level,
       base: { service, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        // What a line holds, with secrets and tax IDs withheld (`redaction.ts`). Not what a child logger binds:
+        // pino writes a child's bindings once, as given; bind IDs (`run_id`, `endpoint`), never request data.
+        log: (fields) => redactSecrets(fields),
+      },
       mixin: (_merge, _level, logger) => {
         const ids: Record<string, string> = { ...currentLogContext(), ...traceFields() };
-        // A child logger that binds run_id itself (the saga runner's) keeps its own: one key, written once.
-        if (ids['run_id'] !== undefined && 'run_id' in logger.bindings()) delete ids['run_id'];
+        if (Object.keys(ids).length === 0) return ids;
+        // A child logger that binds an ID itself (`child({ run_id })`) keeps its own: one key, written once. Its
+        // bindings are kept as a JSON fragment; searching it is far cheaper than parsing it (`bindings()`).
+        const bound = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+        for (const key of Object.keys(ids)) if (bound.includes(`"${key}":`)) delete ids[key];
         return ids;
       },
-      redact: { paths: REDACT_PATHS, censor: CENSOR },
-      serializers: { err: serializeError, error: serializeError },
+      // An error under `err` or `error` was already turned into its safe form by the walk; any other is, here.
+      serializers: { err: safeError, error: safeError },
       hooks: {
         // Messages are built from values (a vendor's answer, a URL): scrub them as the structured fields are.
         logMethod(args, method) {

@@ -1,8 +1,13 @@
 /**
- * What never reaches a log line: credentials (headers, tokens, keys, passwords, secrets) and tax IDs, as
- * structured fields (pino's `redact`, by key, up to `REDACTED_DEPTH` objects deep), in messages and in errors
- * (patterns of bearer tokens, JWTs, vendor keys and `name=value` secrets). An error is logged as its type,
- * message, code and stack only: a vendor SDK's error keeps the raw request and response on its own properties.
+ * What never reaches a log line: credentials (headers, tokens, keys, passwords, secrets) and tax IDs — by key,
+ * wherever they sit in what is logged (objects and arrays, up to `REDACTED_DEPTH` deep; deeper is withheld
+ * whole), and by pattern in messages and string values (bearer tokens, JWTs, vendor keys, `name=value`
+ * secrets). An error, wherever it is, is logged as its type, message, code, stack and cause only: a vendor SDK's
+ * error keeps the raw request and response (headers included) on its own properties.
+ *
+ * Not pino's `redact`: its paths name one depth each, and covering these keys four levels deep with wildcards
+ * (155 paths) cost about 300 µs per line on this project's machine, against about 10 µs for this walk, which
+ * copies only the objects in which it withholds something.
  */
 
 export const CENSOR = '[redacted]';
@@ -45,24 +50,31 @@ export const REDACTED_KEYS: readonly string[] = [
   'Tax_Id__c',
 ];
 
-/** How many objects deep a key is found: `{ a: { b: { c: { taxId } } } }` is depth 3. */
-export const REDACTED_DEPTH = 4;
+/** How many objects deep keys are looked for: `{ a: { b: { c: { taxId } } } }` is depth 3. */
+export const REDACTED_DEPTH = 8;
 
-function pathOf(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
-}
+const REDACTED = new Set(REDACTED_KEYS);
 
-/** pino `redact` paths: every key at the top and under up to `REDACTED_DEPTH` wildcards. */
-export function redactedPaths(keys: readonly string[] = REDACTED_KEYS, depth = REDACTED_DEPTH): string[] {
-  const paths: string[] = [];
-  for (const key of keys) {
-    const leaf = pathOf(key);
-    for (let level = 0; level <= depth; level++) {
-      const prefix = '*.'.repeat(level);
-      paths.push(leaf.startsWith('[') ? `${prefix.slice(0, -1)}${leaf}` : `${prefix}${leaf}`);
-    }
+/**
+ * `value` with every redacted key's value, every credential-shaped part of a string and every error replaced;
+ * the same object when there was nothing to replace. Objects with their own JSON form (`toJSON`: dates, the
+ * vendor configurations' `Secret`) and binary data are left as they are.
+ */
+export function redactSecrets<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return scrubSecrets(value) as T;
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return serializeError(value) as T;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function' || ArrayBuffer.isView(value)) return value;
+  if (depth >= REDACTED_DEPTH) return CENSOR as T;
+  const isArray = Array.isArray(value);
+  let copy: Record<string, unknown> | unknown[] | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const redacted = !isArray && REDACTED.has(key) ? CENSOR : redactSecrets(item, depth + 1);
+    if (redacted === item) continue;
+    copy ??= isArray ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) };
+    (copy as Record<string, unknown>)[key] = redacted;
   }
-  return paths;
+  return (copy ?? value) as T;
 }
 
 const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
@@ -82,6 +94,8 @@ const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
 
 /** `text` with every credential-shaped part replaced by `[redacted]`. */
 export function scrubSecrets(text: string): string {
+  // Every pattern needs more than a few characters: short strings (most field values) are left at once.
+  if (text.length < 12) return text;
   let scrubbed = text;
   for (const [pattern, replacement] of SECRET_PATTERNS) scrubbed = scrubbed.replace(pattern, replacement);
   return scrubbed;

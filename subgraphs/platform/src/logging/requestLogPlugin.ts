@@ -16,7 +16,7 @@ export function requestLogPlugin<TContext extends BaseContext>(logger: Logger): 
         async willSendResponse({ operationName, operation, errors, response }) {
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const errorCodes = [
-            ...new Set((errors ?? body?.errors ?? []).map((error) => String((error.extensions as { code?: unknown } | undefined)?.code ?? 'UNKNOWN'))),
+            ...new Set((body?.errors ?? errors ?? []).map((error) => String((error.extensions as { code?: unknown } | undefined)?.code ?? 'UNKNOWN'))),
           ];
           const outcome = errorCodes.length === 0 ? 'ok' : body?.data ? 'partial' : 'error';
           logger.debug(

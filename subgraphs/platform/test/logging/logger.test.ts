@@ -4,7 +4,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/configError.js';
-import { type LogLevel, createLogger, loadLoggingConfig, withLogContext } from '../../src/logging/index.js';
+import { type LogLevel, createLogger, loadLoggingConfig, redactSecrets, withLogContext } from '../../src/logging/index.js';
 import { VendorError } from '../../src/vendor/vendorError.js';
 
 /** A logger writing into an array of parsed lines (and the raw text, to search for leaks). */
@@ -179,5 +179,23 @@ describe('redaction', () => {
       cause: { type: 'Error', message: 'invalid_grant: assertion=[redacted]' },
     });
     expect(Object.keys(lines[1]!['error'] as object).sort()).toEqual(['message', 'stack', 'type']);
+  });
+
+  it('treats an error or a secret anywhere in a line the same way, and withholds what is nested too deep to check', () => {
+    const { logger, lines, raw } = capture();
+    const sdkError = Object.assign(new Error('refused'), { raw: { headers: { Authorization: SECRETS.bearer } } });
+    const deep = { l1: { l2: { l3: { l4: { l5: { l6: { l7: { l8: { anything: SECRETS.taxId } } } } } } } } };
+    logger.warn({ failure: { attempts: [{ error: sdkError }] }, reason: `ERP said: ${SECRETS.bearer}`, deep }, 'step failed');
+    for (const secret of Object.values(SECRETS)) expect(raw()).not.toContain(secret);
+    expect(lines[0]).toMatchObject({
+      failure: { attempts: [{ error: { type: 'Error', message: 'refused' } }] },
+      reason: 'ERP said: Bearer [redacted]',
+      deep: { l1: { l2: { l3: { l4: { l5: { l6: { l7: '[redacted]' } } } } } } },
+    });
+  });
+
+  it('leaves a line with nothing to withhold as it was logged (no copy)', () => {
+    const fields = { step: 'ERP_PROJECT', ids: ['a', 'b'], at: new Date(0) };
+    expect(redactSecrets(fields)).toBe(fields);
   });
 });

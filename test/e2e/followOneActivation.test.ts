@@ -130,7 +130,10 @@ describe('one activation, followed from the deal to the last system write', () =
       const root = spans.find(isCloseWon);
       if (!root) return false;
       const trace = spans.filter((span) => span.traceId === root.traceId);
-      return writesIn(trace, 'psgraph-erp').length > 0 && writesIn(trace, 'psgraph-psa').length > 0;
+      // Every span's parent arrived too: each process exports in its own batches, children often before parents.
+      const ids = new Set(trace.map((span) => span.spanId));
+      const orphans = trace.filter((span) => span !== root && !ids.has(span.parentSpanId));
+      return orphans.length === 0 && writesIn(trace, 'psgraph-erp').length > 0 && writesIn(trace, 'psgraph-psa').length > 0;
     }, 30_000);
     const root = received.find(isCloseWon)!;
     const traceId = root.traceId;

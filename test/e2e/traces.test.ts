@@ -99,8 +99,10 @@ describe('traces (OpenTelemetry over OTLP/HTTP)', () => {
       const trace = traceOf(received, traceId);
       const requested = new Set(trace.named('subgraph_request').map((span) => span.attributes['subgraph.name']));
       // Every subgraph request answered by its server span, with its SQL, and the operation span ended.
+      // …and no span waits for its parent (each process exports in its own batches, children often first).
       return (
         trace.named('supergraph').length === 1 &&
+        trace.roots().length === 1 &&
         requested.size > 0 &&
         trace.spans.filter((span) => span.kind === SPAN_KIND.SERVER && span.service !== 'psgraph-gateway').length >= trace.named('subgraph_request').length
       );
@@ -194,6 +196,7 @@ describe('traces (OpenTelemetry over OTLP/HTTP)', () => {
       if (!root) return false;
       const trace = traceOf(received, root.traceId);
       return (
+        trace.roots().length === 1 &&
         trace.spans.some((span) => span.name === 'activation_step CRM_LINK') &&
         ['psgraph-erp', 'psgraph-psa'].every((service) =>
           trace.spans.some((span) => span.service === service && span.attributes['db.operation.name'] === 'INSERT'),

@@ -1,11 +1,8 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityProvider, PERSONAS } from '../support/identityProvider.js';
-import { type RunningProcess, freePort, runTypeScript } from '../support/processes.js';
-import { seededDataDir } from '../support/seededData.js';
+import { type StartedProcesses, startProcesses } from '../support/startedProcesses.js';
 
 const ACTIVATE = `mutation Activate($id: ID!, $key: String!) {
   activateProject(input: { opportunityId: $id, idempotencyKey: $key }) { id status projectId }
@@ -22,39 +19,22 @@ function jsonLines(output: string): LogLine[] {
 }
 
 describe('logs of every service, run as `npm start` runs them', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'psgraph-logs-'));
   let idp: IdentityProvider;
-  let launcher: RunningProcess;
+  let psgraph: StartedProcesses;
   let gatewayUrl: string;
 
   beforeAll(async () => {
-    // Activation writes to every system: a private copy of the seeded stores.
-    const seeded = seededDataDir();
-    for (const file of readdirSync(seeded)) if (file.endsWith('.db')) copyFileSync(join(seeded, file), join(dataDir, file));
     idp = await IdentityProvider.start();
-    const ports = Object.fromEntries(
-      await Promise.all(['GATEWAY', 'CRM', 'PSA', 'ERP', 'BILLING', 'ACTIVATION'].map(async (name) => [name, await freePort()])),
-    );
-    launcher = runTypeScript('gateway/src/cli/start.ts', {
-      PSGRAPH_DATA_DIR: dataDir,
-      PSGRAPH_LOG_LEVEL: 'debug',
-      ...idp.gatewayEnv,
-      ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [`PSGRAPH_${name}_PORT`, String(port)])),
-    });
-    await launcher.waitFor(/Press Ctrl-C to stop\./, 110_000);
-    gatewayUrl = `http://127.0.0.1:${ports['GATEWAY']}/graphql`;
-  }, 150_000);
+    psgraph = await startProcesses({ PSGRAPH_LOG_LEVEL: 'debug', ...idp.gatewayEnv });
+    gatewayUrl = `${psgraph.origin}/graphql`;
+  }, 180_000);
   afterAll(async () => {
-    if (launcher) {
-      launcher.child.kill('SIGINT');
-      await launcher.exited;
-    }
+    await psgraph?.stop();
     await idp?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('follows one activation by its run_id and request_id, and never writes the bearer token or a tax ID', async () => {
-    const crm = new Database(join(dataDir, 'crm.db'), { readonly: true });
+    const crm = new Database(join(psgraph.dataDir, 'crm.db'), { readonly: true });
     const { id: opportunityId, taxId } = crm
       .prepare(
         `SELECT o.id, a.tax_id AS taxId FROM opportunity o JOIN opportunity_stage s ON s.name = o.stage_name JOIN account a ON a.id = o.account_id
@@ -81,8 +61,8 @@ describe('logs of every service, run as `npm start` runs them', () => {
     expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 
     // The run may rest after the mutation answered: wait for its last line.
-    await launcher.waitFor(new RegExp(`"run_id":"${run.id}"[^\\n]*"msg":"run (ACTIVE|EXCEPTION_OPEN|COMPENSATED|NEEDS_ATTENTION)"`), 30_000);
-    const lines = jsonLines(launcher.output());
+    await psgraph.waitFor(new RegExp(`"run_id":"${run.id}"[^\\n]*"msg":"run (ACTIVE|EXCEPTION_OPEN|COMPENSATED|NEEDS_ATTENTION)"`), 30_000);
+    const lines = jsonLines(psgraph.output());
 
     const ofRun = lines.filter((line) => line['run_id'] === run.id);
     expect(ofRun.every((line) => line.service === 'activation')).toBe(true);
@@ -115,7 +95,7 @@ describe('logs of every service, run as `npm start` runs them', () => {
       outcome: 'ok',
     });
 
-    const output = launcher.output();
+    const output = psgraph.output();
     expect(output).not.toContain(authorization.slice('Bearer '.length));
     expect(output).not.toContain(taxId);
   }, 60_000);

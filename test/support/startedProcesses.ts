@@ -25,6 +25,8 @@ export interface StartedProcesses {
   readonly dataDir: string;
   /** Everything the launcher and its children printed so far (non-TTY: one JSON log line per line). */
   output(): string;
+  /** Resolves with the output once `pattern` appears in it (a log line), rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<string>;
   /** Stops every process (Ctrl-C, as a person would) and removes the data. */
   stop(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export async function startProcesses(env: NodeJS.ProcessEnv = {}): Promise<Start
     origins,
     dataDir,
     output: () => launcher.output(),
+    waitFor: (pattern, timeoutMs) => launcher.waitFor(pattern, timeoutMs),
     async stop() {
       launcher.child.kill('SIGINT');
       await launcher.exited;

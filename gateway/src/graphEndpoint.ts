@@ -193,7 +193,8 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       { requestDidStart: async () => void counters.request() },
-      graphqlTracingPlugin({ nameByOperationType: false }),
+      // Only when tracing is on at start (the process starts it first): off, not even an empty hook per request.
+      ...(tracingOn() ? [graphqlTracingPlugin({ nameByOperationType: false })] : []),
       operationResolutionPlugin(),
       fieldAuthorizationPlugin({
         authorization: fieldAuthorization,

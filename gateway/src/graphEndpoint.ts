@@ -206,7 +206,8 @@ export function createGraphEndpoint(spec: EndpointSpec, shared: EndpointContext)
       ApolloServerPluginSchemaReportingDisabled(),
       requestLogPlugin(logger),
       { requestDidStart: async () => void counters.request() },
-      graphqlTracingPlugin({ nameByOperationType: false }),
+      // Only when tracing is on at start (the process starts it first): off, not even an empty hook per request.
+      ...(tracingOn() ? [graphqlTracingPlugin({ nameByOperationType: false })] : []),
       requestMetricsPlugin(shared.requestMetrics),
       operationResolutionPlugin(),
       fieldAuthorizationPlugin({

@@ -9,7 +9,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Agent, errors as undiciErrors } from 'undici';
 import { ErrorCode } from '../../contracts/errorCodes.js';
-import { type Span, SpanKind, injectTraceContext, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
+import { type Span, SpanKind, SpanStatusCode, injectTraceContext, tracingOn, withSpan } from '../../subgraphs/platform/src/telemetry/index.js';
 import { PRINCIPAL_HEADER } from './guards/principalForwarding.js';
 import type { InflightRequests } from './inflightDeduplication.js';
 import { type GraphQLResponseBody, type OperationRequest, isEntityFetch, isMergeable, mergeOperations, splitResponse } from './operationMerging.js';
@@ -232,10 +232,14 @@ export class SubgraphDataSource implements GraphQLDataSource {
         'psgraph.subgraph.operations': operations,
         ...(operation.operationName ? { 'subgraph.graphql.operation.name': operation.operationName } : {}),
       },
-      (span) => {
+      async (span) => {
         const traced = { ...headers };
         injectTraceContext(traced);
-        return this.sendOverHttp(operation, traced, operations, span);
+        const response = await this.sendOverHttp(operation, traced, operations, span);
+        // A subgraph that timed out or could not be reached is the request's failure; GraphQL errors it answered are not.
+        const code = response.errors?.[0]?.extensions?.['code'];
+        if (code === ErrorCode.SUBGRAPH_TIMEOUT || code === ErrorCode.SUBGRAPH_UNAVAILABLE) span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+        return response;
       },
       { kind: SpanKind.CLIENT },
     );

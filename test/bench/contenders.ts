@@ -26,6 +26,7 @@ export type ContenderId =
   | 'hive-rust-no-auth-forwarding'
   | 'psgraph-baseline'
   | 'psgraph-traced'
+  | 'psgraph-traced-sampled'
   | 'psgraph-unguarded'
   | 'psgraph-guarded';
 
@@ -145,6 +146,19 @@ export const CONTENDERS: readonly Contender[] = [
     workloads: ['project'],
     informational: true,
     spec: (options) => psgraphSpec('psgraph-traced', options, { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint }),
+  },
+  {
+    id: 'psgraph-traced-sampled',
+    label: 'psgraph, tracing on, 1 trace in 10',
+    settings: 'psgraph-traced with OTEL_TRACES_SAMPLER=parentbased_traceidratio and OTEL_TRACES_SAMPLER_ARG=0.1',
+    workloads: ['project'],
+    informational: true,
+    spec: (options) =>
+      psgraphSpec('psgraph-traced-sampled', options, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+      }),
   },
   {
     id: 'psgraph-unguarded',

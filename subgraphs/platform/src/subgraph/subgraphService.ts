@@ -97,7 +97,8 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
       // plugin wraps every resolver of every request to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
       { requestDidStart: async () => void countRequest() },
-      graphqlTracingPlugin({ nameByOperationType: true }),
+      // Only when tracing is on at start (runSubgraphProcess starts it first): off, not even an empty hook per request.
+      ...(tracingOn() ? [graphqlTracingPlugin({ nameByOperationType: true })] : []),
       requestMetricsPlugin(requestMetrics),
       requestLogPlugin(logger),
     ],

@@ -2,7 +2,8 @@
  * The GraphQL stages of an operation as spans, for any Apollo Server (the gateway's and every subgraph's): the
  * `parse_query` and `validate` spans (Apollo Router's names), and the OpenTelemetry GraphQL attributes
  * (`graphql.operation.name`, `graphql.operation.type`, and `graphql.document` only with PSGRAPH_TRACE_DOCUMENT=true) on the span the
- * HTTP stage made active for the request. With tracing off, the plugin adds no hook to a request.
+ * HTTP stage made active for the request. Servers add it only when tracing is on as they are built; should
+ * tracing stop, it adds no hook to a request.
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { SpanStatusCode } from '@opentelemetry/api';

@@ -1,5 +1,6 @@
 export {
   SpanKind,
+  SpanStatusCode,
   TRACER_NAME,
   activeSpan,
   activeTraceparent,

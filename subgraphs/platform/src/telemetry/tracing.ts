@@ -38,7 +38,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { type TracingConfig, loadTracingConfig } from './tracingConfig.js';
 
-export { SpanKind };
+export { SpanKind, SpanStatusCode };
 export type { Attributes, Context, Span };
 
 /** The instrumentation scope every psgraph span is recorded under. */

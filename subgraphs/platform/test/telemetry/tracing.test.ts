@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ProxyTracerProvider, trace } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/configError.js';
+import { SqliteStore } from '../../src/storage/sqliteStore.js';
+import { VendorCalls } from '../../src/vendor/vendorCalls.js';
 import {
   activeTraceparent,
   contextFromTraceparent,
@@ -100,5 +105,41 @@ describe('tracing', () => {
     expect(published).toBe(`00-0af7651916cd43dd8448eb211c80319c-${byName['child']!.spanId}-01`);
     expect(byName['failing']!.status).toBe(2);
     expect(byName['failing']!.parentSpanId).toBe('');
+  });
+
+  it('traces SQL statements only inside a trace, with their text and not their values, and vendor calls as client spans', async () => {
+    startTracing('erp', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '60000' });
+    const dir = mkdtempSync(join(tmpdir(), 'psgraph-tracing-'));
+    const store = new SqliteStore(join(dir, 'erp.db'));
+    try {
+      store.exec('CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT)');
+      const insert = store.prepare('INSERT INTO customer (name) VALUES (?)');
+      insert.run(['outside any trace']);
+      const vendor = new VendorCalls({ system: 'NetSuite', maxAttempts: 1 });
+      await withSpan('request', undefined, async () => {
+        insert.run(['Acme Ltd']);
+        await vendor.call('getCustomer', true, async () => store.prepare('SELECT name FROM customer WHERE id = ?').get([2]));
+      });
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await stopTracing();
+    const spans = receiver.spans().filter((span) => span.service === 'psgraph-erp');
+    const byName = Object.fromEntries(spans.map((span) => [span.name, span]));
+    expect(spans.map((span) => span.name).sort()).toEqual(['INSERT', 'NetSuite getCustomer', 'SELECT', 'request']);
+    expect(byName['INSERT']).toMatchObject({ parentSpanId: byName['request']!.spanId });
+    expect(byName['INSERT']!.attributes).toEqual({
+      'db.system.name': 'sqlite',
+      'db.namespace': 'erp',
+      'db.operation.name': 'INSERT',
+      'db.query.text': 'INSERT INTO customer (name) VALUES (?)',
+    });
+    expect(byName['NetSuite getCustomer']).toMatchObject({
+      kind: SPAN_KIND.CLIENT,
+      parentSpanId: byName['request']!.spanId,
+      attributes: { 'psgraph.vendor.system': 'NetSuite', 'psgraph.vendor.operation': 'getCustomer' },
+    });
+    expect(byName['SELECT']!.parentSpanId).toBe(byName['NetSuite getCustomer']!.spanId);
   });
 });

@@ -221,7 +221,7 @@ export function createGatewayServer(config: GatewayConfig, options: GatewayServe
         response.end(text);
       },
     },
-    (error) => log.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error'),
+    (error, requestId) => log.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR, request_id: requestId }, 'request failed with an unexpected error'),
   );
   // graphql-ws on each endpoint's own path: upgrades are routed here (one `ws` server per endpoint, none listening).
   httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {

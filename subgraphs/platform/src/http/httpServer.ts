@@ -6,7 +6,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '../../../../contracts/errorCodes.js';
 import { LogCode } from '../logging/logCodes.js';
-import { assignRequestId, withLogContext } from '../logging/logContext.js';
+import { assignRequestId, inRequestContext } from '../logging/logContext.js';
 import { createLogger } from '../logging/logger.js';
 import { type HttpHandler, sendJsonError } from './graphqlHttpHandler.js';
 
@@ -23,18 +23,18 @@ function prefixRoute(routes: Routes, path: string): HttpHandler | undefined {
 }
 
 /** What a service does with an error its handler threw (the caller gets a 500). @default logged at error */
-export type UnhandledErrorHandler = (error: unknown) => void;
+export type UnhandledErrorHandler = (error: unknown, requestId: string) => void;
 
-const logUnhandled: UnhandledErrorHandler = (error) =>
-  createLogger('http').error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error');
+const logUnhandled: UnhandledErrorHandler = (error, requestId) =>
+  createLogger('http').error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR, request_id: requestId }, 'request failed with an unexpected error');
 
 export function createHttpServer(routes: Routes, onError: UnhandledErrorHandler = logUnhandled): Server {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    // Every line logged while serving the request (and by what it starts) carries its ID, echoed to the caller.
+    // The request's ID, echoed to the caller; at debug, on every line logged while serving it (and by what it starts).
     const requestId = assignRequestId(request, response);
-    withLogContext({ request_id: requestId }, () => route(request, response));
+    inRequestContext(requestId, () => route(request, response, requestId));
   });
-  const route = (request: IncomingMessage, response: ServerResponse) => {
+  const route = (request: IncomingMessage, response: ServerResponse, requestId: string) => {
     const path = (request.url ?? '/').split('?')[0]!;
     const handler = routes[path] ?? prefixRoute(routes, path);
     if (!handler) {
@@ -42,7 +42,7 @@ export function createHttpServer(routes: Routes, onError: UnhandledErrorHandler 
       return;
     }
     handler(request, response).catch((error: unknown) => {
-      onError(error);
+      onError(error, requestId);
       if (!response.headersSent) sendJsonError(response, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Unexpected error.');
       else response.destroy();
     });

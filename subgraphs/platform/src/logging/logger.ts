@@ -7,7 +7,7 @@
  */
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
-import { currentLogContext } from './logContext.js';
+import { carryRequestIds, currentLogContext } from './logContext.js';
 import { type LogLevel, loadLoggingConfig } from './loggingConfig.js';
 import { redactSecrets, scrubSecrets, serializeError } from './redaction.js';
 
@@ -32,9 +32,11 @@ const safeError = (value: unknown) => (value instanceof Error ? serializeError(v
 
 /** A logger for the service `service` (`gateway`, `crm`, `activation`…); children add fields with `.child()`. */
 export function createLogger(service: string, options: LoggerOptions = {}): Logger {
+  const level = options.level ?? loadLoggingConfig().level;
+  if (level === 'debug' || level === 'trace') carryRequestIds();
   return pino(
     {
-      level: options.level ?? loadLoggingConfig().level,
+      level,
       base: { service, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {

@@ -141,7 +141,7 @@ export function createSubgraphService<TContext extends BaseContext>(options: Sub
         response.end(text);
       },
     },
-    (error) => logger.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR }, 'request failed with an unexpected error'),
+    (error, requestId) => logger.error({ err: error, code: LogCode.UNHANDLED_REQUEST_ERROR, request_id: requestId }, 'request failed with an unexpected error'),
   );
 
   // A subgraph that declares Subscription fields serves them over graphql-ws on its /graphql path, where the

@@ -15,8 +15,9 @@ function capture(level: LogLevel) {
   return { logger: createLogger('gateway', { level, destination }), lines };
 }
 
-describe('request IDs', () => {
-  const { logger, lines } = capture('info');
+describe('request IDs, with a logger at debug', () => {
+  // At debug each request runs in a context carrying its ID (requestContextAtInfo.test.ts: not at info).
+  const { logger, lines } = capture('debug');
   const server = createHttpServer({
     '/work': async (_request, response) => {
       await new Promise((resolve) => setTimeout(resolve, 1));

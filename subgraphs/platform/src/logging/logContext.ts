@@ -19,14 +19,14 @@ const storage = new AsyncLocalStorage<LogContext>();
 
 /**
  * Whether each HTTP request runs in a context carrying its ID (`inRequestContext`). Only once a logger of the
- * process logs at debug or trace, where requests are followed one by one: on Node 20 a context per request makes
- * every promise pay for async hooks — about 8 % of the gateway's CPU on the project view (`npm run bench`). At
- * info and above, a line logged while serving a request has its trace_id (when tracing is on) instead, and the
- * HTTP layer's own lines name the request ID themselves.
+ * process logs at debug or trace, where requests are followed one by one, or tracing is on (its context manager
+ * already pays for a context on every promise): on Node 20 a context per request makes every promise pay for async
+ * hooks — about 8 % of the gateway's CPU on the project view (`npm run bench`). Otherwise the HTTP layer's own
+ * lines name the request ID themselves.
  */
 let requestContexts = false;
 
-/** Called by `createLogger` for a logger at debug or trace. */
+/** Called by `createLogger` for a logger at debug or trace, and by `startTracing`. */
 export function carryRequestIds(): void {
   requestContexts = true;
 }

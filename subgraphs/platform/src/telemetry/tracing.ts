@@ -36,6 +36,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { carryRequestIds } from '../logging/logContext.js';
 import { type TracingConfig, loadTracingConfig } from './tracingConfig.js';
 
 export { SpanKind, SpanStatusCode };
@@ -82,6 +83,8 @@ export function startTracing(service: string, env: NodeJS.ProcessEnv = process.e
     ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // The context manager already makes every promise carry a context: request IDs ride along for little more.
+  carryRequestIds();
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   tracer = trace.getTracer(TRACER_NAME);

@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { type ProxyTracerProvider, trace } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/configError.js';
+import { closeGracefully, createHttpServer, listen } from '../../src/http/httpServer.js';
+import { createLogger } from '../../src/logging/index.js';
 import { SqliteStore } from '../../src/storage/sqliteStore.js';
 import { VendorCalls } from '../../src/vendor/vendorCalls.js';
 import {
@@ -141,5 +144,32 @@ describe('tracing', () => {
       attributes: { 'psgraph.vendor.system': 'NetSuite', 'psgraph.vendor.operation': 'getCustomer' },
     });
     expect(byName['SELECT']!.parentSpanId).toBe(byName['NetSuite getCustomer']!.spanId);
+  });
+
+  it('on: lines logged while serving a request carry its request_id and the trace, even at info', async () => {
+    startTracing('crm', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '60000' });
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logger = createLogger('crm', { level: 'info', destination });
+    const server = createHttpServer({
+      '/work': (_request, response) =>
+        withSpan('work', undefined, async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          logger.info('working');
+          response.end('done');
+        }),
+    });
+    const baseUrl = await listen(server, 0, '127.0.0.1');
+    try {
+      await fetch(`${baseUrl}/work`, { headers: { 'x-request-id': 'traced-1' } });
+    } finally {
+      await closeGracefully(server, 1_000);
+    }
+    expect(lines.at(-1)).toMatchObject({ msg: 'working', request_id: 'traced-1', trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
   });
 });

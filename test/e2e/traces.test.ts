@@ -4,16 +4,13 @@
  * project-view query, and one activation — a deal closed won in CRM, the event on the bus, the activation
  * consumer, the saga steps and the ERP and PSA writes — as one trace.
  */
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, type ReceivedSpan, SPAN_KIND, startOtlpReceiver } from '../support/otlpReceiver.js';
-import { type RunningProcess, freePort, runTypeScript } from '../support/processes.js';
 import { PROJECT_QUERY } from '../support/queries.js';
-import { seededDataDir } from '../support/seededData.js';
-import { type QueryFunction, queryFunction } from '../support/stack.js';
+import type { QueryFunction } from '../support/stack.js';
+import { type StartedProcesses, startProcesses } from '../support/startedProcesses.js';
 
 /** Spans of one trace, and how to walk it. */
 class Trace {
@@ -45,46 +42,19 @@ function traceOf(spans: readonly ReceivedSpan[], traceId: string): Trace {
 
 describe('traces (OpenTelemetry over OTLP/HTTP)', () => {
   let receiver: OtlpReceiver;
-  let launcher: RunningProcess;
+  let psgraph: StartedProcesses;
   let query: QueryFunction;
-  let dataDir: string;
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
-    // The processes write (an activation): a private copy of the seeded stores.
-    dataDir = mkdtempSync(join(tmpdir(), 'psgraph-traces-'));
-    const seeded = seededDataDir();
-    for (const file of readdirSync(seeded)) if (file.endsWith('.db')) copyFileSync(join(seeded, file), join(dataDir, file));
-    const ports = {
-      gateway: await freePort(),
-      crm: await freePort(),
-      psa: await freePort(),
-      erp: await freePort(),
-      billing: await freePort(),
-      activation: await freePort(),
-    };
-    launcher = runTypeScript('gateway/src/cli/start.ts', {
-      PSGRAPH_DATA_DIR: dataDir,
-      PSGRAPH_GATEWAY_PORT: String(ports.gateway),
-      PSGRAPH_CRM_PORT: String(ports.crm),
-      PSGRAPH_PSA_PORT: String(ports.psa),
-      PSGRAPH_ERP_PORT: String(ports.erp),
-      PSGRAPH_BILLING_PORT: String(ports.billing),
-      PSGRAPH_ACTIVATION_PORT: String(ports.activation),
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-    });
-    await launcher.waitFor(/Press Ctrl-C to stop\./, 150_000);
-    query = queryFunction(`http://127.0.0.1:${ports.gateway}/graphql`);
+    // The processes write (an activation): startProcesses gives them a private copy of the seeded stores.
+    psgraph = await startProcesses({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' });
+    query = psgraph.query;
   }, 180_000);
 
   afterAll(async () => {
-    if (launcher) {
-      launcher.child.kill('SIGINT');
-      await launcher.exited;
-    }
+    await psgraph?.stop();
     await receiver?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
   it('traces a project-view query: operation, parse, validate, planning, fetches, subgraph requests, subgraph operations and SQL', async () => {
@@ -157,8 +127,8 @@ describe('traces (OpenTelemetry over OTLP/HTTP)', () => {
   });
 
   it('traces one activation from the deal closed won in CRM to the last ERP and PSA write, as one trace', async () => {
-    const crm = new Database(join(dataDir, 'crm.db'), { readonly: true });
-    const erp = new Database(join(dataDir, 'erp.db'), { readonly: true });
+    const crm = new Database(join(psgraph.dataDir, 'crm.db'), { readonly: true });
+    const erp = new Database(join(psgraph.dataDir, 'erp.db'), { readonly: true });
     let opportunityId: string;
     try {
       const onHold = new Set(erp.prepare("SELECT external_id FROM customer WHERE credit_status = 'ON_HOLD'").pluck().all() as string[]);

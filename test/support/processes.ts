@@ -8,13 +8,23 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** A port that was free a moment ago (bound and released), for processes that must be told their port. */
+/** Ports this test process has handed out: the OS may give a just-released port again at once. */
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago (bound and released), for processes that must be told their port; never one
+ * this test process handed out before, so that the ports of one stack are all different.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((resolve) => server.close(resolve));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export interface RunningProcess {

@@ -19,8 +19,6 @@ import { handleInEventSpan } from './eventTracing.js';
 
 export class InMemoryEventBus implements EventBus {
   private readonly log: BusEvent[] = [];
-  /** When each event of `log` was published (ms), for the retention. */
-  private readonly recordedAt: number[] = [];
   private readonly listeners = new Set<{ types: readonly string[] | '*'; listener: Listener }>();
   private readonly groups = new Map<
     string,
@@ -28,12 +26,11 @@ export class InMemoryEventBus implements EventBus {
   >();
   private readonly dead: Array<{ -readonly [K in keyof BusDeadLetter]: BusDeadLetter[K] }> = [];
   private deadLetterCount = 0;
-  /** When each event was published (ms), for the groups' lag. */
+  /** When each event was published (ms), for the groups' lag and the retention. */
   private readonly publishedAt = new WeakMap<BusEvent, number>();
 
   async publish(event: BusEvent): Promise<void> {
     this.log.push(event);
-    this.recordedAt.push(Date.now());
     this.publishedAt.set(event, Date.now());
     for (const { types, listener } of this.listeners) if (matchesTypes(types, event.type)) queueMicrotask(() => listener(event));
     for (const group of this.groups.values()) for (const wake of group.consumers) wake();
@@ -135,9 +132,8 @@ export class InMemoryEventBus implements EventBus {
     // The log is trimmed from its start only, so that the groups' offsets stay positions in it.
     const processedByAll = Math.min(this.log.length, ...[...this.groups.values()].map((group) => group.offset));
     let trimmed = 0;
-    while (trimmed < processedByAll && this.recordedAt[trimmed]! < policy.eventsBefore.getTime()) trimmed++;
+    while (trimmed < processedByAll && this.publishedAt.get(this.log[trimmed]!)! < policy.eventsBefore.getTime()) trimmed++;
     this.log.splice(0, trimmed);
-    this.recordedAt.splice(0, trimmed);
     for (const group of this.groups.values()) group.offset -= trimmed;
     return { events: trimmed, deadLetters: before - keptLetters.length };
   }
